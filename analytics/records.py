@@ -1,0 +1,53 @@
+"""What analytics reads: interactions from the user's point of view, people as integers.
+
+The service resolves addresses to person ids (0 is always the user), drops noise and
+hands these frozen records to the scorer with an explicit `as_of`. Nothing here knows
+about addresses, databases or providers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+USER = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One message or meeting that involves the user.
+
+    email:   `sender` wrote to `recipients` (to/cc/bcc), one of them is USER or sender is.
+    meeting: `sender` is the organiser; `recipients` are the attendees who did not decline.
+    """
+
+    at: float  # seconds since the epoch, UTC
+    kind: str  # "email" | "meeting"
+    sender: int
+    recipients: tuple[int, ...]
+    thread: str | None = None
+    key: str | None = None  # Message-ID, to find replies
+    reply_to: str | None = None  # In-Reply-To (or last of References)
+    duration_s: float = 0.0
+    audience: int = 0  # everyone on it except the user (0: computed from sender+recipients)
+
+    def size(self) -> int:
+        if self.audience:
+            return self.audience
+        people = set(self.recipients)
+        people.add(self.sender)
+        people.discard(USER)
+        return max(1, len(people))
+
+
+@dataclass(frozen=True, slots=True)
+class TieScore:
+    contact: int
+    strength: float  # 0..100
+    tier: str  # "strong" | "medium" | "weak" | "fading"
+    reciprocity: int  # -100..100, positive: the user gives more
+    flags: tuple[str, ...]  # subset of cooling, dormant, one_sided_you, one_sided_them
+    last_interaction: float | None  # epoch seconds
+    explanation: tuple[str, ...]
+    ledger: dict = field(default_factory=dict)
+    features: dict = field(default_factory=dict)
+    suggestion: str | None = None  # set when the tie is one to deepen
+    deepen_rank: int | None = None

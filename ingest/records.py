@@ -1,0 +1,116 @@
+"""The records every source produces: what Kith keeps of a message or a meeting.
+
+Parsers and connectors turn provider data (headers, JSON, iCalendar) into these frozen
+records; the store writes them; nothing else crosses the ingest boundary. There is no
+field for a body or an attachment, so none can be stored by mistake.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Union
+
+Role = Literal["from", "to", "cc", "bcc", "organizer", "attendee"]
+Kind = Literal["email", "meeting"]
+# Attendee responses, normalised across iCalendar PARTSTAT, Google and Graph.
+Response = Literal["accepted", "declined", "tentative", "needs_action", "organizer", "none"]
+
+ROLES: tuple[str, ...] = ("from", "to", "cc", "bcc", "organizer", "attendee")
+RESPONSES: tuple[str, ...] = ("accepted", "declined", "tentative", "needs_action", "organizer", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """One address on a message or meeting. `address` is lower-cased, trimmed SMTP
+    (or a raw legacy form such as an Exchange DN, resolved later by identity)."""
+
+    address: str
+    role: str
+    name: str | None = None
+    response: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """A message or a meeting, as seen by one account.
+
+    `provider_id` is unique per account (Gmail message id, Graph immutable id, the
+    Message-ID or a content hash for mbox, UID+RECURRENCE-ID for .ics): importing the
+    same item twice changes nothing.
+    """
+
+    provider_id: str
+    kind: str  # "email" | "meeting"
+    occurred_at: datetime  # timezone-aware, UTC
+    participants: tuple[Participant, ...]
+    resource: str = ""  # mailbox/folder/calendar the item came from
+    thread_id: str | None = None
+    message_id: str | None = None  # RFC 5322 Message-ID without <>
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    duration_s: int | None = None  # meetings
+    all_day: bool = False
+    status: str = "confirmed"  # "confirmed" | "tentative" | "cancelled"
+    labels: tuple[str, ...] = ()  # Gmail label ids, Takeout X-Gmail-Labels, Graph folder names
+    is_sent: bool | None = None  # the provider says the user sent it (SENT label, Sent Items)
+    is_draft: bool = False
+    # Header facts the noise filters need, by lower-case header name:
+    # list-unsubscribe, list-id, precedence, auto-submitted, content-class, x-auto-response-suppress
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """An item that could not be read. `excerpt` holds header lines only, never a body."""
+
+    ref: str  # provider id, byte offset or line number: enough to find the item again
+    reason: str
+    excerpt: str = ""
+    resource: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """The provider says this item is gone (history delete, Graph @removed, cancelled)."""
+
+    provider_id: str
+
+
+Item = Union[Interaction, Quarantined, Removed]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A batch of items and the cursor that follows them.
+
+    The sync engine writes `items` and stores `cursor` in one transaction, so a crash
+    repeats the page and never skips it. `cursor` is opaque to everything but the
+    connector that made it. `complete` is True on the last page of a round; a full
+    (re)sync that completes may then drop what it did not see (`full_sync=True`).
+    `own_addresses` are addresses the source says are the user's (sendAs, account).
+    """
+
+    items: tuple[Item, ...]
+    cursor: str | None
+    complete: bool = False
+    full_sync: bool = False
+    own_addresses: tuple[str, ...] = ()
+    progress: tuple[int, int | None] | None = None  # (done, total) when the source knows
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    resource: str
+    written: int = 0
+    quarantined: int = 0
+    removed: int = 0
+    pages: int = 0
+    full_sync: bool = False
+    extra: dict = field(default_factory=dict)

