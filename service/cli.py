@@ -1,0 +1,359 @@
+"""The `kith` command line (typer + rich). Settings are built here, once, and passed down."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from ingest.errors import KithError
+
+app = typer.Typer(help="Kith: relationship health from email and calendar metadata.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+user_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+import_app = typer.Typer(help="Import mail and calendar files.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(import_app, name="import")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Runtime:
+    """What every command needs: settings with URLs resolved, migrations applied, a pool."""
+
+    def __init__(self):
+        from . import db as kdb, embedded
+        from .config import load_settings
+
+        self.settings = embedded.resolve(load_settings())
+        kdb.migrate(self.settings.database_url)
+        self.db = kdb.Database(self.settings.database_url)
+
+    def user_id(self, email: str) -> int:
+        from .store import user_by_email
+
+        with self.db.tx() as conn:
+            user = user_by_email(conn, email)
+        if user is None:
+            raise KithError(f"no user {email!r}: create one with `kith user add {email}`")
+        return user["id"]
+
+
+def _parse_as_of(value: Optional[str]) -> Optional[datetime]:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise KithError(f"--as-of {value!r} is not a date (use YYYY-MM-DD or an ISO time)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _progress_sink(progress, task_ids):
+    def report(resource, total, page):
+        task = task_ids.get(resource)
+        if task is None:
+            task = task_ids[resource] = progress.add_task(resource.split("/")[-1][:40], total=None)
+        done, whole = page.progress if page.progress else (None, None)
+        progress.update(task, completed=done if done is not None else total.written,
+                        total=whole, description=f"{resource.split('/')[-1][:30]}: "
+                        f"{total.written} kept, {total.quarantined} quarantined")
+    return report
+
+
+def run_with_progress(fn, *args, **kwargs):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=False) as progress:
+        return fn(*args, progress=_progress_sink(progress, {}), **kwargs)
+
+
+@app.command()
+def demo(port: int = typer.Option(8000, help="Port suggested for `kith serve`."),
+         seed: int = typer.Option(7, help="Seed of the synthetic world.")):
+    """The main job on embedded defaults: a synthetic year in, ties to deepen out."""
+    from .demo import run_demo
+
+    run_demo(Runtime(), out, err, seed=seed, port=port)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000):
+    """Run the JSON API and the dashboard."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    rt = Runtime()
+    rt.db.close()
+    uvicorn.run(create_app(rt.settings), host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=10)
+
+
+@app.command()
+def worker(processes: int = typer.Option(1, help="Worker processes."),
+           threads: int = typer.Option(4, help="Threads per process."),
+           queues: Optional[List[str]] = typer.Option(None, "--queue", help="Only these queues.")):
+    """Run dramatiq workers for syncs, imports, scoring and email."""
+    import dramatiq.cli
+
+    rt = Runtime()
+    # Child processes read their settings from the environment: hand them resolved URLs.
+    os.environ["KITH_DATABASE_URL"] = rt.settings.database_url
+    os.environ["KITH_REDIS_URL"] = rt.settings.redis_url
+    rt.db.close()
+    args = ["service.workers", "--processes", str(processes), "--threads", str(threads)]
+    if queues:
+        args += ["--queues", *queues]
+    sys.exit(dramatiq.cli.main(args))
+
+
+@app.command()
+def scheduler():
+    """Run the weekly schedule (digests, nightly syncs and scoring)."""
+    from .digest import run_scheduler
+
+    rt = Runtime()
+    run_scheduler(rt.settings)
+
+
+@user_app.command("add")
+def user_add(email: str, timezone_: str = typer.Option("UTC", "--timezone"),
+             name: Optional[str] = typer.Option(None, "--name")):
+    """Create a user (or update one) and print a new API token."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from .auth import create_token
+    from .store import create_user
+
+    try:
+        ZoneInfo(timezone_)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise KithError(f"unknown time zone {timezone_!r} (use an IANA name such as Europe/Madrid)") from None
+    if "@" not in email:
+        raise KithError(f"{email!r} is not an email address")
+    rt = Runtime()
+    with rt.db.tx() as conn:
+        user_id = create_user(conn, email, name=name, timezone=timezone_)
+        conn.execute("UPDATE users SET timezone = %s WHERE id = %s", (timezone_, user_id))
+        token = create_token(conn, user_id)
+    print(token)
+
+
+@app.command()
+def connect(provider: str = typer.Argument(..., help="google or microsoft"),
+            user: str = typer.Option(..., "--user"),
+            no_browser: bool = typer.Option(False, "--no-browser", help="Print the URL and wait.")):
+    """Connect a Google or Microsoft account through OAuth in the browser."""
+    import importlib
+
+    from .sync import PROVIDERS
+
+    if provider not in PROVIDERS:
+        raise KithError(f"unknown provider {provider!r}: use google or microsoft")
+    rt = Runtime()
+    rt.user_id(user)
+    module = importlib.import_module(PROVIDERS[provider])
+    account_id = module.connect_cli(rt.settings, rt.db, user, no_browser)
+    err.print(f"connected {provider} account {account_id}; syncing...")
+    from .sync import sync_account
+    run_with_progress(sync_account, rt.settings, rt.db, account_id)
+
+
+@app.command()
+def sync(user: Optional[str] = typer.Option(None, "--user")):
+    """Incremental sync of connected accounts (all users, or one)."""
+    from .sync import AlreadySyncing, sync_account
+    from .ties import score_user
+
+    rt = Runtime()
+    with rt.db.tx() as conn:
+        if user:
+            rows = conn.execute("SELECT id, user_id, provider, address, status FROM accounts WHERE user_id = %s "
+                                "AND provider IN ('google','microsoft') ORDER BY id",
+                                (rt.user_id(user),)).fetchall()
+        else:
+            rows = conn.execute("SELECT id, user_id, provider, address, status FROM accounts "
+                                "WHERE provider IN ('google','microsoft') ORDER BY id").fetchall()
+    if not rows:
+        err.print("no connected accounts: connect one with `kith connect google --user EMAIL`")
+    users = set()
+    for account_id, user_id, provider, address, status in rows:
+        if status in ("auth_revoked", "disabled"):
+            err.print(f"[yellow]{provider} {address}: {status}[/] — reconnect with "
+                      f"`kith connect {provider} --user ...`")
+            continue
+        try:
+            reports = run_with_progress(sync_account, rt.settings, rt.db, account_id)
+        except AlreadySyncing as exc:
+            err.print(str(exc))
+            continue
+        except KithError as exc:
+            err.print(f"[red]{provider} {address}: {exc}[/]")
+            continue
+        for r in reports:
+            err.print(f"{provider} {address} {r.resource}: {r.written} written, {r.removed} removed, "
+                      f"{r.quarantined} quarantined")
+        users.add(user_id)
+    for user_id in users:
+        score_user(rt.db, user_id)
+
+
+def _import(kind: str, path: Path, user: str, addresses: Optional[List[str]], restart: bool):
+    from .imports import import_file
+    from .ties import score_user
+
+    rt = Runtime()
+    user_id = rt.user_id(user)
+    reports = run_with_progress(import_file, rt.db, user_id, kind, path, addresses=addresses or [],
+                                restart=restart)
+    for r in reports:
+        err.print(f"{path}: {r.written} items imported, {r.quarantined} quarantined"
+                  + (" (see `kith quarantine --user ...`)" if r.quarantined else ""))
+    score_user(rt.db, user_id)
+
+
+@import_app.command("mbox")
+def import_mbox(path: Path, user: str = typer.Option(..., "--user"),
+                address: Optional[List[str]] = typer.Option(None, "--address", help="Your own address (repeatable)."),
+                restart: bool = typer.Option(False, help="Read the file again from the start.")):
+    """Import an mbox (Google Takeout or any), headers only."""
+    _import("mbox", path, user, address, restart)
+
+
+@import_app.command("ics")
+def import_ics(path: Path, user: str = typer.Option(..., "--user"),
+               restart: bool = typer.Option(False, help="Read the file again from the start.")):
+    """Import an iCalendar (.ics) file."""
+    _import("ics", path, user, None, restart)
+
+
+@app.command()
+def score(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.Option(None, "--as-of")):
+    """Score every tie of a user and keep a snapshot."""
+    from .ties import score_user
+
+    rt = Runtime()
+    ties = score_user(rt.db, rt.user_id(user), _parse_as_of(as_of))
+    err.print(f"scored {len(ties)} ties")
+
+
+@app.command()
+def ties(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.Option(None, "--as-of"),
+         limit: int = typer.Option(20, "--limit", min=1, max=10000), as_json: bool = typer.Option(False, "--json"),
+         excluded: bool = typer.Option(False, "--excluded", help="Show what was left out, and why.")):
+    """Show a user's ties (strongest first), or what was excluded."""
+    from . import output, people
+    from .ties import list_ties
+
+    rt = Runtime()
+    user_id = rt.user_id(user)
+    with rt.db.tx() as conn:
+        if excluded:
+            rows = people.exclusions(conn, user_id)[:limit]
+            if as_json:
+                print(json.dumps(rows, default=str))
+            else:
+                output.exclusions_table(out, rows)
+            return
+        result = list_ties(conn, user_id, as_of=_parse_as_of(as_of))[:limit]
+    if as_json:
+        public = [{k: t.get(k) for k in output.TIE_KEYS} for t in result]
+        print(json.dumps(public))
+    else:
+        output.ties_table(out, result, title=f"Ties of {user}")
+
+
+@app.command()
+def digest(user: str = typer.Option(..., "--user"), week: Optional[str] = typer.Option(None, "--week"),
+           preview: Optional[Path] = typer.Option(None, "--preview"), send: bool = typer.Option(False, "--send")):
+    """Preview the weekly email into a file, or send it now."""
+    from . import digest as kdigest
+
+    if bool(preview) == bool(send):
+        raise KithError("give exactly one of --preview FILE or --send")
+    week_date = None
+    if week:
+        try:
+            week_date = date.fromisoformat(week)
+        except ValueError:
+            raise KithError(f"--week {week!r} is not a date (YYYY-MM-DD)") from None
+    rt = Runtime()
+    user_id = rt.user_id(user)
+    if preview:
+        with rt.db.tx() as conn:
+            html = kdigest.render_preview(rt.settings, conn, user_id, week_date)
+        preview.write_text(html)
+        err.print(f"wrote {preview}")
+    else:
+        outcome = kdigest.send_digest(rt.settings, rt.db, user_id, week_date, force=True)
+        err.print(f"digest: {outcome}")
+
+
+@app.command()
+def delete(user: str = typer.Option(..., "--user"), yes: bool = typer.Option(False, "--yes", help="Do not ask.")):
+    """Erase everything held for a user."""
+    rt = Runtime()
+    user_id = rt.user_id(user)
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Erase every row held for {user}?", abort=True)
+    with rt.db.tx() as conn:
+        conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
+    err.print(f"erased {user}")
+
+
+@app.command()
+def quarantine(user: str = typer.Option(..., "--user"), limit: int = 50):
+    """Items that could not be read, with the reason."""
+    from . import output
+
+    rt = Runtime()
+    with rt.db.tx() as conn:
+        rows = conn.execute("SELECT resource, ref, reason FROM quarantine WHERE user_id = %s "
+                            "ORDER BY id LIMIT %s", (rt.user_id(user), limit)).fetchall()
+    output.quarantine_table(out, rows)
+
+
+@app.command()
+def migrate():
+    """Apply database migrations (also done by every command)."""
+    rt = Runtime()
+    from .db import current_revision
+
+    err.print(f"database at revision {current_revision(rt.settings.database_url)}")
+
+
+@app.command("rotate-key")
+def rotate_key():
+    """Re-encrypt stored credentials under the first key of KITH_SECRET_KEY ("new,old")."""
+    from .credentials import rotate_all
+
+    rt = Runtime()
+    with rt.db.tx() as conn:
+        count = rotate_all(conn, rt.settings)
+    err.print(f"re-encrypted {count} credentials")
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("KITH_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KithError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Credentials of connected accounts (refresh tokens, msal caches), encrypted at rest."""
+from __future__ import annotations
+
+import json
+
+from . import crypto
+from .config import Settings
+
+
+def save_credentials(conn, settings: Settings, account_id: int, payload: dict) -> None:
+    blob = crypto.encrypt(settings.secret(), json.dumps(payload).encode())
+    conn.execute(
+        "INSERT INTO credentials (account_id, ciphertext) VALUES (%s, %s) "
+        "ON CONFLICT (account_id) DO UPDATE SET ciphertext = EXCLUDED.ciphertext, updated_at = now()",
+        (account_id, blob))
+
+
+def load_credentials(conn, settings: Settings, account_id: int) -> dict | None:
+    row = conn.execute("SELECT ciphertext FROM credentials WHERE account_id = %s",
+                       (account_id,)).fetchone()
+    if row is None:
+        return None
+    return json.loads(crypto.decrypt(settings.secret(), row[0]))
+
+
+def delete_credentials(conn, account_id: int) -> None:
+    conn.execute("DELETE FROM credentials WHERE account_id = %s", (account_id,))
+
+
+def rotate_all(conn, settings: Settings) -> int:
+    """Re-encrypt every stored credential under the newest key; returns how many."""
+    rows = conn.execute("SELECT account_id, ciphertext FROM credentials FOR UPDATE").fetchall()
+    for account_id, blob in rows:
+        conn.execute("UPDATE credentials SET ciphertext = %s, updated_at = now() WHERE account_id = %s",
+                     (crypto.rotate(settings.secret(), blob), account_id))
+    return len(rows)

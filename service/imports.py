@@ -1,0 +1,42 @@
+"""Importing mbox and .ics files: the file connectors run through the same sync engine."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.errors import InputError
+from ingest.sync import run_sync
+
+from .db import Database
+from .store import AccountSyncStore, add_own_addresses, ensure_account
+
+
+def file_resource(kind: str, path: Path) -> str:
+    # One cursor per file, so an interrupted import resumes where it stopped.
+    return f"{kind}:{path.resolve()}"
+
+
+def import_file(db: Database, user_id: int, kind: str, path: str | Path, *,
+                addresses: list[str] | None = None, progress=None, restart: bool = False):
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, not a {kind} file")
+    with db.tx() as conn:
+        user_email = conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)).fetchone()[0]
+        account_id = ensure_account(conn, user_id, kind, user_email)
+        if addresses:
+            add_own_addresses(conn, user_id, addresses, "given")
+    resource = file_resource(kind, path)
+    if kind == "mbox":
+        from ingest.mbox import MboxConnector
+        connector = MboxConnector(path, resource=resource)
+    elif kind == "ics":
+        from ingest.ics import IcsConnector
+        connector = IcsConnector(path, resource=resource)
+    else:
+        raise InputError(f"unknown file kind {kind!r} (mbox or ics)")
+    store = AccountSyncStore(db, account_id)
+    if restart:
+        store.reset(resource, "initial")
+    return run_sync(store, connector, progress=progress)

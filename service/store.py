@@ -1,0 +1,252 @@
+"""Writes and reads of users, accounts and synced interactions (psycopg 3).
+
+Interactions are written a page at a time: COPY into a temporary staging table, then one
+INSERT .. ON CONFLICT into the real table, so re-importing changes nothing and a page is
+as fast as a bulk load. A page's rows and its cursor share one transaction.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from ingest.records import Interaction, Page, Quarantined, Removed, SyncReport
+from ingest.sync import ResourceState
+
+from .db import Database
+
+MAX_EXCERPT = 2000
+
+
+# --- users and accounts -------------------------------------------------------------
+
+def create_user(conn, email: str, name: str | None = None, timezone: str = "UTC") -> int:
+    email = email.strip().lower()
+    row = conn.execute(
+        "INSERT INTO users (email, name, timezone) VALUES (%s, %s, %s) "
+        "ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, users.name) RETURNING id",
+        (email, name, timezone)).fetchone()
+    conn.execute("INSERT INTO user_addresses (user_id, address, source) VALUES (%s, %s, 'given') "
+                 "ON CONFLICT DO NOTHING", (row[0], email))
+    conn.execute("INSERT INTO digest_settings (user_id) VALUES (%s) ON CONFLICT DO NOTHING", (row[0],))
+    return row[0]
+
+
+def user_by_email(conn, email: str) -> dict | None:
+    cur = conn.execute("SELECT id, email, name, timezone, created_at FROM users WHERE email = %s",
+                       (email.strip().lower(),))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c.name for c in cur.description], row))
+
+
+def ensure_account(conn, user_id: int, provider: str, address: str, scopes=()) -> int:
+    address = address.strip().lower()
+    row = conn.execute(
+        "INSERT INTO accounts (user_id, provider, address, scopes) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (user_id, provider, address) DO UPDATE SET "
+        "scopes = CASE WHEN cardinality(EXCLUDED.scopes) > 0 THEN EXCLUDED.scopes ELSE accounts.scopes END "
+        "RETURNING id", (user_id, provider, address, list(scopes))).fetchone()
+    if provider in ("google", "microsoft"):
+        conn.execute("INSERT INTO user_addresses (user_id, address, source) VALUES (%s, %s, 'account') "
+                     "ON CONFLICT DO NOTHING", (user_id, address))
+    return row[0]
+
+
+def set_account_status(conn, account_id: int, status: str, error: str | None = None) -> None:
+    conn.execute("UPDATE accounts SET status = %s, last_error = %s, "
+                 "last_synced_at = CASE WHEN %s = 'incremental' THEN now() ELSE last_synced_at END "
+                 "WHERE id = %s", (status, error, status, account_id))
+
+
+def account(conn, account_id: int) -> dict | None:
+    cur = conn.execute("SELECT * FROM accounts WHERE id = %s", (account_id,))
+    row = cur.fetchone()
+    return dict(zip([c.name for c in cur.description], row)) if row else None
+
+
+def add_own_addresses(conn, user_id: int, addresses, source: str) -> None:
+    rows = [(user_id, a.strip().lower(), source) for a in addresses if a and "@" in a]
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO user_addresses (user_id, address, source) VALUES (%s, %s, %s) "
+                            "ON CONFLICT DO NOTHING", rows)
+
+
+# --- interactions -------------------------------------------------------------------
+
+_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS stage_interactions (
+    provider_id text, kind text, occurred_at timestamptz, thread_id text, message_id text,
+    in_reply_to text, refs text[], duration_s integer, all_day boolean, status text,
+    labels text[], is_sent boolean, is_draft boolean, headers jsonb, n_participants integer
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_participants (
+    provider_id text, address text, role text, name text, response text
+) ON COMMIT DELETE ROWS;
+"""
+
+
+def _dedupe(items) -> list[Interaction]:
+    latest: dict[str, Interaction] = {}
+    for item in items:
+        latest[item.provider_id] = item  # a later copy in the same page wins
+    return list(latest.values())
+
+
+def write_interactions(conn, user_id: int, account_id: int, resource: str,
+                       interactions: list[Interaction], generation: int = 0) -> int:
+    if not interactions:
+        return 0
+    interactions = _dedupe(interactions)
+    conn.execute(_STAGE)
+    with conn.cursor() as cur:
+        with cur.copy("COPY stage_interactions FROM STDIN") as copy:
+            for it in interactions:
+                copy.write_row((
+                    it.provider_id, it.kind, it.occurred_at, it.thread_id, it.message_id,
+                    it.in_reply_to, list(it.references), it.duration_s, it.all_day, it.status,
+                    list(it.labels), it.is_sent, it.is_draft,
+                    json.dumps(dict(it.headers)) if it.headers else "{}",
+                    len({p.address for p in it.participants}),
+                ))
+        with cur.copy("COPY stage_participants FROM STDIN") as copy:
+            for it in interactions:
+                seen = set()
+                for p in it.participants:
+                    key = (p.role, p.address)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    copy.write_row((it.provider_id, p.address, p.role, p.name, p.response))
+        cur.execute(
+            """
+            INSERT INTO interactions (user_id, account_id, provider_id, resource, kind, occurred_at,
+                thread_id, message_id, in_reply_to, refs, duration_s, all_day, status, labels,
+                is_sent, is_draft, headers, n_participants, sync_generation)
+            SELECT %(u)s, %(a)s, provider_id, %(r)s, kind, occurred_at, thread_id, message_id,
+                in_reply_to, refs, duration_s, all_day, status, labels, is_sent, is_draft, headers,
+                n_participants, %(g)s
+            FROM stage_interactions
+            ON CONFLICT (account_id, provider_id) DO UPDATE SET
+                resource = EXCLUDED.resource, kind = EXCLUDED.kind, occurred_at = EXCLUDED.occurred_at,
+                thread_id = EXCLUDED.thread_id, message_id = EXCLUDED.message_id,
+                in_reply_to = EXCLUDED.in_reply_to, refs = EXCLUDED.refs,
+                duration_s = EXCLUDED.duration_s, all_day = EXCLUDED.all_day,
+                status = EXCLUDED.status, labels = EXCLUDED.labels, is_sent = EXCLUDED.is_sent,
+                is_draft = EXCLUDED.is_draft, headers = EXCLUDED.headers,
+                n_participants = EXCLUDED.n_participants, sync_generation = EXCLUDED.sync_generation
+            """, {"u": user_id, "a": account_id, "r": resource, "g": generation})
+        # Replace participants of every staged interaction (updates may change recipients).
+        cur.execute(
+            """
+            DELETE FROM participants p USING interactions i, stage_interactions s
+            WHERE p.interaction_id = i.id AND i.account_id = %s AND i.provider_id = s.provider_id
+            """, (account_id,))
+        cur.execute(
+            """
+            INSERT INTO participants (interaction_id, user_id, address, role, name, response)
+            SELECT i.id, %s, sp.address, sp.role, sp.name, sp.response
+            FROM stage_participants sp
+            JOIN interactions i ON i.account_id = %s AND i.provider_id = sp.provider_id
+            ON CONFLICT DO NOTHING
+            """, (user_id, account_id))
+    return len(interactions)
+
+
+def write_quarantine(conn, user_id: int, account_id: int | None, resource: str,
+                     items: list[Quarantined]) -> int:
+    if not items:
+        return 0
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO quarantine (user_id, account_id, resource, ref, reason, excerpt) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, resource, ref) "
+            "DO UPDATE SET reason = EXCLUDED.reason, excerpt = EXCLUDED.excerpt",
+            [(user_id, account_id, resource, q.ref, q.reason, q.excerpt[:MAX_EXCERPT]) for q in items])
+    return len(items)
+
+
+def remove_interactions(conn, account_id: int, provider_ids: list[str]) -> int:
+    if not provider_ids:
+        return 0
+    cur = conn.execute("DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s)",
+                       (account_id, provider_ids))
+    return cur.rowcount
+
+
+class AccountSyncStore:
+    """The sync engine's view of one account in PostgreSQL (see ingest.sync.SyncStore)."""
+
+    def __init__(self, db: Database, account_id: int):
+        self.db = db
+        self.account_id = account_id
+        with db.tx() as conn:
+            row = conn.execute("SELECT user_id FROM accounts WHERE id = %s", (account_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"no account {account_id}")
+        self.user_id = row[0]
+
+    def load(self, resource: str) -> ResourceState:
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT cursor, state, generation FROM sync_state "
+                               "WHERE account_id = %s AND resource = %s",
+                               (self.account_id, resource)).fetchone()
+        if row is None:
+            return ResourceState(None, "initial", 0)
+        return ResourceState(*row)
+
+    def commit_page(self, resource: str, page: Page, state: str, generation: int) -> SyncReport:
+        interactions = [i for i in page.items if isinstance(i, Interaction)]
+        quarantined = [i for i in page.items if isinstance(i, Quarantined)]
+        removed = [i.provider_id for i in page.items if isinstance(i, Removed)]
+        with self.db.tx() as conn:
+            # Serialise writers of the same account+resource (two workers, one account).
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self.account_id, resource))
+            written = write_interactions(conn, self.user_id, self.account_id, resource,
+                                         interactions, generation)
+            q = write_quarantine(conn, self.user_id, self.account_id, resource, quarantined)
+            gone = remove_interactions(conn, self.account_id, removed)
+            if page.complete and page.full_sync:
+                # Whatever a completed full sync did not see is gone at the provider.
+                gone += conn.execute(
+                    "DELETE FROM interactions WHERE account_id = %s AND resource = %s "
+                    "AND sync_generation < %s", (self.account_id, resource, generation)).rowcount
+            if page.own_addresses:
+                add_own_addresses(conn, self.user_id, page.own_addresses, "provider")
+            done, total = page.progress if page.progress else (None, None)
+            conn.execute(
+                """
+                INSERT INTO sync_state (account_id, resource, cursor, state, generation, items_seen,
+                    items_total, cursor_advanced_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, now())
+                ON CONFLICT (account_id, resource) DO UPDATE SET cursor = EXCLUDED.cursor,
+                    state = EXCLUDED.state, generation = EXCLUDED.generation,
+                    items_seen = COALESCE(EXCLUDED.items_seen, sync_state.items_seen),
+                    items_total = COALESCE(EXCLUDED.items_total, sync_state.items_total),
+                    cursor_advanced_at = now(), last_error = NULL
+                """, (self.account_id, resource, page.cursor, state, generation, done, total))
+        return SyncReport(resource=resource, written=written, quarantined=q, removed=gone, pages=1,
+                          full_sync=page.full_sync)
+
+    def reset(self, resource: str, state: str) -> None:
+        with self.db.tx() as conn:
+            conn.execute(
+                "INSERT INTO sync_state (account_id, resource, cursor, state) VALUES (%s, %s, NULL, %s) "
+                "ON CONFLICT (account_id, resource) DO UPDATE SET cursor = NULL, state = EXCLUDED.state",
+                (self.account_id, resource, state))
+
+    def set_account_state(self, state: str, error: str | None = None) -> None:
+        with self.db.tx() as conn:
+            set_account_status(conn, self.account_id, state, error)
+            if state == "auth_revoked":
+                conn.execute("UPDATE sync_state SET last_error = %s WHERE account_id = %s",
+                             (error, self.account_id))
+
+
+def count_interactions(conn, user_id: int) -> int:
+    return conn.execute("SELECT count(*) FROM interactions WHERE user_id = %s", (user_id,)).fetchone()[0]
+
+
+def utc(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,70 @@
+"""Syncing one account: the provider's connector, the sync engine and the store together.
+
+One account is synced by one process at a time (a PostgreSQL advisory lock held for the
+run); a second request for the same account returns at once and leaves the work to the
+first. Providers register a `build_connector(settings, db, account_id)`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import contextmanager
+
+from ingest.errors import AuthRevoked
+from ingest.sync import run_sync
+
+from .config import Settings
+from .db import Database
+from .store import AccountSyncStore
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = {"google": "service.google", "microsoft": "service.microsoft"}
+LOCK_SPACE = 7_171  # advisory-lock namespace of account syncs
+
+
+class AlreadySyncing(Exception):
+    pass
+
+
+@contextmanager
+def account_lock(db: Database, account_id: int):
+    with db.pool.connection() as conn:
+        conn.autocommit = True
+        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, account_id)).fetchone()[0]
+        if not got:
+            raise AlreadySyncing(f"account {account_id} is being synced by another worker")
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, account_id))
+            conn.autocommit = False
+
+
+def build_connector(settings: Settings, db: Database, account_id: int, provider: str):
+    module = PROVIDERS.get(provider)
+    if module is None:
+        raise ValueError(f"accounts of provider {provider!r} are imported from files, not synced")
+    return importlib.import_module(module).build_connector(settings, db, account_id)
+
+
+def sync_account(settings: Settings, db: Database, account_id: int, progress=None):
+    with db.tx() as conn:
+        row = conn.execute("SELECT provider, status FROM accounts WHERE id = %s", (account_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"no account {account_id}")
+    provider, status = row
+    if status in ("disabled", "auth_revoked"):
+        log.info("account %s is %s: not syncing", account_id, status)
+        return []
+    with account_lock(db, account_id):
+        store = AccountSyncStore(db, account_id)
+        try:
+            connector = build_connector(settings, db, account_id, provider)
+        except AuthRevoked as exc:
+            store.set_account_state("auth_revoked", str(exc) or "reconnect the account")
+            raise
+        try:
+            return run_sync(store, connector, progress=progress)
+        finally:
+            connector.close()
