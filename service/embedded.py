@@ -18,6 +18,10 @@ _HANDLES: dict[str, object] = {}
 
 
 def postgres_url(home: Path) -> str:
+    if "XDG_RUNTIME_DIR" not in os.environ:
+        run = home / "run"
+        run.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(run)
     import pgserver
 
     pgdata = home / "pgdata"
@@ -51,5 +55,14 @@ def resolve(settings: Settings) -> Settings:
         updates["redis_url"] = redis_url(home)
     if updates:
         log.info("embedded services: %s", ", ".join(sorted(updates)))
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(home))
     return settings.model_copy(update=updates) if updates else settings
+
+
+def stop(home: Path) -> None:
+    """Stop the embedded servers started for `home` by this process (tests use it)."""
+    pg = _HANDLES.pop(f"pg:{home / 'pgdata'}", None)
+    if pg is not None:
+        pg.cleanup()
+    rl = _HANDLES.pop(f"redis:{home / 'redis.db'}", None)
+    if rl is not None:
+        rl.shutdown()

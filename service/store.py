@@ -80,10 +80,26 @@ CREATE TEMP TABLE IF NOT EXISTS stage_interactions (
     provider_id text, kind text, occurred_at timestamptz, thread_id text, message_id text,
     in_reply_to text, refs text[], duration_s integer, all_day boolean, status text,
     labels text[], is_sent boolean, is_draft boolean, headers jsonb, n_participants integer
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stage_participants (
-    provider_id text, address text, role text, name text, response text
-) ON COMMIT DELETE ROWS;
+) ON COMMIT DELETE ROWS
+"""
+
+_UPSERT = """
+INSERT INTO interactions (user_id, account_id, provider_id, resource, kind, occurred_at,
+    thread_id, message_id, in_reply_to, refs, duration_s, all_day, status, labels,
+    is_sent, is_draft, headers, n_participants, sync_generation)
+SELECT %(u)s, %(a)s, provider_id, %(r)s, kind, occurred_at, thread_id, message_id,
+    in_reply_to, refs, duration_s, all_day, status, labels, is_sent, is_draft, headers,
+    n_participants, %(g)s
+FROM stage_interactions
+ON CONFLICT (account_id, provider_id) DO UPDATE SET
+    resource = EXCLUDED.resource, kind = EXCLUDED.kind, occurred_at = EXCLUDED.occurred_at,
+    thread_id = EXCLUDED.thread_id, message_id = EXCLUDED.message_id,
+    in_reply_to = EXCLUDED.in_reply_to, refs = EXCLUDED.refs,
+    duration_s = EXCLUDED.duration_s, all_day = EXCLUDED.all_day,
+    status = EXCLUDED.status, labels = EXCLUDED.labels, is_sent = EXCLUDED.is_sent,
+    is_draft = EXCLUDED.is_draft, headers = EXCLUDED.headers,
+    n_participants = EXCLUDED.n_participants, sync_generation = EXCLUDED.sync_generation
+RETURNING id, provider_id, (xmax <> 0) AS updated
 """
 
 
@@ -96,11 +112,12 @@ def _dedupe(items) -> list[Interaction]:
 
 def write_interactions(conn, user_id: int, account_id: int, resource: str,
                        interactions: list[Interaction], generation: int = 0) -> int:
+    """Upsert a page of interactions and (re)write their participants."""
     if not interactions:
         return 0
     interactions = _dedupe(interactions)
-    conn.execute(_STAGE)
     with conn.cursor() as cur:
+        cur.execute(_STAGE)
         with cur.copy("COPY stage_interactions FROM STDIN") as copy:
             for it in interactions:
                 copy.write_row((
@@ -110,47 +127,26 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
                     json.dumps(dict(it.headers)) if it.headers else "{}",
                     len({p.address for p in it.participants}),
                 ))
-        with cur.copy("COPY stage_participants FROM STDIN") as copy:
+        cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation})
+        ids, updated = {}, []
+        for row_id, provider_id, was_update in cur.fetchall():
+            ids[provider_id] = row_id
+            if was_update:
+                updated.append(row_id)
+        if updated:
+            # An update may change recipients: its participants are written anew.
+            cur.execute("DELETE FROM participants WHERE interaction_id = ANY(%s)", (updated,))
+        with cur.copy("COPY participants (interaction_id, user_id, address, role, name, response) "
+                      "FROM STDIN") as copy:
             for it in interactions:
+                row_id = ids[it.provider_id]
                 seen = set()
                 for p in it.participants:
                     key = (p.role, p.address)
                     if key in seen:
                         continue
                     seen.add(key)
-                    copy.write_row((it.provider_id, p.address, p.role, p.name, p.response))
-        cur.execute(
-            """
-            INSERT INTO interactions (user_id, account_id, provider_id, resource, kind, occurred_at,
-                thread_id, message_id, in_reply_to, refs, duration_s, all_day, status, labels,
-                is_sent, is_draft, headers, n_participants, sync_generation)
-            SELECT %(u)s, %(a)s, provider_id, %(r)s, kind, occurred_at, thread_id, message_id,
-                in_reply_to, refs, duration_s, all_day, status, labels, is_sent, is_draft, headers,
-                n_participants, %(g)s
-            FROM stage_interactions
-            ON CONFLICT (account_id, provider_id) DO UPDATE SET
-                resource = EXCLUDED.resource, kind = EXCLUDED.kind, occurred_at = EXCLUDED.occurred_at,
-                thread_id = EXCLUDED.thread_id, message_id = EXCLUDED.message_id,
-                in_reply_to = EXCLUDED.in_reply_to, refs = EXCLUDED.refs,
-                duration_s = EXCLUDED.duration_s, all_day = EXCLUDED.all_day,
-                status = EXCLUDED.status, labels = EXCLUDED.labels, is_sent = EXCLUDED.is_sent,
-                is_draft = EXCLUDED.is_draft, headers = EXCLUDED.headers,
-                n_participants = EXCLUDED.n_participants, sync_generation = EXCLUDED.sync_generation
-            """, {"u": user_id, "a": account_id, "r": resource, "g": generation})
-        # Replace participants of every staged interaction (updates may change recipients).
-        cur.execute(
-            """
-            DELETE FROM participants p USING interactions i, stage_interactions s
-            WHERE p.interaction_id = i.id AND i.account_id = %s AND i.provider_id = s.provider_id
-            """, (account_id,))
-        cur.execute(
-            """
-            INSERT INTO participants (interaction_id, user_id, address, role, name, response)
-            SELECT i.id, %s, sp.address, sp.role, sp.name, sp.response
-            FROM stage_participants sp
-            JOIN interactions i ON i.account_id = %s AND i.provider_id = sp.provider_id
-            ON CONFLICT DO NOTHING
-            """, (user_id, account_id))
+                    copy.write_row((row_id, user_id, p.address, p.role, p.name, p.response))
     return len(interactions)
 
 
@@ -219,13 +215,14 @@ class AccountSyncStore:
                 """
                 INSERT INTO sync_state (account_id, resource, cursor, state, generation, items_seen,
                     items_total, cursor_advanced_at)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, now())
+                VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, now())
                 ON CONFLICT (account_id, resource) DO UPDATE SET cursor = EXCLUDED.cursor,
                     state = EXCLUDED.state, generation = EXCLUDED.generation,
-                    items_seen = COALESCE(EXCLUDED.items_seen, sync_state.items_seen),
+                    items_seen = CASE WHEN %s::bigint IS NULL THEN sync_state.items_seen
+                                      ELSE EXCLUDED.items_seen END,
                     items_total = COALESCE(EXCLUDED.items_total, sync_state.items_total),
                     cursor_advanced_at = now(), last_error = NULL
-                """, (self.account_id, resource, page.cursor, state, generation, done, total))
+                """, (self.account_id, resource, page.cursor, state, generation, done, total, done))
         return SyncReport(resource=resource, written=written, quarantined=q, removed=gone, pages=1,
                           full_sync=page.full_sync)
 
