@@ -22,7 +22,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Runtime:

@@ -44,7 +44,7 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
 
     with db.tx() as conn:
         user_id = create_user(conn, world.user_email, name=world.user_name, timezone=world.timezone)
-        add_own_addresses(conn, user_id, [world.user_email, *world.user_aliases], "given")
+        add_own_addresses(conn, user_id, world.own_addresses, "given")
         token = create_token(conn, user_id, name="demo")
 
     context.install(settings, db)
@@ -54,7 +54,7 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
     worker = dramatiq.Worker(broker, worker_threads=2)
     worker.start()
     try:
-        workers.import_file.send(user_id, "mbox", str(mbox_path), [world.user_email, *world.user_aliases])
+        workers.import_file.send(user_id, "mbox", str(mbox_path), list(world.own_addresses))
         workers.import_file.send(user_id, "ics", str(ics_path), None)
         with err.status("importing through the workers..."):
             _wait(broker, ["interactive", "scoring"])

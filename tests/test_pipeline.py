@@ -19,13 +19,15 @@ def world():
 
 @pytest.fixture
 def imported(database, world, tmp_path):
-    mbox, ics = tmp_path / "mail.mbox", tmp_path / "cal.ics"
-    world.write_mbox(mbox)
-    world.write_ics(ics)
+    # Both of the user's accounts (personal Google, work Microsoft) as files.
     with database.tx() as conn:
         user_id = store.create_user(conn, world.user_email, world.user_name)
-    import_file(database, user_id, "mbox", mbox, addresses=[world.user_email, *world.user_aliases])
-    import_file(database, user_id, "ics", ics)
+    for account in ("google", "microsoft"):
+        mbox, ics = tmp_path / f"{account}.mbox", tmp_path / f"{account}.ics"
+        world.write_mbox(mbox, account)
+        world.write_ics(ics, account)
+        import_file(database, user_id, "mbox", mbox, addresses=list(world.own_addresses))
+        import_file(database, user_id, "ics", ics)
     return user_id, mbox, ics
 
 
