@@ -88,4 +88,6 @@ def sync_all() -> None:
         sync_account.send(account_id)
 
 
-ACTORS = [sync_account, sync_account_now, import_file, score_user, sync_all]
+from .digest import actors as digest_actors  # noqa: E402  (declares the email actor)
+
+ACTORS = [sync_account, sync_account_now, import_file, score_user, sync_all, *digest_actors.ACTORS]

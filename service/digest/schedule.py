@@ -1,0 +1,161 @@
+"""`kith scheduler`: who is due for their digest, and enqueueing them (APScheduler 3).
+
+The schedule is not one cron job per user (those would have to be rebuilt whenever a user
+is added or changes their weekday, hour or time zone). It is one APScheduler cron job,
+every five minutes on the wall clock, that asks the database who is due *now*:
+
+- A user's digest for a week is due from their weekday and hour, in their time zone, on
+  that week's calendar (`due_at`), for `CATCH_UP` hours: a scheduler that was down for a
+  while still sends, one that was down for days does not send stale mail.
+- Time zones and daylight saving come from zoneinfo. A chosen hour that does not exist
+  that day (clocks jump forward) fires at the first instant after the jump; an hour that
+  happens twice (clocks fall back) fires at the first one. Either way, once: the outbox
+  is keyed by (user, week), not by instant.
+- Users added or changed while the scheduler runs are seen at the next sweep.
+- The sweep skips weeks whose outbox row is already sent or skipped, and marks each
+  enqueue in Redis for `REQUEUE_AFTER` so a waiting message is not enqueued again every
+  five minutes; after that, a digest still not sent (a worker died, a message was lost)
+  is enqueued again. Enqueueing twice is harmless: the outbox sends once.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger(__name__)
+
+CATCH_UP = timedelta(hours=12)
+REQUEUE_AFTER = timedelta(minutes=30)
+SWEEP_MINUTES = "*/5"
+ENQUEUE_KEY = "kith:digest:enqueued:{user_id}:{week}"
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    user_id: int
+    timezone: str
+    weekday: int  # 0 = Monday
+    hour: int
+    snooze_until: date | None = None  # the whole digest is paused until this date (inclusive)
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (KeyError, ValueError):
+            return ZoneInfo("UTC")
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def due_at(pref: Preference, week: date) -> datetime:
+    """The UTC instant of the user's digest in `week` (a Monday, their local calendar)."""
+    local = datetime.combine(week + timedelta(days=pref.weekday), time(pref.hour), tzinfo=pref.zone())
+    # zoneinfo resolves a wall time in a spring-forward gap with the offset from before the
+    # jump (fold=0), i.e. to the first real instant after it; in a fall-back overlap, fold=0
+    # is the first of the two instants. Round-tripping through UTC makes that explicit.
+    return local.astimezone(timezone.utc)
+
+
+def due_week(pref: Preference, now: datetime) -> date | None:
+    """The week whose digest is due at `now`, if any (this week's or, near the week's
+    turn, last week's still within its catch-up window)."""
+    today = now.astimezone(pref.zone()).date()
+    this_week = week_start(today)
+    for week in (this_week, this_week - timedelta(days=7)):
+        start = due_at(pref, week)
+        if start <= now < start + CATCH_UP:
+            return week
+    return None
+
+
+def preferences(conn) -> list[Preference]:
+    """Every user who wants the digest, as of this moment (new and changed users included)."""
+    rows = conn.execute(
+        "SELECT u.id, u.timezone, s.weekday, s.hour, s.snooze_until FROM users u "
+        "JOIN digest_settings s ON s.user_id = u.id WHERE s.enabled ORDER BY u.id").fetchall()
+    return [Preference(*r[:4], snooze_until=r[4]) for r in rows]
+
+
+def due_now(conn, now: datetime) -> list[tuple[int, date]]:
+    """(user_id, week) pairs due at `now` and not yet sent or skipped."""
+    due = []
+    for pref in preferences(conn):
+        week = due_week(pref, now)
+        if week is not None and not (pref.snooze_until and pref.snooze_until >= week + timedelta(days=pref.weekday)):
+            due.append((pref.user_id, week))
+    if not due:
+        return []
+    done = {(r[0], r[1]) for r in conn.execute(
+        "SELECT user_id, week FROM outbox WHERE week >= %s AND state IN ('sent', 'skipped')",
+        (min(w for _, w in due),))}
+    return [(u, w) for u, w in due if (u, w) not in done]
+
+
+def sweep(db, enqueue, redis_client=None, now: datetime | None = None) -> int:
+    """Enqueue every due digest; returns how many were enqueued this time."""
+    now = now or datetime.now(timezone.utc)
+    with db.tx() as conn:
+        due = due_now(conn, now)
+    sent = 0
+    for user_id, week in due:
+        if redis_client is not None:
+            key = ENQUEUE_KEY.format(user_id=user_id, week=week.isoformat())
+            if not redis_client.set(key, b"1", nx=True, ex=int(REQUEUE_AFTER.total_seconds())):
+                continue
+        enqueue(user_id, week.isoformat())
+        sent += 1
+    if sent:
+        log.info("digest sweep: %d due, %d enqueued", len(due), sent)
+    return sent
+
+
+def build_scheduler(settings, db, redis_client, enqueue, *, blocking: bool = True):
+    """The APScheduler instance `run` starts (separate so tests can inspect its jobs)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1,
+                                                          "misfire_grace_time": 240})
+    scheduler.add_job(sweep, CronTrigger(minute=SWEEP_MINUTES, second=2, timezone=timezone.utc),
+                      args=(db, enqueue, redis_client), id="digest-sweep",
+                      next_run_time=datetime.now(timezone.utc))
+    return scheduler
+
+
+def run(settings) -> None:
+    """Blocking: sweep every five minutes, plus a nightly sync of every account."""
+    import redis as redis_lib
+    from apscheduler.triggers.cron import CronTrigger
+
+    from .. import context
+    from ..broker import setup_broker
+    from ..db import Database
+
+    setup_broker(settings.redis_url)
+    from .actors import send_weekly_digest
+    from .. import workers
+
+    db = Database(settings.database_url, min_size=1, max_size=2)
+    context.install(settings, db)
+    client = redis_lib.Redis.from_url(settings.redis_url)
+    scheduler = build_scheduler(settings, db, client, lambda u, w: send_weekly_digest.send(u, w))
+    # Nightly: sync every live account (each sync enqueues the user's scoring).
+    scheduler.add_job(workers.sync_all.send, CronTrigger(hour=2, minute=30, timezone=timezone.utc),
+                      id="nightly-sync")
+    log.info("scheduler running: digest sweep every 5 minutes, nightly sync at 02:30 UTC")
+    import signal
+
+    # SIGTERM (docker stop, systemd, Kubernetes) ends the loop cleanly, like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        db.close()
