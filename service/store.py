@@ -163,11 +163,18 @@ def write_quarantine(conn, user_id: int, account_id: int | None, resource: str,
     return len(items)
 
 
-def remove_interactions(conn, account_id: int, provider_ids: list[str]) -> int:
+def remove_interactions(conn, account_id: int, provider_ids: list[str], resource: str | None = None) -> int:
+    """Delete by provider id; with `resource`, only rows that resource holds: a Graph message
+    moved between synced folders keeps its id, and the old folder's `@removed` must not
+    delete the copy the new folder has already written."""
     if not provider_ids:
         return 0
-    cur = conn.execute("DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s)",
-                       (account_id, provider_ids))
+    if resource is None:
+        cur = conn.execute("DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s)",
+                           (account_id, provider_ids))
+    else:
+        cur = conn.execute("DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s) "
+                           "AND resource = %s", (account_id, provider_ids, resource))
     return cur.rowcount
 
 
@@ -202,7 +209,7 @@ class AccountSyncStore:
             written = write_interactions(conn, self.user_id, self.account_id, resource,
                                          interactions, generation)
             q = write_quarantine(conn, self.user_id, self.account_id, resource, quarantined)
-            gone = remove_interactions(conn, self.account_id, removed)
+            gone = remove_interactions(conn, self.account_id, removed, resource)
             if page.complete and page.full_sync:
                 # Whatever a completed full sync did not see is gone at the provider.
                 gone += conn.execute(

@@ -1,0 +1,280 @@
+"""Connecting a Microsoft 365 account with msal, and building its connector.
+
+    start_flow / complete_flow        authorization code + PKCE; the flow dict (verifier,
+                                      nonce, state) lives encrypted in oauth_states, single use
+    connect_cli                       the same through a loopback redirect (`kith connect microsoft`)
+    connect_headless                  the same without a browser, for an auto-consenting
+                                      authority (the emulator, in `kith demo`)
+    AccountTokens                     the msal token cache of one account, encrypted at rest
+                                      via service.credentials; silent refresh before expiry;
+                                      invalid_grant / interaction_required -> AuthRevoked
+    build_connector                   -> ingest.microsoft.MicrosoftConnector
+
+Every HTTP call (msal's and Graph's) goes through a requests session with
+`trust_env=False` and `verify=KITH_CA_BUNDLE or True`. msal asks login.microsoftonline.com
+to validate any other authority unless told not to; for a non-Microsoft authority (the
+emulator, a sovereign proxy) that check is turned off. Tokens are never logged.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import warnings
+import webbrowser
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qsl, urlparse
+
+import msal
+import requests
+from pydantic import SecretStr
+
+from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
+from ingest.microsoft import GraphClient, LocalThrottle, MicrosoftConnector, RedisThrottle, make_session
+from ingest.microsoft.connector import DEFAULT_FOLDERS
+
+from . import crypto
+from .config import Settings
+from .credentials import load_credentials, save_credentials
+from .db import Database
+from .store import ensure_account, set_account_status, user_by_email
+
+log = logging.getLogger(__name__)
+
+# Resource scopes only: msal adds openid, profile and offline_access itself (and refuses them here).
+SCOPES = ["Mail.ReadBasic", "Calendars.ReadBasic", "User.Read"]
+GRANTED = SCOPES + ["offline_access"]
+MICROSOFT_HOSTS = {"login.microsoftonline.com", "login.microsoft.com", "login.windows.net",
+                   "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
+REVOKED = {"invalid_grant", "interaction_required", "consent_required", "login_required",
+           "invalid_client", "unauthorized_client"}
+FLOW_TTL = "15 minutes"
+
+
+def msal_app(settings: Settings, cache: msal.SerializableTokenCache | None = None) -> msal.ConfidentialClientApplication:
+    if not settings.ms_client_id:
+        raise ConfigError("KITH_MS_CLIENT_ID and KITH_MS_CLIENT_SECRET are needed to connect Microsoft 365")
+    microsoft = (urlparse(settings.ms_authority).hostname or "") in MICROSOFT_HOSTS
+    try:
+        return msal.ConfidentialClientApplication(
+            settings.ms_client_id, client_credential=settings.ms_client_secret.get_secret_value(),
+            authority=settings.ms_authority, token_cache=cache, http_client=make_session(settings.ca_bundle),
+            validate_authority=microsoft, instance_discovery=None if microsoft else False)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise TransientError(f"Microsoft identity platform unreachable: {type(exc).__name__}") from None
+    except ValueError as exc:
+        raise ConfigError(f"KITH_MS_AUTHORITY {settings.ms_authority!r} does not work: {exc}") from None
+
+
+# --- the authorization-code flow ------------------------------------------------------------
+
+def start_flow(settings: Settings, db: Database, user_id: int, redirect_uri: str,
+               login_hint: str | None = None) -> str:
+    """Begin a PKCE flow for `user_id`; returns the URL to send the browser to."""
+    with warnings.catch_warnings():
+        # msal suggests response_mode=form_post; the loopback and the API callback read the query.
+        warnings.simplefilter("ignore", UserWarning)
+        flow = msal_app(settings).initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri, login_hint=login_hint)
+    with db.tx() as conn:
+        conn.execute("DELETE FROM oauth_states WHERE created_at < now() - interval '1 day'")
+        conn.execute("INSERT INTO oauth_states (state, user_id, provider, payload) VALUES (%s, %s, 'microsoft', %s)",
+                     (flow["state"], user_id, crypto.encrypt(settings.secret(), json.dumps(flow).encode())))
+    return flow["auth_uri"]
+
+
+def complete_flow(settings: Settings, db: Database, auth_response: dict) -> int:
+    """Finish the flow the redirect belongs to; returns the (new or reconnected) account id."""
+    state = auth_response.get("state") or ""
+    with db.tx() as conn:
+        row = conn.execute(
+            "UPDATE oauth_states SET used_at = now() WHERE state = %s AND provider = 'microsoft' "
+            f"AND used_at IS NULL AND created_at > now() - interval '{FLOW_TTL}' RETURNING user_id, payload",
+            (state,)).fetchone()
+    if row is None:
+        raise InputError("this sign-in link is unknown, expired or already used: start connecting again")
+    user_id, payload = row
+    if auth_response.get("error"):
+        raise InputError(f"Microsoft sign-in failed: {auth_response.get('error')}: "
+                         f"{auth_response.get('error_description', '')}".strip())
+    flow = json.loads(crypto.decrypt(settings.secret(), payload))
+    cache = msal.SerializableTokenCache()
+    app = msal_app(settings, cache)
+    try:
+        result = app.acquire_token_by_auth_code_flow(flow, auth_response)
+    except ValueError as exc:  # state mismatch and friends, raised by msal
+        raise InputError(f"Microsoft sign-in response does not match its request: {exc}") from None
+    if "error" in result:
+        raise InputError(f"Microsoft refused the sign-in: {result['error']}: "
+                         f"{result.get('error_description', '').splitlines()[0] if result.get('error_description') else ''}")
+    claims = result.get("id_token_claims") or {}
+    address = (claims.get("preferred_username") or claims.get("email") or "").strip().lower()
+    if "@" not in address:
+        raise InputError("Microsoft did not say which mailbox signed in (no preferred_username)")
+    accounts = app.get_accounts(username=address) or app.get_accounts()
+    with db.tx() as conn:
+        account_id = ensure_account(conn, user_id, "microsoft", address, scopes=GRANTED)
+        save_credentials(conn, settings, account_id, {
+            "msal_cache": cache.serialize(), "username": address,
+            "home_account_id": accounts[0]["home_account_id"] if accounts else None})
+        status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
+        if status in ("auth_revoked", "disabled"):
+            set_account_status(conn, account_id, "initial", None)
+    log.info("microsoft account %s connected for user %s", account_id, user_id)
+    return account_id
+
+
+class _Loopback(BaseHTTPRequestHandler):
+    result: dict | None = None
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        query = dict(parse_qsl(urlparse(self.path).query))
+        if "state" not in query:
+            self.send_response(404)
+            self.end_headers()
+            return
+        type(self).result = query
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(b"<!doctype html><p>Kith: Microsoft account connected. You can close this tab.</p>")
+
+    def log_message(self, *args):  # the query holds the code: keep it out of logs
+        pass
+
+
+def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool = False,
+                timeout: float = 300.0, open_url=webbrowser.open, say=print) -> int:
+    """`kith connect microsoft`: the flow through a one-shot loopback redirect on 127.0.0.1."""
+    with db.tx() as conn:
+        user = user_by_email(conn, email)
+    if user is None:
+        raise InputError(f"no user {email}: add one with `kith user add {email}`")
+    handler = type("Loopback", (_Loopback,), {"result": None})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    server.timeout = 1.0
+    try:
+        url = start_flow(settings, db, user["id"], f"http://127.0.0.1:{server.server_port}/", login_hint=None)
+        if no_browser or not open_url(url):
+            say(f"Open this URL in a browser to connect Microsoft 365:\n{url}")
+        waited = 0.0
+        while handler.result is None and waited < timeout:
+            server.handle_request()
+            waited += server.timeout
+    finally:
+        server.server_close()
+    if handler.result is None:
+        raise InputError("no answer from the browser in time: run `kith connect microsoft` again")
+    return complete_flow(settings, db, handler.result)
+
+
+def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:
+    """The flow without a browser: only for an authority that consents by itself (the emulator)."""
+    redirect_uri = "http://127.0.0.1:1/kith-headless"  # never opened: the answer is read from Location
+    url = start_flow(settings, db, user_id, redirect_uri, login_hint=login_hint)
+    with make_session(settings.ca_bundle) as session:
+        response = session.get(url, allow_redirects=False, timeout=30)
+    location = response.headers.get("Location", "")
+    if response.status_code not in (302, 303) or not location.startswith(redirect_uri):
+        raise ConfigError("the Microsoft authority wants a person to sign in: use `kith connect microsoft`")
+    return complete_flow(settings, db, dict(parse_qsl(urlparse(location).query)))
+
+
+# --- tokens of a connected account ---------------------------------------------------------------
+
+class AccountTokens:
+    """Access tokens for one account from its msal cache; the cache is saved when msal changes it
+    (a refresh rotates the refresh token, and the old one stops working)."""
+
+    def __init__(self, settings: Settings, db: Database, account_id: int):
+        self.settings, self.db, self.account_id = settings, db, account_id
+        self.lock = threading.Lock()
+        try:
+            with db.tx() as conn:
+                payload = load_credentials(conn, settings, account_id)
+        except crypto.CredentialError:
+            raise AuthRevoked("the stored Microsoft token cache cannot be decrypted with KITH_SECRET_KEY "
+                              "(key changed?): reconnect the account") from None
+        if not payload or not payload.get("msal_cache"):
+            raise AuthRevoked("no stored Microsoft credentials: connect the account")
+        self.cache = msal.SerializableTokenCache()
+        try:
+            self.cache.deserialize(payload["msal_cache"])
+        except (ValueError, TypeError):
+            raise AuthRevoked("the stored Microsoft token cache is unreadable: reconnect the account") from None
+        self.payload = payload
+        self.app = msal_app(settings, self.cache)
+
+    def __call__(self, force_refresh: bool = False) -> str:
+        with self.lock:
+            accounts = self.app.get_accounts(username=self.payload.get("username")) or self.app.get_accounts()
+            if not accounts:
+                raise AuthRevoked("the stored Microsoft token cache holds no account: reconnect")
+            try:
+                # msal refreshes by itself shortly before the access token expires.
+                result = self.app.acquire_token_silent_with_error(SCOPES, accounts[0], force_refresh=force_refresh)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise TransientError(f"Microsoft identity platform unreachable: {type(exc).__name__}") from None
+            if result is None:
+                raise AuthRevoked("no usable Microsoft token in the cache: reconnect the account")
+            if "error" in result:
+                if result["error"] in REVOKED or "AADSTS700082" in result.get("error_description", ""):
+                    raise AuthRevoked(f"Microsoft says {result['error']}: reconnect the account")
+                raise TransientError(f"Microsoft token refresh failed: {result['error']}")
+            if self.cache.has_state_changed:
+                self._save()
+            return result["access_token"]
+
+    def _save(self) -> None:
+        with self.db.tx() as conn:
+            save_credentials(conn, self.settings, self.account_id, {**self.payload, "msal_cache": self.cache.serialize()})
+        self.cache.has_state_changed = False
+
+
+# --- the emulator (demo, tests) -------------------------------------------------------------
+
+def with_emulator(settings: Settings, emulator) -> Settings:
+    """Settings that route msal and Graph to a local `MicrosoftEmulator` (its CA trusted)."""
+    return settings.model_copy(update={
+        "ms_client_id": emulator.client_id, "ms_client_secret": SecretStr(emulator.client_secret),
+        "ms_authority": emulator.authority, "graph_base": emulator.graph_base, "ca_bundle": emulator.ca_file})
+
+
+def connect_demo(settings: Settings, db: Database, user_id: int, world):
+    """`kith demo`'s Microsoft account: an emulator seeded with the world's work mailbox,
+    connected headlessly. Returns (emulator, settings routed to it, account id); the caller
+    syncs with those settings and stops the emulator when done."""
+    from ingest.sandbox.microsoft import start_microsoft_emulator
+
+    emulator = start_microsoft_emulator(world)
+    routed = with_emulator(settings, emulator)
+    try:
+        return emulator, routed, connect_headless(routed, db, user_id)
+    except Exception:
+        emulator.stop()
+        raise
+
+
+# --- the connector ---------------------------------------------------------------------------
+
+def add_folder(db: Database, account_id: int, folder: str) -> str:
+    """Sync one more mail folder (well-known name or Graph id) of this account from now on."""
+    resource = f"mail:{folder.strip()}"
+    with db.tx() as conn:
+        conn.execute("INSERT INTO sync_state (account_id, resource) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                     (account_id, resource))
+    return resource
+
+
+def build_connector(settings: Settings, db: Database, account_id: int, **options) -> MicrosoftConnector:
+    with db.tx() as conn:
+        row = conn.execute("SELECT address FROM accounts WHERE id = %s AND provider = 'microsoft'",
+                           (account_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"no Microsoft account {account_id}")
+        extra = [r[0][5:] for r in conn.execute(
+            "SELECT resource FROM sync_state WHERE account_id = %s AND resource LIKE 'mail:%%' ORDER BY resource",
+            (account_id,)).fetchall()]
+    tokens = AccountTokens(settings, db, account_id)
+    throttle = RedisThrottle.from_url(settings.redis_url, row[0]) if settings.redis_url else LocalThrottle()
+    client = GraphClient(settings.graph_base, tokens, throttle=throttle, session=make_session(settings.ca_bundle))
+    return MicrosoftConnector(client, folders=list(DEFAULT_FOLDERS) + extra, **options)
