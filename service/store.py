@@ -118,6 +118,8 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
     interactions = _dedupe(interactions)
     with conn.cursor() as cur:
         cur.execute(_STAGE)
+        # Rows of an earlier call in this transaction would otherwise be taken for this page's.
+        cur.execute("TRUNCATE stage_interactions")
         with cur.copy("COPY stage_interactions FROM STDIN") as copy:
             for it in interactions:
                 copy.write_row((

@@ -101,3 +101,13 @@ def test_credentials_are_encrypted_at_rest_and_rotate(database, account, setting
         assert load_credentials(conn, only_new, account_id) == {"refresh_token": "1//secret-refresh-token"}
         with pytest.raises(CredentialError):
             load_credentials(conn, settings, account_id)
+
+
+def test_two_writes_in_one_transaction_keep_both_batches(database, account):
+    # Given two batches written in the same transaction
+    user_id, account_id = account
+    with database.tx() as conn:
+        store.write_interactions(conn, user_id, account_id, "mail", [mail("a"), mail("b")])
+        store.write_interactions(conn, user_id, account_id, "mail", [mail("c")])
+    # Then all three keep their participants
+    assert counts(database, account_id) == (3, 6)
