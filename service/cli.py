@@ -113,7 +113,8 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
     args = ["service.workers", "--processes", str(processes), "--threads", str(threads)]
     if queues:
         args += ["--queues", *queues]
-    sys.exit(dramatiq.cli.main(args))
+    # dramatiq.cli.main takes parsed arguments (it parses sys.argv only when given none).
+    sys.exit(dramatiq.cli.main(dramatiq.cli.make_argument_parser().parse_args(args)))
 
 
 @app.command()

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     google_token_uri: str = GOOGLE_TOKEN_URI
     google_api_base: str = GOOGLE_API_BASE
     google_calendars: str = "primary"  # comma-separated calendar ids to keep
+    google_quota_scale: float = 1.0  # >1 only against an emulator running a faster quota clock
 
     ms_client_id: str = ""
     ms_client_secret: SecretStr = SecretStr("")

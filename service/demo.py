@@ -15,7 +15,8 @@ import dramatiq
 from . import context, google, microsoft, output
 from .auth import create_token
 from .broker import setup_broker
-from .store import add_own_addresses, create_user, set_account_status
+from .people import add_own_addresses
+from .store import create_user, set_account_status
 from .ties import list_ties, score_user, ties_to_deepen
 
 QUEUE_TIMEOUT_MS = 20 * 60 * 1000

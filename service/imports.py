@@ -7,7 +7,8 @@ from ingest.errors import InputError
 from ingest.sync import run_sync
 
 from .db import Database
-from .store import AccountSyncStore, add_own_addresses, ensure_account
+from .people import add_own_addresses
+from .store import AccountSyncStore, ensure_account
 
 
 def file_resource(kind: str, path: Path) -> str:

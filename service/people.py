@@ -192,11 +192,19 @@ def _drop_orphans(conn, user_id: int) -> int:
     return cur.rowcount
 
 
+def _best_name(names: Counter) -> str | None:
+    """A full name beats a first name however often the first name is seen ("Ana" in the
+    user's own To lines, "Ana Ruíz" in her From); then the commonest; then a stable order."""
+    if not names:
+        return None
+    return max(names.items(), key=lambda kv: (len(kv[0].split()) >= 2, kv[1], kv[0]))[0]
+
+
 def _update_names(conn, user_id: int, names: dict[str, Counter]) -> None:
     by_person: dict[int, Counter] = defaultdict(Counter)
     for a, pid in _rows(conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s", (user_id,)):
         by_person[pid].update({n: c for n, c in names.get(a, {}).items() if n})
-    rows = [(c.most_common(1)[0][0] if c else None, pid, user_id) for pid, c in by_person.items()]
+    rows = [(_best_name(c), pid, user_id) for pid, c in by_person.items()]
     rows.sort(key=lambda r: r[1])
     with conn.cursor() as cur:
         cur.executemany("UPDATE people SET display_name = %s WHERE id = %s AND user_id = %s "

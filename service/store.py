@@ -13,6 +13,7 @@ from ingest.records import Interaction, Page, Quarantined, Removed, SyncReport
 from ingest.sync import ResourceState
 
 from .db import Database
+from .people import add_own_addresses
 
 MAX_EXCERPT = 2000
 
@@ -25,8 +26,7 @@ def create_user(conn, email: str, name: str | None = None, timezone: str = "UTC"
         "INSERT INTO users (email, name, timezone) VALUES (%s, %s, %s) "
         "ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, users.name) RETURNING id",
         (email, name, timezone)).fetchone()
-    conn.execute("INSERT INTO user_addresses (user_id, address, source) VALUES (%s, %s, 'given') "
-                 "ON CONFLICT DO NOTHING", (row[0], email))
+    add_own_addresses(conn, row[0], [email], "given")
     conn.execute("INSERT INTO digest_settings (user_id) VALUES (%s) ON CONFLICT DO NOTHING", (row[0],))
     return row[0]
 
@@ -48,8 +48,7 @@ def ensure_account(conn, user_id: int, provider: str, address: str, scopes=()) -
         "scopes = CASE WHEN cardinality(EXCLUDED.scopes) > 0 THEN EXCLUDED.scopes ELSE accounts.scopes END "
         "RETURNING id", (user_id, provider, address, list(scopes))).fetchone()
     if provider in ("google", "microsoft"):
-        conn.execute("INSERT INTO user_addresses (user_id, address, source) VALUES (%s, %s, 'account') "
-                     "ON CONFLICT DO NOTHING", (user_id, address))
+        add_own_addresses(conn, user_id, [address], "account")
     return row[0]
 
 
@@ -63,14 +62,6 @@ def account(conn, account_id: int) -> dict | None:
     cur = conn.execute("SELECT * FROM accounts WHERE id = %s", (account_id,))
     row = cur.fetchone()
     return dict(zip([c.name for c in cur.description], row)) if row else None
-
-
-def add_own_addresses(conn, user_id: int, addresses, source: str) -> None:
-    rows = [(user_id, a.strip().lower(), source) for a in addresses if a and "@" in a]
-    if rows:
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO user_addresses (user_id, address, source) VALUES (%s, %s, %s) "
-                            "ON CONFLICT DO NOTHING", rows)
 
 
 # --- interactions -------------------------------------------------------------------

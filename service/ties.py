@@ -61,7 +61,10 @@ def compute_ties(conn, user_id: int, as_of: datetime | None = None, *,
     exchanges, info = people.load_exchanges(conn, user_id, as_of, include_colleagues=include_colleagues)
     feedback = feedback_for(conn, user_id, as_of)
     scores = analytics.score_ties(exchanges, as_of, feedback=feedback)
-    return [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
+    ties = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
+    # The order snapshots are read back in: strength as shown, then a stable key.
+    ties.sort(key=lambda t: (-t["strength"], t["person_id"]))
+    return ties
 
 
 def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> list[dict]:

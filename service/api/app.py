@@ -1,0 +1,84 @@
+"""The FastAPI app: JSON API under /v1, the dashboard at /, /healthz and /metrics.
+
+    create_app(settings)
+      lifespan: Database pool (sync) + async pool + Redis client + dramatiq broker up; closed on shutdown
+                (uvicorn runs the shutdown half on SIGTERM after draining requests)
+      middleware: metrics + access log + body size limit (observability.Middleware)
+      errors: JSON bodies for every 4xx/5xx (errors.install)
+      routers: ties, people, accounts, digest, me (tokens, export, delete), dashboard
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import redis
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import AsyncConnectionPool
+
+from ..broker import setup_broker
+from ..config import Settings
+from ..dashboard import views as dashboard
+from ..db import Database
+from . import accounts, connect_google, connect_microsoft, digest, errors, me, people, ties
+from .observability import Metrics, Middleware, StateCollector
+
+DESCRIPTION = """Kith's JSON API: the health of your relationships, from email and calendar metadata.
+
+Every route except `/healthz`, `/metrics` and the OAuth callbacks needs `Authorization: Bearer <token>`
+(`kith user add` prints your first token; `POST /v1/tokens` makes more). Errors are JSON:
+`{"error": code, "message": what was wrong, "details": [...]}`.
+"""
+
+
+def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
+    if not settings.database_url or not settings.redis_url:
+        raise ValueError("create_app needs resolved settings (database_url and redis_url); "
+                         "see service.embedded.resolve")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.db = Database(settings.database_url, min_size=1, max_size=pool_size)
+        app.state.apool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=pool_size, open=False,
+                                              kwargs={"autocommit": True}, name="kith-api")
+        await app.state.apool.open()
+        app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=1.0,
+                                               socket_connect_timeout=1.0)
+        setup_broker(settings.redis_url)
+        try:
+            yield
+        finally:
+            app.state.redis.close()
+            await app.state.apool.close()
+            app.state.db.close()
+
+    app = FastAPI(title="Kith", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    metrics = Metrics()
+    metrics.registry.register(StateCollector(app))
+    app.state.metrics = metrics
+    errors.install(app)
+    app.add_middleware(Middleware, metrics=metrics)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability",
+             responses={503: {"description": "The database does not answer."}})
+    def healthz() -> JSONResponse:
+        try:
+            with app.state.db.tx() as conn:
+                conn.execute("SELECT 1")
+        except Exception:
+            return JSONResponse({"status": "degraded", "database": False}, status_code=503)
+        return JSONResponse({"status": "ok", "database": True})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=Response,
+             responses={200: {"content": {"text/plain": {"example": "kith_http_requests_total{...} 1.0"}}}})
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    for module in (ties, people, accounts, digest, me, connect_google, connect_microsoft):
+        app.include_router(module.router, responses=errors.documented(400, 401, 413, 422))
+    dashboard.install(app)
+    return app

@@ -1,0 +1,70 @@
+"""Connecting Google from the web: start the OAuth flow, and its callback.
+
+    GET /v1/connect/google            (bearer) -> 302 to KITH_GOOGLE_AUTH_URI (state + PKCE)
+    GET /v1/connect/google/callback   (no bearer: the state row says whose flow it is)
+                                      -> a page saying which account is connected; a first
+                                         sync is queued. A missing, forged, replayed or
+                                         expired state gets a 400 page saying so.
+"""
+from __future__ import annotations
+
+import html
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from ingest.errors import ConfigError, InputError, TransientError
+
+from .. import google
+from .deps import Config, Db, User
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/connect/google", tags=["accounts"])
+
+
+def callback_url(base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/v1/connect/google/callback"
+
+
+def _page(status: int, title: str, text: str) -> HTMLResponse:
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>")
+    return HTMLResponse(body, status_code=status)
+
+
+@router.get("", status_code=302, summary="Start connecting a Google account",
+            response_class=RedirectResponse,
+            responses={302: {"description": "Redirect to Google's consent page."},
+                       503: {"description": "Google is not configured."}})
+def start(user: User, settings: Config, db: Db,
+          login_hint: Annotated[str | None, Query(max_length=320)] = None):
+    try:
+        url = google.start_flow(settings, db, user, callback_url(settings.base_url), login_hint=login_hint)
+    except ConfigError as exc:
+        return _page(503, "Google is not configured", str(exc))
+    return RedirectResponse(url, status_code=302)
+
+
+@router.get("/callback", summary="OAuth redirect target for Google", response_class=HTMLResponse,
+            responses={400: {"description": "Missing, unknown, replayed or refused sign-in."}})
+def callback(request: Request, settings: Config, db: Db) -> HTMLResponse:
+    try:
+        account_id = google.complete_flow(settings, db, dict(request.query_params))
+    except InputError as exc:
+        return _page(400, "Google account not connected", str(exc))
+    except (ConfigError, TransientError) as exc:
+        return _page(503, "Google account not connected", str(exc))
+    with db.tx() as conn:
+        address = conn.execute("SELECT address FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
+    queued = True
+    try:
+        from ..workers import sync_account_now
+
+        sync_account_now.send(account_id)
+    except Exception as exc:  # the broker may be down; `kith sync` or the schedule picks it up later
+        log.warning("could not queue the first sync of account %s: %s", account_id, type(exc).__name__)
+        queued = False
+    note = "Its first sync has started." if queued else "Run `kith sync` to sync it."
+    return _page(200, "Google account connected", f"Kith is now connected to {address}. {note}")

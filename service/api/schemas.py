@@ -1,0 +1,229 @@
+"""The API's request and response shapes (pydantic), with the examples the schema shows.
+
+Request models forbid unknown fields and bound every string and list, so a client learns
+at once about a typo and nobody can post a megabyte of addresses.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Address = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3,
+                                           max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Domain = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
+                                          max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")]
+Tier = Literal["strong", "medium", "weak", "fading"]
+Flag = Literal["cooling", "dormant", "one_sided_you", "one_sided_them"]
+SortKey = Literal["-strength", "strength", "-reciprocity", "reciprocity", "-last_interaction",
+                  "last_interaction", "name", "-name", "deepen", "-deepen"]
+
+TIE_EXAMPLE = {
+    "person_id": 42, "contact": "ana@example.org", "name": "Ana Ruiz",
+    "addresses": ["ana@example.org", "ana.ruiz@work.example"], "strength": 74, "tier": "strong",
+    "reciprocity": -31, "flags": ["cooling"], "last_interaction": "2026-10-02T14:03:00Z",
+    "explanation": ["4 one-to-one meetings in the last 90 days"],
+    "ledger": {"initiated_by_you": 5, "initiated_by_them": 9},
+    "suggestion": "Ana has started most of your exchanges lately; write first this week.",
+    "deepen_rank": 1, "colleague": False,
+}
+
+
+class Request_(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Tie(BaseModel):
+    """A tie in the DESIGN shape, plus the person's id and the deepen suggestion."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [TIE_EXAMPLE]})
+    person_id: int
+    contact: str
+    name: str | None = None
+    addresses: list[str]
+    strength: float = Field(ge=0, le=100)
+    tier: str
+    reciprocity: int = Field(ge=-100, le=100)
+    flags: list[str]
+    last_interaction: str | None = Field(None, description="ISO 8601, UTC")
+    explanation: list[str]
+    ledger: dict[str, Any]
+    suggestion: str | None = None
+    deepen_rank: int | None = None
+    colleague: bool = False
+
+
+class TiePage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"items": [TIE_EXAMPLE], "next_cursor": "eyJrIjoiNzQiLCJwIjo0Mn0", "as_of": "2026-11-23T06:00:00Z",
+         "source": "snapshot"}]})
+    items: list[Tie]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
+    as_of: datetime | None = Field(None, description="When these scores were computed for.")
+    source: Literal["snapshot", "computed"]
+
+
+class TimelineWeek(BaseModel):
+    week: date = Field(description="Monday of the week (UTC)")
+    email_out: int = 0
+    email_in: int = 0
+    meeting_out: int = 0
+    meeting_in: int = 0
+
+
+class HistoryPoint(BaseModel):
+    as_of: str
+    strength: float
+    tier: str
+    reciprocity: int
+    flags: list[str]
+
+
+class TieDetail(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "tie": TIE_EXAMPLE,
+        "timeline": [{"week": "2026-09-28", "email_out": 2, "email_in": 3, "meeting_out": 0, "meeting_in": 1}],
+        "history": [{"as_of": "2026-11-23T06:00:00Z", "strength": 74, "tier": "strong",
+                     "reciprocity": -31, "flags": ["cooling"]}]}]})
+    tie: Tie
+    timeline: list[TimelineWeek] = Field(description="One row per week, oldest first, kind x direction "
+                                                     "(out: the user sent or organised it).")
+    history: list[HistoryPoint]
+
+
+class FeedbackIn(Request_):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "snooze", "until": "2027-01-15"}]})
+    kind: Literal["not_relationship", "matters", "snooze"]
+    until: date | None = Field(None, description="For `snooze`: hide the tie until this date.")
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    person_id: int
+    kind: str
+    until: date | None
+    created_at: datetime
+
+
+class Person(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": 42, "display_name": "Ana Ruiz", "addresses": [{"address": "ana@example.org", "source": "auto"}]}]})
+    id: int
+    display_name: str | None
+    addresses: list[dict[str, str]]
+
+
+class MergeIn(Request_):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"person_ids": [42, 57]}]})
+    person_ids: list[int] = Field(min_length=2, max_length=50)
+
+
+class SplitIn(Request_):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"addresses": ["ana.ruiz@work.example"]}]})
+    addresses: list[Address] = Field(min_length=1, max_length=100)
+
+
+class PersonRef(BaseModel):
+    person_id: int
+
+
+class Rule(Request_):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"kind": "domain", "value": "newsletters.example", "action": "block"}]})
+    kind: Literal["address", "domain"]
+    value: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=320)]
+    action: Literal["allow", "block"]
+
+
+class OrgDomains(Request_):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"domains": ["example.org"]}]})
+    domains: list[Domain] = Field(max_length=50)
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 3, "provider": "google", "address": "me@example.org", "status": "incremental",
+        "last_error": None, "last_synced_at": "2026-11-24T09:00:00Z", "synced_share": 1.0,
+        "cursor_advanced_at": "2026-11-24T09:00:00Z", "needs_reconnect": False,
+        "resources": [{"resource": "mail", "state": "incremental", "items_seen": 12034,
+                       "items_total": 12034, "cursor_advanced_at": "2026-11-24T09:00:00Z",
+                       "last_error": None}]}]})
+    id: int
+    provider: str
+    address: str
+    status: str
+    last_error: str | None
+    last_synced_at: datetime | None
+    synced_share: float | None = Field(description="Share of the mailbox synced (0..1), when known.")
+    cursor_advanced_at: datetime | None
+    needs_reconnect: bool
+    resources: list[dict[str, Any]]
+
+
+class ConnectIn(Request_):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"provider": "google", "login_hint": "me@example.org"}]})
+    provider: Literal["google", "microsoft"]
+    login_hint: Address | None = None
+
+
+class ConnectOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"provider": "google", "authorize_url": "https://accounts.google.com/o/oauth2/auth?response_type=code&..."}]})
+    provider: str
+    authorize_url: str = Field(description="Open this in the user's browser to grant access.")
+
+
+class Accepted(BaseModel):
+    status: Literal["queued"]
+    account_id: int
+
+
+class DigestSettings(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "timezone": "Europe/Madrid", "weekday": 0, "hour": 8, "enabled": True, "quiet_mode": "note",
+        "snooze_until": None}]})
+    timezone: str
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    hour: int = Field(ge=0, le=23)
+    enabled: bool
+    quiet_mode: Literal["note", "skip"]
+    snooze_until: date | None
+
+
+class DigestSettingsIn(Request_):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"timezone": "Europe/Madrid", "weekday": 4, "hour": 17}]})
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    weekday: int | None = Field(None, ge=0, le=6)
+    hour: int | None = Field(None, ge=0, le=23)
+    enabled: bool | None = None
+    quiet_mode: Literal["note", "skip"] | None = None
+    snooze_until: date | None = None
+
+
+class TokenIn(Request_):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "grafana"}]})
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = "default"
+
+
+class TokenInfo(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewToken(TokenInfo):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": 7, "name": "grafana", "prefix": "kith_Q2x9aB", "created_at": "2026-11-25T10:00:00Z",
+        "last_used_at": None, "revoked_at": None, "token": "kith_Q2x9aB..."}]})
+    token: str = Field(description="Shown once; only its hash is kept.")
+
+
+class Deleted(BaseModel):
+    deleted: Literal[True]
+    rows: dict[str, int] = Field(description="Rows removed, per table.")

@@ -1,0 +1,268 @@
+"""Pages of ties for the API: filtered, sorted, cursor-paginated.
+
+Two sources, one contract. A stored snapshot (the common case, and the hot path) is paged
+in SQL: Postgres checks the token, filters, orders and joins the ties' JSON into one text,
+so a page costs one statement and no per-tie Python work (`authorized_page_sql`). Ties
+computed for an `as_of` without a snapshot (or for a user never scored) are paged in
+Python with the same keys (`computed_page`), so both give the same order and cursors. A
+cursor pins the snapshot it started on: a new scoring run in the middle of paging does
+not shuffle the pages.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .. import auth
+
+# sort name -> (SQL key expression, SQL type of a cursor value, Python key of a tie dict, its type)
+_NAME_SQL = "lower(coalesce(s.payload->>'name', s.payload->>'contact', '')) COLLATE \"C\""
+_LAST_SQL = "coalesce(s.payload->>'last_interaction', '')"
+_RANK_SQL = "coalesce((s.payload->>'deepen_rank')::int, 2147483647)"
+NO_RANK = 2147483647
+
+SORTS = {
+    "strength": ("s.strength", "real", lambda t: float(t.get("strength") or 0), float),
+    "reciprocity": ("s.reciprocity", "int", lambda t: int(t.get("reciprocity") or 0), int),
+    "last_interaction": (_LAST_SQL, "text", lambda t: t.get("last_interaction") or "", str),
+    "name": (_NAME_SQL, "text", lambda t: (t.get("name") or t.get("contact") or "").lower(), str),
+    "deepen": (_RANK_SQL, "int", lambda t: t.get("deepen_rank") or NO_RANK, int),
+}
+
+TIE_JSON = """jsonb_build_object(
+    'person_id', s.person_id,
+    'contact', coalesce(s.payload->>'contact', ''),
+    'name', s.payload->'name',
+    'addresses', coalesce(s.payload->'addresses', '[]'::jsonb),
+    'strength', s.strength,
+    'tier', s.tier,
+    'reciprocity', s.reciprocity,
+    'flags', to_jsonb(s.flags),
+    'last_interaction', s.payload->'last_interaction',
+    'explanation', coalesce(s.payload->'explanation', '[]'::jsonb),
+    'ledger', coalesce(s.payload->'ledger', '{}'::jsonb),
+    'suggestion', s.payload->'suggestion',
+    'deepen_rank', s.payload->'deepen_rank',
+    'colleague', coalesce((s.payload->>'colleague')::boolean, false))"""
+
+# Snapshot payloads are the scorer's tie dicts (service.ties.tie_dict), already in this
+# shape: sent as stored, they cost Postgres half as much as rebuilding them. A payload
+# missing a field (an older or hand-written row) is rebuilt from the columns instead.
+TIE_TEXT = ("(CASE WHEN s.payload ?& ARRAY['person_id', 'contact', 'name', 'addresses', 'strength', 'tier',"
+            " 'reciprocity', 'flags', 'last_interaction', 'explanation', 'ledger', 'suggestion', 'deepen_rank']"
+            f" THEN s.payload ELSE {TIE_JSON} END)::text")
+
+TIE_FIELDS = ("person_id", "contact", "name", "addresses", "strength", "tier", "reciprocity", "flags",
+              "last_interaction", "explanation", "ledger", "suggestion", "deepen_rank", "colleague")
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Query:
+    sort: str = "-strength"
+    tiers: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    text: str | None = None
+    limit: int = 50
+    ranked_only: bool = False  # only ties with a deepen rank
+
+    @property
+    def key(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    sort: str
+    value: str | float | int
+    person_id: int
+    as_of: str | None
+
+    def encode(self) -> str:
+        raw = json.dumps({"s": self.sort, "v": self.value, "p": self.person_id, "a": self.as_of},
+                         separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    @classmethod
+    def decode(cls, text: str, sort: str) -> "Cursor":
+        try:
+            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            cursor = cls(str(data["s"]), data["v"], int(data["p"]), data.get("a"))
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+            raise BadCursor("The cursor is not one this API gave out.") from exc
+        if cursor.sort != sort:
+            raise BadCursor(f"The cursor belongs to sort={cursor.sort!r}; keep the same sort while paging.")
+        if not isinstance(cursor.value, (str, int, float)) or isinstance(cursor.value, bool):
+            raise BadCursor("The cursor is not one this API gave out.")
+        return cursor
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if dt else None
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _checked(key: str, value) -> str:
+    """The cursor value as text Postgres will cast without an error, or BadCursor."""
+    kind = SORTS[key][3]
+    try:
+        text = str(kind(value))
+    except (ValueError, OverflowError) as exc:
+        raise BadCursor("The cursor is not one this API gave out.") from exc
+    if "\x00" in text or (kind is int and not -2**31 <= int(value) < 2**31) or text in ("nan", "inf", "-inf"):
+        raise BadCursor("The cursor is not one this API gave out.")
+    return text
+
+
+def latest_as_of(conn, user_id: int) -> datetime | None:
+    return conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user_id,)).fetchone()[0]
+
+
+async def snapshot_time_async(conn, user_id: int, wanted: datetime | None) -> datetime | None:
+    """The latest snapshot's time, or `wanted` if a snapshot was taken exactly then."""
+    if wanted is None:
+        cur = await conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user_id,))
+    else:
+        cur = await conn.execute("SELECT as_of FROM score_snapshots WHERE user_id = %s AND as_of = %s LIMIT 1",
+                                 (user_id, wanted))
+    row = await cur.fetchone()
+    return row[0] if row else None
+
+
+def snapshot_exists(conn, user_id: int, as_of: datetime) -> bool:
+    return conn.execute("SELECT 1 FROM score_snapshots WHERE user_id = %s AND as_of = %s LIMIT 1",
+                        (user_id, as_of)).fetchone() is not None
+
+
+def page_sql(user_id: int | None, as_of: datetime | None, query: Query, cursor: Cursor | None,
+             user_sql: str = "%(u)s") -> tuple[str, dict]:
+    """The statement for one page of the snapshot at `as_of` (None: the latest one).
+
+    The latest snapshot is found inside the same statement: one round trip per page.
+    `user_sql` names the user in SQL (a parameter, or a column of an enclosing query).
+    """
+    expr, sql_type, _, _ = SORTS[query.key]
+    op, order = ("<", "DESC") if query.descending else (">", "ASC")
+    latest = f"(SELECT max(as_of) FROM score_snapshots WHERE user_id = {user_sql})"
+    where = [f"s.user_id = {user_sql}", f"s.as_of = {'%(a)s' if as_of is not None else latest}"]
+    params: dict = {"u": user_id, "a": as_of, "n": query.limit + 1}
+    if query.tiers:
+        where.append("s.tier = ANY(%(tiers)s)")
+        params["tiers"] = list(query.tiers)
+    if query.flags:
+        where.append("s.flags && %(flags)s::text[]")
+        params["flags"] = list(query.flags)
+    if query.ranked_only:
+        where.append("(s.payload->>'deepen_rank') IS NOT NULL")
+    if query.text:
+        where.append("(s.payload->>'name' ILIKE %(q)s OR s.payload->>'contact' ILIKE %(q)s"
+                     " OR (s.payload->'addresses')::text ILIKE %(q)s)")
+        params["q"] = _like(query.text)
+    if cursor is not None:
+        where.append(f"({expr}, s.person_id) {op} (%(cv)s::{sql_type}, %(cp)s)")
+        params["cv"], params["cp"] = _checked(query.key, cursor.value), cursor.person_id
+    sql = (f"SELECT {TIE_TEXT} AS t, ({expr})::text AS k, s.person_id, s.as_of FROM score_snapshots s"
+           f" WHERE {' AND '.join(where)} ORDER BY {expr} {order}, s.person_id {order} LIMIT %(n)s")
+    return sql, params
+
+
+def page_result(rows: list[tuple], query: Query,
+                as_of: datetime | None) -> tuple[list[str], str | None, datetime | None]:
+    if rows:
+        as_of = rows[0][3]
+    next_cursor = None
+    if len(rows) > query.limit:
+        rows = rows[:query.limit]
+        value, person_id = rows[-1][1], rows[-1][2]
+        next_cursor = Cursor(query.sort, value, person_id, _iso(as_of)).encode()
+    return [r[0] for r in rows], next_cursor, as_of
+
+
+def snapshot_page(conn, user_id: int, as_of: datetime | None, query: Query,
+                  cursor: Cursor | None) -> tuple[list[str], str | None, datetime | None]:
+    """One page of the snapshot at `as_of` (None: the latest) as JSON texts, the next cursor,
+    and the snapshot's time (None when the page is empty and no time was given)."""
+    sql, params = page_sql(user_id, as_of, query, cursor)
+    return page_result(conn.execute(sql, params).fetchall(), query, as_of)
+
+
+def authorized_page_sql(token: dict, as_of: datetime | None, query: Query,
+                        cursor: Cursor | None) -> tuple[str, dict]:
+    """Check a token and read a page in one statement (the hot path of GET /v1/ties).
+
+    No row: the token is not valid. Otherwise every row starts with token_id, user_id, stale
+    (see auth.TOKEN_CTE), followed by a page row, or NULLs when the page is empty.
+    """
+    inner, params = page_sql(None, as_of, query, cursor, user_sql="me.user_id")
+    # The page comes back as one row: its items already joined into one JSON text, plus the
+    # last item's key (for the cursor) and the snapshot time. Python touches one row.
+    sql = (f"WITH {auth.TOKEN_CTE} SELECT me.token_id, me.user_id, me.stale, page.* FROM me"
+           f" LEFT JOIN LATERAL (SELECT count(*) AS n,"
+           f" string_agg(p.t, ',' ORDER BY p.rn) FILTER (WHERE p.rn <= %(limit)s) AS body,"
+           f" min(p.k) FILTER (WHERE p.rn = %(limit)s) AS last_key,"
+           f" min(p.person_id) FILTER (WHERE p.rn = %(limit)s) AS last_person, min(p.as_of) AS as_of"
+           f" FROM (SELECT row_number() OVER () AS rn, q.t, q.k, q.person_id, q.as_of FROM ({inner}) q) p)"
+           f" page ON true")
+    return sql, params | token | {"limit": query.limit}
+
+
+def aggregated_result(row: tuple, query: Query,
+                      as_of: datetime | None) -> tuple[str, str | None, datetime | None]:
+    """(items joined as JSON text, next cursor, snapshot time) from `authorized_page_sql`'s row."""
+    n, body, last_key, last_person, found = row
+    as_of = found or as_of
+    next_cursor = None
+    if n and n > query.limit:
+        next_cursor = Cursor(query.sort, last_key, last_person, _iso(as_of)).encode()
+    return body or "", next_cursor, (as_of if n else None)
+
+
+def _matches(tie: dict, query: Query) -> bool:
+    if query.ranked_only and tie.get("deepen_rank") is None:
+        return False
+    if query.tiers and tie.get("tier") not in query.tiers:
+        return False
+    if query.flags and not set(tie.get("flags") or ()) & set(query.flags):
+        return False
+    if query.text:
+        needle = query.text.lower()
+        haystack = [tie.get("name") or "", tie.get("contact") or "", *(tie.get("addresses") or ())]
+        if not any(needle in h.lower() for h in haystack):
+            return False
+    return True
+
+
+def computed_page(ties: list[dict], as_of: datetime | None, query: Query,
+                  cursor: Cursor | None) -> tuple[list[dict], str | None]:
+    """The same page as `snapshot_page`, over tie dicts computed in Python."""
+    _, _, keyfn, kind = SORTS[query.key]
+    rows = [t for t in ties if _matches(t, query)]
+    rows.sort(key=lambda t: (keyfn(t), t["person_id"]), reverse=query.descending)
+    if cursor is not None:
+        try:
+            mark = (kind(cursor.value), cursor.person_id)
+        except ValueError as exc:
+            raise BadCursor("The cursor is not one this API gave out.") from exc
+        if query.descending:
+            rows = [t for t in rows if (keyfn(t), t["person_id"]) < mark]
+        else:
+            rows = [t for t in rows if (keyfn(t), t["person_id"]) > mark]
+    page = rows[:query.limit]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = page[-1]
+        next_cursor = Cursor(query.sort, keyfn(last), last["person_id"], _iso(as_of)).encode()
+    return [{k: t.get(k) for k in TIE_FIELDS} | {"colleague": bool(t.get("colleague"))} for t in page], next_cursor

@@ -1,0 +1,178 @@
+"""Routes for ties: the paged list, ties to deepen, one tie in depth, and feedback on a tie."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query as Q, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials
+from psycopg.rows import dict_row
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import auth, ties as tie_model
+from . import tie_detail as td, tie_queries as tq
+from .errors import documented
+from .deps import UNAUTHORIZED, Db, User, bearer, reading
+from .schemas import FeedbackIn, FeedbackOut, Flag, SortKey, Tie, TieDetail, TiePage, Tier
+
+router = APIRouter(prefix="/v1/ties", tags=["ties"])
+
+MAX_PAGE = 200
+EARLIEST, LATEST = datetime(1970, 1, 2), datetime(2200, 1, 1)
+NOT_FOUND = documented(404)
+AsOf = Annotated[str | None, Q(
+    max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$",
+    description="ISO 8601 date or date-time (UTC unless an offset is given): the ties as they were then, "
+                "from data before that moment.", examples=["2026-10-01", "2026-10-01T12:00:00Z"])]
+
+
+class TieListQuery(BaseModel):
+    """The list's query parameters, validated as one model (cheaper per request than nine)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tier: list[Tier] | None = Field(None, max_length=4, description="Only these tiers.")
+    flag: list[Flag] | None = Field(None, max_length=4, description="Only ties with any of these flags.")
+    q: str | None = Field(None, max_length=100, pattern=r"^[^\x00]*$",
+                          description="Case-insensitive match on name, contact or any address.")
+    sort: SortKey = Field("-strength", description="Key to sort by; a leading `-` sorts descending.")
+    limit: int = Field(50, ge=1, le=MAX_PAGE, description="Page size.")
+    cursor: str | None = Field(None, max_length=600, description="`next_cursor` of the previous page.")
+    as_of: str | None = Field(
+        None, max_length=40,
+        pattern=r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$",
+        description="ISO 8601 date or date-time (UTC unless an offset is given): the ties as they were "
+                    "then, from data before that moment.", examples=["2026-10-01", "2026-10-01T12:00:00Z"])
+
+
+def _utc(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = _utc(datetime.fromisoformat(text.replace(" ", "T")))
+    except (ValueError, OverflowError):
+        raise HTTPException(422, f"as_of: {text!r} is not a valid date or date-time.") from None
+    if not EARLIEST <= moment.astimezone(timezone.utc).replace(tzinfo=None) <= LATEST:
+        raise HTTPException(422, f"as_of: must lie between {EARLIEST.year} and {LATEST.year}.")
+    return moment
+
+
+def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: str) -> Response:
+    # The snapshot page arrives as JSON text joined by Postgres; wrap it without re-parsing.
+    head = '{"items":[' + items + "],"
+    tail = json.dumps({"next_cursor": next_cursor, "as_of": tq._iso(as_of), "source": source})[1:]
+    return Response(head + tail, media_type="application/json")
+
+
+@router.get("", response_model=TiePage, summary="List ties", responses=documented(400),
+            description="Ties of the user, strongest first by default. Filters combine with AND; "
+                        "within `tier` or `flag`, any listed value matches. Without `as_of` the latest "
+                        "scoring is read; with it, ties are computed from data before that moment.")
+async def list_ties(request: Request, db: Db, params: Annotated[TieListQuery, Q()],
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response:
+    # The busiest route checks its token and reads its page in one statement (one round
+    # trip); the check is the same as `current_user`'s, in SQL (auth.TOKEN_CTE).
+    if credentials is None:
+        raise HTTPException(401, "Missing bearer token: send `Authorization: Bearer <token>`.",
+                            headers=UNAUTHORIZED)
+    token = auth.token_params(credentials.credentials)
+    query = tq.Query(sort=params.sort, tiers=tuple(params.tier or ()), flags=tuple(params.flag or ()),
+                     text=params.q or None, limit=params.limit)
+    rows: list = []
+    try:
+        pinned = tq.Cursor.decode(params.cursor, params.sort) if params.cursor else None
+        wanted = _utc(datetime.fromisoformat(pinned.as_of.replace("Z", "+00:00"))) if pinned and pinned.as_of \
+            else parse_as_of(params.as_of)
+        if token is not None:
+            sql, sql_params = tq.authorized_page_sql(token, wanted, query, pinned)
+            async with request.app.state.apool.connection() as conn:
+                rows = await (await conn.execute(sql, sql_params)).fetchall()
+                if not rows:
+                    raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
+                token_id, user, stale = rows[0][:3]
+                if stale:
+                    await auth.touch_async(conn, token_id)
+                body, nxt, snap = tq.aggregated_result(rows[0][3:], query, wanted)
+                if snap is None:  # an empty page still names its snapshot, if there is one
+                    snap = await tq.snapshot_time_async(conn, user, wanted)
+    except (tq.BadCursor, ValueError) as exc:
+        raise HTTPException(400, str(exc) if isinstance(exc, tq.BadCursor) else "The cursor is not valid.")
+    if not rows:
+        raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
+    request.state.user_id = user
+    if snap is not None:
+        return _json(body, nxt, snap, "snapshot")
+    return await run_in_threadpool(_computed_page, db, user, query, pinned, wanted)
+
+
+def _computed_page(db, user: int, query: tq.Query, pinned: tq.Cursor | None, wanted: datetime | None) -> TiePage:
+    """Ties computed from the data (an `as_of` without a snapshot, or a user never scored)."""
+    computed_at = wanted or datetime.now(timezone.utc).replace(microsecond=0)
+    with reading(db) as conn:
+        ties = tie_model.compute_ties(conn, user, computed_at)
+    try:
+        page, nxt = tq.computed_page(ties, computed_at, query, pinned)
+    except tq.BadCursor as exc:
+        raise HTTPException(400, str(exc))
+    return TiePage(items=[Tie(**t) for t in page], next_cursor=nxt, as_of=computed_at, source="computed")
+
+
+@router.get("/deepen", response_model=list[Tie], summary="Ties to deepen",
+            description="The ties Kith suggests working on, best first, each with its suggestion.")
+def ties_to_deepen(user: User, db: Db, limit: Annotated[int, Q(ge=1, le=50)] = 10) -> Response:
+    query = tq.Query(sort="deepen", limit=limit, ranked_only=True)
+    with reading(db) as conn:
+        items, _, snap = tq.snapshot_page(conn, user, None, query, None)
+        if snap is None and tq.latest_as_of(conn, user) is None:
+            page, _ = tq.computed_page(tie_model.compute_ties(conn, user), None, query, None)
+            return [Tie(**t) for t in page]
+    return Response("[" + ",".join(items) + "]", media_type="application/json")
+
+
+@router.get("/{person_id:int}", response_model=TieDetail, responses=NOT_FOUND, summary="One tie in depth",
+            description="The tie, its weekly timeline (interactions by kind and direction), and its "
+                        "score history across snapshots.")
+def tie_detail(person_id: int, user: User, db: Db,
+               weeks: Annotated[int, Q(ge=1, le=260)] = 52, as_of: AsOf = None) -> TieDetail:
+    with reading(db) as conn:
+        if not td.person_exists(conn, user, person_id):
+            raise HTTPException(404, f"No person {person_id}.")
+        detail = td.tie_detail(conn, user, person_id, parse_as_of(as_of), weeks)
+    if detail is None:
+        raise HTTPException(404, f"Person {person_id} has no scored tie (excluded, or no interactions).")
+    return TieDetail(**detail)
+
+
+@router.post("/{person_id:int}/feedback", response_model=FeedbackOut, status_code=201, responses=NOT_FOUND,
+             summary="Say what a tie is to you",
+             description="`not_relationship` hides it, `matters` keeps it in view, `snooze` hides it "
+                         "until `until`. The latest word counts at the next scoring.")
+def give_feedback(person_id: int, body: FeedbackIn, user: User, db: Db) -> dict:
+    if body.kind == "snooze" and body.until is None:
+        raise HTTPException(422, "`until` is required when kind is `snooze`.")
+    with db.tx() as conn:
+        if not td.person_exists(conn, user, person_id):
+            raise HTTPException(404, f"No person {person_id}.")
+        return conn.cursor(row_factory=dict_row).execute(
+            "INSERT INTO feedback (user_id, person_id, kind, until) VALUES (%s, %s, %s, %s)"
+            " RETURNING id, person_id, kind, until, created_at",
+            (user, person_id, body.kind, body.until if body.kind == "snooze" else None)).fetchone()
+
+
+@router.get("/{person_id:int}/feedback", response_model=list[FeedbackOut], responses=NOT_FOUND,
+            summary="Feedback given on a tie")
+def list_feedback(person_id: int, user: User, db: Db) -> list[dict]:
+    with db.tx() as conn:
+        if not td.person_exists(conn, user, person_id):
+            raise HTTPException(404, f"No person {person_id}.")
+        return conn.cursor(row_factory=dict_row).execute(
+            "SELECT id, person_id, kind, until, created_at FROM feedback WHERE user_id = %s AND person_id = %s"
+            " ORDER BY created_at DESC, id DESC LIMIT 100", (user, person_id)).fetchall()
