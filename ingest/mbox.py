@@ -59,8 +59,9 @@ _SEPARATOR = re.compile(rb"From [^ \t\r\n]*[ \t]+[^\r\n]*?\b\d{1,2}:\d\d\b[^\r\n
 _TAKEOUT_SEPARATOR = re.compile(rb"From \d+@xxx [^\r\n]*\d\d:\d\d")
 
 _ADDRESS_HEADERS = ("from", "sender", "to", "cc", "bcc")
+# Kept for the noise filters (Sender: calendar-notification@google.com marks invitation mail).
 KEPT_HEADERS = ("list-unsubscribe", "list-id", "precedence", "auto-submitted", "content-class",
-                "x-auto-response-suppress")
+                "x-auto-response-suppress", "sender")
 _WANTED = _ADDRESS_HEADERS + KEPT_HEADERS + (
     "date", "message-id", "in-reply-to", "references", "x-gmail-labels", "x-gm-thrid", "subject")
 # One C-level scan picks the wanted headers out of an unfolded block; the rest are ignored.
