@@ -12,7 +12,7 @@ import html
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ingest.errors import ConfigError, InputError, TransientError
@@ -49,9 +49,19 @@ def start(user: User, settings: Config, db: Db,
 
 @router.get("/callback", summary="OAuth redirect target for Google", response_class=HTMLResponse,
             responses={400: {"description": "Missing, unknown, replayed or refused sign-in."}})
-def callback(request: Request, settings: Config, db: Db) -> HTMLResponse:
+def callback(settings: Config, db: Db,
+             state: Annotated[str | None, Query(max_length=512)] = None,
+             code: Annotated[str | None, Query(max_length=2048)] = None,
+             error: Annotated[str | None, Query(max_length=256)] = None,
+             scope: Annotated[str | None, Query(max_length=4096, description="granted scopes (Google adds it)")] = None,
+             authuser: Annotated[str | None, Query(max_length=16, description="Google adds it")] = None,
+             prompt: Annotated[str | None, Query(max_length=64, description="Google adds it")] = None,
+             hd: Annotated[str | None, Query(max_length=256, description="Workspace domain (Google adds it)")] = None,
+             iss: Annotated[str | None, Query(max_length=256, description="issuer (RFC 9207)")] = None,
+             ) -> HTMLResponse:
+    answer = {k: v for k, v in {"state": state, "code": code, "error": error}.items() if v is not None}
     try:
-        account_id = google.complete_flow(settings, db, dict(request.query_params))
+        account_id = google.complete_flow(settings, db, answer)
     except InputError as exc:
         return _page(400, "Google account not connected", str(exc))
     except (ConfigError, TransientError) as exc:

@@ -1,0 +1,94 @@
+"""Calendar `Event` JSON (events.list, singleEvents=true) -> Interaction, Removed or Quarantined.
+
+A meeting's provider id is `gcal:<calendar id>:<event id>` (event ids are unique per
+calendar only, and must not collide with Gmail ids in the same account). A cancelled
+event, or an occurrence cancelled out of a series, is `Removed`: it did not happen. The
+organizer is kept with role "organizer" and every human attendee with their response
+(resources such as rooms are skipped). All-day events start at midnight in the event's
+(or the calendar's) time zone.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ingest.records import Interaction, Participant, Quarantined, Removed
+
+UTC = timezone.utc
+RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tentative",
+             "needsAction": "needs_action"}
+
+
+def provider_id(calendar_id: str, event_id: str) -> str:
+    return f"gcal:{calendar_id}:{event_id}"
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _when(value: dict | None, default_tz: str | None) -> tuple[datetime | None, bool]:
+    if not isinstance(value, dict):
+        return None, False
+    if value.get("dateTime"):
+        parsed = datetime.fromisoformat(str(value["dateTime"]).replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=_zone(value.get("timeZone") or default_tz))
+        return parsed.astimezone(UTC), False
+    if value.get("date"):
+        day = date.fromisoformat(str(value["date"]))
+        local = datetime.combine(day, time(0), tzinfo=_zone(value.get("timeZone") or default_tz))
+        return local.astimezone(UTC), True
+    return None, False
+
+
+def _address(raw) -> str | None:
+    address = str(raw or "").strip().lower()
+    if "@" not in address or " " in address:
+        return None
+    return address
+
+
+def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
+                resource: str | None = None) -> Interaction | Removed | Quarantined:
+    resource = resource or f"calendar:{calendar_id}"
+    event_id = str(event.get("id") or "")
+    if not event_id:
+        return Quarantined(ref="?", reason="event without id", resource=resource)
+    pid = provider_id(calendar_id, event_id)
+    if event.get("status") == "cancelled":
+        return Removed(pid)
+    try:
+        start, all_day = _when(event.get("start"), calendar_tz)
+        end, _ = _when(event.get("end"), calendar_tz)
+    except (TypeError, ValueError) as exc:
+        return Quarantined(ref=pid, reason=f"unreadable start/end: {type(exc).__name__}",
+                           excerpt=str({k: event.get(k) for k in ("start", "end")})[:500],
+                           resource=resource)
+    if start is None:
+        return Quarantined(ref=pid, reason="event without start", resource=resource)
+    participants: list[Participant] = []
+    organizer = event.get("organizer") or {}
+    org_address = _address(organizer.get("email"))
+    if org_address:
+        participants.append(Participant(address=org_address, role="organizer",
+                                        name=organizer.get("displayName") or None,
+                                        response="organizer"))
+    for attendee in event.get("attendees") or []:
+        if not isinstance(attendee, dict) or attendee.get("resource"):
+            continue
+        address = _address(attendee.get("email"))
+        if address is None:
+            continue
+        participants.append(Participant(
+            address=address, role="attendee", name=attendee.get("displayName") or None,
+            response=RESPONSES.get(attendee.get("responseStatus"), "none")))
+    duration = int((end - start).total_seconds()) if end is not None and end >= start else None
+    return Interaction(
+        provider_id=pid, kind="meeting", occurred_at=start, participants=tuple(participants),
+        resource=resource, thread_id=event.get("recurringEventId") or None,
+        message_id=event.get("iCalUID") or None, duration_s=duration, all_day=all_day,
+        status="tentative" if event.get("status") == "tentative" else "confirmed")

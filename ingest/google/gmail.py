@@ -1,0 +1,120 @@
+"""Gmail `Message` JSON (format=metadata) -> Interaction, or Quarantined when unreadable.
+
+Only header lines and label ids are read; a metadata response has no body to read. The
+date is the Date header when it parses, else Gmail's `internalDate` (when Gmail received
+it). Addresses that do not parse are dropped one by one; a message whose every address is
+unreadable and that has no date at all is quarantined with its header lines as excerpt.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parsedate_to_datetime
+
+from ingest.records import Interaction, Participant, Quarantined
+
+UTC = timezone.utc
+METADATA_HEADERS = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "In-Reply-To", "References",
+                    "List-Unsubscribe", "List-Id", "Precedence", "Auto-Submitted", "Sender",
+                    "Content-Class", "X-Auto-Response-Suppress")
+# What the noise filters read (Sender: calendar-notification@google.com marks invitations).
+KEPT_HEADERS = ("list-unsubscribe", "list-id", "precedence", "auto-submitted", "sender", "content-class",
+                "x-auto-response-suppress")
+ROLES = (("from", "from"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"))
+MAX_HEADER = 998 * 40  # a folded header longer than this is not a real address list
+
+
+def _decode(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError):
+        return value
+
+
+def _addresses(raw: list[str], role: str) -> list[Participant]:
+    out = []
+    for name, address in getaddresses([v[:MAX_HEADER] for v in raw]):
+        address = address.strip().strip("<>").lower()
+        if not address or "@" not in address or " " in address or address.count("@") != 1:
+            continue
+        local, domain = address.split("@")
+        if not local or "." not in domain:
+            continue
+        out.append(Participant(address=address, role=role, name=_decode(name).strip() or None))
+    return out
+
+
+def _msgid(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip().split()[0] if value.strip() else ""
+    return value.strip("<>") or None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)  # RFC 5322 "-0000": time is UTC, zone unknown
+    return parsed.astimezone(UTC)
+
+
+def _internal(value) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def header_map(message: dict) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    for entry in (message.get("payload") or {}).get("headers") or []:
+        name = str(entry.get("name", "")).lower()
+        if name:
+            headers.setdefault(name, []).append(str(entry.get("value", "")))
+    return headers
+
+
+def excerpt(message: dict) -> str:
+    lines = [f"{e.get('name')}: {e.get('value')}"
+             for e in (message.get("payload") or {}).get("headers") or []
+             if str(e.get("name", "")).lower() in {h.lower() for h in METADATA_HEADERS}]
+    return "\n".join(lines)[:2000]
+
+
+def parse_message(message: dict, resource: str = "gmail") -> Interaction | Quarantined:
+    message_id = str(message.get("id") or "")
+    try:
+        headers = header_map(message)
+        participants: list[Participant] = []
+        for header, role in ROLES:
+            participants.extend(_addresses(headers.get(header, []), role))
+        occurred = _date((headers.get("date") or [None])[0]) or _internal(message.get("internalDate"))
+        if not message_id:
+            return Quarantined(ref="?", reason="message without id", excerpt=excerpt(message),
+                               resource=resource)
+        if occurred is None:
+            return Quarantined(ref=message_id, reason="no readable Date header and no internalDate",
+                               excerpt=excerpt(message), resource=resource)
+        labels = tuple(str(label) for label in message.get("labelIds") or ())
+        references = tuple(r.strip("<>") for r in " ".join(headers.get("references", [])).split()
+                           if r.strip("<>"))
+        kept = tuple((name, headers[name][0][:1000]) for name in KEPT_HEADERS if headers.get(name))
+        return Interaction(
+            provider_id=message_id, kind="email", occurred_at=occurred,
+            participants=tuple(participants), resource=resource,
+            thread_id=message.get("threadId") or None,
+            message_id=_msgid((headers.get("message-id") or [None])[0]),
+            in_reply_to=_msgid((headers.get("in-reply-to") or [None])[0]),
+            references=references, labels=labels, is_sent="SENT" in labels,
+            is_draft="DRAFT" in labels, headers=kept)
+    except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop a sync
+        return Quarantined(ref=message_id or "?", reason=f"unreadable message: {type(exc).__name__}",
+                           excerpt=excerpt(message) if isinstance(message, dict) else "",
+                           resource=resource)
