@@ -1,0 +1,207 @@
+"""Sentences a person accepts, from the model's largest contributions and plain counts.
+
+The model says which features moved a tie's score most (coefficient x standardised
+value); this module turns each into a fact about the tie ("4 one-to-one meetings in the
+last 90 days") rather than a feature name, and adds what changed since a month ago.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.features import F, FEATURES
+from analytics.frame import DAY, IN, OUT, Frame
+
+WINDOW = 90 * DAY
+LAST_CONVERSATIONS = 12
+TOP = 3
+
+PHRASES = {  # what a feature means when it lowers the score, named in the change sentence
+    "recency": "a longer silence", "days_since_two_way": "no recent two-way exchange",
+    "never_two_way": "no two-way exchange", "volume_out": "fewer messages from you",
+    "volume_in": "fewer messages from them", "volume_shared": "fewer shared threads",
+    "meeting_hours": "fewer meetings", "volume_long": "less contact over the last months",
+    "one_to_one_share": "less one-to-one contact", "small_group_share": "less small-group contact",
+    "tie_age": "the age of the tie", "active_weeks": "fewer active weeks",
+    "reply_rate_you": "fewer answers from you", "reply_rate_them": "fewer answers from them",
+    "reply_latency_you": "slower answers from you", "reply_latency_them": "slower answers from them",
+    "initiations_you": "fewer conversations started by you",
+    "initiations_them": "fewer conversations started by them",
+    "meetings_you_organised": "fewer meetings organised by you",
+    "meetings_they_organised": "fewer meetings organised by them",
+    "overlap_closest": "fewer shared close contacts",
+    "two_way_weeks": "fewer weeks with two-way contact", "two_way_volume": "fewer answered conversations and meetings",
+    "two_way_steady": "fewer answered conversations and meetings",
+    "two_way_long": "fewer answered conversations and meetings over the year",
+    "two_way_rate": "a lower steady rate of two-way contact",
+    "two_way_typical": "a lower typical rate of two-way contact",
+    "volume_mutual": "less mail both ways",
+    "recency_mutual": "a longer silence from one side",
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Plain counts per contact index, for sentences."""
+
+    sent: np.ndarray  # messages to them, last 90 days
+    received: np.ndarray
+    shared: np.ndarray
+    meetings: np.ndarray
+    one_to_one_meetings: np.ndarray
+    meeting_hours: np.ndarray
+    started_you: np.ndarray  # of the last 12 conversations
+    started_total: np.ndarray
+
+
+def facts(frame: Frame, as_of: float) -> Facts:
+    k = frame.n_contacts
+    m = (frame.t < as_of) & (frame.t >= as_of - WINDOW)
+    c, d, meet = frame.c, frame.direction, frame.meeting
+
+    def count(sel, weights=None):
+        sel = sel & m
+        return np.bincount(c[sel], weights=None if weights is None else weights[sel], minlength=k)
+
+    init = np.flatnonzero(frame.initiation & (frame.t < as_of))
+    ic = c[init]  # rows are sorted by (contact, time): the last 12 of each group
+    counts = np.bincount(ic, minlength=k)
+    ends = np.cumsum(counts)
+    from_end = ends[ic] - np.arange(len(init))  # 1 = most recent of its contact
+    last = from_end <= LAST_CONVERSATIONS
+    started_you = np.bincount(ic[last & (d[init] == OUT)], minlength=k)
+    started_total = np.bincount(ic[last], minlength=k)
+    return Facts(count(~meet & (d == OUT)), count(~meet & (d == IN)), count(~meet & (d == 0)),
+                 count(meet), count(meet & (frame.size <= 1)), count(meet, frame.hours),
+                 started_you, started_total)
+
+
+def _plural(n: float, word: str) -> str:
+    n = int(round(n))
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _span(days: float) -> str:
+    if days < 60:
+        return _plural(days, "day")
+    if days < 730:
+        return _plural(days / 30.4, "month")
+    return _plural(days / 365.25, "year")
+
+
+def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: dict) -> str | None:
+    """One fact for feature `name` of contact index i (x: that contact's raw features)."""
+    v = x[F[name]]
+    if name == "recency":
+        days = np.expm1(v)
+        return "In touch within the last week" if days < 7 else f"Last in touch {_span(days)} ago"
+    if name in ("days_since_two_way", "never_two_way"):
+        if x[F["never_two_way"]]:
+            return "No two-way exchange yet: nobody has answered the other"
+        return f"Last two-way exchange {_span(np.expm1(x[F['days_since_two_way']]))} ago"
+    if name == "volume_out":
+        return f"You sent them {_plural(fx.sent[i], 'message')} in the last 90 days"
+    if name == "volume_in":
+        return f"They sent you {_plural(fx.received[i], 'message')} in the last 90 days"
+    if name == "recency_mutual":
+        days = np.expm1(v)
+        if days < 7:
+            return "Both of you wrote or met within the last week"
+        return f"Both of you last wrote or met within {_span(days)}"
+    if name == "volume_mutual":
+        return (f"{_plural(fx.sent[i], 'message')} to them and {_plural(fx.received[i], 'message')} "
+                "from them in the last 90 days")
+    if name == "volume_shared":
+        return f"You were both on {_plural(fx.shared[i], 'message')} from others in the last 90 days"
+    if name == "meeting_hours":
+        if fx.meetings[i] == 0:
+            return "No meetings together in the last 90 days"
+        if fx.one_to_one_meetings[i] == fx.meetings[i]:
+            return f"{_plural(fx.meetings[i], 'one-to-one meeting')} in the last 90 days"
+        return (f"{_plural(fx.meetings[i], 'meeting')} ({fx.meeting_hours[i]:.0f} h) in the last 90 days, "
+                f"{int(fx.one_to_one_meetings[i])} of them one-to-one")
+    if name == "volume_long":
+        return f"Contact on {round(x[F['active_weeks']] * 52)} of the last 52 weeks"
+    if name == "one_to_one_share":
+        return f"{round(100 * v)}% of the last year's contact was one-to-one"
+    if name == "small_group_share":
+        return f"{round(100 * v)}% of the last year's contact was in groups of five or fewer"
+    if name == "tie_age":
+        return f"You have been in touch for {_span(np.expm1(v))}"
+    if name == "active_weeks":
+        return f"In touch in {round(v * 52)} of the last 52 weeks"
+    if name == "reply_rate_you":
+        return f"You answer about {round(100 * v)}% of their messages within a week"
+    if name == "reply_rate_them":
+        return f"They answer about {round(100 * v)}% of your messages within a week"
+    if name in ("reply_latency_you", "reply_latency_them"):
+        key = "median_reply_hours_you" if name.endswith("you") else "median_reply_hours_them"
+        h = ledger[key][i]
+        if np.isnan(h):
+            return None
+        who = "You usually answer them" if name.endswith("you") else "They usually answer you"
+        return f"{who} in {_hours(h)}"
+    if name in ("initiations_you", "initiations_them"):
+        if fx.started_total[i] == 0:
+            return "Nobody has started a conversation lately"
+        return f"You started {int(fx.started_you[i])} of the last {_plural(fx.started_total[i], 'conversation')}"
+    if name == "meetings_you_organised":
+        return f"You organised {_plural(ledger['meetings_you_organised'][i], 'meeting')} with them in 180 days"
+    if name == "meetings_they_organised":
+        return f"They invited you to {_plural(ledger['meetings_they_organised'][i], 'meeting')} in 180 days"
+    if name in ("two_way_rate", "two_way_typical"):
+        return f"About {np.expm1(v):.1f} two-way exchanges (answered conversations or meetings) a month"
+    if name == "two_way_weeks":
+        return f"Two-way contact in {round(v * 13)} of the last 13 weeks"
+    if name in ("two_way_volume", "two_way_steady", "two_way_long"):
+        return (f"{_plural(ledger['replies_by_you'][i] + ledger['replies_by_them'][i], 'answer')} "
+                f"and {_plural(ledger['meetings_you_organised'][i] + ledger['meetings_they_organised'][i], 'meeting')} "
+                "between you in 180 days")
+    if name == "overlap_closest":
+        return f"{round(100 * v)}% of the people you share with them are among your closest contacts"
+    return None
+
+
+def _hours(h: float) -> str:
+    if h < 1:
+        return "under an hour"
+    if h < 48:
+        return f"about {_plural(h, 'hour')}"
+    return f"about {_plural(h / 24, 'day')}"
+
+
+def explain(i: int, x: np.ndarray, contrib: np.ndarray, fx: Facts, ledger: dict,
+            strength: float, strength_before: float | None, contrib_before: np.ndarray | None,
+            order: np.ndarray | None = None) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    if order is None:
+        order = np.argsort(-np.abs(contrib), kind="stable")
+    for j in order.tolist():
+        s = sentence(FEATURES[j], i, x, fx, ledger)
+        if s and s not in seen:
+            out.append(s)
+            seen.add(s)
+        if len(out) >= TOP:
+            break
+    if strength_before is None:
+        out.append("New in the last 30 days")
+    else:
+        delta = strength - strength_before
+        if abs(delta) < 5:
+            out.append(f"About as strong as 30 days ago ({strength_before:.0f})")
+        else:
+            why = ""
+            if contrib_before is not None:
+                diff = contrib - contrib_before
+                j = int(np.argmin(diff) if delta < 0 else np.argmax(diff))
+                word = PHRASES[FEATURES[j]]
+                if delta > 0:
+                    word = word.replace("fewer", "more").replace("less", "more").replace("slower", "faster")
+                    word = word.replace("a longer silence", "more recent contact").replace("a lower", "a higher").replace("no recent", "a recent")
+                    word = word.replace("no two-way", "a two-way")
+                why = f", mostly {word}"
+            verb = "Up" if delta > 0 else "Down"
+            out.append(f"{verb} from {strength_before:.0f} 30 days ago{why}")
+    return out

@@ -1,0 +1,354 @@
+"""Numeric features of every tie at one moment, computed from a Frame with numpy.
+
+Each feature is a column of a (contacts x features) matrix; rows are contact indices of the
+frame. Only rows strictly before `as_of` are read, and answers are only counted once they
+happened before `as_of`, so a snapshot in the past sees exactly what was known then.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.frame import DAY, GAP, IN, OUT, SHARED, WEEK, Frame
+
+FEATURES: tuple[str, ...] = (
+    "recency",  # log1p days since the last interaction of any kind
+    "days_since_two_way",  # log1p days since the last answer either way or small meeting
+    "never_two_way",
+    "volume_out",  # audience-weighted messages to them, 30-day half-life
+    "volume_in",
+    "volume_shared",  # both on a third person's message
+    "meeting_hours",  # hours / attendees, 30-day half-life
+    "volume_long",  # everything direct, 180-day half-life
+    "one_to_one_share",  # of the last year's interactions
+    "small_group_share",  # audience <= 5
+    "tie_age",  # log1p days since the first interaction
+    "active_weeks",  # of the last 52, as a fraction
+    "reply_rate_you",  # their messages you answered within 7 days (smoothed)
+    "reply_rate_them",
+    "reply_latency_you",  # log(median hours / your usual median hours)
+    "reply_latency_them",
+    "initiations_you",  # log1p count, last 180 days
+    "initiations_them",
+    "meetings_you_organised",  # log1p count, last 180 days
+    "meetings_they_organised",
+    "overlap_closest",  # share of their co-participants who are among your closest ties
+    "two_way_weeks",  # share of the last 13 weeks with personal two-way contact
+    "two_way_volume",  # log1p personal answers and meetings, 30-day half-life
+    "two_way_steady",  # the same with a 90-day half-life
+    "two_way_long",  # the same with a 365-day half-life
+    "two_way_rate",  # log1p monthly rate over the longest window the rate has been steady
+    "two_way_typical",  # log1p median of the monthly rates over 45, 90, 180, 365, 730 days
+    "volume_mutual",  # the smaller of volume_out and volume_in: flow that goes both ways
+    "recency_mutual",  # log1p days since *both* sides last wrote or met (the later of the two)
+)
+F = {name: i for i, name in enumerate(FEATURES)}
+# What the strength model reads, with the sign each coefficient is held to (+1: more is
+# stronger, -1: more is weaker, 0: free). Only features that more contact can move one way
+# only are here, so an extra message or answer from the contact can never lower strength;
+# the rest (reply latencies, the user's own reply rate, initiations, shares, overlap, the
+# adaptive rate) can move either way when a message is added and serve the explanations.
+SIGNS: dict[str, int] = {
+    "recency_mutual": -1, "days_since_two_way": -1, "never_two_way": -1,
+    "volume_mutual": 1, "volume_shared": 1, "meeting_hours": 1, "volume_long": 1,
+    "tie_age": 1, "active_weeks": 1, "reply_rate_them": 1,
+    "meetings_you_organised": 1, "meetings_they_organised": 1,
+    "two_way_weeks": 1, "two_way_volume": 1, "two_way_steady": 1, "two_way_long": 1,
+    "two_way_typical": 1,
+}
+MODEL_FEATURES: tuple[str, ...] = tuple(n for n in FEATURES if n in SIGNS)
+
+SHORT_HALF_LIFE = 30 * DAY
+LONG_HALF_LIFE = 180 * DAY
+YEAR = 365 * DAY
+LEDGER_WINDOW = 180 * DAY
+SMALL = 5
+CLOSEST = 20
+
+
+@dataclass(frozen=True)
+class Habits:
+    """What is normal for this user, so a tie is judged against the user's own baseline."""
+
+    reply_hours_you: float  # median hours the user takes to answer anyone
+    reply_hours_them: float  # median hours contacts take to answer the user
+    reply_rate_you: float
+    reply_rate_them: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    as_of: float
+    present: np.ndarray  # bool per contact index: seen before as_of
+    X: np.ndarray  # (n_contacts, n_features); rows of absent contacts are zeros
+    last: np.ndarray  # last interaction time (nan if none)
+    habits: Habits
+
+
+def _group_median(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
+    out = np.full(k, np.nan)
+    if not len(values):
+        return out
+    order = np.lexsort((values, groups))
+    v, g = values[order], groups[order]
+    counts = np.bincount(g, minlength=k)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    has = counts > 0
+    lo = starts[has] + (counts[has] - 1) // 2
+    hi = starts[has] + counts[has] // 2
+    out[has] = (v[lo] + v[hi]) / 2.0
+    return out
+
+
+def _decay(age: np.ndarray, half_life: float) -> np.ndarray:
+    return np.exp2(-age / half_life)
+
+
+def latencies(frame: Frame, as_of: float, mask: np.ndarray, direction: int):
+    """Rows of `direction` (the side being answered) and the answer latency, answered
+    within 7 days and before as_of; also which rows are old enough to be judged."""
+    rows = mask & (frame.direction == direction) & ~frame.meeting
+    lat = frame.answer_t - frame.t
+    answered = rows & (frame.answer_t < as_of) & (lat <= GAP)
+    judged = answered | (rows & (frame.t <= as_of - GAP))
+    return answered, judged, lat
+
+
+def habits_of(frame: Frame, as_of: float) -> Habits:
+    mask = frame.t < as_of
+    # The user answers IN rows; contacts answer OUT rows.
+    a_you, j_you, lat = latencies(frame, as_of, mask, IN)
+    a_them, j_them, _ = latencies(frame, as_of, mask, OUT)
+    hy = float(np.median(lat[a_you])) / 3600 if a_you.any() else 24.0
+    ht = float(np.median(lat[a_them])) / 3600 if a_them.any() else 24.0
+    ry = (a_you.sum() + 1.0) / (j_you.sum() + 2.0)
+    rt = (a_them.sum() + 1.0) / (j_them.sum() + 2.0)
+    return Habits(max(hy, 0.05), max(ht, 0.05), float(ry), float(rt))
+
+
+def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapshot:
+    k = frame.n_contacts
+    mask = frame.t < as_of
+    habits = habits or habits_of(frame, as_of)
+    X = np.zeros((k, len(FEATURES)))
+    t, c = frame.t[mask], frame.c[mask]
+    present = np.bincount(c, minlength=k) > 0
+    age = as_of - t
+    d = frame.direction[mask]
+    meet = frame.meeting[mask]
+    size = frame.size[mask].astype(np.float64)
+    w = 1.0 / size
+    direct = d != SHARED
+    engaged = direct | meet  # the contact and the user dealt with each other
+
+    last = np.full(k, -np.inf)
+    np.maximum.at(last, c, t)
+    first = np.full(k, np.inf)
+    np.minimum.at(first, c, t)
+    two_way_rows = (frame.reply[mask]) | (meet & (size <= SMALL))
+    last2 = np.full(k, -np.inf)
+    np.maximum.at(last2, c[two_way_rows], t[two_way_rows])
+
+    days_age = np.where(present, (as_of - first) / DAY, 0.0)
+    # Capped at a year: beyond it a silence means the same, and a linear model must not
+    # extrapolate from the few ties that were silent for longer.
+    X[:, F["recency"]] = np.log1p(np.minimum(np.where(present, (as_of - last) / DAY, 0.0), 365.0))
+    never = ~np.isfinite(last2)
+    since2 = np.where(never, days_age + 365.0, (as_of - last2) / DAY)
+    X[:, F["days_since_two_way"]] = np.log1p(np.minimum(np.where(present, since2, 0.0), 365.0))
+    X[:, F["never_two_way"]] = (never & present).astype(float)
+
+    short = _decay(age, SHORT_HALF_LIFE)
+    email = ~meet
+
+    def vol(sel: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return np.log1p(np.bincount(c[sel], weights=weights[sel], minlength=k))
+
+    X[:, F["volume_out"]] = vol(email & (d == OUT), w * short)
+    X[:, F["volume_in"]] = vol(email & (d == IN), w * short)
+    X[:, F["volume_shared"]] = vol(email & (d == SHARED), w * short)
+    mh = frame.hours[mask] * w
+    X[:, F["meeting_hours"]] = vol(meet, mh * short)
+    # A one-hour meeting between two people weighs like a short exchange of messages.
+    X[:, F["volume_long"]] = vol(engaged, np.where(meet, 2.0 * mh, w) * _decay(age, LONG_HALF_LIFE))
+
+    year = engaged & (age < YEAR)
+    n_year = np.bincount(c[year], minlength=k)
+    safe = np.maximum(n_year, 1)
+    X[:, F["one_to_one_share"]] = np.bincount(c[year & (size <= 1)], minlength=k) / safe
+    X[:, F["small_group_share"]] = np.bincount(c[year & (size <= SMALL)], minlength=k) / safe
+    X[:, F["tie_age"]] = np.log1p(days_age)
+
+    week = np.floor(age / WEEK).astype(np.int64)
+    recent = engaged & (week < 52)
+    if recent.any():
+        pairs = np.unique(c[recent] * 52 + week[recent])
+        X[:, F["active_weeks"]] = np.bincount(pairs // 52, minlength=k) / 52.0
+
+    for side, answered_dir, rate_col, lat_col, habit_h, habit_r in (
+        ("you", IN, "reply_rate_you", "reply_latency_you", habits.reply_hours_you, habits.reply_rate_you),
+        ("them", OUT, "reply_rate_them", "reply_latency_them", habits.reply_hours_them, habits.reply_rate_them),
+    ):
+        answered, judged, lat = latencies(frame, as_of, mask, answered_dir)
+        n_j = np.bincount(frame.c[judged], minlength=k)
+        n_a = np.bincount(frame.c[answered], minlength=k)
+        X[:, F[rate_col]] = (n_a + 2.0 * habit_r) / (n_j + 2.0)
+        med = _group_median(lat[answered] / 3600.0, frame.c[answered], k)
+        rel = np.log(np.maximum(med, 0.05) / habit_h)
+        # Unknown latency sits at the user's habit (0), shrunk toward it with few answers.
+        X[:, F[lat_col]] = np.where(np.isnan(med), 0.0, rel * n_a / (n_a + 2.0))
+
+    window = age < LEDGER_WINDOW
+    init = frame.initiation[mask] & window
+    X[:, F["initiations_you"]] = np.log1p(np.bincount(c[init & (d == OUT)], minlength=k))
+    X[:, F["initiations_them"]] = np.log1p(np.bincount(c[init & (d == IN)], minlength=k))
+    X[:, F["meetings_you_organised"]] = np.log1p(np.bincount(c[meet & window & (d == OUT)], minlength=k))
+    X[:, F["meetings_they_organised"]] = np.log1p(np.bincount(c[meet & window & (d == IN)], minlength=k))
+
+    X[:, F["overlap_closest"]] = _overlap(frame, mask, X[:, F["volume_long"]], present, k)
+    personal = personal_two_way(frame, end=as_of)[mask]
+    X[:, F["two_way_weeks"]] = two_way_weeks(frame, as_of - 13 * WEEK, 13, before=as_of) / 13.0
+    for name, half_life in (("two_way_volume", 30), ("two_way_steady", 90), ("two_way_long", 365)):
+        X[:, F[name]] = np.log1p(np.bincount(
+            c[personal], weights=_decay(age[personal], half_life * DAY), minlength=k))
+    X[:, F["two_way_rate"]] = np.log1p(steady_rate(t[personal], c[personal], as_of, first, k))
+    X[:, F["two_way_typical"]] = np.log1p(typical_rate(t[personal], c[personal], as_of, first, k))
+    X[:, F["volume_mutual"]] = np.minimum(X[:, F["volume_out"]], X[:, F["volume_in"]])
+    last_side = []
+    for side in (OUT, IN):
+        sel = (d == side) | meet
+        latest = np.full(k, -np.inf)
+        np.maximum.at(latest, c[sel], t[sel])
+        last_side.append(latest)
+    both = np.minimum(*last_side)
+    silent_days = np.where(np.isfinite(both), (as_of - both) / DAY, days_age + 365.0)
+    X[:, F["recency_mutual"]] = np.log1p(np.minimum(np.where(present, silent_days, 0.0), 365.0))
+    X[~present] = 0.0
+    return Snapshot(as_of=as_of, present=present, X=X,
+                    last=np.where(present, last, np.nan), habits=habits)
+
+
+RATE_WINDOWS = (90, 180, 365, 730)  # days
+STEADY_P = 0.05
+
+
+def typical_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int) -> np.ndarray:
+    """Events per 30 days: the median of the rates over each of RATE_WINDOWS (and 45 days).
+
+    Like `steady_rate` it is quiet for a steady tie and follows a tie that changed (the
+    short windows outvote the long ones after a few months), but as a median of counts it
+    can only rise when an event is added, so the strength model may rely on it.
+    """
+    age = np.where(np.isfinite(first), np.clip((as_of - first) / DAY, 1.0, None), 1.0)
+    days = (as_of - t) / DAY
+    rates = np.stack([np.bincount(c[days < w], minlength=k) / np.minimum(age, float(w))
+                      for w in (45,) + RATE_WINDOWS])
+    return np.median(rates, axis=0) * 30.0
+
+
+def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int) -> np.ndarray:
+    """Events per 30 days over the longest window (of RATE_WINDOWS, within the tie's age)
+    whose recent parts (last 45, 90, 180, 365 days) are all consistent with the whole of
+    it (two-sided binomial tests).
+
+    A steady tie is measured over up to two years, which quiets the noise of a few
+    events per quarter; a tie that changed is measured over its recent, changed part.
+    """
+    from scipy.stats import binom
+
+    age = np.where(np.isfinite(first), np.clip((as_of - first) / DAY, 1.0, None), 1.0)
+    days = (as_of - t) / DAY
+    recent_span = np.minimum(age, 90.0)
+    rate = np.bincount(c[days < 90], minlength=k) / recent_span
+    steady = np.ones(k, bool)
+    for w in RATE_WINDOWS[1:]:
+        span = np.minimum(age, float(w))
+        n = np.bincount(c[days < w], minlength=k).astype(float)
+        consistent = np.ones(k, bool)
+        for part in (45.0, 90.0, 180.0, 365.0):
+            if part >= w:
+                break
+            part_span = np.minimum(age, part)
+            part_n = np.bincount(c[days < part], minlength=k).astype(float)
+            share = part_span / np.maximum(span, 1.0)
+            p = 2 * np.minimum(binom.cdf(part_n, n, share), binom.sf(part_n - 1, n, share))
+            consistent &= p > STEADY_P
+        longer = steady & (span > recent_span)
+        rate = np.where(longer & consistent, n / np.maximum(span, 1.0), rate)
+        steady &= consistent | ~longer
+    return rate * 30.0
+
+
+def _overlap(frame: Frame, mask: np.ndarray, closeness: np.ndarray, present: np.ndarray, k: int):
+    """Share of a contact's co-participants (on shared exchanges) who are the user's closest."""
+    n_close = min(CLOSEST, int(present.sum()))
+    if n_close == 0:
+        return np.zeros(k)
+    top = np.argsort(-np.where(present, closeness, -np.inf), kind="stable")[:n_close]
+    is_close = np.zeros(k, bool)
+    is_close[top] = True
+    ex, c = frame.exchange[mask], frame.c[mask]
+    n_ex = frame.n_exchanges
+    members = np.bincount(ex, minlength=n_ex)
+    close_members = np.bincount(ex, weights=is_close[c].astype(float), minlength=n_ex)
+    co = members[ex] - 1.0
+    co_close = close_members[ex] - is_close[c]
+    den = np.bincount(c, weights=co, minlength=k)
+    num = np.bincount(c, weights=co_close, minlength=k)
+    return np.where(den > 0, num / np.maximum(den, 1.0), 0.0)
+
+
+PERSONAL = 3  # audience of a "personal" exchange: the contact and up to two more
+
+
+def personal_two_way(frame: Frame, start: float = -np.inf, end: float = np.inf) -> np.ndarray:
+    """Rows in [start, end) that show the two people dealing with each other, one per
+    answered conversation: the last answer of each known thread (a thread answered five
+    times is one conversation), every answer outside known threads, and every meeting —
+    all on something small enough to be personal (group mail does not count).
+
+    Only rows inside the window decide which answer is a thread's last, so a window in the
+    past never sees later mail. Adding an answer can only add an event or move one later.
+    """
+    inside = (frame.t >= start) & (frame.t < end) & (frame.size <= PERSONAL)
+    replies = inside & frame.reply
+    threaded = np.flatnonzero(replies & (frame.thread >= 0))
+    keep = replies & (frame.thread < 0)
+    if len(threaded):
+        # Rows are sorted by (contact, time): the last row of each (contact, thread) group.
+        width = int(frame.thread.max()) + 1
+        group = frame.c[threaded] * width + frame.thread[threaded]
+        _, last = np.unique(group[::-1], return_index=True)
+        keep[threaded[len(threaded) - 1 - last]] = True
+    return keep | (inside & frame.meeting)
+
+
+def two_way_periods(frame: Frame, start: float, n: int, period: float, before: float = np.inf) -> np.ndarray:
+    """Per contact index: in how many of the `n` periods from `start` (cut at `before`)
+    the two were in personal two-way contact (any personal answer or meeting that period;
+    every answer counts here, so adding one can never empty a period)."""
+    k = frame.n_contacts
+    end = min(start + n * period, before)
+    m = ((frame.reply | frame.meeting) & (frame.size <= PERSONAL)
+         & (frame.t >= start) & (frame.t < end))
+    if not m.any():
+        return np.zeros(k, int)
+    slot = ((frame.t[m] - start) // period).astype(np.int64)
+    pairs = np.unique(frame.c[m] * n + slot)
+    return np.bincount(pairs // n, minlength=k)
+
+
+def two_way_weeks(frame: Frame, start: float, weeks: int = 13, before: float = np.inf) -> np.ndarray:
+    return two_way_periods(frame, start, weeks, WEEK, before)
+
+
+def two_way_between(frame: Frame, start: float, end: float) -> np.ndarray:
+    """Per contact index: was there two-way contact in [start, end)? (the training label)"""
+    k = frame.n_contacts
+    m = (frame.t >= start) & (frame.t < end)
+    c, d = frame.c[m], frame.direction[m]
+    out = np.bincount(c[d == OUT], minlength=k) > 0
+    inn = np.bincount(c[d == IN], minlength=k) > 0
+    small_meeting = np.bincount(c[frame.meeting[m] & (frame.size[m] <= SMALL)], minlength=k) > 0
+    return (out & inn) | small_meeting

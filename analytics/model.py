@@ -1,0 +1,281 @@
+"""The strength model: P(two-way contact in the next 90 days), learned without labels.
+
+A user's own history labels itself: at monthly snapshots in the past, every tie's features
+are paired with whether the two sides were in touch both ways in the 90 days after. A
+StandardScaler + LogisticRegression pipeline learns from the older snapshots, the newer
+ones calibrate it (time split, never random), and the result is blended with the prior
+fitted on real Enron mail (`prior.json`), which carries users with little history.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
+
+PRIOR_PATH = Path(__file__).with_name("prior.json")
+ISOTONIC_MIN_ROWS = 1000  # below this, isotonic over-fits: use a sigmoid
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+class PriorModel:
+    """The shipped prior: a scaler, a linear model and a calibration curve, from JSON."""
+
+    def __init__(self, spec: dict):
+        names = tuple(spec["features"])
+        if not set(names) <= set(FEATURES):
+            raise ValueError("prior.json names unknown features; refit it with analytics/prior.py")
+        self.features = names
+        self.cols_ = np.array([FEATURES.index(n) for n in names], int)
+        self.mean_ = np.asarray(spec["mean"], float)
+        self.scale_ = np.asarray(spec["scale"], float)
+        self.coef_ = np.asarray(spec["coef"], float)
+        self.intercept_ = float(spec["intercept"])
+        self.cal_x_ = np.asarray(spec["calibration"]["x"], float)
+        self.cal_y_ = np.asarray(spec["calibration"]["y"], float)
+        self.meta = spec.get("meta", {})
+
+    @classmethod
+    def load(cls, path: Path = PRIOR_PATH) -> "PriorModel | None":
+        if not path.exists():
+            return None
+        return cls(json.loads(path.read_text()))
+
+    def decision(self, X: np.ndarray) -> np.ndarray:
+        return ((X[:, self.cols_] - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.interp(self.decision(X), self.cal_x_, self.cal_y_)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(X, dtype=float)
+        out[:, self.cols_] = (X[:, self.cols_] - self.mean_) / self.scale_ * self.coef_
+        return out
+
+
+def prior_spec(pipe: Pipeline, X_cal: np.ndarray, y_cal: np.ndarray, w_cal: np.ndarray, meta: dict,
+               features: tuple[str, ...] = MODEL_FEATURES) -> dict:
+    """Turn a fitted scaler+logistic pipeline into the JSON the PriorModel reads; the
+    calibration curve is isotonic on held-out (later) rows, stored as knots."""
+    from sklearn.isotonic import IsotonicRegression
+
+    scaler, logit = pipe[0], pipe[-1]
+    z = pipe.decision_function(X_cal[:, [FEATURES.index(n) for n in features]])
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.001, y_max=0.999).fit(z, y_cal, sample_weight=w_cal)
+    return {
+        "features": list(features),
+        "mean": scaler.mean_.tolist(),
+        "scale": scaler.scale_.tolist(),
+        "coef": logit.coef_[0].tolist(),
+        "intercept": float(logit.intercept_[0]),
+        "calibration": {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()},
+        "meta": meta,
+    }
+
+
+class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
+    """L2-regularised logistic regression whose coefficients keep given signs.
+
+    Same objective as scikit-learn's LogisticRegression (C x weighted log-loss + half the
+    squared norm), solved with L-BFGS-B under bounds: `signs[j]` = +1 keeps coef j >= 0,
+    -1 keeps it <= 0, 0 leaves it free. Signs make the model monotone where it must be
+    (more contact never weakens a tie) and its explanations read the right way round.
+    """
+
+    def __init__(self, C: float = 1.0, signs=None, max_iter: int = 500):
+        self.C = C
+        self.signs = signs
+        self.max_iter = max_iter
+
+    def fit(self, X, y, sample_weight=None):
+        from scipy.optimize import minimize
+
+        X = np.asarray(X, float)
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise ValueError("SignedLogisticRegression needs two classes")
+        t = (y == self.classes_[1]).astype(float)
+        w = np.ones(len(t)) if sample_weight is None else np.asarray(sample_weight, float)
+        n, d = X.shape
+        signs = np.zeros(d) if self.signs is None else np.asarray(self.signs, float)
+        bounds = [(None, None)] + [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None)
+                                   for s in signs]
+
+        def objective(theta):
+            z = X @ theta[1:] + theta[0]
+            loss = np.sum(w * (np.logaddexp(0.0, z) - t * z))
+            r = w * (_sigmoid(z) - t)
+            grad = np.concatenate([[r.sum()], X.T @ r]) * self.C
+            grad[1:] += theta[1:]
+            return self.C * loss + 0.5 * theta[1:] @ theta[1:], grad
+
+        # Tall, thin products: one BLAS thread is fastest, and on a busy machine a pool of
+        # them spinning against each other is ten times slower.
+        with threadpool_limits(limits=1, user_api="blas"):
+            res = minimize(objective, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                           options={"maxiter": self.max_iter})
+        self.coef_ = res.x[1:][None, :]
+        self.intercept_ = np.array([res.x[0]])
+        self.n_features_in_ = d
+        self.n_iter_ = np.array([res.nit])
+        return self
+
+    def decision_function(self, X):
+        check_is_fitted(self, "coef_")
+        return np.asarray(X, float) @ self.coef_[0] + self.intercept_[0]
+
+    def predict_proba(self, X):
+        p = _sigmoid(self.decision_function(X))
+        return np.stack([1 - p, p], axis=1)
+
+    def predict(self, X):
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
+def _fit(pipe: Pipeline, X, y, w) -> Pipeline:
+    # The scaler is a reparametrisation: unweighted (weighted variances of constant
+    # columns can come out slightly negative).
+    return pipe.fit(X, y, **{f"{pipe.steps[-1][0]}__sample_weight": w})
+
+
+def base_pipeline(C: float = 1.0, features: tuple[str, ...] = MODEL_FEATURES) -> Pipeline:
+    return make_pipeline(StandardScaler(), SignedLogisticRegression(C=C, signs=[SIGNS[n] for n in features]))
+
+
+class StrengthModel(ClassifierMixin, BaseEstimator):
+    """Calibrated tie-strength classifier blended with the shipped prior.
+
+    fit(X, y, sample_time, sample_weight) — rows are (tie, snapshot) pairs (see
+    training.py: each pair appears as a weighted positive and negative); `sample_time`
+    orders them so the newest `calibration_share` of snapshots calibrates and the rest trains.
+    `prior_rows` is how many of the user's rows the prior is worth: with few rows the
+    prior dominates, with years of history the user's own model does.
+    """
+
+    def __init__(self, C: float = 1.0, features: tuple[str, ...] = MODEL_FEATURES,
+                 calibration_share: float = 0.25, prior_rows: float = 3000.0,
+                 use_prior: bool = True, max_rows: int = 60000):
+        self.C = C
+        self.features = features
+        self.calibration_share = calibration_share
+        self.prior_rows = prior_rows
+        self.use_prior = use_prior
+        self.max_rows = max_rows
+
+    def fit(self, X, y, sample_time=None, sample_weight=None):
+        X = np.asarray(X, float)
+        y = np.asarray(y).astype(int)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = X.shape[1]
+        self.cols_ = np.array([FEATURES.index(n) for n in self.features], int)
+        self.prior_ = PriorModel.load() if self.use_prior else None
+        if sample_time is None:
+            sample_time = np.arange(len(y), dtype=float)
+        sample_time = np.asarray(sample_time, float)
+        if len(y) > self.max_rows:
+            # Deterministic thinning that keeps every snapshot represented.
+            keep = np.linspace(0, len(y) - 1, self.max_rows).astype(int)
+            X, y, w, sample_time = X[keep], y[keep], w[keep], sample_time[keep]
+        self.n_rows_ = len(y)
+        X = X[:, self.cols_]
+        self.pipeline_ = None
+        self.calibrated_ = None
+        self.weight_ = 0.0
+        times = np.unique(sample_time)
+        if len(times) >= 2 and len(np.unique(y)) == 2:
+            n_cal = max(1, int(round(len(times) * self.calibration_share)))
+            cut = times[-n_cal]
+            train, cal = sample_time < cut, sample_time >= cut
+            if len(np.unique(y[train])) == 2:
+                self.pipeline_ = _fit(base_pipeline(self.C, self.features), X[train], y[train], w[train])
+                if len(np.unique(y[cal])) == 2:
+                    method = "isotonic" if cal.sum() >= ISOTONIC_MIN_ROWS else "sigmoid"
+                    # The pipeline is frozen (fitted on older rows), so one split whose
+                    # calibration part is every newer row is the time split itself.
+                    every = np.arange(int(cal.sum()))
+                    with warnings.catch_warnings():
+                        # Frozen: the weights are only for the calibrator, as intended.
+                        warnings.filterwarnings("ignore", message=".*FrozenEstimator does not")
+                        self.calibrated_ = CalibratedClassifierCV(
+                            FrozenEstimator(self.pipeline_), method=method,
+                            cv=[(every, every)]).fit(X[cal], y[cal], sample_weight=w[cal])
+                    if not self._calibration_is_monotone(X[cal]):
+                        # A sigmoid fitted on a sliver of data can come out decreasing;
+                        # strength must never fall as the model's score rises.
+                        self.calibrated_ = None
+                self.weight_ = (self.n_rows_ / (self.n_rows_ + self.prior_rows)
+                                if self.prior_ is not None else 1.0)
+        if self.pipeline_ is None and self.prior_ is None:
+            # No prior and nothing learnable: a plain fit on everything (or a constant).
+            self.pipeline_ = base_pipeline(self.C, self.features)
+            if len(np.unique(y)) == 2:
+                _fit(self.pipeline_, X, y, w)
+                self.weight_ = 1.0
+            else:
+                self.pipeline_ = None
+                self.base_rate_ = float(np.average(y, weights=w)) if w.sum() > 0 else 0.5
+        return self
+
+    def _calibration_is_monotone(self, X: np.ndarray) -> bool:
+        z = self.pipeline_.decision_function(X)
+        order = np.argsort(z, kind="stable")
+        p = self.calibrated_.predict_proba(X[order])[:, 1]
+        return bool(np.all(np.diff(p) >= -1e-12))
+
+    def _user_proba(self, X: np.ndarray) -> np.ndarray:
+        X = X[:, self.cols_]
+        if self.calibrated_ is not None:
+            return self.calibrated_.predict_proba(X)[:, 1]
+        if self.pipeline_ is not None:
+            return self.pipeline_.predict_proba(X)[:, 1]
+        return np.full(len(X), getattr(self, "base_rate_", 0.5))
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "n_rows_")
+        X = np.asarray(X, float)
+        p = self._user_proba(X) if self.weight_ > 0 else 0.0
+        if self.prior_ is not None and self.weight_ < 1:
+            p = self.weight_ * p + (1 - self.weight_) * self.prior_.predict(X)
+        p = np.broadcast_to(np.asarray(p, float), (len(X),)).copy()
+        return np.stack([1 - p, p], axis=1)
+
+    def decision_function(self, X):
+        """The blended linear score: monotone with strength, used to order equal probabilities."""
+        check_is_fitted(self, "n_rows_")
+        X = np.asarray(X, float)
+        z = np.zeros(len(X))
+        if self.pipeline_ is not None and self.weight_ > 0:
+            z += self.weight_ * self.pipeline_.decision_function(X[:, self.cols_])
+        if self.prior_ is not None and self.weight_ < 1:
+            z += (1 - self.weight_) * self.prior_.decision(X)
+        return z
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X) -> np.ndarray:
+        """Per-feature contributions (coef x standardised value) to the blended score."""
+        check_is_fitted(self, "n_rows_")
+        X = np.asarray(X, float)
+        out = np.zeros_like(X)
+        if self.pipeline_ is not None and self.weight_ > 0:
+            scaler, logit = self.pipeline_[0], self.pipeline_[-1]
+            out[:, self.cols_] += self.weight_ * scaler.transform(X[:, self.cols_]) * logit.coef_[0]
+        if self.prior_ is not None and self.weight_ < 1:
+            out += (1 - self.weight_) * self.prior_.contributions(X)
+        return out

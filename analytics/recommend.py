@@ -1,0 +1,91 @@
+"""Which few ties to deepen, why, and what to do about each.
+
+Three kinds of candidate, each with a value on a 0..100 scale so they rank together:
+a strong tie that is cooling (worth what it was a month ago), a dormant tie with a high
+revival value, and a tie where the other side invests more than the user (worth its
+strength). The user's feedback wins: "not_relationship" and "snooze" never appear,
+"matters" counts half again as much.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Mapping
+
+import numpy as np
+
+MAX_DEEPEN = 5
+COOLING_MIN_STRENGTH = 30.0
+EXCLUDED = ("not_relationship", "snooze")
+
+
+@dataclass(frozen=True)
+class Pick:
+    index: int  # contact index
+    kind: str  # "cooling" | "dormant" | "they_invest_more"
+    value: float
+    reason: str
+    suggestion: str
+
+
+def _every(days: float) -> str:
+    if not np.isfinite(days):
+        return "regularly"
+    if days <= 10:
+        return "every week"
+    if days <= 20:
+        return "every two weeks"
+    if days <= 45:
+        return "every month"
+    return "every few months"
+
+
+def _month(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%B %Y")
+
+
+def candidates(contacts: np.ndarray, strength: np.ndarray, strength_before: np.ndarray,
+               rh, rec, met_at_baseline: np.ndarray, feedback: Mapping[int, str],
+               limit: int = MAX_DEEPEN) -> list[Pick]:
+    picks: list[Pick] = []
+    for i in range(len(contacts)):
+        fb = feedback.get(int(contacts[i]))
+        if fb in EXCLUDED:
+            continue
+        boost = 1.5 if fb == "matters" else 1.0
+        then = max(strength[i], strength_before[i] if np.isfinite(strength_before[i]) else 0.0)
+        if rh.cooling[i] and then >= COOLING_MIN_STRENGTH:
+            every = _every(rh.interval_days[i])
+            recent = int(rh.recent_days[i])
+            if met_at_baseline[i]:
+                action = f"You used to meet {every}; suggest a 30-minute catch-up in the next two weeks."
+            else:
+                action = f"You used to be in touch {every}; send a short personal note this week."
+            reason = (f"Cooling: {_plural(recent, 'active day')} in the last 90 days, against about "
+                      f"{90 / max(rh.interval_days[i], 1):.0f} before")
+            picks.append(Pick(i, "cooling", then * boost, reason, action))
+        elif rh.dormant[i] and rh.revival[i] > 0:
+            silent = rh.silence_days[i] / 30.4
+            action = (f"You were in close touch until {_month(rh.peak_end[i])} and have not spoken for "
+                      f"{silent:.0f} months; send a short note about what you are doing now and ask about them.")
+            reason = f"Dormant after a strong past (revival value {rh.revival[i]:.0f})"
+            picks.append(Pick(i, "dormant", rh.revival[i] * boost, reason, action))
+        elif rec.one_sided_them[i]:
+            them, you = int(rec.them[i]), int(rec.you[i])
+            action = ("They keep reaching out; start the next conversation yourself — "
+                      "answer their last message and propose a call.")
+            reason = f"They invest more: {them} messages from them against {you} from you in the last year"
+            picks.append(Pick(i, "they_invest_more", strength[i] * 0.8 * boost + 10, reason, action))
+    picks.sort(key=lambda p: (-p.value, int(contacts[p.index])))
+    # The best of each kind first (a list of five dormant ties says less than one of each),
+    # then the rest by value.
+    firsts: dict[str, Pick] = {}
+    for p in picks:
+        firsts.setdefault(p.kind, p)
+    lead = sorted(firsts.values(), key=lambda p: (-p.value, int(contacts[p.index])))
+    ranked = lead + [p for p in picks if p not in lead]
+    return ranked[: min(limit, MAX_DEEPEN)]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

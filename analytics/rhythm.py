@@ -1,0 +1,118 @@
+"""The rhythm of a tie: cooling against its own baseline, dormant after a strong past.
+
+Counts are *active days* (days with a personal message either way or a small meeting), which tames the
+burstiness of long threads. Cooling: the last 90 days hold significantly fewer active days
+than the tie's own previous year predicts (a conditional binomial test of two Poisson
+rates), with Benjamini-Hochberg control of the false discovery rate across all of the
+user's ties. Dormant: a long silence (365 days by default) after a strong peak; the
+revival value says how much the tie was worth at its best and how long it has slept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binom
+
+from analytics.features import PERSONAL, personal_two_way
+from analytics.frame import DAY, SHARED, Frame
+
+RECENT = 90 * DAY
+BASELINE = 365 * DAY
+MIN_BASELINE = 120 * DAY
+FDR = 0.20
+MIN_DROP = 0.5  # recent rate at most half the baseline rate (and a significant drop)
+MIN_BASELINE_DAYS = 12  # active days in the baseline year for a tie to be able to cool
+PEAK_BIN = 90 * DAY
+DORMANT_PEAK_DAYS = 6  # active days in the best quarter to call a silent tie dormant
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    recent_days: np.ndarray  # active days in the last 90 days
+    baseline_days: np.ndarray  # active days in the baseline window
+    baseline_span: np.ndarray  # length of the baseline window actually observed (days)
+    p_cooling: np.ndarray
+    cooling: np.ndarray
+    silence_days: np.ndarray
+    peak_days: np.ndarray  # active days in the tie's best 90-day stretch
+    peak_end: np.ndarray  # epoch seconds at the end of that stretch
+    dormant: np.ndarray
+    revival: np.ndarray  # 0..100
+    interval_days: np.ndarray  # typical days between active days at baseline (nan if none)
+
+
+def benjamini_hochberg(p: np.ndarray, q: float = FDR) -> np.ndarray:
+    """Which of the p-values are discoveries at false discovery rate q (NaN: not tested)."""
+    tested = np.flatnonzero(~np.isnan(p))
+    out = np.zeros(len(p), bool)
+    if not len(tested):
+        return out
+    ps = p[tested]
+    order = np.argsort(ps, kind="stable")
+    m = len(ps)
+    below = ps[order] <= q * np.arange(1, m + 1) / m
+    if below.any():
+        cutoff = np.flatnonzero(below).max()
+        out[tested[order[: cutoff + 1]]] = True
+    return out
+
+
+def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: float = 365.0) -> Rhythm:
+    k = frame.n_contacts
+    # Personal rows only (direct mail or meetings with at most three others): group mail
+    # keeps flowing while a friendship cools, and would hide it.
+    m = (frame.t < as_of) & ((frame.direction != SHARED) | frame.meeting) & (frame.size <= PERSONAL)
+    c = frame.c[m]
+    day = np.floor((as_of - frame.t[m]) / DAY).astype(np.int64)  # 0 = the last 24 hours
+    pairs = np.unique(c * 1_000_000 + day)
+    pc, pday = pairs // 1_000_000, pairs % 1_000_000
+
+    recent = np.bincount(pc[pday < 90], minlength=k).astype(float)
+    base_sel = (pday >= 90) & (pday < 90 + 365)
+    baseline = np.bincount(pc[base_sel], minlength=k).astype(float)
+    # A second count: days with two-way contact (an answered conversation or a meeting),
+    # the unit a relationship lives on. A tie cools if either count fell significantly;
+    # the two p-values are combined with a Bonferroni factor of two.
+    e = personal_two_way(frame, end=as_of)
+    e_pairs = np.unique(frame.c[e] * 1_000_000 + np.floor((as_of - frame.t[e]) / DAY).astype(np.int64))
+    ec, eday = e_pairs // 1_000_000, e_pairs % 1_000_000
+    recent2 = np.bincount(ec[eday < 90], minlength=k).astype(float)
+    baseline2 = np.bincount(ec[(eday >= 90) & (eday < 90 + 365)], minlength=k).astype(float)
+    first_day = np.zeros(k)
+    np.maximum.at(first_day, pc, pday.astype(float))
+    span = np.clip(first_day + 1 - 90, 0, 365)  # observed baseline days
+
+    share = 90.0 / (90.0 + np.maximum(span, 1))
+    long_enough = present & (span >= MIN_BASELINE / DAY)
+    p_best = np.full(k, np.nan)
+    dropped_any = np.zeros(k, bool)
+    for r, b in ((recent, baseline), (recent2, baseline2)):
+        testable = long_enough & (b >= MIN_BASELINE_DAYS)
+        p = np.where(testable, binom.cdf(r.astype(int), (r + b).astype(int), share), np.nan)
+        dropped = testable & (r / 90.0 <= MIN_DROP * b / np.maximum(span, 1))
+        p = np.where(dropped, p, np.where(testable, 1.0, np.nan))
+        p_best = np.fmin(p_best, p)
+        dropped_any |= dropped
+    p = np.where(np.isnan(p_best), np.nan, np.minimum(1.0, 2 * p_best))
+    dropped = dropped_any
+
+    last_day = np.full(k, np.inf)
+    np.minimum.at(last_day, pc, pday.astype(float))
+    silence = np.where(present, last_day, np.nan)
+
+    # Best 90-day stretch: active days per 90-day bin counted back from as_of.
+    bins = pday // 90
+    nb = int(bins.max()) + 1 if len(bins) else 1
+    per_bin = np.bincount(pc * nb + bins, minlength=k * nb).reshape(k, nb)
+    peak = per_bin.max(axis=1).astype(float)
+    peak_bin = per_bin.argmax(axis=1)
+    peak_end = as_of - peak_bin * PEAK_BIN
+
+    dormant = present & (silence >= dormant_days) & (peak >= DORMANT_PEAK_DAYS)
+    cooling = benjamini_hochberg(p) & dropped & ~dormant
+    strength_then = np.clip(peak / 24.0, 0, 1)  # two active days a week is as strong as it gets
+    fade = np.exp(-np.maximum(np.nan_to_num(silence, nan=0.0) - dormant_days, 0) / (3 * 365.0))
+    revival = np.where(dormant, np.round(100 * strength_then * fade), 0.0)
+    interval = np.where(baseline > 0, np.maximum(span, 1) / np.maximum(baseline, 1), np.nan)
+    return Rhythm(recent, baseline, span, p, cooling, silence, peak, peak_end, dormant, revival, interval)

@@ -1,0 +1,168 @@
+"""score_ties: the one call the pipeline makes, from exchanges and `as_of` to TieScores.
+
+Steps: columnar frame (nothing at or after as_of) -> features now and 30 days ago ->
+strength model (fitted on the user's own past when none is given, blended with the prior)
+-> reciprocity ledger and balance -> rhythm flags -> feedback -> explanations -> the short
+list of ties to deepen.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from analytics.explain import explain, facts
+from analytics.features import FEATURES, Habits, habits_of, snapshot
+from analytics.frame import DAY, Frame, build_frame
+from analytics.model import StrengthModel
+from analytics.reciprocity import reciprocity
+from analytics.recommend import candidates
+from analytics.records import Exchange, TieScore
+from analytics.rhythm import rhythm
+from analytics.training import training_set
+
+TIERS = ((70.0, "strong"), (40.0, "medium"), (15.0, "weak"))
+FEEDBACK = ("not_relationship", "matters", "snooze")
+MONTH = 30 * DAY
+STRENGTH_WEEKS = 4
+
+
+def epoch(as_of: datetime | float) -> float:
+    if isinstance(as_of, (int, float)):
+        return float(as_of)
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=timezone.utc)
+    return as_of.timestamp()
+
+
+def to_strength(p_week: np.ndarray) -> np.ndarray:
+    """0-100: the chance of at least one two-way exchange in the next four weeks, from the
+    model's calibrated weekly probability (weeks taken as independent)."""
+    return 100.0 * (1.0 - (1.0 - np.clip(p_week, 0.0, 1.0)) ** STRENGTH_WEEKS)
+
+
+def tier(strength: float) -> str:
+    for bound, name in TIERS:
+        if strength >= bound:
+            return name
+    return "fading"
+
+
+def fit_strength_model(frame: Frame, as_of: float, model: StrengthModel | None = None) -> StrengthModel:
+    ts = training_set(frame, as_of)
+    model = model if model is not None else StrengthModel()
+    return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+
+
+def _is_fitted(model: StrengthModel) -> bool:
+    return hasattr(model, "n_rows_")
+
+
+def _habits(user_habits, frame: Frame, as_of: float) -> tuple[Habits, float | None]:
+    base = habits_of(frame, as_of)
+    if not user_habits:
+        return base, None
+    fields = {k: float(user_habits[k]) for k in Habits.__dataclass_fields__ if k in user_habits}
+    share = user_habits.get("initiation_share")
+    return Habits(**{**base.__dict__, **fields}), (float(share) if share is not None else None)
+
+
+def score_ties(exchanges: Sequence[Exchange], as_of: datetime | float, *,
+               model: StrengthModel | None = None, feedback: Mapping[int, str] | None = None,
+               user_habits: Mapping[str, float] | None = None) -> list[TieScore]:
+    """One TieScore per contact seen before `as_of`, strongest first.
+
+    `model`: a fitted StrengthModel to reuse, or an unfitted one to fit here on the user's
+    history (None: a default one). `feedback`: person id -> "not_relationship" | "matters"
+    | "snooze". `user_habits`: optional overrides of the user's reply habits
+    (reply_hours_you, reply_hours_them, reply_rate_you, reply_rate_them, initiation_share).
+    """
+    t = epoch(as_of)
+    feedback = dict(feedback or {})
+    frame = build_frame(exchanges, t)
+    if frame.n_contacts == 0:
+        return []
+    habits, share = _habits(user_habits, frame, t)
+    if model is None or not _is_fitted(model):
+        model = fit_strength_model(frame, t, model)
+    now = snapshot(frame, t, habits)
+    before = snapshot(frame, t - MONTH)
+    strength = to_strength(model.predict_proba(now.X)[:, 1])
+    z = model.decision_function(now.X)
+    contrib = model.contributions(now.X)
+    strength_before = np.where(before.present, to_strength(model.predict_proba(before.X)[:, 1]), np.nan)
+    contrib_before = model.contributions(before.X)
+
+    for i, person in enumerate(frame.contacts.tolist()):
+        fb = feedback.get(person)
+        if fb == "not_relationship":
+            strength[i] *= 0.5
+        elif fb == "matters":
+            strength[i] += (100.0 - strength[i]) * 0.25
+
+    rec = reciprocity(frame, t, now.present, share)
+    rh = rhythm(frame, t, now.present)
+    fx = facts(frame, t)
+    base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
+    met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0
+    picks = candidates(frame.contacts, strength, strength_before, rh, rec, met_at_baseline, feedback)
+    picked = {p.index: (rank, p) for rank, p in enumerate(picks, start=1)}
+
+    led = rec.ledger
+    # Columns to Python lists once: a per-tie loop over numpy scalars is the slow part.
+    ledger_cols = {name: _column(values) for name, values in led.items()}
+    feature_rows = np.round(now.X, 4).tolist()
+    order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :8]
+    extra = {"revival_value": _column(rh.revival), "p_cooling": _column(rh.p_cooling),
+             "recent_active_days": _column(rh.recent_days),
+             "baseline_active_days": _column(rh.baseline_days),
+             "habit_share": np.round(rec.habit, 3).tolist(), "score": np.round(z, 4).tolist()}
+    flag_cols = [(name, col.tolist()) for name, col in (
+        ("cooling", rh.cooling), ("dormant", rh.dormant),
+        ("one_sided_you", rec.one_sided_you), ("one_sided_them", rec.one_sided_them))]
+    strength_l = np.clip(strength, 0.0, 100.0).tolist()
+    before_l = strength_before.tolist()
+    balance_l = rec.balance.tolist()
+    last_l = now.last.tolist()
+    contacts_l = frame.contacts.tolist()
+    out: list[TieScore] = []
+    for i in np.flatnonzero(now.present).tolist():
+        flags = tuple(name for name, col in flag_cols if col[i])
+        s = strength_l[i]
+        sb = before_l[i] if before_l[i] == before_l[i] else None  # NaN: not seen 30 days ago
+        lines = explain(i, now.X[i], contrib[i], fx, led, s, sb,
+                        contrib_before[i] if sb is not None else None, order=order[i])
+        rank, pick = picked.get(i, (None, None))
+        if pick is not None:
+            lines.append(pick.reason)
+        ledger = {name: col[i] for name, col in ledger_cols.items()}
+        ledger["window_days"] = 180
+        feats = dict(zip(FEATURES, feature_rows[i]))
+        for name, col in extra.items():
+            feats[name] = col[i]
+        feats["strength_30d_ago"] = None if sb is None else round(sb, 1)
+        out.append(TieScore(
+            contact=contacts_l[i], strength=round(s, 1), tier=tier(s),
+            reciprocity=balance_l[i], flags=flags, last_interaction=last_l[i],
+            explanation=tuple(lines), ledger=ledger, features=feats,
+            suggestion=pick.suggestion if pick else None, deepen_rank=rank))
+    out.sort(key=lambda s: (-s.strength, -s.features["score"], s.contact))
+    return out
+
+
+def _column(values: np.ndarray) -> list:
+    """A column as JSON-ready Python values: ints when whole, 2 decimals otherwise, None for NaN."""
+    values = np.asarray(values, float)
+    finite = np.isfinite(values)
+    if finite.all() and np.all(values == np.round(values)):
+        return values.astype(np.int64).tolist()
+    rounded = np.round(values, 2).tolist()
+    if finite.all():
+        return rounded
+    return [v if ok else None for v, ok in zip(rounded, finite.tolist())]
+
+
+def ties_to_deepen(scores: Sequence[TieScore], limit: int = 3) -> list[TieScore]:
+    ranked = sorted((s for s in scores if s.deepen_rank is not None), key=lambda s: s.deepen_rank)
+    return ranked[:limit]

@@ -1,0 +1,75 @@
+"""Self-labelled training rows from one user's own history.
+
+At snapshots s every two weeks (each at least 13 weeks before `as_of`, up to 48 of them),
+every tie seen before s becomes a row of features at s. Its outcome is two-way contact in
+the 90 days after s, counted week by week: k of the 13 weeks had personal two-way contact
+(an answered conversation or a meeting of at most three people besides the user). The
+row enters the classifier twice, as a positive with weight k/13 and a negative with
+weight 1 - k/13, so the model learns P(two-way contact in a given week) — which, unlike
+"any contact in 90 days", still separates a weekly friend from a monthly one. Because
+s + 13 weeks <= as_of, nothing after `as_of` can reach a label or a feature.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.features import FEATURES, snapshot, two_way_periods
+from analytics.frame import DAY, WEEK, Frame
+
+PERIOD = WEEK  # the outcome is counted week by week
+PERIODS = 13  # 13 weeks ~ the 90 days after the snapshot
+HORIZON = PERIODS * PERIOD
+EVERY = 14 * DAY  # twice a month: more rows for a user with few ties
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    X: np.ndarray
+    y: np.ndarray  # 0/1, each (tie, snapshot) once as a positive and once as a negative
+    weight: np.ndarray  # share of the 13 weeks with (y=1) or without (y=0) two-way contact
+    time: np.ndarray  # snapshot time of each row (for the time split)
+    contact: np.ndarray  # contact index of each row
+
+
+def snapshot_times(frame: Frame, as_of: float, *, every: float = EVERY, horizon: float = HORIZON,
+                   max_snapshots: int = 48, min_history: float = 30 * DAY) -> list[float]:
+    before = frame.t[frame.t < as_of]
+    if not len(before):
+        return []
+    first = float(before.min())
+    times = []
+    s = as_of - horizon
+    while s >= first + min_history and len(times) < max_snapshots:
+        times.append(s)
+        s -= every
+    return times[::-1]
+
+
+ROWS_WANTED = 30_000  # (tie, snapshot) pairs: beyond this, more snapshots only cost time
+
+
+def training_set(frame: Frame, as_of: float, **kwargs) -> TrainingSet:
+    Xs, ys, ws, ts, cs = [], [], [], [], []
+    if "max_snapshots" not in kwargs:
+        # A user with thousands of ties has rows enough in a few snapshots; one with a
+        # few dozen needs every snapshot of the last two years.
+        per = max(1, frame.n_contacts)
+        kwargs["max_snapshots"] = int(np.clip(ROWS_WANTED // per, 4, 48))
+    for s in snapshot_times(frame, as_of, **kwargs):
+        snap = snapshot(frame, s)
+        share = two_way_periods(frame, s, PERIODS, PERIOD) / PERIODS
+        idx = np.flatnonzero(snap.present)
+        for label, weight in ((1, share[idx]), (0, 1.0 - share[idx])):
+            keep = weight > 0
+            Xs.append(snap.X[idx[keep]])
+            ys.append(np.full(keep.sum(), label))
+            ws.append(weight[keep])
+            ts.append(np.full(keep.sum(), s))
+            cs.append(idx[keep])
+    if not Xs:
+        empty = np.zeros((0, len(FEATURES)))
+        return TrainingSet(empty, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
+    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts),
+                       np.concatenate(cs))
