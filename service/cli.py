@@ -91,10 +91,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000):
     import uvicorn
 
     from .api.app import create_app
+    from .api.logs import LOG_CONFIG
 
     rt = Runtime()
     rt.db.close()
-    uvicorn.run(create_app(rt.settings), host=host, port=port, log_level="info",
+    # JSON log lines; the access log names route templates, never paths (they hold addresses).
+    uvicorn.run(create_app(rt.settings), host=host, port=port, log_config=LOG_CONFIG, access_log=False,
                 timeout_graceful_shutdown=10)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 import redis
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool
@@ -21,7 +21,9 @@ from ..broker import setup_broker
 from ..config import Settings
 from ..dashboard import views as dashboard
 from ..db import Database
+from ..digest import web as digest_links
 from . import accounts, connect_google, connect_microsoft, digest, errors, me, people, ties
+from .deps import known_query_only
 from .observability import Metrics, Middleware, StateCollector
 
 DESCRIPTION = """Kith's JSON API: the health of your relationships, from email and calendar metadata.
@@ -72,13 +74,25 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
             return JSONResponse({"status": "degraded", "database": False}, status_code=503)
         return JSONResponse({"status": "ok", "database": True})
 
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers",
+             responses={503: {"description": "The database does not answer."}})
+    def readyz() -> JSONResponse:
+        return healthz()
+
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
              response_class=Response,
              responses={200: {"content": {"text/plain": {"example": "kith_http_requests_total{...} 1.0"}}}})
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (ties, people, accounts, digest, me, connect_google, connect_microsoft):
+    for module in (ties, people, accounts, digest, me):
+        app.include_router(module.router, responses=errors.documented(400, 401, 413, 422),
+                           dependencies=[Depends(known_query_only)])
+    # OAuth starts and callbacks: providers add query parameters of their own, so these
+    # routers accept what they do not know.
+    for module in (connect_google, connect_microsoft):
         app.include_router(module.router, responses=errors.documented(400, 401, 413, 422))
+    # The digest's one-click unsubscribe and snooze links: signed, so no token.
+    app.include_router(digest_links.router, responses=errors.documented(400, 403, 404, 413, 422))
     dashboard.install(app)
     return app

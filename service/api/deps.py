@@ -1,7 +1,8 @@
 """Request dependencies: the database, the settings and the user behind a bearer token.
 
-`current_user` is the only way a route learns who is asking; every query a route makes
-is then scoped by that user id, so another user's ids simply find nothing (404).
+`current_user` is how a route learns who is asking (GET /v1/ties makes the same check
+inside its single statement, see auth.TOKEN_CTE); every query a route makes is then
+scoped by that user id, so another user's ids simply find nothing (404).
 
 Two pools: `db` (service.db.Database, sync, for the routes that run in worker threads)
 and `apool` (async, autocommit) for the token check and the hot read of a page of ties.
@@ -61,6 +62,37 @@ async def current_user(request: Request,
         raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
     request.state.user_id = user_id
     return user_id
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not define: `?teir=strong` is a typo to report,
+    not a filter to ignore silently."""
+    names = _query_names(request)
+    if names is None:
+        return
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        raise HTTPException(422, {"error": "invalid_request",
+                                  "message": f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+                                             f"{', '.join(repr(u[:40]) for u in unknown[:5])}.",
+                                  "details": [{"loc": ["query", u[:40]], "message": "not a parameter of this route",
+                                               "type": "unknown_parameter"} for u in unknown[:5]]})
+
+
+def _query_names(request: Request) -> set[str] | None:
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    if template is None:
+        return None
+    table = getattr(request.app.state, "query_table", None)
+    if table is None:
+        table = {}
+        for path, item in request.app.openapi()["paths"].items():
+            for method, operation in item.items():
+                table[(method.upper(), path)] = {p["name"] for p in operation.get("parameters", ())
+                                                 if p.get("in") == "query"}
+        request.app.state.query_table = table
+    return table.get((request.method, template.replace(":int}", "}")))
 
 
 User = Annotated[int, Depends(current_user)]

@@ -125,7 +125,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    log.exception("unhandled error", extra={"route": route, "method": request.method})
     return error_response(500, "Something went wrong on our side; it has been logged.")
 
 

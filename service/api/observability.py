@@ -96,11 +96,11 @@ class Middleware:
         method = scope.get("method", "")
         self.metrics.requests.labels(method, template, str(status["code"])).inc()
         self.metrics.latency.labels(method, template).observe(elapsed)
-        if template not in ("/metrics", "/healthz"):
+        if template not in ("/metrics", "/healthz", "/readyz"):
             state = scope.get("state") or {}
-            log.info("request", extra={"method": method, "route": template, "path": scope.get("path", ""),
-                                       "status": status["code"], "ms": round(elapsed * 1000, 2),
-                                       "user_id": state.get("user_id")})
+            # The route template, not the path: paths carry contacts' addresses (/v1/rules/...).
+            log.info("request", extra={"method": method, "route": template, "status": status["code"],
+                                       "ms": round(elapsed * 1000, 2), "user_id": state.get("user_id")})
 
 
 class _BodyTooLarge(Exception):

@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from .. import auth
 
 # sort name -> (SQL key expression, SQL type of a cursor value, Python key of a tie dict, its type)
-_NAME_SQL = "lower(coalesce(s.payload->>'name', s.payload->>'contact', '')) COLLATE \"C\""
+# An empty name counts as none (as `name or contact` does in Python).
+_NAME_SQL = "lower(coalesce(nullif(s.payload->>'name', ''), s.payload->>'contact', '')) COLLATE \"C\""
 _LAST_SQL = "coalesce(s.payload->>'last_interaction', '')"
 _RANK_SQL = "coalesce((s.payload->>'deepen_rank')::int, 2147483647)"
 NO_RANK = 2147483647

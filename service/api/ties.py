@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import auth, ties as tie_model
-from . import tie_detail as td, tie_queries as tq
+from . import query_model, tie_detail as td, tie_queries as tq
 from .errors import documented
 from .deps import UNAUTHORIZED, Db, User, bearer, reading
 from .schemas import FeedbackIn, FeedbackOut, Flag, SortKey, Tie, TieDetail, TiePage, Tier
@@ -23,8 +23,9 @@ router = APIRouter(prefix="/v1/ties", tags=["ties"])
 MAX_PAGE = 200
 EARLIEST, LATEST = datetime(1970, 1, 2), datetime(2200, 1, 1)
 NOT_FOUND = documented(404)
+AS_OF_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 AsOf = Annotated[str | None, Q(
-    max_length=40, pattern=r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$",
+    max_length=40, pattern=AS_OF_PATTERN,
     description="ISO 8601 date or date-time (UTC unless an offset is given): the ties as they were then, "
                 "from data before that moment.", examples=["2026-10-01", "2026-10-01T12:00:00Z"])]
 
@@ -41,8 +42,7 @@ class TieListQuery(BaseModel):
     limit: int = Field(50, ge=1, le=MAX_PAGE, description="Page size.")
     cursor: str | None = Field(None, max_length=600, description="`next_cursor` of the previous page.")
     as_of: str | None = Field(
-        None, max_length=40,
-        pattern=r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$",
+        None, max_length=40, pattern=AS_OF_PATTERN,
         description="ISO 8601 date or date-time (UTC unless an offset is given): the ties as they were "
                     "then, from data before that moment.", examples=["2026-10-01", "2026-10-01T12:00:00Z"])
 
@@ -73,16 +73,19 @@ def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: s
 
 
 @router.get("", response_model=TiePage, summary="List ties", responses=documented(400),
+            openapi_extra={"parameters": query_model.openapi_parameters(TieListQuery)},
             description="Ties of the user, strongest first by default. Filters combine with AND; "
                         "within `tier` or `flag`, any listed value matches. Without `as_of` the latest "
                         "scoring is read; with it, ties are computed from data before that moment.")
-async def list_ties(request: Request, db: Db, params: Annotated[TieListQuery, Q()],
+async def list_ties(request: Request, db: Db,
                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response:
     # The busiest route checks its token and reads its page in one statement (one round
-    # trip); the check is the same as `current_user`'s, in SQL (auth.TOKEN_CTE).
+    # trip); the check is the same as `current_user`'s, in SQL (auth.TOKEN_CTE). Its query
+    # parameters are validated as one model (see query_model).
     if credentials is None:
         raise HTTPException(401, "Missing bearer token: send `Authorization: Bearer <token>`.",
                             headers=UNAUTHORIZED)
+    params = query_model.parse(request, TieListQuery)
     token = auth.token_params(credentials.credentials)
     query = tq.Query(sort=params.sort, tiers=tuple(params.tier or ()), flags=tuple(params.flag or ()),
                      text=params.q or None, limit=params.limit)

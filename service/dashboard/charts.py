@@ -43,13 +43,15 @@ def scatter(points: list[dict], width: int = 640, height: int = 420) -> Markup:
                  f'<text class="label" x="{left + plot_w}" y="{height - 6}" text-anchor="end">you give more →</text>'
                  f'<text class="label" x="12" y="{top + plot_h / 2:.0f}" transform="rotate(-90 12 {top + plot_h / 2:.0f})" '
                  f'text-anchor="middle">strength</text>')
+    # Smaller dots when there are thousands, so clusters stay readable.
+    radius = 5 if len(points) <= 300 else 3.5 if len(points) <= 1500 else 2.5
     # Weakest first, so the strong ties are drawn last and stay on top.
     for p in sorted(points, key=lambda p: p["strength"]):
         colour = TIER_COLOURS.get(p["tier"], "#777")
         label = escape(f'{p["label"]} — strength {p["strength"]:.0f}, balance {p["reciprocity"]:+d}, {p["tier"]}')
         parts.append(f'<a href="/ties/{int(p["person_id"])}" class="point" data-person="{int(p["person_id"])}" '
                      f'data-tier="{escape(p["tier"])}"><circle cx="{_num(x(p["reciprocity"]))}" '
-                     f'cy="{_num(y(p["strength"]))}" r="5" fill="{colour}"><title>{label}</title></circle></a>')
+                     f'cy="{_num(y(p["strength"]))}" r="{radius}" fill="{colour}"><title>{label}</title></circle></a>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

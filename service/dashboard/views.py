@@ -6,6 +6,7 @@ with inline SVG charts; the small script in static/app.js only adds hover and fi
 """
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -23,15 +24,21 @@ from . import charts
 HERE = Path(__file__).parent
 COOKIE = "kith_session"
 MAX_FORM_BYTES = 4096
-MAX_POINTS = 3000  # the chart shows the strongest ties when there are more
+MAX_POINTS = 5000  # beyond this the chart shows the strongest ties (and says so)
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"]),
                   trim_blocks=True, lstrip_blocks=True)
 router = APIRouter(include_in_schema=False)
 
 
-def _page(name: str, status: int = 200, **context) -> HTMLResponse:
-    return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+def _page(name: str, status: int = 200, request: Request | None = None, **context) -> HTMLResponse:
+    html = env.get_template(name).render(**context).encode()
+    # A chart of thousands of ties is a large page that compresses ~10x; API responses are
+    # left alone (their clients choose), pages are compressed here when the browser agrees.
+    if request is not None and len(html) > 32_000 and "gzip" in request.headers.get("accept-encoding", ""):
+        return HTMLResponse(gzip.compress(html, compresslevel=5), status_code=status,
+                            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return HTMLResponse(html, status_code=status)
 
 
 def _signed_in(request: Request) -> int | None:
@@ -54,16 +61,19 @@ def _to_signin() -> RedirectResponse:
     return RedirectResponse("/", status_code=303)
 
 
-def _all_ties(conn, user: int) -> tuple[list[dict], object]:
+def _all_ties(conn, user: int) -> tuple[list[dict], object, int]:
     snap = tq.latest_as_of(conn, user)
     if snap is None:
-        return tie_model.compute_ties(conn, user), None
+        ties = tie_model.compute_ties(conn, user)
+        return ties, None, len(ties)
+    total = conn.execute("SELECT count(*) FROM score_snapshots WHERE user_id = %s AND as_of = %s",
+                         (user, snap)).fetchone()[0]
     rows = conn.execute(
         "SELECT person_id, coalesce(payload->>'name', payload->>'contact', ''), strength, reciprocity, tier"
         " FROM score_snapshots WHERE user_id = %s AND as_of = %s ORDER BY strength DESC, person_id LIMIT %s",
         (user, snap, MAX_POINTS)).fetchall()
     return [{"person_id": r[0], "name": r[1], "strength": r[2], "reciprocity": r[3], "tier": r[4]}
-            for r in rows], snap
+            for r in rows], snap, total
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -73,7 +83,7 @@ def home(request: Request) -> Response:
         return _page("signin.html.j2", error=None)
     with request.app.state.db.tx() as conn:
         me = conn.execute("SELECT email, name FROM users WHERE id = %s", (user,)).fetchone()
-        ties, snap = _all_ties(conn, user)
+        ties, snap, total = _all_ties(conn, user)
         if snap is None:
             deepen, _ = tq.computed_page(ties, None, tq.Query(sort="deepen", limit=10, ranked_only=True), None)
         else:
@@ -84,8 +94,8 @@ def home(request: Request) -> Response:
     points = [{"person_id": t["person_id"], "label": t.get("name") or t.get("contact") or "",
                "strength": float(t["strength"]), "reciprocity": int(t["reciprocity"]), "tier": t["tier"]}
               for t in ties[:MAX_POINTS]]
-    return _page("home.html.j2", me={"email": me[0], "name": me[1]}, deepen=deepen, accounts=accounts,
-                 chart=charts.scatter(points), n_ties=len(ties), as_of=snap,
+    return _page("home.html.j2", request=request, me={"email": me[0], "name": me[1]}, deepen=deepen, accounts=accounts,
+                 chart=charts.scatter(points), n_ties=total, n_points=len(points), as_of=snap,
                  tiers=list(charts.TIER_COLOURS.items()))
 
 

@@ -43,15 +43,20 @@ def snooze_token(secret: bytes, user_id: int, person_id: int, until: date) -> st
     return _mac(secret, "snooze", int(user_id), int(person_id), until.isoformat())
 
 
+def _same(expected: str, given: str | None) -> bool:
+    # compare_digest refuses non-ASCII str: compare bytes, so a mangled link is just invalid.
+    return hmac.compare_digest(expected.encode(), (given or "").encode("utf-8", "surrogatepass"))
+
+
 def verify_unsubscribe(secret: bytes, user_id: int, token: str) -> bool:
-    return hmac.compare_digest(unsubscribe_token(secret, user_id), token or "")
+    return _same(unsubscribe_token(secret, user_id), token)
 
 
 def verify_snooze(secret: bytes, user_id: int, person_id: int, until: date, token: str,
                   *, today: date | None = None) -> bool:
     if today is not None and until < today:
         return False
-    return hmac.compare_digest(snooze_token(secret, user_id, person_id, until), token or "")
+    return _same(snooze_token(secret, user_id, person_id, until), token)
 
 
 def unsubscribe_url(base_url: str, secret: bytes, user_id: int) -> str:

@@ -16,6 +16,8 @@ from ..api.deps import Config, Db
 from . import links
 
 router = APIRouter(tags=["digest links"])
+# Pages are HTML; errors keep the API's JSON shape, so the route's default class stays JSON.
+HTML_PAGE = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
 
 PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Kith</title></head>
@@ -42,14 +44,14 @@ def _check_snooze(settings, u: int, p: int, until: date, t: str) -> None:
         raise HTTPException(403, "This link is not valid or has expired.")
 
 
-@router.get(links.UNSUBSCRIBE_PATH, response_class=HTMLResponse, summary="Confirm unsubscribing")
-def unsubscribe_page(settings: Config, u: int = Query(...), t: str = Query(...)) -> HTMLResponse:
+@router.get(links.UNSUBSCRIBE_PATH, response_model=None, responses=HTML_PAGE, summary="Confirm unsubscribing")
+def unsubscribe_page(settings: Config, u: int = Query(..., ge=1, le=2**63 - 1), t: str = Query(..., max_length=200)) -> HTMLResponse:
     _check_unsubscribe(settings, u, t)
     return _form("Stop the weekly Kith email? You can turn it back on in your settings.", "Unsubscribe")
 
 
-@router.post(links.UNSUBSCRIBE_PATH, response_class=HTMLResponse, summary="Unsubscribe (RFC 8058 one-click)")
-def unsubscribe(settings: Config, db: Db, u: int = Query(...), t: str = Query(...)) -> HTMLResponse:
+@router.post(links.UNSUBSCRIBE_PATH, response_model=None, responses=HTML_PAGE, summary="Unsubscribe (RFC 8058 one-click)")
+def unsubscribe(settings: Config, db: Db, u: int = Query(..., ge=1, le=2**63 - 1), t: str = Query(..., max_length=200)) -> HTMLResponse:
     _check_unsubscribe(settings, u, t)
     with db.tx() as conn:
         conn.execute("INSERT INTO digest_settings (user_id, enabled) SELECT id, false FROM users WHERE id = %s "
@@ -57,9 +59,9 @@ def unsubscribe(settings: Config, db: Db, u: int = Query(...), t: str = Query(..
     return _page("<p>Done: you will not get the weekly email any more.</p>")
 
 
-@router.get(links.SNOOZE_PATH, response_class=HTMLResponse, summary="Confirm snoozing a tie")
-def snooze_page(settings: Config, db: Db, u: int = Query(...), p: int = Query(...),
-                until: date = Query(...), t: str = Query(...)) -> HTMLResponse:
+@router.get(links.SNOOZE_PATH, response_model=None, responses=HTML_PAGE, summary="Confirm snoozing a tie")
+def snooze_page(settings: Config, db: Db, u: int = Query(..., ge=1, le=2**63 - 1), p: int = Query(..., ge=1, le=2**63 - 1),
+                until: date = Query(...), t: str = Query(..., max_length=200)) -> HTMLResponse:
     _check_snooze(settings, u, p, until, t)
     with db.tx() as conn:
         row = conn.execute("SELECT display_name FROM people WHERE id = %s AND user_id = %s", (p, u)).fetchone()
@@ -68,9 +70,9 @@ def snooze_page(settings: Config, db: Db, u: int = Query(...), p: int = Query(..
     return _form(f"Stop suggesting {row[0] or 'this person'} until {until:%d %b %Y}?", "Snooze")
 
 
-@router.post(links.SNOOZE_PATH, response_class=HTMLResponse, summary="Snooze a tie")
-def snooze(settings: Config, db: Db, u: int = Query(...), p: int = Query(...),
-           until: date = Query(...), t: str = Query(...)) -> HTMLResponse:
+@router.post(links.SNOOZE_PATH, response_model=None, responses=HTML_PAGE, summary="Snooze a tie")
+def snooze(settings: Config, db: Db, u: int = Query(..., ge=1, le=2**63 - 1), p: int = Query(..., ge=1, le=2**63 - 1),
+           until: date = Query(...), t: str = Query(..., max_length=200)) -> HTMLResponse:
     _check_snooze(settings, u, p, until, t)
     with db.tx() as conn:
         found = conn.execute("SELECT 1 FROM people WHERE id = %s AND user_id = %s", (p, u)).fetchone()
