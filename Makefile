@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test bench serve clean
+.PHONY: install browser demo test serve clean
 
 install: $(VENV)/.installed
 
@@ -27,9 +27,6 @@ demo: install
 test: install browser
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
-
-bench: install
-	$(VENV)/bin/pytest tests/bench -s -p no:cacheprovider -o addopts=""
 
 serve: install
 	$(VENV)/bin/kith serve
