@@ -36,6 +36,7 @@ PHRASES = {  # what a feature means when it lowers the score, named in the chang
     "two_way_long": "fewer answered conversations and meetings over the year",
     "two_way_rate": "a lower steady rate of two-way contact",
     "two_way_typical": "a lower typical rate of two-way contact",
+    "two_way_sustained": "a lower sustained rate of two-way contact",
     "volume_mutual": "less mail both ways",
     "recency_mutual": "a longer silence from one side",
 }
@@ -150,6 +151,8 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: dict) -> str |
         return f"You organised {_plural(ledger['meetings_you_organised'][i], 'meeting')} with them in 180 days"
     if name == "meetings_they_organised":
         return f"They invited you to {_plural(ledger['meetings_they_organised'][i], 'meeting')} in 180 days"
+    if name == "two_way_sustained":
+        return f"At most about {np.expm1(v):.1f} two-way exchanges a month, kept up over every recent stretch"
     if name in ("two_way_rate", "two_way_typical"):
         return f"About {np.expm1(v):.1f} two-way exchanges (answered conversations or meetings) a month"
     if name == "two_way_weeks":

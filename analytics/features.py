@@ -42,6 +42,7 @@ FEATURES: tuple[str, ...] = (
     "two_way_typical",  # log1p median of the monthly rates over 45, 90, 180, 365, 730 days
     "volume_mutual",  # the smaller of volume_out and volume_in: flow that goes both ways
     "recency_mutual",  # log1p days since *both* sides last wrote or met (the later of the two)
+    "two_way_sustained",  # log1p monthly rate the tie has kept up over every recent window
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 # What the strength model reads, with the sign each coefficient is held to (+1: more is
@@ -55,7 +56,7 @@ SIGNS: dict[str, int] = {
     "tie_age": 1, "active_weeks": 1, "reply_rate_them": 1,
     "meetings_you_organised": 1, "meetings_they_organised": 1,
     "two_way_weeks": 1, "two_way_volume": 1, "two_way_steady": 1, "two_way_long": 1,
-    "two_way_typical": 1,
+    "two_way_typical": 1, "two_way_sustained": 1,
 }
 MODEL_FEATURES: tuple[str, ...] = tuple(n for n in FEATURES if n in SIGNS)
 
@@ -214,6 +215,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
             c[personal], weights=_decay(age[personal], half_life * DAY), minlength=k))
     X[:, F["two_way_rate"]] = np.log1p(steady_rate(t[personal], c[personal], as_of, first, k))
     X[:, F["two_way_typical"]] = np.log1p(typical_rate(t[personal], c[personal], as_of, first, k))
+    X[:, F["two_way_sustained"]] = np.log1p(sustained_rate(t[personal], c[personal], as_of, first, k))
     X[:, F["volume_mutual"]] = np.minimum(X[:, F["volume_out"]], X[:, F["volume_in"]])
     last_side = []
     for side in (OUT, IN):
@@ -245,6 +247,28 @@ def typical_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, 
     rates = np.stack([np.bincount(c[days < w], minlength=k) / np.minimum(age, float(w))
                       for w in (45,) + RATE_WINDOWS])
     return np.median(rates, axis=0) * 30.0
+
+
+SUSTAINED_WINDOWS = (45,) + RATE_WINDOWS
+
+
+def sustained_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int) -> np.ndarray:
+    """Events per 30 days: the lowest, over the last 45, 90, 180, 365 and 730 days (each
+    within the tie's age), of a one-sigma upper bound on the window's Poisson rate,
+    (n + 1 + sqrt(n + 1/4)) / days.
+
+    A steady tie is held to the bound of its longest window, the tightest one, so a few
+    events more or less in a quarter barely move it; a tie that fell silent or faded is
+    held down by its recent windows, whose bound is low. Each bound grows with its count,
+    and so does their minimum: adding an event never lowers it.
+    """
+    age = np.where(np.isfinite(first), np.clip((as_of - first) / DAY, 1.0, None), 1.0)
+    days = (as_of - t) / DAY
+    out = np.full(k, np.inf)
+    for w in SUSTAINED_WINDOWS:
+        n = np.bincount(c[days < w], minlength=k).astype(float)
+        out = np.minimum(out, (n + 1.0 + np.sqrt(n + 0.25)) / np.minimum(age, float(w)))
+    return out * 30.0
 
 
 def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int) -> np.ndarray:

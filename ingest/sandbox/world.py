@@ -11,13 +11,16 @@ How truth is defined (see `strength_from_rate`): each relationship has a daily i
 of threads and of one-to-one meetings. Its expected *two-way interactions per month* at a
 moment t is, over the 90 days before t,
 
-    rate(t) = (expected answered threads + expected accepted 1:1 meetings) * 30.44 / 90
+    rate(t) = (expected answered threads + expected held 1:1 meetings) * 30.44 / 90
 
 and the true strength is ``round(100 * (1 - exp(-rate / 3)))`` (`strength_from_rate`).
-A thread gets an answer with probability ``q = u * them_reply + (1 - u) * user_reply``
-(u = share of threads the user starts); recurring 1:1s count their actual occurrences.
-Group mail, group meetings, declined invitations and notification mail do not count:
-they are what a model has to see through. `scale` multiplies the mail intensities
+A thread gets an answer with probability ``q = u * a(them_reply) + (1 - u) * a(user_reply)``
+(u = share of threads the user starts), where ``a(p) = p + (1 - p) * nudge * p * cont``:
+answered at once, or nudged once by the opener and then answered (`Tie.answered`).
+Recurring 1:1s count their actual occurrences; a one-sided 1:1 invitation counts unless
+it was declined (a tentative or unanswered 1:1 is on both calendars, and Kith counts it
+as a meeting). Group mail, group meetings, declined invitations and notification mail do
+not count: they are what a model has to see through. `scale` multiplies the mail intensities
 (threads and noise; meetings are not scaled), and the truth of a scaled world is
 computed from the scaled intensities too.
 

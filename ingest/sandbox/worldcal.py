@@ -13,7 +13,7 @@ from dateutil.rrule import rrulestr
 import numpy as np
 
 from ingest.sandbox.world import UTC, WorldEvent, WorldPerson
-from ingest.sandbox.worldcast import Tie, spread
+from ingest.sandbox.worldcast import INVITE_ANSWERS, Tie, spread
 from ingest.sandbox.worldmail import Mailer, Thread
 
 BIRTHDAYS = "addressbook#contacts@group.v.calendar.google.com"
@@ -160,9 +160,9 @@ class Planner:
         first = tie.person.name.split()[0]
         summary = rng.choice([f"Sync with {first}", f"{first} / {me[0].split()[0]}", "Catch-up"]) \
             if colleague else rng.choice([f"Lunch with {first}", f"Call {first}", "Drinks", f"Walk with {first}"])
-        other = "accepted"  # a met 1:1 counts in the truth; doubtful answers are one-sided
+        other = "accepted"  # a one-sided invitation counts in the truth unless declined
         if not answered:
-            other = rng.choice(["declined", "declined", "needsAction", "needsAction", "tentative"])
+            other = rng.choice(INVITE_ANSWERS)
         organizer = me if by_user else them
         mine = "accepted" if by_user or answered else other
         theirs = other if by_user else "accepted"

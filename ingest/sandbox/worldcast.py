@@ -32,6 +32,11 @@ CONTACT_DOMAINS = ["acme.example", "contoso.example", "globex.example", "initech
                    "umbrella.example", "fastmail.example", "proton.example", "mail.example"]
 ZONES = ["Europe/Madrid"] * 6 + ["Europe/London", "America/New_York", "Asia/Tokyo"]
 # Archetype counts for 60 relationships; weak_occasional takes what is left.
+# How the other side (or the user) answers a one-sided invitation. Only a declined one
+# is off the calendar: an accepted, tentative or unanswered 1:1 is a meeting both people
+# hold, and Kith's pipeline (ingest/noise.py, service/people.py) counts it as one.
+INVITE_ANSWERS = ("declined", "declined", "needsAction", "needsAction", "tentative")
+INVITES_HELD = sum(a != "declined" for a in INVITE_ANSWERS) / len(INVITE_ANSWERS)
 BASE_COUNTS = [("strong_steady", 6), ("cooling", 5), ("dormant", 4), ("one_sided_you", 4),
                ("one_sided_them", 4), ("new_rising", 2), ("medium_steady", 12)]
 
@@ -43,7 +48,7 @@ class Tie:
     account: str  # the mailbox most of the traffic goes to
     threads: np.ndarray  # expected threads per day
     meets: np.ndarray  # expected accepted one-to-one meetings per day
-    invites: np.ndarray  # expected one-sided invitations per day (declined or unanswered)
+    invites: np.ndarray  # expected one-sided invitations per day (declined, tentative or unanswered)
     user_init: float  # share of threads the user starts
     user_reply: float  # probability the user answers their message
     them_reply: float
@@ -56,9 +61,18 @@ class Tie:
     change: int | None = None  # day a cooling tie drops; answers get slower from then on
 
     @property
+    def nudge(self) -> float:
+        """Probability the opener writes again ("just bumping this up") when unanswered."""
+        return 0.3 if self.archetype.startswith("one_sided") else 0.04
+
+    @property
     def answered(self) -> float:
-        """Probability a thread becomes two-way."""
-        return self.user_init * self.them_reply + (1 - self.user_init) * self.user_reply
+        """Probability a thread becomes two-way: the first message is answered, or it is
+        not, the opener nudges, and the nudge is answered (at the follow-up rate, as
+        `worldmail.relationship_thread` samples it)."""
+        def side(p: float) -> float:
+            return p + (1 - p) * self.nudge * p * self.cont
+        return self.user_init * side(self.them_reply) + (1 - self.user_init) * side(self.user_reply)
 
 
 def _ascii(text: str) -> str:
@@ -222,8 +236,9 @@ def spread(rate: np.ndarray, nrng: np.random.Generator) -> np.ndarray:
 
 
 def expected_daily(tie: Tie, start, days: int) -> np.ndarray:
-    """Expected two-way interactions per day: answered threads, 1:1 meetings, series."""
-    daily = tie.threads * tie.answered + tie.meets
+    """Expected two-way interactions per day: answered threads, 1:1 meetings, the
+    one-sided invitations nobody declined (a meeting on both calendars), series."""
+    daily = tie.threads * tie.answered + tie.meets + tie.invites * INVITES_HELD
     for event in tie.series:
         if event.status == "cancelled":
             continue

@@ -234,7 +234,7 @@ def relationship_thread(mailer: Mailer, tie: Tie, day: int, cc_pool: list[Tie]) 
             median = tie.latency_h * (4.0 if tie.change is not None and day >= tie.change else 1.0)
             at = mailer.latency(median, at, mailer.user_tz if responder_user else person_tz)
             from_user = responder_user
-        elif count == 1 and not nudged and rng.random() < (0.3 if tie.archetype.startswith("one_sided") else 0.04):
+        elif count == 1 and not nudged and rng.random() < tie.nudge:
             at = at + timedelta(days=rng.uniform(3, 10))  # "just bumping this up"
             nudged = True
         else:
