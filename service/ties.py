@@ -75,13 +75,18 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
     with db.tx() as conn:
         ties = compute_ties(conn, user_id, as_of)
         conn.execute("DELETE FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user_id, as_of))
-        with conn.cursor() as cur:
-            with cur.copy("COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, "
-                          "flags, payload) FROM STDIN") as copy:
-                for t in ties:
-                    copy.write_row((user_id, t["person_id"], as_of, t["strength"], t["tier"],
-                                    t["reciprocity"], t["flags"], Jsonb(t)))
+        write_snapshot(conn, user_id, as_of, ties)
     return ties
+
+
+def write_snapshot(conn, user_id: int, as_of: datetime, ties: list[dict]) -> None:
+    """Keep tie dicts as the snapshot at `as_of` (the payload is the whole tie)."""
+    with conn.cursor() as cur:
+        with cur.copy("COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, "
+                      "flags, payload) FROM STDIN") as copy:
+            for t in ties:
+                copy.write_row((user_id, t["person_id"], as_of, t["strength"], t["tier"],
+                                t["reciprocity"], t["flags"], Jsonb(t)))
 
 
 def latest_snapshot_time(conn, user_id: int, before: datetime | None = None) -> datetime | None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from psycopg.types.json import Jsonb
 
 from service import store
+from service.ties import write_snapshot
 
 NAMES = ["Ana Ruiz", "Bob Stone", "Carla Mendes", "Dev Patel", "Eun-ji Park", "Farid Haddad",
          "Grace Okafor", "Hugo Lambert", "Ines Ferreira", "Jonas Berg"]
@@ -32,15 +32,6 @@ def make_people(conn, user_id: int, names) -> list[int]:
         ids.append(conn.execute("INSERT INTO people (user_id, display_name) VALUES (%s, %s) RETURNING id",
                                 (user_id, name)).fetchone()[0])
     return ids
-
-
-def write_snapshot(conn, user_id: int, as_of: datetime, ties: list[dict]) -> None:
-    with conn.cursor() as cur:
-        with cur.copy("COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, "
-                      "flags, payload) FROM STDIN") as copy:
-            for t in ties:
-                copy.write_row((user_id, t["person_id"], as_of, t["strength"], t["tier"],
-                                t["reciprocity"], t["flags"], Jsonb(t)))
 
 
 def seed_user(conn, email: str, now: datetime, *, timezone: str = "UTC", variant: int = 0,
