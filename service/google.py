@@ -17,10 +17,8 @@ import json
 import logging
 import os
 import secrets
-import sys
 import webbrowser
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qsl, urlparse
 
 import requests
@@ -33,7 +31,7 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.google import SCOPES, GoogleConnector, Quota
 from ingest.google.quota import GMAIL_UNITS_PER_SECOND
 
-from . import crypto
+from . import crypto, oauth_loopback
 from .config import Settings
 from .credentials import load_credentials, save_credentials
 from .db import Database
@@ -161,25 +159,6 @@ def _payload(credentials: Credentials, scopes, address: str) -> dict:
             "scopes": list(scopes), "address": address}
 
 
-class _Loopback(BaseHTTPRequestHandler):
-    result: dict | None = None
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        query = dict(parse_qsl(urlparse(self.path).query))
-        if "state" not in query and "code" not in query and "error" not in query:
-            self.send_response(404)
-            self.end_headers()
-            return
-        type(self).result = query
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(b"<!doctype html><p>Kith: Google answered. You can close this tab.</p>")
-
-    def log_message(self, *args):  # the query holds the code: keep it out of logs
-        pass
-
-
 def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool = False,
                 timeout: float = 300.0, open_url=webbrowser.open, say=print) -> int:
     """`kith connect google`: the flow through a one-shot loopback redirect on 127.0.0.1."""
@@ -187,23 +166,13 @@ def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool =
         user = user_by_email(conn, email)
     if user is None:
         raise InputError(f"no user {email}: add one with `kith user add {email}`")
-    handler = type("Loopback", (_Loopback,), {"result": None})
-    server = HTTPServer(("127.0.0.1", 0), handler)
-    server.timeout = 1.0
-    try:
-        url = start_flow(settings, db, user["id"], f"http://127.0.0.1:{server.server_port}/")
-        if no_browser or not open_url(url):
-            say(f"Open this URL in a browser to connect Google:\n{url}")
-            sys.stdout.flush()
-        waited = 0.0
-        while handler.result is None and waited < timeout:
-            server.handle_request()
-            waited += server.timeout
-    finally:
-        server.server_close()
-    if handler.result is None:
-        raise InputError("no answer from the browser in time: run `kith connect google` again")
-    return complete_flow(settings, db, handler.result)
+    answer = oauth_loopback.receive(
+        lambda redirect_uri: start_flow(settings, db, user["id"], redirect_uri),
+        # An answer without state ends the wait too: complete_flow then says why it is refused
+        # instead of the person waiting out the timeout.
+        accept=("state", "code", "error"), done_text="Google answered.", provider="Google",
+        command="kith connect google", no_browser=no_browser, timeout=timeout, open_url=open_url, say=say)
+    return complete_flow(settings, db, answer)
 
 
 def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:

@@ -9,18 +9,17 @@
 from __future__ import annotations
 
 import html
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from ingest.errors import ConfigError, InputError, TransientError
+from ingest.errors import ConfigError
 
 from .. import google
+from . import oauth_callback
 from .deps import Config, Db, User
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/connect/google", tags=["accounts"])
 
 
@@ -61,20 +60,8 @@ def callback(settings: Config, db: Db,
              ) -> HTMLResponse:
     answer = {k: v for k, v in {"state": state, "code": code, "error": error}.items() if v is not None}
     try:
-        account_id = google.complete_flow(settings, db, answer)
-    except InputError as exc:
-        return _page(400, "Google account not connected", str(exc))
-    except (ConfigError, TransientError) as exc:
-        return _page(503, "Google account not connected", str(exc))
-    with db.tx() as conn:
-        address = conn.execute("SELECT address FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
-    queued = True
-    try:
-        from ..workers import sync_account_now
-
-        sync_account_now.send(account_id)
-    except Exception as exc:  # the broker may be down; `kith sync` or the schedule picks it up later
-        log.warning("could not queue the first sync of account %s: %s", account_id, type(exc).__name__)
-        queued = False
-    note = "Its first sync has started." if queued else "Run `kith sync` to sync it."
-    return _page(200, "Google account connected", f"Kith is now connected to {address}. {note}")
+        done = oauth_callback.finish(google.complete_flow, settings, db, answer)
+    except oauth_callback.CallbackRefused as exc:
+        return _page(exc.status, "Google account not connected", str(exc))
+    note = "Its first sync has started." if done.sync_queued else "Run `kith sync` to sync it."
+    return _page(200, "Google account connected", f"Kith is now connected to {done.address}. {note}")

@@ -6,18 +6,17 @@
 """
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
-from ingest.errors import ConfigError, InputError, TransientError
+from ingest.errors import ConfigError, TransientError
 
 from .. import microsoft
+from . import oauth_callback
 from .deps import Config, Db, User
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/connect/microsoft", tags=["accounts"])
 
 
@@ -42,19 +41,8 @@ def start(user: User, settings: Config, db: Db,
             responses={400: {"description": "Unknown, expired or refused sign-in."}})
 def callback(request: Request, settings: Config, db: Db) -> dict:
     try:
-        account_id = microsoft.complete_flow(settings, db, dict(request.query_params))
-    except InputError as exc:
-        raise HTTPException(400, str(exc)) from None
-    except (ConfigError, TransientError) as exc:
-        raise HTTPException(503, str(exc)) from None
-    with db.tx() as conn:
-        address = conn.execute("SELECT address FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
-    queued = True
-    try:
-        from ..workers import sync_account_now
-
-        sync_account_now.send(account_id)
-    except Exception as exc:  # the broker may be down; `kith sync` or the schedule picks it up later
-        log.warning("could not queue the first sync of account %s: %s", account_id, type(exc).__name__)
-        queued = False
-    return {"provider": "microsoft", "account_id": account_id, "address": address, "sync_queued": queued}
+        done = oauth_callback.finish(microsoft.complete_flow, settings, db, dict(request.query_params))
+    except oauth_callback.CallbackRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return {"provider": "microsoft", "account_id": done.account_id, "address": done.address,
+            "sync_queued": done.sync_queued}

@@ -1,0 +1,76 @@
+"""The one-shot loopback redirect behind `kith connect google|microsoft`.
+
+A tiny HTTP server on 127.0.0.1 (ephemeral port) is the OAuth redirect URI: the provider
+module builds its authorization URL for it, the person opens that URL (in the browser we
+open, or by hand with `--no-browser`), and the first request carrying the expected query
+parameters ends the wait. The query dict is handed back to the provider's complete_flow.
+Nothing is logged: the query holds the authorization code.
+"""
+from __future__ import annotations
+
+import sys
+import webbrowser
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qsl, urlparse
+
+from ingest.errors import InputError
+
+# One handle_request() waits at most this long, so the overall timeout is checked this often.
+POLL_SECONDS = 1.0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # Set per server through a subclass (see `receive`): one class per flow, no shared state.
+    accept: tuple[str, ...] = ()
+    page: bytes = b""
+    result: dict | None = None
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        query = dict(parse_qsl(urlparse(self.path).query))
+        # Favicon fetches and stray probes are not the redirect: keep waiting for it.
+        if not any(key in query for key in self.accept):
+            self.send_response(404)
+            self.end_headers()
+            return
+        type(self).result = query
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    def log_message(self, *args):  # the query holds the code: keep it out of logs
+        pass
+
+
+def receive(authorization_url: Callable[[str], str], *, accept: Iterable[str], done_text: str,
+            provider: str, command: str, no_browser: bool = False, timeout: float = 300.0,
+            open_url=webbrowser.open, say=print) -> dict:
+    """Serve one redirect on 127.0.0.1 and return its query.
+
+    `authorization_url(redirect_uri)` starts the provider's flow for this server's address;
+    a request counts as the redirect when its query has any of `accept`, and is answered
+    with `done_text`. `provider` names the service in the printed prompt, `command` the
+    command to rerun when nothing arrived within `timeout` seconds (InputError).
+    """
+    page = f"<!doctype html><p>Kith: {done_text} You can close this tab.</p>".encode()
+    handler = type("Loopback", (_Handler,), {"accept": tuple(accept), "page": page, "result": None})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    server.timeout = POLL_SECONDS
+    try:
+        url = authorization_url(f"http://127.0.0.1:{server.server_port}/")
+        if no_browser or not open_url(url):
+            say(f"Open this URL in a browser to connect {provider}:\n{url}")
+            sys.stdout.flush()
+        waited = 0.0
+        while handler.result is None and waited < timeout:
+            server.handle_request()
+            waited += server.timeout
+    finally:
+        server.server_close()
+    if handler.result is None:
+        raise InputError(f"no answer from the browser in time: run `{command}` again")
+    return handler.result
+
+
+__all__ = ["receive"]
