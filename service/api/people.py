@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query as Q
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 
 from .. import people
 from . import jobs
@@ -22,7 +22,7 @@ NOT_FOUND = documented(404)
 
 
 class SuggestionDecision(BaseModel):
-    accept: bool
+    accept: StrictBool
 
 
 class RuleOut(BaseModel):

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+# Request bodies take JSON's own types: 0 is not false, "4" is not 4 (the schema says so).
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 Address = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3,
                                            max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -116,7 +117,7 @@ class Person(BaseModel):
 
 class MergeIn(Request_):
     model_config = ConfigDict(json_schema_extra={"examples": [{"person_ids": [42, 57]}]})
-    person_ids: list[int] = Field(min_length=2, max_length=50)
+    person_ids: list[StrictInt] = Field(min_length=2, max_length=50)
 
 
 class SplitIn(Request_):
@@ -196,9 +197,9 @@ class DigestSettingsIn(Request_):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"timezone": "Europe/Madrid", "weekday": 4, "hour": 17}]})
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    weekday: int | None = Field(None, ge=0, le=6)
-    hour: int | None = Field(None, ge=0, le=23)
-    enabled: bool | None = None
+    weekday: StrictInt | None = Field(None, ge=0, le=6)
+    hour: StrictInt | None = Field(None, ge=0, le=23)
+    enabled: StrictBool | None = None
     quiet_mode: Literal["note", "skip"] | None = None
     snooze_until: date | None = None
 
