@@ -31,7 +31,8 @@ def deepen_table(console, ties):
     for col in ("#", "who", "strength", "why", "suggested"):
         table.add_column(col, overflow="fold")
     for t in ties:
-        why = "; ".join(t.get("explanation", [])[:2])
+        flags = ", ".join(f.replace("_", " ") for f in t.get("flags", []))
+        why = "; ".join(([flags] if flags else []) + list(t.get("explanation", [])[:1]))
         table.add_row(str(t.get("deepen_rank")), f"{t.get('name') or ''} <{t['contact']}>",
                       str(t["strength"]), why, t.get("suggestion") or "")
     console.print(table)
