@@ -111,6 +111,9 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
     # Child processes read their settings from the environment: hand them resolved URLs.
     os.environ["KITH_DATABASE_URL"] = rt.settings.database_url
     os.environ["KITH_REDIS_URL"] = rt.settings.redis_url
+    # Prefetch no more than the threads can start: a worker must not sit on long syncs
+    # that another worker could run now (dramatiq's default is twice the threads).
+    os.environ.setdefault("dramatiq_queue_prefetch", str(threads))
     rt.db.close()
     args = ["service.workers", "--processes", str(processes), "--threads", str(threads)]
     if queues:

@@ -50,7 +50,8 @@ def _sync(account_id: int) -> None:
     score_user.send(user_id)
 
 
-@dramatiq.actor(queue_name="sync", max_retries=20, throws=(InputError,))
+# Background syncs yield to a sync a person waits for when one worker serves both queues.
+@dramatiq.actor(queue_name="sync", max_retries=20, throws=(InputError,), priority=10)
 def sync_account(account_id: int) -> None:
     """Background incremental sync of one account."""
     _sync(account_id)
