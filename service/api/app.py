@@ -3,7 +3,8 @@
     create_app(settings)
       lifespan: Database pool (sync) + async pool + Redis client + dramatiq broker up; closed on shutdown
                 (uvicorn runs the shutdown half on SIGTERM after draining requests)
-      middleware: metrics + access log + body size limit (observability.Middleware)
+      middleware: metrics + access log + body size limit (observability.Middleware); it also drops a
+                  user's cached pages of ties (page_cache) after any request of theirs that may write
       errors: JSON bodies for every 4xx/5xx (errors.install)
       routers: ties, people, accounts, digest, me (tokens, export, delete), dashboard
 """
@@ -25,6 +26,7 @@ from ..digest import web as digest_links
 from . import accounts, connect_google, connect_microsoft, digest, errors, me, people, ties
 from .deps import known_query_only
 from .observability import Metrics, Middleware, StateCollector
+from .page_cache import PageCache
 
 DESCRIPTION = """Kith's JSON API: the health of your relationships, from email and calendar metadata.
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     app = FastAPI(title="Kith", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
+    app.state.ties_pages = PageCache()  # rendered pages of GET /v1/ties, for a few seconds
     metrics = Metrics()
     metrics.registry.register(StateCollector(app))
     app.state.metrics = metrics
@@ -85,6 +88,8 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # GET /v1/ties refuses unknown query parameters itself (ties.list_router).
+    app.include_router(ties.list_router, responses=errors.documented(400, 401, 413, 422))
     for module in (ties, people, accounts, digest, me):
         app.include_router(module.router, responses=errors.documented(400, 401, 413, 422),
                            dependencies=[Depends(known_query_only)])

@@ -68,8 +68,12 @@ async def known_query_only(request: Request) -> None:
     """Refuse query parameters the route does not define: `?teir=strong` is a typo to report,
     not a filter to ignore silently."""
     names = _query_names(request)
-    if names is None:
-        return
+    if names is not None:
+        refuse_unknown(request, names)
+
+
+def refuse_unknown(request: Request, names: set[str] | frozenset[str]) -> None:
+    """`known_query_only` for a route that knows its parameter names itself."""
     unknown = sorted(set(request.query_params) - names)
     if unknown:
         raise HTTPException(422, {"error": "invalid_request",

@@ -96,8 +96,14 @@ class Middleware:
         method = scope.get("method", "")
         self.metrics.requests.labels(method, template, str(status["code"])).inc()
         self.metrics.latency.labels(method, template).observe(elapsed)
+        state = scope.get("state") or {}
+        if method not in ("GET", "HEAD") and state.get("user_id") is not None:
+            # A request that may have changed the user's data (merge, exclusion, delete...):
+            # their cached pages of ties go, now that it has been answered (page_cache).
+            pages = getattr(getattr(scope.get("app"), "state", None), "ties_pages", None)
+            if pages is not None:
+                pages.forget_user(state["user_id"])
         if template not in ("/metrics", "/healthz", "/readyz"):
-            state = scope.get("state") or {}
             # The route template, not the path: paths carry contacts' addresses (/v1/rules/...).
             log.info("request", extra={"method": method, "route": template, "status": status["code"],
                                        "ms": round(elapsed * 1000, 2), "user_id": state.get("user_id")})

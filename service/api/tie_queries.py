@@ -1,8 +1,9 @@
 """Pages of ties for the API: filtered, sorted, cursor-paginated.
 
 Two sources, one contract. A stored snapshot (the common case, and the hot path) is paged
-in SQL: Postgres checks the token, filters, orders and joins the ties' JSON into one text,
-so a page costs one statement and no per-tie Python work (`authorized_page_sql`). Ties
+in SQL: Postgres filters, orders and renders each tie's JSON, so a page costs one statement
+and no per-tie parsing in Python (`page_sql`); the API first checks the token and finds the
+snapshot in one cheap statement (`authorized_snapshot_sql`), the key of its page cache. Ties
 computed for an `as_of` without a snapshot (or for a user never scored) are paged in
 Python with the same keys (`computed_page`), so both give the same order and cursors. A
 cursor pins the snapshot it started on: a new scoring run in the middle of paging does
@@ -200,35 +201,19 @@ def snapshot_page(conn, user_id: int, as_of: datetime | None, query: Query,
     return page_result(conn.execute(sql, params).fetchall(), query, as_of)
 
 
-def authorized_page_sql(token: dict, as_of: datetime | None, query: Query,
-                        cursor: Cursor | None) -> tuple[str, dict]:
-    """Check a token and read a page in one statement (the hot path of GET /v1/ties).
+def authorized_snapshot_sql(token: dict, as_of: datetime | None) -> tuple[str, dict]:
+    """Check a token and find the snapshot a page would come from, in one cheap statement
+    (index lookups only): the key of GET /v1/ties's page cache (see page_cache).
 
-    No row: the token is not valid. Otherwise every row starts with token_id, user_id, stale
-    (see auth.TOKEN_CTE), followed by a page row, or NULLs when the page is empty.
+    No row: the token is not valid. Otherwise token_id, user_id, stale (see auth.TOKEN_CTE)
+    and the snapshot's time: the latest one, or `as_of` if a snapshot was taken exactly
+    then; NULL when there is none.
     """
-    inner, params = page_sql(None, as_of, query, cursor, user_sql="me.user_id")
-    # The page comes back as one row: its items already joined into one JSON text, plus the
-    # last item's key (for the cursor) and the snapshot time. Python touches one row.
-    sql = (f"WITH {auth.TOKEN_CTE} SELECT me.token_id, me.user_id, me.stale, page.* FROM me"
-           f" LEFT JOIN LATERAL (SELECT count(*) AS n,"
-           f" string_agg(p.t, ',' ORDER BY p.rn) FILTER (WHERE p.rn <= %(limit)s) AS body,"
-           f" min(p.k) FILTER (WHERE p.rn = %(limit)s) AS last_key,"
-           f" min(p.person_id) FILTER (WHERE p.rn = %(limit)s) AS last_person, min(p.as_of) AS as_of"
-           f" FROM (SELECT row_number() OVER () AS rn, q.t, q.k, q.person_id, q.as_of FROM ({inner}) q) p)"
-           f" page ON true")
-    return sql, params | token | {"limit": query.limit}
-
-
-def aggregated_result(row: tuple, query: Query,
-                      as_of: datetime | None) -> tuple[str, str | None, datetime | None]:
-    """(items joined as JSON text, next cursor, snapshot time) from `authorized_page_sql`'s row."""
-    n, body, last_key, last_person, found = row
-    as_of = found or as_of
-    next_cursor = None
-    if n and n > query.limit:
-        next_cursor = Cursor(query.sort, last_key, last_person, _iso(as_of)).encode()
-    return body or "", next_cursor, (as_of if n else None)
+    if as_of is None:
+        snap = "(SELECT max(s.as_of) FROM score_snapshots s WHERE s.user_id = me.user_id)"
+    else:
+        snap = "(SELECT s.as_of FROM score_snapshots s WHERE s.user_id = me.user_id AND s.as_of = %(a)s LIMIT 1)"
+    return f"WITH {auth.TOKEN_CTE} SELECT me.token_id, me.user_id, me.stale, {snap} FROM me", token | {"a": as_of}
 
 
 def _matches(tie: dict, query: Query) -> bool:

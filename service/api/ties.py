@@ -15,10 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import auth, ties as tie_model
 from . import query_model, tie_detail as td, tie_queries as tq
 from .errors import documented
-from .deps import UNAUTHORIZED, Db, User, bearer, reading
+from .deps import UNAUTHORIZED, Db, User, bearer, reading, refuse_unknown
+from .page_cache import PageCache
 from .schemas import FeedbackIn, FeedbackOut, Flag, SortKey, Tie, TieDetail, TiePage, Tier
 
 router = APIRouter(prefix="/v1/ties", tags=["ties"])
+# GET /v1/ties alone: app.py includes it without the `known_query_only` dependency, which the
+# route applies itself from its model's field names (a dependency costs the hot path more
+# than the check does).
+list_router = APIRouter(prefix="/v1/ties", tags=["ties"])
 
 MAX_PAGE = 200
 EARLIEST, LATEST = datetime(1970, 1, 2), datetime(2200, 1, 1)
@@ -47,6 +52,9 @@ class TieListQuery(BaseModel):
                     "then, from data before that moment.", examples=["2026-10-01", "2026-10-01T12:00:00Z"])
 
 
+LIST_PARAMETERS = frozenset(TieListQuery.model_fields)
+
+
 def _utc(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
@@ -65,23 +73,26 @@ def parse_as_of(text: str | None) -> datetime | None:
     return moment
 
 
-def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: str) -> Response:
-    # The snapshot page arrives as JSON text joined by Postgres; wrap it without re-parsing.
+def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: str) -> bytes:
+    # The snapshot page arrives as JSON texts from Postgres; wrap them without re-parsing.
     head = '{"items":[' + items + "],"
     tail = json.dumps({"next_cursor": next_cursor, "as_of": tq._iso(as_of), "source": source})[1:]
-    return Response(head + tail, media_type="application/json")
+    return (head + tail).encode()
 
 
-@router.get("", response_model=TiePage, summary="List ties", responses=documented(400),
-            openapi_extra={"parameters": query_model.openapi_parameters(TieListQuery)},
-            description="Ties of the user, strongest first by default. Filters combine with AND; "
-                        "within `tier` or `flag`, any listed value matches. Without `as_of` the latest "
-                        "scoring is read; with it, ties are computed from data before that moment.")
-async def list_ties(request: Request, db: Db,
+@list_router.get("", response_model=TiePage, summary="List ties", responses=documented(400),
+                 openapi_extra={"parameters": query_model.openapi_parameters(TieListQuery)},
+                 description="Ties of the user, strongest first by default. Filters combine with AND; "
+                             "within `tier` or `flag`, any listed value matches. Without `as_of` the latest "
+                             "scoring is read; with it, ties are computed from data before that moment.")
+async def list_ties(request: Request,
                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response:
-    # The busiest route checks its token and reads its page in one statement (one round
-    # trip); the check is the same as `current_user`'s, in SQL (auth.TOKEN_CTE). Its query
-    # parameters are validated as one model (see query_model).
+    # The busiest route. One cheap statement checks the token (the same check as
+    # `current_user`'s, in SQL: auth.TOKEN_CTE) and finds the snapshot the page comes from;
+    # a page rendered from that snapshot moments ago is then sent as it is (page_cache says
+    # why that is safe), otherwise a second statement reads it, already joined into JSON text
+    # by Postgres. Query parameters are validated as one model (see query_model).
+    refuse_unknown(request, LIST_PARAMETERS)  # first, as the other routes' dependency does
     if credentials is None:
         raise HTTPException(401, "Missing bearer token: send `Authorization: Bearer <token>`.",
                             headers=UNAUTHORIZED)
@@ -89,31 +100,36 @@ async def list_ties(request: Request, db: Db,
     token = auth.token_params(credentials.credentials)
     query = tq.Query(sort=params.sort, tiers=tuple(params.tier or ()), flags=tuple(params.flag or ()),
                      text=params.q or None, limit=params.limit)
-    rows: list = []
+    cache: PageCache = request.app.state.ties_pages
+    key = (query, params.cursor)
     try:
         pinned = tq.Cursor.decode(params.cursor, params.sort) if params.cursor else None
         wanted = _utc(datetime.fromisoformat(pinned.as_of.replace("Z", "+00:00"))) if pinned and pinned.as_of \
             else parse_as_of(params.as_of)
-        if token is not None:
-            sql, sql_params = tq.authorized_page_sql(token, wanted, query, pinned)
-            async with request.app.state.apool.connection() as conn:
+        if token is None:  # malformed: cannot be one of ours (after the cursor check, as before)
+            raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
+        sql, sql_params = tq.authorized_snapshot_sql(token, wanted)
+        async with request.app.state.apool.connection() as conn:
+            row = await (await conn.execute(sql, sql_params)).fetchone()
+            if row is None:
+                raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
+            token_id, user, stale, snap = row
+            request.state.user_id = user
+            if stale:
+                await auth.touch_async(conn, token_id)
+            if snap is None:
+                body = None
+            elif (body := cache.get(user, snap, key)) is None:
+                sql, sql_params = tq.page_sql(user, snap, query, pinned)
                 rows = await (await conn.execute(sql, sql_params)).fetchall()
-                if not rows:
-                    raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
-                token_id, user, stale = rows[0][:3]
-                if stale:
-                    await auth.touch_async(conn, token_id)
-                body, nxt, snap = tq.aggregated_result(rows[0][3:], query, wanted)
-                if snap is None:  # an empty page still names its snapshot, if there is one
-                    snap = await tq.snapshot_time_async(conn, user, wanted)
+                items, nxt, _ = tq.page_result(rows, query, snap)
+                body = _json(",".join(items), nxt, snap, "snapshot")
+                cache.put(user, snap, key, body)
     except (tq.BadCursor, ValueError) as exc:
         raise HTTPException(400, str(exc) if isinstance(exc, tq.BadCursor) else "The cursor is not valid.")
-    if not rows:
-        raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
-    request.state.user_id = user
-    if snap is not None:
-        return _json(body, nxt, snap, "snapshot")
-    return await run_in_threadpool(_computed_page, db, user, query, pinned, wanted)
+    if body is not None:
+        return Response(body, media_type="application/json")
+    return await run_in_threadpool(_computed_page, request.app.state.db, user, query, pinned, wanted)
 
 
 def _computed_page(db, user: int, query: tq.Query, pinned: tq.Cursor | None, wanted: datetime | None) -> TiePage:
