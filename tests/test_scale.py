@@ -193,7 +193,7 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
         assert not [s for _, _, s in microsoft.log if s == 429]
         # (what a SIGKILLed holder may leave behind in Redis: in-flight slots never given back)
         left = broker.client
-        google_slots = sum(int(left.get(k) or 0) for k in left.scan_iter("kith:quota:google:*:inflight"))
+        google_slots = sum(left.zcount(k, time.time(), "+inf") for k in left.scan_iter("kith:quota:google:*:inflight"))
         graph_slots = sum(left.zcount(k, time.time(), "+inf") for k in left.scan_iter("kith:graph:inflight:*"))
         print(f"\nin-flight slots still held after the run: Google {google_slots}, Graph {graph_slots}")
         print(f"{len(accounts)} accounts, {total} rows; killed {victim} holding {held_by_victim} at "

@@ -14,7 +14,7 @@ The budget is a token bucket kept in Redis and shared by every process that sync
 same Google account: a Lua script (atomic, on Redis' clock) refills the bucket, takes the
 cost and, when that leaves a debt, returns how long the caller must wait before sending.
 Debts queue callers fairly, so several workers together stay at the ceiling and never
-above it. A concurrency cap (dramatiq's ConcurrentRateLimiter over the same Redis) bounds
+above it. A concurrency cap (ingest.semaphore, holders with their own expiry, same Redis) bounds
 the requests in flight per account. Without Redis (unit tests, one process) an in-process
 bucket does the same.
 """
@@ -23,6 +23,8 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
+
+from ..semaphore import RedisSemaphore
 
 GMAIL_COSTS = {
     "users.getProfile": 1, "users.labels.list": 1, "users.settings.sendAs.list": 1,
@@ -98,8 +100,6 @@ class Quota:
         self._limiter = None
         if redis_url:
             import redis
-            from dramatiq.rate_limits import ConcurrentRateLimiter
-            from dramatiq.rate_limits.backends import RedisBackend
 
             client = redis.Redis.from_url(redis_url)
             prefix = f"kith:quota:google:{account}"
@@ -107,11 +107,10 @@ class Quota:
                                      units_per_second * burst_s)
             self.calendar = RedisBucket(client, f"{prefix}:calendar", calendar_per_second,
                                         max(1.0, calendar_per_second * burst_s))
-            # A worker killed while holding slots leaks them; the counter's TTL (renewed by
-            # every successful acquire/release) gives them back at most SLOT_TTL_MS after
-            # the last one, so a crash costs seconds of concurrency, never a deadlock.
-            self._limiter = ConcurrentRateLimiter(RedisBackend(client=client), f"{prefix}:inflight",
-                                                  limit=max_concurrent, ttl=SLOT_TTL_MS)
+            # Each holder has its own expiry: a worker killed while holding a slot gives it
+            # back SLOT_TTL_MS later, whatever the other workers do meanwhile.
+            self._limiter = RedisSemaphore(client, f"{prefix}:inflight", max_concurrent,
+                                           SLOT_TTL_MS / 1000)
         else:
             self.gmail = LocalBucket(units_per_second, units_per_second * burst_s)
             self.calendar = LocalBucket(calendar_per_second, max(1.0, calendar_per_second * burst_s))
@@ -143,11 +142,11 @@ class Quota:
                 yield
                 return
             delay = 0.005
-            while True:
-                with self._limiter.acquire(raise_on_failure=False) as acquired:
-                    if acquired:
-                        self.reserve(api, units)
-                        yield
-                        return
+            while (holder := self._limiter.try_acquire()) is None:
                 self.sleep(delay)
                 delay = min(0.2, delay * 2)
+            try:
+                self.reserve(api, units)
+                yield
+            finally:
+                self._limiter.release(holder)

@@ -16,28 +16,16 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import deque
 from contextlib import contextmanager
 from typing import Iterator
 
 from ..errors import RateLimited
+from ..semaphore import RedisSemaphore
 
 CONCURRENCY = 4
 BUDGET = 10_000
 WINDOW_S = 600
-
-# KEYS[1] semaphore key; ARGV: now, deadline, holder, limit, key ttl (ms)
-_ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  return 1
-end
-return 0
-"""
-
 
 class Throttle:
     """`with throttle.slot(): <one HTTP request>`; raises RateLimited when it cannot be had."""
@@ -59,7 +47,7 @@ class RedisThrottle(Throttle):
         self.slot_ttl = slot_ttl
         self.wait_s = wait_s
         self.key = f"kith:graph:inflight:{self.mailbox}"
-        self._acquire = client.register_script(_ACQUIRE)
+        self.slots = RedisSemaphore(client, self.key, concurrency, slot_ttl)
         self.budget = WindowRateLimiter(RedisBackend(client=client), f"kith:graph:budget:{self.mailbox}",
                                         limit=budget, window=window_s)
         self.window_s = window_s
@@ -76,13 +64,11 @@ class RedisThrottle(Throttle):
             if not allowed:
                 # The window slides by one-second buckets; a minute frees a useful share.
                 raise RateLimited(60.0, "10,000 Graph requests in 10 minutes used up for this mailbox")
-        holder = uuid.uuid4().hex
         deadline = time.monotonic() + self.wait_s
         delay = 0.01
         while True:
-            now = time.time()
-            if self._acquire(keys=[self.key], args=[now, now + self.slot_ttl, holder, self.concurrency,
-                                                    int(self.slot_ttl * 1000) + 1000]):
+            holder = self.slots.try_acquire()
+            if holder is not None:
                 break
             if time.monotonic() > deadline:
                 raise RateLimited(5.0, "4 Graph requests already in flight for this mailbox")
@@ -91,11 +77,10 @@ class RedisThrottle(Throttle):
         try:
             yield
         finally:
-            self.client.zrem(self.key, holder)
+            self.slots.release(holder)
 
     def in_flight(self) -> int:
-        self.client.zremrangebyscore(self.key, "-inf", time.time())
-        return int(self.client.zcard(self.key))
+        return self.slots.held()
 
 
 class LocalThrottle(Throttle):
