@@ -2,7 +2,7 @@
 
 The flow is google-auth-oauthlib's `Flow` against KITH_GOOGLE_AUTH_URI / _TOKEN_URI. The
 `state` and the PKCE code_verifier live encrypted in `oauth_states`, single use and for
-`FLOW_TTL`: a callback with a missing, unknown, replayed or expired state is refused
+`oauth_states.FLOW_TTL`: a callback with a missing, unknown, replayed or expired state is refused
 before any code is exchanged. The refresh token is stored encrypted (service.credentials)
 with the granted scopes and the account's address (from users.getProfile, else the
 id_token's email claim).
@@ -31,14 +31,13 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.google import SCOPES, GoogleConnector, Quota
 from ingest.google.quota import GMAIL_UNITS_PER_SECOND
 
-from . import crypto, oauth_loopback
+from . import crypto, oauth_loopback, oauth_states
 from .config import Settings
 from .credentials import load_credentials, save_credentials
 from .db import Database
 from .store import ensure_account, set_account_status, user_by_email
 
 log = logging.getLogger(__name__)
-FLOW_TTL = "15 minutes"
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 
 
@@ -72,33 +71,19 @@ def start_flow(settings: Settings, db: Database, user_id: int, redirect_uri: str
     state = secrets.token_urlsafe(32)
     extra = {"login_hint": login_hint} if login_hint else {}
     url, _ = flow.authorization_url(state=state, access_type="offline", prompt="consent", **extra)
-    payload = json.dumps({"code_verifier": flow.code_verifier, "redirect_uri": redirect_uri})
-    with db.tx() as conn:
-        conn.execute("DELETE FROM oauth_states WHERE created_at < now() - interval '1 day'")
-        conn.execute("INSERT INTO oauth_states (state, user_id, provider, payload) VALUES (%s, %s, 'google', %s)",
-                     (state, user_id, crypto.encrypt(settings.secret(), payload.encode())))
+    oauth_states.save(settings, db, "google", state, user_id,
+                      {"code_verifier": flow.code_verifier, "redirect_uri": redirect_uri})
     return url
 
 
 def complete_flow(settings: Settings, db: Database, auth_response: dict) -> int:
     """Finish the flow the redirect belongs to; returns the (new or reconnected) account id."""
     state = auth_response.get("state") or ""
-    if not state:
-        raise InputError("the sign-in answer carries no state: start connecting Google again")
-    with db.tx() as conn:
-        # Marked used before anything else: a replayed callback finds nothing to use.
-        row = conn.execute(
-            "UPDATE oauth_states SET used_at = now() WHERE state = %s AND provider = 'google' "
-            f"AND used_at IS NULL AND created_at > now() - interval '{FLOW_TTL}' RETURNING user_id, payload",
-            (state,)).fetchone()
-    if row is None:
-        raise InputError("this sign-in link is unknown, expired or already used: start connecting Google again")
-    user_id, blob = row
+    user_id, saved = oauth_states.take(settings, db, "google", state, again="start connecting Google again")
     if auth_response.get("error"):
         raise InputError(f"Google sign-in failed: {auth_response['error']}")
     if not auth_response.get("code"):
         raise InputError("the sign-in answer carries no authorization code")
-    saved = json.loads(crypto.decrypt(settings.secret(), blob))
     _oauthlib_env(settings)
     flow = Flow.from_client_config(_client_config(settings), scopes=list(SCOPES),
                                    redirect_uri=saved["redirect_uri"], state=state,

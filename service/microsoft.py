@@ -17,7 +17,6 @@ emulator, a sovereign proxy) that check is turned off. Tokens are never logged.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import warnings
@@ -32,7 +31,7 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.microsoft import GraphClient, LocalThrottle, MicrosoftConnector, RedisThrottle, make_session
 from ingest.microsoft.connector import DEFAULT_FOLDERS
 
-from . import crypto, oauth_loopback
+from . import crypto, oauth_loopback, oauth_states
 from .config import Settings
 from .credentials import load_credentials, save_credentials
 from .db import Database
@@ -47,7 +46,6 @@ MICROSOFT_HOSTS = {"login.microsoftonline.com", "login.microsoft.com", "login.wi
                    "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
 REVOKED = {"invalid_grant", "interaction_required", "consent_required", "login_required",
            "invalid_client", "unauthorized_client"}
-FLOW_TTL = "15 minutes"
 
 
 def msal_app(settings: Settings, cache: msal.SerializableTokenCache | None = None) -> msal.ConfidentialClientApplication:
@@ -74,28 +72,17 @@ def start_flow(settings: Settings, db: Database, user_id: int, redirect_uri: str
         # msal suggests response_mode=form_post; the loopback and the API callback read the query.
         warnings.simplefilter("ignore", UserWarning)
         flow = msal_app(settings).initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri, login_hint=login_hint)
-    with db.tx() as conn:
-        conn.execute("DELETE FROM oauth_states WHERE created_at < now() - interval '1 day'")
-        conn.execute("INSERT INTO oauth_states (state, user_id, provider, payload) VALUES (%s, %s, 'microsoft', %s)",
-                     (flow["state"], user_id, crypto.encrypt(settings.secret(), json.dumps(flow).encode())))
+    oauth_states.save(settings, db, "microsoft", flow["state"], user_id, flow)
     return flow["auth_uri"]
 
 
 def complete_flow(settings: Settings, db: Database, auth_response: dict) -> int:
     """Finish the flow the redirect belongs to; returns the (new or reconnected) account id."""
     state = auth_response.get("state") or ""
-    with db.tx() as conn:
-        row = conn.execute(
-            "UPDATE oauth_states SET used_at = now() WHERE state = %s AND provider = 'microsoft' "
-            f"AND used_at IS NULL AND created_at > now() - interval '{FLOW_TTL}' RETURNING user_id, payload",
-            (state,)).fetchone()
-    if row is None:
-        raise InputError("this sign-in link is unknown, expired or already used: start connecting again")
-    user_id, payload = row
+    user_id, flow = oauth_states.take(settings, db, "microsoft", state, again="start connecting again")
     if auth_response.get("error"):
         raise InputError(f"Microsoft sign-in failed: {auth_response.get('error')}: "
                          f"{auth_response.get('error_description', '')}".strip())
-    flow = json.loads(crypto.decrypt(settings.secret(), payload))
     cache = msal.SerializableTokenCache()
     app = msal_app(settings, cache)
     try:
