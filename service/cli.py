@@ -1,6 +1,7 @@
 """The `kith` command line (typer + rich). Settings are built here, once, and passed down."""
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -35,6 +36,8 @@ class Runtime:
         self.settings = embedded.resolve(load_settings())
         kdb.migrate(self.settings.database_url)
         self.db = kdb.Database(self.settings.database_url)
+        # Closed before the interpreter tears down: a pool collected late warns on stderr.
+        atexit.register(self.db.close)
 
     def user_id(self, email: str) -> int:
         from .store import user_by_email
