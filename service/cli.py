@@ -40,13 +40,10 @@ class Runtime:
         atexit.register(self.db.close)
 
     def user_id(self, email: str) -> int:
-        from .store import user_by_email
+        from .store import require_user
 
         with self.db.tx() as conn:
-            user = user_by_email(conn, email)
-        if user is None:
-            raise KithError(f"no user {email!r}: create one with `kith user add {email}`")
-        return user["id"]
+            return require_user(conn, email)["id"]
 
 
 def _parse_as_of(value: Optional[str]) -> Optional[datetime]:

@@ -35,7 +35,7 @@ from . import crypto, oauth_loopback, oauth_states
 from .config import Settings
 from .credentials import load_credentials, save_credentials
 from .db import Database
-from .store import ensure_account, set_account_status, user_by_email
+from .store import ensure_account, require_user, set_account_status
 
 log = logging.getLogger(__name__)
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
@@ -148,9 +148,7 @@ def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool =
                 timeout: float = 300.0, open_url=webbrowser.open, say=print) -> int:
     """`kith connect google`: the flow through a one-shot loopback redirect on 127.0.0.1."""
     with db.tx() as conn:
-        user = user_by_email(conn, email)
-    if user is None:
-        raise InputError(f"no user {email}: add one with `kith user add {email}`")
+        user = require_user(conn, email)
     answer = oauth_loopback.receive(
         lambda redirect_uri: start_flow(settings, db, user["id"], redirect_uri),
         # An answer without state ends the wait too: complete_flow then says why it is refused

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from ingest.errors import InputError
 from ingest.records import Interaction, Page, Quarantined, Removed, SyncReport
 from ingest.sync import ResourceState
 
@@ -38,6 +39,14 @@ def user_by_email(conn, email: str) -> dict | None:
     if row is None:
         return None
     return dict(zip([c.name for c in cur.description], row))
+
+
+def require_user(conn, email: str) -> dict:
+    """The user with this email, or a clear error saying how to create one."""
+    user = user_by_email(conn, email)
+    if user is None:
+        raise InputError(f"no user {email!r}: create one with `kith user add {email}`")
+    return user
 
 
 def ensure_account(conn, user_id: int, provider: str, address: str, scopes=()) -> int:

@@ -33,20 +33,6 @@ def emu(world):
 
 
 @pytest.fixture
-def quota_redis(redis_server_url):
-    """Redis for the connectors' budgets: database 0, which the shared `redis_url` fixture
-    never flushes (it flushes 1-15 before each test of every session on this server, and a
-    flush mid-test would forgive a bucket's debt), emptied of our keys first."""
-    import redis as redis_lib
-
-    client = redis_lib.Redis.from_url(redis_server_url)
-    for key in client.scan_iter("kith:quota:google:*"):
-        client.delete(key)
-    client.close()
-    return redis_server_url
-
-
-@pytest.fixture
 def gsettings(settings, emu, quota_redis):
     return settings.model_copy(update={**emu.settings_overrides(), "google_quota_scale": SCALE,
                                        "redis_url": quota_redis,

@@ -148,13 +148,22 @@ def _own_account(request: Request, account_id: int) -> tuple[int | None, dict | 
     return user, (found[0] if found else None)
 
 
-@router.post("/accounts/{account_id}/reconnect")
-def reconnect(request: Request, account_id: int) -> Response:
+def _connected_account(request: Request, account_id: int):
+    """(user, account, None) for a signed-in, same-origin action on one of the user's
+    connected accounts; else (.., .., the response that refuses it)."""
     user, account = _own_account(request, account_id)
     if user is None or not _same_origin(request):
-        return _to_signin()
+        return user, account, _to_signin()
     if account is None or account["provider"] not in ("google", "microsoft"):
-        return _page("missing.html.j2", status=404, what=f"account {account_id}")
+        return user, account, _page("missing.html.j2", status=404, what=f"account {account_id}")
+    return user, account, None
+
+
+@router.post("/accounts/{account_id}/reconnect")
+def reconnect(request: Request, account_id: int) -> Response:
+    user, account, refused = _connected_account(request, account_id)
+    if refused is not None:
+        return refused
     try:
         url = authorize_url(request.app.state.settings, request.app.state.db, user, account["provider"],
                             login_hint=account["address"])
@@ -165,11 +174,9 @@ def reconnect(request: Request, account_id: int) -> Response:
 
 @router.post("/accounts/{account_id}/sync")
 def sync(request: Request, account_id: int) -> Response:
-    user, account = _own_account(request, account_id)
-    if user is None or not _same_origin(request):
-        return _to_signin()
-    if account is None or account["provider"] not in ("google", "microsoft"):
-        return _page("missing.html.j2", status=404, what=f"account {account_id}")
+    user, account, refused = _connected_account(request, account_id)
+    if refused is not None:
+        return refused
     try:
         jobs.sync_now(account_id)
     except jobs.QueueUnavailable:
