@@ -108,11 +108,13 @@ def audit(db) -> dict:
                 "SELECT account_id, min(at), max(at) FROM scale_page_audit GROUP BY account_id"):
             spans[account_id] = [first, last]
         run_spans = conn.execute(
-            "SELECT account_id, app, min(at), max(at) FROM scale_page_audit WHERE holder_pid IS NOT NULL "
+            "SELECT account_id, app, min(holder_since), max(at) FROM scale_page_audit WHERE holder_pid IS NOT NULL "
             "GROUP BY account_id, app, holder_pid, holder_since").fetchall()
     return {
         "spans": spans,  # account -> first and last page commit
-        "runs": run_spans,  # (account, process, first and last page commit) of each sync run
+        # (account, process, when it took the account's sync lock, its last page commit) of each
+        # sync run: a Gmail run's first commit comes only when its first 500 ids are fetched
+        "runs": run_spans,
         "rewritten": writes,
         "pages": len(pages),
         # A page committed by a process that does not hold the account's sync lock.

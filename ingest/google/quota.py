@@ -11,12 +11,18 @@ Calendar has no units: 600 requests per user per minute, so each Calendar call i
 unit of a separate 10/s budget.
 
 The budget is a token bucket kept in Redis and shared by every process that syncs the
-same Google account: a Lua script (atomic, on Redis' clock) refills the bucket, takes the
-cost and, when that leaves a debt, returns how long the caller must wait before sending.
-Debts queue callers fairly, so several workers together stay at the ceiling and never
-above it. A concurrency cap (ingest.semaphore, holders with their own expiry, same Redis) bounds
-the requests in flight per account. Without Redis (unit tests, one process) an in-process
-bucket does the same.
+same Google account: a Lua script (atomic, on Redis' clock) refills the bucket and grants
+a request only in the present, and in turn: when the bucket is not in debt and the asker
+is first in line it takes the request's cost (which may leave a debt of at most that one
+request) and the caller sends at once; otherwise it takes nothing and says how long until
+the debt is paid, and the caller asks again then, keeping its place. Nobody books a moment
+in the future: a worker starved of the CPU that wakes late asks again instead of sending,
+so late wake-ups cannot land at Google together (booked moments did: after a stall of the
+process, every request it had booked during the stall left at once). An asker that does
+not come back within a grace period loses its place, so a killed worker holds up no one.
+A concurrency cap (ingest.semaphore, holders with their own expiry, same Redis) bounds the
+requests in flight per account. Without Redis (unit tests, one process) an in-process
+bucket grants in the present the same way (the threads of one process need no line).
 """
 from __future__ import annotations
 
@@ -35,46 +41,96 @@ GMAIL_UNITS_PER_SECOND = 250.0
 CALENDAR_REQUESTS_PER_SECOND = 10.0
 SLOT_TTL_MS = 30_000
 
+# KEYS: the bucket (tokens, stamp, seq), the line (ticket -> place), the askers' deadlines.
+# ARGV: rate, capacity, cost, force ('1': a penalty, taken whatever the debt), ticket ('' on
+# a first ask), grace (how late an asker may come back before it loses its place), poll.
+# Returns {seconds to wait ('0': granted, send now), ticket}.
 _TAKE = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
+local rate, capacity, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ticket, grace, poll = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
 local tokens = tonumber(state[1]) or capacity
 local stamp = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate) - cost
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+local wait = 0
+if ARGV[4] == '1' then
+  tokens = tokens - cost
+else
+  if ticket == '' or not redis.call('ZSCORE', KEYS[2], ticket) then
+    local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    if ticket == '' then ticket = 't' .. seq end
+    redis.call('ZADD', KEYS[2], seq, ticket)
+  end
+  -- askers at the head of the line that stopped asking (killed, or starved past their
+  -- grace) give up their place; they take a new one at the back if they come back
+  local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  while head ~= ticket and (tonumber(redis.call('HGET', KEYS[3], head) or '0') < now) do
+    redis.call('ZREM', KEYS[2], head)
+    redis.call('HDEL', KEYS[3], head)
+    head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  end
+  if head == ticket and tokens >= 0 then
+    tokens = tokens - cost
+    redis.call('ZREM', KEYS[2], ticket)
+    redis.call('HDEL', KEYS[3], ticket)
+  else
+    if tokens < 0 then wait = -tokens / rate else wait = poll end
+    redis.call('HSET', KEYS[3], ticket, tostring(now + wait + grace))
+  end
+end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
-redis.call('EXPIRE', KEYS[1], 3600)
-if tokens >= 0 then return '0' end
-return tostring(-tokens / rate)
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], 3600) end
+return {tostring(wait), ticket}
 """
 
 
 class LocalBucket:
-    """The same debt-queueing bucket in one process."""
+    """The same present-only bucket in one process."""
 
-    def __init__(self, rate: float, capacity: float):
-        self.rate, self.capacity = rate, capacity
-        self.tokens, self.stamp = capacity, time.monotonic()
+    def __init__(self, rate: float, capacity: float, clock=time.monotonic):
+        self.rate, self.capacity, self.clock = rate, capacity, clock
+        self.tokens, self.stamp = capacity, clock()
         self.lock = threading.Lock()
 
-    def take(self, cost: float) -> float:
+    def take(self, cost: float, force: bool = False) -> float:
+        """Take `cost` now and return 0, or take nothing and return the seconds to wait;
+        `force` takes it whatever the debt (a penalty)."""
         with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate) - cost
+            now = self.clock()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
             self.stamp = now
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+            if force or self.tokens >= 0:
+                self.tokens -= cost
+                return 0.0
+            return -self.tokens / self.rate
 
 
 class RedisBucket:
-    def __init__(self, client, key: str, rate: float, capacity: float):
-        self.client, self.key, self.rate, self.capacity = client, key, rate, capacity
-        self.script = client.register_script(_TAKE)
+    """The bucket of every process that syncs one account, with a line: a request is granted
+    when the bucket is not in debt and its asker is first in line, so a process that asks a
+    little later every time (busier, or with fewer threads) still gets its turn."""
 
-    def take(self, cost: float) -> float:
-        return float(self.script(keys=[self.key], args=[self.rate, self.capacity, cost]))
+    def __init__(self, client, key: str, rate: float, capacity: float, grace_s: float = 1.0,
+                 poll_s: float = 0.01):
+        self.client, self.key, self.rate, self.capacity = client, key, rate, capacity
+        self.grace_s, self.poll_s = grace_s, poll_s
+        self.keys = [key, f"{key}:line", f"{key}:deadlines"]
+        self.script = client.register_script(_TAKE)
+        self._local = threading.local()
+
+    def ask(self, cost: float, ticket: str = "", force: bool = False) -> tuple[float, str]:
+        wait, ticket = self.script(keys=self.keys, args=[self.rate, self.capacity, cost, "1" if force else "0",
+                                                         ticket, self.grace_s, self.poll_s])
+        return float(wait), ticket.decode() if isinstance(ticket, bytes) else ticket
+
+    def take(self, cost: float, force: bool = False) -> float:
+        """Like LocalBucket.take; the caller's place in line is kept per thread until granted."""
+        wait, ticket = self.ask(cost, getattr(self._local, "ticket", ""), force)
+        if not force:
+            self._local.ticket = ticket if wait > 0 else ""
+        return wait
 
 
 class Quota:
@@ -82,8 +138,9 @@ class Quota:
 
     `units_per_second` is Google's ceiling (times a scale factor when an emulator runs a
     faster clock); the bucket holds `burst_s` seconds of it. The burst is kept small:
-    Google's own allowance for bursts must also absorb a whole batch sent at once and the
-    jitter between reserving units here and the request arriving there.
+    Google's own allowance for bursts must also absorb a whole batch sent at once (granted
+    on credit: the next asker waits for it) and the jitter between the grant here and the
+    request arriving there.
     """
 
     def __init__(self, *, redis_url: str | None = None, account: str = "default",
@@ -119,19 +176,21 @@ class Quota:
         return sum(GMAIL_COSTS.get(m, 5) for m in methods)
 
     def reserve(self, api: str, units: int) -> float:
-        """Take `units` from the budget, sleeping until they may be spent."""
-        wait = (self.gmail if api == "gmail" else self.calendar).take(units)
+        """Take `units` from the budget as soon as it grants them; returns the time waited."""
+        bucket = self.gmail if api == "gmail" else self.calendar
+        waited = 0.0
+        while (wait := bucket.take(units)) > 0:
+            self.sleep(wait)
+            waited += wait
         with self._lock:
             self.units += units
-            self.waited_s += wait
-        if wait > 0:
-            self.sleep(wait)
-        return wait
+            self.waited_s += waited
+        return waited
 
     def penalise(self, api: str, seconds: float) -> None:
         """Google refused anyway (another client, a storm): push everyone back."""
         bucket = self.gmail if api == "gmail" else self.calendar
-        bucket.take(seconds * bucket.rate)
+        bucket.take(seconds * bucket.rate, force=True)
 
     @contextmanager
     def slot(self, api: str, units: int):
@@ -141,10 +200,7 @@ class Quota:
                 self.reserve(api, units)
                 yield
                 return
-            delay = 0.005
-            while (holder := self._limiter.try_acquire()) is None:
-                self.sleep(delay)
-                delay = min(0.2, delay * 2)
+            holder = self._limiter.acquire(sleep=self.sleep)
             try:
                 self.reserve(api, units)
                 yield

@@ -64,16 +64,9 @@ class RedisThrottle(Throttle):
             if not allowed:
                 # The window slides by one-second buckets; a minute frees a useful share.
                 raise RateLimited(60.0, "10,000 Graph requests in 10 minutes used up for this mailbox")
-        deadline = time.monotonic() + self.wait_s
-        delay = 0.01
-        while True:
-            holder = self.slots.try_acquire()
-            if holder is not None:
-                break
-            if time.monotonic() > deadline:
-                raise RateLimited(5.0, "4 Graph requests already in flight for this mailbox")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+        holder = self.slots.acquire(timeout_s=self.wait_s)
+        if holder is None:
+            raise RateLimited(5.0, "4 Graph requests already in flight for this mailbox")
         try:
             yield
         finally:
