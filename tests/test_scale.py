@@ -173,7 +173,7 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
         # And Gmail's per-user quota held across processes for every mailbox, the shared one included
         # (no refusal by the emulator, whose bucket allows Google's short bursts; and over any ten
         # seconds, the moving average Google speaks of, at most the ceiling plus the client's
-        # burst (0.2 s) and one batch (half a second of units) spread over the window: 1.07x,
+        # burst (50 ms) and one batch (half a second of units) spread over the window: 1.055x,
         # and a little more for requests the emulator charges late when it is short of CPU)
         for box in {box for provider, box, _ in accounts.values() if provider == "google"}:
             assert google.quota.refused(box) == 0, box

@@ -137,16 +137,18 @@ class Quota:
     """Budget and concurrency cap of one Google account.
 
     `units_per_second` is Google's ceiling (times a scale factor when an emulator runs a
-    faster clock); the bucket holds `burst_s` seconds of it. The burst is kept small:
-    Google's own allowance for bursts must also absorb a whole batch sent at once (granted
-    on credit: the next asker waits for it) and the jitter between the grant here and the
-    request arriving there.
+    faster clock); the bucket holds `burst_s` seconds of it. The burst is kept small (50 ms:
+    enough that an asker a few milliseconds late loses no budget): Google's own allowance
+    for bursts must also absorb a whole batch sent at once (granted on credit: the next
+    asker waits for it) and the jitter between the grant here and the request arriving
+    there. Over any ten seconds Google then sees at most the ceiling plus the burst and one
+    batch (125 units): 264 units/s at most, before that jitter.
     """
 
     def __init__(self, *, redis_url: str | None = None, account: str = "default",
                  units_per_second: float = GMAIL_UNITS_PER_SECOND,
                  calendar_per_second: float = CALENDAR_REQUESTS_PER_SECOND,
-                 burst_s: float = 0.2, max_concurrent: int = 4, sleep=time.sleep):
+                 burst_s: float = 0.05, max_concurrent: int = 4, sleep=time.sleep):
         self.units_per_second = units_per_second
         self.max_concurrent = max_concurrent
         self.sleep = sleep
