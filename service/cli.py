@@ -114,6 +114,9 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
     # Prefetch no more than the threads can start: a worker must not sit on long syncs
     # that another worker could run now (dramatiq's default is twice the threads).
     os.environ.setdefault("dramatiq_queue_prefetch", str(threads))
+    # Each thread's sync holds a connection for its lock and takes another to write: the
+    # children size their pools from this (service.context.pool_size).
+    os.environ["KITH_WORKER_THREADS"] = str(threads)
     rt.db.close()
     args = ["service.workers", "--processes", str(processes), "--threads", str(threads)]
     if queues:

@@ -13,10 +13,25 @@ _LOCK = threading.Lock()
 _CONTEXT: "Context | None" = None
 
 
+def pool_size() -> int:
+    """Connections a process may need: a sync holds one for its account's lock (a session
+    advisory lock) and takes another to write, so a worker with T threads needs 2T, plus a
+    couple for credentials refreshed meanwhile. `kith worker` hands its children the thread
+    count in KITH_WORKER_THREADS; with fewer connections than that, threads wait on each
+    other's locks until the pool times out."""
+    import os
+
+    try:
+        threads = int(os.environ.get("KITH_WORKER_THREADS", "0"))
+    except ValueError:
+        threads = 0
+    return max(8, 2 * threads + 2)
+
+
 class Context:
     def __init__(self, settings: Settings, db: Database | None = None):
         self.settings = settings
-        self.db = db or Database(settings.database_url, min_size=1, max_size=8)
+        self.db = db or Database(settings.database_url, min_size=1, max_size=pool_size())
 
 
 def install(settings: Settings, db: Database | None = None) -> Context:
