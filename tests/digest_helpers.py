@@ -1,6 +1,8 @@
 """Building blocks for the digest tests and benchmark: tie dicts and seeded snapshots."""
 from __future__ import annotations
 
+import pytest
+
 from datetime import datetime, timedelta
 
 
@@ -140,3 +142,13 @@ def release_redis_db(url: str) -> None:
         client.flushdb()
     finally:
         client.close()
+
+
+@pytest.fixture(name="redis_url")
+def claimed_redis_url(redis_server_url):
+    """A Redis database claimed for this test alone (claim_redis_db): the shared one is where
+    other runs' dramatiq workers would eat our messages, and they theirs. Import it into a
+    test module to use it there in place of conftest's `redis_url`."""
+    url = claim_redis_db(redis_server_url)
+    yield url
+    release_redis_db(url)

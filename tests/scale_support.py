@@ -251,6 +251,25 @@ def processes_at_once(runs) -> int:
     return best
 
 
+def fresh_database(server: str, prefix: str) -> tuple[str, str]:
+    """A new, migrated database on `server` for a benchmark: (name, url)."""
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    from service import db as kdb
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    info = psycopg.conninfo.conninfo_to_dict(server)
+    info["dbname"] = name
+    url = psycopg.conninfo.make_conninfo(**info)
+    kdb.migrate(url)
+    return name, url
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -265,4 +284,4 @@ def wait_until(predicate, timeout: float, interval: float = 0.5, what: str = "co
 __all__ = ["seed_google", "seed_microsoft", "google_expected", "microsoft_expected", "RecordingQuota",
            "start_google", "add_user", "connect_google", "connect_microsoft", "stored", "rows_per_account",
            "locks_held", "install_audit", "audit", "most_at_once", "processes_at_once", "Processes", "process_env",
-           "wait_until", "free_port", "KITH", "ROOT"]
+           "wait_until", "fresh_database", "free_port", "KITH", "ROOT"]

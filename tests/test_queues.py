@@ -13,26 +13,16 @@ from datetime import date
 
 import dramatiq
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.broker import QUEUES, queue_depths, setup_broker
 from service.google import with_emulator
 
-from .digest_helpers import claim_redis_db, release_redis_db
+from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
 from .scale_support import Processes, add_user, connect_google, seed_google, start_google, wait_until
 
 BACKLOG = 200
 THREADS = 2
-
-
-@pytest.fixture
-def redis_url(redis_server_url):
-    """A Redis database claimed for this test alone (tests.digest_helpers.claim_redis_db): the
-    shared one is where other runs' dramatiq workers would eat our messages, and they theirs."""
-    url = claim_redis_db(redis_server_url)
-    yield url
-    release_redis_db(url)
 
 
 def depths_from_metrics(api: str) -> dict[str, float]:

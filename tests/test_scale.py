@@ -26,7 +26,7 @@ from service.broker import queue_depths, setup_broker
 from service.google import with_emulator as google_routed
 from service.microsoft import with_emulator as microsoft_routed
 
-from .digest_helpers import claim_redis_db, release_redis_db
+from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
 from .scale_support import (Processes, add_user, audit, connect_google, connect_microsoft, google_expected,
                             install_audit, locks_held, microsoft_expected, most_at_once, processes_at_once, rows_per_account, seed_google,
                             seed_microsoft, start_google, stored, wait_until)
@@ -37,15 +37,6 @@ USERS = 12
 TEAM_GOOGLE = "team@gmail.example"
 TEAM_MICROSOFT = "team@contoso.example"
 THREADS = 3
-
-
-@pytest.fixture
-def redis_url(redis_server_url):
-    """A Redis database claimed for this test alone (tests.digest_helpers.claim_redis_db): the
-    shared one is where other runs' dramatiq workers would eat our messages, and they theirs."""
-    url = claim_redis_db(redis_server_url)
-    yield url
-    release_redis_db(url)
 
 
 @pytest.fixture

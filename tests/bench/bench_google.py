@@ -17,8 +17,9 @@ import argparse
 import dataclasses
 import os
 import time
-import uuid
+import sys
 from multiprocessing.managers import BaseManager
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -33,6 +34,9 @@ from service.config import Settings
 from service.credentials import save_credentials
 from service.google import build_connector
 from service.store import AccountSyncStore, create_user, ensure_account
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.scale_support import fresh_database  # noqa: E402
 
 
 def world_of(messages: int, seed: int = 7):
@@ -59,17 +63,6 @@ def _start(messages: int, scale: float):
 EmulatorProcess.register("emulator", callable=_start)
 
 
-def fresh_database(server: str) -> tuple[str, str]:
-    name = f"kith_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    info = psycopg.conninfo.conninfo_to_dict(server)
-    info["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**info)
-    kdb.migrate(url)
-    return name, url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20_000)
@@ -88,7 +81,7 @@ def main() -> None:
         manager = EmulatorProcess()
         manager.start()
         emu = manager.emulator(args.messages, args.scale)
-    name, url = fresh_database(server)
+    name, url = fresh_database(server, "kith_bench")
     database = kdb.Database(url, min_size=1, max_size=4)
     try:
         settings = Settings(**{**emu.settings_overrides(), "google_client_secret": SecretStr("kith-emulator-secret")},

@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from multiprocessing.managers import BaseManager
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from service import db as kdb  # noqa: E402
 from service.broker import queue_depths, setup_broker  # noqa: E402
 from service.config import Settings  # noqa: E402
 from tests.digest_helpers import claim_redis_db, release_redis_db  # noqa: E402
-from tests.scale_support import process_env  # noqa: E402
+from tests.scale_support import fresh_database, process_env  # noqa: E402
 from tests.scale_world import add_user, connect_microsoft, seed_google, seed_microsoft, start_google  # noqa: E402
 
 
@@ -145,17 +144,6 @@ class Emulators(BaseManager):
 
 Emulators.register("google", callable=GoogleSide)
 Emulators.register("microsoft", callable=MicrosoftSide)
-
-
-def fresh_database(server: str) -> tuple[str, str]:
-    name = f"kith_bench_scale_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    info = psycopg.conninfo.conninfo_to_dict(server)
-    info["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**info)
-    kdb.migrate(url)
-    return name, url
 
 
 def wipe(database, redis_url: str) -> None:
@@ -304,7 +292,7 @@ def main() -> None:
     print(f"seeded {len(g_users)} Gmail + {len(m_users)} Exchange mailboxes of {args.messages} messages "
           f"and {args.events} meetings in {time.monotonic() - t0:.1f} s", flush=True)
 
-    name, url = fresh_database(server)
+    name, url = fresh_database(server, "kith_bench_scale")
     home = Path(f"/tmp/{name}")
     home.mkdir(parents=True, exist_ok=True)
     g = google.overrides()
