@@ -57,6 +57,9 @@ class Interaction:
     # Header facts the noise filters need, by lower-case header name:
     # list-unsubscribe, list-id, precedence, auto-submitted, content-class, x-auto-response-suppress
     headers: tuple[tuple[str, str], ...] = ()
+    # How many distinct addresses the item really had, when that is more than the
+    # participants kept: a big audience is counted, not stored (None: all were kept).
+    audience: int | None = None
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -127,7 +127,7 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
                     it.in_reply_to, list(it.references), it.duration_s, it.all_day, it.status,
                     list(it.labels), it.is_sent, it.is_draft,
                     json.dumps(dict(it.headers)) if it.headers else "{}",
-                    len({p.address for p in it.participants}),
+                    it.audience if it.audience is not None else len({p.address for p in it.participants}),
                 ))
         cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation})
         ids, updated = {}, []
