@@ -49,24 +49,26 @@ def assert_one_recipient(raw: bytes, address: str) -> None:
     # Each header line is a header or a fold (starts with white space), never a forged one.
     names = [line.split(b":", 1)[0].lower() for line in head if line[:1] not in (b" ", b"\t")]
     assert b"bcc" not in names and names.count(b"to") == 1 and names.count(b"subject") == 1
-    assert envelope(raw) == (envelope(raw)[0], address)
+    assert envelope(raw)[1] == address  # what the outbox reads back as RCPT TO after a crash
 
 
-def test_a_crlf_in_the_name_adds_no_recipient_over_smtp(settings, database):
-    # Given a user named "Eve\r\nBcc: x@evil.test" and an SMTP server
+@pytest.fixture
+def smtp():
     handler = Sink()
     controller = start_smtp(handler)
-    try:
-        now = datetime.now(timezone.utc)
-        with database.tx() as conn:
-            uid = hostile_user(conn, "eve@example.org", now)
-        cfg = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{controller.port}"})
-        # When her digest is sent
-        assert digest.send_digest(cfg, database, uid) == "sent"
-    finally:
-        controller.stop()
+    handler.url = f"smtp://127.0.0.1:{controller.port}"
+    yield handler
+    controller.stop()
+
+
+def test_a_crlf_in_the_name_adds_no_recipient_over_smtp(settings, database, smtp):
+    # Given a user named "Eve\r\nBcc: x@evil.test" and an SMTP server
+    with database.tx() as conn:
+        uid = hostile_user(conn, "eve@example.org", datetime.now(timezone.utc))
+    # When her digest is sent
+    assert digest.send_digest(settings.model_copy(update={"smtp_url": smtp.url}), database, uid) == "sent"
     # Then the server was given one recipient, and the message names no other
-    ((_, rcpts, raw),) = handler.deliveries
+    ((_, rcpts, raw),) = smtp.deliveries
     assert rcpts == ("eve@example.org",)
     assert_one_recipient(raw, "eve@example.org")
 
