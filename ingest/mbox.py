@@ -22,7 +22,9 @@ Choices worth knowing:
   per label set (a note to self is in Sent and Inbox), so later copies are not new records:
   their labels are merged into the first one (re-emitted when the first is in an earlier
   page) and they are otherwise skipped. Messages without a Message-ID get `sha1:<hash of
-  Date/From/To/Cc/Subject>` as provider id. Merging is per run: a resumed run starts afresh.
+  Date/From/To/Cc/Subject>` as provider id. Merging here is per run: a run resumed from its
+  cursor has not seen the copies before it, and the store merges those (labels are the union
+  within one import generation; see service.store.write_interactions).
 - `thread_id` is X-GM-THRID in hex (the form Gmail's API uses for the same thread), else the
   root of References, else In-Reply-To, else the message's own id.
 - Sender is used as the author only when From is missing or unreadable.

@@ -96,8 +96,17 @@ ON CONFLICT (account_id, provider_id) DO UPDATE SET
     thread_id = EXCLUDED.thread_id, message_id = EXCLUDED.message_id,
     in_reply_to = EXCLUDED.in_reply_to, refs = EXCLUDED.refs,
     duration_s = EXCLUDED.duration_s, all_day = EXCLUDED.all_day,
-    status = EXCLUDED.status, labels = EXCLUDED.labels, is_sent = EXCLUDED.is_sent,
-    is_draft = EXCLUDED.is_draft, headers = EXCLUDED.headers,
+    status = EXCLUDED.status,
+    labels = CASE WHEN %(merge)s AND interactions.sync_generation = EXCLUDED.sync_generation
+        THEN interactions.labels || ARRAY(SELECT l FROM unnest(EXCLUDED.labels) l
+                                          WHERE l <> ALL(interactions.labels))
+        ELSE EXCLUDED.labels END,
+    is_sent = CASE WHEN %(merge)s AND interactions.sync_generation = EXCLUDED.sync_generation
+        THEN COALESCE(interactions.is_sent OR EXCLUDED.is_sent, interactions.is_sent, EXCLUDED.is_sent)
+        ELSE EXCLUDED.is_sent END,
+    is_draft = EXCLUDED.is_draft OR (%(merge)s
+        AND interactions.sync_generation = EXCLUDED.sync_generation AND interactions.is_draft),
+    headers = EXCLUDED.headers,
     n_participants = EXCLUDED.n_participants, sync_generation = EXCLUDED.sync_generation
 RETURNING id, provider_id, (xmax <> 0) AS updated
 """
@@ -111,8 +120,16 @@ def _dedupe(items) -> list[Interaction]:
 
 
 def write_interactions(conn, user_id: int, account_id: int, resource: str,
-                       interactions: list[Interaction], generation: int = 0) -> int:
-    """Upsert a page of interactions and (re)write their participants."""
+                       interactions: list[Interaction], generation: int = 0,
+                       merge_copies: bool = False) -> int:
+    """Upsert a page of interactions and (re)write their participants.
+
+    `merge_copies` (file imports): a row already written in this sync generation is
+    another copy of the same message (Takeout writes one per label), so its labels are
+    the union and it is sent or a draft if any copy is; within one run the importer merges
+    copies itself, but a resumed run starts from the cursor without the earlier copies.
+    In a new generation (a fresh full import) the first copy replaces what was there.
+    Provider syncs replace: the provider's current label set is the truth there."""
     if not interactions:
         return 0
     interactions = _dedupe(interactions)
@@ -129,7 +146,8 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
                     json.dumps(dict(it.headers)) if it.headers else "{}",
                     it.audience if it.audience is not None else len({p.address for p in it.participants}),
                 ))
-        cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation})
+        cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation,
+                              "merge": merge_copies})
         ids, updated = {}, []
         for row_id, provider_id, was_update in cur.fetchall():
             ids[provider_id] = row_id
@@ -187,10 +205,12 @@ class AccountSyncStore:
         self.db = db
         self.account_id = account_id
         with db.tx() as conn:
-            row = conn.execute("SELECT user_id FROM accounts WHERE id = %s", (account_id,)).fetchone()
+            row = conn.execute("SELECT user_id, provider FROM accounts WHERE id = %s", (account_id,)).fetchone()
         if row is None:
             raise LookupError(f"no account {account_id}")
         self.user_id = row[0]
+        # An mbox holds a message once per label (Takeout): copies merge, see write_interactions.
+        self.merge_copies = row[1] == "mbox"
 
     def load(self, resource: str) -> ResourceState:
         with self.db.tx() as conn:
@@ -209,7 +229,7 @@ class AccountSyncStore:
             # Serialise writers of the same account+resource (two workers, one account).
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self.account_id, resource))
             written = write_interactions(conn, self.user_id, self.account_id, resource,
-                                         interactions, generation)
+                                         interactions, generation, self.merge_copies)
             q = write_quarantine(conn, self.user_id, self.account_id, resource, quarantined)
             gone = remove_interactions(conn, self.account_id, removed, resource)
             if page.complete and page.full_sync:

@@ -96,7 +96,8 @@ class TieDetail(BaseModel):
 class FeedbackIn(Request_):
     model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "snooze", "until": "2027-01-15"}]})
     kind: Literal["not_relationship", "matters", "snooze"]
-    until: date | None = Field(None, description="For `snooze`: hide the tie until this date.")
+    until: date | None = Field(None, description="For `snooze`: hide the tie until this date "
+                                                  "(from today to a year ahead, in your time zone).")
 
 
 class FeedbackOut(BaseModel):
