@@ -490,7 +490,8 @@ def test_oauth_callbacks_need_no_token_and_accept_the_providers_parameters(clien
                                                                "authuser": "0", "prompt": "consent"})
     assert google.status_code == 400
     microsoft = client.get("/v1/connect/microsoft/callback", params={"state": "nope", "code": "c",
-                                                                     "session_state": "s", "client_info": "x"})
+                                                                     "session_state": "s", "client_info": "x"},
+                           headers={"Accept": "application/json"})
     assert microsoft.status_code == 400 and "unknown" in microsoft.json()["message"]
 
 

@@ -2,7 +2,6 @@
 refusing missing, forged and replayed states, storing only encrypted tokens."""
 from __future__ import annotations
 
-import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +16,8 @@ from service import google
 from service.auth import create_token
 from service.credentials import load_credentials
 from service.store import create_user
+
+from .oauth_support import confirmation_form
 
 EMAIL = "you@kith.example"
 
@@ -39,11 +40,6 @@ def gsettings(settings, emu):
 def user_id(database):
     with database.tx() as conn:
         return create_user(conn, EMAIL)
-
-
-def confirmation_form(page: str) -> dict:
-    """The hidden fields of a confirmation page's form, as a browser would post them."""
-    return dict(re.findall(r"<input type='hidden' name='(\w+)' value='([^']*)'>", page))
 
 
 def redirect_of(url: str) -> dict:
@@ -146,6 +142,7 @@ def test_cli_connect_without_browser_prints_the_url_and_waits_for_the_loopback(g
     assert requests.get(url + f"&login_hint={EMAIL}").status_code == 200
     worker.join(30)
     assert result["account"] > 0
+    assert printed[-1] == f"Connecting the mailbox {EMAIL} to the Kith account of {EMAIL}."
 
 
 def test_the_address_comes_from_the_id_token_when_get_profile_fails(gsettings, database, user_id, emu):
