@@ -119,7 +119,9 @@ def _confirm(request: Request, settings: Settings, db: Database, provider: str, 
                                  oauth_accounts.kith_email(db, pending.user_id), True, 409)
         taken = oauth_states.take(settings, db, provider, state, nonce, token, again=again)
     except InputError as exc:
-        return _refused(request, exc, label, state)
+        # A confirmation without this browser's nonce or the page's token leaves the flow
+        # (and the cookie of whoever holds it) alone: the starter may still confirm.
+        return _refused(request, exc, label, state if not isinstance(exc, oauth_states.NotThisBrowser) else "")
     account_id = oauth_accounts.attach(settings, db, taken.user_id, taken.exchanged)
     queued = _queue_first_sync(account_id)
     if _wants_json(request):
@@ -153,6 +155,7 @@ def _confirmation(provider: str, label: str, state: str, token: str, address: st
 
 
 def _refused(request: Request, exc: Exception, label: str, state: str) -> Response:
+    """The error page; the cookie of `state` goes with it (the flow is over)."""
     if isinstance(exc, oauth_states.NotThisBrowser):
         status = 403
     elif isinstance(exc, InputError):
