@@ -256,3 +256,24 @@ def test_reconnecting_a_revoked_account_resumes_its_resources(provider, kith, da
                                    (account_id,)).fetchall())
         status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
     assert status == "initial" and states["r-new"] == "initial" and states["r-old"] == "incremental"
+
+
+def test_every_start_gives_its_browser_the_flow_cookie(provider, kith, database):
+    """The dashboard's Reconnect and POST /v1/accounts/connect start flows too: the browser
+    (or same-origin page) that receives their answer holds the nonce, HttpOnly and Lax."""
+    users, app = kith
+    user_id, token = users["b"]
+    with database.tx() as conn:
+        account_id = conn.execute("INSERT INTO accounts (user_id, provider, address, status) VALUES "
+                                  "(%s, %s, %s, 'auth_revoked') RETURNING id",
+                                  (user_id, provider.name, provider.mailbox)).fetchone()[0]
+    with TestClient(app) as browser:
+        browser.cookies.set("kith_session", token)
+        again = browser.post(f"/accounts/{account_id}/reconnect", follow_redirects=False)
+        api = browser.post("/v1/accounts/connect", json={"provider": provider.name},
+                           headers={"Authorization": f"Bearer {token}"})
+    for response, url in ((again, again.headers.get("location", "")), (api, api.json().get("authorize_url", ""))):
+        state = parse_qs(urlsplit(url).query)["state"][0]
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith(f"{cookie_name(state)}=") and "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie and "Path=/v1/connect" in cookie and "Max-Age=900" in cookie
