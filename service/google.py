@@ -103,13 +103,7 @@ def exchange(settings: Settings, saved: dict, auth_response: dict) -> dict:
     return oauth_accounts.exchanged("google", address, granted, _payload(flow.credentials, granted, address))
 
 
-def complete_flow(settings: Settings, db: Database, auth_response: dict, nonce: str,
-                  confirm_shared: oauth_accounts.ConfirmShared = lambda address: False,
-                  say=None) -> int:
-    """Finish, in this process, the flow it started (`nonce` from start_flow); the account id.
-    The web callback instead holds the tokens for a confirmation (api.oauth_callback)."""
-    return oauth_accounts.complete_in_process(settings, db, "google", exchange, auth_response, nonce,
-                                              again=AGAIN, confirm_shared=confirm_shared, say=say)
+complete_flow = oauth_accounts.in_process("google", exchange, AGAIN)
 
 
 def _address(settings: Settings, credentials: Credentials, token: dict) -> str:

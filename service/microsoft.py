@@ -108,13 +108,7 @@ def exchange(settings: Settings, flow: dict, auth_response: dict) -> dict:
         "home_account_id": accounts[0]["home_account_id"] if accounts else None})
 
 
-def complete_flow(settings: Settings, db: Database, auth_response: dict, nonce: str,
-                  confirm_shared: oauth_accounts.ConfirmShared = lambda address: False,
-                  say=None) -> int:
-    """Finish, in this process, the flow it started (`nonce` from start_flow); the account id.
-    The web callback instead holds the tokens for a confirmation (api.oauth_callback)."""
-    return oauth_accounts.complete_in_process(settings, db, "microsoft", exchange, auth_response, nonce,
-                                              again=AGAIN, confirm_shared=confirm_shared, say=say)
+complete_flow = oauth_accounts.in_process("microsoft", exchange, AGAIN)
 
 
 def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool = False,

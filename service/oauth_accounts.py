@@ -88,6 +88,18 @@ def complete_in_process(settings: Settings, db: Database, provider: str, exchang
         oauth_states.burn(db, state)
 
 
+def in_process(provider: str, exchange: Exchange, again: str):
+    """A provider's `complete_flow(settings, db, auth_response, nonce, confirm_shared=..., say=None)`:
+    finish, in this process, the flow it started (`nonce` from its start_flow); the account id.
+    Without `confirm_shared`, a mailbox another Kith user has is refused. The web callback
+    instead holds the tokens for a confirmation (api.oauth_callback)."""
+    def complete_flow(settings: Settings, db: Database, auth_response: dict, nonce: str,
+                      confirm_shared: ConfirmShared = lambda address: False, say=None) -> int:
+        return complete_in_process(settings, db, provider, exchange, auth_response, nonce, again=again,
+                                   confirm_shared=confirm_shared, say=say)
+    return complete_flow
+
+
 def ask_terminal(prompt: Callable[[str], str] = input) -> ConfirmShared:
     """A ConfirmShared that asks at the terminal; no answer (no terminal) is a no."""
     def confirm(address: str) -> bool:
@@ -100,4 +112,4 @@ def ask_terminal(prompt: Callable[[str], str] = input) -> ConfirmShared:
 
 
 __all__ = ["ConfirmShared", "Exchange", "exchanged", "kith_email", "connected_elsewhere", "attach",
-           "complete_in_process", "ask_terminal"]
+           "complete_in_process", "in_process", "ask_terminal"]

@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from . import oauth_callback
-from .deps import Config, Db, User
+from .deps import Config, Db
 
 router = APIRouter(prefix="/v1/connect/google", tags=["accounts"])
 
@@ -25,13 +25,7 @@ def callback_url(base_url: str) -> str:
     return oauth_callback.callback_url(base_url, "google")
 
 
-@router.get("", status_code=302, summary="Start connecting a Google account",
-            response_class=RedirectResponse,
-            responses={302: {"description": "Redirect to Google's consent page."},
-                       503: {"description": "Google is not configured."}})
-def start(request: Request, user: User, settings: Config, db: Db,
-          login_hint: Annotated[str | None, Query(max_length=320)] = None) -> Response:
-    return oauth_callback.start(request, settings, db, "google", user, login_hint)
+oauth_callback.add_routes(router, "google")
 
 
 @router.get("/callback", summary="OAuth redirect target for Google", response_class=HTMLResponse,
@@ -50,11 +44,3 @@ def callback(request: Request, settings: Config, db: Db,
     answer = {k: v for k, v in {"state": state, "code": code, "error": error}.items() if v is not None}
     return oauth_callback.callback(request, settings, db, "google", answer)
 
-
-@router.post("/confirm", summary="Confirm connecting the Google mailbox of a finished sign-in",
-             response_class=HTMLResponse,
-             responses={400: {"description": "Unknown, expired or already used confirmation."},
-                        403: {"description": "Not the browser that started the sign-in."},
-                        409: {"description": "The mailbox is connected to another Kith user: confirm that too."}})
-async def confirm(request: Request, settings: Config, db: Db) -> Response:
-    return await oauth_callback.confirm(request, settings, db, "google")

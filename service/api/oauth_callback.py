@@ -24,7 +24,9 @@ import html
 import logging
 from urllib.parse import parse_qs
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +35,7 @@ from ingest.errors import ConfigError, InputError, TransientError
 from .. import google, microsoft, oauth_accounts, oauth_states
 from ..config import Settings
 from ..db import Database
+from .deps import Config, Db, User
 from .errors import error_body
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,27 @@ def start(request: Request, settings: Settings, db: Database, provider: str, use
     except (ConfigError, TransientError) as exc:
         return _answer(request, 503, f"{label} is not available", str(exc))
     return bind(RedirectResponse(started.url, status_code=302), settings, started)
+
+
+def add_routes(router: APIRouter, provider: str) -> None:
+    """The start and confirm routes of `provider` (its callback reads its own query)."""
+    _, label = PROVIDERS[provider]
+
+    @router.get("", status_code=302, summary=f"Start connecting a {label} account",
+                response_class=RedirectResponse,
+                responses={302: {"description": f"Redirect to {label}'s sign-in, with the flow's cookie."},
+                           503: {"description": f"{label} is not configured or not reachable."}})
+    def start_route(request: Request, user: User, settings: Config, db: Db,
+                    login_hint: Annotated[str | None, Query(max_length=320)] = None) -> Response:
+        return start(request, settings, db, provider, user, login_hint)
+
+    @router.post("/confirm", summary=f"Confirm connecting the {label} mailbox of a finished sign-in",
+                 response_class=HTMLResponse,
+                 responses={400: {"description": "Unknown, expired or already used confirmation."},
+                            403: {"description": "Not the browser that started the sign-in."},
+                            409: {"description": "The mailbox is connected to another Kith user: confirm that too."}})
+    async def confirm_route(request: Request, settings: Config, db: Db) -> Response:
+        return await confirm(request, settings, db, provider)
 
 
 def callback(request: Request, settings: Settings, db: Database, provider: str, answer: dict) -> Response:
@@ -203,5 +227,5 @@ def _queue_first_sync(account_id: int) -> bool:
     return True
 
 
-__all__ = ["PROVIDERS", "COOKIE_PREFIX", "COOKIE_PATH", "callback_url", "cookie_name", "bind", "start",
+__all__ = ["PROVIDERS", "COOKIE_PREFIX", "COOKIE_PATH", "callback_url", "cookie_name", "bind", "add_routes", "start",
            "callback", "confirm"]
