@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query as Q
+from fastapi import APIRouter, HTTPException, Path, Query as Q, Response
 
 from ingest.errors import ConfigError, TransientError
 
-from .. import google, microsoft
+from .. import google, microsoft, oauth_states
 from ..config import Settings
 from ..db import Database
-from . import connect_google, connect_microsoft, jobs
+from . import connect_google, connect_microsoft, jobs, oauth_callback
 from .errors import documented
 from .deps import Config, Db, User
 from .schemas import Accepted, Account, ConnectIn, ConnectOut
@@ -71,8 +71,9 @@ class ConnectUnavailable(RuntimeError):
 
 
 def authorize_url(settings: Settings, db: Database, user_id: int, provider: str,
-                  login_hint: str | None = None) -> str:
-    """Start the provider's OAuth flow for the user; the URL to send their browser to.
+                  login_hint: str | None = None) -> oauth_states.Started:
+    """Start the provider's OAuth flow for the user: the URL to send their browser to, and
+    the nonce that browser must hold (`oauth_callback.bind` sets it as a cookie).
 
     The flow's state row remembers the user, so the callback needs no token.
     """
@@ -94,14 +95,18 @@ def list_accounts(user: User, db: Db) -> list[dict]:
 @router.post("/connect", response_model=ConnectOut, responses=documented(503),
              summary="Start connecting (or reconnecting) a Google or Microsoft account",
              description="Returns the provider's sign-in address to open in the user's browser; the "
-                         "provider sends the user back to Kith's OAuth callback, which stores the account "
-                         "and queues a first sync. `login_hint` pre-fills the address to reconnect.")
-def connect(body: ConnectIn, user: User, settings: Config, db: Db) -> dict:
+                         "provider sends the user back to Kith's OAuth callback, which asks them to confirm "
+                         "the mailbox, then stores the account and queues a first sync. The flow finishes "
+                         "only in the browser holding the cookie this response sets (a same-origin page "
+                         "calling this route); `kith connect` is the way from a terminal. "
+                         "`login_hint` pre-fills the address to reconnect.")
+def connect(body: ConnectIn, user: User, settings: Config, db: Db, response: Response) -> dict:
     try:
-        url = authorize_url(settings, db, user, body.provider, body.login_hint)
+        started = authorize_url(settings, db, user, body.provider, body.login_hint)
     except ConnectUnavailable as exc:
         raise HTTPException(503, str(exc))
-    return {"provider": body.provider, "authorize_url": url}
+    oauth_callback.bind(response, settings, started)
+    return {"provider": body.provider, "authorize_url": started.url}
 
 
 @router.get("/{account_id:int}", response_model=Account, responses=NOT_FOUND, summary="One account's sync health")
