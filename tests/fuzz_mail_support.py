@@ -5,6 +5,7 @@ harness can check that every one was stored or quarantined."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 import time
 import tracemalloc
 from dataclasses import dataclass, field
@@ -131,11 +132,13 @@ class Tally:
     failed_pages: int = 0
     worst_s_per_item: float = 0.0
     worst_parse_bytes: int = 0
+    reasons: Counter = field(default_factory=Counter)
 
     def line(self, surface: str) -> str:
         return (f"{surface}: tried {self.tried}, stored {self.stored}, quarantined {self.quarantined}, "
                 f"failed pages {self.failed_pages}, worst {self.worst_s_per_item * 1000:.1f} ms/item, "
-                f"worst parse peak {self.worst_parse_bytes / 1024:.0f} KiB")
+                f"worst parse peak {self.worst_parse_bytes / 1024:.0f} KiB; quarantine reasons: "
+                + "; ".join(f"{n} x {r}" for r, n in self.reasons.most_common(6)))
 
 
 def measure(parse, *args) -> tuple[float, int]:

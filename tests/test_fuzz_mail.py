@@ -74,8 +74,22 @@ def check(tally: Tally, n: int, stored: set[str], quarantined: dict, stored_key,
     tally.tried += n
     tally.stored += len(stored)
     tally.quarantined += len(quarantined)
+    tally.reasons.update(reason.split(":", 1)[0][:40] for reason in quarantined.values())
     tally.worst_s_per_item = max(tally.worst_s_per_item, seconds / n)
     assert seconds / n < SECONDS_PER_ITEM + 1.0 / n  # one connection set-up is not per item
+
+
+def timed_sync(tally: Tally, database, account_id: int, connector, resources=None) -> float:
+    """Seconds the sync took; a sync that raises is a failed page and fails the example."""
+    started = time.perf_counter()
+    try:
+        run_sync(AccountSyncStore(database, account_id), connector, resources=resources)
+    except Exception:
+        tally.failed_pages += 1
+        raise
+    finally:
+        connector.close()
+    return time.perf_counter() - started
 
 
 def bounded_parse(tally: Tally, parse, *args) -> None:
@@ -101,13 +115,7 @@ def test_hostile_mbox_archives_are_stored_or_quarantined_to_the_end(tmp_path, da
         block = data[offset:end].split(b"\n", 1)[1].split(b"\n\n", 1)[0] + b"\n"
         bounded_parse(tally, message_item, RawMessage(offset, end, block), "mbox", NOW)
     # When it is imported in pages of two
-    started = time.perf_counter()
-    try:
-        run_sync(AccountSyncStore(database, account_id), MboxConnector(path, page_size=2, now=NOW))
-    except Exception:
-        tally.failed_pages += 1
-        raise
-    seconds = time.perf_counter() - started
+    seconds = timed_sync(tally, database, account_id, MboxConnector(path, page_size=2, now=NOW))
     # Then the import ended and each message is stored (by its id) or quarantined (by offset)
     stored, quarantined = outcome(database, account_id)
     prefixes = {s.split(".", 1)[0] for s in stored}
@@ -147,16 +155,8 @@ def test_hostile_gmail_mailboxes_are_stored_or_quarantined_to_the_end(settings, 
         save_credentials(conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(address),
                                                        "scopes": list(SCOPES)})
     # When the account syncs its mail
-    started = time.perf_counter()
-    connector = build_connector(gsettings, database, account_id, list_page=2)
-    try:
-        run_sync(AccountSyncStore(database, account_id), connector, resources=["gmail"])
-    except Exception:
-        tally.failed_pages += 1
-        raise
-    finally:
-        connector.close()
-    seconds = time.perf_counter() - started
+    seconds = timed_sync(tally, database, account_id, build_connector(gsettings, database, account_id, list_page=2),
+                         ["gmail"])
     # Then each message is stored or quarantined under its Gmail id
     stored, quarantined = outcome(database, account_id)
     check(tally, len(messages), stored, quarantined, lambda i: f"g{k}x{i:03d}", lambda i: f"g{k}x{i:03d}",
@@ -195,15 +195,7 @@ def test_hostile_graph_mailboxes_are_stored_or_quarantined_to_the_end(database, 
     client = GraphClient(emu.graph_base, lambda force_refresh=False: token, ca_bundle=emu.ca_file,
                          throttle=LocalThrottle())
     connector = MicrosoftConnector(client, folders=("inbox",), page_size=2, now=lambda: NOW, calendar=False)
-    started = time.perf_counter()
-    try:
-        run_sync(AccountSyncStore(database, account_id), connector)
-    except Exception:
-        tally.failed_pages += 1
-        raise
-    finally:
-        connector.close()
-    seconds = time.perf_counter() - started
+    seconds = timed_sync(tally, database, account_id, connector)
     # Then each message is stored or quarantined under its Graph id
     stored, quarantined = outcome(database, account_id)
     check(tally, len(messages), stored, quarantined, ids.__getitem__, ids.__getitem__, seconds)
