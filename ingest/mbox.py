@@ -306,7 +306,10 @@ def _parse_date(value: str) -> datetime | None:
             except ValueError:
                 return None
             offset = timedelta(hours=int(oh), minutes=int(om))
-            return local - offset if sign == "+" else local + offset
+            try:
+                return local - offset if sign == "+" else local + offset
+            except OverflowError:  # "1 Jan 0001 ... +0100" lands before year 1
+                return None
     try:
         parts = email.utils.parsedate_tz(value)
         if parts is None:
@@ -432,7 +435,11 @@ class MboxConnector(Connector):
         in_page: dict[str, int] = {}  # Message-ID -> index in `items`
         count, cursor = 0, start
         for raw in split_messages(f, start, self.chunk_size):
-            item = message_item(raw, self.resource, latest, label_cache)
+            try:
+                item = message_item(raw, self.resource, latest, label_cache)
+            except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop an import
+                item = Quarantined(str(raw.offset), f"unreadable message: {type(exc).__name__}", "",
+                                   self.resource)
             if isinstance(item, Interaction):
                 if item.is_sent:
                     self._own.update(p.address for p in item.participants if p.role == "from")

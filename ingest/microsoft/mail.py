@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from ..clean import clean_name
 from ..records import Interaction, Item, Participant, Quarantined, Removed
 
 # The fields the connector asks for; nothing else is ever requested from Graph.
@@ -58,11 +59,11 @@ def parse_graph_datetime(value: Any) -> datetime | None:
         text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # "9999-12-31T23:00:00-05:00" is past datetime's end
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _recipients(value: Any) -> Iterable[tuple[str | None, str | None]]:
@@ -77,7 +78,7 @@ def _recipients(value: Any) -> Iterable[tuple[str | None, str | None]]:
             yield None, None
             continue
         name = email.get("name")
-        yield normalise_address(email.get("address")), (name.strip() or None) if isinstance(name, str) else None
+        yield normalise_address(email.get("address")), clean_name(name) if isinstance(name, str) else None
 
 
 def _participants(message: dict) -> tuple[tuple[Participant, ...], int]:

@@ -31,7 +31,10 @@ SELECT a.id, a.provider, a.address, a.status, a.last_error, a.last_synced_at,
        sum(s.items_total) FILTER (WHERE s.items_total > 0),
        max(s.cursor_advanced_at),
        (array_agg(s.last_error ORDER BY s.cursor_advanced_at DESC NULLS LAST)
-            FILTER (WHERE s.last_error IS NOT NULL))[1]
+            FILTER (WHERE s.last_error IS NOT NULL))[1],
+       (SELECT count(*) FROM quarantine q WHERE q.account_id = a.id),
+       (SELECT q.reason FROM quarantine q WHERE q.account_id = a.id
+        ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
 FROM accounts a LEFT JOIN sync_state s ON s.account_id = a.id
 WHERE a.user_id = %(u)s {extra}
 GROUP BY a.id ORDER BY a.id
@@ -40,7 +43,7 @@ GROUP BY a.id ORDER BY a.id
 
 def _health(row) -> dict:
     (account_id, provider, address, status, last_error, last_synced_at, resources,
-     seen, total, advanced, resource_error) = row
+     seen, total, advanced, resource_error, quarantined, latest_reason) = row
     share = None
     if total:
         # A mailbox grows while it syncs: never report more than all of it.
@@ -50,7 +53,17 @@ def _health(row) -> dict:
     return {"id": account_id, "provider": provider, "address": address, "status": status,
             "last_error": last_error or resource_error, "last_synced_at": last_synced_at,
             "synced_share": share, "cursor_advanced_at": advanced,
-            "needs_reconnect": status == "auth_revoked", "resources": resources}
+            "needs_reconnect": status == "auth_revoked", "resources": resources,
+            "quarantined": quarantined, "quarantine_note": quarantine_note(quarantined, latest_reason)}
+
+
+def quarantine_note(count: int, latest_reason: str | None) -> str | None:
+    """The quarantine in words: syncing went on, but these items are not in Kith."""
+    if not count:
+        return None
+    items = "1 item was" if count == 1 else f"{count} items were"
+    return (f"{items} set aside in quarantine and left out; syncing went on without them. "
+            f"Latest reason: {latest_reason}.")
 
 
 def account_health(conn, user_id: int, account_id: int | None = None) -> list[dict]:
