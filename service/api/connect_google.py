@@ -19,6 +19,7 @@ from ingest.errors import ConfigError
 from .. import google
 from . import oauth_callback
 from .deps import Config, Db, User
+from .jobs import Queue
 
 router = APIRouter(prefix="/v1/connect/google", tags=["accounts"])
 
@@ -48,7 +49,7 @@ def start(user: User, settings: Config, db: Db,
 
 @router.get("/callback", summary="OAuth redirect target for Google", response_class=HTMLResponse,
             responses={400: {"description": "Missing, unknown, replayed or refused sign-in."}})
-def callback(settings: Config, db: Db,
+def callback(settings: Config, db: Db, jobs: Queue,
              state: Annotated[str | None, Query(max_length=512)] = None,
              code: Annotated[str | None, Query(max_length=2048)] = None,
              error: Annotated[str | None, Query(max_length=256)] = None,
@@ -60,7 +61,7 @@ def callback(settings: Config, db: Db,
              ) -> HTMLResponse:
     answer = {k: v for k, v in {"state": state, "code": code, "error": error}.items() if v is not None}
     try:
-        done = oauth_callback.finish(google.complete_flow, settings, db, answer)
+        done = oauth_callback.finish(google.complete_flow, settings, db, answer, jobs)
     except oauth_callback.CallbackRefused as exc:
         return _page(exc.status, "Google account not connected", str(exc))
     note = "Its first sync has started." if done.sync_queued else "Run `kith sync` to sync it."

@@ -16,6 +16,7 @@ from ingest.errors import ConfigError, TransientError
 from .. import microsoft
 from . import oauth_callback
 from .deps import Config, Db, User
+from .jobs import Queue
 
 router = APIRouter(prefix="/v1/connect/microsoft", tags=["accounts"])
 
@@ -39,9 +40,9 @@ def start(user: User, settings: Config, db: Db,
 
 @router.get("/callback", summary="OAuth redirect target for Microsoft 365",
             responses={400: {"description": "Unknown, expired or refused sign-in."}})
-def callback(request: Request, settings: Config, db: Db) -> dict:
+def callback(request: Request, settings: Config, db: Db, jobs: Queue) -> dict:
     try:
-        done = oauth_callback.finish(microsoft.complete_flow, settings, db, dict(request.query_params))
+        done = oauth_callback.finish(microsoft.complete_flow, settings, db, dict(request.query_params), jobs)
     except oauth_callback.CallbackRefused as exc:
         raise HTTPException(exc.status, str(exc)) from None
     return {"provider": "microsoft", "account_id": done.account_id, "address": done.address,

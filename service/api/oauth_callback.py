@@ -1,7 +1,8 @@
 """The provider-neutral half of an OAuth callback route.
 
 Both /v1/connect/<provider>/callback routes hand the redirect's query to their provider's
-complete_flow, then look up the connected address and queue a first sync. What differs is
+complete_flow, then look up the connected address and queue a first sync (through
+the app's `Jobs`, `app.state.jobs`). What differs is
 only the response (Google answers a browser with a page, Microsoft with JSON), so `finish`
 returns a `Connected` on success and raises `CallbackRefused` carrying the HTTP status to
 answer with: 400 for a sign-in the person can retry (unknown, replayed, refused), 503 when
@@ -17,6 +18,7 @@ from ingest.errors import ConfigError, InputError, TransientError
 
 from ..config import Settings
 from ..db import Database
+from ..jobs import Jobs
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class CallbackRefused(Exception):
 
 
 def finish(complete_flow: Callable[[Settings, Database, dict], int], settings: Settings, db: Database,
-           answer: dict) -> Connected:
+           answer: dict, jobs: Jobs) -> Connected:
     """Complete the flow `answer` (the redirect's query) belongs to and queue the first sync."""
     try:
         account_id = complete_flow(settings, db, answer)
@@ -47,20 +49,7 @@ def finish(complete_flow: Callable[[Settings, Database, dict], int], settings: S
         raise CallbackRefused(503, str(exc)) from None
     with db.tx() as conn:
         address = conn.execute("SELECT address FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
-    return Connected(account_id, address, _queue_first_sync(account_id))
-
-
-def _queue_first_sync(account_id: int) -> bool:
-    try:
-        # Imported at call time: importing it binds the actors to the broker the app's
-        # lifespan sets up (see service.api.jobs).
-        from ..workers import sync_account_now
-
-        sync_account_now.send(account_id)
-    except Exception as exc:  # the broker may be down; `kith sync` or the schedule picks it up later
-        log.warning("could not queue the first sync of account %s: %s", account_id, type(exc).__name__)
-        return False
-    return True
+    return Connected(account_id, address, jobs.queue_first_sync(account_id))
 
 
 __all__ = ["Connected", "CallbackRefused", "finish"]
