@@ -118,7 +118,7 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
     # children size their pools from this (service.context.pool_size).
     os.environ["KITH_WORKER_THREADS"] = str(threads)
     rt.db.close()
-    args = ["service.workers", "--processes", str(processes), "--threads", str(threads)]
+    args = ["service.jobs.worker:setup", "--processes", str(processes), "--threads", str(threads)]
     if queues:
         args += ["--queues", *queues]
     # dramatiq.cli.main takes parsed arguments (it parses sys.argv only when given none).
@@ -128,10 +128,10 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
 @app.command()
 def scheduler():
     """Run the weekly schedule (digests, nightly syncs and scoring)."""
-    from .digest import run_scheduler
+    from .jobs.scheduler import run
 
     rt = Runtime()
-    run_scheduler(rt.settings)
+    run(rt.settings)
 
 
 @user_app.command("add")

@@ -14,7 +14,7 @@ import dramatiq
 
 from . import context, google, microsoft, output
 from .auth import create_token
-from .broker import setup_broker
+from .jobs import Jobs, make_broker
 from .people import add_own_addresses
 from .store import create_user, set_account_status
 from .ties import list_ties, score_user, ties_to_deepen
@@ -55,17 +55,17 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
         err.print(f"connected Microsoft 365 account {world.work_email} (emulator at {ms_emulator.graph_base})")
 
         context.install(routed, db)
-        broker = setup_broker(settings.redis_url)
-        from . import workers
+        broker = make_broker(settings.redis_url)
+        jobs = Jobs(broker)
 
         # Only the queues the demo waits for: a delayed retry on `sync` or `email` (queued by a
         # scheduler or an earlier run sharing KITH_HOME) would otherwise hold worker.join().
-        # A message for an account deleted since ends at once (see workers._sync).
+        # A message for an account deleted since ends at once (see jobs.actors).
         worker = dramatiq.Worker(broker, queues=set(DEMO_QUEUES), worker_threads=2)
         worker.start()
         try:
             for account_id in accounts:
-                workers.sync_account_now.send(account_id)
+                jobs.sync_account_now.send(account_id)
             with err.status("syncing both accounts through the connectors and workers..."):
                 for queue in DEMO_QUEUES:
                     broker.join(queue, timeout=QUEUE_TIMEOUT_MS)

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from service.digest.schedule import (Preference, build_scheduler, due_at, due_week, sweep,
-                                     week_start)
+from service.digest.schedule import Preference, due_at, due_week, sweep, week_start
+from service.jobs.scheduler import build_scheduler
 
 UTC = timezone.utc
 

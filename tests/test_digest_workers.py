@@ -17,7 +17,7 @@ from pathlib import Path
 import dramatiq
 import pytest
 
-from service.broker import make_broker
+from service.jobs import make_broker
 from service.digest import schedule
 from tests.digest_helpers import Sink, claim_redis_db, release_redis_db, seed_user, start_smtp
 
@@ -39,7 +39,7 @@ def worker_env(settings, smtp_url: str, fault: str | None = None) -> dict:
 def start_worker(env: dict, processes: int = 1, threads: int = 1) -> subprocess.Popen:
     # The log goes to a file: a pipe nobody reads would block a chatty worker.
     log = open(Path(env["KITH_HOME"]).parent / f"worker-{time.monotonic_ns()}.log", "w+b")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "dramatiq"), "service.digest.actors",
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "dramatiq"), "service.jobs.worker:setup",
                              "--processes", str(processes), "--threads", str(threads), "--queues", "email"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
     proc.log = log
@@ -179,7 +179,7 @@ def test_workers_send_every_due_digest_once(settings, database, sink):
 
 
 def test_kith_scheduler_enqueues_a_due_user_at_start(settings, database):
-    """`run_scheduler` end to end: APScheduler's first sweep runs at start-up and enqueues
+    """`kith scheduler` (service.jobs.scheduler.run) end to end: APScheduler's first sweep runs at start-up and enqueues
     the due user on the `email` queue of the real Redis."""
     import redis as redis_lib
 
@@ -187,7 +187,7 @@ def test_kith_scheduler_enqueues_a_due_user_at_start(settings, database):
     env = worker_env(settings, "smtp://127.0.0.1:9")  # nothing is sent: no worker runs here
     log = open(Path(settings.home).parent / "scheduler.log", "w+b")
     proc = subprocess.Popen([sys.executable, "-c", "from service.config import load_settings\n"
-                             "from service.digest import run_scheduler\nrun_scheduler(load_settings())"],
+                             "from service.jobs.scheduler import run\nrun(load_settings())"],
                             cwd=ROOT, env=env, stdout=log, stderr=log)
     client = redis_lib.Redis.from_url(settings.redis_url)
     try:

@@ -15,7 +15,7 @@ import dramatiq
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.broker import QUEUES, queue_depths, setup_broker
+from service.jobs import QUEUES, Jobs, make_broker, queue_depths
 from service.google import with_emulator
 
 from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
@@ -41,17 +41,17 @@ def synced(database, account_ids) -> set[int]:
 
 def test_metrics_report_the_depth_of_every_queue(settings, database, tmp_path):
     # Given known numbers of messages waiting on each queue (one sync delayed, as a retry is)
-    broker = setup_broker(settings.redis_url)
-    from service import workers
+    broker = make_broker(settings.redis_url)
+    jobs = Jobs(broker)
 
     for n in range(7):
-        workers.sync_account.send(n + 1)
-    workers.sync_account.send_with_options(args=(99,), delay=60_000)
+        jobs.sync_account.send(n + 1)
+    jobs.sync_account.send_with_options(args=(99,), delay=60_000)
     for n in range(5):
-        workers.sync_account_now.send(n + 1)
+        jobs.sync_account_now.send(n + 1)
     for n in range(3):
-        workers.score_user.send(n + 1)
-    for n in range(2):  # the digest's actor, by name (its module binds to a broker when imported)
+        jobs.score_user.send(n + 1)
+    for n in range(2):  # the digest's actor, by name (as a message from the scheduler arrives)
         broker.enqueue(dramatiq.Message(queue_name="email", actor_name="send_weekly_digest",
                                         args=(n + 1, date(2026, 11, 23).isoformat()), kwargs={}, options={}))
     procs = Processes(settings, tmp_path / "logs")
@@ -83,11 +83,11 @@ def test_a_sync_backlog_does_not_starve_a_sync_now(settings, database, tmp_path)
             backlog.append(account_id)
         else:
             urgent, token = account_id, user_token
-    broker = setup_broker(routed.redis_url)
-    from service import workers
+    broker = make_broker(routed.redis_url)
+    jobs = Jobs(broker)
 
     for account_id in backlog:
-        workers.sync_account.send(account_id)
+        jobs.sync_account.send(account_id)
     procs = Processes(routed, tmp_path / "logs")
     try:
         api = procs.api("api")

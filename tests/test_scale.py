@@ -22,7 +22,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from service.broker import queue_depths, setup_broker
+from service.jobs import Jobs, make_broker, queue_depths
 from service.google import with_emulator as google_routed
 from service.microsoft import with_emulator as microsoft_routed
 
@@ -86,8 +86,8 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
     # A worker takes no more syncs than it has threads to start them (dramatiq's default is twice
     # that): long jobs are then spread over the processes instead of waiting in one of them.
     procs = Processes(routed, tmp_path / "logs", env={"dramatiq_queue_prefetch": str(THREADS)})
-    broker = setup_broker(routed.redis_url)
-    from service import workers
+    broker = make_broker(routed.redis_url)
+    jobs = Jobs(broker)
 
     try:
         # Given three worker processes (interactive + sync queues) and two API processes
@@ -103,7 +103,7 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
         order = [a for pair in zip(ms_team, google_team + [None] * len(ms_team)) for a in pair if a]
         order += [a for a in accounts if a not in order]
         for account_id in order:
-            workers.sync_account.send(account_id)
+            jobs.sync_account.send(account_id)
         answers = Counter()
         for n, account_id in enumerate(order):
             token = accounts[account_id][2]
@@ -129,7 +129,7 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
         rows_at_kill = sum(rows_per_account(database).values())
         # then a replacement starts, and the scheduler's next round asks for every account again
         procs.worker("w4", threads=THREADS)
-        workers.sync_all.send()
+        jobs.sync_all.send()
 
         def finished():
             have = stored(database)

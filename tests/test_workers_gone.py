@@ -13,7 +13,7 @@ import dramatiq
 import pytest
 
 from service import context, store
-from service.broker import setup_broker
+from service.jobs import Jobs, make_broker
 
 from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
 
@@ -22,28 +22,28 @@ JOIN_MS = 8_000  # the first retry alone would come after 1 s, and 20 of them ta
 
 @pytest.fixture
 def worker(settings, database):
-    broker = setup_broker(settings.redis_url)
+    broker = make_broker(settings.redis_url)
+    jobs = Jobs(broker)
     context.install(settings, database)
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
     worker.start()
-    yield broker
+    yield broker, jobs
     worker.stop()
+    broker.client.close()
 
 
 def test_a_sync_or_import_for_what_is_gone_is_dropped_at_once(worker, database, tmp_path, caplog):
-    from service import workers
-
-    broker = worker
+    broker, jobs = worker
     # Given an account and a user that existed when their messages were queued, and are gone
     with database.tx() as conn:
         uid = store.create_user(conn, "gone@example.org")
         account = store.ensure_account(conn, uid, "google", "gone@gmail.example")
         conn.execute("DELETE FROM users WHERE id = %s", (uid,))
-    caplog.set_level(logging.INFO, logger="service.workers")
+    caplog.set_level(logging.INFO, logger="service.jobs.actors")
     # When syncs of the account (background and sync-now) and an import for the user are queued
-    workers.sync_account.send(account)
-    workers.sync_account_now.send(account)
-    workers.import_file.send(uid, "mbox", str(tmp_path / "missing.mbox"))
+    jobs.sync_account.send(account)
+    jobs.sync_account_now.send(account)
+    jobs.import_file.send(uid, "mbox", str(tmp_path / "missing.mbox"))
     # Then the queues drain at once, as `kith demo` waits for them to (no delayed retry)
     started = time.monotonic()
     for queue in ("sync", "interactive"):
@@ -58,15 +58,13 @@ def test_a_sync_or_import_for_what_is_gone_is_dropped_at_once(worker, database, 
 
 
 def test_a_sync_that_fails_for_an_account_that_exists_is_still_retried(worker, database):
-    from service import workers
-
-    broker = worker
+    broker, jobs = worker
     # Given an account that exists but cannot be synced (files are imported, not synced)
     with database.tx() as conn:
         uid = store.create_user(conn, "here@example.org")
         account = store.ensure_account(conn, uid, "mbox", "here@example.org")
     # When its sync is queued
-    workers.sync_account.send(account)
+    jobs.sync_account.send(account)
     # Then the failure is retried: the message waits on the delay queue
     deadline = time.monotonic() + JOIN_MS / 1000
     while broker.client.llen("dramatiq:sync.DQ") == 0 and time.monotonic() < deadline:

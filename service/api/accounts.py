@@ -10,9 +10,11 @@ from ingest.errors import ConfigError, TransientError
 from .. import google, microsoft, oauth_states
 from ..config import Settings
 from ..db import Database
-from . import connect_google, connect_microsoft, jobs, oauth_callback
+from ..jobs import QueueUnavailable
+from . import connect_google, connect_microsoft, oauth_callback
 from .errors import documented
 from .deps import Config, Db, User
+from .jobs import Queue
 from .schemas import Accepted, Account, ConnectIn, ConnectOut
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -131,7 +133,7 @@ def get_account(account_id: AccountId, user: User, db: Db) -> dict:
 @router.delete("/{account_id:int}", response_model=Account, responses=NOT_FOUND, summary="Disconnect an account",
                description="Stops syncing and forgets the stored credentials; with `purge=true` the "
                            "account's interactions are erased as well.")
-def disconnect(account_id: AccountId, user: User, db: Db, purge: Annotated[bool, Q()] = False) -> dict:
+def disconnect(account_id: AccountId, user: User, db: Db, jobs: Queue, purge: Annotated[bool, Q()] = False) -> dict:
     with db.tx() as conn:
         health = _one(conn, user, account_id)
         conn.execute("DELETE FROM credentials WHERE account_id = %s", (account_id,))
@@ -149,7 +151,7 @@ def disconnect(account_id: AccountId, user: User, db: Db, purge: Annotated[bool,
 @router.post("/{account_id:int}/sync", response_model=Accepted, status_code=202,
              responses=documented(404, 409, 503),
              summary="Sync now", description="Queues an incremental sync on the interactive queue.")
-def sync_now(account_id: AccountId, user: User, db: Db) -> dict:
+def sync_now(account_id: AccountId, user: User, db: Db, jobs: Queue) -> dict:
     with db.tx() as conn:
         health = _one(conn, user, account_id)
     if health["provider"] not in SYNCED:
@@ -160,6 +162,6 @@ def sync_now(account_id: AccountId, user: User, db: Db) -> dict:
         raise HTTPException(409, "The account is disconnected: connect it again to sync.")
     try:
         jobs.sync_now(account_id)
-    except jobs.QueueUnavailable as exc:
+    except QueueUnavailable as exc:
         raise HTTPException(503, str(exc))
     return {"status": "queued", "account_id": account_id}

@@ -1,7 +1,8 @@
 """The FastAPI app: JSON API under /v1, the dashboard at /, /healthz and /metrics.
 
     create_app(settings)
-      lifespan: Database pool (sync) + async pool + Redis client + dramatiq broker up; closed on shutdown
+      lifespan: Database pool (sync) + async pool + Redis client + a broker with the actors bound to it
+                (app.state.jobs, service.jobs.Jobs; routes get it as api.jobs.Queue); closed on shutdown
                 (uvicorn runs the shutdown half on SIGTERM after draining requests)
       middleware: metrics + access log + body size limit (observability.Middleware); it also drops a
                   user's cached pages of ties (page_cache) after any request of theirs that may write
@@ -18,11 +19,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool
 
-from ..broker import setup_broker
 from ..config import Settings
 from ..dashboard import views as dashboard
 from ..db import Database
 from ..digest import web as digest_links
+from ..jobs import Jobs, make_broker
 from . import accounts, connect_google, connect_microsoft, digest, errors, me, people, ties
 from .deps import known_query_only
 from .observability import Metrics, Middleware, StateCollector
@@ -49,10 +50,11 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
         await app.state.apool.open()
         app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=1.0,
                                                socket_connect_timeout=1.0)
-        setup_broker(settings.redis_url)
+        app.state.jobs = Jobs(make_broker(settings.redis_url))
         try:
             yield
         finally:
+            app.state.jobs.broker.client.close()
             app.state.redis.close()
             await app.state.apool.close()
             app.state.db.close()

@@ -147,7 +147,7 @@ def _confirm(request: Request, settings: Settings, db: Database, provider: str, 
         # (and the cookie of whoever holds it) alone: the starter may still confirm.
         return _refused(request, exc, label, state if not isinstance(exc, oauth_states.NotThisBrowser) else "")
     account_id = oauth_accounts.attach(settings, db, taken.user_id, taken.exchanged)
-    queued = _queue_first_sync(account_id)
+    queued = request.app.state.jobs.queue_first_sync(account_id)
     if _wants_json(request):
         response: Response = JSONResponse({"provider": provider, "account_id": account_id, "address": address,
                                            "sync_queued": queued}, headers=NO_STORE)
@@ -212,19 +212,6 @@ def _page(status: int, title: str, text: str, raw: bool = False) -> HTMLResponse
             "</title><link rel='stylesheet' href='/static/app.css'></head><body><main><section class='card'>"
             f"<h1>{html.escape(title)}</h1>{main}</section></main></body></html>")
     return HTMLResponse(body, status_code=status, headers=NO_STORE)
-
-
-def _queue_first_sync(account_id: int) -> bool:
-    try:
-        # Imported at call time: importing it binds the actors to the broker the app's
-        # lifespan sets up (see service.api.jobs).
-        from ..workers import sync_account_now
-
-        sync_account_now.send(account_id)
-    except Exception as exc:  # the broker may be down; `kith sync` or the schedule picks it up later
-        log.warning("could not queue the first sync of account %s: %s", account_id, type(exc).__name__)
-        return False
-    return True
 
 
 __all__ = ["PROVIDERS", "COOKIE_PREFIX", "COOKIE_PATH", "callback_url", "cookie_name", "bind", "add_routes", "start",

@@ -13,6 +13,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from ..jobs import queue_depths
 from .errors import error_body
 
 log = logging.getLogger("kith.access")
@@ -53,8 +54,6 @@ class StateCollector:
         except Exception:  # a scrape must answer even when the database does not
             up.add_metric(["postgres"], 0)
         try:
-            from ..broker import queue_depths
-
             for queue, n in queue_depths(self.app.state.redis).items():
                 depth.add_metric([queue], n)
             up.add_metric(["redis"], 1)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Path, Query as Q
 from pydantic import BaseModel, StrictBool
 
 from .. import people
-from . import jobs
+from .jobs import Queue
 from .errors import documented
 from .deps import Db, User
 from .schemas import MergeIn, OrgDomains, Person, PersonRef, Rule, SplitIn
@@ -66,7 +66,7 @@ def merge_suggestions(user: User, db: Db,
 @router.post("/people/merge-suggestions/{suggestion_id:int}", response_model=PersonRef | None,
              responses=NOT_FOUND, summary="Accept or reject a merge suggestion")
 def decide_suggestion(suggestion_id: Annotated[int, Path(ge=1, le=2**62)], body: SuggestionDecision,
-                      user: User, db: Db) -> dict | None:
+                      user: User, db: Db, jobs: Queue) -> dict | None:
     with db.tx() as conn:
         try:
             merged = people.resolve_suggestion(conn, user, suggestion_id, body.accept)
@@ -78,7 +78,7 @@ def decide_suggestion(suggestion_id: Annotated[int, Path(ge=1, le=2**62)], body:
 
 @router.post("/people/merge", response_model=PersonRef, responses=NOT_FOUND,
              summary="Merge people into one (the first id stays)")
-def merge(body: MergeIn, user: User, db: Db) -> dict:
+def merge(body: MergeIn, user: User, db: Db, jobs: Queue) -> dict:
     ids = list(dict.fromkeys(body.person_ids))
     if len(ids) < 2:
         raise HTTPException(422, "Merge needs at least two different person ids.")
@@ -98,7 +98,7 @@ def get_person(person_id: Annotated[int, Path(ge=1, le=2**62)], user: User, db: 
 
 @router.post("/people/{person_id:int}/split", response_model=PersonRef, status_code=201, responses=NOT_FOUND,
              summary="Move some addresses of a person into a new person")
-def split(person_id: Annotated[int, Path(ge=1, le=2**62)], body: SplitIn, user: User, db: Db) -> dict:
+def split(person_id: Annotated[int, Path(ge=1, le=2**62)], body: SplitIn, user: User, db: Db, jobs: Queue) -> dict:
     with db.tx() as conn:
         _person(conn, user, person_id)
         try:
@@ -126,7 +126,7 @@ def list_rules(user: User, db: Db) -> list[dict]:
 
 @router.put("/rules", response_model=RuleOut, summary="Allow or block an address or a domain",
             description="The user's word wins over every noise filter; applies from the next scoring.")
-def put_rule(body: Rule, user: User, db: Db) -> dict:
+def put_rule(body: Rule, user: User, db: Db, jobs: Queue) -> dict:
     if "\x00" in body.value:
         raise HTTPException(422, "value: must not contain NUL characters.")
     with db.tx() as conn:
@@ -140,7 +140,8 @@ def put_rule(body: Rule, user: User, db: Db) -> dict:
 
 @router.delete("/rules/{kind}/{value}", status_code=204, responses=NOT_FOUND, summary="Remove a rule")
 def delete_rule(kind: Literal["address", "domain"],
-                value: Annotated[str, Path(max_length=320, pattern=r"^[^\x00]+$")], user: User, db: Db) -> None:
+                value: Annotated[str, Path(max_length=320, pattern=r"^[^\x00]+$")], user: User, db: Db,
+                jobs: Queue) -> None:
     with db.tx() as conn:
         if not people.delete_rule(conn, user, kind, value):
             raise HTTPException(404, f"No {kind} rule for {value!r}.")
@@ -154,7 +155,7 @@ def get_org_domains(user: User, db: Db) -> dict:
 
 
 @router.put("/org-domains", response_model=OrgDomains, summary="Set your organisation's domains")
-def put_org_domains(body: OrgDomains, user: User, db: Db) -> dict:
+def put_org_domains(body: OrgDomains, user: User, db: Db, jobs: Queue) -> dict:
     with db.tx() as conn:
         try:
             domains = people.set_org_domains(conn, user, body.domains)

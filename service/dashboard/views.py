@@ -17,9 +17,10 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import auth, ties as tie_model
-from ..api import jobs, tie_detail as td, tie_queries as tq
+from ..api import tie_detail as td, tie_queries as tq
 from ..api.accounts import ConnectUnavailable, account_health, authorize_url
 from ..api.oauth_callback import bind as oauth_bind
+from ..jobs import QueueUnavailable
 from . import charts
 
 HERE = Path(__file__).parent
@@ -180,8 +181,8 @@ def sync(request: Request, account_id: int) -> Response:
     if refused is not None:
         return refused
     try:
-        jobs.sync_now(account_id)
-    except jobs.QueueUnavailable:
+        request.app.state.jobs.sync_now(account_id)
+    except QueueUnavailable:
         pass  # the account table shows the last sync; a retry is one click away
     return RedirectResponse("/#accounts", status_code=303)
 

@@ -2,9 +2,9 @@
 
 content (pure: what to say) -> render (HTML, text, chart, headers) -> outbox (exactly
 once per user and week) -> mailer (SMTP or .eml files); schedule decides who is due,
-actors run the sending on the `email` queue, links sign unsubscribe and snooze URLs.
+service.jobs runs the sending on the `email` queue, links sign unsubscribe and snooze URLs.
 
-Public entry points (CLI, API, scheduler): `render_preview`, `send_digest`, `run_scheduler`.
+Public entry points (CLI, API, the `send_weekly_digest` job): `render_preview`, `send_digest`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .render import render_message, render_preview_html
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Digest", "build_digest", "render_preview", "send_digest", "run_scheduler", "digest_for"]
+__all__ = ["Digest", "build_digest", "render_preview", "send_digest", "digest_for"]
 
 
 def digest_for(settings, conn, user_id: int, week: date | None = None, *, now: datetime | None = None) -> Digest:
@@ -78,10 +78,3 @@ def _score(db, user_id: int) -> None:
         kties.score_user(db, user_id)
     except Exception:  # a scoring failure must not cost the user their email
         log.exception("scoring user %s before the digest failed; using the last snapshot", user_id)
-
-
-def run_scheduler(settings) -> None:
-    """`kith scheduler`: blocking; see schedule.py."""
-    from .schedule import run
-
-    run(settings)

@@ -1,4 +1,5 @@
-"""`kith scheduler`: who is due for their digest, and enqueueing them (APScheduler 3).
+"""Who is due for their digest, and the sweep that enqueues them (run by `kith scheduler`,
+service.jobs.scheduler, with APScheduler 3).
 
 The schedule is not one cron job per user (those would have to be rebuilt whenever a user
 is added or changes their weekday, hour or time zone). It is one APScheduler cron job,
@@ -111,51 +112,3 @@ def sweep(db, enqueue, redis_client=None, now: datetime | None = None) -> int:
     if sent:
         log.info("digest sweep: %d due, %d enqueued", len(due), sent)
     return sent
-
-
-def build_scheduler(settings, db, redis_client, enqueue, *, blocking: bool = True):
-    """The APScheduler instance `run` starts (separate so tests can inspect its jobs)."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
-
-    cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1,
-                                                          "misfire_grace_time": 240})
-    scheduler.add_job(sweep, CronTrigger(minute=SWEEP_MINUTES, second=2, timezone=timezone.utc),
-                      args=(db, enqueue, redis_client), id="digest-sweep",
-                      next_run_time=datetime.now(timezone.utc))
-    return scheduler
-
-
-def run(settings) -> None:
-    """Blocking: sweep every five minutes, plus a nightly sync of every account."""
-    import redis as redis_lib
-    from apscheduler.triggers.cron import CronTrigger
-
-    from .. import context
-    from ..broker import setup_broker
-    from ..db import Database
-
-    setup_broker(settings.redis_url)
-    from .actors import send_weekly_digest
-    from .. import workers
-
-    db = Database(settings.database_url, min_size=1, max_size=2)
-    context.install(settings, db)
-    client = redis_lib.Redis.from_url(settings.redis_url)
-    scheduler = build_scheduler(settings, db, client, lambda u, w: send_weekly_digest.send(u, w))
-    # Nightly: sync every live account (each sync enqueues the user's scoring).
-    scheduler.add_job(workers.sync_all.send, CronTrigger(hour=2, minute=30, timezone=timezone.utc),
-                      id="nightly-sync")
-    log.info("scheduler running: digest sweep every 5 minutes, nightly sync at 02:30 UTC")
-    import signal
-
-    # SIGTERM (docker stop, systemd, Kubernetes) ends the loop cleanly, like Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        db.close()

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from service import db as kdb  # noqa: E402
-from service.broker import make_broker  # noqa: E402
+from service.jobs import make_broker  # noqa: E402
 from service.digest import schedule  # noqa: E402
 from tests.digest_helpers import NAMES, claim_redis_db, release_redis_db, start_smtp, tie  # noqa: E402
 
@@ -161,7 +161,7 @@ def main() -> int:
         cpu_me0 = cpu([me])
         load0 = os.getloadavg()[0]
         t0 = time.monotonic()
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "dramatiq"), "service.digest.actors",
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "dramatiq"), "service.jobs.worker:setup",
                                    "--processes", str(args.processes), "--threads", str(args.threads),
                                    "--queues", "email"], cwd=ROOT, env=env, stdout=log, stderr=log)
         time.sleep(1.0)

