@@ -4,7 +4,8 @@
       lifespan: Database pool (sync) + async pool + Redis client + dramatiq broker up; closed on shutdown
                 (uvicorn runs the shutdown half on SIGTERM after draining requests)
       middleware: metrics + access log + body size limit (observability.Middleware); it also drops a
-                  user's cached pages of ties (page_cache) after any request of theirs that may write
+                  user's cached pages of ties (page_cache) after any request of theirs that may write;
+                  security headers on every response, errors included (headers.SecurityHeaders)
       errors: JSON bodies for every 4xx/5xx (errors.install)
       routers: ties, people, accounts, digest, me (tokens, export, delete), dashboard
 """
@@ -25,6 +26,7 @@ from ..db import Database
 from ..digest import web as digest_links
 from . import accounts, connect_google, connect_microsoft, digest, errors, me, people, ties
 from .deps import known_query_only
+from .headers import SecurityHeaders, security_headers
 from .observability import Metrics, Middleware, StateCollector
 from .page_cache import PageCache
 
@@ -66,6 +68,8 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     app.state.metrics = metrics
     errors.install(app)
     app.add_middleware(Middleware, metrics=metrics)
+    # Added last, so outermost: its headers reach every answer, the body-size 413 included.
+    app.add_middleware(SecurityHeaders, headers=security_headers(settings))
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability",
              responses={503: {"description": "The database does not answer."}})
