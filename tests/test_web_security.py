@@ -229,3 +229,16 @@ def test_bearer_api_routes_need_no_csrf(client, ana):
 def test_csrf_token_is_bound_to_the_session():
     assert sessions.csrf_token("a" * 43) != sessions.csrf_token("b" * 43)
     assert sessions.csrf_token("a" * 43) == sessions.csrf_token("a" * 43)
+
+
+def test_the_api_reference_page_runs_no_inline_script(client):
+    """Given /docs (Swagger UI), then it starts from a static file, not an inline script, and
+    its policy adds only the CDN its files come from, still without unsafe-inline or framing."""
+    response = client.get("/docs")
+    assert response.status_code == 200 and _inline(response.text) == []
+    assert '<script src="/static/swagger-init.js">' in response.text
+    assert client.get("/static/swagger-init.js").status_code == 200
+    csp = response.headers["content-security-policy"]
+    assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert {d.split()[0]: d.split()[1:] for d in csp.split("; ")}["script-src"] == ["'self'", "https://cdn.jsdelivr.net"]
+    assert response.headers["x-content-type-options"] == "nosniff"

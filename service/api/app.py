@@ -24,7 +24,7 @@ from ..config import Settings
 from ..dashboard import views as dashboard
 from ..db import Database
 from ..digest import web as digest_links
-from . import accounts, connect_google, connect_microsoft, digest, errors, me, people, ties
+from . import accounts, connect_google, connect_microsoft, digest, docs, errors, me, people, ties
 from .deps import known_query_only
 from .headers import SecurityHeaders, security_headers
 from .observability import Metrics, Middleware, StateCollector
@@ -60,7 +60,7 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
             app.state.db.close()
 
     app = FastAPI(title="Kith", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.ties_pages = PageCache()  # rendered pages of GET /v1/ties, for a few seconds
     metrics = Metrics()
@@ -103,5 +103,6 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
         app.include_router(module.router, responses=errors.documented(400, 401, 413, 422))
     # The digest's one-click unsubscribe and snooze links: signed, so no token.
     app.include_router(digest_links.router, responses=errors.documented(400, 403, 404, 413, 422))
+    app.include_router(docs.router)  # FastAPI's own /docs page has an inline script
     dashboard.install(app)
     return app
