@@ -20,26 +20,10 @@ from service.dashboard import sessions
 from service.digest import links
 
 from .api_support import auth_header, seed_user
+from .test_api import ana, app, client  # noqa: F401 (fixtures: an app with Google configured, Ana seeded)
 
 ORIGIN = "http://testserver"
 FOREIGN = "http://testserver:8081"  # same host, another port: same site, other origin
-
-
-@pytest.fixture
-def app(settings):
-    return create_app(settings.model_copy(update={"google_client_id": "kith-test-client",
-                                                  "google_auth_uri": "http://127.0.0.1:9/o/oauth2/auth"}))
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app) as client:
-        yield client
-
-
-@pytest.fixture
-def ana(client):
-    return seed_user(client.app.state.db, "ana@north.example")
 
 
 def sign_in(client, token: str):
