@@ -15,6 +15,8 @@ from rich.console import Console
 
 from ingest.errors import KithError
 
+from .output import terminal_text
+
 app = typer.Typer(help="Kith: relationship health from email and calendar metadata.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 user_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
@@ -22,8 +24,9 @@ import_app = typer.Typer(help="Import mail and calendar files.", no_args_is_help
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+# No :emoji: codes: text from mail is printed with them, and they would turn into pictures.
+out = Console(emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 class Runtime:
@@ -58,12 +61,14 @@ def _parse_as_of(value: Optional[str]) -> Optional[datetime]:
 
 def _progress_sink(progress, task_ids):
     def report(resource, total, page):
+        # A calendar's id comes from the provider: it is printed like any text from mail.
+        label = terminal_text(resource.split("/")[-1][:40])
         task = task_ids.get(resource)
         if task is None:
-            task = task_ids[resource] = progress.add_task(resource.split("/")[-1][:40], total=None)
+            task = task_ids[resource] = progress.add_task(label, total=None)
         done, whole = page.progress if page.progress else (None, None)
         progress.update(task, completed=done if done is not None else total.written,
-                        total=whole, description=f"{resource.split('/')[-1][:30]}: "
+                        total=whole, description=f"{label[:30]}: "
                         f"{total.written} kept, {total.quarantined} quarantined")
     return report
 
@@ -172,7 +177,7 @@ def connect(provider: str = typer.Argument(..., help="google or microsoft"),
     rt.user_id(user)
     module = importlib.import_module(PROVIDERS[provider])
     account_id = module.connect_cli(rt.settings, rt.db, user, no_browser)
-    err.print(f"connected {provider} account {account_id}; syncing...")
+    err.print(f"connected {terminal_text(provider)} account {account_id}; syncing...")
     from .sync import sync_account
     run_with_progress(sync_account, rt.settings, rt.db, account_id)
 
@@ -196,6 +201,7 @@ def sync(user: Optional[str] = typer.Option(None, "--user")):
         err.print("no connected accounts: connect one with `kith connect google --user EMAIL`")
     users = set()
     for account_id, user_id, provider, address, status in rows:
+        address = terminal_text(address)
         if status in ("auth_revoked", "disabled"):
             err.print(f"[yellow]{provider} {address}: {status}[/] — reconnect with "
                       f"`kith connect {provider} --user ...`")
@@ -203,13 +209,13 @@ def sync(user: Optional[str] = typer.Option(None, "--user")):
         try:
             reports = run_with_progress(sync_account, rt.settings, rt.db, account_id)
         except AlreadySyncing as exc:
-            err.print(str(exc))
+            err.print(terminal_text(exc))
             continue
         except KithError as exc:
-            err.print(f"[red]{provider} {address}: {exc}[/]")
+            err.print(f"[red]{provider} {address}: {terminal_text(exc)}[/]")
             continue
         for r in reports:
-            err.print(f"{provider} {address} {r.resource}: {r.written} written, {r.removed} removed, "
+            err.print(f"{provider} {address} {terminal_text(r.resource)}: {r.written} written, {r.removed} removed, "
                       f"{r.quarantined} quarantined")
         users.add(user_id)
     for user_id in users:
@@ -225,7 +231,7 @@ def _import(kind: str, path: Path, user: str, addresses: Optional[List[str]], re
     reports = run_with_progress(import_file, rt.db, user_id, kind, path, addresses=addresses or [],
                                 restart=restart)
     for r in reports:
-        err.print(f"{path}: {r.written} items imported, {r.quarantined} quarantined"
+        err.print(f"{terminal_text(path)}: {r.written} items imported, {r.quarantined} quarantined"
                   + (" (see `kith quarantine --user ...`)" if r.quarantined else ""))
     score_user(rt.db, user_id)
 
@@ -301,10 +307,10 @@ def digest(user: str = typer.Option(..., "--user"), week: Optional[str] = typer.
         with rt.db.tx() as conn:
             html = kdigest.render_preview(rt.settings, conn, user_id, week_date)
         preview.write_text(html)
-        err.print(f"wrote {preview}")
+        err.print(f"wrote {terminal_text(preview)}")
     else:
         outcome = kdigest.send_digest(rt.settings, rt.db, user_id, week_date, force=True)
-        err.print(f"digest: {outcome}")
+        err.print(f"digest: {terminal_text(outcome)}")
 
 
 @app.command()
@@ -317,7 +323,7 @@ def delete(user: str = typer.Option(..., "--user"), yes: bool = typer.Option(Fal
     from .erasure import erase_user
 
     erase_user(rt.db, rt.settings, user_id)
-    err.print(f"erased {user}")
+    err.print(f"erased {terminal_text(user)}")
 
 
 @app.command()
@@ -358,7 +364,7 @@ def main() -> None:
     try:
         app()
     except KithError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {terminal_text(exc)}")
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from psycopg.types.json import Jsonb
 
 from service import auth, store
+from service.dashboard import sessions
 
 AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 EARLIER = AS_OF - timedelta(days=7)
@@ -120,6 +121,7 @@ def seed_user(db, email: str, n_people: int = 6, snapshots: bool = True) -> Seed
                      (user_id, f"<d1.{user_id}@kith>", b"Subject: Your week\r\n\r\n"))
         conn.execute("INSERT INTO oauth_states (state, user_id, provider, payload) VALUES (%s, %s, 'google', %s)",
                      (f"state-{user_id}", user_id, b"verifier"))
+        sessions.open_session(conn, token)
     return seeded
 
 

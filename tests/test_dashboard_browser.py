@@ -2,18 +2,24 @@
 
 Pages load, sign-in works and refuses a wrong token, the strength/balance chart draws a
 dot per tie, the tier filter hides dots, a click on a tie opens its weekly timeline, and
-the reconnect button of a revoked account starts the provider's sign-in. Screenshots go
-to tests/artifacts/.
+the reconnect button of a revoked account starts the provider's sign-in; the pages break no
+rule of their Content-Security-Policy, and a page on another origin can neither post a form
+nor frame the dashboard. Screenshots go to tests/artifacts/.
 """
 from __future__ import annotations
 
 import shutil
+import threading
+from contextlib import contextmanager
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from service.api import create_app
+from service.digest import links
 
 from .api_support import seed_many, seed_user, serve
 
@@ -145,3 +151,77 @@ def test_the_chart_draws_five_thousand_ties(browser, site):
     page.locator("svg.scatter a.point").last.click()
     page.wait_for_selector("svg.timeline")
     assert page.url.rsplit("/", 1)[1].isdigit()
+
+
+@contextmanager
+def foreign_site(pages: dict[str, str]):
+    """Another origin on this host (another port): a page an attacker controls."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = pages.get(self.path, "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_csp_holds_and_another_origin_cannot_sync_or_frame(browser, site):
+    """Given a signed-in user, when the sign-in, home, tie and digest-link pages load, then each
+    carries a CSP and the console reports no CSP violation; when a page on another port of the
+    same host posts "Sync now" it gets 403, and when it frames the dashboard the frame stays empty."""
+    app, base = site
+    ana = seed_user(app.state.db, "ana@north.example")
+    settings = app.state.settings
+    page = browser.new_page(viewport={"width": 1100, "height": 1200})
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(msg.text))
+    page.on("pageerror", lambda exc: console.append(str(exc)))
+
+    signin = page.goto(base + "/")
+    page.fill("#token", ana.token)
+    page.click("form#signin button")
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    home = page.goto(base + "/")
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.uncheck("input.tier-filter[value=strong]")  # the script runs under the CSP
+    assert page.locator("svg.scatter a.point.hidden").count() == 2
+    swatch = page.eval_on_selector(".swatch-strong", "e => getComputedStyle(e).backgroundColor")
+    assert swatch == "rgb(27, 127, 91)"  # the stylesheet, not a style attribute, colours it
+    tie = page.goto(f"{base}/ties/{ana.people[0]}")
+    page.wait_for_selector("svg.timeline rect.bar")
+    snooze = page.goto(links.snooze_url(base, settings.secret(), ana.user_id, ana.people[0],
+                                        date.today() + timedelta(days=14)))
+    assert page.locator("button").inner_text() == "Snooze"
+    for response in (signin, home, tie, snooze):
+        csp = response.header_value("content-security-policy") or ""
+        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert [m for m in console if "Content Security Policy" in m or "Refused" in m] == []
+
+    form = (f'<form id="f" method="post" action="{base}/accounts/{ana.account_id}/sync"></form>'
+            '<script>document.getElementById("f").submit()</script>')
+    frame = f'<iframe id="victim" src="{base}/" width="900" height="700"></iframe>'
+    with foreign_site({"/form": form, "/frame": frame}) as evil:
+        with page.expect_response(lambda r: r.url.endswith(f"/accounts/{ana.account_id}/sync")) as posted:
+            page.goto(evil + "/form")
+        assert posted.value.status == 403
+        assert "did not come from this Kith page" in page.inner_text("body")
+
+        page.goto(evil + "/frame")
+        page.wait_for_timeout(500)
+        framed = page.frame_locator("#victim")
+        assert framed.locator("button.sync, form#signin, button.link").count() == 0
+        assert any("frame-ancestors" in m for m in console)
+    page.goto(base + "/")
+    assert page.locator("button.link").is_visible()  # still signed in

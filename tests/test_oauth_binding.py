@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from ingest.errors import InputError
 from ingest.sandbox.google import start_google_emulator
 from ingest.sandbox.microsoft import start_microsoft_emulator
+from service.dashboard import sessions
 from service import google, microsoft, oauth_accounts
 from service.api.oauth_callback import cookie_name
 from service.auth import create_token
@@ -267,9 +268,12 @@ def test_every_start_gives_its_browser_the_flow_cookie(provider, kith, database)
         account_id = conn.execute("INSERT INTO accounts (user_id, provider, address, status) VALUES "
                                   "(%s, %s, %s, 'auth_revoked') RETURNING id",
                                   (user_id, provider.name, provider.mailbox)).fetchone()[0]
+    with database.tx() as conn:
+        session = sessions.open_session(conn, token)
     with TestClient(app) as browser:
-        browser.cookies.set("kith_session", token)
-        again = browser.post(f"/accounts/{account_id}/reconnect", follow_redirects=False)
+        browser.cookies.set("kith_session", session.id)
+        again = browser.post(f"/accounts/{account_id}/reconnect", data={"csrf": session.csrf},
+                             headers={"origin": "http://testserver"}, follow_redirects=False)
         api = browser.post("/v1/accounts/connect", json={"provider": provider.name},
                            headers={"Authorization": f"Bearer {token}"})
     for response, url in ((again, again.headers.get("location", "")), (api, api.json().get("authorize_url", ""))):

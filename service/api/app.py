@@ -5,7 +5,8 @@
                 (app.state.jobs, service.jobs.Jobs; routes get it as api.jobs.Queue); closed on shutdown
                 (uvicorn runs the shutdown half on SIGTERM after draining requests)
       middleware: metrics + access log + body size limit (observability.Middleware); it also drops a
-                  user's cached pages of ties (page_cache) after any request of theirs that may write
+                  user's cached pages of ties (page_cache) after any request of theirs that may write;
+                  security headers on every response, errors included (headers.SecurityHeaders)
       errors: JSON bodies for every 4xx/5xx (errors.install)
       routers: ties, people, accounts, digest, me (tokens, export, delete), dashboard
 """
@@ -24,8 +25,9 @@ from ..dashboard import views as dashboard
 from ..db import Database
 from ..digest import web as digest_links
 from ..jobs import Jobs, make_broker
-from . import accounts, connect_google, connect_microsoft, digest, errors, me, people, ties
+from . import accounts, connect_google, connect_microsoft, digest, docs, errors, me, people, ties
 from .deps import known_query_only
+from .headers import SecurityHeaders, security_headers
 from .observability import Metrics, Middleware, StateCollector
 from .page_cache import PageCache
 
@@ -60,7 +62,7 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
             app.state.db.close()
 
     app = FastAPI(title="Kith", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.ties_pages = PageCache()  # rendered pages of GET /v1/ties, for a few seconds
     metrics = Metrics()
@@ -68,6 +70,8 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     app.state.metrics = metrics
     errors.install(app)
     app.add_middleware(Middleware, metrics=metrics)
+    # Added last, so outermost: its headers reach every answer, the body-size 413 included.
+    app.add_middleware(SecurityHeaders, headers=security_headers(settings))
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability",
              responses={503: {"description": "The database does not answer."}})
@@ -101,5 +105,6 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
         app.include_router(module.router, responses=errors.documented(400, 401, 413, 422))
     # The digest's one-click unsubscribe and snooze links: signed, so no token.
     app.include_router(digest_links.router, responses=errors.documented(400, 403, 404, 413, 422))
+    app.include_router(docs.router)  # FastAPI's own /docs page has an inline script
     dashboard.install(app)
     return app

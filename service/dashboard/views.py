@@ -1,27 +1,29 @@
 """The dashboard: server-rendered pages over the same queries as the API.
 
-Signing in posts an API token once; it is kept in an HttpOnly, SameSite=Strict cookie, so
-page scripts never see it and other sites cannot post forms with it. Pages are plain HTML
-with inline SVG charts; the small script in static/app.js only adds hover and filtering.
+Signing in posts an API token once and opens a session (sessions.py): the HttpOnly,
+SameSite=Strict cookie holds the session's own id, never the token. Every form that changes
+something carries the session's CSRF token and must come from this site's origin. Pages are
+plain HTML with inline SVG charts and no inline script or style (the app's Content-Security-
+Policy forbids both); static/app.js only adds hover and filtering.
 """
 from __future__ import annotations
 
 import gzip
 import json
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .. import auth, ties as tie_model
+from .. import ties as tie_model
 from ..api import tie_detail as td, tie_queries as tq
 from ..api.accounts import ConnectUnavailable, account_health, authorize_url
 from ..api.oauth_callback import bind as oauth_bind
 from ..jobs import QueueUnavailable
-from . import charts
+from . import charts, sessions
 
 HERE = Path(__file__).parent
 COOKIE = "kith_session"
@@ -43,20 +45,32 @@ def _page(name: str, status: int = 200, request: Request | None = None, **contex
     return HTMLResponse(html, status_code=status)
 
 
-def _signed_in(request: Request) -> int | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
+def _session(request: Request) -> sessions.Session | None:
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:
         return None
     with request.app.state.db.tx() as conn:
-        return auth.user_for_token(conn, token)
+        return sessions.find_session(conn, session_id)
 
 
-def _same_origin(request: Request) -> bool:
-    """Forms only count when posted from this site (SameSite cookies aside, old browsers exist)."""
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if not origin:
-        return True
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+def _signed_in(request: Request) -> int | None:
+    session = _session(request)
+    return session.user_id if session else None
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The posted form's fields (first value of each), read up to MAX_FORM_BYTES."""
+    body = await request.body()
+    return {key: values[0] for key, values in
+            parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
+
+
+Form = Depends(_form_fields)
+
+
+def _refused() -> HTMLResponse:
+    return _page("problem.html.j2", status=403, title="Refused",
+                 text="That form did not come from this Kith page. Open Kith and try again.")
 
 
 def _to_signin() -> RedirectResponse:
@@ -80,9 +94,10 @@ def _all_ties(conn, user: int) -> tuple[list[dict], object, int]:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    user = _signed_in(request)
-    if user is None:
+    session = _session(request)
+    if session is None:
         return _page("signin.html.j2", error=None)
+    user = session.user_id
     with request.app.state.db.tx() as conn:
         me = conn.execute("SELECT email, name FROM users WHERE id = %s", (user,)).fetchone()
         ties, snap, total = _all_ties(conn, user)
@@ -96,31 +111,42 @@ def home(request: Request) -> Response:
     points = [{"person_id": t["person_id"], "label": t.get("name") or t.get("contact") or "",
                "strength": float(t["strength"]), "reciprocity": int(t["reciprocity"]), "tier": t["tier"]}
               for t in ties[:MAX_POINTS]]
-    return _page("home.html.j2", request=request, me={"email": me[0], "name": me[1]}, deepen=deepen, accounts=accounts,
+    return _page("home.html.j2", request=request, csrf=session.csrf, me={"email": me[0], "name": me[1]},
+                 deepen=deepen, accounts=accounts,
                  chart=charts.scatter(points), n_ties=total, n_points=len(points), as_of=snap,
-                 tiers=list(charts.TIER_COLOURS.items()))
+                 tiers=list(charts.TIER_COLOURS))
+
+
+def _secure(request: Request) -> bool:
+    return request.app.state.settings.base_url.startswith("https://")
 
 
 @router.post("/signin")
-async def signin(request: Request) -> Response:
-    body = await request.body()
-    token = (parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).get("token") or [""])[0].strip()
-    if not _same_origin(request):
+def signin(request: Request, fields: dict = Form) -> Response:
+    # No session yet, so no CSRF token: the Origin keeps other sites from signing a
+    # browser in to an account of theirs.
+    if not sessions.same_origin(request.headers):
         return _page("signin.html.j2", status=403, error="Sign in from Kith's own page.")
     with request.app.state.db.tx() as conn:
-        user = auth.user_for_token(conn, token)
-    if user is None:
+        session = sessions.open_session(conn, fields.get("token", "").strip())
+    if session is None:
         return _page("signin.html.j2", status=401, error="That token is unknown or revoked.")
     response = RedirectResponse("/", status_code=303)
-    secure = request.app.state.settings.base_url.startswith("https://")
-    response.set_cookie(COOKIE, token, max_age=30 * 24 * 3600, httponly=True, samesite="strict", secure=secure)
+    response.set_cookie(COOKIE, session.id, max_age=sessions.LIFETIME_DAYS * 24 * 3600, httponly=True,
+                        samesite="strict", secure=_secure(request))
     return response
 
 
 @router.post("/signout")
-def signout() -> Response:
+def signout(request: Request, fields: dict = Form) -> Response:
+    session = _session(request)
+    if session is not None:
+        if not sessions.form_allowed(request.headers, session, fields):
+            return _refused()
+        with request.app.state.db.tx() as conn:
+            sessions.revoke_session(conn, session.id)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, httponly=True, samesite="strict", secure=_secure(request))
     return response
 
 
@@ -141,29 +167,27 @@ def tie_page(request: Request, person_id: int, weeks: int = 52) -> Response:
                  series=charts.SERIES)
 
 
-def _own_account(request: Request, account_id: int) -> tuple[int | None, dict | None]:
-    user = _signed_in(request)
-    if user is None:
-        return None, None
+def _connected_account(request: Request, account_id: int, fields: dict):
+    """(user, account, None) for a signed-in action, posted from this site with the
+    session's CSRF token, on one of the user's connected accounts; else (.., .., the
+    response that refuses it)."""
+    session = _session(request)
+    if session is None:
+        return None, None, _to_signin()
+    if not sessions.form_allowed(request.headers, session, fields):
+        return session.user_id, None, _refused()
+    user = session.user_id
     with request.app.state.db.tx() as conn:
         found = account_health(conn, user, account_id)
-    return user, (found[0] if found else None)
-
-
-def _connected_account(request: Request, account_id: int):
-    """(user, account, None) for a signed-in, same-origin action on one of the user's
-    connected accounts; else (.., .., the response that refuses it)."""
-    user, account = _own_account(request, account_id)
-    if user is None or not _same_origin(request):
-        return user, account, _to_signin()
+    account = found[0] if found else None
     if account is None or account["provider"] not in ("google", "microsoft"):
         return user, account, _page("missing.html.j2", status=404, what=f"account {account_id}")
     return user, account, None
 
 
 @router.post("/accounts/{account_id}/reconnect")
-def reconnect(request: Request, account_id: int) -> Response:
-    user, account, refused = _connected_account(request, account_id)
+def reconnect(request: Request, account_id: int, fields: dict = Form) -> Response:
+    user, account, refused = _connected_account(request, account_id, fields)
     if refused is not None:
         return refused
     try:
@@ -176,8 +200,8 @@ def reconnect(request: Request, account_id: int) -> Response:
 
 
 @router.post("/accounts/{account_id}/sync")
-def sync(request: Request, account_id: int) -> Response:
-    user, account, refused = _connected_account(request, account_id)
+def sync(request: Request, account_id: int, fields: dict = Form) -> Response:
+    user, account, refused = _connected_account(request, account_id, fields)
     if refused is not None:
         return refused
     try:

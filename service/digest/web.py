@@ -19,10 +19,11 @@ router = APIRouter(tags=["digest links"])
 # Pages are HTML; errors keep the API's JSON shape, so the route's default class stays JSON.
 HTML_PAGE = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
 
+# Styled by the dashboard's stylesheet: the app's Content-Security-Policy allows no inline style.
 PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Kith</title></head>
-<body style="font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;max-width:480px;margin:40px auto;padding:0 16px;color:#1f2633">
-{body}</body></html>"""
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Kith</title>
+<link rel="stylesheet" href="/static/app.css"></head>
+<body><main class="narrow"><section class="card">{body}</section></main></body></html>"""
 
 
 def _page(body: str, status: int = 200) -> HTMLResponse:
@@ -30,8 +31,7 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 
 
 def _form(text: str, button: str) -> HTMLResponse:
-    return _page(f"<p>{escape(text)}</p><form method=\"post\"><button type=\"submit\" "
-                 f"style=\"font-size:16px;padding:10px 18px\">{escape(button)}</button></form>")
+    return _page(f"<p>{escape(text)}</p><form method=\"post\"><button type=\"submit\">{escape(button)}</button></form>")
 
 
 def _check_unsubscribe(settings, u: int, t: str) -> None:
