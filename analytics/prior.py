@@ -42,15 +42,23 @@ def training_rows(mail, egos, cutoff: float):
 
 def fit_prior(mail, egos, cutoff: float = CUTOFF.timestamp(), calibration_share: float = 0.25) -> dict:
     X, y, w, t = training_rows(mail, egos, cutoff)
+    meta = {"source": "enron-igraph", "egos": len(egos), "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat()}
+    return prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share)
+
+
+def prior_from_rows(X, y, w, t, meta: dict, *, features: tuple[str, ...] = MODEL_FEATURES,
+                    calibration_share: float = 0.25) -> dict:
+    """The prior spec from pooled training rows: the older snapshots fit the linear model,
+    the newest `calibration_share` of them the isotonic curve."""
     times = np.unique(t)
     cut = times[-max(1, int(round(len(times) * calibration_share)))]
     train, cal = t < cut, t >= cut
-    cols = [FEATURES.index(n) for n in MODEL_FEATURES]
-    pipe = _fit(base_pipeline(C=1.0), X[train][:, cols], y[train], w[train])
-    meta = {"source": "enron-igraph", "egos": len(egos), "rows": int(len(y)),
-            "positive_weight": round(float(w[y == 1].sum()), 1), "total_weight": round(float(w.sum()), 1), "cutoff": CUTOFF.isoformat(),
-            "train_rows": int(train.sum()), "calibration_rows": int(cal.sum())}
-    return prior_spec(pipe, X[cal], y[cal], w[cal], meta)
+    cols = [FEATURES.index(n) for n in features]
+    pipe = _fit(base_pipeline(C=1.0, features=features), X[train][:, cols], y[train], w[train])
+    meta = {**meta, "rows": int(len(y)), "positive_weight": round(float(w[y == 1].sum()), 1),
+            "total_weight": round(float(w.sum()), 1), "train_rows": int(train.sum()),
+            "calibration_rows": int(cal.sum())}
+    return prior_spec(pipe, X[cal], y[cal], w[cal], meta, features=features)
 
 
 def main(argv: list[str] | None = None) -> int:
