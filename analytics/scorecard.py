@@ -63,7 +63,8 @@ def _share_beating(s: Scored, rows, ego) -> float:
     best = {}
     for m in BASELINES:
         for e, v in per_person(s.score[m][rows], y, ego).items():
-            best[e] = np.nanmax([best.get(e, np.nan), v])
+            if np.isfinite(v):
+                best[e] = max(best.get(e, -np.inf), v)
     egos = [e for e, v in kith.items() if np.isfinite(v) and np.isfinite(best.get(e, np.nan))]
     return float(np.mean([kith[e] >= best[e] + MARGIN for e in egos])) if egos else float("nan")
 

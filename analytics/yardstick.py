@@ -146,6 +146,7 @@ class Scored:
     prob: dict  # method -> P(two-way contact in the 90 days), where the method has one
     n_dates: int
     extra: dict = field(default_factory=dict)
+    trained_on: dict = field(default_factory=dict)  # ego -> egos whose rows fitted its pooled models
 
 
 class Study:
@@ -163,15 +164,16 @@ class Study:
 
     def _pooled(self, fold: int):
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
-        sets = [ts for e, ts in self.pool.items() if fold_of(e) != fold]
-        return (np.vstack([s.X for s in sets]), np.concatenate([s.y for s in sets]),
+        egos = [e for e in self.pool if fold_of(e) != fold]
+        sets = [self.pool[e] for e in egos]
+        return egos, (np.vstack([s.X for s in sets]), np.concatenate([s.y for s in sets]),
                 np.concatenate([s.weight for s in sets]), np.concatenate([s.time for s in sets]))
 
     def fold_models(self, features: tuple[str, ...]):
         priors, logits = {}, {}
         for fold in sorted({fold_of(d.ego) for d in self.data}):
-            X, y, w, t = self._pooled(fold)
-            priors[fold] = prior_from_rows(X, y, w, t, {"fold": fold}, features=features)
+            egos, (X, y, w, t) = self._pooled(fold)
+            priors[fold] = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
             with threadpool_limits(limits=1):
                 logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
         return priors, logits
@@ -207,4 +209,5 @@ class Study:
                       dormant=cat("dormant").astype(bool),
                       score={m: np.concatenate(v) for m, v in cols.items()},
                       prob={m: np.concatenate(v) for m, v in probs.items()}, n_dates=len(self.dates),
-                      extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra})
+                      extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
+                      trained_on={d.ego: tuple(priors[fold_of(d.ego)]["meta"]["egos"]) for d in self.data})
