@@ -48,9 +48,18 @@ def development_egos(employees) -> list[int]:
 
 def development_mail(mail):
     """The same mail with every message at or after LOCKBOX_START removed."""
+    return mail_before(mail, LOCKBOX_START)
+
+
+def lockbox_dates() -> list[float]:
+    """as_of dates whose 90-day outcome windows reach into the lockbox months."""
+    return [datetime(y, m, 1, tzinfo=timezone.utc).timestamp() for y, m in ((2001, 11), (2001, 12), (2002, 1))]
+
+
+def mail_before(mail, end: float):
     from analytics.backtest import Mail
 
-    keep = mail.time < LOCKBOX_START
+    keep = mail.time < end
     idx = np.flatnonzero(keep)
     counts = np.diff(mail.offsets)[idx]
     starts = mail.offsets[idx]

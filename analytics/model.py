@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
+from analytics.signals import SIGNAL_SIGNS
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
 ISOTONIC_MIN_ROWS = 1000  # below this, isotonic over-fits: use a sigmoid
@@ -153,7 +154,8 @@ def _fit(pipe: Pipeline, X, y, w) -> Pipeline:
 
 
 def base_pipeline(C: float = 1.0, features: tuple[str, ...] = MODEL_FEATURES) -> Pipeline:
-    return make_pipeline(StandardScaler(), SignedLogisticRegression(C=C, signs=[SIGNS[n] for n in features]))
+    signs = [SIGNS[n] if n in SIGNS else SIGNAL_SIGNS[n] for n in features]
+    return make_pipeline(StandardScaler(), SignedLogisticRegression(C=C, signs=signs))
 
 
 class StrengthModel(ClassifierMixin, BaseEstimator):

@@ -7,6 +7,7 @@
     precision@10        share of each snapshot's ten top-scored ties in two-way contact after
     cooling ratio       future two-way rate of active ties flagged cooling / of active ties
                         not flagged (active: two-way contact in the 180 days before as_of)
+    quiet cooling ratio the same for cooling ties also silent > 3x their rhythm
     dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
                         users' average tie at the same dates
     ECE                 expected calibration error of the 90-day probability, latest 3 dates
@@ -41,6 +42,8 @@ def measures(s: Scored) -> dict:
     out["cooling rate"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r])
     out["active unflagged rate"] = lambda r, c: _rate(y[r], active_clear[r])
     out["cooling ratio"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r]) / _rate(y[r], active_clear[r])
+    quiet_clear = s.active & ~s.quiet & ~s.dormant
+    out["quiet cooling ratio"] = lambda r, c: _rate(y[r], (s.quiet & s.active)[r]) / _rate(y[r], quiet_clear[r])
     out["dormant ratio"] = lambda r, c: _dormant_ratio(y[r], s.dormant[r], _rows(s, r, c))
     latest = s.date >= s.n_dates - 3
     for m, p in s.prob.items():
@@ -84,6 +87,7 @@ def summarise(s: Scored, *, n_boot: int = 200) -> dict:
     out["_counts"] = {"egos": int(len(np.unique(s.ego))), "rows": int(len(s.label)),
                       "base rate": round(float(s.label.mean()), 3),
                       "cooling flagged (active)": int((s.cooling & s.active).sum()),
+                      "quiet cooling (active)": int((s.quiet & s.active).sum()),
                       "dormant flagged": int(s.dormant.sum())}
     return out
 
@@ -114,7 +118,8 @@ def table(summary: dict) -> str:
     for measure in ("auc", "person auc", "precision@10", "ece"):
         cells = [fmt(summary[f"{measure} {m}"]) if f"{measure} {m}" in summary else "n/a" for m in METHODS]
         lines.append(f"{measure:16s}" + "".join(f"{c:>26s}" for c in cells))
-    for name in ("beats baselines", "cooling rate", "active unflagged rate", "cooling ratio", "dormant ratio"):
+    for name in ("beats baselines", "cooling rate", "active unflagged rate", "cooling ratio",
+                 "quiet cooling ratio", "dormant ratio"):
         lines.append(f"{name:24s} {fmt(summary[name])}")
     return "\n".join(lines)
 

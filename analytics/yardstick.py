@@ -81,6 +81,7 @@ class EgoData:
     decayed: np.ndarray
     cooling: np.ndarray
     dormant: np.ndarray
+    quiet: np.ndarray  # cooling and silent past its rhythm (rhythm.COOLING_SILENCE)
     extra: dict = field(default_factory=dict)  # per-row arrays for flag studies
 
 
@@ -109,12 +110,14 @@ def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoD
             label=two_way_between(full, t, t + HORIZON)[where],
             active=two_way_between(frame, t - ACTIVE, t)[idx],
             recency=-(t - snap.last[idx]) / DAY, decayed=decayed_count(frame, t)[idx],
-            cooling=rh.cooling[idx], dormant=rh.dormant[idx],
-            silence=rh.silence_days[idx], interval=rh.interval_days[idx]))
+            cooling=rh.cooling[idx], dormant=rh.dormant[idx], quiet=rh.quiet[idx],
+            silence=rh.silence_days[idx], interval=rh.interval_days[idx], ratio=rh.silence_ratio[idx],
+            peak=rh.peak_days[idx], recent=rh.recent_days[idx], base=rh.baseline_days[idx],
+            span=rh.baseline_span[idx], p_cool=rh.p_cooling[idx]))
     if not parts:
         return None
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    extra = {k: cat.pop(k) for k in ("silence", "interval")}
+    extra = {k: cat.pop(k) for k in ("silence", "interval", "ratio", "peak", "recent", "base", "span", "p_cool")}
     return EgoData(ego=ego, fits=fits, extra=extra, **cat)
 
 
@@ -142,6 +145,7 @@ class Scored:
     active: np.ndarray
     cooling: np.ndarray
     dormant: np.ndarray
+    quiet: np.ndarray
     score: dict  # method -> array
     prob: dict  # method -> P(two-way contact in the 90 days), where the method has one
     n_dates: int
@@ -206,7 +210,7 @@ class Study:
         date = cat("date")
         return Scored(ego=ego, snapshot=ego * len(self.dates) + date, date=date, label=cat("label").astype(bool),
                       active=cat("active").astype(bool), cooling=cat("cooling").astype(bool),
-                      dormant=cat("dormant").astype(bool),
+                      dormant=cat("dormant").astype(bool), quiet=cat("quiet").astype(bool),
                       score={m: np.concatenate(v) for m, v in cols.items()},
                       prob={m: np.concatenate(v) for m, v in probs.items()}, n_dates=len(self.dates),
                       extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
