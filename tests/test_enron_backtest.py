@@ -61,7 +61,7 @@ def test_dirty_rows_are_handled(mail):
 
 
 def test_strength_predicts_two_way_contact(summary):
-    assert summary["egos"] >= 60 and summary["rows"] > 10_000
+    assert summary["egos"] >= 50 and summary["rows"] > 10_000  # a fifth of the people are in the lockbox
     assert summary["auc_strength"] >= 0.85
     assert summary["auc_strength"] > summary["auc_recency"]
 
