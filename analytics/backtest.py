@@ -14,7 +14,6 @@ date (a null timestamp in the source) and are set aside as `invalid`, counted, n
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -184,22 +183,71 @@ def default_dates() -> list[datetime]:
     return [datetime(2001, m, 1, tzinfo=timezone.utc) for m in range(4, 11)]
 
 
+def _data_folder(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    here = Path(__file__).resolve()
+    for root in (here.parents[2], here.parents[3]):
+        if (root / "shared/data/enron-igraph/edges.csv").exists():
+            return root / "shared/data/enron-igraph"
+    return here.parents[2] / "shared/data/enron-igraph"
+
+
+def sample_egos(mail: Mail, employees, n: int, *, min_exchanges: int = 50) -> list[int]:
+    """n employees with enough mail, in a fixed hashed order (not by volume or id)."""
+    import hashlib
+
+    counts = np.bincount(mail.sender, minlength=max(employees) + 1)
+    owner = np.repeat(np.arange(len(mail)), np.diff(mail.offsets))
+    for e in employees:
+        counts[e] += len(np.unique(owner[mail.recipients == e]))
+    ok = [e for e in employees if counts[e] >= min_exchanges]
+    ok.sort(key=lambda e: hashlib.sha256(f"kith-sample-v1:{e}".encode()).hexdigest())
+    return ok[:n]
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    n_egos = 184
-    if "--egos" in argv:
-        i = argv.index("--egos")
-        n_egos = int(argv[i + 1])
-        del argv[i:i + 2]
-    folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "shared/data/enron-igraph"
-    mail = messages(*load_edges(folder))
-    egos = [e for e in range(184) if e % 2 == 1][:n_egos]  # even ids fit the prior
-    summary = run(mail, egos, default_dates()).summary()
-    print(f"messages {len(mail)}  invalid rows set aside {mail.invalid_rows}")
-    for key, value in summary.items():
-        if key != "calibration":
-            print(f"{key:38s} {value}")
-    print(format_calibration(summary["calibration"]))
+    """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
+
+        .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--dates 10]
+            [--boot 200] [--prior-egos all|sample] [--signals] [--lockbox]
+    """
+    import argparse
+
+    from analytics import lockbox as lb
+    from analytics.scorecard import summarise, table
+    from analytics.yardstick import HORIZON, Study, dev_dates
+
+    ap = argparse.ArgumentParser(prog="python -m analytics.backtest")
+    ap.add_argument("--data")
+    ap.add_argument("--egos", type=int, default=30)
+    ap.add_argument("--dates", type=int, default=10, help="the latest N of the monthly dates")
+    ap.add_argument("--boot", type=int, default=200)
+    ap.add_argument("--refit", type=int, default=3)
+    ap.add_argument("--prior-egos", choices=("all", "sample"), default="all")
+    ap.add_argument("--signals", action="store_true", help="measure each candidate signal's lift")
+    ap.add_argument("--lockbox", action="store_true", help="final report only: the lockbox figures")
+    args = ap.parse_args(argv)
+    everything = messages(*load_edges(_data_folder(args.data)))
+    if args.lockbox:
+        from analytics.lockbox_report import report
+
+        print(report(everything, n_boot=args.boot, refit=args.refit))
+        return 0
+    mail = lb.development_mail(everything)
+    dev = lb.development_egos(range(184))
+    egos = sample_egos(mail, dev, args.egos)
+    dates = dev_dates()[-args.dates:]
+    pool = sample_egos(mail, dev, 184, min_exchanges=20) if args.prior_egos == "all" else egos
+    print(f"messages {len(mail)} (before {datetime.fromtimestamp(lb.LOCKBOX_START, timezone.utc):%Y-%m-%d}); "
+          f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates, "
+          f"prior pool {len(pool)} egos, horizon {HORIZON / DAY:.0f} days")
+    study = Study(mail, egos, dates, refit=args.refit, prior_egos=pool)
+    print(table(summarise(study.evaluate(), n_boot=args.boot)))
+    if args.signals:
+        from analytics.signals_study import print_lifts
+
+        print_lifts(study, n_boot=args.boot)
     return 0
 
 

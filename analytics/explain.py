@@ -39,6 +39,9 @@ PHRASES = {  # what a feature means when it lowers the score, named in the chang
     "two_way_sustained": "a lower sustained rate of two-way contact",
     "volume_mutual": "less mail both ways",
     "recency_mutual": "a longer silence from one side",
+    "silence_ratio": "a silence longer than your usual gap", "burstiness": "a burstier rhythm",
+    "awaiting_reply": "a message waiting for your answer", "inbound_recency": "a longer silence from them",
+    "attention_share": "a smaller share of your mail", "network_overlap": "fewer people in common",
 }
 
 
@@ -103,6 +106,11 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: dict) -> str |
         return f"Last two-way exchange {_span(np.expm1(x[F['days_since_two_way']]))} ago"
     if name == "volume_out":
         return f"You sent them {_plural(fx.sent[i], 'message')} in the last 90 days"
+    if name == "silence_ratio":
+        ratio = np.expm1(v)
+        if ratio < 1.5:
+            return None
+        return f"Quiet for {ratio:.1f}x your usual gap between contacts"
     if name == "volume_in":
         return f"They sent you {_plural(fx.received[i], 'message')} in the last 90 days"
     if name == "recency_mutual":

@@ -43,6 +43,9 @@ FEATURES: tuple[str, ...] = (
     "volume_mutual",  # the smaller of volume_out and volume_in: flow that goes both ways
     "recency_mutual",  # log1p days since *both* sides last wrote or met (the later of the two)
     "two_way_sustained",  # log1p monthly rate the tie has kept up over every recent window
+    # analytics/signals.py:
+    "silence_ratio", "burstiness", "awaiting_reply", "inbound_recency", "attention_share",
+    "network_overlap",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 # What the strength model reads, with the sign each coefficient is held to (+1: more is
@@ -226,6 +229,10 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     both = np.minimum(*last_side)
     silent_days = np.where(np.isfinite(both), (as_of - both) / DAY, days_age + 365.0)
     X[:, F["recency_mutual"]] = np.log1p(np.minimum(np.where(present, silent_days, 0.0), 365.0))
+    from analytics.signals import signal_columns  # it reads this module's helpers
+
+    for name, col in signal_columns(frame, as_of, habits.reply_hours_you).items():
+        X[:, F[name]] = col
     X[~present] = 0.0
     return Snapshot(as_of=as_of, present=present, X=X,
                     last=np.where(present, last, np.nan), habits=habits)

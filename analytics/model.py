@@ -22,6 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
+from analytics.signals import SIGNAL_SIGNS
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
 ISOTONIC_MIN_ROWS = 1000  # below this, isotonic over-fits: use a sigmoid
@@ -153,7 +154,8 @@ def _fit(pipe: Pipeline, X, y, w) -> Pipeline:
 
 
 def base_pipeline(C: float = 1.0, features: tuple[str, ...] = MODEL_FEATURES) -> Pipeline:
-    return make_pipeline(StandardScaler(), SignedLogisticRegression(C=C, signs=[SIGNS[n] for n in features]))
+    signs = [SIGNS[n] if n in SIGNS else SIGNAL_SIGNS[n] for n in features]
+    return make_pipeline(StandardScaler(), SignedLogisticRegression(C=C, signs=signs))
 
 
 class StrengthModel(ClassifierMixin, BaseEstimator):
@@ -163,18 +165,21 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     training.py: each pair appears as a weighted positive and negative); `sample_time`
     orders them so the newest `calibration_share` of snapshots calibrates and the rest trains.
     `prior_rows` is how many of the user's rows the prior is worth: with few rows the
-    prior dominates, with years of history the user's own model does.
+    prior dominates, with years of history the user's own model does. `prior` is a prior
+    spec (the dict `prior_spec` returns) to use instead of the shipped `prior.json`: the
+    backtest passes one fitted on other people than the user it scores.
     """
 
     def __init__(self, C: float = 1.0, features: tuple[str, ...] = MODEL_FEATURES,
                  calibration_share: float = 0.25, prior_rows: float = 3000.0,
-                 use_prior: bool = True, max_rows: int = 60000):
+                 use_prior: bool = True, max_rows: int = 60000, prior: dict | None = None):
         self.C = C
         self.features = features
         self.calibration_share = calibration_share
         self.prior_rows = prior_rows
         self.use_prior = use_prior
         self.max_rows = max_rows
+        self.prior = prior
 
     def fit(self, X, y, sample_time=None, sample_weight=None):
         X = np.asarray(X, float)
@@ -183,7 +188,10 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = X.shape[1]
         self.cols_ = np.array([FEATURES.index(n) for n in self.features], int)
-        self.prior_ = PriorModel.load() if self.use_prior else None
+        if not self.use_prior:
+            self.prior_ = None
+        else:
+            self.prior_ = PriorModel(self.prior) if self.prior is not None else PriorModel.load()
         if sample_time is None:
             sample_time = np.arange(len(y), dtype=float)
         sample_time = np.asarray(sample_time, float)

@@ -20,6 +20,7 @@ import numpy as np
 from analytics.backtest import ego_exchanges, load_edges, messages
 from analytics.features import FEATURES, MODEL_FEATURES
 from analytics.frame import build_frame
+from analytics.lockbox import development_egos
 from analytics.model import PRIOR_PATH, _fit, base_pipeline, prior_spec
 from analytics.training import training_set
 
@@ -42,22 +43,31 @@ def training_rows(mail, egos, cutoff: float):
 
 def fit_prior(mail, egos, cutoff: float = CUTOFF.timestamp(), calibration_share: float = 0.25) -> dict:
     X, y, w, t = training_rows(mail, egos, cutoff)
+    meta = {"source": "enron-igraph", "egos": len(egos), "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat()}
+    return prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share)
+
+
+def prior_from_rows(X, y, w, t, meta: dict, *, features: tuple[str, ...] = MODEL_FEATURES,
+                    calibration_share: float = 0.25) -> dict:
+    """The prior spec from pooled training rows: the older snapshots fit the linear model,
+    the newest `calibration_share` of them the isotonic curve."""
     times = np.unique(t)
     cut = times[-max(1, int(round(len(times) * calibration_share)))]
     train, cal = t < cut, t >= cut
-    cols = [FEATURES.index(n) for n in MODEL_FEATURES]
-    pipe = _fit(base_pipeline(C=1.0), X[train][:, cols], y[train], w[train])
-    meta = {"source": "enron-igraph", "egos": len(egos), "rows": int(len(y)),
-            "positive_weight": round(float(w[y == 1].sum()), 1), "total_weight": round(float(w.sum()), 1), "cutoff": CUTOFF.isoformat(),
-            "train_rows": int(train.sum()), "calibration_rows": int(cal.sum())}
-    return prior_spec(pipe, X[cal], y[cal], w[cal], meta)
+    cols = [FEATURES.index(n) for n in features]
+    pipe = _fit(base_pipeline(C=1.0, features=features), X[train][:, cols], y[train], w[train])
+    meta = {**meta, "rows": int(len(y)), "positive_weight": round(float(w[y == 1].sum()), 1),
+            "total_weight": round(float(w.sum()), 1), "train_rows": int(train.sum()),
+            "calibration_rows": int(cal.sum())}
+    return prior_spec(pipe, X[cal], y[cal], w[cal], meta, features=features)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "shared/data/enron-igraph"
     mail = messages(*load_edges(folder))
-    spec = fit_prior(mail, [e for e in range(184) if e % 2 == 0])
+    # Even employees outside the lockbox (analytics/lockbox.py): the lockbox stays unread.
+    spec = fit_prior(mail, [e for e in development_egos(range(184)) if e % 2 == 0])
     PRIOR_PATH.write_text(json.dumps(spec, indent=1) + "\n")
     print(f"wrote {PRIOR_PATH}: {spec['meta']}")
     for name, coef in sorted(zip(spec["features"], spec["coef"]), key=lambda p: -abs(p[1])):

@@ -19,6 +19,7 @@ from scipy.stats import binom
 
 from analytics.features import PERSONAL, personal_two_way
 from analytics.frame import DAY, SHARED, Frame
+from analytics.signals import silence_ratio
 
 RECENT = 90 * DAY
 BASELINE = 365 * DAY
@@ -33,6 +34,13 @@ MIN_DROP = 0.5  # recent rate at most half the baseline rate (and a significant 
 MIN_BASELINE_DAYS = 12  # active days in the baseline year for a tie to be able to cool
 PEAK_BIN = 90 * DAY
 DORMANT_PEAK_DAYS = 6  # active days in the best quarter to call a silent tie dormant
+# On the Enron backtest (development people), active ties that passed the rate test kept
+# 0.59x the future two-way contact of active unflagged ones; those also quiet for more than
+# 3x their own rhythm kept 0.37-0.44x. The synthetic world's truth calls a tie at half its
+# old pace "cooling" even while in touch, so `cooling` stays the rate test and `quiet`
+# marks the cooling ties that also went silent (the one that clears the bar).
+COOLING_SILENCE = 3.0
+DORMANT_SILENCE = 8.0  # quiet for more than 8x its rhythm: such ties usually end
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,9 @@ class Rhythm:
     baseline_span: np.ndarray  # length of the baseline window actually observed (days)
     p_cooling: np.ndarray
     cooling: np.ndarray
+    quiet: np.ndarray  # cooling and silent for more than COOLING_SILENCE x its rhythm
     silence_days: np.ndarray
+    silence_ratio: np.ndarray  # current silence / the tie's typical gap (signals.silence_ratio)
     peak_days: np.ndarray  # active days in the tie's best 90-day stretch
     peak_end: np.ndarray  # epoch seconds at the end of that stretch
     dormant: np.ndarray
@@ -126,10 +136,13 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     peak_bin = per_bin.argmax(axis=1)
     peak_end = as_of - peak_bin * PEAK_BIN
 
-    dormant = present & (silence >= dormant_days) & (peak >= DORMANT_PEAK_DAYS)
+    ratio, _ = silence_ratio(frame, as_of, PERSONAL)
+    ratio = np.nan_to_num(ratio, nan=np.inf)
+    dormant = present & (silence >= dormant_days) & (peak >= DORMANT_PEAK_DAYS) & (ratio > DORMANT_SILENCE)
     cooling = benjamini_hochberg(p) & dropped & ~dormant
+    quiet = cooling & (ratio > COOLING_SILENCE)
     strength_then = np.clip(peak / 24.0, 0, 1)  # two active days a week is as strong as it gets
     fade = np.exp(-np.maximum(np.nan_to_num(silence, nan=0.0) - dormant_days, 0) / (3 * 365.0))
     revival = np.where(dormant, np.round(100 * strength_then * fade), 0.0)
     interval = np.where(baseline > 0, np.maximum(span, 1) / np.maximum(baseline, 1), np.nan)
-    return Rhythm(recent, baseline, span, p, cooling, silence, peak, peak_end, dormant, revival, interval)
+    return Rhythm(recent, baseline, span, p, cooling, quiet, silence, ratio, peak, peak_end, dormant, revival, interval)

@@ -1,7 +1,8 @@
 """Backtest on real Enron mail: employees in turn as the user, scored at monthly dates.
 
-Ego view (only mail the employee sent or received); odd-numbered employees only (the
-even ones fitted the shipped prior, on data before April 2001); as_of on the 1st of each
+Ego view (only mail the employee sent or received); odd-numbered employees outside the
+lockbox only (the even ones fitted the shipped prior, on data before April 2001; the lockbox
+of analytics/lockbox.py is never read here); as_of on the 1st of each
 month April-October 2001; outcome: two-way contact in the 90 days after. Goals: AUC of
 strength >= 0.85 (recency alone is printed as the baseline), and ties flagged cooling are
 at most half as likely to be in two-way contact afterwards as comparable ties (those with
@@ -10,12 +11,17 @@ an established baseline to cool from) that were not flagged.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
+from pathlib import Path
 
 import pytest
 
 from analytics.backtest import default_dates, format_calibration, load_edges, messages, run
-from tests.conftest import ENRON
+from analytics.lockbox import development_egos, development_mail
+from tests.conftest import ENRON as SHARED_ENRON
+
+ENRON = Path(os.environ.get("KITH_ENRON_DIR", SHARED_ENRON))
 
 pytestmark = pytest.mark.skipif(not (ENRON / "edges.csv").exists(), reason="no Enron data")
 
@@ -32,7 +38,8 @@ def mail():
 @pytest.fixture(scope="module")
 def summary(mail):
     started = time.perf_counter()
-    result = run(mail, [e for e in range(184) if e % 2 == 1], default_dates()).summary()
+    egos = [e for e in development_egos(range(184)) if e % 2 == 1]
+    result = run(development_mail(mail), egos, default_dates()).summary()
     result["seconds"] = time.perf_counter() - started
     print(f"\nEnron backtest: {result['egos']} employees, {result['snapshots']} snapshots, "
           f"{result['rows']} tie-months, base rate {result['base_rate']:.3f}, {result['seconds']:.1f}s")
@@ -54,7 +61,7 @@ def test_dirty_rows_are_handled(mail):
 
 
 def test_strength_predicts_two_way_contact(summary):
-    assert summary["egos"] >= 60 and summary["rows"] > 10_000
+    assert summary["egos"] >= 50 and summary["rows"] > 10_000  # a fifth of the people are in the lockbox
     assert summary["auc_strength"] >= 0.85
     assert summary["auc_strength"] > summary["auc_recency"]
 

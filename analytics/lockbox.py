@@ -1,0 +1,85 @@
+"""The lockbox: the people and months of the Enron corpus that development never sees.
+
+Set aside before any tuning (issue 15), so that the closing figures are measured on data
+no choice was fitted to:
+
+- **People**: employee `i` is in the lockbox when the first 8 hex digits of
+  sha256("kith-lockbox-v1:<i>") are 0 modulo 5 — 39 of the 184 employees (ids 1, 2, 6, 7,
+  9, 13, 14, 16, 23, 30, ...). The hash is fixed; nothing about a person (volume, title)
+  decides it.
+- **Months**: the last three months of the corpus, January-March 2002 (`LOCKBOX_START` to
+  `DATA_END`; the 30 stray messages dated after March 2002 are outside both). Development
+  reads no message at or after `LOCKBOX_START`, so no feature, label or fitted model can
+  carry them, and a development `as_of` must have its whole 90-day outcome window before it.
+
+`development_mail` and `development_egos` are the only doors development uses;
+`check_development` refuses any evaluation that would touch the lockbox unless the caller
+passes `lockbox=True` (the CLI's `--lockbox`, for the issue's final report only).
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+import numpy as np
+
+LOCKBOX_START = datetime(2002, 1, 1, tzinfo=timezone.utc).timestamp()
+DATA_END = datetime(2002, 4, 1, tzinfo=timezone.utc).timestamp()
+SALT = "kith-lockbox-v1"
+SHARE = 5  # one in five
+
+
+class LockboxError(RuntimeError):
+    """An evaluation would read the lockbox without being asked to."""
+
+
+def in_lockbox(employee: int) -> bool:
+    digest = hashlib.sha256(f"{SALT}:{int(employee)}".encode()).hexdigest()
+    return int(digest[:8], 16) % SHARE == 0
+
+
+def lockbox_egos(employees) -> list[int]:
+    return [int(e) for e in employees if in_lockbox(e)]
+
+
+def development_egos(employees) -> list[int]:
+    return [int(e) for e in employees if not in_lockbox(e)]
+
+
+def development_mail(mail):
+    """The same mail with every message at or after LOCKBOX_START removed."""
+    return mail_before(mail, LOCKBOX_START)
+
+
+def lockbox_dates() -> list[float]:
+    """as_of dates whose 90-day outcome windows reach into the lockbox months."""
+    return [datetime(y, m, 1, tzinfo=timezone.utc).timestamp() for y, m in ((2001, 11), (2001, 12), (2002, 1))]
+
+
+def mail_before(mail, end: float):
+    from analytics.backtest import Mail
+
+    keep = mail.time < end
+    idx = np.flatnonzero(keep)
+    counts = np.diff(mail.offsets)[idx]
+    starts = mail.offsets[idx]
+    recipients = (np.concatenate([mail.recipients[s:s + n] for s, n in zip(starts.tolist(), counts.tolist())])
+                  if len(idx) else mail.recipients[:0])
+    return Mail(mail.sender[idx], mail.time[idx], np.r_[0, np.cumsum(counts)], recipients,
+                invalid_rows=mail.invalid_rows)
+
+
+def check_development(mail, egos, dates, horizon: float, *, lockbox: bool = False) -> None:
+    """Raise LockboxError unless (egos, dates, mail) stay clear of the lockbox, or the
+    caller explicitly asked for it."""
+    if lockbox:
+        return
+    bad = lockbox_egos(egos)
+    if bad:
+        raise LockboxError(f"{len(bad)} lockbox employees among the egos (pass lockbox=True only "
+                           "for the final report)")
+    late = [d for d in dates if d + horizon > LOCKBOX_START]
+    if late:
+        raise LockboxError("an as_of date's outcome window reaches the lockbox months")
+    if len(mail) and float(np.max(mail.time)) >= LOCKBOX_START:
+        raise LockboxError("the mail holds lockbox months; pass it through development_mail")

@@ -1,0 +1,34 @@
+"""The lockbox figures, for the closing note of issue 15 only (`--lockbox`).
+
+Two views, each with the models fitted on development people only (grouped by fold as in
+development, so no lockbox person's mail reaches a prior or the logistic baseline):
+
+1. the lockbox people (a fifth of the employees) at every monthly date, January 2001 to
+   January 2002, so including outcomes in the lockbox months;
+2. the development people at the three dates whose outcomes fall in the lockbox months
+   (1 November 2001, 1 December 2001, 1 January 2002).
+
+Nothing here is used while developing: run it once, at the end.
+"""
+from __future__ import annotations
+
+from analytics import lockbox as lb
+from analytics.backtest import sample_egos
+from analytics.scorecard import summarise, table
+from analytics.yardstick import Study, dev_dates
+
+
+def report(everything, *, n_boot: int = 200, refit: int = 3, n_dev: int = 184) -> str:
+    mail = lb.mail_before(everything, lb.DATA_END)
+    dev_pool = sample_egos(mail, lb.development_egos(range(184)), 184, min_exchanges=20)
+    box = sample_egos(mail, lb.lockbox_egos(range(184)), 184)
+    dev = sample_egos(mail, lb.development_egos(range(184)), n_dev)
+    out = []
+    for title, egos, dates in (
+        ("lockbox people, January 2001 - January 2002", box, dev_dates() + lb.lockbox_dates()),
+        ("development people, outcomes in the lockbox months", dev, lb.lockbox_dates()),
+    ):
+        study = Study(mail, egos, dates, lockbox=True, refit=refit, prior_egos=dev_pool)
+        assert not set(lb.lockbox_egos(study.pool)), "a lockbox person in the prior pool"
+        out.append(f"== {title}\n" + table(summarise(study.evaluate(), n_boot=n_boot)))
+    return "\n".join(out)

@@ -1,0 +1,128 @@
+"""The yardstick's table: each method's figures with 95% intervals from a bootstrap over people.
+
+    pooled AUC          all (ego, date, tie) rows together
+    per-person AUC      mean over egos of each ego's AUC (its dates pooled)
+    beats baselines     share of egos whose Kith AUC is >= 0.02 above the best of the three
+                        baselines *for that ego*
+    precision@10        share of each snapshot's ten top-scored ties in two-way contact after
+    cooling ratio       future two-way rate of active ties flagged cooling / of active ties
+                        not flagged (active: two-way contact in the 180 days before as_of)
+    quiet cooling ratio the same for cooling ties also silent > 3x their rhythm
+    dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
+                        users' average tie at the same dates
+    ECE                 expected calibration error of the 90-day probability, latest 3 dates
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.metrics import auc, bootstrap, ece, per_person, precision_at
+from analytics.yardstick import METHODS, Scored
+
+MARGIN = 0.02
+BASELINES = ("recency", "decayed", "logistic")
+
+
+def _rows(s: Scored, rows: np.ndarray, copy: np.ndarray):
+    """Snapshot ids that keep bootstrap copies of one person apart."""
+    return s.snapshot[rows] * (int(copy.max()) + 1) + copy
+
+
+def measures(s: Scored) -> dict:
+    """name -> statistic(rows, copy) for the bootstrap."""
+    y = s.label
+    out = {}
+    for m in METHODS:
+        out[f"auc {m}"] = lambda r, c, m=m: auc(s.score[m][r], y[r])
+        out[f"person auc {m}"] = lambda r, c, m=m: _mean_person(s.score[m][r], y[r], s.ego[r] * 1000 + c)
+        out[f"precision@10 {m}"] = lambda r, c, m=m: precision_at(s.score[m][r], y[r], _rows(s, r, c),
+                                                                  ego=s.ego[r] * 1000 + c)
+    out["beats baselines"] = lambda r, c: _share_beating(s, r, s.ego[r] * 1000 + c)
+    active_clear = s.active & ~s.cooling & ~s.dormant
+    out["cooling rate"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r])
+    out["active unflagged rate"] = lambda r, c: _rate(y[r], active_clear[r])
+    out["cooling ratio"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r]) / _rate(y[r], active_clear[r])
+    quiet_clear = s.active & ~s.quiet & ~s.dormant
+    out["quiet cooling ratio"] = lambda r, c: _rate(y[r], (s.quiet & s.active)[r]) / _rate(y[r], quiet_clear[r])
+    out["dormant ratio"] = lambda r, c: _dormant_ratio(y[r], s.dormant[r], _rows(s, r, c))
+    latest = s.date >= s.n_dates - 3
+    for m, p in s.prob.items():
+        out[f"ece {m}"] = lambda r, c, p=p: ece(p[r][latest[r]], y[r][latest[r]])
+    return out
+
+
+def _rate(y: np.ndarray, sel: np.ndarray) -> float:
+    return float(y[sel].mean()) if sel.any() else float("nan")
+
+
+def _mean_person(score, y, ego) -> float:
+    values = [v for v in per_person(score, y, ego).values() if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _share_beating(s: Scored, rows, ego) -> float:
+    y = s.label[rows]
+    kith = per_person(s.score["kith"][rows], y, ego)
+    best = {}
+    for m in BASELINES:
+        for e, v in per_person(s.score[m][rows], y, ego).items():
+            if np.isfinite(v):
+                best[e] = max(best.get(e, -np.inf), v)
+    egos = [e for e, v in kith.items() if np.isfinite(v) and np.isfinite(best.get(e, np.nan))]
+    return float(np.mean([kith[e] >= best[e] + MARGIN for e in egos])) if egos else float("nan")
+
+
+def _dormant_ratio(y, dormant, snap) -> float:
+    """Dormant ties' future rate against what the same snapshots' average tie did."""
+    if not dormant.any():
+        return float("nan")
+    _, inv = np.unique(snap, return_inverse=True)
+    mean = np.bincount(inv, weights=y.astype(float)) / np.bincount(inv)
+    expected = mean[inv][dormant].sum()
+    return float(y[dormant].sum() / expected) if expected > 0 else float("nan")
+
+
+def summarise(s: Scored, *, n_boot: int = 200) -> dict:
+    out = {name: bootstrap(s.ego, stat, n=n_boot) for name, stat in measures(s).items()}
+    out["_counts"] = {"egos": int(len(np.unique(s.ego))), "rows": int(len(s.label)),
+                      "base rate": round(float(s.label.mean()), 3),
+                      "cooling flagged (active)": int((s.cooling & s.active).sum()),
+                      "quiet cooling (active)": int((s.quiet & s.active).sum()),
+                      "dormant flagged": int(s.dormant.sum())}
+    return out
+
+
+def lift(base: Scored, variant: Scored, *, n_boot: int = 200, method: str = "kith") -> dict:
+    """Paired AUC differences (variant - base) on the same rows, intervals over people."""
+    y = base.label
+    assert np.array_equal(y, variant.label) and np.array_equal(base.ego, variant.ego)
+    a, b = base.score[method], variant.score[method]
+    return {
+        "pooled auc": bootstrap(base.ego, lambda r, c: auc(b[r], y[r]) - auc(a[r], y[r]), n=n_boot),
+        "person auc": bootstrap(base.ego, lambda r, c: _mean_person(b[r], y[r], base.ego[r] * 1000 + c)
+                                - _mean_person(a[r], y[r], base.ego[r] * 1000 + c), n=n_boot),
+        "precision@10": bootstrap(base.ego, lambda r, c: precision_at(b[r], y[r], _rows(base, r, c), ego=base.ego[r] * 1000 + c)
+                                  - precision_at(a[r], y[r], _rows(base, r, c), ego=base.ego[r] * 1000 + c), n=n_boot),
+    }
+
+
+def fmt(value) -> str:
+    est, lo, hi = value
+    return f"{est:6.3f} [{lo:5.3f}, {hi:5.3f}]" if np.isfinite(est) else "   n/a"
+
+
+def table(summary: dict) -> str:
+    lines = [" ".join(f"{k} {v}" for k, v in summary["_counts"].items())]
+    head = f"{'':16s}" + "".join(f"{m:>26s}" for m in METHODS)
+    lines.append(head)
+    for measure in ("auc", "person auc", "precision@10", "ece"):
+        cells = [fmt(summary[f"{measure} {m}"]) if f"{measure} {m}" in summary else "n/a" for m in METHODS]
+        lines.append(f"{measure:16s}" + "".join(f"{c:>26s}" for c in cells))
+    for name in ("beats baselines", "cooling rate", "active unflagged rate", "cooling ratio",
+                 "quiet cooling ratio", "dormant ratio"):
+        lines.append(f"{name:24s} {fmt(summary[name])}")
+    return "\n".join(lines)
+
+
+def lift_line(name: str, result: dict) -> str:
+    return f"{name:22s} " + "  ".join(f"{k} {fmt(v)}" for k, v in result.items())

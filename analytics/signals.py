@@ -1,0 +1,143 @@
+"""Signals from the research on tie decay and from mail products, as feature columns.
+
+- silence ratio: days since the last active day (a day with direct mail either way or a
+  meeting) over the tie's own typical gap between active days — the median gap, shrunk
+  in log space toward the user's typical gap when the tie has few gaps. Ties quiet for
+  more than ~8x their rhythm usually end (Saramäki et al. on tie persistence; Burt,
+  "Decay functions"). Stored as log1p of the ratio, capped at 100x.
+- burstiness: (sigma - mu) / (sigma + mu) of the gaps (Goh and Barabási): -1 regular,
+  0 Poisson, towards 1 bursty; 0 below three gaps.
+- awaiting reply: the last direct message between the two is the contact's, to at most
+  three people, and it has waited longer than the user's own usual reply time to that
+  person (their median, or the user's overall habit) but under 30 days.
+- inbound recency: log1p days since the contact last wrote to the user (capped at a year).
+- attention share: the tie's share of the user's outgoing direct mail (1/recipients each,
+  90-day half-life), as log1p(100 x share).
+- network overlap: distinct other people seen with the contact in the last year over the
+  user's people active in that year.
+
+Only rows before `as_of` are read.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.features import _group_median, latencies
+from analytics.frame import DAY, IN, OUT, SHARED, Frame
+
+SIGNAL_FEATURES: tuple[str, ...] = (
+    "silence_ratio", "burstiness", "awaiting_reply", "inbound_recency", "attention_share",
+    "network_overlap",
+)
+# The sign each one's coefficient is held to when a model reads it (see features.SIGNS).
+SIGNAL_SIGNS: dict[str, int] = {
+    "silence_ratio": -1, "burstiness": 0, "awaiting_reply": 1, "inbound_recency": -1,
+    "attention_share": 1, "network_overlap": 1,
+}
+SHRINK_GAPS = 2.0
+AWAIT_LIMIT = 30 * DAY
+ATTENTION_HALF_LIFE = 90 * DAY
+YEAR = 365 * DAY
+SMALL = 3
+
+
+def rhythm_gaps(frame: Frame, as_of: float, max_size: int | None = None):
+    """Per contact: (last active day's age in days, median gap, gap count, burstiness);
+    active days from rows with at most `max_size` people besides the user (None: any)."""
+    k = frame.n_contacts
+    m = (frame.t < as_of) & ((frame.direction != SHARED) | frame.meeting)
+    if max_size is not None:
+        m &= frame.size <= max_size
+    day = np.floor(frame.t[m] / DAY).astype(np.int64)
+    pairs = np.unique(frame.c[m] * 1_000_000 + (day - day.min() if len(day) else day))
+    c, d = pairs // 1_000_000, (pairs % 1_000_000).astype(float)
+    last = np.full(k, np.nan)
+    n_gaps = np.zeros(k)
+    median = np.full(k, np.nan)
+    burst = np.zeros(k)
+    if not len(c):
+        return last, median, n_gaps, burst
+    ends = np.r_[c[1:] != c[:-1], True]
+    last_day = d[ends] + (day.min() if len(day) else 0)
+    last[c[ends]] = as_of / DAY - last_day - 0.5
+    same = np.r_[False, c[1:] == c[:-1]]
+    gc, gap = c[same], np.diff(d)[same[1:]]
+    n_gaps = np.bincount(gc, minlength=k).astype(float)
+    median = _group_median(gap, gc, k)
+    mu = np.bincount(gc, weights=gap, minlength=k) / np.maximum(n_gaps, 1)
+    var = np.bincount(gc, weights=gap ** 2, minlength=k) / np.maximum(n_gaps, 1) - mu ** 2
+    sigma = np.sqrt(np.maximum(var, 0.0))
+    burst = np.where(n_gaps >= 3, (sigma - mu) / np.maximum(sigma + mu, 1e-9), 0.0)
+    return last, median, n_gaps, burst
+
+
+def silence_ratio(frame: Frame, as_of: float, max_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ratio of the current silence to the tie's typical gap, burstiness); NaN: never active."""
+    last, median, n_gaps, burst = rhythm_gaps(frame, as_of, max_size)
+    has = n_gaps > 0
+    user_gap = float(np.median(median[has])) if has.any() else 30.0
+    log_gap = np.where(has, np.log(np.maximum(np.nan_to_num(median, nan=1.0), 1.0)), 0.0)
+    typical = np.exp((n_gaps * log_gap + SHRINK_GAPS * np.log(max(user_gap, 1.0))) / (n_gaps + SHRINK_GAPS))
+    return last / typical, burst
+
+
+def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[str, np.ndarray]:
+    k = frame.n_contacts
+    mask = frame.t < as_of
+    t, c, d = frame.t[mask], frame.c[mask], frame.direction[mask]
+    email = ~frame.meeting[mask]
+    out: dict[str, np.ndarray] = {}
+    ratio, burst = silence_ratio(frame, as_of)
+    out["silence_ratio"] = np.log1p(np.minimum(np.nan_to_num(ratio, nan=100.0), 100.0))
+    out["burstiness"] = burst
+
+    def latest(sel):
+        v = np.full(k, -np.inf)
+        np.maximum.at(v, c[sel], t[sel])
+        return v
+
+    last_in = latest(email & (d == IN))
+    last_in_small = latest(email & (d == IN) & (frame.size[mask] <= SMALL))
+    last_out = latest(email & (d == OUT))
+    answered, _, lat = latencies(frame, as_of, mask, IN)
+    usual = _group_median(lat[answered], frame.c[answered], k)
+    usual = np.where(np.isnan(usual), reply_hours_you * 3600.0, usual)
+    waited = as_of - last_in_small
+    out["awaiting_reply"] = ((last_in_small >= last_in) & (last_in > last_out) & (waited > usual)
+                             & (waited <= AWAIT_LIMIT)).astype(float)
+    out["inbound_recency"] = np.log1p(np.minimum((as_of - last_in) / DAY, 365.0))
+
+    w = np.exp2(-(as_of - t) / ATTENTION_HALF_LIFE) / frame.size[mask]
+    sent = email & (d == OUT)
+    mine = np.bincount(c[sent], weights=w[sent], minlength=k)
+    out["attention_share"] = np.log1p(100.0 * mine / max(mine.sum(), 1e-12))
+
+    out["network_overlap"] = _overlap(frame, mask & (frame.t >= as_of - YEAR))
+    return out
+
+
+CO_MAX = 20  # larger messages say little about who knows whom, and cost a join
+
+
+def _overlap(frame: Frame, mask: np.ndarray) -> np.ndarray:
+    """Distinct other people seen with each contact (on messages of at most CO_MAX people
+    besides the user) over the user's people seen in the window."""
+    k = frame.n_contacts
+    pairs = np.unique(frame.exchange[mask] * k + frame.c[mask])
+    ex, c = pairs // k, pairs % k
+    if not len(ex):
+        return np.zeros(k)
+    starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]])
+    sizes = np.diff(np.r_[starts, len(ex)])
+    size_of = np.repeat(sizes, sizes)
+    start_of = np.repeat(starts, sizes)
+    small = np.flatnonzero((size_of > 1) & (size_of <= CO_MAX))
+    if not len(small):
+        return np.zeros(k)
+    rep = size_of[small]
+    i = np.repeat(small, rep)
+    j = np.repeat(start_of[small], rep) + (np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep))
+    keep = c[i] != c[j]
+    co = np.unique(c[i][keep] * k + c[j][keep])
+    distinct = np.bincount(co // k, minlength=k)
+    return distinct / max(len(np.unique(c)) - 1, 1)

@@ -1,0 +1,217 @@
+"""The honest yardstick: Kith against three simple baselines on held-back real mail.
+
+Employees take turns as the user (the "ego"; only the mail they sent or received is
+visible). At monthly `as_of` dates every tie the ego had is scored four ways:
+
+- **kith**: the shipped method — the user's own StrengthModel (fitted on their past at the
+  first date and every `refit` dates after), blended with a prior;
+- **recency**: minus the days since the last interaction of any kind;
+- **decayed**: a decayed count of direct mail both ways, each message weighted by
+  1/recipients with a 90-day half-life;
+- **logistic**: a plain scikit-learn LogisticRegression on all of Kith's features, pooled
+  over other people.
+
+The outcome is two-way contact (mail both ways, or a small meeting) in the 90 days after
+`as_of`. The prior and the logistic baseline are fitted by grouped cross-validation: egos
+fall into `FOLDS` folds by a fixed hash, and each fold is scored with models fitted on the
+other folds' people only, on snapshots whose labels end before the first `as_of`. The
+lockbox (analytics/lockbox.py) is refused unless asked for.
+
+Collected data (features, labels, baselines, flags) is kept per ego, so variants that
+only change the model's features refit models and nothing else (`Study.evaluate`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from analytics.backtest import Mail, ego_exchanges
+from analytics.features import FEATURES, MODEL_FEATURES, snapshot, two_way_between
+from analytics.frame import DAY, SHARED, build_frame
+from analytics.lockbox import check_development
+from analytics.model import StrengthModel
+from analytics.prior import prior_from_rows
+from analytics.rhythm import rhythm
+from analytics.training import training_set
+
+HORIZON = 90 * DAY
+ACTIVE = 180 * DAY
+DECAY_HALF_LIFE = 90 * DAY
+FOLDS = 5
+MIN_EXCHANGES = 50
+PRIOR_SNAPSHOTS = 18
+METHODS = ("kith", "recency", "decayed", "logistic")
+
+
+def dev_dates() -> list[float]:
+    """1 January to 1 October 2001: each outcome window ends before the lockbox months."""
+    return [datetime(2001, m, 1, tzinfo=timezone.utc).timestamp() for m in range(1, 11)]
+
+
+def fold_of(ego: int) -> int:
+    return int(hashlib.sha256(f"kith-fold-v1:{int(ego)}".encode()).hexdigest()[:8], 16) % FOLDS
+
+
+def decayed_count(frame, as_of: float) -> np.ndarray:
+    """Direct mail either way, 1/recipients each, halved every 90 days."""
+    m = (frame.t < as_of) & (frame.direction != SHARED) & ~frame.meeting
+    w = np.exp2(-(as_of - frame.t[m]) / DECAY_HALF_LIFE) / frame.size[m]
+    return np.bincount(frame.c[m], weights=w, minlength=frame.n_contacts)
+
+
+@dataclass
+class EgoData:
+    """One ego's rows: a row per (date, tie seen before the date)."""
+
+    ego: int
+    fits: dict  # fit date -> the user's own TrainingSet at that date
+    fit_of_row: np.ndarray  # the fit date each row is scored with
+    date: np.ndarray  # as_of index
+    X: np.ndarray
+    label: np.ndarray
+    active: np.ndarray  # two-way contact in the 180 days before as_of
+    recency: np.ndarray
+    decayed: np.ndarray
+    cooling: np.ndarray
+    dormant: np.ndarray
+    quiet: np.ndarray  # cooling and silent past its rhythm (rhythm.COOLING_SILENCE)
+    extra: dict = field(default_factory=dict)  # per-row arrays for flag studies
+
+
+def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoData | None:
+    exchanges = ego_exchanges(mail, ego)
+    if len(exchanges) < MIN_EXCHANGES:
+        return None
+    full = build_frame(exchanges, float("inf"))
+    fits, parts = {}, []
+    for j, t in enumerate(dates):
+        if j % refit == 0:
+            fit_at = t
+            ts = training_set(build_frame(exchanges, t), t)
+            fits[fit_at] = ts
+        frame = build_frame(exchanges, t)
+        if frame.n_contacts == 0:
+            continue
+        snap = snapshot(frame, t)
+        idx = np.flatnonzero(snap.present)
+        if not len(idx):
+            continue
+        rh = rhythm(frame, t, snap.present)
+        where = np.searchsorted(full.contacts, frame.contacts[idx])
+        parts.append(dict(
+            fit_of_row=np.full(len(idx), fit_at), date=np.full(len(idx), j), X=snap.X[idx],
+            label=two_way_between(full, t, t + HORIZON)[where],
+            active=two_way_between(frame, t - ACTIVE, t)[idx],
+            recency=-(t - snap.last[idx]) / DAY, decayed=decayed_count(frame, t)[idx],
+            cooling=rh.cooling[idx], dormant=rh.dormant[idx], quiet=rh.quiet[idx],
+            silence=rh.silence_days[idx], interval=rh.interval_days[idx], ratio=rh.silence_ratio[idx],
+            peak=rh.peak_days[idx], recent=rh.recent_days[idx], base=rh.baseline_days[idx],
+            span=rh.baseline_span[idx], p_cool=rh.p_cooling[idx]))
+    if not parts:
+        return None
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    extra = {k: cat.pop(k) for k in ("silence", "interval", "ratio", "peak", "recent", "base", "span", "p_cool")}
+    return EgoData(ego=ego, fits=fits, extra=extra, **cat)
+
+
+def prior_rows(mail: Mail, ego: int, cutoff: float):
+    """Self-labelled rows of one ego for the pooled models (labels end before `cutoff`)."""
+    exchanges = ego_exchanges(mail, ego)
+    if len(exchanges) < 20:
+        return None
+    ts = training_set(build_frame(exchanges, cutoff), cutoff, max_snapshots=PRIOR_SNAPSHOTS)
+    return ts if len(ts.y) else None
+
+
+def plain_logistic():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+
+
+@dataclass
+class Scored:
+    """Every ego's rows with each method's score (and probability where it has one)."""
+
+    ego: np.ndarray
+    snapshot: np.ndarray  # a unique id per (ego, date)
+    date: np.ndarray
+    label: np.ndarray
+    active: np.ndarray
+    cooling: np.ndarray
+    dormant: np.ndarray
+    quiet: np.ndarray
+    score: dict  # method -> array
+    prob: dict  # method -> P(two-way contact in the 90 days), where the method has one
+    n_dates: int
+    extra: dict = field(default_factory=dict)
+    trained_on: dict = field(default_factory=dict)  # ego -> egos whose rows fitted its pooled models
+
+
+class Study:
+    """Collected data for a set of egos and dates; `evaluate` fits and scores a variant."""
+
+    def __init__(self, mail: Mail, egos, dates, *, lockbox: bool = False, refit: int = 3,
+                 prior_egos=None):
+        check_development(mail, egos, dates, HORIZON, lockbox=lockbox)
+        if prior_egos is not None:
+            check_development(mail, prior_egos, dates, HORIZON, lockbox=lockbox)
+        self.dates = sorted(float(d) for d in dates)
+        self.data = [d for d in (collect(mail, int(e), self.dates, refit=refit) for e in egos) if d]
+        pool = sorted(set(int(e) for e in (egos if prior_egos is None else prior_egos)))
+        self.pool = {e: r for e, r in ((e, prior_rows(mail, e, self.dates[0])) for e in pool) if r}
+
+    def _pooled(self, fold: int):
+        """Rows of pool egos outside `fold`: the grouped cross-validation split."""
+        egos = [e for e in self.pool if fold_of(e) != fold]
+        sets = [self.pool[e] for e in egos]
+        return egos, (np.vstack([s.X for s in sets]), np.concatenate([s.y for s in sets]),
+                np.concatenate([s.weight for s in sets]), np.concatenate([s.time for s in sets]))
+
+    def fold_models(self, features: tuple[str, ...]):
+        priors, logits = {}, {}
+        for fold in sorted({fold_of(d.ego) for d in self.data}):
+            egos, (X, y, w, t) = self._pooled(fold)
+            priors[fold] = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
+            with threadpool_limits(limits=1):
+                logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
+        return priors, logits
+
+    def evaluate(self, features: tuple[str, ...] = MODEL_FEATURES, *, user_model=None) -> Scored:
+        """Score every row. `user_model(prior_spec, features)` builds the user's unfitted
+        model (default: StrengthModel with that prior)."""
+        priors, logits = self.fold_models(features)
+        make = user_model or (lambda spec, feats: StrengthModel(features=feats, prior=spec))
+        cols = {m: [] for m in METHODS}
+        probs = {"kith": [], "logistic": []}
+        for d in self.data:
+            fold = fold_of(d.ego)
+            p_week = np.zeros(len(d.label))
+            for fit_at, ts in d.fits.items():
+                rows = d.fit_of_row == fit_at
+                model = make(priors[fold], features).fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+                p_week[rows] = model.predict_proba(d.X[rows])[:, 1]
+            lw = logits[fold].predict_proba(d.X)[:, 1]
+            for name, p in (("kith", p_week), ("logistic", lw)):
+                # The models learn P(two-way contact in a given week); the outcome is any
+                # in 13 weeks. Until recalibrated, weeks are taken as independent.
+                probs[name].append(1.0 - (1.0 - p) ** 13)
+            cols["kith"].append(p_week)
+            cols["logistic"].append(lw)
+            cols["recency"].append(d.recency)
+            cols["decayed"].append(d.decayed)
+        cat = lambda attr: np.concatenate([getattr(d, attr) for d in self.data])  # noqa: E731
+        ego = np.concatenate([np.full(len(d.label), d.ego) for d in self.data])
+        date = cat("date")
+        return Scored(ego=ego, snapshot=ego * len(self.dates) + date, date=date, label=cat("label").astype(bool),
+                      active=cat("active").astype(bool), cooling=cat("cooling").astype(bool),
+                      dormant=cat("dormant").astype(bool), quiet=cat("quiet").astype(bool),
+                      score={m: np.concatenate(v) for m, v in cols.items()},
+                      prob={m: np.concatenate(v) for m, v in probs.items()}, n_dates=len(self.dates),
+                      extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
+                      trained_on={d.ego: tuple(priors[fold_of(d.ego)]["meta"]["egos"]) for d in self.data})

@@ -1,0 +1,119 @@
+"""The yardstick's structure: baselines present, lockbox excluded, grouped cross-validation.
+
+Structural properties only (the issue's performance goals are reported by
+`python -m analytics.backtest`, not asserted here). The lockbox rules are checked on small
+synthetic mail, so they hold without the corpus; one small run (6 egos, 3 dates) on the
+real Enron data checks the rest when the data is present (KITH_ENRON_DIR or ../shared).
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analytics import lockbox as lb
+from analytics.backtest import load_edges, messages, sample_egos
+from analytics.scorecard import summarise, table
+from analytics.yardstick import HORIZON, METHODS, Study, dev_dates, fold_of
+from tests.conftest import ENRON
+
+DATA = Path(os.environ.get("KITH_ENRON_DIR", ENRON))
+
+
+def synthetic_mail(seed: int = 3):
+    """Ten people writing to each other from 2000 to April 2002."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    start = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+    t = np.sort(rng.uniform(start, lb.DATA_END + 20 * 86400, n))
+    s = rng.integers(0, 10, n)
+    r = (s + rng.integers(1, 10, n)) % 10
+    return messages(s, r, t)
+
+
+def test_lockbox_people_are_a_fixed_fifth():
+    """Given the 184 employees, then the lockbox holds the same hashed fifth every time,
+    and development and lockbox people partition them."""
+    box = lb.lockbox_egos(range(184))
+    assert box[:10] == [1, 2, 6, 7, 9, 13, 14, 16, 23, 30] and len(box) == 39
+    assert sorted(box + lb.development_egos(range(184))) == list(range(184))
+
+
+def test_development_mail_holds_no_lockbox_month():
+    """Given mail running past the lockbox start, when it goes through development_mail,
+    then nothing at or after LOCKBOX_START is left and earlier messages keep their recipients."""
+    mail = synthetic_mail()
+    dev = lb.development_mail(mail)
+    assert mail.time.max() >= lb.LOCKBOX_START > dev.time.max()
+    early = mail.time < lb.LOCKBOX_START
+    assert len(dev) == int(early.sum())
+    i = int(np.flatnonzero(early)[-1])
+    assert np.array_equal(dev.recipients[dev.offsets[-2]:dev.offsets[-1]],
+                          mail.recipients[mail.offsets[i]:mail.offsets[i + 1]])
+
+
+@pytest.mark.parametrize("case", ["ego", "date", "mail"])
+def test_evaluation_refuses_the_lockbox_unless_asked(case):
+    """Given a lockbox employee, a date whose outcome reaches the lockbox months, or mail
+    that still holds them, then a Study refuses; with lockbox=True the check passes."""
+    mail = lb.development_mail(synthetic_mail())
+    egos, dates = [3], dev_dates()[-2:]
+    if case == "ego":
+        egos = [1]
+    elif case == "date":
+        dates = [lb.LOCKBOX_START - HORIZON + 86400]
+    else:
+        mail = synthetic_mail()
+    with pytest.raises(lb.LockboxError):
+        Study(mail, egos, dates)
+    lb.check_development(mail, egos, dates, HORIZON, lockbox=True)
+
+
+def test_prior_egos_cannot_smuggle_the_lockbox_in():
+    mail = lb.development_mail(synthetic_mail())
+    with pytest.raises(lb.LockboxError):
+        Study(mail, [3], dev_dates()[-2:], prior_egos=[3, 4, 6])
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    mail = lb.development_mail(messages(*load_edges(DATA)))
+    dev = lb.development_egos(range(184))
+    egos = sample_egos(mail, dev, 6)
+    pool = sample_egos(mail, dev, 24, min_exchanges=20)
+    study = Study(mail, egos, dev_dates()[-3:], prior_egos=sorted(set(pool) | set(egos)))
+    scored = study.evaluate()
+    return study, scored, summarise(scored, n_boot=20)
+
+
+def test_every_method_is_scored_on_the_same_rows(small_run):
+    """Then Kith and the three baselines each score every row, and each has a pooled AUC
+    with an interval around it."""
+    _, scored, summary = small_run
+    assert set(scored.score) == set(METHODS) == {"kith", "recency", "decayed", "logistic"}
+    for m in METHODS:
+        assert len(scored.score[m]) == len(scored.label) > 100
+        est, lo, hi = summary[f"auc {m}"]
+        assert 0.5 < est < 1 and lo <= est <= hi
+    print("\n" + table(summary))
+
+
+def test_no_ego_is_scored_with_a_model_fitted_on_its_own_mail(small_run):
+    """Grouped cross-validation: the prior and the logistic baseline an ego is scored with
+    were fitted on other people only, and on people of other folds."""
+    study, scored, _ = small_run
+    for ego, trained in scored.trained_on.items():
+        assert ego not in trained and trained
+        assert all(fold_of(e) != fold_of(ego) for e in trained)
+    assert set(scored.trained_on) == {d.ego for d in study.data}
+
+
+def test_development_run_never_sees_a_lockbox_ego_or_month(small_run):
+    study, scored, _ = small_run
+    assert not lb.lockbox_egos(np.unique(scored.ego)) and not lb.lockbox_egos(study.pool)
+    assert max(study.dates) + HORIZON <= lb.LOCKBOX_START
