@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import Collection, Iterator
 
+from ingest.addresses import iter_address_list
+from ingest.audience import bound_audience
 from ingest.records import Interaction, Participant, Quarantined
 
 UTC = timezone.utc
@@ -22,6 +25,7 @@ KEPT_HEADERS = ("list-unsubscribe", "list-id", "precedence", "auto-submitted", "
                 "x-auto-response-suppress")
 ROLES = (("from", "from"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"))
 MAX_HEADER = 998 * 40  # a folded header longer than this is not a real address list
+MAX_BROADCAST_HEADER = 4 << 20  # as mbox's header block: past this nothing is read
 
 
 def _decode(value: str) -> str:
@@ -31,17 +35,23 @@ def _decode(value: str) -> str:
         return value
 
 
-def _addresses(raw: list[str], role: str) -> list[Participant]:
-    out = []
-    for name, address in getaddresses([v[:MAX_HEADER] for v in raw]):
+def _addresses(raw: list[str], role: str) -> Iterator[Participant]:
+    short = [v for v in raw if len(v) <= MAX_HEADER]
+    for name, address in getaddresses(short) if short else ():
         address = address.strip().strip("<>").lower()
         if not address or "@" not in address or " " in address or address.count("@") != 1:
             continue
         local, domain = address.split("@")
         if not local or "." not in domain:
             continue
-        out.append(Participant(address=address, role=role, name=_decode(name).strip() or None))
-    return out
+        yield Participant(address=address, role=role, name=_decode(name).strip() or None)
+    # A longer value is a broadcast, never a real conversation: the stdlib parser would take
+    # seconds on it, the importer's regex parser reads it lazily so its audience is counted
+    # whole (and the user's own address found wherever it stands) at a bounded cost.
+    for value in raw:
+        if len(value) > MAX_HEADER:
+            for name, address in iter_address_list(value[:MAX_BROADCAST_HEADER]):
+                yield Participant(address=address, role=role, name=name)
 
 
 def _msgid(value: str | None) -> str | None:
@@ -88,13 +98,14 @@ def excerpt(message: dict) -> str:
     return "\n".join(lines)[:2000]
 
 
-def parse_message(message: dict, resource: str = "gmail") -> Interaction | Quarantined:
+def parse_message(message: dict, resource: str = "gmail", own: Collection[str] = ()) -> Interaction | Quarantined:
+    """`own`: the user's addresses, kept with their role when a big audience is not
+    (ingest.audience; pass `own_forms(...)` when parsing many messages)."""
     message_id = str(message.get("id") or "")
     try:
         headers = header_map(message)
-        participants: list[Participant] = []
-        for header, role in ROLES:
-            participants.extend(_addresses(headers.get(header, []), role))
+        audience = bound_audience((p for header, role in ROLES for p in _addresses(headers.get(header, []), role)),
+                                  own)
         occurred = _date((headers.get("date") or [None])[0]) or _internal(message.get("internalDate"))
         if not message_id:
             return Quarantined(ref="?", reason="message without id", excerpt=excerpt(message),
@@ -108,7 +119,7 @@ def parse_message(message: dict, resource: str = "gmail") -> Interaction | Quara
         kept = tuple((name, headers[name][0][:1000]) for name in KEPT_HEADERS if headers.get(name))
         return Interaction(
             provider_id=message_id, kind="email", occurred_at=occurred,
-            participants=tuple(participants), resource=resource,
+            participants=audience.participants, audience=audience.count, resource=resource,
             thread_id=message.get("threadId") or None,
             message_id=_msgid((headers.get("message-id") or [None])[0]),
             in_reply_to=_msgid((headers.get("in-reply-to") or [None])[0]),
