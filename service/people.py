@@ -522,7 +522,6 @@ def _build(conn, user_id: int, as_of: datetime | None, include_colleagues: bool)
     # mail was left out, e.g. calendar notifications), as opposed to left out altogether.
     out = [{"address": a, "person_id": pid, "reason": reason, "count": n, "tie_kept": pid in tied}
            for (a, pid, reason), n in excluded.items()]
-    out.sort(key=lambda r: (-r["count"], r["address"], r["reason"]))
     return kept, info, out
 
 
@@ -750,4 +749,11 @@ def exclusions(conn, user_id: int, as_of: datetime | None = None) -> list[dict]:
     """What was left out and why: [{"address", "person_id", "reason", "count", "tie_kept"}],
     biggest first.
     `person_id` is 0 for the user's own mail (e.g. a draft, a cancelled meeting they organised)."""
+    out = exclusion_rows(conn, user_id, as_of)
+    out.sort(key=lambda r: (-r["count"], r["address"], r["reason"]))
+    return out
+
+
+def exclusion_rows(conn, user_id: int, as_of: datetime | None = None) -> list[dict]:
+    """`exclusions` in no order: service.exclusion_pages picks a page out of them."""
     return _build(conn, user_id, as_of, True)[2]
