@@ -21,6 +21,8 @@ import re
 from functools import lru_cache
 from typing import Iterator
 
+from .clean import clean_name
+
 __all__ = ["parse_address_list", "iter_address_list", "normalize_address", "decode_words", "is_valid_address"]
 
 # A top-level list element: runs of quoted strings, comments, angle addresses or anything
@@ -155,8 +157,8 @@ def _clean_name(text: str) -> str | None:
         text = _QUOTED.sub(_unquote, text)
     if "=?" in text:
         text = decode_words(text)
-    text = _SPACES.sub(" ", text).strip(" '")
-    return text or None
+    # Encoded words can decode to anything, NUL and escape sequences included.
+    return clean_name(_SPACES.sub(" ", text).strip(" '"))
 
 
 def _unquote(match: re.Match) -> str:

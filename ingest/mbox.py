@@ -22,7 +22,9 @@ Choices worth knowing:
   per label set (a note to self is in Sent and Inbox), so later copies are not new records:
   their labels are merged into the first one (re-emitted when the first is in an earlier
   page) and they are otherwise skipped. Messages without a Message-ID get `sha1:<hash of
-  Date/From/To/Cc/Subject>` as provider id. Merging is per run: a resumed run starts afresh.
+  Date/From/To/Cc/Subject>` as provider id. Merging here is per run: a run resumed from its
+  cursor has not seen the copies before it, and the store merges those (labels are the union
+  within one import generation; see service.store.write_interactions).
 - `thread_id` is X-GM-THRID in hex (the form Gmail's API uses for the same thread), else the
   root of References, else In-Reply-To, else the message's own id.
 - Sender is used as the author only when From is missing or unreadable.
@@ -307,7 +309,10 @@ def _parse_date(value: str) -> datetime | None:
             except ValueError:
                 return None
             offset = timedelta(hours=int(oh), minutes=int(om))
-            return local - offset if sign == "+" else local + offset
+            try:
+                return local - offset if sign == "+" else local + offset
+            except OverflowError:  # "1 Jan 0001 ... +0100" lands before year 1
+                return None
     try:
         parts = email.utils.parsedate_tz(value)
         if parts is None:
@@ -437,7 +442,11 @@ class MboxConnector(Connector):
         in_page: dict[str, int] = {}  # Message-ID -> index in `items`
         count, cursor = 0, start
         for raw in split_messages(f, start, self.chunk_size):
-            item = message_item(raw, self.resource, latest, label_cache, self._own_forms)
+            try:
+                item = message_item(raw, self.resource, latest, label_cache, self._own_forms)
+            except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop an import
+                item = Quarantined(str(raw.offset), f"unreadable message: {type(exc).__name__}", "",
+                                   self.resource)
             if isinstance(item, Interaction):
                 if item.is_sent:
                     self._learn_own(item)

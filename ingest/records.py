@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Union
 
+from .clean import clean_excerpt, clean_header, clean_id, clean_label, clean_name, clean_text
+
+# An item carries at most this many labels and references (the thread root and the latest
+# references are what threading reads; a hostile header can list thousands).
+MAX_LABELS = 100
+MAX_REFERENCES = 100
+
 Role = Literal["from", "to", "cc", "bcc", "organizer", "attendee"]
 Kind = Literal["email", "meeting"]
 # Attendee responses, normalised across iCalendar PARTSTAT, Google and Graph.
@@ -28,6 +35,11 @@ class Participant:
     role: str
     name: str | None = None
     response: str | None = None
+
+    def __post_init__(self):
+        # Every connector builds Participants: cleaning here means none can forget it.
+        object.__setattr__(self, "address", clean_id(self.address))
+        object.__setattr__(self, "name", clean_name(self.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +73,26 @@ class Interaction:
     # participants kept: a big audience is counted, not stored (None: all were kept).
     audience: int | None = None
 
+    def __post_init__(self):
+        # Mail is untrusted: no control character, lone surrogate or unbounded value
+        # reaches the store from any connector (see ingest.clean).
+        setter = object.__setattr__
+        setter(self, "provider_id", clean_id(self.provider_id))
+        for key in ("thread_id", "message_id", "in_reply_to"):
+            value = getattr(self, key)
+            if value is not None:
+                setter(self, key, clean_id(value) or None)
+        if self.references:
+            refs = tuple(r for r in map(clean_id, self.references) if r)
+            if len(refs) > MAX_REFERENCES:
+                refs = refs[:1] + refs[-(MAX_REFERENCES - 1):]
+            setter(self, "references", refs)
+        if self.labels:
+            labels = tuple(dict.fromkeys(x for x in map(clean_label, self.labels) if x))
+            setter(self, "labels", labels[:MAX_LABELS])
+        if self.headers:
+            setter(self, "headers", tuple((k, clean_header(v)) for k, v in self.headers))
+
     def header(self, name: str) -> str | None:
         name = name.lower()
         for key, value in self.headers:
@@ -78,12 +110,21 @@ class Quarantined:
     excerpt: str = ""
     resource: str = ""
 
+    def __post_init__(self):
+        object.__setattr__(self, "ref", clean_id(self.ref))
+        object.__setattr__(self, "reason", clean_text(self.reason, 1000))
+        object.__setattr__(self, "excerpt", clean_excerpt(self.excerpt))
+
 
 @dataclass(frozen=True, slots=True)
 class Removed:
     """The provider says this item is gone (history delete, Graph @removed, cancelled)."""
 
     provider_id: str
+
+    def __post_init__(self):
+        # Cleaned as Interaction cleans it, so the id removed is the id that was stored.
+        object.__setattr__(self, "provider_id", clean_id(self.provider_id))
 
 
 Item = Union[Interaction, Quarantined, Removed]

@@ -314,8 +314,9 @@ def delete(user: str = typer.Option(..., "--user"), yes: bool = typer.Option(Fal
     user_id = rt.user_id(user)
     if not yes and sys.stdin.isatty():
         typer.confirm(f"Erase every row held for {user}?", abort=True)
-    with rt.db.tx() as conn:
-        conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
+    from .erasure import erase_user
+
+    erase_user(rt.db, rt.settings, user_id)
     err.print(f"erased {user}")
 
 

@@ -1,11 +1,11 @@
 """Connecting a Google account (OAuth 2.0 with PKCE) and building its connector.
 
 The flow is google-auth-oauthlib's `Flow` against KITH_GOOGLE_AUTH_URI / _TOKEN_URI. The
-`state` and the PKCE code_verifier live encrypted in `oauth_states`, single use and for
-`oauth_states.FLOW_TTL`: a callback with a missing, unknown, replayed or expired state is refused
-before any code is exchanged. The refresh token is stored encrypted (service.credentials)
-with the granted scopes and the account's address (from users.getProfile, else the
-id_token's email claim).
+`state` and the PKCE code_verifier live encrypted in `oauth_states`, single use, for
+`oauth_states.FLOW_TTL` and for the starter's nonce only: a callback with a missing, unknown,
+replayed, expired or someone else's state is refused before any code is exchanged.
+`exchange` turns the code into the mailbox's tokens and address (users.getProfile, else the
+id_token's email claim); service.oauth_accounts attaches them, encrypted, once confirmed.
 
 The connector refreshes access tokens with google.oauth2 Credentials at the configured
 token URI and stores each new token, so other workers reuse it instead of refreshing.
@@ -16,7 +16,6 @@ import base64
 import json
 import logging
 import os
-import secrets
 import webbrowser
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlparse
@@ -31,13 +30,14 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.google import SCOPES, GoogleConnector, Quota
 from ingest.google.quota import GMAIL_UNITS_PER_SECOND
 
-from . import crypto, oauth_loopback, oauth_states
+from . import crypto, oauth_accounts, oauth_loopback, oauth_states
 from .config import Settings
 from .credentials import load_credentials, save_credentials
 from .db import Database
-from .store import ensure_account, require_user, set_account_status
+from .store import require_user
 
 log = logging.getLogger(__name__)
+AGAIN = "start connecting Google again"
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 
 
@@ -63,30 +63,29 @@ def _oauthlib_env(settings: Settings) -> None:
 # --- the authorization-code flow ----------------------------------------------------------
 
 def start_flow(settings: Settings, db: Database, user_id: int, redirect_uri: str,
-               login_hint: str | None = None) -> str:
-    """Begin a PKCE flow for `user_id`; returns the URL to send the browser to."""
+               login_hint: str | None = None) -> oauth_states.Started:
+    """Begin a PKCE flow for `user_id`: the URL to send the browser to, and the nonce that
+    only the starter keeps (the callback demands it back)."""
     _oauthlib_env(settings)
     flow = Flow.from_client_config(_client_config(settings), scopes=list(SCOPES),
                                    redirect_uri=redirect_uri, autogenerate_code_verifier=True)
-    state = secrets.token_urlsafe(32)
+    state = oauth_states.new_state()
     extra = {"login_hint": login_hint} if login_hint else {}
     url, _ = flow.authorization_url(state=state, access_type="offline", prompt="consent", **extra)
-    oauth_states.save(settings, db, "google", state, user_id,
-                      {"code_verifier": flow.code_verifier, "redirect_uri": redirect_uri})
-    return url
+    nonce = oauth_states.save(settings, db, "google", state, user_id,
+                              {"code_verifier": flow.code_verifier, "redirect_uri": redirect_uri})
+    return oauth_states.Started(url, state, nonce)
 
 
-def complete_flow(settings: Settings, db: Database, auth_response: dict) -> int:
-    """Finish the flow the redirect belongs to; returns the (new or reconnected) account id."""
-    state = auth_response.get("state") or ""
-    user_id, saved = oauth_states.take(settings, db, "google", state, again="start connecting Google again")
+def exchange(settings: Settings, saved: dict, auth_response: dict) -> dict:
+    """Trade the redirect's code for tokens; the mailbox they open (oauth_accounts.exchanged)."""
     if auth_response.get("error"):
         raise InputError(f"Google sign-in failed: {auth_response['error']}")
     if not auth_response.get("code"):
         raise InputError("the sign-in answer carries no authorization code")
     _oauthlib_env(settings)
     flow = Flow.from_client_config(_client_config(settings), scopes=list(SCOPES),
-                                   redirect_uri=saved["redirect_uri"], state=state,
+                                   redirect_uri=saved["redirect_uri"], state=auth_response.get("state"),
                                    code_verifier=saved["code_verifier"], autogenerate_code_verifier=False)
     try:
         token = flow.fetch_token(code=auth_response["code"])
@@ -101,17 +100,10 @@ def complete_flow(settings: Settings, db: Database, auth_response: dict) -> int:
     if not token.get("refresh_token"):
         raise InputError("Google sent no refresh token: remove Kith's access in your Google account, then connect again")
     address = _address(settings, flow.credentials, token)
-    with db.tx() as conn:
-        account_id = ensure_account(conn, user_id, "google", address, scopes=granted)
-        save_credentials(conn, settings, account_id, _payload(flow.credentials, granted, address))
-        status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
-        if status in ("auth_revoked", "disabled"):
-            set_account_status(conn, account_id, "initial", None)
-            conn.execute("UPDATE sync_state SET state = CASE WHEN cursor IS NULL THEN 'initial' "
-                         "ELSE 'incremental' END, last_error = NULL WHERE account_id = %s "
-                         "AND state = 'auth_revoked'", (account_id,))
-    log.info("google account %s connected for user %s", account_id, user_id)
-    return account_id
+    return oauth_accounts.exchanged("google", address, granted, _payload(flow.credentials, granted, address))
+
+
+complete_flow = oauth_accounts.in_process("google", exchange, AGAIN)
 
 
 def _address(settings: Settings, credentials: Credentials, token: dict) -> str:
@@ -145,35 +137,49 @@ def _payload(credentials: Credentials, scopes, address: str) -> dict:
 
 
 def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool = False,
-                timeout: float = 300.0, open_url=webbrowser.open, say=print) -> int:
-    """`kith connect google`: the flow through a one-shot loopback redirect on 127.0.0.1."""
+                timeout: float = 300.0, open_url=webbrowser.open, say=print,
+                confirm_shared: oauth_accounts.ConfirmShared | None = None) -> int:
+    """`kith connect google`: the flow through a one-shot loopback redirect on 127.0.0.1.
+
+    This process started the flow and keeps its nonce, so the redirect it receives attaches
+    at once (saying which mailbox goes to which Kith user); a mailbox another Kith user has
+    connected needs a yes at the terminal."""
     with db.tx() as conn:
         user = require_user(conn, email)
+    started: list[oauth_states.Started] = []
+
+    def begin(redirect_uri: str) -> str:
+        started.append(start_flow(settings, db, user["id"], redirect_uri))
+        return started[-1].url
+
     answer = oauth_loopback.receive(
-        lambda redirect_uri: start_flow(settings, db, user["id"], redirect_uri),
+        begin,
         # An answer without state ends the wait too: complete_flow then says why it is refused
         # instead of the person waiting out the timeout.
         accept=("state", "code", "error"), done_text="Google answered.", provider="Google",
         command="kith connect google", no_browser=no_browser, timeout=timeout, open_url=open_url, say=say)
-    return complete_flow(settings, db, answer)
+    return complete_flow(settings, db, answer, started[-1].nonce,
+                         confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say)
 
 
 def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:
     """The real flow without a browser: only for an authorization server that consents by
-    itself for a known `login_hint` (the emulator)."""
+    itself for a known `login_hint` (the emulator). The calling code is the starter and
+    asked for this mailbox, so it attaches even when another Kith user has it too."""
     if login_hint is None:
         with db.tx() as conn:
             login_hint = conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)).fetchone()[0]
     redirect_uri = f"{settings.base_url.rstrip('/')}/v1/connect/google/callback"
-    url = start_flow(settings, db, user_id, redirect_uri, login_hint=login_hint)
+    started = start_flow(settings, db, user_id, redirect_uri, login_hint=login_hint)
     try:
-        response = requests.get(url, allow_redirects=False, timeout=30)
+        response = requests.get(started.url, allow_redirects=False, timeout=30)
     except requests.RequestException as exc:
         raise TransientError(f"Google authorization endpoint unreachable: {type(exc).__name__}") from None
     location = response.headers.get("Location", "")
     if response.status_code not in (302, 303) or not location.startswith(redirect_uri):
         raise ConfigError("the Google authorization server wants a person to consent: use `kith connect google`")
-    return complete_flow(settings, db, dict(parse_qsl(urlparse(location).query)))
+    return complete_flow(settings, db, dict(parse_qsl(urlparse(location).query)), started.nonce,
+                         confirm_shared=lambda address: True)
 
 
 def with_emulator(settings: Settings, emulator, quota_scale: float | None = None) -> Settings:
@@ -260,5 +266,5 @@ def build_connector(settings: Settings, db: Database, account_id: int, **options
                            quota=quota, address=address, **options)
 
 
-__all__ = ["start_flow", "complete_flow", "connect_cli", "connect_headless", "connect_emulator",
+__all__ = ["start_flow", "exchange", "complete_flow", "connect_cli", "connect_headless", "connect_emulator",
            "with_emulator", "build_connector", "StoringCredentials"]

@@ -1,7 +1,10 @@
 """Connecting a Microsoft 365 account with msal, and building its connector.
 
-    start_flow / complete_flow        authorization code + PKCE; the flow dict (verifier,
+    start_flow / exchange             authorization code + PKCE; the flow dict (verifier,
                                       nonce, state) lives encrypted in oauth_states, single use
+                                      and bound to its starter; `exchange` turns the redirect
+                                      into the mailbox's token cache (oauth_accounts attaches it)
+    complete_flow                     all of it in this process (CLI, headless)
     connect_cli                       the same through a loopback redirect (`kith connect microsoft`)
     connect_headless                  the same without a browser, for an auto-consenting
                                       authority (the emulator, in `kith demo`)
@@ -31,13 +34,14 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.microsoft import GraphClient, LocalThrottle, MicrosoftConnector, RedisThrottle, make_session
 from ingest.microsoft.connector import DEFAULT_FOLDERS
 
-from . import crypto, oauth_loopback, oauth_states
+from . import crypto, oauth_accounts, oauth_loopback, oauth_states
 from .config import Settings
 from .credentials import load_credentials, save_credentials
 from .db import Database
-from .store import ensure_account, require_user, set_account_status
+from .store import require_user
 
 log = logging.getLogger(__name__)
+AGAIN = "start connecting Microsoft 365 again"
 
 # Resource scopes only: msal adds openid, profile and offline_access itself (and refuses them here).
 SCOPES = ["Mail.ReadBasic", "Calendars.ReadBasic", "User.Read"]
@@ -66,20 +70,22 @@ def msal_app(settings: Settings, cache: msal.SerializableTokenCache | None = Non
 # --- the authorization-code flow ------------------------------------------------------------
 
 def start_flow(settings: Settings, db: Database, user_id: int, redirect_uri: str,
-               login_hint: str | None = None) -> str:
-    """Begin a PKCE flow for `user_id`; returns the URL to send the browser to."""
+               login_hint: str | None = None) -> oauth_states.Started:
+    """Begin a PKCE flow for `user_id`: the URL to send the browser to, and the nonce that
+    only the starter keeps (the callback demands it back)."""
     with warnings.catch_warnings():
-        # msal suggests response_mode=form_post; the loopback and the API callback read the query.
+        # msal suggests response_mode=form_post; the loopback and the API callback read the query
+        # (a cross-site POST would not carry the SameSite=Lax cookie that binds the browser).
         warnings.simplefilter("ignore", UserWarning)
-        flow = msal_app(settings).initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri, login_hint=login_hint)
-    oauth_states.save(settings, db, "microsoft", flow["state"], user_id, flow)
-    return flow["auth_uri"]
+        flow = msal_app(settings).initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri, login_hint=login_hint,
+                                                          state=oauth_states.new_state())
+    nonce = oauth_states.save(settings, db, "microsoft", flow["state"], user_id, flow)
+    return oauth_states.Started(flow["auth_uri"], flow["state"], nonce)
 
 
-def complete_flow(settings: Settings, db: Database, auth_response: dict) -> int:
-    """Finish the flow the redirect belongs to; returns the (new or reconnected) account id."""
-    state = auth_response.get("state") or ""
-    user_id, flow = oauth_states.take(settings, db, "microsoft", state, again="start connecting again")
+def exchange(settings: Settings, flow: dict, auth_response: dict) -> dict:
+    """Trade the redirect's code for an msal token cache; the mailbox it opens
+    (oauth_accounts.exchanged)."""
     if auth_response.get("error"):
         raise InputError(f"Microsoft sign-in failed: {auth_response.get('error')}: "
                          f"{auth_response.get('error_description', '')}".strip())
@@ -97,40 +103,47 @@ def complete_flow(settings: Settings, db: Database, auth_response: dict) -> int:
     if "@" not in address:
         raise InputError("Microsoft did not say which mailbox signed in (no preferred_username)")
     accounts = app.get_accounts(username=address) or app.get_accounts()
-    with db.tx() as conn:
-        account_id = ensure_account(conn, user_id, "microsoft", address, scopes=GRANTED)
-        save_credentials(conn, settings, account_id, {
-            "msal_cache": cache.serialize(), "username": address,
-            "home_account_id": accounts[0]["home_account_id"] if accounts else None})
-        status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
-        if status in ("auth_revoked", "disabled"):
-            set_account_status(conn, account_id, "initial", None)
-    log.info("microsoft account %s connected for user %s", account_id, user_id)
-    return account_id
+    return oauth_accounts.exchanged("microsoft", address, GRANTED, {
+        "msal_cache": cache.serialize(), "username": address,
+        "home_account_id": accounts[0]["home_account_id"] if accounts else None})
+
+
+complete_flow = oauth_accounts.in_process("microsoft", exchange, AGAIN)
 
 
 def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool = False,
-                timeout: float = 300.0, open_url=webbrowser.open, say=print) -> int:
-    """`kith connect microsoft`: the flow through a one-shot loopback redirect on 127.0.0.1."""
+                timeout: float = 300.0, open_url=webbrowser.open, say=print,
+                confirm_shared: oauth_accounts.ConfirmShared | None = None) -> int:
+    """`kith connect microsoft`: the flow through a one-shot loopback redirect on 127.0.0.1.
+    This process keeps the nonce, so it attaches at once (see google.connect_cli)."""
     with db.tx() as conn:
         user = require_user(conn, email)
+    started: list[oauth_states.Started] = []
+
+    def begin(redirect_uri: str) -> str:
+        started.append(start_flow(settings, db, user["id"], redirect_uri, login_hint=None))
+        return started[-1].url
+
     answer = oauth_loopback.receive(
-        lambda redirect_uri: start_flow(settings, db, user["id"], redirect_uri, login_hint=None),
-        accept=("state",), done_text="Microsoft account connected.", provider="Microsoft 365",
+        begin, accept=("state",), done_text="Microsoft answered.", provider="Microsoft 365",
         command="kith connect microsoft", no_browser=no_browser, timeout=timeout, open_url=open_url, say=say)
-    return complete_flow(settings, db, answer)
+    return complete_flow(settings, db, answer, started[-1].nonce,
+                         confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say)
 
 
 def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:
-    """The flow without a browser: only for an authority that consents by itself (the emulator)."""
+    """The flow without a browser: only for an authority that consents by itself (the emulator).
+    The calling code is the starter and asked for this mailbox, so it attaches even when
+    another Kith user has it too (a team mailbox, as the scale tests connect)."""
     redirect_uri = "http://127.0.0.1:1/kith-headless"  # never opened: the answer is read from Location
-    url = start_flow(settings, db, user_id, redirect_uri, login_hint=login_hint)
+    started = start_flow(settings, db, user_id, redirect_uri, login_hint=login_hint)
     with make_session(settings.ca_bundle) as session:
-        response = session.get(url, allow_redirects=False, timeout=30)
+        response = session.get(started.url, allow_redirects=False, timeout=30)
     location = response.headers.get("Location", "")
     if response.status_code not in (302, 303) or not location.startswith(redirect_uri):
         raise ConfigError("the Microsoft authority wants a person to sign in: use `kith connect microsoft`")
-    return complete_flow(settings, db, dict(parse_qsl(urlparse(location).query)))
+    return complete_flow(settings, db, dict(parse_qsl(urlparse(location).query)), started.nonce,
+                         confirm_shared=lambda address: True)
 
 
 # --- tokens of a connected account ---------------------------------------------------------------

@@ -3,11 +3,19 @@
 Interactions are written a page at a time: COPY into a temporary staging table, then one
 INSERT .. ON CONFLICT into the real table, so re-importing changes nothing and a page is
 as fast as a bulk load. A page's rows and its cursor share one transaction.
+
+A page the database refuses (a value it cannot hold slipped past the parsers) is split in
+halves under savepoints until the refused items stand alone; they are quarantined with the
+database's reason and the rest of the page is stored, in that same transaction. One poison
+message therefore costs one quarantine row, never the page, the cursor or the sync.
 """
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
+
+import psycopg
 
 from ingest.errors import InputError
 from ingest.records import Interaction, Page, Quarantined, Removed, SyncReport
@@ -17,6 +25,11 @@ from .db import Database
 from .people import add_own_addresses
 
 MAX_EXCERPT = 2000
+log = logging.getLogger(__name__)
+# Errors that one item's values can cause: worth splitting a page to find the item. Lost
+# connections, deadlocks and the like are not among them; they fail the page as before.
+ITEM_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded,
+               UnicodeError, ValueError, OverflowError)
 
 
 # --- users and accounts -------------------------------------------------------------
@@ -96,8 +109,17 @@ ON CONFLICT (account_id, provider_id) DO UPDATE SET
     thread_id = EXCLUDED.thread_id, message_id = EXCLUDED.message_id,
     in_reply_to = EXCLUDED.in_reply_to, refs = EXCLUDED.refs,
     duration_s = EXCLUDED.duration_s, all_day = EXCLUDED.all_day,
-    status = EXCLUDED.status, labels = EXCLUDED.labels, is_sent = EXCLUDED.is_sent,
-    is_draft = EXCLUDED.is_draft, headers = EXCLUDED.headers,
+    status = EXCLUDED.status,
+    labels = CASE WHEN %(merge)s AND interactions.sync_generation = EXCLUDED.sync_generation
+        THEN interactions.labels || ARRAY(SELECT l FROM unnest(EXCLUDED.labels) l
+                                          WHERE l <> ALL(interactions.labels))
+        ELSE EXCLUDED.labels END,
+    is_sent = CASE WHEN %(merge)s AND interactions.sync_generation = EXCLUDED.sync_generation
+        THEN COALESCE(interactions.is_sent OR EXCLUDED.is_sent, interactions.is_sent, EXCLUDED.is_sent)
+        ELSE EXCLUDED.is_sent END,
+    is_draft = EXCLUDED.is_draft OR (%(merge)s
+        AND interactions.sync_generation = EXCLUDED.sync_generation AND interactions.is_draft),
+    headers = EXCLUDED.headers,
     n_participants = EXCLUDED.n_participants, sync_generation = EXCLUDED.sync_generation
 RETURNING id, provider_id, (xmax <> 0) AS updated
 """
@@ -111,8 +133,16 @@ def _dedupe(items) -> list[Interaction]:
 
 
 def write_interactions(conn, user_id: int, account_id: int, resource: str,
-                       interactions: list[Interaction], generation: int = 0) -> int:
-    """Upsert a page of interactions and (re)write their participants."""
+                       interactions: list[Interaction], generation: int = 0,
+                       merge_copies: bool = False) -> int:
+    """Upsert a page of interactions and (re)write their participants.
+
+    `merge_copies` (file imports): a row already written in this sync generation is
+    another copy of the same message (Takeout writes one per label), so its labels are
+    the union and it is sent or a draft if any copy is; within one run the importer merges
+    copies itself, but a resumed run starts from the cursor without the earlier copies.
+    In a new generation (a fresh full import) the first copy replaces what was there.
+    Provider syncs replace: the provider's current label set is the truth there."""
     if not interactions:
         return 0
     interactions = _dedupe(interactions)
@@ -129,7 +159,8 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
                     json.dumps(dict(it.headers)) if it.headers else "{}",
                     it.audience if it.audience is not None else len({p.address for p in it.participants}),
                 ))
-        cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation})
+        cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation,
+                              "merge": merge_copies})
         ids, updated = {}, []
         for row_id, provider_id, was_update in cur.fetchall():
             ids[provider_id] = row_id
@@ -152,16 +183,74 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
     return len(interactions)
 
 
+def write_interactions_or_split(conn, user_id: int, account_id: int, resource: str,
+                                interactions: list[Interaction], generation: int = 0,
+                                merge_copies: bool = False) -> tuple[int, list[Quarantined]]:
+    """`write_interactions`, but items the database refuses are returned as Quarantined
+    (with its reason) instead of failing the page; the rest are written."""
+    refused: list[Quarantined] = []
+    written = _write_part(conn, user_id, account_id, resource, _dedupe(interactions), generation,
+                          merge_copies, refused)
+    return written, refused
+
+
+def _write_part(conn, user_id, account_id, resource, part, generation, merge_copies, refused) -> int:
+    if not part:
+        return 0
+    try:
+        with conn.transaction():  # a savepoint: a refusal undoes only this part
+            return write_interactions(conn, user_id, account_id, resource, part, generation, merge_copies)
+    except ITEM_ERRORS as exc:
+        if len(part) == 1:
+            item = part[0]
+            log.warning("item %s of %s could not be stored: %s", item.provider_id[:80], resource,
+                        type(exc).__name__)
+            refused.append(Quarantined(item.provider_id, f"could not be stored: {_reason(exc)}",
+                                       _item_excerpt(item), resource))
+            return 0
+    half = len(part) // 2
+    return (_write_part(conn, user_id, account_id, resource, part[:half], generation, merge_copies, refused)
+            + _write_part(conn, user_id, account_id, resource, part[half:], generation, merge_copies, refused))
+
+
+def _reason(exc: BaseException) -> str:
+    # The database's first line names the problem; values it may quote stay out of the reason.
+    if isinstance(exc, psycopg.Error) and exc.diag.message_primary:
+        text = exc.diag.message_primary
+    else:
+        text = str(exc).split("\n", 1)[0]
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def _item_excerpt(item: Interaction) -> str:
+    lines = [f"Date: {item.occurred_at.isoformat()}"]
+    lines += [f"{p.role.title()}: {p.address}" for p in item.participants[:10]]
+    if item.message_id:
+        lines.append(f"Message-ID: {item.message_id}")
+    return "\n".join(lines)
+
+
 def write_quarantine(conn, user_id: int, account_id: int | None, resource: str,
                      items: list[Quarantined]) -> int:
     if not items:
         return 0
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO quarantine (user_id, account_id, resource, ref, reason, excerpt) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, resource, ref) "
-            "DO UPDATE SET reason = EXCLUDED.reason, excerpt = EXCLUDED.excerpt",
-            [(user_id, account_id, resource, q.ref, q.reason, q.excerpt[:MAX_EXCERPT]) for q in items])
+    rows = [(user_id, account_id, resource, q.ref, q.reason, q.excerpt[:MAX_EXCERPT]) for q in items]
+    sql = ("INSERT INTO quarantine (user_id, account_id, resource, ref, reason, excerpt) "
+           "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, resource, ref) "
+           "DO UPDATE SET reason = EXCLUDED.reason, excerpt = EXCLUDED.excerpt, created_at = now()")
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(sql, rows)
+    except ITEM_ERRORS:
+        # Rows are cleaned on construction, so this is a last line of defence: each row on
+        # its own, and one that still fails is kept without its excerpt.
+        for row in rows:
+            try:
+                with conn.transaction():
+                    conn.execute(sql, row)
+            except ITEM_ERRORS:
+                with conn.transaction():
+                    conn.execute(sql, row[:4] + ("could not be stored as read", ""))
     return len(items)
 
 
@@ -187,10 +276,12 @@ class AccountSyncStore:
         self.db = db
         self.account_id = account_id
         with db.tx() as conn:
-            row = conn.execute("SELECT user_id FROM accounts WHERE id = %s", (account_id,)).fetchone()
+            row = conn.execute("SELECT user_id, provider FROM accounts WHERE id = %s", (account_id,)).fetchone()
         if row is None:
             raise LookupError(f"no account {account_id}")
         self.user_id = row[0]
+        # An mbox holds a message once per label (Takeout): copies merge, see write_interactions.
+        self.merge_copies = row[1] == "mbox"
 
     def load(self, resource: str) -> ResourceState:
         with self.db.tx() as conn:
@@ -208,9 +299,9 @@ class AccountSyncStore:
         with self.db.tx() as conn:
             # Serialise writers of the same account+resource (two workers, one account).
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self.account_id, resource))
-            written = write_interactions(conn, self.user_id, self.account_id, resource,
-                                         interactions, generation)
-            q = write_quarantine(conn, self.user_id, self.account_id, resource, quarantined)
+            written, refused = write_interactions_or_split(conn, self.user_id, self.account_id, resource,
+                                                           interactions, generation, self.merge_copies)
+            q = write_quarantine(conn, self.user_id, self.account_id, resource, quarantined + refused)
             gone = remove_interactions(conn, self.account_id, removed, resource)
             if page.complete and page.full_sync:
                 # Whatever a completed full sync did not see is gone at the provider.

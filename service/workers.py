@@ -45,9 +45,27 @@ def _sync(account_id: int) -> None:
     except AuthRevoked:
         log.warning("account %s: access revoked, waiting for the user to reconnect", account_id)
         return
+    except Exception:
+        # Whatever failed (no such account, a page whose account was deleted meanwhile),
+        # retrying cannot help once the account is gone: the message ends here.
+        if _exists(ctx.db, "account", account_id):
+            raise
+        log.info("account %s no longer exists; its sync message is dropped", account_id)
+        return
     with ctx.db.tx() as conn:
-        user_id = conn.execute("SELECT user_id FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
-    score_user.send(user_id)
+        row = conn.execute("SELECT user_id FROM accounts WHERE id = %s", (account_id,)).fetchone()
+    if row is None:
+        log.info("account %s was deleted during its sync; nothing to score", account_id)
+        return
+    score_user.send(row[0])
+
+
+_EXISTS = {"account": "SELECT 1 FROM accounts WHERE id = %s", "user": "SELECT 1 FROM users WHERE id = %s"}
+
+
+def _exists(db, kind: str, row_id: int) -> bool:
+    with db.tx() as conn:
+        return conn.execute(_EXISTS[kind], (row_id,)).fetchone() is not None
 
 
 # Background syncs yield to a sync a person waits for when one worker serves both queues.
@@ -67,7 +85,14 @@ def sync_account_now(account_id: int) -> None:
 def import_file(user_id: int, kind: str, path: str, addresses: list[str] | None = None) -> None:
     from .imports import import_file as run
 
-    run(context.get().db, user_id, kind, path, addresses=addresses)
+    db = context.get().db
+    try:
+        run(db, user_id, kind, path, addresses=addresses)
+    except Exception:
+        if _exists(db, "user", user_id):
+            raise
+        log.info("user %s no longer exists; their import message is dropped", user_id)
+        return
     score_user.send(user_id)
 
 

@@ -1,4 +1,4 @@
-"""Recovery of the synthetic world's known truth (ingest/sandbox/world.py).
+"""Recovery of the synthetic world's known truth (ingest/sandbox/world/).
 
 The adapter below stands in for identity resolution and noise filtering: every address of
 a WorldPerson maps to one person id, the user's addresses to 0, and people whose truth

@@ -169,13 +169,13 @@ def test_files_when_no_smtp_url_and_recovery_is_exact(settings, database):
         uid = seed_user(conn, "f@example.org", now)
     assert settings.smtp_url is None
     assert digest.send_digest(settings, database, uid) == "sent"
-    files = list(settings.outbox_dir().glob("*.eml"))
+    files = list((settings.outbox_dir() / str(uid)).glob("*.eml"))
     assert len(files) == 1
     with database.tx() as conn:
         conn.execute("UPDATE outbox SET state = 'sending' WHERE user_id = %s", (uid,))
     # The file is the delivery: found, recorded, not written again
     assert digest.send_digest(settings, database, uid) == "already_sent"
-    assert list(settings.outbox_dir().glob("*.eml")) == files
+    assert list((settings.outbox_dir() / str(uid)).glob("*.eml")) == files
 
 
 def test_concurrent_attempts_send_once(settings, database, sink):

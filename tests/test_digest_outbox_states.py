@@ -30,7 +30,7 @@ class MemoryMailer:
         self.delivered_ids: list[str] = []
         self.plan: str | None = None  # "refuse" | "mid_data" for the next send
 
-    def send(self, *, sender, recipient, message_id, message):
+    def send(self, *, user_id, sender, recipient, message_id, message):
         plan, self.plan = self.plan, None
         if plan == "refuse":
             raise NotDelivered("451 later")
@@ -38,7 +38,7 @@ class MemoryMailer:
         if plan == "mid_data":  # the server took it; the reply never reached us
             raise Crash("connection lost after the final dot")
 
-    def delivered(self, message_id):
+    def delivered(self, user_id, message_id):
         return (message_id in self.delivered_ids) if self.journal else None
 
 

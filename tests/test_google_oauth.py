@@ -17,6 +17,8 @@ from service.auth import create_token
 from service.credentials import load_credentials
 from service.store import create_user
 
+from .oauth_support import confirmation_form
+
 EMAIL = "you@kith.example"
 
 
@@ -47,19 +49,22 @@ def redirect_of(url: str) -> dict:
 
 
 def test_start_flow_sends_state_and_pkce_and_keeps_the_verifier_encrypted(gsettings, database, user_id):
-    url = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb")
+    started = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb")
+    url = started.url
     query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     assert url.startswith(gsettings.google_auth_uri)
     assert query["code_challenge_method"] == "S256" and query["access_type"] == "offline"
     assert "gmail.metadata" in query["scope"] and "calendar.events.readonly" in query["scope"]
     with database.tx() as conn:
-        state, payload = conn.execute("SELECT state, payload FROM oauth_states").fetchone()
+        state, payload, nonce_hash = conn.execute("SELECT state, payload, nonce_hash FROM oauth_states").fetchone()
     assert state == query["state"] and b"code_verifier" not in bytes(payload)
+    # And only a hash of the starter's nonce is kept
+    assert started.nonce and started.nonce.encode() not in bytes(nonce_hash) and len(bytes(nonce_hash)) == 32
 
 
 def test_callback_stores_the_account_scopes_and_an_encrypted_refresh_token(gsettings, database, user_id):
-    url = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb", login_hint=EMAIL)
-    account_id = google.complete_flow(gsettings, database, redirect_of(url))
+    started = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb", login_hint=EMAIL)
+    account_id = google.complete_flow(gsettings, database, redirect_of(started.url), started.nonce)
     with database.tx() as conn:
         address, scopes, status = conn.execute("SELECT address, scopes, status FROM accounts WHERE id = %s",
                                                (account_id,)).fetchone()
@@ -71,22 +76,24 @@ def test_callback_stores_the_account_scopes_and_an_encrypted_refresh_token(gsett
 
 
 def test_missing_forged_and_replayed_states_are_refused(gsettings, database, user_id):
-    url = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb", login_hint=EMAIL)
-    answer = redirect_of(url)
+    started = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb", login_hint=EMAIL)
+    answer = redirect_of(started.url)
     with pytest.raises(InputError, match="no state"):
-        google.complete_flow(gsettings, database, {"code": answer["code"]})
+        google.complete_flow(gsettings, database, {"code": answer["code"]}, started.nonce)
     with pytest.raises(InputError, match="unknown, expired or already used"):
-        google.complete_flow(gsettings, database, dict(answer, state="forged-" + answer["state"]))
-    google.complete_flow(gsettings, database, answer)
+        google.complete_flow(gsettings, database, dict(answer, state="forged-" + answer["state"]), started.nonce)
+    google.complete_flow(gsettings, database, answer, started.nonce)
     with pytest.raises(InputError, match="already used"):
-        google.complete_flow(gsettings, database, answer)
+        google.complete_flow(gsettings, database, answer, started.nonce)
 
 
 def test_an_error_from_google_is_refused_and_burns_the_state(gsettings, database, user_id):
-    url = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb")
-    state = parse_qs(urlsplit(url).query)["state"][0]
+    started = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb")
+    state = parse_qs(urlsplit(started.url).query)["state"][0]
     with pytest.raises(InputError, match="access_denied"):
-        google.complete_flow(gsettings, database, {"state": state, "error": "access_denied"})
+        google.complete_flow(gsettings, database, {"state": state, "error": "access_denied"}, started.nonce)
+    with pytest.raises(InputError, match="already used"):
+        google.complete_flow(gsettings, database, {"state": state, "code": "4/any"}, started.nonce)
 
 
 def test_api_connect_redirects_and_the_callback_answers_with_a_clear_page(gsettings, database, user_id):
@@ -106,8 +113,10 @@ def _connect_through_the_api(client, gsettings, token):
     back = requests.get(start.headers["location"], allow_redirects=False).headers["Location"]
     assert back.startswith(f"{gsettings.base_url}/v1/connect/google/callback")
     path = back[len(gsettings.base_url):]
-    done = client.get(path)
-    assert done.status_code == 200 and EMAIL in done.text
+    asked = client.get(path)
+    assert asked.status_code == 200 and EMAIL in asked.text
+    done = client.post("/v1/connect/google/confirm", data=confirmation_form(asked.text))
+    assert done.status_code == 200 and EMAIL in done.text and "connected" in done.text
     replay = client.get(path)
     assert replay.status_code == 400 and "already used" in replay.text
     assert client.get("/v1/connect/google/callback?code=x").status_code == 400
@@ -133,13 +142,14 @@ def test_cli_connect_without_browser_prints_the_url_and_waits_for_the_loopback(g
     assert requests.get(url + f"&login_hint={EMAIL}").status_code == 200
     worker.join(30)
     assert result["account"] > 0
+    assert printed[-1] == f"Connecting the mailbox {EMAIL} to the Kith account of {EMAIL}."
 
 
 def test_the_address_comes_from_the_id_token_when_get_profile_fails(gsettings, database, user_id, emu):
-    url = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb", login_hint=EMAIL)
-    answer = redirect_of(url)
+    started = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb", login_hint=EMAIL)
+    answer = redirect_of(started.url)
     emu.faults.server_errors = 1  # the getProfile call after the exchange gets a 503
-    account_id = google.complete_flow(gsettings, database, answer)
+    account_id = google.complete_flow(gsettings, database, answer, started.nonce)
     with database.tx() as conn:
         assert conn.execute("SELECT address FROM accounts WHERE id = %s", (account_id,)).fetchone()[0] == EMAIL
     assert emu.faults.server_errors == 0

@@ -286,8 +286,10 @@ def _rid(uid: str, start, all_day: bool) -> str:
 @pytest.mark.parametrize("account", ["google", "microsoft"])
 def test_the_synthetic_worlds_calendar_imports_event_for_event(tmp_path, world, account):
     # Given the world's calendar as .ics (series as RRULE masters with EXDATEs and exceptions)
+    from ingest.sandbox.world import write_ics
+
     path = tmp_path / f"{account}.ics"
-    world.write_ics(path, account)
+    write_ics(world, path, account)
     expected = {}
     for e in world.events_for(account):
         if e.recurrence:

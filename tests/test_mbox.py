@@ -445,11 +445,11 @@ def world():
 @pytest.mark.parametrize("account", ["google", "microsoft"])
 def test_the_synthetic_worlds_mailbox_imports_message_for_message(tmp_path, world, account):
     from ingest.mbox import KEPT_HEADERS
-    from ingest.sandbox.world import BODY_MARKER as WORLD_BODY
+    from ingest.sandbox.world import BODY_MARKER as WORLD_BODY, write_mbox
 
     # Given the world's mailbox written as Takeout (google) or a desktop export (microsoft)
     path = tmp_path / f"{account}.mbox"
-    written = world.write_mbox(path, account)
+    written = write_mbox(world, path, account)
     expected = {m.message_id: m for m in world.messages_for(account)}
     # When imported in pages, the importer telling the user's addresses
     connector = MboxConnector(path, page_size=50, own=world.own_addresses)

@@ -14,9 +14,12 @@ from pydantic import SecretStr
 from ingest.errors import AuthRevoked
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from service import microsoft
+from service.api.oauth_callback import cookie_name
 from service.auth import create_token
 from service.store import create_user
 from service.sync import sync_account
+
+from .oauth_support import confirmation_form
 
 
 @pytest.fixture
@@ -79,7 +82,8 @@ def test_web_flow_uses_pkce_and_its_state_is_single_use(ms_settings, database, u
         assert client.get("/v1/connect/microsoft", follow_redirects=False).status_code == 401
         start = client.get("/v1/connect/microsoft", headers={"Authorization": f"Bearer {token}"},
                            follow_redirects=False)
-        assert start.status_code == 307
+        assert start.status_code == 302 and start.cookies.get(cookie_name(parse_qs(urlparse(
+            start.headers["location"]).query)["state"][0]))
         query = parse_qs(urlparse(start.headers["location"]).query)
         # Then Microsoft is asked for the basic scopes only, with a PKCE challenge
         assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
@@ -90,26 +94,39 @@ def test_web_flow_uses_pkce_and_its_state_is_single_use(ms_settings, database, u
         session.trust_env, session.verify = False, emulator.ca_file
         back = urlparse(session.get(start.headers["location"], allow_redirects=False).headers["Location"])
         assert back.path == "/v1/connect/microsoft/callback"
-        done = client.get(f"{back.path}?{back.query}")
+        asked = client.get(f"{back.path}?{back.query}")
+        # Then the page asks to confirm the mailbox for this Kith user, and nothing is attached yet
+        assert asked.status_code == 200 and "sam.rivera@northwind.example" in asked.text
+        assert "sam@kith.example" in asked.text and redis.Redis.from_url(ms_settings.redis_url).llen(
+            "dramatiq:interactive") == 0
+        done = client.post("/v1/connect/microsoft/confirm", data=confirmation_form(asked.text),
+                           headers={"Accept": "application/json"})
         # Then the account is connected and its first sync is queued
         assert done.status_code == 200, done.text
         assert done.json()["address"] == "sam.rivera@northwind.example" and done.json()["sync_queued"]
         assert redis.Redis.from_url(ms_settings.redis_url).llen("dramatiq:interactive") == 1
         # And the same redirect cannot be replayed
         assert client.get(f"{back.path}?{back.query}").status_code == 400
+        assert client.post("/v1/connect/microsoft/confirm", data=confirmation_form(asked.text)).status_code == 400
 
 
 def test_cli_connect_through_a_loopback_redirect(ms_settings, database, user_id, emulator):
     session = requests.Session()
     session.trust_env, session.verify = False, emulator.ca_file
 
+    said = []
+
     def browser(text):  # plays the person who opens the printed URL
-        url = text.split("\n")[-1]
-        threading.Thread(target=session.get, args=(url,), daemon=True).start()
+        said.append(text)
+        if text.startswith("Open this URL"):
+            url = text.split("\n")[-1]
+            threading.Thread(target=session.get, args=(url,), daemon=True).start()
 
     account_id = microsoft.connect_cli(ms_settings, database, "sam@kith.example", no_browser=True, say=browser,
                                        timeout=20)
     assert stored(database, account_id)[1] == "sam.rivera@northwind.example"
+    # And the terminal was told which mailbox went to which Kith user
+    assert said[-1] == "Connecting the mailbox sam.rivera@northwind.example to the Kith account of sam@kith.example."
 
 
 def test_silent_refresh_before_expiry_rotates_and_saves_the_refresh_token(ms_settings, database, user_id, emulator):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ingest.sandbox.microsoft import start_microsoft_emulator
-from ingest.sandbox.world import generate_world
+from ingest.sandbox.world import generate_world, write_mbox
 from ingest.sync import run_sync
 from service import microsoft
 from service.imports import import_file
@@ -29,7 +29,7 @@ def test_a_contact_in_gmail_and_outlook_is_one_person(settings, database, tmp_pa
             user_id = create_user(conn, world.user_email)
         # Given the user's Gmail (a Takeout mbox) and their Outlook (synced through Graph)
         mbox = tmp_path / "takeout.mbox"
-        world.write_mbox(mbox)
+        write_mbox(world, mbox)
         import_file(database, user_id, "mbox", mbox, addresses=[world.user_email, *world.user_aliases])
         account_id = microsoft.connect_headless(ms, database, user_id)
         run_sync(AccountSyncStore(database, account_id), microsoft.build_connector(ms, database, account_id))

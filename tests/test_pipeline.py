@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.sandbox.world import BODY_MARKER, generate_world
+from ingest.sandbox.world import BODY_MARKER, generate_world, write_ics, write_mbox
 from service import store
 from service.imports import import_file
 from service.ties import compute_ties, list_ties, score_user
@@ -24,8 +24,8 @@ def imported(database, world, tmp_path):
         user_id = store.create_user(conn, world.user_email, world.user_name)
     for account in ("google", "microsoft"):
         mbox, ics = tmp_path / f"{account}.mbox", tmp_path / f"{account}.ics"
-        world.write_mbox(mbox, account)
-        world.write_ics(ics, account)
+        write_mbox(world, mbox, account)
+        write_ics(world, ics, account)
         import_file(database, user_id, "mbox", mbox, addresses=list(world.own_addresses))
         import_file(database, user_id, "ics", ics)
     return user_id, mbox, ics

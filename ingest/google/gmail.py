@@ -8,15 +8,17 @@ unreadable and that has no date at all is quarantined with its header lines as e
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from email.header import decode_header, make_header
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Collection, Iterator
 
 from ingest.addresses import iter_address_list
 from ingest.audience import bound_audience
+from ingest.clean import clean_name
 from ingest.records import Interaction, Participant, Quarantined
 
 UTC = timezone.utc
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 METADATA_HEADERS = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "In-Reply-To", "References",
                     "List-Unsubscribe", "List-Id", "Precedence", "Auto-Submitted", "Sender",
                     "Content-Class", "X-Auto-Response-Suppress")
@@ -24,34 +26,19 @@ METADATA_HEADERS = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "In-Reply-T
 KEPT_HEADERS = ("list-unsubscribe", "list-id", "precedence", "auto-submitted", "sender", "content-class",
                 "x-auto-response-suppress")
 ROLES = (("from", "from"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"))
-MAX_HEADER = 998 * 40  # a folded header longer than this is not a real address list
 MAX_BROADCAST_HEADER = 4 << 20  # as mbox's header block: past this nothing is read
 
 
-def _decode(value: str) -> str:
-    try:
-        return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
-        return value
-
-
 def _addresses(raw: list[str], role: str) -> Iterator[Participant]:
-    short = [v for v in raw if len(v) <= MAX_HEADER]
-    for name, address in getaddresses(short) if short else ():
-        address = address.strip().strip("<>").lower()
-        if not address or "@" not in address or " " in address or address.count("@") != 1:
-            continue
-        local, domain = address.split("@")
-        if not local or "." not in domain:
-            continue
-        yield Participant(address=address, role=role, name=_decode(name).strip() or None)
-    # A longer value is a broadcast, never a real conversation: the stdlib parser would take
-    # seconds on it, the importer's regex parser reads it lazily so its audience is counted
-    # whole (and the user's own address found wherever it stands) at a bounded cost.
+    # The mbox importer's parser, not email.utils.getaddresses: that one recurses once per
+    # nested "(" or ":" and a hostile From of a few thousand of them exhausts the stack. It
+    # reads lazily, so a broadcast's header is counted whole (and the user's own address found
+    # wherever it stands, ingest.audience) without holding its addresses.
     for value in raw:
-        if len(value) > MAX_HEADER:
-            for name, address in iter_address_list(value[:MAX_BROADCAST_HEADER]):
-                yield Participant(address=address, role=role, name=name)
+        for name, address in iter_address_list(value[:MAX_BROADCAST_HEADER]):
+            if address.count("@") != 1:
+                continue
+            yield Participant(address=address, role=role, name=clean_name(name))
 
 
 def _msgid(value: str | None) -> str | None:
@@ -66,13 +53,15 @@ def _date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if parsed is None:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)  # RFC 5322 "-0000": time is UTC, zone unknown
+        parsed = parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)  # RFC 5322 "-0000": time is UTC, zone unknown
-    return parsed.astimezone(UTC)
+    # A Date header in year 1 or 9999 is a lie; internalDate (when Gmail got it) is not.
+    return parsed if EARLIEST <= parsed <= LATEST else None
 
 
 def _internal(value) -> datetime | None:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Collection, Iterable, Iterator
 
 from ..audience import bound_audience
+from ..clean import clean_name
 from ..records import Interaction, Item, Participant, Quarantined, Removed
 
 # The fields the connector asks for; nothing else is ever requested from Graph.
@@ -59,11 +60,11 @@ def parse_graph_datetime(value: Any) -> datetime | None:
         text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # "9999-12-31T23:00:00-05:00" is past datetime's end
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _recipients(value: Any) -> Iterable[tuple[str | None, str | None]]:
@@ -78,7 +79,7 @@ def _recipients(value: Any) -> Iterable[tuple[str | None, str | None]]:
             yield None, None
             continue
         name = email.get("name")
-        yield normalise_address(email.get("address")), (name.strip() or None) if isinstance(name, str) else None
+        yield normalise_address(email.get("address")), clean_name(name) if isinstance(name, str) else None
 
 
 def _participants(message: dict, unusable: list[int]) -> Iterator[Participant]:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query as Q
+from fastapi import APIRouter, HTTPException, Path, Query as Q, Response
 
 from ingest.errors import ConfigError, TransientError
 
-from .. import google, microsoft
+from .. import google, microsoft, oauth_states
 from ..config import Settings
 from ..db import Database
-from . import connect_google, connect_microsoft, jobs
+from . import connect_google, connect_microsoft, jobs, oauth_callback
 from .errors import documented
 from .deps import Config, Db, User
 from .schemas import Accepted, Account, ConnectIn, ConnectOut
@@ -31,7 +31,10 @@ SELECT a.id, a.provider, a.address, a.status, a.last_error, a.last_synced_at,
        sum(s.items_total) FILTER (WHERE s.items_total > 0),
        max(s.cursor_advanced_at),
        (array_agg(s.last_error ORDER BY s.cursor_advanced_at DESC NULLS LAST)
-            FILTER (WHERE s.last_error IS NOT NULL))[1]
+            FILTER (WHERE s.last_error IS NOT NULL))[1],
+       (SELECT count(*) FROM quarantine q WHERE q.account_id = a.id),
+       (SELECT q.reason FROM quarantine q WHERE q.account_id = a.id
+        ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
 FROM accounts a LEFT JOIN sync_state s ON s.account_id = a.id
 WHERE a.user_id = %(u)s {extra}
 GROUP BY a.id ORDER BY a.id
@@ -40,7 +43,7 @@ GROUP BY a.id ORDER BY a.id
 
 def _health(row) -> dict:
     (account_id, provider, address, status, last_error, last_synced_at, resources,
-     seen, total, advanced, resource_error) = row
+     seen, total, advanced, resource_error, quarantined, latest_reason) = row
     share = None
     if total:
         # A mailbox grows while it syncs: never report more than all of it.
@@ -50,7 +53,17 @@ def _health(row) -> dict:
     return {"id": account_id, "provider": provider, "address": address, "status": status,
             "last_error": last_error or resource_error, "last_synced_at": last_synced_at,
             "synced_share": share, "cursor_advanced_at": advanced,
-            "needs_reconnect": status == "auth_revoked", "resources": resources}
+            "needs_reconnect": status == "auth_revoked", "resources": resources,
+            "quarantined": quarantined, "quarantine_note": quarantine_note(quarantined, latest_reason)}
+
+
+def quarantine_note(count: int, latest_reason: str | None) -> str | None:
+    """The quarantine in words: syncing went on, but these items are not in Kith."""
+    if not count:
+        return None
+    items = "1 item was" if count == 1 else f"{count} items were"
+    return (f"{items} set aside in quarantine and left out; syncing went on without them. "
+            f"Latest reason: {latest_reason}.")
 
 
 def account_health(conn, user_id: int, account_id: int | None = None) -> list[dict]:
@@ -71,8 +84,9 @@ class ConnectUnavailable(RuntimeError):
 
 
 def authorize_url(settings: Settings, db: Database, user_id: int, provider: str,
-                  login_hint: str | None = None) -> str:
-    """Start the provider's OAuth flow for the user; the URL to send their browser to.
+                  login_hint: str | None = None) -> oauth_states.Started:
+    """Start the provider's OAuth flow for the user: the URL to send their browser to, and
+    the nonce that browser must hold (`oauth_callback.bind` sets it as a cookie).
 
     The flow's state row remembers the user, so the callback needs no token.
     """
@@ -94,14 +108,18 @@ def list_accounts(user: User, db: Db) -> list[dict]:
 @router.post("/connect", response_model=ConnectOut, responses=documented(503),
              summary="Start connecting (or reconnecting) a Google or Microsoft account",
              description="Returns the provider's sign-in address to open in the user's browser; the "
-                         "provider sends the user back to Kith's OAuth callback, which stores the account "
-                         "and queues a first sync. `login_hint` pre-fills the address to reconnect.")
-def connect(body: ConnectIn, user: User, settings: Config, db: Db) -> dict:
+                         "provider sends the user back to Kith's OAuth callback, which asks them to confirm "
+                         "the mailbox, then stores the account and queues a first sync. The flow finishes "
+                         "only in the browser holding the cookie this response sets (a same-origin page "
+                         "calling this route); `kith connect` is the way from a terminal. "
+                         "`login_hint` pre-fills the address to reconnect.")
+def connect(body: ConnectIn, user: User, settings: Config, db: Db, response: Response) -> dict:
     try:
-        url = authorize_url(settings, db, user, body.provider, body.login_hint)
+        started = authorize_url(settings, db, user, body.provider, body.login_hint)
     except ConnectUnavailable as exc:
         raise HTTPException(503, str(exc))
-    return {"provider": body.provider, "authorize_url": url}
+    oauth_callback.bind(response, settings, started)
+    return {"provider": body.provider, "authorize_url": started.url}
 
 
 @router.get("/{account_id:int}", response_model=Account, responses=NOT_FOUND, summary="One account's sync health")

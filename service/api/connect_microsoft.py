@@ -1,48 +1,36 @@
-"""Connecting Microsoft 365 from the web: start the msal flow, and its OAuth callback.
+"""Connecting Microsoft 365 from the web (the flow itself is api.oauth_callback's, for both
+providers; the routes answer exactly as Google's do).
 
-    GET /v1/connect/microsoft            (bearer) -> 307 to the Microsoft sign-in page
-    GET /v1/connect/microsoft/callback   (no bearer: the state row says whose flow it is)
-                                         -> the connected account; a first sync is queued
+    GET  /v1/connect/microsoft            (bearer) -> 302 to the Microsoft sign-in page,
+                                          setting the flow's browser-binding cookie
+    GET  /v1/connect/microsoft/callback   (no bearer) -> the confirmation page, or a 403 page
+                                          for another browser's flow
+    POST /v1/connect/microsoft/confirm    (the page's form) -> connected, first sync queued
 """
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse
-
-from ingest.errors import ConfigError, TransientError
-
-from .. import microsoft
 from . import oauth_callback
-from .deps import Config, Db, User
+from .deps import Config, Db
 
 router = APIRouter(prefix="/v1/connect/microsoft", tags=["accounts"])
+MAX_QUERY_VALUE = 8192
 
 
 def callback_url(base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/v1/connect/microsoft/callback"
+    return oauth_callback.callback_url(base_url, "microsoft")
 
 
-@router.get("", status_code=307, summary="Start connecting a Microsoft 365 account",
-            response_class=RedirectResponse,
-            responses={307: {"description": "Redirect to the Microsoft sign-in page."},
-                       503: {"description": "Microsoft is not configured or not reachable."}})
-def start(user: User, settings: Config, db: Db,
-          login_hint: Annotated[str | None, Query(max_length=320)] = None) -> RedirectResponse:
-    try:
-        url = microsoft.start_flow(settings, db, user, callback_url(settings.base_url), login_hint=login_hint)
-    except (ConfigError, TransientError) as exc:
-        raise HTTPException(503, str(exc)) from None
-    return RedirectResponse(url, status_code=307)
+oauth_callback.add_routes(router, "microsoft")
 
 
-@router.get("/callback", summary="OAuth redirect target for Microsoft 365",
-            responses={400: {"description": "Unknown, expired or refused sign-in."}})
-def callback(request: Request, settings: Config, db: Db) -> dict:
-    try:
-        done = oauth_callback.finish(microsoft.complete_flow, settings, db, dict(request.query_params))
-    except oauth_callback.CallbackRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from None
-    return {"provider": "microsoft", "account_id": done.account_id, "address": done.address,
-            "sync_queued": done.sync_queued}
+@router.get("/callback", summary="OAuth redirect target for Microsoft 365", response_class=HTMLResponse,
+            responses={400: {"description": "Unknown, expired or refused sign-in."},
+                       403: {"description": "The sign-in was started in another browser."}})
+def callback(request: Request, settings: Config, db: Db) -> Response:
+    # msal checks the whole answer (code, state, client_info, session_state...) against its flow.
+    answer = {k: v[:MAX_QUERY_VALUE] for k, v in request.query_params.items()}
+    return oauth_callback.callback(request, settings, db, "microsoft", answer)
+

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from psycopg.rows import dict_row
 
 from ..digest import render_preview
+from . import snooze
 from .deps import Config, Db, User
 from .schemas import DigestSettings, DigestSettingsIn
 
@@ -40,7 +41,7 @@ def get_settings_(user: User, db: Db) -> dict:
 
 @router.patch("/settings", response_model=DigestSettings, summary="Change digest settings",
               description="Only the fields sent change. `snooze_until` set pauses the digest until that "
-                          "date; send null to resume. The time zone is an IANA name.")
+                          "date (from today to a year ahead, in your time zone); send null to resume. The time zone is an IANA name.")
 def patch_settings(body: DigestSettingsIn, user: User, db: Db) -> dict:
     changes = body.model_dump(exclude_unset=True)
     if "timezone" in changes and (changes["timezone"] is None or not _valid_zone(changes["timezone"])):
@@ -49,6 +50,8 @@ def patch_settings(body: DigestSettingsIn, user: User, db: Db) -> dict:
         if field in changes and changes[field] is None:
             raise HTTPException(422, f"{field}: may be left out, not null.")
     with db.tx() as conn:
+        if changes.get("snooze_until") is not None:
+            snooze.check_until(conn, user, "snooze_until", changes["snooze_until"], changes.get("timezone"))
         if "timezone" in changes:
             conn.execute("UPDATE users SET timezone = %s WHERE id = %s", (changes.pop("timezone"), user))
         conn.execute("INSERT INTO digest_settings (user_id) VALUES (%s) ON CONFLICT DO NOTHING", (user,))

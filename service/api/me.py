@@ -12,7 +12,8 @@ from psycopg.rows import dict_row
 from .. import auth
 from ..db import Database
 from .errors import documented
-from .deps import Db, User
+from ..erasure import erase_user
+from .deps import Config, Db, User
 from .schemas import Deleted, NewToken, TokenIn, TokenInfo
 
 router = APIRouter(prefix="/v1", tags=["me"])
@@ -99,15 +100,14 @@ def export(user: User, db: Db) -> StreamingResponse:
 
 @router.delete("/me", response_model=Deleted, summary="Delete my data",
                description="Erases every row held for you (mail and meeting metadata, people, scores, "
-                           "accounts, credentials, settings) and your tokens. Cannot be undone.")
-def delete_me(user: User, db: Db) -> dict:
-    with db.tx() as conn:
-        counts = {}
-        for name, query in EXPORT:
-            counts[name] = conn.execute(f"SELECT count(*) FROM ({query}) t", {"u": user}).fetchone()[0]
-        # Every table references users ON DELETE CASCADE (directly or through accounts).
-        conn.execute("DELETE FROM users WHERE id = %s", (user,))
-    return {"deleted": True, "rows": counts}
+                           "accounts, credentials, settings), your tokens and the digest files kept for you. "
+                           "Cannot be undone.")
+def delete_me(user: User, db: Db, settings: Config) -> dict:
+    def inventory(conn) -> dict[str, int]:
+        return {name: conn.execute(f"SELECT count(*) FROM ({query}) t", {"u": user}).fetchone()[0]
+                for name, query in EXPORT}
+
+    return {"deleted": True, "rows": erase_user(db, settings, user, inventory)}
 
 
 @router.get("/tokens", response_model=list[TokenInfo], summary="Your API tokens (never the secret part)")

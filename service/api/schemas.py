@@ -96,7 +96,8 @@ class TieDetail(BaseModel):
 class FeedbackIn(Request_):
     model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "snooze", "until": "2027-01-15"}]})
     kind: Literal["not_relationship", "matters", "snooze"]
-    until: date | None = Field(None, description="For `snooze`: hide the tie until this date.")
+    until: date | None = Field(None, description="For `snooze`: hide the tie until this date "
+                                                  "(from today to a year ahead, in your time zone).")
 
 
 class FeedbackOut(BaseModel):
@@ -149,7 +150,8 @@ class Account(BaseModel):
         "cursor_advanced_at": "2026-11-24T09:00:00Z", "needs_reconnect": False,
         "resources": [{"resource": "mail", "state": "incremental", "items_seen": 12034,
                        "items_total": 12034, "cursor_advanced_at": "2026-11-24T09:00:00Z",
-                       "last_error": None}]}]})
+                       "last_error": None}],
+        "quarantined": 0, "quarantine_note": None}]})
     id: int
     provider: str
     address: str
@@ -160,6 +162,8 @@ class Account(BaseModel):
     cursor_advanced_at: datetime | None
     needs_reconnect: bool
     resources: list[dict[str, Any]]
+    quarantined: int = Field(0, description="Items of this account set aside as unreadable.")
+    quarantine_note: str | None = Field(None, description="The quarantine in words, when there is one.")
 
 
 class ConnectIn(Request_):

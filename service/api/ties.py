@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import auth, ties as tie_model
-from . import query_model, tie_detail as td, tie_queries as tq
+from . import query_model, snooze, tie_detail as td, tie_queries as tq
 from .errors import documented
 from .deps import UNAUTHORIZED, Db, User, bearer, reading, refuse_unknown
 from .page_cache import PageCache
@@ -180,6 +180,8 @@ def give_feedback(person_id: int, body: FeedbackIn, user: User, db: Db) -> dict:
     with db.tx() as conn:
         if not td.person_exists(conn, user, person_id):
             raise HTTPException(404, f"No person {person_id}.")
+        if body.kind == "snooze":
+            snooze.check_until(conn, user, "until", body.until)
         return conn.cursor(row_factory=dict_row).execute(
             "INSERT INTO feedback (user_id, person_id, kind, until) VALUES (%s, %s, %s, %s)"
             " RETURNING id, person_id, kind, until, created_at",

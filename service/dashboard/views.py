@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .. import auth, ties as tie_model
 from ..api import jobs, tie_detail as td, tie_queries as tq
 from ..api.accounts import ConnectUnavailable, account_health, authorize_url
+from ..api.oauth_callback import bind as oauth_bind
 from . import charts
 
 HERE = Path(__file__).parent
@@ -165,11 +166,12 @@ def reconnect(request: Request, account_id: int) -> Response:
     if refused is not None:
         return refused
     try:
-        url = authorize_url(request.app.state.settings, request.app.state.db, user, account["provider"],
-                            login_hint=account["address"])
+        started = authorize_url(request.app.state.settings, request.app.state.db, user, account["provider"],
+                                login_hint=account["address"])
     except ConnectUnavailable as exc:
         return _page("problem.html.j2", status=503, title="Cannot reconnect now", text=str(exc))
-    return RedirectResponse(url, status_code=303)
+    # This browser starts the flow, so it gets the flow's nonce: only it can finish it.
+    return oauth_bind(RedirectResponse(started.url, status_code=303), request.app.state.settings, started)
 
 
 @router.post("/accounts/{account_id}/sync")

@@ -6,6 +6,7 @@ PNG stays a few kilobytes; it is embedded in the mail by Content-ID, never fetch
 from __future__ import annotations
 
 import io
+import unicodedata
 from functools import lru_cache
 from typing import Sequence
 
@@ -51,6 +52,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+    # A name from mail may hold line breaks or other control characters: Pillow refuses to
+    # measure multi-line text, and one row has room for one line anyway.
+    text = " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text).split()) or "?"
     full = draw.textlength(text, font=font)
     if full <= width:
         return text

@@ -6,7 +6,7 @@ Both mailers answer two questions for the outbox:
   DATA command, raises `NotDelivered`: the message certainly did not go out. Anything
   else that breaks (connection lost while the message body or the final reply is in
   flight) propagates as is: the outcome is unknown.
-- `delivered(message_id)`: is there *evidence* that this message went out? True / False,
+- `delivered(user_id, message_id)`: is there *evidence* that this message went out? True / False,
   or None when the mailer cannot tell.
 
 SMTP URL: `smtp://[user[:password]@]host[:port][?starttls=1&timeout=30&journal=ADDR&journal_maildir=PATH]`
@@ -16,15 +16,17 @@ is where that journal mailbox can be read back (e.g. the relay's `always_bcc` de
 a Maildir). With both set, `delivered()` looks the Message-ID up in the journal; without,
 it answers None and the outbox falls back to re-sending the identical message.
 
-The file mailer writes each message under a name derived from its Message-ID, atomically
-(temp file + link): the file exists if and only if the message was delivered, so its
-`delivered()` is exact.
+The file mailer writes each message to `outbox/<user id>/<Message-ID>.eml`, mode 0600 in a
+0700 folder (a digest names a person's ties), atomically (temp file + link): the file exists
+if and only if the message was delivered, so its `delivered()` is exact. One folder per user
+lets `erase(user_id)` remove a user's mail without opening anyone else's.
 """
 from __future__ import annotations
 
 import logging
 import os
 import re
+import shutil
 import smtplib
 import ssl
 import threading
@@ -51,15 +53,20 @@ def _safe_name(message_id: str) -> str:
 class FileMailer:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
-    def path_for(self, message_id: str) -> Path:
-        return self.directory / f"{_safe_name(message_id)}.eml"
+    def folder(self, user_id: int) -> Path:
+        return self.directory / str(int(user_id))
 
-    def send(self, *, sender: str, recipient: str, message_id: str, message: bytes) -> None:
-        final = self.path_for(message_id)
-        tmp = self.directory / f".tmp-{os.getpid()}-{threading.get_ident()}-{final.name}"
-        with open(tmp, "wb") as fh:
+    def path_for(self, user_id: int, message_id: str) -> Path:
+        return self.folder(user_id) / f"{_safe_name(message_id)}.eml"
+
+    def send(self, *, user_id: int, sender: str, recipient: str, message_id: str, message: bytes) -> None:
+        final = self.path_for(user_id, message_id)
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        tmp = final.parent / f".tmp-{os.getpid()}-{threading.get_ident()}-{final.name}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(message)
             fh.flush()
             os.fsync(fh.fileno())
@@ -70,8 +77,23 @@ class FileMailer:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def delivered(self, message_id: str) -> bool | None:
-        return self.path_for(message_id).exists()
+    def delivered(self, user_id: int, message_id: str) -> bool | None:
+        legacy = self.directory / f"{_safe_name(message_id)}.eml"  # written before per-user folders
+        return self.path_for(user_id, message_id).exists() or legacy.exists()
+
+    def erase(self, user_id: int) -> int:
+        """Remove every file held for this user; returns how many messages there were."""
+        folder = self.folder(user_id)
+        # Before per-user folders, files lay flat as digest.<user id>.<week>...eml.
+        legacy = list(self.directory.glob(f"digest.{int(user_id)}.*.eml"))
+        count = len(legacy) + (sum(1 for p in folder.glob("*.eml")) if folder.is_dir() else 0)
+        for path in legacy:
+            path.unlink(missing_ok=True)
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            pass
+        return count
 
     def close(self) -> None:
         pass
@@ -129,7 +151,7 @@ class SmtpMailer:
             except OSError:
                 pass
 
-    def send(self, *, sender: str, recipient: str, message_id: str, message: bytes) -> None:
+    def send(self, *, user_id: int, sender: str, recipient: str, message_id: str, message: bytes) -> None:
         recipients = [recipient] + ([self.journal] if self.journal else [])
         try:
             try:
@@ -165,7 +187,7 @@ class SmtpMailer:
         if code != 250:
             raise NotDelivered(f"DATA refused: {code}", permanent=code >= 500)
 
-    def delivered(self, message_id: str) -> bool | None:
+    def delivered(self, user_id: int, message_id: str) -> bool | None:
         if not (self.journal and self.journal_maildir):
             return None
         wanted = f"<{message_id}>"

@@ -17,7 +17,7 @@ Rules, and why each crash is safe:
    non-delivery: the row goes back to `rendered`.
 4. A row found in `sending` means an attempt died somewhere between step 2 and the `sent`
    commit, possibly after the server accepted. Only evidence decides: the mailer's
-   `delivered(message_id)`. The file mailer is exact (the file is the delivery). SMTP is
+   `delivered(user_id, message_id)`. The file mailer is exact (the file is the delivery). SMTP is
    exact when a journal is configured (a Bcc recipient in the same SMTP transaction, read
    back from its Maildir): found -> mark `sent`, not found -> the server never took the
    transaction (it delivers all recipients of one transaction or none) -> send.
@@ -54,7 +54,6 @@ import time
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
-from email.utils import parseaddr
 from datetime import date, datetime
 from typing import Callable
 
@@ -186,7 +185,7 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
         else:
             sender, recipient = envelope(row.message)
         if row.state == "sending":
-            evidence = mailer.delivered(row.message_id)
+            evidence = mailer.delivered(user_id, row.message_id)
             if evidence is True:
                 log.info("outbox %s/%s: found delivered after a crash; recorded as sent", user_id, week)
                 _set_state(conn, user_id, week, "sent")
@@ -198,7 +197,7 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
         _set_state(conn, user_id, week, "sending")
         faults.point("before_send")
         try:
-            mailer.send(sender=sender, recipient=recipient, message_id=row.message_id, message=row.message)
+            mailer.send(user_id=user_id, sender=sender, recipient=recipient, message_id=row.message_id, message=row.message)
         except NotDelivered:
             _set_state(conn, user_id, week, "rendered")
             raise
@@ -211,4 +210,11 @@ def envelope(message: bytes) -> tuple[str, str]:
     """MAIL FROM and RCPT TO, read back from the stored message (From and To headers)."""
     head = message.split(b"\r\n\r\n", 1)[0]
     headers = BytesHeaderParser(policy=default_policy).parsebytes(head)
-    return parseaddr(str(headers["From"] or ""))[1], parseaddr(str(headers["To"] or ""))[1]
+    return _first_address(headers["From"]), _first_address(headers["To"])
+
+
+def _first_address(header) -> str:
+    # The registry's parse, not parseaddr on the decoded text: a display name may hold
+    # quotes, commas or an "@" of its own.
+    addresses = getattr(header, "addresses", ()) if header is not None else ()
+    return addresses[0].addr_spec if addresses else ""

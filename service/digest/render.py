@@ -13,8 +13,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from email.header import Header
-from email.utils import format_datetime, formataddr, parseaddr
+import unicodedata
+from email.headerregistry import Address
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -145,11 +147,22 @@ def _qp(text: str) -> bytes:
     return binascii.b2a_qp(data, istext=True, header=False).replace(b"\n", b"\r\n")
 
 
-def _header_text(value: str) -> str:
-    """RFC 2047 for non-ASCII header text; plain ASCII as is."""
-    if value.isascii():
-        return value
-    return Header(value, "utf-8").encode(linesep="\r\n")
+def _one_line(text: str) -> str:
+    """Header text from what users and mail chose (names, the subject): every control or
+    line-separator character becomes a space, since a CR or LF would end the header there
+    and start one the text wrote itself (a Bcc, say)."""
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(cleaned.split())
+
+
+def _header(name: str, value: str | Address) -> str:
+    """One header line built by the stdlib's header registry: addresses quoted and checked
+    (an Address refuses CR/LF), non-ASCII as RFC 2047 words, folded at 78 with CRLF."""
+    return SMTP.fold(name, SMTP.header_factory(name, value)).rstrip("\r\n")
+
+
+def recipient_header(name: str, addr: str) -> str:
+    return _header("To", Address(display_name=_one_line(name), addr_spec=addr))
 
 
 def mime(*, subject: str, sender: str, to_name: str, to_addr: str, date: datetime, message_id: str,
@@ -159,9 +172,8 @@ def mime(*, subject: str, sender: str, to_name: str, to_addr: str, date: datetim
     multipart/related of HTML and the PNG it refers to by Content-ID. CRLF throughout."""
     tag = hashlib.blake2b(message_id.encode(), digest_size=8).hexdigest()
     alt, rel = f"=_kith_alt_{tag}", f"=_kith_rel_{tag}"
-    head = [f"Subject: {_header_text(subject)}", f"From: {sender}",
-            f"To: {formataddr((to_name, to_addr), charset='utf-8') if to_name else to_addr}",
-            f"Date: {format_datetime(date)}", f"Message-ID: <{message_id}>"]
+    head = [_header("Subject", _one_line(subject)), _header("From", sender),
+            recipient_header(to_name, to_addr), f"Date: {format_datetime(date)}", f"Message-ID: <{message_id}>"]
     head += [f"{k}: {v}" for k, v in extra.items()]
     head += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{alt}"']
     qp_headers = "Content-Transfer-Encoding: quoted-printable"

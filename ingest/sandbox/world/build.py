@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from ingest.sandbox.world import UTC, WORK_DOMAIN, World, WorldPerson, exchange_dn
-from ingest.sandbox.worldcal import Planner, group_events
-from ingest.sandbox.worldcast import NameBook, noise_truth, plan_ties, spread, true_tie
-from ingest.sandbox.worldmail import Mailer, Thread, relationship_thread
-from ingest.sandbox.worldnoise import noise_mail, noise_people
+from .records import DEFAULT_AS_OF, UTC, WORK_DOMAIN, World, WorldPerson, exchange_dn
+from .calendar import Planner, group_events
+from .cast import NameBook, noise_truth, plan_ties, spread, true_tie
+from .mail import Mailer, Thread, relationship_thread
+from .noise import noise_mail, noise_people
 
 USER_TZ = "Europe/Madrid"
 LABELS = {"Label_3": "Family", "Label_7": "Travel", "Label_12": "Work/Clients",
@@ -146,3 +146,17 @@ def _calendar_reminders(mailer: Mailer, planner: Planner) -> None:
 
 
 __all__ = ["build", "user_aliases"]
+
+
+def generate_world(seed: int = 7, *, user_email: str = "you@kith.example",
+                   user_name: str = "Sam Rivera",
+                   work_email: str = "sam.rivera@northwind.example",
+                   as_of: datetime | None = None, days: int = 730, contacts: int = 60,
+                   scale: float = 1.0) -> World:
+    """Build the world (deterministic for a seed). See the module docstring for truth."""
+    as_of = (as_of or DEFAULT_AS_OF).astimezone(UTC)
+    if days < 30 or contacts < 1 or scale <= 0:
+        raise ValueError("days >= 30, contacts >= 1 and scale > 0 are required")
+    return build(seed=seed, user_email=user_email.lower(), user_name=user_name,
+                 work_email=work_email.lower(), as_of=as_of, days=days, contacts=contacts,
+                 scale=scale)

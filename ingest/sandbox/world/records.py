@@ -32,9 +32,10 @@ is under 40% of the rate over the 365 days before those 90, that baseline being 
 senders, cold senders and the ~300 colleagues met only in all-hands mail and meetings
 (kind "colleague", archetype "noise") have ``is_relationship=False`` and strength 0.
 
-Modules: this one holds the records and the entry point; `worldcast` plans the cast and
-computes the truth, `worldmail`/`worldnoise`/`worldcal` sample mail, noise and meetings,
-`worldgen` assembles them, `worldio` writes Takeout mbox and .ics files.
+Modules of this package: `records` (this one) holds the records; `cast` plans the cast and
+computes the truth, `mail`/`noise`/`calendar` sample mail, noise and meetings, `build`
+assembles them (`generate_world`), `files` writes Takeout mbox and .ics files. Each imports
+only the ones before it in that list, so the package has no import cycle.
 """
 from __future__ import annotations
 
@@ -257,29 +258,6 @@ class World:
         person = self.person(address)
         return self.truth.get(person.address) if person else None
 
-    def write_mbox(self, path, account: str = "google") -> int:
-        from ingest.sandbox.worldio import write_mbox
-        return write_mbox(self, path, account)
-
-    def write_ics(self, path, account: str = "google") -> int:
-        from ingest.sandbox.worldio import write_ics
-        return write_ics(self, path, account)
-
-
-def generate_world(seed: int = 7, *, user_email: str = "you@kith.example",
-                   user_name: str = "Sam Rivera",
-                   work_email: str = "sam.rivera@northwind.example",
-                   as_of: datetime | None = None, days: int = 730, contacts: int = 60,
-                   scale: float = 1.0) -> World:
-    """Build the world (deterministic for a seed). See the module docstring for truth."""
-    from ingest.sandbox.worldgen import build
-    as_of = (as_of or DEFAULT_AS_OF).astimezone(UTC)
-    if days < 30 or contacts < 1 or scale <= 0:
-        raise ValueError("days >= 30, contacts >= 1 and scale > 0 are required")
-    return build(seed=seed, user_email=user_email.lower(), user_name=user_name,
-                 work_email=work_email.lower(), as_of=as_of, days=days, contacts=contacts,
-                 scale=scale)
-
 
 def month_starts(start: datetime, end: datetime) -> list[datetime]:
     first = datetime(start.year, start.month, 1, tzinfo=UTC)
@@ -290,6 +268,6 @@ def month_starts(start: datetime, end: datetime) -> list[datetime]:
     return out
 
 
-__all__ = ["World", "WorldPerson", "WorldMessage", "WorldEvent", "TrueTie", "generate_world",
-           "strength_from_rate", "exchange_dn", "month_starts", "DEFAULT_AS_OF", "BODY_MARKER",
-           "WORK_DOMAIN", "KINDS", "ARCHETYPES", "FLAGS", "occurrence_graph_id"]
+__all__ = ["World", "WorldPerson", "WorldMessage", "WorldEvent", "TrueTie", "strength_from_rate",
+           "exchange_dn", "month_starts", "DEFAULT_AS_OF", "BODY_MARKER", "WORK_DOMAIN", "KINDS",
+           "ARCHETYPES", "FLAGS", "occurrence_graph_id"]

@@ -12,9 +12,9 @@ from dateutil.rrule import rrulestr
 
 import numpy as np
 
-from ingest.sandbox.world import UTC, WorldEvent, WorldPerson
-from ingest.sandbox.worldcast import INVITE_ANSWERS, Tie, spread
-from ingest.sandbox.worldmail import Mailer, Thread
+from .records import UTC, WorldEvent, WorldPerson
+from .cast import INVITE_ANSWERS, Tie, spread
+from .mail import Mailer, Thread
 
 BIRTHDAYS = "addressbook#contacts@group.v.calendar.google.com"
 HOLIDAYS = "en.spain#holiday@group.v.calendar.google.com"

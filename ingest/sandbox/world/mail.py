@@ -3,7 +3,7 @@
 `Mailer` owns the random source and the id spaces, so every message of a world gets
 unique Gmail and Graph ids and threads that hold together (In-Reply-To, References,
 one thread id per mailbox). Relationship threads follow their `Tie`; noise is in
-`worldnoise`.
+`noise`.
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ingest.sandbox.world import BODY_MARKER, UTC, WORK_DOMAIN, WorldMessage
-from ingest.sandbox.worldcast import Tie
+from .records import BODY_MARKER, UTC, WORK_DOMAIN, WorldMessage
+from .cast import Tie
 
 GOOGLE_ID_CHARS = "abcdefghijklmnopqrstuv0123456789"
 SUBJECTS = {

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vRecur
 
-from ingest.sandbox.world import World, WorldEvent, WorldMessage
+from .records import World, WorldEvent, WorldMessage
 
 TAKEOUT_NAMES = {"INBOX": "Inbox", "SENT": "Sent", "UNREAD": "Unread", "IMPORTANT": "Important",
                  "DRAFT": "Drafts", "STARRED": "Starred", "SPAM": "Spam", "TRASH": "Trash",

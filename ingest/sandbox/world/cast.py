@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest.sandbox.world import (WINDOW_DAYS, WORK_DOMAIN, TrueTie, WorldEvent, WorldPerson,
+from .records import (WINDOW_DAYS, WORK_DOMAIN, TrueTie, WorldEvent, WorldPerson,
                                   exchange_dn, month_starts, strength_from_rate)
 
 MONTH = 30.44  # days
@@ -69,7 +69,7 @@ class Tie:
     def answered(self) -> float:
         """Probability a thread becomes two-way: the first message is answered, or it is
         not, the opener nudges, and the nudge is answered (at the follow-up rate, as
-        `worldmail.relationship_thread` samples it)."""
+        `mail.relationship_thread` samples it)."""
         def side(p: float) -> float:
             return p + (1 - p) * self.nudge * p * self.cont
         return self.user_init * side(self.them_reply) + (1 - self.user_init) * side(self.user_reply)

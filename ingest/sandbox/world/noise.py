@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from ingest.sandbox.world import WORK_DOMAIN, WorldPerson
-from ingest.sandbox.worldcast import MONTH, NameBook
-from ingest.sandbox.worldmail import Mailer, Thread
+from .records import WORK_DOMAIN, WorldPerson
+from .cast import MONTH, NameBook
+from .mail import Mailer, Thread
 
 # (name, address, kind, account, per-month rate, category, headers, weekdays only, subject)
 SENDERS = [
