@@ -19,14 +19,18 @@ import base64
 import binascii
 import re
 from functools import lru_cache
+from typing import Iterator
 
 from .clean import clean_name
 
-__all__ = ["parse_address_list", "normalize_address", "decode_words", "is_valid_address"]
+__all__ = ["parse_address_list", "iter_address_list", "normalize_address", "decode_words", "is_valid_address"]
 
 # A top-level list element: runs of quoted strings, comments, angle addresses or anything
 # that is not a separator. Commas inside quotes, comments or <> do not split.
 _ELEMENT = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.)*\)?|<[^>]*>?|[^,;"(<])+')
+# Elements of a header without quotes, comments or groups (`;` separates as `,` does;
+# empty elements are skipped, as they would yield nothing).
+_PLAIN_ELEMENT = re.compile(r"[^,;]+")
 # Quoted strings, comments, and the rest: comments are only comments outside quotes.
 _PHRASE_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\((?:[^()\\]|\\.)*\)?|[^"(]+')
 # "display-name:" opening a group; no '@', '<' or quote before the colon.
@@ -52,30 +56,45 @@ _NAME_ADDR = re.compile(
 
 def parse_address_list(value: str | None) -> list[tuple[str | None, str]]:
     """Every (name, address) in an address header value, addresses normalised and valid."""
+    return list(iter_address_list(value))
+
+
+def iter_address_list(value: str | None) -> Iterator[tuple[str | None, str]]:
+    """`parse_address_list`, one entry at a time: a caller that keeps only some of a huge
+    header (ingest.audience) never holds the whole list."""
     if not value:
-        return []
-    out: list[tuple[str | None, str]] = []
+        return
     if '"' in value or "(" in value or ":" in value:
-        for element in _ELEMENT.findall(value):
-            _parse_element(element, False, out)
-        return out
+        out: list[tuple[str | None, str]] = []
+        for match in _ELEMENT.finditer(value):
+            _parse_element(match.group(), False, out)
+            yield from out
+            out.clear()
+        return
     # Most headers hold only `Name <a@b>` and bare addresses: one regex per element.
-    for element in value.replace(";", ",").split(","):
+    for element in _plain_elements(value):
         match = _NAME_ADDR.fullmatch(element)
         if match is None:
+            out = []
             _parse_element(element, True, out)
+            yield from out
             continue
         name, address, bare = match.groups()
         if bare is not None:
-            out.append((None, bare.lower()))
+            yield None, bare.lower()
             continue
         address = address.lower()
         if "=?" in name or "  " in name or "\t" in name or "'" in name or "@" in name:
             name = _clean_name(name)
             if name is not None and "@" in name and normalize_address(name) == address:
                 name = None
-        out.append((name, address))
-    return out
+        yield name, address
+
+
+def _plain_elements(value: str) -> Iterator[str]:
+    # Splits lazily: str.split would copy a 4 MB header into a list of 100,000 strings at once.
+    for match in _PLAIN_ELEMENT.finditer(value):
+        yield match.group()
 
 
 def _parse_element(element: str, plain: bool, out: list) -> None:

@@ -40,9 +40,10 @@ import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Collection, Iterator
 
-from .addresses import decode_words, parse_address_list
+from .addresses import decode_words, iter_address_list, parse_address_list
+from .audience import bound_audience, own_forms
 from .connector import Connector
 from .errors import CursorExpired, InputError
 from .records import Interaction, Page, Participant, Quarantined
@@ -232,9 +233,11 @@ def parse_headers(block: bytes) -> dict[str, str]:
 
 
 def message_item(raw: RawMessage, resource: str, latest: datetime,
-                 label_cache: dict[str, tuple[str, ...]] | None = None) -> Interaction | Quarantined:
+                 label_cache: dict[str, tuple[str, ...]] | None = None,
+                 own: Collection[str] = ()) -> Interaction | Quarantined:
     """One message's header block as an Interaction, or Quarantined when it cannot be dated
-    or has no readable author. `latest` is the newest plausible date (now + slack)."""
+    or has no readable author. `latest` is the newest plausible date (now + slack); `own`,
+    the user's addresses, are kept with their role when a big audience is not (ingest.audience)."""
     h = parse_headers(raw.header)
     ref = str(raw.offset)
     if raw.truncated:
@@ -253,16 +256,7 @@ def message_item(raw: RawMessage, resource: str, latest: datetime,
         reason = ("missing From header" if not h.get("from") and not h.get("sender")
                   else f"unreadable From header: {h.get('from', '')[:100]!r}")
         return Quarantined(ref, reason, _excerpt(h), resource)
-    participants = [Participant(address, "from", name) for name, address in authors]
-    for role in ("to", "cc", "bcc"):
-        value = h.get(role)
-        if value:
-            participants += [Participant(address, role, name) for name, address in parse_address_list(value)]
-    if len(participants) > 1 and len({(p.address, p.role) for p in participants}) < len(participants):
-        unique: dict[tuple[str, str], Participant] = {}
-        for p in participants:
-            unique.setdefault((p.address, p.role), p)
-        participants = list(unique.values())
+    audience = bound_audience(_participants(authors, h), own)
     message_id = _first_id(h.get("message-id"))
     provider_id = message_id or "sha1:" + hashlib.sha1(
         "\0".join(h.get(k, "") for k in ("date", "from", "to", "cc", "subject"))
@@ -274,7 +268,8 @@ def message_item(raw: RawMessage, resource: str, latest: datetime,
         provider_id=provider_id,
         kind="email",
         occurred_at=occurred_at,
-        participants=tuple(participants),
+        participants=audience.participants,
+        audience=audience.count,
         resource=resource,
         thread_id=(_gmail_thread(h.get("x-gm-thrid")) or (references[0] if references else None)
                    or in_reply_to or provider_id),
@@ -293,6 +288,14 @@ _MONTHS = {m: i for i, m in enumerate(
 # What nearly every mailer writes ("Thu, 11 Jan 2024 02:30:00 +0100"); the rest goes to email.utils.
 _RFC5322_DATE = re.compile(
     r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d):(\d\d)\s+([+-])(\d\d)(\d\d)\b")
+
+
+def _participants(authors: list, h: dict[str, str]) -> Iterator[Participant]:
+    for name, address in authors:
+        yield Participant(address, "from", name)
+    for role in ("to", "cc", "bcc"):
+        for name, address in iter_address_list(h.get(role)):
+            yield Participant(address, role, name)
 
 
 def _parse_date(value: str) -> datetime | None:
@@ -365,13 +368,17 @@ class MboxConnector(Connector):
     provider = "mbox"
 
     def __init__(self, path: str | os.PathLike, *, resource: str = "mbox", page_size: int = 500,
-                 now: datetime | None = None, chunk_size: int = CHUNK):
+                 now: datetime | None = None, chunk_size: int = CHUNK, own: Collection[str] = ()):
         self.path = Path(path)
         self.resource = resource
         self.page_size = max(1, int(page_size))
         self.now = now
         self.chunk_size = chunk_size
         self._own: set[str] = set()
+        # The user's addresses (given, and learned from Sent mail): kept with their role on
+        # a message whose audience is too big to store whole.
+        self._given = frozenset(own)
+        self._own_forms = own_forms(self._given)
 
     def resources(self) -> list[str]:
         return [self.resource]
@@ -436,13 +443,13 @@ class MboxConnector(Connector):
         count, cursor = 0, start
         for raw in split_messages(f, start, self.chunk_size):
             try:
-                item = message_item(raw, self.resource, latest, label_cache)
+                item = message_item(raw, self.resource, latest, label_cache, self._own_forms)
             except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop an import
                 item = Quarantined(str(raw.offset), f"unreadable message: {type(exc).__name__}", "",
                                    self.resource)
             if isinstance(item, Interaction):
                 if item.is_sent:
-                    self._own.update(p.address for p in item.participants if p.role == "from")
+                    self._learn_own(item)
                 item = self._dedupe(item, items, in_page, seen_labels)
             if item is not None:
                 items.append(item)
@@ -454,6 +461,12 @@ class MboxConnector(Connector):
                     return
                 items, in_page, count = [], {}, 0
         yield self._page(f, items, max(cursor, size), size, full)
+
+    def _learn_own(self, item: Interaction) -> None:
+        authors = {p.address for p in item.participants if p.role == "from"}
+        if not authors <= self._own:
+            self._own |= authors
+            self._own_forms = own_forms(self._given | self._own)
 
     def _page(self, f: BinaryIO, items: list, offset: int, size: int, full: bool) -> Page:
         complete = offset >= size

@@ -188,11 +188,14 @@ def interaction_reason(ix: Interaction, own: Collection[str] = (), *,
             elif not (p.role == "attendee" and (p.response or "") == "declined"):
                 others.add(addr)
         n_attendees = sum(p.role == "attendee" for p in ix.participants)
-        return meeting_reason(ix.status, len(others), user_response, attendee_cap=attendee_cap,
-                              attendees=n_attendees)
+        # A big audience is counted, not stored (ingest.audience): the count decides.
+        n_others = max(len(others), (ix.audience or 0) - 1)
+        return meeting_reason(ix.status, n_others, user_response, attendee_cap=attendee_cap,
+                              attendees=max(n_attendees, ix.audience or 0))
     headers = dict(ix.headers)
     recipients = {canonical(p.address) for p in ix.participants if p.role in ("to", "cc", "bcc")}
-    reason = email_reason(headers, ix.labels, len(recipients), is_draft=ix.is_draft,
+    n_recipients = max(len(recipients), (ix.audience or 0) - 1)
+    reason = email_reason(headers, ix.labels, n_recipients, is_draft=ix.is_draft,
                           recipient_cap=recipient_cap)
     if reason:
         return reason

@@ -266,14 +266,14 @@ def ties(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.O
          limit: int = typer.Option(20, "--limit", min=1, max=10000), as_json: bool = typer.Option(False, "--json"),
          excluded: bool = typer.Option(False, "--excluded", help="Show what was left out, and why.")):
     """Show a user's ties (strongest first), or what was excluded."""
-    from . import output, people
+    from . import exclusion_pages, output
     from .ties import list_ties
 
     rt = Runtime()
     user_id = rt.user_id(user)
     with rt.db.tx() as conn:
         if excluded:
-            rows = people.exclusions(conn, user_id)[:limit]
+            rows = exclusion_pages.exclusion_page(conn, user_id, limit=limit).items
             if as_json:
                 print(json.dumps(rows, default=str))
             else:

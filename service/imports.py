@@ -7,7 +7,7 @@ from ingest.errors import InputError
 from ingest.sync import run_sync
 
 from .db import Database
-from .people import add_own_addresses
+from .people import add_own_addresses, own_addresses
 from .store import AccountSyncStore, ensure_account
 
 
@@ -28,10 +28,11 @@ def import_file(db: Database, user_id: int, kind: str, path: str | Path, *,
         account_id = ensure_account(conn, user_id, kind, user_email)
         if addresses:
             add_own_addresses(conn, user_id, addresses, "given")
+        own = own_addresses(conn, user_id)
     resource = file_resource(kind, path)
     if kind == "mbox":
         from ingest.mbox import MboxConnector
-        connector = MboxConnector(path, resource=resource)
+        connector = MboxConnector(path, resource=resource, own=own)
     elif kind == "ics":
         from ingest.ics import IcsConnector
         connector = IcsConnector(path, resource=resource)

@@ -20,6 +20,7 @@ from psycopg.rows import tuple_row
 
 from analytics.records import USER, Exchange
 from ingest import identity, noise
+from ingest.audience import AUDIENCE_CAP
 
 SUGGEST_MAX_PARTICIPANTS = 6  # co-occurrence on bigger mails says nothing about identity
 SMALL_MEETING = 3  # others in a meeting small enough to count as meeting someone
@@ -454,7 +455,8 @@ SELECT i.kind, extract(epoch FROM i.occurred_at)::float8, i.message_id,
        array_to_string(i.labels, E'\\x1f'), i.is_sent, i.is_draft, nullif(i.headers, '{}'::jsonb),
        min(p.address) FILTER (WHERE p.role IN ('from', 'organizer')),
        string_agg(p.address, E'\\x1f') FILTER (WHERE p.role IN ('to', 'cc', 'bcc')),
-       string_agg(p.address || E'\\x1e' || coalesce(p.response, ''), E'\\x1f') FILTER (WHERE p.role = 'attendee')
+       string_agg(p.address || E'\\x1e' || coalesce(p.response, ''), E'\\x1f') FILTER (WHERE p.role = 'attendee'),
+       i.n_participants
 FROM interactions i JOIN participants p ON p.interaction_id = i.id
 WHERE i.user_id = %s AND i.occurred_at < coalesce(%s::timestamptz, 'infinity'::timestamptz)
 GROUP BY i.id
@@ -520,7 +522,6 @@ def _build(conn, user_id: int, as_of: datetime | None, include_colleagues: bool)
     # mail was left out, e.g. calendar notifications), as opposed to left out altogether.
     out = [{"address": a, "person_id": pid, "reason": reason, "count": n, "tie_kept": pid in tied}
            for (a, pid, reason), n in excluded.items()]
-    out.sort(key=lambda r: (-r["count"], r["address"], r["reason"]))
     return kept, info, out
 
 
@@ -548,7 +549,7 @@ def _assemble(rows, book: _Book, excluded: Counter):
     listy: set[int] = set()
     who = book
     for (kind, at, message_id, reply_to, thread_id, duration_s, status, labels,
-         is_sent, is_draft, headers, first, rcpt, attendees) in rows:
+         is_sent, is_draft, headers, first, rcpt, attendees, n_participants) in rows:
         labels = labels.split("\x1f") if labels else ()
         if kind == "email":
             if message_id and message_id in seen_mail:
@@ -565,9 +566,11 @@ def _assemble(rows, book: _Book, excluded: Counter):
                 continue
             allowed = action == "allow"
             reason = None
-            if headers or labels or is_draft or len(rcpt_raw) > noise.RECIPIENT_CAP:
+            big = (n_participants or 0) > AUDIENCE_CAP  # a broadcast counted, not stored whole
+            if headers or labels or is_draft or big or len(rcpt_raw) > noise.RECIPIENT_CAP:
+                n_rcpt = max(len(set(rcpt_raw)), n_participants - 1) if big else len(set(rcpt_raw))
                 reason = noise.email_reason({} if allowed else (headers or {}), () if allowed else labels,
-                                            len(set(rcpt_raw)), is_draft=is_draft)
+                                            n_rcpt, is_draft=is_draft)
             if reason is None and sender != USER and not allowed:
                 reason = robot
             if reason:
@@ -608,7 +611,10 @@ def _assemble(rows, book: _Book, excluded: Counter):
         org = USER if org is None else org
         present = _keep([org_raw, *going_raw] if org_raw else going_raw, book, excluded, None, count=False)
         others_set = set(present) - {USER}
-        reason = noise.meeting_reason(status, len(others_set), user_response, attendees=len(others))
+        n_others, n_attendees = len(others_set), len(others)
+        if (n_participants or 0) > AUDIENCE_CAP:  # counted, not stored whole (ingest.audience)
+            n_others = n_attendees = max(n_others, n_participants - 1)
+        reason = noise.meeting_reason(status, n_others, user_response, attendees=n_attendees)
         if reason:
             excluded[(org_raw or "", org, reason)] += 1
             for a, _resp in others:
@@ -743,4 +749,11 @@ def exclusions(conn, user_id: int, as_of: datetime | None = None) -> list[dict]:
     """What was left out and why: [{"address", "person_id", "reason", "count", "tie_kept"}],
     biggest first.
     `person_id` is 0 for the user's own mail (e.g. a draft, a cancelled meeting they organised)."""
+    out = exclusion_rows(conn, user_id, as_of)
+    out.sort(key=lambda r: (-r["count"], r["address"], r["reason"]))
+    return out
+
+
+def exclusion_rows(conn, user_id: int, as_of: datetime | None = None) -> list[dict]:
+    """`exclusions` in no order: service.exclusion_pages picks a page out of them."""
     return _build(conn, user_id, as_of, True)[2]

@@ -509,7 +509,7 @@ def test_exclusions_say_what_was_left_out_and_why(client, ana):
         conn.execute("INSERT INTO participants (interaction_id, user_id, address, role) VALUES"
                      " (%s, %s, 'digest@news.north.example', 'from'), (%s, %s, %s, 'to')",
                      (iid, ana.user_id, iid, ana.user_id, ana.email))
-    listed = get(client, ana, "/v1/exclusions").json()
+    listed = get(client, ana, "/v1/exclusions").json()["items"]
     blocked = [e for e in listed if e["address"] == "digest@news.north.example"]
     assert blocked and blocked[0]["reason"]
     assert all("south.example" not in e["address"] for e in listed)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.addresses import decode_words, parse_address_list
+from ingest.audience import AUDIENCE_CAP
 from ingest.errors import CursorExpired, InputError
 from ingest.mbox import MboxConnector, RawMessage, message_item, parse_headers
 from ingest.records import Interaction, Quarantined
@@ -149,17 +150,19 @@ def test_truncated_last_message_is_quarantined_and_earlier_ones_kept(tmp_path):
     assert q.excerpt.startswith("From: Person 3 <p3@example.org>")
 
 
-def test_two_thousand_recipients_are_kept_and_parsing_stays_fast(tmp_path):
-    # Given a message addressed to 2,000 people
+def test_two_thousand_recipients_are_counted_not_kept_and_parsing_stays_fast(tmp_path):
+    # Given a message addressed to 2,000 people and the user
     to = ",\n ".join(f'"Person {i}" <p{i}@corp.example>' for i in range(2000))
     path = tmp_path / "big.mbox"
     path.write_bytes(simple(1, To=to))
-    # When imported
+    # When imported by a connector that knows the user's address
     started = time.perf_counter()
-    (item,) = run(path)
+    (item,) = run(path, own=["me@example.com"])
     elapsed = time.perf_counter() - started
-    # Then every recipient is a participant and it took well under a second
-    assert sum(p.role == "to" for p in item.participants) == 2000
+    # Then the audience is counted (sender + 2,000), the sender kept, the strangers not stored,
+    # and it took well under a second
+    assert item.audience == 2001
+    assert [p.role for p in item.participants] == ["from"]
     assert elapsed < 1.0
 
 
@@ -448,8 +451,8 @@ def test_the_synthetic_worlds_mailbox_imports_message_for_message(tmp_path, worl
     path = tmp_path / f"{account}.mbox"
     written = write_mbox(world, path, account)
     expected = {m.message_id: m for m in world.messages_for(account)}
-    # When imported in pages
-    connector = MboxConnector(path, page_size=50)
+    # When imported in pages, the importer telling the user's addresses
+    connector = MboxConnector(path, page_size=50, own=world.own_addresses)
     items = [i for p in connector.pages("mbox", None) for i in p.items]
     # Then every message is there once, nothing is quarantined, no body leaked
     assert written == len(expected) == len(items) > 20
@@ -466,7 +469,12 @@ def test_the_synthetic_worlds_mailbox_imports_message_for_message(tmp_path, worl
         m = expected[item.provider_id]
         # And time, people per role, thread and headers match the world's message
         assert item.occurred_at == m.date.replace(microsecond=0)
-        for role, pairs in (("from", (m.sender,)), ("to", m.to), ("cc", m.cc), ("bcc", m.bcc)):
+        lines = (("from", (m.sender,)), ("to", m.to), ("cc", m.cc), ("bcc", m.bcc))
+        if item.audience is not None:  # a broadcast: counted, not stored whole
+            assert item.audience == len({a.lower() for _, pairs in lines for _, a in pairs}) > AUDIENCE_CAP
+            lines = tuple((role, [(n, a) for n, a in pairs if role == "from" or a.lower() in own])
+                          for role, pairs in lines)
+        for role, pairs in lines:
             got = [p.address for p in item.participants if p.role == role]
             assert len(got) == len(pairs) and all(same(g, a) for g, (_, a) in zip(got, pairs))
         for name, value in m.extra_headers:

@@ -73,11 +73,15 @@ def test_a_message_without_any_time_is_quarantined():
     assert isinstance(item, Quarantined) and "time" in item.reason
 
 
-def test_hundreds_of_recipients_are_all_kept_once():
+def test_hundreds_of_recipients_are_counted_once_and_the_users_lines_kept():
+    # Given 400 recipients (one repeated in upper case) and the user on To and Cc
     to = [who(f"p{i}@example.org") for i in range(400)] + [who("P7@example.org")]
-    item = parse_message(message(toRecipients=to, ccRecipients=[who("p1@example.org")]), "mail:inbox")
-    assert len([p for p in item.participants if p.role == "to"]) == 400
-    assert len([p for p in item.participants if p.role == "cc"]) == 1
+    item = parse_message(message(toRecipients=to, ccRecipients=[who("p1@example.org")]), "mail:inbox",
+                         own=["P1@example.org"])
+    # Then the distinct addresses are counted and only the sender and the user's lines are stored
+    assert item.audience == 401  # 400 recipients and the sender
+    assert sorted((p.role, p.address) for p in item.participants if p.role != "from") == [
+        ("cc", "p1@example.org"), ("to", "p1@example.org")]
 
 
 def test_removed_entries_become_removed_records():

@@ -28,6 +28,7 @@ import time
 from collections import OrderedDict
 from typing import Iterator
 
+from ingest.audience import own_forms
 from ingest.connector import Connector
 from ingest.errors import CursorExpired
 from ingest.records import Page, Removed
@@ -61,6 +62,8 @@ class GoogleConnector(Connector):
         self.sleep = sleep
         self.address = address
         self._own: list[str] = []
+        self._forms_of: tuple[str, ...] = ()
+        self._forms: frozenset[str] = frozenset()
         self.calls = Dispatcher(self.transport, self.quota, sleep)
 
     # --- Connector ----------------------------------------------------------------
@@ -100,6 +103,14 @@ class GoogleConnector(Connector):
         found = [str(s.get("sendAsEmail", "")).lower() for s in body.get("sendAs", [])]
         self._own = sorted({a for a in found if "@" in a} | ({self.address} if self.address else set()))
         return self._own
+
+    def _own_forms(self) -> frozenset[str]:
+        """The user's addresses as parse_message compares them (sendAs once listed, else the
+        account's), worked out once per set rather than once per message."""
+        known = tuple(self._own) or ((self.address,) if self.address else ())
+        if known != self._forms_of:
+            self._forms_of, self._forms = known, own_forms(known)
+        return self._forms
 
     def _plan(self, listed: list[tuple[str, str]], threads_from: int) -> list[tuple]:
         """Work units in list order: ("thread", tid, ids) when `threads_from` or more ids
@@ -142,6 +153,7 @@ class GoogleConnector(Connector):
             else:
                 calls[rid] = ("users.messages.get", lambda key=key: self._gmail_get(key))
         bodies = self.calls.batch("gmail", calls)
+        own = self._own_forms()
         items: list = []
         for index, (kind, key, ids) in enumerate(batch):
             body = bodies.get(f"{kind[0]}{index}")
@@ -149,10 +161,10 @@ class GoogleConnector(Connector):
                 items.extend(Removed(i) for i in ids)  # deleted since it was listed
             elif kind == "thread":
                 fetched = {m.get("id") for m in body.get("messages", [])}
-                items.extend(parse_message(m) for m in body.get("messages", []))
+                items.extend(parse_message(m, own=own) for m in body.get("messages", []))
                 items.extend(Removed(i) for i in ids if i not in fetched)
             else:
-                items.append(parse_message(body))
+                items.append(parse_message(body, own=own))
         return items, batch
 
     def _gmail_full(self, state: dict | None) -> Iterator[Page]:

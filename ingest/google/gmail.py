@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Collection, Iterator
 
-from ingest.addresses import parse_address_list
+from ingest.addresses import iter_address_list
+from ingest.audience import bound_audience
 from ingest.clean import clean_name
 from ingest.records import Interaction, Participant, Quarantined
 
@@ -24,19 +26,19 @@ METADATA_HEADERS = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "In-Reply-T
 KEPT_HEADERS = ("list-unsubscribe", "list-id", "precedence", "auto-submitted", "sender", "content-class",
                 "x-auto-response-suppress")
 ROLES = (("from", "from"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"))
-MAX_HEADER = 998 * 40  # a folded header longer than this is not a real address list
+MAX_BROADCAST_HEADER = 4 << 20  # as mbox's header block: past this nothing is read
 
 
-def _addresses(raw: list[str], role: str) -> list[Participant]:
+def _addresses(raw: list[str], role: str) -> Iterator[Participant]:
     # The mbox importer's parser, not email.utils.getaddresses: that one recurses once per
-    # nested "(" or ":" and a hostile From of a few thousand of them exhausts the stack.
-    out = []
+    # nested "(" or ":" and a hostile From of a few thousand of them exhausts the stack. It
+    # reads lazily, so a broadcast's header is counted whole (and the user's own address found
+    # wherever it stands, ingest.audience) without holding its addresses.
     for value in raw:
-        for name, address in parse_address_list(value[:MAX_HEADER]):
+        for name, address in iter_address_list(value[:MAX_BROADCAST_HEADER]):
             if address.count("@") != 1:
                 continue
-            out.append(Participant(address=address, role=role, name=clean_name(name)))
-    return out
+            yield Participant(address=address, role=role, name=clean_name(name))
 
 
 def _msgid(value: str | None) -> str | None:
@@ -85,13 +87,14 @@ def excerpt(message: dict) -> str:
     return "\n".join(lines)[:2000]
 
 
-def parse_message(message: dict, resource: str = "gmail") -> Interaction | Quarantined:
+def parse_message(message: dict, resource: str = "gmail", own: Collection[str] = ()) -> Interaction | Quarantined:
+    """`own`: the user's addresses, kept with their role when a big audience is not
+    (ingest.audience; pass `own_forms(...)` when parsing many messages)."""
     message_id = str(message.get("id") or "")
     try:
         headers = header_map(message)
-        participants: list[Participant] = []
-        for header, role in ROLES:
-            participants.extend(_addresses(headers.get(header, []), role))
+        audience = bound_audience((p for header, role in ROLES for p in _addresses(headers.get(header, []), role)),
+                                  own)
         occurred = _date((headers.get("date") or [None])[0]) or _internal(message.get("internalDate"))
         if not message_id:
             return Quarantined(ref="?", reason="message without id", excerpt=excerpt(message),
@@ -105,7 +108,7 @@ def parse_message(message: dict, resource: str = "gmail") -> Interaction | Quara
         kept = tuple((name, headers[name][0][:1000]) for name in KEPT_HEADERS if headers.get(name))
         return Interaction(
             provider_id=message_id, kind="email", occurred_at=occurred,
-            participants=tuple(participants), resource=resource,
+            participants=audience.participants, audience=audience.count, resource=resource,
             thread_id=message.get("threadId") or None,
             message_id=_msgid((headers.get("message-id") or [None])[0]),
             in_reply_to=_msgid((headers.get("in-reply-to") or [None])[0]),

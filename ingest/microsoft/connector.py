@@ -18,6 +18,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Sequence
 
+from ..audience import own_forms
 from ..connector import Connector
 from ..errors import ConfigError, CursorExpired, TransientError
 from ..records import Page
@@ -125,12 +126,18 @@ class MicrosoftConnector(Connector):
         folder = resource[5:]
         state = self._decode(resource, cursor)
         if state is not None:
-            yield from self._round(resource, state["link"], None, bool(state.get("full")), parse_message, None, {})
+            yield from self._round(resource, state["link"], None, bool(state.get("full")), self._mail_parser(),
+                                   None, {})
             return
         total = self.client.get(f"me/mailFolders/{folder}", params={"$select": "totalItemCount"}).get("totalItemCount")
         yield from self._round(resource, f"me/mailFolders/{folder}/messages/delta",
-                               {"$select": ",".join(MESSAGE_SELECT)}, True, parse_message,
+                               {"$select": ",".join(MESSAGE_SELECT)}, True, self._mail_parser(),
                                total if isinstance(total, int) else None, {})
+
+    def _mail_parser(self):
+        # The mailbox's addresses are kept with their role on a broadcast (ingest.audience).
+        own = own_forms(self.own_addresses())
+        return lambda entry, resource: parse_message(entry, resource, own)
 
     def _calendar_pages(self, cursor: str | None) -> Iterator[Page]:
         resource = "calendar"

@@ -8,8 +8,9 @@ are kept raw (trimmed) so identity resolution can map them to a person later.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable, Iterator
 
+from ..audience import bound_audience
 from ..clean import clean_name
 from ..records import Interaction, Item, Participant, Quarantined, Removed
 
@@ -81,29 +82,24 @@ def _recipients(value: Any) -> Iterable[tuple[str | None, str | None]]:
         yield normalise_address(email.get("address")), clean_name(name) if isinstance(name, str) else None
 
 
-def _participants(message: dict) -> tuple[tuple[Participant, ...], int]:
-    """Participants in header order, de-duplicated per role; also how many had no usable address."""
-    seen: set[tuple[str, str]] = set()
-    people: list[Participant] = []
-    unusable = 0
+def _participants(message: dict, unusable: list[int]) -> Iterator[Participant]:
+    """Participants in header order; recipients without a usable address are counted in
+    `unusable[0]` (lazily: a broadcast's thousands are never held at once, ingest.audience)."""
     for role, field in (("from", "from"),) + _ROLE_FIELDS:
         for address, name in _recipients(message.get(field)):
             if address is None:
-                unusable += 1
+                unusable[0] += 1
                 continue
-            if (role, address) in seen:
-                continue
-            seen.add((role, address))
-            people.append(Participant(address=address, role=role, name=name))
-    return tuple(people), unusable
+            yield Participant(address=address, role=role, name=name)
 
 
 def folder_label(resource: str) -> str:
     return resource.split(":", 1)[1] if ":" in resource else resource
 
 
-def parse_message(message: dict, resource: str = "") -> Item:
-    """One delta entry -> the record Kith keeps (or a reason it cannot)."""
+def parse_message(message: dict, resource: str = "", own: Collection[str] = ()) -> Item:
+    """One delta entry -> the record Kith keeps (or a reason it cannot). `own`: the user's
+    addresses, kept with their role when a big audience is not (ingest.audience)."""
     graph_id = message.get("id") if isinstance(message, dict) else None
     if not isinstance(graph_id, str) or not graph_id:
         return Quarantined(ref=str(message.get("internetMessageId", "?"))[:200] if isinstance(message, dict) else "?",
@@ -119,9 +115,10 @@ def parse_message(message: dict, resource: str = "") -> Item:
     if occurred is None:
         return Quarantined(ref=graph_id, reason="message without a sent or received time",
                            excerpt=_excerpt(message), resource=resource)
-    participants, unusable = _participants(message)
-    if not participants:
-        reason = ("no recipient has an address" if unusable else "message without sender or recipients")
+    unusable = [0]
+    audience = bound_audience(_participants(message, unusable), own)
+    if not audience.participants and audience.count is None:
+        reason = ("no recipient has an address" if unusable[0] else "message without sender or recipients")
         return Quarantined(ref=graph_id, reason=reason, excerpt=_excerpt(message), resource=resource)
 
     folder = folder_label(resource)
@@ -135,7 +132,8 @@ def parse_message(message: dict, resource: str = "") -> Item:
         provider_id=graph_id,
         kind="email",
         occurred_at=occurred,
-        participants=participants,
+        participants=audience.participants,
+        audience=audience.count,
         resource=resource,
         thread_id=conversation if isinstance(conversation, str) and conversation else None,
         message_id=message_id,

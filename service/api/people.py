@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query as Q
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from .. import people
+from .. import exclusion_pages, people
 from .jobs import Queue
 from .errors import documented
 from .deps import Db, User
@@ -111,11 +111,34 @@ def split(person_id: Annotated[int, Path(ge=1, le=2**62)], body: SplitIn, user: 
     return {"person_id": new_id}
 
 
-@router.get("/exclusions", response_model=list[dict[str, Any]],
-            summary="Contacts left out of the ties, and why (noise filters or your rules)")
-def exclusions(user: User, db: Db) -> list[dict]:
+class Exclusion(BaseModel):
+    address: str = Field(description="The address left out (or the sender of the mail left out).")
+    person_id: int = Field(description="Its person; 0 for the user's own mail (a draft, a cancelled meeting).")
+    reason: str = Field(description="Why, in words: a noise filter or one of your rules.")
+    count: int = Field(description="How many interactions this reason left out for this address.")
+    tie_kept: bool = Field(description="The person is still a tie through other interactions.")
+
+
+class ExclusionPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [
+        {"address": "news@shop.example", "person_id": 7, "reason": "mailing list (List-Id header)",
+         "count": 12, "tie_kept": False}], "next_cursor": "WzEyLCJuZXdzQHNob3AuZXhhbXBsZSJd"}]})
+    items: list[Exclusion]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
+
+
+@router.get("/exclusions", response_model=ExclusionPage, responses=documented(400),
+            summary="Contacts left out of the ties, and why (noise filters or your rules)",
+            description="Biggest first (count, then address and reason), paged with a cursor as the ties are.")
+def exclusions(user: User, db: Db, limit: Annotated[int, Q(ge=1, le=exclusion_pages.MAX_LIMIT)] = 50,
+               cursor: Annotated[str | None, Q(max_length=2800, description="`next_cursor` of the previous page.")]
+               = None) -> dict:
     with db.tx() as conn:
-        return people.exclusions(conn, user)
+        try:
+            page = exclusion_pages.exclusion_page(conn, user, limit=limit, cursor=cursor)
+        except exclusion_pages.BadCursor as exc:
+            raise HTTPException(400, str(exc)) from exc
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/rules", response_model=list[RuleOut], summary="Allow and block rules")
