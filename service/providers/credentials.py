@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from . import crypto
-from .config import Settings
+from .. import crypto
+from ..config import Settings
 
 
 def save_credentials(conn, settings: Settings, account_id: int, payload: dict) -> None:

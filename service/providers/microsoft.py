@@ -34,14 +34,15 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.microsoft import GraphClient, LocalThrottle, MicrosoftConnector, RedisThrottle, make_session
 from ingest.microsoft.connector import DEFAULT_FOLDERS
 
-from . import crypto, oauth_accounts, oauth_loopback, oauth_states
-from .config import Settings
+from .. import crypto
+from ..config import Settings
+from ..db import Database
+from ..store import require_user
+from . import REGISTRY, oauth_accounts, oauth_loopback, oauth_states
 from .credentials import load_credentials, save_credentials
-from .db import Database
-from .store import require_user
 
 log = logging.getLogger(__name__)
-AGAIN = "start connecting Microsoft 365 again"
+AGAIN = REGISTRY["microsoft"].again()
 
 # Resource scopes only: msal adds openid, profile and offline_access itself (and refuses them here).
 SCOPES = ["Mail.ReadBasic", "Calendars.ReadBasic", "User.Read"]
@@ -219,6 +220,10 @@ def connect_demo(settings: Settings, db: Database, user_id: int, world):
     except Exception:
         emulator.stop()
         raise
+
+
+def emulator_url(emulator) -> str:
+    return emulator.graph_base
 
 
 # --- the connector ---------------------------------------------------------------------------
