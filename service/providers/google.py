@@ -26,16 +26,15 @@ from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
+from ingest.errors import ConfigError, InputError, TransientError
 from ingest.google import SCOPES, GoogleConnector, Quota
 from ingest.google.quota import GMAIL_UNITS_PER_SECOND
 
-from .. import crypto
 from ..config import Settings
 from ..db import Database
 from ..store import require_user
 from . import REGISTRY, oauth_accounts, oauth_loopback, oauth_states
-from .credentials import load_credentials, save_credentials
+from .credentials import save_credentials, usable_credentials
 
 log = logging.getLogger(__name__)
 AGAIN = REGISTRY["google"].again()
@@ -240,18 +239,13 @@ class StoringCredentials(Credentials):
 
 
 def build_connector(settings: Settings, db: Database, account_id: int, **options) -> GoogleConnector:
-    try:
-        with db.tx() as conn:
-            row = conn.execute("SELECT address FROM accounts WHERE id = %s AND provider = 'google'",
-                               (account_id,)).fetchone()
-            if row is None:
-                raise LookupError(f"no Google account {account_id}")
-            payload = load_credentials(conn, settings, account_id)
-    except crypto.CredentialError:
-        raise AuthRevoked("the stored Google token cannot be decrypted with KITH_SECRET_KEY "
-                          "(key changed?): reconnect the account") from None
-    if not payload or not payload.get("refresh_token"):
-        raise AuthRevoked("no stored Google credentials: connect the account")
+    with db.tx() as conn:
+        row = conn.execute("SELECT address FROM accounts WHERE id = %s AND provider = 'google'",
+                           (account_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"no Google account {account_id}")
+        payload = usable_credentials(conn, settings, account_id, what="Google token", who="Google",
+                                     needed="refresh_token")
     address = row[0]
 
     def store(credentials: Credentials) -> None:

@@ -34,12 +34,11 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.microsoft import GraphClient, LocalThrottle, MicrosoftConnector, RedisThrottle, make_session
 from ingest.microsoft.connector import DEFAULT_FOLDERS
 
-from .. import crypto
 from ..config import Settings
 from ..db import Database
 from ..store import require_user
 from . import REGISTRY, oauth_accounts, oauth_loopback, oauth_states
-from .credentials import load_credentials, save_credentials
+from .credentials import save_credentials, usable_credentials
 
 log = logging.getLogger(__name__)
 AGAIN = REGISTRY["microsoft"].again()
@@ -156,14 +155,9 @@ class AccountTokens:
     def __init__(self, settings: Settings, db: Database, account_id: int):
         self.settings, self.db, self.account_id = settings, db, account_id
         self.lock = threading.Lock()
-        try:
-            with db.tx() as conn:
-                payload = load_credentials(conn, settings, account_id)
-        except crypto.CredentialError:
-            raise AuthRevoked("the stored Microsoft token cache cannot be decrypted with KITH_SECRET_KEY "
-                              "(key changed?): reconnect the account") from None
-        if not payload or not payload.get("msal_cache"):
-            raise AuthRevoked("no stored Microsoft credentials: connect the account")
+        with db.tx() as conn:
+            payload = usable_credentials(conn, settings, account_id, what="Microsoft token cache", who="Microsoft",
+                                         needed="msal_cache")
         self.cache = msal.SerializableTokenCache()
         try:
             self.cache.deserialize(payload["msal_cache"])
