@@ -15,6 +15,7 @@ from rich.console import Console
 
 from ingest.errors import KithError
 
+from . import providers
 from .output import terminal_text
 from .ties.as_of import BadMoment, to_utc
 
@@ -161,20 +162,14 @@ def user_add(email: str, timezone_: str = typer.Option("UTC", "--timezone"),
 
 
 @app.command()
-def connect(provider: str = typer.Argument(..., help="google or microsoft"),
+def connect(provider: str = typer.Argument(..., help=" or ".join(providers.names())),
             user: str = typer.Option(..., "--user"),
             no_browser: bool = typer.Option(False, "--no-browser", help="Print the URL and wait.")):
     """Connect a Google or Microsoft account through OAuth in the browser."""
-    import importlib
-
-    from .sync import PROVIDERS
-
-    if provider not in PROVIDERS:
-        raise KithError(f"unknown provider {provider!r}: use google or microsoft")
+    chosen = providers.get(provider)
     rt = Runtime()
     rt.user_id(user)
-    module = importlib.import_module(PROVIDERS[provider])
-    account_id = module.connect_cli(rt.settings, rt.db, user, no_browser)
+    account_id = chosen.connect_cli(rt.settings, rt.db, user, no_browser=no_browser)
     err.print(f"connected {terminal_text(provider)} account {account_id}; syncing...")
     from .sync import sync_account
     run_with_progress(sync_account, rt.settings, rt.db, account_id)
@@ -190,11 +185,11 @@ def sync(user: Optional[str] = typer.Option(None, "--user")):
     with rt.db.tx() as conn:
         if user:
             rows = conn.execute("SELECT id, user_id, provider, address, status FROM accounts WHERE user_id = %s "
-                                "AND provider IN ('google','microsoft') ORDER BY id",
-                                (rt.user_id(user),)).fetchall()
+                                "AND provider = ANY(%s) ORDER BY id",
+                                (rt.user_id(user), list(providers.names()))).fetchall()
         else:
             rows = conn.execute("SELECT id, user_id, provider, address, status FROM accounts "
-                                "WHERE provider IN ('google','microsoft') ORDER BY id").fetchall()
+                                "WHERE provider = ANY(%s) ORDER BY id", (list(providers.names()),)).fetchall()
     if not rows:
         err.print("no connected accounts: connect one with `kith connect google --user EMAIL`")
     users = set()
@@ -349,7 +344,7 @@ def migrate():
 @app.command("rotate-key")
 def rotate_key():
     """Re-encrypt stored credentials under the first key of KITH_SECRET_KEY ("new,old")."""
-    from .credentials import rotate_all
+    from .providers.credentials import rotate_all
 
     rt = Runtime()
     with rt.db.tx() as conn:

@@ -12,23 +12,20 @@ import time
 
 import dramatiq
 
-from . import context, google, microsoft, output
+from . import context, output, providers
+from .account_state import DISCONNECT, transition
 from .auth import create_token
 from .jobs import Jobs, make_broker
 from .people import add_own_addresses
-from .store import create_user, set_account_status
+from .store import create_user
 from .ties.scoring import score_user
 from .ties.snapshots import list_ties, ties_to_deepen
 
 QUEUE_TIMEOUT_MS = 20 * 60 * 1000
 DEMO_QUEUES = ("interactive", "scoring")
-# The emulator's quota clock runs this much faster than Google's, so the demo's first sync
-# takes seconds; the connector still spends Google's documented units against the ceiling.
-DEMO_QUOTA_SCALE = 20.0
 
 
 def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
-    from ingest.sandbox.google import start_google_emulator
     from ingest.sandbox.world import generate_world
 
     settings, db = rt.settings, rt.db
@@ -44,16 +41,18 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
         add_own_addresses(conn, user_id, [world.user_email], "given")
         token = create_token(conn, user_id, name="demo")
 
-    google_emulator = start_google_emulator(world, quota_scale=DEMO_QUOTA_SCALE)
-    ms_emulator = None
+    emulators = []
     accounts: list[int] = []
+    routed = settings
     try:
-        routed = google.with_emulator(settings, google_emulator, quota_scale=DEMO_QUOTA_SCALE)
-        accounts.append(google.connect_headless(routed, db, user_id, login_hint=world.user_email))
-        err.print(f"connected Google account {world.user_email} (emulator at {google_emulator.url})")
-        ms_emulator, routed, ms_account = microsoft.connect_demo(routed, db, user_id, world)
-        accounts.append(ms_account)
-        err.print(f"connected Microsoft 365 account {world.work_email} (emulator at {ms_emulator.graph_base})")
+        # Each provider's emulator routes that provider's endpoints; the settings pass from one
+        # provider to the next, so the workers below reach every emulator.
+        for provider in providers.REGISTRY.values():
+            emulator, routed, account_id = provider.connect_demo(routed, db, user_id, world)
+            emulators.append(emulator)
+            accounts.append(account_id)
+            err.print(f"connected {provider.label} account {world.account_address(provider.name)} "
+                      f"(emulator at {provider.emulator_url(emulator)})")
 
         context.install(routed, db)
         broker = make_broker(settings.redis_url)
@@ -74,13 +73,12 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
         finally:
             worker.stop()
     finally:
-        google_emulator.stop()
-        if ms_emulator is not None:
-            ms_emulator.stop()
+        for emulator in emulators:
+            emulator.stop()
         # The emulators are gone with this process: later `kith sync` runs must not try them.
         with db.tx() as conn:
             for account_id in accounts:
-                set_account_status(conn, account_id, "disabled", "demo account: its emulator has stopped")
+                transition(conn, account_id, *DISCONNECT, error="demo account: its emulator has stopped")
 
     score_user(db, user_id)
     with db.tx() as conn:

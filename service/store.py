@@ -21,6 +21,8 @@ from ingest.errors import InputError
 from ingest.records import Interaction, Page, Quarantined, Removed, SyncReport
 from ingest.sync import ResourceState
 
+from . import providers
+from .account_state import event_of, transition
 from .db import Database
 from .people import add_own_addresses
 
@@ -69,15 +71,9 @@ def ensure_account(conn, user_id: int, provider: str, address: str, scopes=()) -
         "ON CONFLICT (user_id, provider, address) DO UPDATE SET "
         "scopes = CASE WHEN cardinality(EXCLUDED.scopes) > 0 THEN EXCLUDED.scopes ELSE accounts.scopes END "
         "RETURNING id", (user_id, provider, address, list(scopes))).fetchone()
-    if provider in ("google", "microsoft"):
+    if providers.synced(provider):
         add_own_addresses(conn, user_id, [address], "account")
     return row[0]
-
-
-def set_account_status(conn, account_id: int, status: str, error: str | None = None) -> None:
-    conn.execute("UPDATE accounts SET status = %s, last_error = %s, "
-                 "last_synced_at = CASE WHEN %s = 'incremental' THEN now() ELSE last_synced_at END "
-                 "WHERE id = %s", (status, error, status, account_id))
 
 
 def account(conn, account_id: int) -> dict | None:
@@ -335,10 +331,7 @@ class AccountSyncStore:
 
     def set_account_state(self, state: str, error: str | None = None) -> None:
         with self.db.tx() as conn:
-            set_account_status(conn, self.account_id, state, error)
-            if state == "auth_revoked":
-                conn.execute("UPDATE sync_state SET last_error = %s WHERE account_id = %s",
-                             (error, self.account_id))
+            transition(conn, self.account_id, event_of(state), error=error)
 
 
 def count_interactions(conn, user_id: int) -> int:

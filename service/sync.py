@@ -2,24 +2,23 @@
 
 One account is synced by one process at a time (a PostgreSQL advisory lock held for the
 run); a second request for the same account returns at once and leaves the work to the
-first. Providers register a `build_connector(settings, db, account_id)`.
+first. Which providers sync, and how their connectors are built, is service.providers'.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from contextlib import contextmanager
 
 from ingest.errors import AuthRevoked
 from ingest.sync import run_sync
 
+from . import providers
 from .config import Settings
 from .db import Database
 from .store import AccountSyncStore
 
 log = logging.getLogger(__name__)
 
-PROVIDERS = {"google": "service.google", "microsoft": "service.microsoft"}
 LOCK_SPACE = 7_171  # advisory-lock namespace of account syncs
 
 
@@ -42,10 +41,9 @@ def account_lock(db: Database, account_id: int):
 
 
 def build_connector(settings: Settings, db: Database, account_id: int, provider: str):
-    module = PROVIDERS.get(provider)
-    if module is None:
+    if not providers.synced(provider):
         raise ValueError(f"accounts of provider {provider!r} are imported from files, not synced")
-    return importlib.import_module(module).build_connector(settings, db, account_id)
+    return providers.get(provider).build_connector(settings, db, account_id)
 
 
 def sync_account(settings: Settings, db: Database, account_id: int, progress=None):

@@ -168,7 +168,7 @@ def add_user(db, email: str) -> tuple[int, str]:
 def connect_google(db, settings, emu, user_id: int, address: str) -> int:
     """A Google account as the consent flow leaves it (refresh token stored encrypted)."""
     from ingest.google import SCOPES
-    from service.credentials import save_credentials
+    from service.providers.credentials import save_credentials
     from service.store import ensure_account
 
     with db.tx() as conn:
@@ -180,7 +180,7 @@ def connect_google(db, settings, emu, user_id: int, address: str) -> int:
 
 def connect_microsoft(db, routed_settings, user_id: int, upn: str) -> int:
     """The real authorization-code flow (msal, PKCE) against the emulator, no browser."""
-    from service.microsoft import connect_headless
+    from service.providers.microsoft import connect_headless
 
     return connect_headless(routed_settings, db, user_id, login_hint=upn)
 

@@ -30,8 +30,8 @@ from ingest.microsoft.mail import parse_message as parse_graph
 from ingest.sandbox.google import start_google_emulator
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sync import run_sync
-from service.credentials import save_credentials
-from service.google import build_connector
+from service.providers.credentials import save_credentials
+from service.providers.google import build_connector
 from service.store import AccountSyncStore, create_user, ensure_account
 
 from .fuzz_mail_support import (PROFILE, Tally, gmail_headers, graph_fields, mailboxes, mbox_bytes, measure,

@@ -13,8 +13,8 @@ from ingest.google import SCOPES, Quota
 from ingest.sandbox.google import start_google_emulator
 from ingest.sandbox.world import BODY_MARKER, generate_world
 from ingest.sync import run_sync
-from service.credentials import save_credentials
-from service.google import build_connector
+from service.providers.credentials import save_credentials
+from service.providers.google import build_connector
 from service.store import AccountSyncStore, create_user, ensure_account
 
 SCALE = 20.0  # the emulator's quota clock and the connector's budget, both x20
@@ -170,7 +170,7 @@ def test_revoked_grant_marks_the_account_without_a_retry_storm(gsettings, databa
 
 
 def test_refreshed_access_token_is_stored_for_the_next_worker(gsettings, database, account, emu):
-    from service.credentials import load_credentials
+    from service.providers.credentials import load_credentials
 
     sync(gsettings, database, account)
     with database.tx() as conn:
@@ -211,7 +211,7 @@ def test_quota_is_shared_by_processes_through_redis_and_caps_concurrency(quota_r
 
 
 def test_an_expired_access_token_is_refreshed_once_and_the_sync_goes_on(gsettings, database, account, emu):
-    from service.credentials import load_credentials
+    from service.providers.credentials import load_credentials
 
     sync(gsettings, database, account)
     emu.oauth.expire_access_tokens()  # the server forgets them before their stated expiry

@@ -27,7 +27,7 @@ def worker_main() -> None:
     from ingest.sync import run_sync
     from service.config import Settings
     from service.db import Database
-    from service.google import build_connector
+    from service.providers.google import build_connector
     from service.store import AccountSyncStore
     from service.sync import account_lock
 
@@ -64,7 +64,7 @@ from ingest.google.gmail import METADATA_HEADERS  # noqa: E402
 from ingest.sandbox.google import start_google_emulator  # noqa: E402
 from ingest.sandbox.google.gmail_api import message_json  # noqa: E402
 from ingest.sandbox.world import generate_world  # noqa: E402
-from service.credentials import save_credentials  # noqa: E402
+from service.providers.credentials import save_credentials  # noqa: E402
 from service.store import create_user, ensure_account  # noqa: E402
 
 

@@ -12,9 +12,9 @@ from pydantic import SecretStr
 
 from ingest.errors import InputError
 from ingest.sandbox.google import start_google_emulator
-from service import google
+from service.providers import google
 from service.auth import create_token
-from service.credentials import load_credentials
+from service.providers.credentials import load_credentials
 from service.store import create_user
 
 from .oauth_support import confirmation_form
@@ -156,7 +156,7 @@ def test_the_address_comes_from_the_id_token_when_get_profile_fails(gsettings, d
 
 
 def test_the_demo_path_connects_the_world_and_syncs_it(settings, database):
-    """Given the demo's synthetic world, connect_emulator runs the real OAuth flow and
+    """Given the demo's synthetic world, connect_demo runs the real OAuth flow and
     service.sync.sync_account then stores the world's Gmail and primary calendar."""
     from ingest.sandbox.world import generate_world
     from service.sync import sync_account
@@ -164,7 +164,7 @@ def test_the_demo_path_connects_the_world_and_syncs_it(settings, database):
     world = generate_world(3, days=60, contacts=8)
     with database.tx() as conn:
         user_id = create_user(conn, world.user_email)
-    emulator, demo_settings, account_id = google.connect_emulator(settings, database, user_id, world)
+    emulator, demo_settings, account_id = google.connect_demo(settings, database, user_id, world)
     try:
         reports = sync_account(demo_settings, database, account_id)
     finally:

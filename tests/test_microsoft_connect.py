@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from ingest.errors import AuthRevoked
 from ingest.sandbox.microsoft import start_microsoft_emulator
-from service import microsoft
-from service.api.oauth_callback import cookie_name
+from service.providers import microsoft
+from service.api.connect import cookie_name
 from service.auth import create_token
 from service.store import create_user
 from service.sync import sync_account

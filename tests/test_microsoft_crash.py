@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sandbox.world import generate_world
-from service import microsoft
+from service.providers import microsoft
 from service.store import create_user
 
 from .conftest import ROOT
@@ -22,7 +22,8 @@ from .conftest import ROOT
 WORKER = textwrap.dedent("""
     import os, signal, sys
     from ingest.sync import run_sync
-    from service import microsoft, store
+    from service import store
+    from service.providers import microsoft
     from service.config import Settings
     from service.db import Database
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sandbox.world import generate_world, write_mbox
 from ingest.sync import run_sync
-from service import microsoft
+from service.providers import microsoft
 from service.imports import import_file
 from service.people import refresh_people
 from service.store import AccountSyncStore, create_user

@@ -19,8 +19,8 @@ from ingest.errors import InputError
 from ingest.sandbox.google import start_google_emulator
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from service.dashboard import sessions
-from service import google, microsoft, oauth_accounts
-from service.api.oauth_callback import cookie_name
+from service.providers import google, microsoft, oauth_accounts
+from service.api.connect import cookie_name
 from service.auth import create_token
 from service.store import create_user
 

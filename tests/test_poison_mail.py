@@ -14,8 +14,8 @@ from ingest.records import Interaction, Page, Participant
 from ingest.sandbox.google import start_google_emulator
 from ingest.sync import run_sync
 from service.api.accounts import account_health
-from service.credentials import save_credentials
-from service.google import build_connector
+from service.providers.credentials import save_credentials
+from service.providers.google import build_connector
 from service.imports import import_file
 from service.store import AccountSyncStore, create_user, ensure_account
 

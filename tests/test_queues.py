@@ -16,7 +16,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.jobs import QUEUES, Jobs, make_broker, queue_depths
-from service.google import with_emulator
+from service.providers.google import with_emulator
 
 from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
 from .scale_support import Processes, add_user, connect_google, seed_google, start_google, wait_until

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from service.jobs import Jobs, make_broker, queue_depths
-from service.google import with_emulator as google_routed
-from service.microsoft import with_emulator as microsoft_routed
+from service.providers.google import with_emulator as google_routed
+from service.providers.microsoft import with_emulator as microsoft_routed
 
 from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
 from .scale_support import (Processes, add_user, audit, connect_google, connect_microsoft, google_expected,

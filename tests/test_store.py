@@ -5,7 +5,7 @@ import pytest
 
 from ingest.records import Interaction, Page, Participant, Quarantined, Removed
 from service import store
-from service.credentials import load_credentials, rotate_all, save_credentials
+from service.providers.credentials import load_credentials, rotate_all, save_credentials
 from service.crypto import CredentialError
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)

@@ -7,11 +7,13 @@ from fastapi import APIRouter, HTTPException, Path, Query as Q, Response
 
 from ingest.errors import ConfigError, TransientError
 
-from .. import google, microsoft, oauth_states
+from .. import providers
+from ..account_state import DISCONNECT, transition
 from ..config import Settings
 from ..db import Database
 from ..jobs import QueueUnavailable
-from . import connect_google, connect_microsoft, oauth_callback
+from ..providers import oauth_states
+from . import connect as connect_routes
 from .errors import documented
 from .deps import Config, Db, User
 from .jobs import Queue
@@ -21,7 +23,6 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 NOT_FOUND = documented(404)
 AccountId = Annotated[int, Path(ge=1, le=2**62)]
-SYNCED = ("google", "microsoft")
 
 _HEALTH = """
 SELECT a.id, a.provider, a.address, a.status, a.last_error, a.last_synced_at,
@@ -88,15 +89,13 @@ class ConnectUnavailable(RuntimeError):
 def authorize_url(settings: Settings, db: Database, user_id: int, provider: str,
                   login_hint: str | None = None) -> oauth_states.Started:
     """Start the provider's OAuth flow for the user: the URL to send their browser to, and
-    the nonce that browser must hold (`oauth_callback.bind` sets it as a cookie).
+    the nonce that browser must hold (`connect_routes.bind` sets it as a cookie).
 
     The flow's state row remembers the user, so the callback needs no token.
     """
-    flows = {"google": (google.start_flow, connect_google.callback_url),
-             "microsoft": (microsoft.start_flow, connect_microsoft.callback_url)}
-    start, callback = flows[provider]
+    chosen = providers.get(provider)
     try:
-        return start(settings, db, user_id, callback(settings.base_url), login_hint=login_hint)
+        return chosen.start_flow(settings, db, user_id, chosen.callback_url(settings.base_url), login_hint=login_hint)
     except (ConfigError, TransientError) as exc:
         raise ConnectUnavailable(str(exc)) from exc
 
@@ -108,7 +107,7 @@ def list_accounts(user: User, db: Db) -> list[dict]:
 
 
 @router.post("/connect", response_model=ConnectOut, responses=documented(503),
-             summary="Start connecting (or reconnecting) a Google or Microsoft account",
+             summary="Start connecting (or reconnecting) an account of a provider (Google, Microsoft 365)",
              description="Returns the provider's sign-in address to open in the user's browser; the "
                          "provider sends the user back to Kith's OAuth callback, which asks them to confirm "
                          "the mailbox, then stores the account and queues a first sync. The flow finishes "
@@ -120,7 +119,7 @@ def connect(body: ConnectIn, user: User, settings: Config, db: Db, response: Res
         started = authorize_url(settings, db, user, body.provider, body.login_hint)
     except ConnectUnavailable as exc:
         raise HTTPException(503, str(exc))
-    oauth_callback.bind(response, settings, started)
+    connect_routes.bind(response, settings, started)
     return {"provider": body.provider, "authorize_url": started.url}
 
 
@@ -140,9 +139,7 @@ def disconnect(account_id: AccountId, user: User, db: Db, jobs: Queue, purge: An
         if purge:
             conn.execute("DELETE FROM accounts WHERE id = %s AND user_id = %s", (account_id, user))
         else:
-            conn.execute("UPDATE accounts SET status = 'disabled' WHERE id = %s AND user_id = %s",
-                         (account_id, user))
-            conn.execute("UPDATE sync_state SET state = 'disabled' WHERE account_id = %s", (account_id,))
+            transition(conn, account_id, *DISCONNECT)
     if purge:
         jobs.rescore(user)
     return health | {"status": "disabled", "needs_reconnect": False}
@@ -154,7 +151,7 @@ def disconnect(account_id: AccountId, user: User, db: Db, jobs: Queue, purge: An
 def sync_now(account_id: AccountId, user: User, db: Db, jobs: Queue) -> dict:
     with db.tx() as conn:
         health = _one(conn, user, account_id)
-    if health["provider"] not in SYNCED:
+    if not providers.synced(health["provider"]):
         raise HTTPException(409, f"{health['provider']} accounts are imported from files, not synced.")
     if health["status"] == "auth_revoked":
         raise HTTPException(409, "Access was revoked at the provider: reconnect the account first.")

@@ -25,7 +25,7 @@ from ..dashboard import views as dashboard
 from ..db import Database
 from ..digest import web as digest_links
 from ..jobs import Jobs, make_broker
-from . import accounts, connect_google, connect_microsoft, digest, docs, errors, me, people, ties
+from . import accounts, connect, digest, docs, errors, me, people, ties
 from .deps import known_query_only
 from .headers import SecurityHeaders, security_headers
 from .observability import Metrics, Middleware, StateCollector
@@ -99,10 +99,9 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     for module in (ties, people, accounts, digest, me):
         app.include_router(module.router, responses=errors.documented(400, 401, 413, 422),
                            dependencies=[Depends(known_query_only)])
-    # OAuth starts and callbacks: providers add query parameters of their own, so these
-    # routers accept what they do not know.
-    for module in (connect_google, connect_microsoft):
-        app.include_router(module.router, responses=errors.documented(400, 401, 413, 422))
+    # OAuth starts and callbacks: providers add query parameters of their own, so this
+    # router accepts what it does not know.
+    app.include_router(connect.router, responses=errors.documented(400, 401, 413, 422))
     # The digest's one-click unsubscribe and snooze links: signed, so no token.
     app.include_router(digest_links.router, responses=errors.documented(400, 403, 404, 413, 422))
     app.include_router(docs.router)  # FastAPI's own /docs page has an inline script

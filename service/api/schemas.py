@@ -9,7 +9,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 # Request bodies take JSON's own types: 0 is not false, "4" is not 4 (the schema says so).
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+
+from .. import providers
 
 Address = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3,
                                            max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
@@ -166,10 +168,21 @@ class Account(BaseModel):
     quarantine_note: str | None = Field(None, description="The quarantine in words, when there is one.")
 
 
+def _synced_provider(name: str) -> str:
+    if not providers.synced(name):
+        raise ValueError(f"unknown provider: use {' or '.join(providers.names())}")
+    return name
+
+
+# Checked against the registry when a request comes, so the schema's enum is read then too.
+ProviderName = Annotated[str, AfterValidator(_synced_provider),
+                         Field(json_schema_extra=lambda schema: schema.update(enum=list(providers.names())))]
+
+
 class ConnectIn(Request_):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"provider": "google", "login_hint": "me@example.org"}]})
-    provider: Literal["google", "microsoft"]
+    provider: ProviderName
     login_hint: Address | None = None
 
 

@@ -18,10 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from .. import providers
 from ..ties import detail as td, pages
 from ..ties.snapshots import strongest
 from ..api.accounts import ConnectUnavailable, account_health, authorize_url
-from ..api.oauth_callback import bind as oauth_bind
+from ..api.connect import bind as oauth_bind
 from ..jobs import QueueUnavailable
 from . import charts, sessions
 
@@ -165,7 +166,7 @@ def _connected_account(request: Request, account_id: int, fields: dict):
     with request.app.state.db.tx() as conn:
         found = account_health(conn, user, account_id)
     account = found[0] if found else None
-    if account is None or account["provider"] not in ("google", "microsoft"):
+    if account is None or not providers.synced(account["provider"]):
         return user, account, _page("missing.html.j2", status=404, what=f"account {account_id}")
     return user, account, None
 

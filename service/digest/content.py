@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Iterable, Mapping
 
+from .. import providers
 from ..ties.as_of import BadMoment, to_utc
 
 MAX_DEEPEN = 3
@@ -37,7 +38,6 @@ FLAG_TEXT = {
     "one_sided_you": "one-sided: you do the reaching out",
     "one_sided_them": "one-sided: they do the reaching out",
 }
-PROVIDER_TEXT = {"google": "Google", "microsoft": "Microsoft 365"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ class Account:
 
     @property
     def label(self) -> str:
-        return f"{PROVIDER_TEXT.get(self.provider, self.provider)} ({self.address})"
+        return f"{providers.label(self.provider)} ({self.address})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from dramatiq.errors import Retry
 
 from ingest.errors import AuthRevoked, InputError, RateLimited
 
-from .. import context
+from .. import context, providers
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,8 @@ class Jobs:
         """Enqueue an incremental sync of every live account (the scheduler calls this)."""
         with context.get().db.tx() as conn:
             ids = [r[0] for r in conn.execute(
-                "SELECT id FROM accounts WHERE provider IN ('google', 'microsoft') "
-                "AND status NOT IN ('auth_revoked', 'disabled') ORDER BY id")]
+                "SELECT id FROM accounts WHERE provider = ANY(%s) "
+                "AND status NOT IN ('auth_revoked', 'disabled') ORDER BY id", (list(providers.names()),))]
         for account_id in ids:
             self.sync_account.send(account_id)
 

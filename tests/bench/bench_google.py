@@ -31,8 +31,8 @@ from ingest.sandbox.world import generate_world
 from ingest.sync import run_sync
 from service import db as kdb
 from service.config import Settings
-from service.credentials import save_credentials
-from service.google import build_connector
+from service.providers.credentials import save_credentials
+from service.providers.google import build_connector
 from service.store import AccountSyncStore, create_user, ensure_account
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))

@@ -19,7 +19,7 @@ from collections import Counter
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sandbox.world import generate_world
 from ingest.sync import run_sync
-from service import microsoft
+from service.providers import microsoft
 from service.store import AccountSyncStore, create_user
 
 from ..conftest import ROOT

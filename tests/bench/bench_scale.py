@@ -304,7 +304,7 @@ def main() -> None:
         t0 = time.monotonic()
         accounts: dict[int, tuple[str, str]] = {}
         from ingest.google import SCOPES
-        from service.credentials import save_credentials
+        from service.providers.credentials import save_credentials
         from service.store import ensure_account
 
         for n, box in enumerate(g_users + m_users):

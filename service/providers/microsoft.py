@@ -34,14 +34,14 @@ from ingest.errors import AuthRevoked, ConfigError, InputError, TransientError
 from ingest.microsoft import GraphClient, LocalThrottle, MicrosoftConnector, RedisThrottle, make_session
 from ingest.microsoft.connector import DEFAULT_FOLDERS
 
-from . import crypto, oauth_accounts, oauth_loopback, oauth_states
-from .config import Settings
-from .credentials import load_credentials, save_credentials
-from .db import Database
-from .store import require_user
+from ..config import Settings
+from ..db import Database
+from ..store import require_user
+from . import REGISTRY, oauth_accounts, oauth_loopback, oauth_states
+from .credentials import save_credentials, usable_credentials
 
 log = logging.getLogger(__name__)
-AGAIN = "start connecting Microsoft 365 again"
+AGAIN = REGISTRY["microsoft"].again()
 
 # Resource scopes only: msal adds openid, profile and offline_access itself (and refuses them here).
 SCOPES = ["Mail.ReadBasic", "Calendars.ReadBasic", "User.Read"]
@@ -155,14 +155,9 @@ class AccountTokens:
     def __init__(self, settings: Settings, db: Database, account_id: int):
         self.settings, self.db, self.account_id = settings, db, account_id
         self.lock = threading.Lock()
-        try:
-            with db.tx() as conn:
-                payload = load_credentials(conn, settings, account_id)
-        except crypto.CredentialError:
-            raise AuthRevoked("the stored Microsoft token cache cannot be decrypted with KITH_SECRET_KEY "
-                              "(key changed?): reconnect the account") from None
-        if not payload or not payload.get("msal_cache"):
-            raise AuthRevoked("no stored Microsoft credentials: connect the account")
+        with db.tx() as conn:
+            payload = usable_credentials(conn, settings, account_id, what="Microsoft token cache", who="Microsoft",
+                                         needed="msal_cache")
         self.cache = msal.SerializableTokenCache()
         try:
             self.cache.deserialize(payload["msal_cache"])
@@ -219,6 +214,10 @@ def connect_demo(settings: Settings, db: Database, user_id: int, world):
     except Exception:
         emulator.stop()
         raise
+
+
+def emulator_url(emulator) -> str:
+    return emulator.graph_base
 
 
 # --- the connector ---------------------------------------------------------------------------

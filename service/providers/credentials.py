@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 
-from . import crypto
-from .config import Settings
+from ingest.errors import AuthRevoked
+
+from .. import crypto
+from ..config import Settings
 
 
 def save_credentials(conn, settings: Settings, account_id: int, payload: dict) -> None:
@@ -21,6 +23,19 @@ def load_credentials(conn, settings: Settings, account_id: int) -> dict | None:
     if row is None:
         return None
     return json.loads(crypto.decrypt(settings.secret(), row[0]))
+
+
+def usable_credentials(conn, settings: Settings, account_id: int, *, what: str, who: str, needed: str) -> dict:
+    """The stored credentials of a connected account, holding `needed`; AuthRevoked (reconnect)
+    when they cannot be decrypted (KITH_SECRET_KEY changed) or are missing."""
+    try:
+        payload = load_credentials(conn, settings, account_id)
+    except crypto.CredentialError:
+        raise AuthRevoked(f"the stored {what} cannot be decrypted with KITH_SECRET_KEY "
+                          "(key changed?): reconnect the account") from None
+    if not payload or not payload.get(needed):
+        raise AuthRevoked(f"no stored {who} credentials: connect the account")
+    return payload
 
 
 def delete_credentials(conn, account_id: int) -> None:

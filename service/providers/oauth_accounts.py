@@ -11,7 +11,8 @@ Microsoft, and happens only once the starter has confirmed it:
     headless the same in-process path, for an authority that consents by itself (emulators)
 
 Reconnecting an account that was revoked or disconnected resets it and its resources so
-the next sync runs (from their cursors where they have one).
+the next sync runs, from their cursors where they have one (service.account_state's
+`connect` transition).
 """
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from collections.abc import Callable
 
 from ingest.errors import InputError
 
+from ..account_state import CONNECT, transition
+from ..config import Settings
+from ..db import Database
+from ..store import ensure_account
 from . import oauth_states
-from .config import Settings
 from .credentials import save_credentials
-from .db import Database
-from .store import ensure_account, set_account_status
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +62,7 @@ def attach(settings: Settings, db: Database, user_id: int, done: dict) -> int:
     with db.tx() as conn:
         account_id = ensure_account(conn, user_id, done["provider"], done["address"], scopes=done["scopes"])
         save_credentials(conn, settings, account_id, done["credentials"])
-        status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
-        if status in ("auth_revoked", "disabled"):
-            set_account_status(conn, account_id, "initial", None)
-            conn.execute("UPDATE sync_state SET state = CASE WHEN cursor IS NULL THEN 'initial' "
-                         "ELSE 'incremental' END, last_error = NULL WHERE account_id = %s "
-                         "AND state IN ('auth_revoked', 'disabled')", (account_id,))
+        transition(conn, account_id, *CONNECT, error=None)
     log.info("%s account %s connected for user %s", done["provider"], account_id, user_id)
     return account_id
 
@@ -92,7 +89,7 @@ def in_process(provider: str, exchange: Exchange, again: str):
     """A provider's `complete_flow(settings, db, auth_response, nonce, confirm_shared=..., say=None)`:
     finish, in this process, the flow it started (`nonce` from its start_flow); the account id.
     Without `confirm_shared`, a mailbox another Kith user has is refused. The web callback
-    instead holds the tokens for a confirmation (api.oauth_callback)."""
+    instead holds the tokens for a confirmation (service.api.connect)."""
     def complete_flow(settings: Settings, db: Database, auth_response: dict, nonce: str,
                       confirm_shared: ConfirmShared = lambda address: False, say=None) -> int:
         return complete_in_process(settings, db, provider, exchange, auth_response, nonce, again=again,

@@ -1,4 +1,10 @@
-"""The web half of connecting a mailbox, the same for Google and Microsoft.
+"""Connecting a mailbox from the web: one set of routes for every provider in the registry.
+
+    GET  /v1/connect/{provider}            (bearer) -> 302 to the provider's sign-in, setting
+                                           the flow's browser-binding cookie
+    GET  /v1/connect/{provider}/callback   (no bearer: the state row and the cookie say whose
+                                           flow it is) -> the confirmation page
+    POST /v1/connect/{provider}/confirm    (the page's form) -> connected, first sync queued
 
     start      the flow is started for the signed-in Kith user; the response that sends
                the browser to the provider also sets `kith_oauth_<hash of state>`, an
@@ -12,6 +18,9 @@
     confirm    the page's POST: needs the same cookie and the page's one-time token (so no
                other site can post it); only this attaches the account and queues its sync
 
+The provider comes from service.providers.REGISTRY (an unknown name is a 404), and every
+provider answers the same way: the callback hands the provider's whole query (each value
+cut at MAX_QUERY_VALUE) to its `exchange`, which checks it against the flow it started.
 Pages are plain HTML without inline script or style. A client that asks for JSON only
 (`Accept: application/json`) gets the API's error shape and, on success, the account.
 Status: 400 for a sign-in to retry (unknown, replayed, refused), 403 for another browser's
@@ -26,29 +35,26 @@ from urllib.parse import parse_qs
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest.errors import ConfigError, InputError, TransientError
 
-from .. import google, microsoft, oauth_accounts, oauth_states
 from ..config import Settings
 from ..db import Database
+from ..providers import REGISTRY, Provider, oauth_accounts, oauth_states
 from .deps import Config, Db, User
 from .errors import error_body
 
 log = logging.getLogger(__name__)
 
-PROVIDERS = {"google": (google, "Google"), "microsoft": (microsoft, "Microsoft 365")}
+router = APIRouter(prefix="/v1/connect", tags=["accounts"])
+MAX_QUERY_VALUE = 8192
 COOKIE_PREFIX = "kith_oauth_"
 COOKIE_PATH = "/v1/connect"
 MAX_FORM_BYTES = 4096
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-
-
-def callback_url(base_url: str, provider: str) -> str:
-    return f"{base_url.rstrip('/')}/v1/connect/{provider}/callback"
 
 
 def cookie_name(state: str) -> str:
@@ -65,83 +71,101 @@ def bind(response: Response, settings: Settings, started: oauth_states.Started) 
     return response
 
 
-def start(request: Request, settings: Settings, db: Database, provider: str, user_id: int,
+def known_provider(provider: Annotated[str, Path(max_length=64, description="a provider's name: "
+                                                 + " or ".join(REGISTRY))]) -> Provider:
+    if provider not in REGISTRY:
+        raise HTTPException(404, f"No provider {provider[:64]!r}: use {' or '.join(REGISTRY)}.")
+    return REGISTRY[provider]
+
+
+Known = Annotated[Provider, Depends(known_provider)]
+
+
+def start(request: Request, settings: Settings, db: Database, provider: Provider, user_id: int,
           login_hint: str | None) -> Response:
-    module, label = PROVIDERS[provider]
     try:
-        started = module.start_flow(settings, db, user_id, callback_url(settings.base_url, provider),
-                                    login_hint=login_hint)
+        started = provider.start_flow(settings, db, user_id, provider.callback_url(settings.base_url),
+                                      login_hint=login_hint)
     except (ConfigError, TransientError) as exc:
-        return _answer(request, 503, f"{label} is not available", str(exc))
+        return _answer(request, 503, f"{provider.label} is not available", str(exc))
     return bind(RedirectResponse(started.url, status_code=302), settings, started)
 
 
-def add_routes(router: APIRouter, provider: str) -> None:
-    """The start and confirm routes of `provider` (its callback reads its own query)."""
-    _, label = PROVIDERS[provider]
-
-    @router.get("", status_code=302, summary=f"Start connecting a {label} account",
-                response_class=RedirectResponse,
-                responses={302: {"description": f"Redirect to {label}'s sign-in, with the flow's cookie."},
-                           503: {"description": f"{label} is not configured or not reachable."}})
-    def start_route(request: Request, user: User, settings: Config, db: Db,
-                    login_hint: Annotated[str | None, Query(max_length=320)] = None) -> Response:
-        return start(request, settings, db, provider, user, login_hint)
-
-    @router.post("/confirm", summary=f"Confirm connecting the {label} mailbox of a finished sign-in",
-                 response_class=HTMLResponse,
-                 responses={400: {"description": "Unknown, expired or already used confirmation."},
-                            403: {"description": "Not the browser that started the sign-in."},
-                            409: {"description": "The mailbox is connected to another Kith user: confirm that too."}})
-    async def confirm_route(request: Request, settings: Config, db: Db) -> Response:
-        return await confirm(request, settings, db, provider)
+@router.get("/{provider}", status_code=302, summary="Start connecting an account of a provider",
+            response_class=RedirectResponse,
+            responses={302: {"description": "Redirect to the provider's sign-in, with the flow's cookie."},
+                       404: {"description": "No such provider."},
+                       503: {"description": "The provider is not configured or not reachable."}})
+def start_route(request: Request, user: User, provider: Known, settings: Config, db: Db,
+                login_hint: Annotated[str | None, Query(max_length=320)] = None) -> Response:
+    # The token is checked before the provider name, so a stranger learns nothing of either.
+    return start(request, settings, db, provider, user, login_hint)
 
 
-def callback(request: Request, settings: Settings, db: Database, provider: str, answer: dict) -> Response:
+@router.get("/{provider}/callback", summary="OAuth redirect target of a provider", response_class=HTMLResponse,
+            responses={400: {"description": "Missing, unknown, replayed or refused sign-in."},
+                       403: {"description": "The sign-in was started in another browser."},
+                       404: {"description": "No such provider."}})
+def callback_route(request: Request, provider: Known, settings: Config, db: Db) -> Response:
+    # Providers add parameters of their own (Google: scope, authuser, hd...; Microsoft:
+    # client_info, session_state): the provider's exchange checks the answer against its flow.
+    answer = {k: v[:MAX_QUERY_VALUE] for k, v in request.query_params.items()}
+    return callback(request, settings, db, provider, answer)
+
+
+@router.post("/{provider}/confirm", summary="Confirm connecting the mailbox of a finished sign-in",
+             response_class=HTMLResponse,
+             responses={400: {"description": "Unknown, expired or already used confirmation."},
+                        403: {"description": "Not the browser that started the sign-in."},
+                        404: {"description": "No such provider."},
+                        409: {"description": "The mailbox is connected to another Kith user: confirm that too."}})
+async def confirm_route(request: Request, provider: Known, settings: Config, db: Db) -> Response:
+    return await confirm(request, settings, db, provider)
+
+
+def callback(request: Request, settings: Settings, db: Database, provider: Provider, answer: dict) -> Response:
     """The provider's redirect: check the browser, exchange the code, ask for confirmation."""
-    module, label = PROVIDERS[provider]
-    again = f"start connecting {label} again"
+    label = provider.label
     state = answer.get("state") or ""
     try:
-        user_id, flow = oauth_states.answer(settings, db, provider, state, request.cookies.get(cookie_name(state)),
-                                            again=again)
+        user_id, flow = oauth_states.answer(settings, db, provider.name, state,
+                                            request.cookies.get(cookie_name(state)), again=provider.again())
     except InputError as exc:
         return _refused(request, exc, label, state)
     try:
-        done = module.exchange(settings, flow, answer)
+        done = provider.exchange(settings, flow, answer)
         kith_user = oauth_accounts.kith_email(db, user_id)
     except (InputError, ConfigError, TransientError) as exc:
         oauth_states.burn(db, state)
         return _refused(request, exc, label, state)
     token = oauth_states.hold(settings, db, state, done)
-    elsewhere = oauth_accounts.connected_elsewhere(db, user_id, provider, done["address"])
-    return _confirmation(provider, label, state, token, done["address"], kith_user, elsewhere, 200)
+    elsewhere = oauth_accounts.connected_elsewhere(db, user_id, provider.name, done["address"])
+    return _confirmation(provider.name, label, state, token, done["address"], kith_user, elsewhere, 200)
 
 
-async def confirm(request: Request, settings: Settings, db: Database, provider: str) -> Response:
+async def confirm(request: Request, settings: Settings, db: Database, provider: Provider) -> Response:
     """The confirmation form's POST (read here, handled off the event loop)."""
     body = await request.body()
     form = {k: v[0] for k, v in parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
     return await run_in_threadpool(_confirm, request, settings, db, provider, form)
 
 
-def _confirm(request: Request, settings: Settings, db: Database, provider: str, form: dict) -> Response:
-    _, label = PROVIDERS[provider]
-    again = f"start connecting {label} again"
+def _confirm(request: Request, settings: Settings, db: Database, provider: Provider, form: dict) -> Response:
+    label, again, name = provider.label, provider.again(), provider.name
     state, token = form.get("state", ""), form.get("confirm", "")
     nonce = request.cookies.get(cookie_name(state))
     try:
-        pending = oauth_states.waiting(settings, db, provider, state, nonce, token, again=again)
+        pending = oauth_states.waiting(settings, db, name, state, nonce, token, again=again)
         address = pending.exchanged["address"]
         if form.get("decision") == "cancel":
             oauth_states.burn(db, state)
             return _forget(_answer(request, 200, f"{label} mailbox not connected",
                                    f"Nothing was connected: {address} stays out of Kith."), state)
-        elsewhere = oauth_accounts.connected_elsewhere(db, pending.user_id, provider, address)
+        elsewhere = oauth_accounts.connected_elsewhere(db, pending.user_id, name, address)
         if elsewhere and form.get("also") != "yes":
-            return _confirmation(provider, label, state, token, address,
+            return _confirmation(name, label, state, token, address,
                                  oauth_accounts.kith_email(db, pending.user_id), True, 409)
-        taken = oauth_states.take(settings, db, provider, state, nonce, token, again=again)
+        taken = oauth_states.take(settings, db, name, state, nonce, token, again=again)
     except InputError as exc:
         # A confirmation without this browser's nonce or the page's token leaves the flow
         # (and the cookie of whoever holds it) alone: the starter may still confirm.
@@ -149,7 +173,7 @@ def _confirm(request: Request, settings: Settings, db: Database, provider: str, 
     account_id = oauth_accounts.attach(settings, db, taken.user_id, taken.exchanged)
     queued = request.app.state.jobs.queue_first_sync(account_id)
     if _wants_json(request):
-        response: Response = JSONResponse({"provider": provider, "account_id": account_id, "address": address,
+        response: Response = JSONResponse({"provider": name, "account_id": account_id, "address": address,
                                            "sync_queued": queued}, headers=NO_STORE)
     else:
         note = "Its first sync has started." if queued else "Run `kith sync` to sync it."
@@ -214,5 +238,5 @@ def _page(status: int, title: str, text: str, raw: bool = False) -> HTMLResponse
     return HTMLResponse(body, status_code=status, headers=NO_STORE)
 
 
-__all__ = ["PROVIDERS", "COOKIE_PREFIX", "COOKIE_PATH", "callback_url", "cookie_name", "bind", "add_routes", "start",
-           "callback", "confirm"]
+__all__ = ["router", "COOKIE_PREFIX", "COOKIE_PATH", "cookie_name", "bind", "known_provider", "start", "callback",
+           "confirm"]

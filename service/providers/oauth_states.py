@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from ingest.errors import InputError
 
-from . import crypto
-from .config import Settings
-from .db import Database
+from .. import crypto
+from ..config import Settings
+from ..db import Database
 
 FLOW_TTL = "15 minutes"
 FLOW_TTL_SECONDS = 15 * 60
