@@ -153,6 +153,10 @@ def expand(event, start, ws: datetime, we: datetime, *, cap: int, budget: Budget
                                       f"kept the first {cap}")
             out.append(instance.date() if all_day else instance)
     except Exhausted:
+        # rruleset asks every rule for its first instance before it yields anything, DTSTART
+        # included: a rule that never matches stops it before DTSTART comes out.
+        if not out and lo <= base <= hi:
+            out.append(start)
         return _stopped(out, budget, produced)
     return Expansion(out)
 

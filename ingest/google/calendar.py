@@ -4,7 +4,8 @@ A meeting's provider id is `gcal:<calendar id>:<event id>` (event ids are unique
 calendar only, and must not collide with Gmail ids in the same account). A cancelled
 event, or an occurrence cancelled out of a series, is `Removed`: it did not happen. The
 organizer is kept with role "organizer" and every human attendee with their response
-(resources such as rooms are skipped). All-day events start at midnight in the event's
+(resources such as rooms are skipped), the first `MAX_ATTENDEES` of them: a bigger
+audience is counted in `audience`, not stored (ingest.attendees). All-day events start at midnight in the event's
 (or the calendar's) time zone.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.attendees import bound_attendees
 from ingest.records import Interaction, Participant, Quarantined, Removed
 
 UTC = timezone.utc
@@ -64,7 +66,7 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
     try:
         start, all_day = _when(event.get("start"), calendar_tz)
         end, _ = _when(event.get("end"), calendar_tz)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: the year 9999 in UTC-5
         return Quarantined(ref=pid, reason=f"unreadable start/end: {type(exc).__name__}",
                            excerpt=str({k: event.get(k) for k in ("start", "end")})[:500],
                            resource=resource)
@@ -87,8 +89,9 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
             address=address, role="attendee", name=attendee.get("displayName") or None,
             response=RESPONSES.get(attendee.get("responseStatus"), "none")))
     duration = int((end - start).total_seconds()) if end is not None and end >= start else None
+    kept, audience = bound_attendees(participants)
     return Interaction(
-        provider_id=pid, kind="meeting", occurred_at=start, participants=tuple(participants),
+        provider_id=pid, kind="meeting", occurred_at=start, participants=kept, audience=audience,
         resource=resource, thread_id=event.get("recurringEventId") or None,
         message_id=event.get("iCalUID") or None, duration_s=duration, all_day=all_day,
         status="tentative" if event.get("status") == "tentative" else "confirmed")

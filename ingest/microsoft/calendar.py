@@ -4,7 +4,8 @@ Times come as `dateTimeTimeZone` pairs: a wall-clock time and a zone name that i
 (when the connector asks for `outlook.timezone="UTC"`), an IANA name, or a Windows name
 ("Pacific Standard Time"), which is mapped through the CLDR table tzlocal ships.
 An event without an organizer is still a meeting: its organizer is simply unknown.
-Resource attendees (rooms, equipment) are not people and are left out.
+Resource attendees (rooms, equipment) are not people and are left out; beyond
+`MAX_ATTENDEES` attendees the rest are counted in `audience`, not stored (ingest.attendees).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import win_tz
 
+from ..attendees import bound_attendees
 from ..records import Interaction, Item, Participant, Quarantined, Removed
 from .mail import normalise_address
 
@@ -58,7 +60,10 @@ def parse_date_time_zone(value) -> datetime | None:
         wall = wall.replace(microsecond=int(digits.ljust(6, "0")) if digits else 0)
     if wall.tzinfo is None:
         wall = wall.replace(tzinfo=tz)
-    return wall.astimezone(timezone.utc)
+    try:
+        return wall.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00 in a zone west of UTC
+        return None
 
 
 def _person(recipient) -> tuple[str | None, str | None]:
@@ -113,11 +118,13 @@ def parse_event(event: dict, resource: str = "calendar") -> Item:
     else:
         status = "confirmed"
     series = event.get("seriesMasterId") or event.get("iCalUId")
+    participants, audience = bound_attendees(_participants(event))
     return Interaction(
         provider_id=graph_id,
         kind="meeting",
         occurred_at=start,
-        participants=_participants(event),
+        participants=participants,
+        audience=audience,
         resource=resource,
         thread_id=series if isinstance(series, str) and series else None,
         duration_s=duration,
