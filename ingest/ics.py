@@ -41,6 +41,7 @@ from icalendar import Calendar
 
 from .addresses import normalize_address
 from .attendees import MAX_ATTENDEES, bound_attendees, over_cap_reason
+from .calendar_text import bounded_id, clean_address, clean_text
 from .connector import Connector
 from .errors import CursorExpired, InputError
 from .records import Interaction, Item, Page, Participant, Quarantined
@@ -98,7 +99,7 @@ def calendar_items(data: bytes, name: str = "calendar.ics", *, window_start: dat
     readable = [e for e in (reader.start(n, e) for n, e in enumerate(events)) if e is not None]
     own = []
     for cal in calendars:
-        owner = normalize_address(str(cal.get("X-WR-CALNAME", "")))
+        owner = clean_address(normalize_address(str(cal.get("X-WR-CALNAME", ""))))
         if owner and owner not in own:
             own.append(owner)
     notes = []
@@ -126,7 +127,7 @@ class _Reader:
         masters: dict[str, tuple] = {}
         overrides: dict[str, list] = defaultdict(list)
         for event, start, rid in readable:
-            uid = str(_single(event.get("UID")) or "") or _content_id(self._people(event), start)
+            uid = _uid(event) or _content_id(self._people(event), start)
             if rid is not None:
                 overrides[uid].append((event, start, rid))
             elif uid not in masters or _sequence(event) >= _sequence(masters[uid][0]):
@@ -146,6 +147,7 @@ class _Reader:
         return items
 
     def quarantine(self, ref: str, reason: str, event) -> None:
+        reason = clean_text(reason, 1000) or "unreadable"
         reasons, _ = self.problems.setdefault(ref, ([], _excerpt(event)))
         if reason not in reasons:
             reasons.append(reason)
@@ -177,7 +179,7 @@ class _Reader:
             reason = str(exc)
         except Exception:
             reason = f"unreadable DTSTART: {_raw(prop)[:100]!r}"
-        ref = str(_single(event.get("UID")) or f"VEVENT #{n + 1}")
+        ref = _uid(event) or f"VEVENT #{n + 1}"
         self.items.append(Quarantined(ref, reason, _excerpt(event), self.resource))
         return None
 
@@ -288,15 +290,19 @@ def _participants(event) -> tuple[Participant, ...]:
         params = getattr(value, "params", {}) or {}
         if role == "attendee" and str(params.get("CUTYPE", "")).upper() in ("ROOM", "RESOURCE"):
             continue
-        address = normalize_address(str(value))
+        address = clean_address(normalize_address(str(value)))
         if address is None or (address, role) in seen:
             continue
         seen.add((address, role))
-        name = str(params.get("CN", "")).strip().strip('"') or None
+        name = clean_text(str(params.get("CN", "")).strip().strip('"'))
         response = "organizer" if role == "organizer" else _PARTSTAT.get(
             str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(), "none")
         out.append(Participant(address, role, name, response))
     return tuple(out)
+
+
+def _uid(event) -> str:
+    return bounded_id(str(_single(event.get("UID")) or ""))
 
 
 def _single(value):
@@ -326,7 +332,8 @@ def _raw(value) -> str:
 
 
 def _excerpt(event) -> str:
-    lines = [f"{prop}:{_raw(event.get(prop))}" for prop in _EXCERPT_PROPS if event.get(prop) is not None]
+    lines = [f"{prop}:{clean_text(_raw(event.get(prop)), EXCERPT_LIMIT) or ''}"
+             for prop in _EXCERPT_PROPS if event.get(prop) is not None]
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
