@@ -9,9 +9,17 @@ stays 10:00 local across DST changes while `occurred_at` moves in UTC.
 
 Choices worth knowing:
 - Window: by default from the earliest DTSTART in the file to the latest DTSTART or UNTIL
-  plus 90 days, but never more than two years past the newest event start, and at most
-  `max_instances` instances per series. Non-recurring events and overridden instances are
-  always kept (they are concrete); the window only bounds expansion.
+  plus 90 days, but never more than two years past the newest event start. Non-recurring
+  events and overridden instances are always kept (they are concrete); the window only
+  bounds expansion. Expansion is bounded besides (ingest.recurrence): `max_instances` per
+  series (100 for sub-daily rules), an iteration budget per series that catches rules
+  which never match, FILE_INSTANCES and FILE_ITERATIONS per file, and a deadline. What a
+  bound cuts is quarantined under the series' UID with the reason and what was kept.
+- Attendees: at most MAX_ATTENDEES per event; the true number of people is kept in
+  `audience` and the event quarantined with the reason (ingest.attendees). A DTSTART
+  outside the years 1900-2199 is quarantined.
+- Pages are made as series are expanded, so a long file shows progress from the start
+  (total unknown until the last page).
 - Floating times (no zone, or a TZID nobody defines) are read as UTC; `notes` says how many.
 - Ids: UID for single events, UID + "/" + the instance's original start (UTC, or the date
   for all-day events) for instances. Without a UID, a hash of start and people.
@@ -46,6 +54,7 @@ from .connector import Connector
 from .errors import CursorExpired, InputError
 from .records import Interaction, Item, Page, Participant, Quarantined
 from .recurrence import ITERATIONS, Budget, Unreadable, expand
+from .recurrence import as_utc as _utc
 
 __all__ = ["IcsConnector", "read_calendar"]
 
@@ -258,14 +267,6 @@ def _later(moment: datetime, delta: timedelta) -> datetime:
         return moment + delta
     except OverflowError:  # an UNTIL in the year 9999
         return datetime.max.replace(tzinfo=timezone.utc)
-
-
-def _utc(value) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def _key(value) -> object:

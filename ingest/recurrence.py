@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timezone
 
 from dateutil.rrule import rruleset, rrulestr
 
-__all__ = ["Budget", "Expansion", "expand", "ITERATIONS", "SUBDAILY_INSTANCES"]
+__all__ = ["Budget", "Expansion", "as_utc", "expand", "ITERATIONS", "SUBDAILY_INSTANCES"]
 
 ITERATIONS = 50_000
 SUBDAILY_INSTANCES = 100
@@ -122,7 +122,7 @@ def expand(event, start, ws: datetime, we: datetime, *, cap: int, budget: Budget
             try:
                 first = next(iter(rr), None)
             except Exhausted:
-                return _stopped([start] if ws <= _utc(start) <= we else [], budget, rule_gave=0)
+                return _stopped([start] if ws <= as_utc(start) <= we else [], budget, rule_gave=0)
             if first != base:
                 if int(count[0]) <= 1:
                     continue
@@ -192,7 +192,8 @@ def align(value, base: datetime, end_of_day: bool = False) -> datetime:
     return value.replace(tzinfo=base.tzinfo) if value.tzinfo is None else value
 
 
-def _utc(value) -> datetime:
+def as_utc(value) -> datetime:
+    """A start as an aware UTC datetime: dates at midnight, floating times read as UTC."""
     if not isinstance(value, datetime):
         return datetime.combine(value, time(), tzinfo=timezone.utc)
     if value.tzinfo is None:
