@@ -9,9 +9,17 @@ stays 10:00 local across DST changes while `occurred_at` moves in UTC.
 
 Choices worth knowing:
 - Window: by default from the earliest DTSTART in the file to the latest DTSTART or UNTIL
-  plus 90 days, but never more than two years past the newest event start, and at most
-  `max_instances` instances per series. Non-recurring events and overridden instances are
-  always kept (they are concrete); the window only bounds expansion.
+  plus 90 days, but never more than two years past the newest event start. Non-recurring
+  events and overridden instances are always kept (they are concrete); the window only
+  bounds expansion. Expansion is bounded besides (ingest.recurrence): `max_instances` per
+  series (100 for sub-daily rules), an iteration budget per series that catches rules
+  which never match, FILE_INSTANCES and FILE_ITERATIONS per file, and a deadline. What a
+  bound cuts is quarantined under the series' UID with the reason and what was kept.
+- Attendees: at most MAX_ATTENDEES per event; the true number of people is kept in
+  `audience` and the event quarantined with the reason (ingest.attendees). A DTSTART
+  outside the years 1900-2199 is quarantined.
+- Pages are made as series are expanded, so a long file shows progress from the start
+  (total unknown until the last page).
 - Floating times (no zone, or a TZID nobody defines) are read as UTC; `notes` says how many.
 - Ids: UID for single events, UID + "/" + the instance's original start (UTC, or the date
   for all-day events) for instances. Without a UID, a hash of start and people.
@@ -30,19 +38,23 @@ import codecs
 import hashlib
 import logging
 import os
+import time as time_
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import islice
 from pathlib import Path
 from typing import Iterator
 
-from dateutil.rrule import rruleset, rrulestr
 from icalendar import Calendar
 
 from .addresses import normalize_address
+from .attendees import MAX_ATTENDEES, bound_attendees, over_cap_reason
+from .calendar_text import bounded_id, clean_address, clean_text
 from .connector import Connector
 from .errors import CursorExpired, InputError
 from .records import Interaction, Item, Page, Participant, Quarantined
+from .recurrence import ITERATIONS, Budget, Unreadable, expand
+from .recurrence import as_utc as _utc
 
 __all__ = ["IcsConnector", "read_calendar"]
 
@@ -56,18 +68,32 @@ _EXCERPT_PROPS = ("UID", "SUMMARY", "DTSTART", "DTEND", "RECURRENCE-ID", "RRULE"
 _PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
              "NEEDS-ACTION": "needs_action"}
 _STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "tentative"}
-_RRULE_KEYS = {"FREQ", "INTERVAL", "COUNT", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
-               "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
-
-
-class _Unreadable(ValueError):
-    pass
+# A whole file's recurrences together: beyond these, series keep their first occurrence.
+FILE_INSTANCES = 50_000
+FILE_ITERATIONS = 2_000_000
+FILE_DEADLINE_S = 30.0
+# Starts outside these years are typos or attacks; datetime arithmetic near year 1 and
+# 9999 overflows, and a meeting in 0001 or 9999 would skew every rhythm it touches.
+YEARS = range(1900, 2200)
+_Unreadable = Unreadable
+_END = object()
 
 
 def read_calendar(data: bytes, name: str = "calendar.ics", *, window_start: datetime | None = None,
                   window_end: datetime | None = None, max_instances: int = MAX_INSTANCES,
                   resource: str = "ics") -> tuple[list[Item], list[str], list[str]]:
     """(items, own addresses, notes) of an iCalendar document. Raises InputError if it is not one."""
+    own, notes, items = calendar_items(data, name, window_start=window_start, window_end=window_end,
+                                       max_instances=max_instances, resource=resource)
+    return list(items), own, notes
+
+
+def calendar_items(data: bytes, name: str = "calendar.ics", *, window_start: datetime | None = None,
+                   window_end: datetime | None = None, max_instances: int = MAX_INSTANCES,
+                   resource: str = "ics") -> tuple[list[str], list[str], Iterator[Item]]:
+    """(own addresses, notes, items as they are expanded): a long file shows progress
+    page by page instead of expanding everything first. Raises InputError if it is not
+    an iCalendar document."""
     head = data.lstrip(codecs.BOM_UTF8).lstrip()
     if not head[:15].upper().startswith(b"BEGIN:VCALENDAR"):
         raise InputError(f"{name} is not an iCalendar file: it does not start with BEGIN:VCALENDAR")
@@ -80,30 +106,16 @@ def read_calendar(data: bytes, name: str = "calendar.ics", *, window_start: date
     reader = _Reader(resource, max_instances)
     events = [e for cal in calendars for e in cal.walk("VEVENT")]
     readable = [e for e in (reader.start(n, e) for n, e in enumerate(events)) if e is not None]
-    ws, we = _window(readable, window_start, window_end)
-    masters: dict[str, tuple] = {}
-    overrides: dict[str, list] = defaultdict(list)
-    for event, start, rid in readable:
-        uid = str(_single(event.get("UID")) or "") or _content_id(event, start)
-        if rid is not None:
-            overrides[uid].append((event, start, rid))
-        elif uid not in masters or _sequence(event) >= _sequence(masters[uid][0]):
-            masters[uid] = (event, start)
-    for uid, (event, start) in masters.items():
-        reader.series(uid, event, start, overrides.pop(uid, []), ws, we)
-    for uid, orphans in overrides.items():  # instances whose series is not in the file
-        for event, start, rid in orphans:
-            reader.emit(uid, event, start, rid)
     own = []
     for cal in calendars:
-        owner = normalize_address(str(cal.get("X-WR-CALNAME", "")))
+        owner = clean_address(normalize_address(str(cal.get("X-WR-CALNAME", ""))))
         if owner and owner not in own:
             own.append(owner)
     notes = []
     if reader.floating:
         notes.append(f"{name}: floating times (no time zone) in {reader.floating} event(s), read as UTC")
         log.warning(notes[-1])
-    return reader.items, own, notes
+    return own, notes, reader.run(readable, window_start, window_end)
 
 
 class _Reader:
@@ -111,6 +123,43 @@ class _Reader:
         self.resource, self.max_instances = resource, max_instances
         self.items: list[Item] = []
         self.floating = 0
+        self.instances_left = FILE_INSTANCES
+        self.iterations_left = FILE_ITERATIONS
+        self.deadline = 0.0
+        self.people: dict[int, tuple[tuple[Participant, ...], int | None]] = {}
+        self.problems: dict[str, tuple[list[str], str]] = {}
+
+    def run(self, readable: list, window_start, window_end) -> Iterator[Item]:
+        yield from self._drain()  # what start() quarantined
+        self.deadline = time_.monotonic() + FILE_DEADLINE_S
+        ws, we = _window(readable, window_start, window_end)
+        masters: dict[str, tuple] = {}
+        overrides: dict[str, list] = defaultdict(list)
+        for event, start, rid in readable:
+            uid = _uid(event) or _content_id(self._people(event), start)
+            if rid is not None:
+                overrides[uid].append((event, start, rid))
+            elif uid not in masters or _sequence(event) >= _sequence(masters[uid][0]):
+                masters[uid] = (event, start)
+        for uid, (event, start) in masters.items():
+            self.series(uid, event, start, overrides.pop(uid, []), ws, we)
+            yield from self._drain()
+        for uid, orphans in overrides.items():  # instances whose series is not in the file
+            for event, start, rid in orphans:
+                self.emit(uid, event, start, rid)
+            yield from self._drain()
+        for ref, (reasons, excerpt) in self.problems.items():
+            yield Quarantined(ref, "; ".join(reasons), excerpt, self.resource)
+
+    def _drain(self) -> list[Item]:
+        items, self.items = self.items, []
+        return items
+
+    def quarantine(self, ref: str, reason: str, event) -> None:
+        reason = clean_text(reason, 1000) or "unreadable"
+        reasons, _ = self.problems.setdefault(ref, ([], _excerpt(event)))
+        if reason not in reasons:
+            reasons.append(reason)
 
     def start(self, n: int, event) -> tuple | None:
         """(event, start, recurrence-id or None), or None after quarantining an event
@@ -122,11 +171,14 @@ class _Reader:
             value = prop.dt
             if not isinstance(value, date):  # a period or duration where a start belongs
                 raise ValueError(value)
+            if value.year not in YEARS:
+                raise _Unreadable(f"DTSTART in the year {value.year}, outside {YEARS.start}-{YEARS.stop - 1}")
             rid_prop = event.get("RECURRENCE-ID")
             try:
                 rid = rid_prop.dt if rid_prop is not None else None
                 if rid is not None and not isinstance(rid, date):
                     raise ValueError(rid)
+                _utc(rid if rid is not None else value)  # a zone offset at the edge of time overflows
             except Exception:
                 raise _Unreadable(f"unreadable RECURRENCE-ID: {_raw(rid_prop)[:100]!r}") from None
             if isinstance(value, datetime) and value.tzinfo is None:
@@ -136,7 +188,7 @@ class _Reader:
             reason = str(exc)
         except Exception:
             reason = f"unreadable DTSTART: {_raw(prop)[:100]!r}"
-        ref = str(_single(event.get("UID")) or f"VEVENT #{n + 1}")
+        ref = _uid(event) or f"VEVENT #{n + 1}"
         self.items.append(Quarantined(ref, reason, _excerpt(event), self.resource))
         return None
 
@@ -145,12 +197,20 @@ class _Reader:
         if event.get("RRULE") is None and event.get("RDATE") is None:
             self.emit(uid, event, start, None)
         else:
+            cap = max(1, min(self.max_instances, self.instances_left))
+            budget = Budget(max(1, min(ITERATIONS, self.iterations_left)), self.deadline)
             try:
-                instances = _expand(event, start, ws, we, self.max_instances)
+                expansion = expand(event, start, ws, we, cap=cap, budget=budget)
+                instances = expansion.instances
+                if expansion.problem:
+                    shared = f" (the file's series may give at most {FILE_INSTANCES} instances in all)"
+                    self.quarantine(uid, expansion.problem + (shared if cap < self.max_instances else ""), event)
             except Exception as exc:
-                self.items.append(Quarantined(uid, f"unreadable recurrence ({str(exc)[:120]}); "
-                                              "only the first occurrence kept", _excerpt(event), self.resource))
+                self.quarantine(uid, f"unreadable recurrence ({str(exc)[:120]}); only the first occurrence kept",
+                                event)
                 instances = [start]
+            self.iterations_left -= budget.spent
+            self.instances_left -= len(instances)
             for instance in instances:
                 override = by_rid.pop(_key(instance), None)
                 if override is not None:
@@ -160,6 +220,13 @@ class _Reader:
         for o, s, rid in by_rid.values():
             self.emit(uid, o, s, rid)
 
+    def _people(self, event) -> tuple[tuple[Participant, ...], int | None]:
+        # Once per VEVENT, not once per instance: a series repeats the same attendee list.
+        key = id(event)
+        if key not in self.people:
+            self.people[key] = bound_attendees(_participants(event), MAX_ATTENDEES)
+        return self.people[key]
+
     def emit(self, uid: str, event, start, recurrence_id) -> None:
         provider_id = uid if recurrence_id is None else f"{uid}/{_rid_text(recurrence_id)}"
         all_day = not isinstance(start, datetime)
@@ -168,67 +235,15 @@ class _Reader:
         except Exception:
             duration = timedelta(days=1) if all_day else timedelta(0)
         status = _STATUS.get(str(event.get("STATUS", "")).upper(), "confirmed")
+        participants, audience = self._people(event)
+        if audience is not None:
+            self.quarantine(uid if event.get("RECURRENCE-ID") is None else provider_id,
+                            over_cap_reason(audience, MAX_ATTENDEES), event)
         self.items.append(Interaction(
             provider_id=provider_id, kind="meeting", occurred_at=_utc(start),
-            participants=_participants(event), resource=self.resource, thread_id=uid,
-            duration_s=max(0, int(duration.total_seconds())), all_day=all_day, status=status))
-
-
-def _expand(event, start, ws: datetime, we: datetime, cap: int) -> list:
-    """Instance starts of a recurring master within [ws, we], in the event's own zone."""
-    all_day = not isinstance(start, datetime)
-    base = datetime.combine(start, time()) if all_day else start
-    aware = base.tzinfo is not None
-    rs = rruleset()
-    for rule in event.rrules:
-        if not hasattr(rule, "items"):
-            raise _Unreadable(f"RRULE {str(rule)[:60]!r}")
-        parts = {k: v for k, v in rule.items() if k in _RRULE_KEYS}
-        text = ";".join(f"{k}={','.join(_rrule_value(x) for x in v)}" for k, v in parts.items())
-        rr = rrulestr(text, dtstart=base)
-        until, count = rule.get("UNTIL"), rule.get("COUNT")
-        if until and not count:  # both is invalid (RFC 5545): COUNT is the safer bound
-            rr = rr.replace(until=_align(until[0], base, end_of_day=True))
-        # RFC 5545 3.3.10: DTSTART always counts as the first occurrence, also when the
-        # rule would not produce it; dateutil would then make COUNT one too many.
-        if count and next(iter(rr), None) != base:
-            if int(count[0]) <= 1:
-                continue
-            rr = rr.replace(count=int(count[0]) - 1)
-        rs.rrule(rr)
-    rs.rdate(base)
-    for value in event.rdates:
-        rs.rdate(_align(value[0] if isinstance(value, tuple) else value, base))
-    for value in event.exdates:
-        rs.exdate(_align(value, base))
-    lo, hi = (ws, we) if aware else (ws.replace(tzinfo=None), we.replace(tzinfo=None))
-    out = []
-    for instance in islice(rs.xafter(lo, inc=True), cap):
-        if instance > hi:
-            break
-        out.append(instance.date() if all_day else instance)
-    return out
-
-
-def _rrule_value(value) -> str:
-    if isinstance(value, (datetime, date)):
-        return value.strftime("%Y%m%dT%H%M%S")
-    if hasattr(value, "to_ical"):
-        data = value.to_ical()
-        return data.decode() if isinstance(data, bytes) else str(data)
-    return str(value)
-
-
-def _align(value, base: datetime, end_of_day: bool = False) -> datetime:
-    """`value` in the same form (aware or naive) as the series start `base`."""
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time(23, 59, 59) if end_of_day else base.timetz().replace(tzinfo=None))
-        if base.tzinfo is not None:
-            value = value.replace(tzinfo=base.tzinfo)
-        return value
-    if base.tzinfo is None:
-        return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
-    return value.replace(tzinfo=base.tzinfo) if value.tzinfo is None else value
+            participants=participants, resource=self.resource, thread_id=uid,
+            duration_s=max(0, int(duration.total_seconds())), all_day=all_day, status=status,
+            audience=audience))
 
 
 def _window(readable: list, window_start, window_end) -> tuple[datetime, datetime]:
@@ -243,16 +258,15 @@ def _window(readable: list, window_start, window_end) -> tuple[datetime, datetim
         except Exception:  # a broken rule is reported when the series is expanded
             pass
     ws = window_start or min(starts)
-    we = window_end or min(max(ends) + TAIL, max(starts) + HORIZON)
+    we = window_end or min(_later(max(ends), TAIL), _later(max(starts), HORIZON))
     return _utc(ws), _utc(we)
 
 
-def _utc(value) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    try:
+        return moment + delta
+    except OverflowError:  # an UNTIL in the year 9999
+        return datetime.max.replace(tzinfo=timezone.utc)
 
 
 def _key(value) -> object:
@@ -277,15 +291,19 @@ def _participants(event) -> tuple[Participant, ...]:
         params = getattr(value, "params", {}) or {}
         if role == "attendee" and str(params.get("CUTYPE", "")).upper() in ("ROOM", "RESOURCE"):
             continue
-        address = normalize_address(str(value))
+        address = clean_address(normalize_address(str(value)))
         if address is None or (address, role) in seen:
             continue
         seen.add((address, role))
-        name = str(params.get("CN", "")).strip().strip('"') or None
+        name = clean_text(str(params.get("CN", "")).strip().strip('"'))
         response = "organizer" if role == "organizer" else _PARTSTAT.get(
             str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(), "none")
         out.append(Participant(address, role, name, response))
     return tuple(out)
+
+
+def _uid(event) -> str:
+    return bounded_id(str(_single(event.get("UID")) or ""))
 
 
 def _single(value):
@@ -300,8 +318,8 @@ def _sequence(event) -> int:
         return 0
 
 
-def _content_id(event, start) -> str:
-    people = ",".join(p.address for p in _participants(event))
+def _content_id(people_of_event, start) -> str:
+    people = ",".join(p.address for p in people_of_event[0])
     return "sha1:" + hashlib.sha1(f"{start!r}|{people}".encode()).hexdigest()
 
 
@@ -315,7 +333,8 @@ def _raw(value) -> str:
 
 
 def _excerpt(event) -> str:
-    lines = [f"{prop}:{_raw(event.get(prop))}" for prop in _EXCERPT_PROPS if event.get(prop) is not None]
+    lines = [f"{prop}:{clean_text(_raw(event.get(prop)), EXCERPT_LIMIT) or ''}"
+             for prop in _EXCERPT_PROPS if event.get(prop) is not None]
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
@@ -355,15 +374,21 @@ class IcsConnector(Connector):
                 yield Page((), cursor=cursor, complete=True, progress=(0, 0))
                 return
             done = int(count)
-        items, self._own, self.notes = read_calendar(
+        self._own, self.notes, stream = calendar_items(
             data, self.path.name, window_start=self.window_start, window_end=self.window_end,
             max_instances=self.max_instances, resource=self.resource)
-        total = len(items)
+        stream = islice(stream, done, None)  # the same file expands to the same items in the same order
+        pending = next(stream, _END)
         while True:
-            batch = items[done:done + self.page_size]
-            done = min(done + self.page_size, total) if batch else max(done, total)
-            complete = done >= total
+            batch = []
+            while pending is not _END and len(batch) < self.page_size:
+                batch.append(pending)
+                pending = next(stream, _END)
+            done += len(batch)
+            complete = pending is _END
             yield Page(tuple(batch), cursor=f"{'done' if complete else done}:{digest}", complete=complete,
-                       full_sync=full, own_addresses=tuple(self._own), progress=(done, total))
+                       full_sync=full, own_addresses=tuple(self._own),
+                       progress=(done, done if complete else None))
             if complete:
                 return
+

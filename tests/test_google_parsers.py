@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from hypothesis import given, settings, strategies as st
 
+from ingest.attendees import MAX_ATTENDEES
 from ingest.google import parse_event, parse_message
 from ingest.records import Interaction, Quarantined, Removed
 
@@ -116,4 +117,6 @@ def test_cancelled_event_is_removed_and_an_event_without_start_is_quarantined():
 def test_event_with_a_thousand_attendees():
     attendees = [{"email": f"p{i}@example.org", "responseStatus": "tentative"} for i in range(1000)]
     item = parse_event(event(attendees=attendees), "work@group.calendar.google.com")
-    assert len(item.participants) == 1001 and item.resource == "calendar:work@group.calendar.google.com"
+    # The organizer and the first MAX_ATTENDEES attendees are kept; the true size is counted
+    assert len(item.participants) == MAX_ATTENDEES + 1 and item.audience == 1001
+    assert item.resource == "calendar:work@group.calendar.google.com"

@@ -181,7 +181,11 @@ def test_open_ended_series_is_bounded_by_the_window_and_the_instance_cap():
     window = items_of(data, window_start=datetime(2026, 2, 1, tzinfo=timezone.utc),
                       window_end=datetime(2026, 2, 10, 23, tzinfo=timezone.utc))
     assert len([i for i in window if i.provider_id.startswith("daily@x")]) == 10
-    assert len([i for i in items_of(data, max_instances=7) if i.provider_id.startswith("daily@x")]) == 7
+    capped = items_of(data, max_instances=7)
+    assert len([i for i in meetings(capped) if i.provider_id.startswith("daily@x")]) == 7
+    # And the cap is reported: the series is quarantined with what was kept
+    assert [(q.ref, q.reason) for q in capped if isinstance(q, Quarantined)] == [
+        ("daily@x", "series has more than 7 instances in the window; kept the first 7")]
 
 
 def test_garbage_events_are_quarantined_and_the_rest_kept():

@@ -4,7 +4,8 @@ A meeting's provider id is `gcal:<calendar id>:<event id>` (event ids are unique
 calendar only, and must not collide with Gmail ids in the same account). A cancelled
 event, or an occurrence cancelled out of a series, is `Removed`: it did not happen. The
 organizer is kept with role "organizer" and every human attendee with their response
-(resources such as rooms are skipped). All-day events start at midnight in the event's
+(resources such as rooms are skipped), the first `MAX_ATTENDEES` of them: a bigger
+audience is counted in `audience`, not stored (ingest.attendees). All-day events start at midnight in the event's
 (or the calendar's) time zone.
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.attendees import bound_attendees
+from ingest.calendar_text import bounded_id, clean_address, clean_text
 from ingest.records import Interaction, Participant, Quarantined, Removed
 
 UTC = timezone.utc
@@ -20,7 +23,7 @@ RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tenta
 
 
 def provider_id(calendar_id: str, event_id: str) -> str:
-    return f"gcal:{calendar_id}:{event_id}"
+    return bounded_id(f"gcal:{calendar_id}:{event_id}")
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -49,7 +52,7 @@ def _address(raw) -> str | None:
     address = str(raw or "").strip().lower()
     if "@" not in address or " " in address:
         return None
-    return address
+    return clean_address(address)
 
 
 def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
@@ -64,31 +67,36 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
     try:
         start, all_day = _when(event.get("start"), calendar_tz)
         end, _ = _when(event.get("end"), calendar_tz)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: the year 9999 in UTC-5
         return Quarantined(ref=pid, reason=f"unreadable start/end: {type(exc).__name__}",
                            excerpt=str({k: event.get(k) for k in ("start", "end")})[:500],
                            resource=resource)
     if start is None:
         return Quarantined(ref=pid, reason="event without start", resource=resource)
     participants: list[Participant] = []
-    organizer = event.get("organizer") or {}
+    organizer = event.get("organizer") if isinstance(event.get("organizer"), dict) else {}
     org_address = _address(organizer.get("email"))
     if org_address:
         participants.append(Participant(address=org_address, role="organizer",
-                                        name=organizer.get("displayName") or None,
+                                        name=clean_text(organizer.get("displayName")),
                                         response="organizer"))
-    for attendee in event.get("attendees") or []:
+    for attendee in event.get("attendees") if isinstance(event.get("attendees"), list) else ():
         if not isinstance(attendee, dict) or attendee.get("resource"):
             continue
         address = _address(attendee.get("email"))
         if address is None:
             continue
         participants.append(Participant(
-            address=address, role="attendee", name=attendee.get("displayName") or None,
+            address=address, role="attendee", name=clean_text(attendee.get("displayName")),
             response=RESPONSES.get(attendee.get("responseStatus"), "none")))
     duration = int((end - start).total_seconds()) if end is not None and end >= start else None
+    kept, audience = bound_attendees(participants)
     return Interaction(
-        provider_id=pid, kind="meeting", occurred_at=start, participants=tuple(participants),
-        resource=resource, thread_id=event.get("recurringEventId") or None,
-        message_id=event.get("iCalUID") or None, duration_s=duration, all_day=all_day,
+        provider_id=pid, kind="meeting", occurred_at=start, participants=kept, audience=audience,
+        resource=resource, thread_id=_maybe_id(event.get("recurringEventId")),
+        message_id=_maybe_id(event.get("iCalUID")), duration_s=duration, all_day=all_day,
         status="tentative" if event.get("status") == "tentative" else "confirmed")
+
+
+def _maybe_id(value) -> str | None:
+    return bounded_id(value) if isinstance(value, str) and value else None

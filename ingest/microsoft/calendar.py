@@ -4,7 +4,8 @@ Times come as `dateTimeTimeZone` pairs: a wall-clock time and a zone name that i
 (when the connector asks for `outlook.timezone="UTC"`), an IANA name, or a Windows name
 ("Pacific Standard Time"), which is mapped through the CLDR table tzlocal ships.
 An event without an organizer is still a meeting: its organizer is simply unknown.
-Resource attendees (rooms, equipment) are not people and are left out.
+Resource attendees (rooms, equipment) are not people and are left out; beyond
+`MAX_ATTENDEES` attendees the rest are counted in `audience`, not stored (ingest.attendees).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import win_tz
 
+from ..attendees import bound_attendees
+from ..calendar_text import bounded_id, clean_address, clean_text
 from ..records import Interaction, Item, Participant, Quarantined, Removed
 from .mail import normalise_address
 
@@ -30,6 +33,8 @@ SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
 
 def zone(name: str | None) -> ZoneInfo | None:
     """A dateTimeTimeZone zone name (UTC, IANA or Windows) -> ZoneInfo, None if unknown."""
+    if not isinstance(name, str) and name is not None:
+        return None
     if not name or name.strip().upper() in ("UTC", "Z", "GMT", "COORDINATED UNIVERSAL TIME"):
         return ZoneInfo("UTC")
     name = name.strip()
@@ -58,7 +63,10 @@ def parse_date_time_zone(value) -> datetime | None:
         wall = wall.replace(microsecond=int(digits.ljust(6, "0")) if digits else 0)
     if wall.tzinfo is None:
         wall = wall.replace(tzinfo=tz)
-    return wall.astimezone(timezone.utc)
+    try:
+        return wall.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00 in a zone west of UTC
+        return None
 
 
 def _person(recipient) -> tuple[str | None, str | None]:
@@ -66,7 +74,9 @@ def _person(recipient) -> tuple[str | None, str | None]:
     if not isinstance(email, dict):
         return None, None
     name = email.get("name")
-    return normalise_address(email.get("address")), (name.strip() or None) if isinstance(name, str) else None
+    address = email.get("address")
+    return (clean_address(normalise_address(address)) if isinstance(address, str) else None,
+            clean_text(name) if isinstance(name, str) else None)
 
 
 def _participants(event: dict) -> tuple[Participant, ...]:
@@ -76,7 +86,7 @@ def _participants(event: dict) -> tuple[Participant, ...]:
         people.append(Participant(address=organizer, role="organizer", name=organizer_name,
                                   response="organizer"))
     seen = {organizer} if organizer else set()
-    for attendee in event.get("attendees") or ():
+    for attendee in event.get("attendees") if isinstance(event.get("attendees"), list) else ():
         if not isinstance(attendee, dict) or attendee.get("type") == "resource":
             continue
         address, name = _person(attendee)
@@ -94,13 +104,14 @@ def parse_event(event: dict, resource: str = "calendar") -> Item:
     graph_id = event.get("id") if isinstance(event, dict) else None
     if not isinstance(graph_id, str) or not graph_id:
         return Quarantined(ref="?", reason="event without an id", resource=resource)
+    graph_id = bounded_id(graph_id)
     if "@removed" in event:
         return Removed(provider_id=graph_id)
     start = parse_date_time_zone(event.get("start"))
     end = parse_date_time_zone(event.get("end"))
     if start is None:
         zone_name = (event.get("start") or {}).get("timeZone") if isinstance(event.get("start"), dict) else None
-        reason = (f"event start in an unknown time zone: {zone_name}" if zone_name and zone(zone_name) is None
+        reason = (f"event start in an unknown time zone: {clean_text(zone_name, 100)}" if zone_name and zone(zone_name) is None
                   else "event without a readable start")
         return Quarantined(ref=graph_id, reason=reason, excerpt=_excerpt(event), resource=resource)
     duration = int((end - start).total_seconds()) if end is not None and end >= start else None
@@ -113,13 +124,15 @@ def parse_event(event: dict, resource: str = "calendar") -> Item:
     else:
         status = "confirmed"
     series = event.get("seriesMasterId") or event.get("iCalUId")
+    participants, audience = bound_attendees(_participants(event))
     return Interaction(
         provider_id=graph_id,
         kind="meeting",
         occurred_at=start,
-        participants=_participants(event),
+        participants=participants,
+        audience=audience,
         resource=resource,
-        thread_id=series if isinstance(series, str) and series else None,
+        thread_id=bounded_id(series) if isinstance(series, str) and series else None,
         duration_s=duration,
         all_day=event.get("isAllDay") is True,
         status=status,
@@ -130,8 +143,8 @@ def parse_event(event: dict, resource: str = "calendar") -> Item:
 
 def _excerpt(event: dict) -> str:
     keys = ("iCalUId", "type", "isAllDay", "isCancelled")
-    lines = [f"{k}: {event[k]}" for k in keys if k in event]
+    lines = [f"{k}: {clean_text(event[k], 200)}" for k in keys if k in event]
     for side in ("start", "end"):
         if isinstance(event.get(side), dict):
-            lines.append(f"{side}: {event[side].get('dateTime')} {event[side].get('timeZone')}")
+            lines.append(clean_text(f"{side}: {event[side].get('dateTime')} {event[side].get('timeZone')}", 200))
     return "\n".join(lines)[:500]

@@ -1,0 +1,142 @@
+"""Hostile .ics files cannot hang or flood an import (issue 13, item 4): the three attacks
+replayed, each against the bound that stops it, and the attendee cap of Google and Graph."""
+from __future__ import annotations
+
+import resource
+import signal
+from contextlib import contextmanager
+
+import pytest
+
+from ingest.attendees import MAX_ATTENDEES
+from ingest.google.calendar import parse_event as google_event
+from ingest.ics import IcsConnector, read_calendar
+from ingest.microsoft.calendar import parse_event as graph_event
+from ingest.records import Interaction, Quarantined
+from ingest.recurrence import ITERATIONS, SUBDAILY_INSTANCES
+from service.imports import import_file
+from service.store import create_user
+from tests.bench.bench_ics_attacks import attendees, never_matching, secondly
+
+
+@contextmanager
+def cpu_limit(seconds: float):
+    """Fail (instead of hanging) when the block uses more than `seconds` of CPU."""
+    def expired(signum, frame):
+        raise TimeoutError(f"more than {seconds} s of CPU")
+
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_rules_that_never_match_are_detected_quickly_and_quarantined():
+    # Given ten SECONDLY rules on February 30th (dateutil alone searches to the year 9999)
+    data = never_matching()
+    # When read under a CPU limit
+    before = cpu()
+    with cpu_limit(10):
+        items, _, _ = read_calendar(data, "never.ics")
+    spent = cpu() - before
+    # Then each series keeps its first occurrence and says why nothing else came
+    meetings = [i for i in items if isinstance(i, Interaction)]
+    reasons = {q.ref: q.reason for q in items if isinstance(q, Quarantined)}
+    assert sorted(m.provider_id for m in meetings) == sorted(
+        f"never{n}@x/2026-01-01T08:00:00Z" for n in range(10))
+    assert reasons == {f"never{n}@x": f"recurrence rule produced no instance within {ITERATIONS} iterations; "
+                                      "only the first occurrence kept" for n in range(10)}
+    assert spent < 5
+
+
+def test_secondly_series_are_capped_and_the_cap_is_reported():
+    # Given fifty open-ended SECONDLY series
+    data = secondly()
+    # When read
+    with cpu_limit(20):
+        items, _, _ = read_calendar(data, "secondly.ics")
+    # Then each keeps its first SUBDAILY_INSTANCES instances, and says so
+    meetings = [i for i in items if isinstance(i, Interaction)]
+    quarantined = [q for q in items if isinstance(q, Quarantined)]
+    assert len(meetings) == 50 * SUBDAILY_INSTANCES
+    assert len(quarantined) == 50 and {q.reason for q in quarantined} == {
+        f"series has more than {SUBDAILY_INSTANCES} instances in the window (it repeats more often than daily); "
+        f"kept the first {SUBDAILY_INSTANCES}"}
+
+
+def test_a_huge_attendee_list_is_counted_not_stored(tmp_path, database):
+    # Given 20,000 attendees on a daily series of 50
+    path = tmp_path / "crowd.ics"
+    path.write_bytes(attendees())
+    with database.tx() as conn:
+        user_id = create_user(conn, "me@kith.example")
+    # When imported into the database
+    with cpu_limit(60):
+        (report,) = import_file(database, user_id, "ics", path)
+    # Then the 50 meetings keep the organizer and MAX_ATTENDEES attendees each, and their true size
+    with database.tx() as conn:
+        rows = conn.execute("SELECT count(*) FROM participants").fetchone()[0]
+        sizes = {r[0] for r in conn.execute("SELECT n_participants FROM interactions").fetchall()}
+        reasons = conn.execute("SELECT ref, reason FROM quarantine").fetchall()
+    assert report.written == 50 and rows == 50 * (MAX_ATTENDEES + 1)
+    assert sizes == {20_001}
+    assert reasons == [("crowd@x", f"meeting has 20001 distinct people; kept the organizer and the first "
+                                   f"{MAX_ATTENDEES} attendees")]
+
+
+def test_a_long_import_reports_progress_page_by_page(tmp_path):
+    # Given fifty capped series (5,000 meetings)
+    path = tmp_path / "secondly.ics"
+    path.write_bytes(secondly())
+    # When imported in pages of 500
+    pages = list(IcsConnector(path, page_size=500).pages("ics", None))
+    # Then progress rises page by page, the total known on the last one
+    assert [p.progress[0] for p in pages] == list(range(500, 5001, 500)) + [5050]
+    assert [p.progress[1] for p in pages[:-1]] == [None] * 10 and pages[-1].progress == (5050, 5050)
+    # And a resumed import continues from the cursor with the same items
+    rest = list(IcsConnector(path, page_size=500).pages("ics", pages[4].cursor))
+    assert [i for p in rest for i in p.items] == [i for p in pages[5:] for i in p.items]
+
+
+@pytest.mark.parametrize("year, rule", [(9999, "RRULE:FREQ=DAILY"), (1, "RRULE:FREQ=YEARLY"),
+                                         (2026, "RRULE:FREQ=DAILY;UNTIL=99991231T235959Z")])
+def test_dates_at_the_edge_of_time_are_quarantined_or_bounded(year, rule):
+    # Given a series at the edge of what datetime can hold, next to an ordinary event
+    data = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:edge@x\r\nDTSTART:{year:04d}0101T080000Z\r\n"
+            f"{rule}\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:ok@x\r\nDTSTART:20260105T080000Z\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n").encode()
+    # When read, Then nothing overflows and the ordinary event is kept
+    with cpu_limit(10):
+        items, _, _ = read_calendar(data, "edge.ics")
+    assert "ok@x" in {i.provider_id for i in items if isinstance(i, Interaction)}
+    assert all(isinstance(i, (Interaction, Quarantined)) for i in items)
+
+
+def _crowd(n: int) -> list[str]:
+    return [f"p{k}@crowd.example" for k in range(n)]
+
+
+def test_google_and_graph_events_keep_a_bounded_attendee_list_and_count_the_rest():
+    # Given a Google event and a Graph event with 5,000 attendees each
+    people = _crowd(5000)
+    google = {"id": "e1", "status": "confirmed", "start": {"dateTime": "2026-01-05T10:00:00Z"},
+              "end": {"dateTime": "2026-01-05T11:00:00Z"}, "organizer": {"email": "boss@crowd.example"},
+              "attendees": [{"email": a, "responseStatus": "accepted"} for a in people]}
+    graph = {"id": "g1", "start": {"dateTime": "2026-01-05T10:00:00.0000000", "timeZone": "UTC"},
+             "end": {"dateTime": "2026-01-05T11:00:00.0000000", "timeZone": "UTC"},
+             "organizer": {"emailAddress": {"address": "boss@crowd.example"}},
+             "attendees": [{"type": "required", "emailAddress": {"address": a}} for a in people]}
+    # When parsed
+    for item in (google_event(google, "primary"), graph_event(graph)):
+        # Then the organizer and MAX_ATTENDEES attendees are kept, and the true size is known
+        assert isinstance(item, Interaction)
+        assert len(item.participants) == MAX_ATTENDEES + 1 and item.audience == 5001
+        assert item.participants[0].role == "organizer"
