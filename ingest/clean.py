@@ -10,6 +10,9 @@ breaks the store or a terminal:
 - Lone surrogates (U+D800..U+DFFF alone in a str, as `surrogateescape` or JSON `\\ud800`
   make them): they cannot be encoded as UTF-8, so neither PostgreSQL nor JSON output
   would take them. They become U+FFFD.
+- Bidirectional embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069): they
+  make a name read backwards in a terminal or a page ("Gus\u202egro.live@"), and no name
+  needs them to be stored.
 - Unbounded length: a field is cut to a limit. Identifiers are not merely cut, since two
   long ids sharing a prefix would then collide and one message overwrite another: a long
   id keeps a prefix and gains a hash of the whole.
@@ -22,23 +25,24 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["clean_text", "clean_name", "clean_id", "clean_label", "clean_header", "clean_excerpt",
-           "NAME_LIMIT", "ID_LIMIT", "LABEL_LIMIT", "HEADER_LIMIT", "EXCERPT_LIMIT"]
+__all__ = ["clean_text", "clean_name", "clean_id", "clean_address", "clean_label", "clean_header",
+           "clean_excerpt", "NAME_LIMIT", "ADDRESS_LIMIT", "ID_LIMIT", "LABEL_LIMIT", "HEADER_LIMIT", "EXCERPT_LIMIT"]
 
 NAME_LIMIT = 256
 # Ids and addresses live in btree indexes (at most ~2,700 bytes a row): 500 characters of
 # up to 4 UTF-8 bytes each stay below that.
 ID_LIMIT = 500
+ADDRESS_LIMIT = 320  # RFC 5321: 64 + 1 + 255
 LABEL_LIMIT = 200
 HEADER_LIMIT = 1000
 EXCERPT_LIMIT = 2000
 
 # Whitespace controls (TAB, LF, VT, FF, CR, NEL) read as a space; every other control goes.
 _SPACE_CONTROLS = re.compile(r"[\t\n\x0b\x0c\r\x85]+")
-_UNWANTED = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]+")
+_UNWANTED = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # One scan says whether anything needs doing; nearly every value is clean already.
-_ANY = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_ANY = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def clean_text(value: str | None, limit: int, *, keep_lines: bool = False) -> str | None:
@@ -86,6 +90,15 @@ def clean_id(value: str | None) -> str | None:
     if len(value) > ID_LIMIT:
         digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
         value = f"{value[:ID_LIMIT - 34]}~{digest}"
+    return value
+
+
+def clean_address(value: str | None) -> str | None:
+    """An address as a calendar gives it: kept only if it needed no cleaning and fits. An
+    address with a control character is dropped rather than repaired: a repaired one would
+    be somebody else's."""
+    if value is None or len(value) > ADDRESS_LIMIT or _ANY.search(value) is not None:
+        return None
     return value
 
 

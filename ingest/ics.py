@@ -40,7 +40,7 @@ import logging
 import os
 import time as time_
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from itertools import islice
 from pathlib import Path
 from typing import Iterator
@@ -49,7 +49,7 @@ from icalendar import Calendar
 
 from .addresses import normalize_address
 from .attendees import MAX_ATTENDEES, bound_attendees, over_cap_reason
-from .calendar_text import bounded_id, clean_address, clean_text
+from .clean import clean_address, clean_id, clean_name, clean_text
 from .connector import Connector
 from .errors import CursorExpired, InputError
 from .records import Interaction, Item, Page, Participant, Quarantined
@@ -295,7 +295,7 @@ def _participants(event) -> tuple[Participant, ...]:
         if address is None or (address, role) in seen:
             continue
         seen.add((address, role))
-        name = clean_text(str(params.get("CN", "")).strip().strip('"'))
+        name = clean_name(str(params.get("CN", "")).strip().strip('"'))
         response = "organizer" if role == "organizer" else _PARTSTAT.get(
             str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(), "none")
         out.append(Participant(address, role, name, response))
@@ -303,7 +303,7 @@ def _participants(event) -> tuple[Participant, ...]:
 
 
 def _uid(event) -> str:
-    return bounded_id(str(_single(event.get("UID")) or ""))
+    return clean_id(str(_single(event.get("UID")) or ""))
 
 
 def _single(value):

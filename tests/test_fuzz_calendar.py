@@ -32,8 +32,8 @@ from ingest.sandbox.google import calendar_api, start_google_emulator
 from ingest.sandbox.google.calendars import StoredEvent
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sync import run_sync
-from service.credentials import save_credentials
-from service.google import build_connector
+from service.providers.credentials import save_credentials
+from service.providers.google import build_connector
 from service.imports import import_file
 from service.store import AccountSyncStore, create_user, ensure_account
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.attendees import bound_attendees
-from ingest.calendar_text import bounded_id, clean_address, clean_text
+from ingest.clean import clean_address, clean_id, clean_name
 from ingest.records import Interaction, Participant, Quarantined, Removed
 
 UTC = timezone.utc
@@ -23,7 +23,7 @@ RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tenta
 
 
 def provider_id(calendar_id: str, event_id: str) -> str:
-    return bounded_id(f"gcal:{calendar_id}:{event_id}")
+    return clean_id(f"gcal:{calendar_id}:{event_id}")
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -78,7 +78,7 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
     org_address = _address(organizer.get("email"))
     if org_address:
         participants.append(Participant(address=org_address, role="organizer",
-                                        name=clean_text(organizer.get("displayName")),
+                                        name=clean_name(organizer.get("displayName")),
                                         response="organizer"))
     for attendee in event.get("attendees") if isinstance(event.get("attendees"), list) else ():
         if not isinstance(attendee, dict) or attendee.get("resource"):
@@ -87,7 +87,7 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
         if address is None:
             continue
         participants.append(Participant(
-            address=address, role="attendee", name=clean_text(attendee.get("displayName")),
+            address=address, role="attendee", name=clean_name(attendee.get("displayName")),
             response=RESPONSES.get(attendee.get("responseStatus"), "none")))
     duration = int((end - start).total_seconds()) if end is not None and end >= start else None
     kept, audience = bound_attendees(participants)
@@ -99,4 +99,4 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
 
 
 def _maybe_id(value) -> str | None:
-    return bounded_id(value) if isinstance(value, str) and value else None
+    return clean_id(value) if isinstance(value, str) and value else None

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tzlocal.windows_tz import win_tz
 
 from ..attendees import bound_attendees
-from ..calendar_text import bounded_id, clean_address, clean_text
+from ..clean import clean_address, clean_id, clean_name, clean_text
 from ..records import Interaction, Item, Participant, Quarantined, Removed
 from .mail import normalise_address
 
@@ -76,7 +76,7 @@ def _person(recipient) -> tuple[str | None, str | None]:
     name = email.get("name")
     address = email.get("address")
     return (clean_address(normalise_address(address)) if isinstance(address, str) else None,
-            clean_text(name) if isinstance(name, str) else None)
+            clean_name(name) if isinstance(name, str) else None)
 
 
 def _participants(event: dict) -> tuple[Participant, ...]:
@@ -104,7 +104,7 @@ def parse_event(event: dict, resource: str = "calendar") -> Item:
     graph_id = event.get("id") if isinstance(event, dict) else None
     if not isinstance(graph_id, str) or not graph_id:
         return Quarantined(ref="?", reason="event without an id", resource=resource)
-    graph_id = bounded_id(graph_id)
+    graph_id = clean_id(graph_id)
     if "@removed" in event:
         return Removed(provider_id=graph_id)
     start = parse_date_time_zone(event.get("start"))
@@ -132,7 +132,7 @@ def parse_event(event: dict, resource: str = "calendar") -> Item:
         participants=participants,
         audience=audience,
         resource=resource,
-        thread_id=bounded_id(series) if isinstance(series, str) and series else None,
+        thread_id=clean_id(series) if isinstance(series, str) and series else None,
         duration_s=duration,
         all_day=event.get("isAllDay") is True,
         status=status,
