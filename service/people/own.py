@@ -1,9 +1,9 @@
 """The user's own identities: every address that is the user (given, account, provider
 sendAs, sent from, sub-addresses, resolved legacy DNs), stored in user_addresses.
 
-Everything else in the package asks `assembly.is_own` before treating an address as a contact: the
-user takes part in the analytics input as person 0 (`analytics.records.USER`), never as a
-person of their own.
+The rest of the package asks `assembly.is_own` before treating an address as a contact:
+the user takes part in the analytics input as person 0 (`analytics.records.USER`), never
+as a person of their own.
 """
 from __future__ import annotations
 
