@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import List, Optional
 
@@ -16,6 +16,7 @@ from rich.console import Console
 from ingest.errors import KithError
 
 from .output import terminal_text
+from .ties.as_of import BadMoment, to_utc
 
 app = typer.Typer(help="Kith: relationship health from email and calendar metadata.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -50,13 +51,10 @@ class Runtime:
 
 
 def _parse_as_of(value: Optional[str]) -> Optional[datetime]:
-    if not value:
-        return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise KithError(f"--as-of {value!r} is not a date (use YYYY-MM-DD or an ISO time)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return to_utc(value)
+    except BadMoment as exc:
+        raise KithError(f"--as-of {exc} Use YYYY-MM-DD or an ISO time.") from None
 
 
 def _progress_sink(progress, task_ids):
@@ -186,7 +184,7 @@ def connect(provider: str = typer.Argument(..., help="google or microsoft"),
 def sync(user: Optional[str] = typer.Option(None, "--user")):
     """Incremental sync of connected accounts (all users, or one)."""
     from .sync import AlreadySyncing, sync_account
-    from .ties import score_user
+    from .ties.scoring import score_user
 
     rt = Runtime()
     with rt.db.tx() as conn:
@@ -224,7 +222,7 @@ def sync(user: Optional[str] = typer.Option(None, "--user")):
 
 def _import(kind: str, path: Path, user: str, addresses: Optional[List[str]], restart: bool):
     from .imports import import_file
-    from .ties import score_user
+    from .ties.scoring import score_user
 
     rt = Runtime()
     user_id = rt.user_id(user)
@@ -254,7 +252,7 @@ def import_ics(path: Path, user: str = typer.Option(..., "--user"),
 @app.command()
 def score(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.Option(None, "--as-of")):
     """Score every tie of a user and keep a snapshot."""
-    from .ties import score_user
+    from .ties.scoring import score_user
 
     rt = Runtime()
     ties = score_user(rt.db, rt.user_id(user), _parse_as_of(as_of))
@@ -268,7 +266,8 @@ def ties(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.O
     """Show a user's ties (strongest first), or what was excluded."""
     from . import output
     from .people import exclusion_pages
-    from .ties import list_ties
+    from .ties.shape import design
+    from .ties.snapshots import list_ties
 
     rt = Runtime()
     user_id = rt.user_id(user)
@@ -282,7 +281,7 @@ def ties(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.O
             return
         result = list_ties(conn, user_id, as_of=_parse_as_of(as_of))[:limit]
     if as_json:
-        public = [{k: t.get(k) for k in output.TIE_KEYS} for t in result]
+        public = [design(t) for t in result]
         print(json.dumps(public))
     else:
         output.ties_table(out, result, title=f"Ties of {user}")

@@ -17,7 +17,8 @@ from .auth import create_token
 from .jobs import Jobs, make_broker
 from .people import add_own_addresses
 from .store import create_user, set_account_status
-from .ties import list_ties, score_user, ties_to_deepen
+from .ties.scoring import score_user
+from .ties.snapshots import list_ties, ties_to_deepen
 
 QUEUE_TIMEOUT_MS = 20 * 60 * 1000
 DEMO_QUEUES = ("interactive", "scoring")

@@ -12,9 +12,6 @@ import re
 from rich.markup import escape
 from rich.table import Table
 
-TIE_KEYS = ("contact", "name", "addresses", "strength", "tier", "reciprocity", "flags",
-            "last_interaction", "explanation", "ledger")
-
 # C0 and C1 controls and DEL start terminal sequences; bidi overrides make a line read
 # other than its bytes (a name that shows a different address).
 _SPACING = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")

@@ -94,17 +94,24 @@ def redis_server_url(tmp_path_factory) -> str:
     return embedded.redis_url(home)
 
 
+def _worker_number() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker[2:].isdigit() else 0
+
+
+def _redis_db(server_url: str, index: int) -> str:
+    if server_url.startswith("unix://"):
+        return f"{server_url}?db={index}"
+    base = server_url.rsplit("/", 1)[0] if server_url.count("/") > 2 else server_url
+    return f"{base}/{index}"
+
+
 @pytest.fixture
 def redis_url(redis_server_url, request):
-    """A Redis database index of this test worker's own, flushed before the test."""
+    """A Redis database index of this test worker's own (1-4), flushed before the test."""
     import redis as redis_lib
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = 1 + (int(worker[2:]) if worker[2:].isdigit() else 0) % 15
-    if redis_server_url.startswith("unix://"):
-        url = f"{redis_server_url}?db={index}"
-    else:
-        url = redis_server_url.rsplit("/", 1)[0] + f"/{index}" if redis_server_url.count("/") > 2 else redis_server_url + f"/{index}"
+    url = _redis_db(redis_server_url, 1 + _worker_number() % 4)
     client = redis_lib.Redis.from_url(url)
     client.flushdb()
     client.close()
@@ -113,16 +120,18 @@ def redis_url(redis_server_url, request):
 
 @pytest.fixture
 def quota_redis(redis_server_url):
-    """Redis for the connectors' budgets: database 0, which the shared `redis_url` fixture
-    never flushes (it flushes 1-15 before each test of every session on this server, and a
-    flush mid-test would forgive a bucket's debt), emptied of our keys first."""
+    """Redis for the connectors' budgets: a database of this test worker's own (9-6), which
+    the shared `redis_url` fixture never flushes (a flush mid-test would forgive a bucket's
+    debt), emptied of our keys first. Per worker, because the buckets are keyed by mailbox
+    address and parallel tests sync the same synthetic mailboxes."""
     import redis as redis_lib
 
-    client = redis_lib.Redis.from_url(redis_server_url)
+    url = _redis_db(redis_server_url, 9 - _worker_number() % 4)
+    client = redis_lib.Redis.from_url(url)
     for key in client.scan_iter("kith:quota:google:*"):
         client.delete(key)
     client.close()
-    return redis_server_url
+    return url
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 
 from service import store
-from service.ties import write_snapshot
+from service.ties.scoring import write_snapshot
 
 NAMES = ["Ana Ruiz", "Bob Stone", "Carla Mendes", "Dev Patel", "Eun-ji Park", "Farid Haddad",
          "Grace Okafor", "Hugo Lambert", "Ines Ferreira", "Jonas Berg"]

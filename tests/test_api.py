@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from service import people
 from service.api import create_app
-from service.api.tie_detail import monday
+from service.ties.detail import monday
 
 from .api_support import AS_OF, EARLIER, TIERS, auth_header, seed_user
 
@@ -445,7 +445,8 @@ def test_snapshot_paging_in_sql_and_computed_paging_in_python_agree(database_url
     same dicts are paged in Python, then both give the same ties in the same order."""
     import psycopg
 
-    from service.api import tie_queries as tq
+    from service.ties import pages as tq
+    from service.ties.cursor import Cursor
 
     with psycopg.connect(database_url) as conn:
         user = conn.execute("INSERT INTO users (email) VALUES (%s) ON CONFLICT (email) DO UPDATE SET name = NULL"
@@ -470,7 +471,7 @@ def test_snapshot_paging_in_sql_and_computed_paging_in_python_agree(database_url
             seen += [t["person_id"] for t in items]
             if cursor is None:
                 return seen
-            cursor = tq.Cursor.decode(cursor, sort)
+            cursor = Cursor.decode(cursor, sort)
         raise AssertionError("paging did not end")
 
     with psycopg.connect(database_url) as conn:

@@ -47,7 +47,10 @@ def hostile_user(settings, database, monkeypatch):
     monkeypatch.setenv("KITH_REDIS_URL", settings.redis_url)
     monkeypatch.setenv("KITH_HOME", str(settings.home))
     monkeypatch.setenv("KITH_SECRET_KEY", "terminal-test-key")
-    monkeypatch.setenv("COLUMNS", "400")  # one table row per line, so names are not wrapped
+    # One table row per line, so names are not wrapped. The CLI's console reads COLUMNS when
+    # service.cli is first imported, which another test in this process may have done already.
+    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setattr(cli.out, "width", 400)
     email = "you@kith.example"
     with database.tx() as conn:
         user_id = store.create_user(conn, email)

@@ -13,7 +13,7 @@ import pytest
 from ingest.sandbox.enron import ego_messages, employee_mbox, load_messages, load_people
 from service import store
 from service.imports import import_file
-from service.ties import score_user
+from service.ties.scoring import score_user
 
 from .conftest import ENRON
 

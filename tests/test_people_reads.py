@@ -12,7 +12,7 @@ import pytest
 from ingest.records import Interaction, Participant, SyncReport
 from service import people, store
 from service.imports import import_file
-from service.ties import compute_ties
+from service.ties.scoring import compute_ties
 
 ME = "me@home.example"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -6,7 +6,8 @@ import pytest
 from ingest.sandbox.world import BODY_MARKER, generate_world, write_ics, write_mbox
 from service import store
 from service.imports import import_file
-from service.ties import compute_ties, list_ties, score_user
+from service.ties.scoring import compute_ties, score_user
+from service.ties.snapshots import list_ties
 
 TIE_KEYS = {"contact", "name", "addresses", "strength", "tier", "reciprocity", "flags",
             "last_interaction", "explanation", "ledger"}

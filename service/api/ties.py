@@ -1,4 +1,8 @@
-"""Routes for ties: the paged list, ties to deepen, one tie in depth, and feedback on a tie."""
+"""Routes for ties: the paged list, ties to deepen, one tie in depth, and feedback on a tie.
+
+Routes only: HTTP in (query models, the token check of the hot path, the page cache) and
+HTTP out. What a tie is and how it is read lives in service/ties/.
+"""
 from __future__ import annotations
 
 import json
@@ -9,11 +13,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query as Q, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
-from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import auth, ties as tie_model
-from . import query_model, snooze, tie_detail as td, tie_queries as tq
+from .. import auth
+from ..ties import as_of as moments, detail as td, feedback, pages
+from ..ties.cursor import BadCursor, Cursor
+from ..ties.scoring import compute_ties
+from ..ties.snapshots import latest_as_of
+from . import query_model, snooze
 from .errors import documented
 from .deps import UNAUTHORIZED, Db, User, bearer, reading, refuse_unknown
 from .page_cache import PageCache
@@ -26,7 +33,6 @@ router = APIRouter(prefix="/v1/ties", tags=["ties"])
 list_router = APIRouter(prefix="/v1/ties", tags=["ties"])
 
 MAX_PAGE = 200
-EARLIEST, LATEST = datetime(1970, 1, 2), datetime(2200, 1, 1)
 NOT_FOUND = documented(404)
 AS_OF_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 AsOf = Annotated[str | None, Q(
@@ -55,28 +61,17 @@ class TieListQuery(BaseModel):
 LIST_PARAMETERS = frozenset(TieListQuery.model_fields)
 
 
-def _utc(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
 def parse_as_of(text: str | None) -> datetime | None:
-    if not text:
-        return None
     try:
-        moment = _utc(datetime.fromisoformat(text.replace(" ", "T")))
-    except (ValueError, OverflowError):
-        raise HTTPException(422, f"as_of: {text!r} is not a valid date or date-time.") from None
-    if not EARLIEST <= moment.astimezone(timezone.utc).replace(tzinfo=None) <= LATEST:
-        raise HTTPException(422, f"as_of: must lie between {EARLIEST.year} and {LATEST.year}.")
-    return moment
+        return moments.to_utc(text)
+    except moments.BadMoment as exc:
+        raise HTTPException(422, f"as_of: {exc}") from None
 
 
 def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: str) -> bytes:
     # The snapshot page arrives as JSON texts from Postgres; wrap them without re-parsing.
     head = '{"items":[' + items + "],"
-    tail = json.dumps({"next_cursor": next_cursor, "as_of": tq._iso(as_of), "source": source})[1:]
+    tail = json.dumps({"next_cursor": next_cursor, "as_of": moments.iso(as_of), "source": source})[1:]
     return (head + tail).encode()
 
 
@@ -98,17 +93,16 @@ async def list_ties(request: Request,
                             headers=UNAUTHORIZED)
     params = query_model.parse(request, TieListQuery)
     token = auth.token_params(credentials.credentials)
-    query = tq.Query(sort=params.sort, tiers=tuple(params.tier or ()), flags=tuple(params.flag or ()),
+    query = pages.Query(sort=params.sort, tiers=tuple(params.tier or ()), flags=tuple(params.flag or ()),
                      text=params.q or None, limit=params.limit)
     cache: PageCache = request.app.state.ties_pages
     key = (query, params.cursor)
     try:
-        pinned = tq.Cursor.decode(params.cursor, params.sort) if params.cursor else None
-        wanted = _utc(datetime.fromisoformat(pinned.as_of.replace("Z", "+00:00"))) if pinned and pinned.as_of \
-            else parse_as_of(params.as_of)
+        pinned = Cursor.decode(params.cursor, params.sort) if params.cursor else None
+        wanted = moments.to_utc(pinned.as_of) if pinned and pinned.as_of else parse_as_of(params.as_of)
         if token is None:  # malformed: cannot be one of ours (after the cursor check, as before)
             raise HTTPException(401, "The token is unknown or revoked.", headers=UNAUTHORIZED)
-        sql, sql_params = tq.authorized_snapshot_sql(token, wanted)
+        sql, sql_params = pages.authorized_snapshot_sql(token, wanted)
         async with request.app.state.apool.connection() as conn:
             row = await (await conn.execute(sql, sql_params)).fetchone()
             if row is None:
@@ -120,26 +114,26 @@ async def list_ties(request: Request,
             if snap is None:
                 body = None
             elif (body := cache.get(user, snap, key)) is None:
-                sql, sql_params = tq.page_sql(user, snap, query, pinned)
+                sql, sql_params = pages.page_sql(user, snap, query, pinned)
                 rows = await (await conn.execute(sql, sql_params)).fetchall()
-                items, nxt, _ = tq.page_result(rows, query, snap)
+                items, nxt, _ = pages.page_result(rows, query, snap)
                 body = _json(",".join(items), nxt, snap, "snapshot")
                 cache.put(user, snap, key, body)
-    except (tq.BadCursor, ValueError) as exc:
-        raise HTTPException(400, str(exc) if isinstance(exc, tq.BadCursor) else "The cursor is not valid.")
+    except (BadCursor, ValueError) as exc:
+        raise HTTPException(400, str(exc) if isinstance(exc, BadCursor) else "The cursor is not valid.")
     if body is not None:
         return Response(body, media_type="application/json")
     return await run_in_threadpool(_computed_page, request.app.state.db, user, query, pinned, wanted)
 
 
-def _computed_page(db, user: int, query: tq.Query, pinned: tq.Cursor | None, wanted: datetime | None) -> TiePage:
+def _computed_page(db, user: int, query: pages.Query, pinned: Cursor | None, wanted: datetime | None) -> TiePage:
     """Ties computed from the data (an `as_of` without a snapshot, or a user never scored)."""
     computed_at = wanted or datetime.now(timezone.utc).replace(microsecond=0)
     with reading(db) as conn:
-        ties = tie_model.compute_ties(conn, user, computed_at)
+        ties = compute_ties(conn, user, computed_at)
     try:
-        page, nxt = tq.computed_page(ties, computed_at, query, pinned)
-    except tq.BadCursor as exc:
+        page, nxt = pages.computed_page(ties, computed_at, query, pinned)
+    except BadCursor as exc:
         raise HTTPException(400, str(exc))
     return TiePage(items=[Tie(**t) for t in page], next_cursor=nxt, as_of=computed_at, source="computed")
 
@@ -147,11 +141,11 @@ def _computed_page(db, user: int, query: tq.Query, pinned: tq.Cursor | None, wan
 @router.get("/deepen", response_model=list[Tie], summary="Ties to deepen",
             description="The ties Kith suggests working on, best first, each with its suggestion.")
 def ties_to_deepen(user: User, db: Db, limit: Annotated[int, Q(ge=1, le=50)] = 10) -> Response:
-    query = tq.Query(sort="deepen", limit=limit, ranked_only=True)
+    query = pages.Query(sort="deepen", limit=limit, ranked_only=True)
     with reading(db) as conn:
-        items, _, snap = tq.snapshot_page(conn, user, None, query, None)
-        if snap is None and tq.latest_as_of(conn, user) is None:
-            page, _ = tq.computed_page(tie_model.compute_ties(conn, user), None, query, None)
+        items, _, snap = pages.snapshot_page(conn, user, None, query, None)
+        if snap is None and latest_as_of(conn, user) is None:
+            page, _ = pages.computed_page(compute_ties(conn, user), None, query, None)
             return [Tie(**t) for t in page]
     return Response("[" + ",".join(items) + "]", media_type="application/json")
 
@@ -182,10 +176,7 @@ def give_feedback(person_id: int, body: FeedbackIn, user: User, db: Db) -> dict:
             raise HTTPException(404, f"No person {person_id}.")
         if body.kind == "snooze":
             snooze.check_until(conn, user, "until", body.until)
-        return conn.cursor(row_factory=dict_row).execute(
-            "INSERT INTO feedback (user_id, person_id, kind, until) VALUES (%s, %s, %s, %s)"
-            " RETURNING id, person_id, kind, until, created_at",
-            (user, person_id, body.kind, body.until if body.kind == "snooze" else None)).fetchone()
+        return feedback.give(conn, user, person_id, body.kind, body.until)
 
 
 @router.get("/{person_id:int}/feedback", response_model=list[FeedbackOut], responses=NOT_FOUND,
@@ -194,6 +185,4 @@ def list_feedback(person_id: int, user: User, db: Db) -> list[dict]:
     with db.tx() as conn:
         if not td.person_exists(conn, user, person_id):
             raise HTTPException(404, f"No person {person_id}.")
-        return conn.cursor(row_factory=dict_row).execute(
-            "SELECT id, person_id, kind, until, created_at FROM feedback WHERE user_id = %s AND person_id = %s"
-            " ORDER BY created_at DESC, id DESC LIMIT 100", (user, person_id)).fetchall()
+        return feedback.given(conn, user, person_id)

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .. import ties as tie_model
-from ..api import tie_detail as td, tie_queries as tq
+from ..ties import detail as td, pages
+from ..ties.snapshots import strongest
 from ..api.accounts import ConnectUnavailable, account_health, authorize_url
 from ..api.oauth_callback import bind as oauth_bind
 from ..jobs import QueueUnavailable
@@ -77,21 +77,6 @@ def _to_signin() -> RedirectResponse:
     return RedirectResponse("/", status_code=303)
 
 
-def _all_ties(conn, user: int) -> tuple[list[dict], object, int]:
-    snap = tq.latest_as_of(conn, user)
-    if snap is None:
-        ties = tie_model.compute_ties(conn, user)
-        return ties, None, len(ties)
-    total = conn.execute("SELECT count(*) FROM score_snapshots WHERE user_id = %s AND as_of = %s",
-                         (user, snap)).fetchone()[0]
-    rows = conn.execute(
-        "SELECT person_id, coalesce(payload->>'name', payload->>'contact', ''), strength, reciprocity, tier"
-        " FROM score_snapshots WHERE user_id = %s AND as_of = %s ORDER BY strength DESC, person_id LIMIT %s",
-        (user, snap, MAX_POINTS)).fetchall()
-    return [{"person_id": r[0], "name": r[1], "strength": r[2], "reciprocity": r[3], "tier": r[4]}
-            for r in rows], snap, total
-
-
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
     session = _session(request)
@@ -100,11 +85,11 @@ def home(request: Request) -> Response:
     user = session.user_id
     with request.app.state.db.tx() as conn:
         me = conn.execute("SELECT email, name FROM users WHERE id = %s", (user,)).fetchone()
-        ties, snap, total = _all_ties(conn, user)
+        ties, snap, total = strongest(conn, user, MAX_POINTS)
         if snap is None:
-            deepen, _ = tq.computed_page(ties, None, tq.Query(sort="deepen", limit=10, ranked_only=True), None)
+            deepen, _ = pages.computed_page(ties, None, pages.Query(sort="deepen", limit=10, ranked_only=True), None)
         else:
-            texts, _, _ = tq.snapshot_page(conn, user, snap, tq.Query(sort="deepen", limit=10, ranked_only=True),
+            texts, _, _ = pages.snapshot_page(conn, user, snap, pages.Query(sort="deepen", limit=10, ranked_only=True),
                                            None)
             deepen = [json.loads(t) for t in texts]
         accounts = account_health(conn, user)

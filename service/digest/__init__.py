@@ -72,9 +72,9 @@ def send_digest(settings, db, user_id: int, week: date | None = None, *, force: 
 
 def _score(db, user_id: int) -> None:
     """Score the user first when their latest snapshot is older than a day's sync."""
-    from .. import ties as kties
+    from ..ties.scoring import score_user
 
     try:
-        kties.score_user(db, user_id)
+        score_user(db, user_id)
     except Exception:  # a scoring failure must not cost the user their email
         log.exception("scoring user %s before the digest failed; using the last snapshot", user_id)

@@ -17,8 +17,10 @@ goes stale), then the first tie to deepen, then the largest change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Iterable, Mapping
+
+from ..ties.as_of import BadMoment, to_utc
 
 MAX_DEEPEN = 3
 MAX_STRONGEST = 5
@@ -105,15 +107,11 @@ def tie_key(tie: Mapping) -> str:
 
 
 def _parse_time(value) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    """A tie's time as a UTC datetime; none when the payload holds no usable time."""
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        return to_utc(value)
+    except BadMoment:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _reason(tie: Mapping, days_since: int | None) -> str:

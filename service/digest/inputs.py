@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from .. import ties as kties
+from ..ties.scoring import compute_ties
 from .content import Digest, build_digest
 from .schedule import week_start  # noqa: F401  (the key of a digest: its local Monday)
 
@@ -77,7 +77,7 @@ ORDER BY s.strength DESC, s.person_id
 """
 
 # Accounts to reconnect, and people the user snoozed or said are no relationship (their
-# latest word, as service.ties.feedback_for reads it), in one round trip.
+# latest word, as service.ties.feedback.latest_words reads it), in one round trip.
 _FLAGS = """
 SELECT 'revoked', provider, address, NULL::bigint FROM accounts
 WHERE user_id = %(u)s AND status = 'auth_revoked'
@@ -97,7 +97,7 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
         (ties_now if is_now else previous).append(payload)
     if not ties_now:
         # Never scored (or nothing before this moment): compute, without a snapshot to compare.
-        ties_now, previous = kties.compute_ties(conn, p.user_id, as_of), []
+        ties_now, previous = compute_ties(conn, p.user_id, as_of), []
     revoked, hidden = [], []
     for kind, provider, address, person_id in conn.execute(
             _FLAGS, {"u": p.user_id, "at": as_of, "day": as_of.date()}):

@@ -137,7 +137,7 @@ class Jobs:
         self.score_user.send(user_id)
 
     def _score_user(self, user_id: int) -> None:
-        from ..ties import score_user as run
+        from ..ties.scoring import score_user as run
 
         run(context.get().db, user_id)
 

@@ -34,7 +34,7 @@ import json, resource, sys, time
 from service.db import Database
 from service import people, store
 from service.imports import import_file
-from service.ties import score_user
+from service.ties.scoring import score_user
 url, phase, path = sys.argv[1:4]
 db = Database(url, min_size=1, max_size=2)
 started, clock = time.process_time(), time.perf_counter()

@@ -1,10 +1,17 @@
-"""One tie in depth: its weekly timeline by kind and direction, and its score history."""
+"""One tie in depth: the tie, its weekly timeline by kind and direction, and its score history.
+
+What GET /v1/ties/{id} answers and the dashboard's tie page shows. The tie comes from the
+snapshot asked for (shape.TIE_JSON, rebuilt from the row) or, without one, is computed
+from the data (scoring.compute_ties), cut to the API's keys either way (shape.public).
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from .. import ties as tie_model
-from .tie_queries import TIE_FIELDS, TIE_JSON, _iso, latest_as_of, snapshot_exists
+from .as_of import iso
+from .scoring import compute_ties
+from .shape import TIE_JSON, public
+from .snapshots import pick_snapshot
 
 
 def snapshot_tie(conn, user_id: int, person_id: int, as_of: datetime) -> dict | None:
@@ -64,15 +71,8 @@ def history(conn, user_id: int, person_id: int, limit: int = 260) -> list[dict]:
         "SELECT as_of, strength, tier, reciprocity, flags FROM score_snapshots"
         " WHERE user_id = %s AND person_id = %s ORDER BY as_of DESC LIMIT %s",
         (user_id, person_id, limit)).fetchall()
-    return [{"as_of": _iso(r[0]), "strength": r[1], "tier": r[2], "reciprocity": r[3], "flags": list(r[4])}
+    return [{"as_of": iso(r[0]), "strength": r[1], "tier": r[2], "reciprocity": r[3], "flags": list(r[4])}
             for r in reversed(rows)]
-
-
-def pick_snapshot(conn, user_id: int, wanted: datetime | None) -> datetime | None:
-    """The snapshot to read: the latest one, or the one taken exactly at `wanted`, else None."""
-    if wanted is None:
-        return latest_as_of(conn, user_id)
-    return wanted if snapshot_exists(conn, user_id, wanted) else None
 
 
 def tie_detail(conn, user_id: int, person_id: int, wanted: datetime | None, weeks: int) -> dict | None:
@@ -82,9 +82,9 @@ def tie_detail(conn, user_id: int, person_id: int, wanted: datetime | None, week
         tie, until = snapshot_tie(conn, user_id, person_id, snap), snap
     else:
         until = wanted or datetime.now(timezone.utc)
-        tie = next((t for t in tie_model.compute_ties(conn, user_id, until) if t["person_id"] == person_id), None)
+        tie = next((t for t in compute_ties(conn, user_id, until) if t["person_id"] == person_id), None)
     if tie is None:
         return None
-    return {"tie": {k: tie.get(k) for k in TIE_FIELDS} | {"colleague": bool(tie.get("colleague"))},
+    return {"tie": public(tie),
             "timeline": timeline(conn, user_id, person_id, until, weeks),
             "history": history(conn, user_id, person_id)}

@@ -1,4 +1,4 @@
-"""Pages of ties for the API: filtered, sorted, cursor-paginated.
+"""Pages of ties for the API and the dashboard: filtered, sorted, cursor-paginated.
 
 Two sources, one contract. A stored snapshot (the common case, and the hot path) is paged
 in SQL: Postgres filters, orders and renders each tie's JSON, so a page costs one statement
@@ -7,17 +7,17 @@ snapshot in one cheap statement (`authorized_snapshot_sql`), the key of its page
 computed for an `as_of` without a snapshot (or for a user never scored) are paged in
 Python with the same keys (`computed_page`), so both give the same order and cursors. A
 cursor pins the snapshot it started on: a new scoring run in the middle of paging does
-not shuffle the pages.
+not shuffle the pages (the cursor itself: cursor.py; each tie's JSON: shape.py).
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from .. import auth
+from .as_of import iso
+from .cursor import NOT_OURS, BadCursor, Cursor
+from .shape import TIE_TEXT, public
 
 # sort name -> (SQL key expression, SQL type of a cursor value, Python key of a tie dict, its type)
 # An empty name counts as none (as `name or contact` does in Python).
@@ -33,36 +33,6 @@ SORTS = {
     "name": (_NAME_SQL, "text", lambda t: (t.get("name") or t.get("contact") or "").lower(), str),
     "deepen": (_RANK_SQL, "int", lambda t: t.get("deepen_rank") or NO_RANK, int),
 }
-
-TIE_JSON = """jsonb_build_object(
-    'person_id', s.person_id,
-    'contact', coalesce(s.payload->>'contact', ''),
-    'name', s.payload->'name',
-    'addresses', coalesce(s.payload->'addresses', '[]'::jsonb),
-    'strength', s.strength,
-    'tier', s.tier,
-    'reciprocity', s.reciprocity,
-    'flags', to_jsonb(s.flags),
-    'last_interaction', s.payload->'last_interaction',
-    'explanation', coalesce(s.payload->'explanation', '[]'::jsonb),
-    'ledger', coalesce(s.payload->'ledger', '{}'::jsonb),
-    'suggestion', s.payload->'suggestion',
-    'deepen_rank', s.payload->'deepen_rank',
-    'colleague', coalesce((s.payload->>'colleague')::boolean, false))"""
-
-# Snapshot payloads are the scorer's tie dicts (service.ties.tie_dict), already in this
-# shape: sent as stored, they cost Postgres half as much as rebuilding them. A payload
-# missing a field (an older or hand-written row) is rebuilt from the columns instead.
-TIE_TEXT = ("(CASE WHEN s.payload ?& ARRAY['person_id', 'contact', 'name', 'addresses', 'strength', 'tier',"
-            " 'reciprocity', 'flags', 'last_interaction', 'explanation', 'ledger', 'suggestion', 'deepen_rank']"
-            f" THEN s.payload ELSE {TIE_JSON} END)::text")
-
-TIE_FIELDS = ("person_id", "contact", "name", "addresses", "strength", "tier", "reciprocity", "flags",
-              "last_interaction", "explanation", "ledger", "suggestion", "deepen_rank", "colleague")
-
-
-class BadCursor(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -83,36 +53,6 @@ class Query:
         return self.sort.startswith("-")
 
 
-@dataclass(frozen=True)
-class Cursor:
-    sort: str
-    value: str | float | int
-    person_id: int
-    as_of: str | None
-
-    def encode(self) -> str:
-        raw = json.dumps({"s": self.sort, "v": self.value, "p": self.person_id, "a": self.as_of},
-                         separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    @classmethod
-    def decode(cls, text: str, sort: str) -> "Cursor":
-        try:
-            data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-            cursor = cls(str(data["s"]), data["v"], int(data["p"]), data.get("a"))
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-            raise BadCursor("The cursor is not one this API gave out.") from exc
-        if cursor.sort != sort:
-            raise BadCursor(f"The cursor belongs to sort={cursor.sort!r}; keep the same sort while paging.")
-        if not isinstance(cursor.value, (str, int, float)) or isinstance(cursor.value, bool):
-            raise BadCursor("The cursor is not one this API gave out.")
-        return cursor
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if dt else None
-
-
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -123,30 +63,10 @@ def _checked(key: str, value) -> str:
     try:
         text = str(kind(value))
     except (ValueError, OverflowError) as exc:
-        raise BadCursor("The cursor is not one this API gave out.") from exc
+        raise BadCursor(NOT_OURS) from exc
     if "\x00" in text or (kind is int and not -2**31 <= int(value) < 2**31) or text in ("nan", "inf", "-inf"):
-        raise BadCursor("The cursor is not one this API gave out.")
+        raise BadCursor(NOT_OURS)
     return text
-
-
-def latest_as_of(conn, user_id: int) -> datetime | None:
-    return conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user_id,)).fetchone()[0]
-
-
-async def snapshot_time_async(conn, user_id: int, wanted: datetime | None) -> datetime | None:
-    """The latest snapshot's time, or `wanted` if a snapshot was taken exactly then."""
-    if wanted is None:
-        cur = await conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user_id,))
-    else:
-        cur = await conn.execute("SELECT as_of FROM score_snapshots WHERE user_id = %s AND as_of = %s LIMIT 1",
-                                 (user_id, wanted))
-    row = await cur.fetchone()
-    return row[0] if row else None
-
-
-def snapshot_exists(conn, user_id: int, as_of: datetime) -> bool:
-    return conn.execute("SELECT 1 FROM score_snapshots WHERE user_id = %s AND as_of = %s LIMIT 1",
-                        (user_id, as_of)).fetchone() is not None
 
 
 def page_sql(user_id: int | None, as_of: datetime | None, query: Query, cursor: Cursor | None,
@@ -189,7 +109,7 @@ def page_result(rows: list[tuple], query: Query,
     if len(rows) > query.limit:
         rows = rows[:query.limit]
         value, person_id = rows[-1][1], rows[-1][2]
-        next_cursor = Cursor(query.sort, value, person_id, _iso(as_of)).encode()
+        next_cursor = Cursor(query.sort, value, person_id, iso(as_of)).encode()
     return [r[0] for r in rows], next_cursor, as_of
 
 
@@ -203,7 +123,7 @@ def snapshot_page(conn, user_id: int, as_of: datetime | None, query: Query,
 
 def authorized_snapshot_sql(token: dict, as_of: datetime | None) -> tuple[str, dict]:
     """Check a token and find the snapshot a page would come from, in one cheap statement
-    (index lookups only): the key of GET /v1/ties's page cache (see page_cache).
+    (index lookups only): the key of GET /v1/ties's page cache (service/api/page_cache.py).
 
     No row: the token is not valid. Otherwise token_id, user_id, stale (see auth.TOKEN_CTE)
     and the snapshot's time: the latest one, or `as_of` if a snapshot was taken exactly
@@ -241,7 +161,7 @@ def computed_page(ties: list[dict], as_of: datetime | None, query: Query,
         try:
             mark = (kind(cursor.value), cursor.person_id)
         except ValueError as exc:
-            raise BadCursor("The cursor is not one this API gave out.") from exc
+            raise BadCursor(NOT_OURS) from exc
         if query.descending:
             rows = [t for t in rows if (keyfn(t), t["person_id"]) < mark]
         else:
@@ -250,5 +170,5 @@ def computed_page(ties: list[dict], as_of: datetime | None, query: Query,
     next_cursor = None
     if len(rows) > query.limit:
         last = page[-1]
-        next_cursor = Cursor(query.sort, keyfn(last), last["person_id"], _iso(as_of)).encode()
-    return [{k: t.get(k) for k in TIE_FIELDS} | {"colleague": bool(t.get("colleague"))} for t in page], next_cursor
+        next_cursor = Cursor(query.sort, keyfn(last), last["person_id"], iso(as_of)).encode()
+    return [public(t) for t in page], next_cursor

@@ -1,0 +1,53 @@
+"""Scoring a user's ties, and keeping the result as a snapshot.
+
+The one path from stored interactions to the tie of DESIGN.md: people and noise
+(`service.people.load_exchanges`) -> `analytics.score_ties` -> tie dicts (shape.py),
+kept as snapshots in score_snapshots so trends can be shown. Snapshots are read back by
+snapshots.py (whole), pages.py (a page at a time) and detail.py (one tie).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from psycopg.types.json import Jsonb
+
+import analytics
+
+from .. import people
+from ..db import Database
+from .feedback import latest_words
+from .shape import tie_dict
+
+
+def compute_ties(conn, user_id: int, as_of: datetime | None = None, *,
+                 include_colleagues: bool = True) -> list[dict]:
+    as_of = as_of or datetime.now(timezone.utc)
+    exchanges, info = people.load_exchanges(conn, user_id, as_of, include_colleagues=include_colleagues)
+    feedback = latest_words(conn, user_id, as_of)
+    scores = analytics.score_ties(exchanges, as_of, feedback=feedback)
+    ties = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
+    # The order snapshots are read back in: strength as shown, then a stable key.
+    ties.sort(key=lambda t: (-t["strength"], t["person_id"]))
+    return ties
+
+
+def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> list[dict]:
+    """Refresh people, score every tie and keep the result as a snapshot at `as_of`."""
+    as_of = as_of or datetime.now(timezone.utc).replace(microsecond=0)
+    with db.tx() as conn:
+        people.refresh_people(conn, user_id)
+    with db.tx() as conn:
+        ties = compute_ties(conn, user_id, as_of)
+        conn.execute("DELETE FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user_id, as_of))
+        write_snapshot(conn, user_id, as_of, ties)
+    return ties
+
+
+def write_snapshot(conn, user_id: int, as_of: datetime, ties: list[dict]) -> None:
+    """Keep tie dicts as the snapshot at `as_of` (the payload is the whole tie)."""
+    with conn.cursor() as cur:
+        with cur.copy("COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, "
+                      "flags, payload) FROM STDIN") as copy:
+            for t in ties:
+                copy.write_row((user_id, t["person_id"], as_of, t["strength"], t["tier"],
+                                t["reciprocity"], t["flags"], Jsonb(t)))
