@@ -13,9 +13,9 @@ inside the caller's transaction.
     exclusion_pages.py  cursor pages of the exclusions for the API and the CLI
 
 Reads never write. `refresh_people` is an explicit step of whoever writes interactions or
-scores (`refresh_after` in `service.sync` and `service.imports`; `service.ties.scoring.score_user`
-before it scores); loading the input
-only reads, so it runs in a READ ONLY transaction. Decisions are made by the pure
+scores (`refresh_after` in `service.sync` and `service.imports`;
+`service.ties.scoring.score_user` before it scores); loading the input only reads, so it
+runs in a READ ONLY transaction. Decisions are made by the pure
 `ingest.identity` (who is who) and `ingest.noise` (what is not a relationship).
 """
 from __future__ import annotations
