@@ -259,7 +259,8 @@ def ties(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.O
          limit: int = typer.Option(20, "--limit", min=1, max=10000), as_json: bool = typer.Option(False, "--json"),
          excluded: bool = typer.Option(False, "--excluded", help="Show what was left out, and why.")):
     """Show a user's ties (strongest first), or what was excluded."""
-    from . import exclusion_pages, output
+    from . import output
+    from .people import exclusion_pages
     from .ties.shape import design
     from .ties.snapshots import list_ties
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterator
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -63,3 +63,10 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def rows(conn, query: str, params=()) -> list[tuple]:
+    """All rows of `query` as tuples, whatever row factory the caller's connection has."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()

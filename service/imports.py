@@ -1,4 +1,5 @@
-"""Importing mbox and .ics files: the file connectors run through the same sync engine."""
+"""Importing mbox and .ics files: the file connectors run through the same sync engine,
+and people are refreshed after (`service.people.refresh_after`), as after a sync."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,7 @@ from ingest.errors import InputError
 from ingest.sync import run_sync
 
 from .db import Database
-from .people import add_own_addresses, own_addresses
+from .people import add_own_addresses, own_addresses, refresh_after
 from .store import AccountSyncStore, ensure_account
 
 
@@ -41,4 +42,4 @@ def import_file(db: Database, user_id: int, kind: str, path: str | Path, *,
     store = AccountSyncStore(db, account_id)
     if restart:
         store.reset(resource, "initial")
-    return run_sync(store, connector, progress=progress)
+    return refresh_after(db, user_id, lambda: run_sync(store, connector, progress=progress))

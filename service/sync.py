@@ -15,6 +15,7 @@ from ingest.sync import run_sync
 from . import providers
 from .config import Settings
 from .db import Database
+from .people import refresh_after
 from .store import AccountSyncStore
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,6 @@ def sync_account(settings: Settings, db: Database, account_id: int, progress=Non
             store.set_account_state("auth_revoked", str(exc) or "reconnect the account")
             raise
         try:
-            return run_sync(store, connector, progress=progress)
+            return refresh_after(db, store.user_id, lambda: run_sync(store, connector, progress=progress))
         finally:
             connector.close()

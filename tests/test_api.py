@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from psycopg.types.json import Jsonb
 
+from service import people
 from service.api import create_app
 from service.ties.detail import monday
 
@@ -510,6 +511,7 @@ def test_exclusions_say_what_was_left_out_and_why(client, ana):
         conn.execute("INSERT INTO participants (interaction_id, user_id, address, role) VALUES"
                      " (%s, %s, 'digest@news.north.example', 'from'), (%s, %s, %s, 'to')",
                      (iid, ana.user_id, iid, ana.user_id, ana.email))
+        people.refresh_people(conn, ana.user_id)  # as the sync or import that writes mail does
     listed = get(client, ana, "/v1/exclusions").json()["items"]
     blocked = [e for e in listed if e["address"] == "digest@news.north.example"]
     assert blocked and blocked[0]["reason"]

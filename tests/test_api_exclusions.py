@@ -32,6 +32,7 @@ def _blocked_mail(db, who, n_senders: int) -> None:
                 conn.execute("INSERT INTO participants (interaction_id, user_id, address, role) VALUES"
                              " (%s, %s, %s, 'from'), (%s, %s, %s, 'to')",
                              (iid, who.user_id, f"sender{k}@news.{domain}", iid, who.user_id, who.email))
+        people.refresh_people(conn, who.user_id)  # as the sync or import that writes mail does
 
 
 @pytest.fixture

@@ -212,6 +212,7 @@ def test_colleagues_named_or_derived_and_shared_domains_refused(conn):
     Then the work contact is a colleague and can be left out; gmail.com is never an organisation."""
     items = conversation(2, "ana@gmail.com") + conversation(2, "carl@northwind.example", start=10)
     uid = user_with(conn, items, extra=[("microsoft", "me@northwind.example", [])])
+    people.refresh_people(conn, uid)  # as the import or sync that wrote the mail does
     _, info = people.load_exchanges(conn, uid)
     assert {v["primary"]: v["colleague"] for v in info.values()} == {"ana@gmail.com": False, "carl@northwind.example": True}
     _, info = people.load_exchanges(conn, uid, include_colleagues=False)
@@ -242,6 +243,7 @@ def test_legacy_dn_resolves_to_smtp_of_the_same_person(conn):
 def test_as_of_reads_only_the_past(conn):
     """Given a conversation over 6 hours, When loaded as of hour 3, Then only earlier mail counts."""
     uid = user_with(conn, conversation(3))
+    people.refresh_people(conn, uid)
     exchanges, _ = people.load_exchanges(conn, uid, T0 + timedelta(hours=3))
     assert len(exchanges) == 3 and max(x.at for x in exchanges) < (T0 + timedelta(hours=3)).timestamp()
 

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query as Q
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from .. import exclusion_pages, people
+from .. import people
+from ..people import exclusion_pages
 from .jobs import Queue
 from .errors import documented
 from .deps import Db, User

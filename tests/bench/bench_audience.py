@@ -51,7 +51,10 @@ else:
         if not hasattr(people, "exclusion_rows"):  # a tree from before paging: the route sent it all
             body = people.exclusions(conn, user_id)
         else:
-            from service import exclusion_pages
+            try:
+                from service.people import exclusion_pages
+            except ImportError:  # a tree from before service/people/ was a package
+                from service import exclusion_pages
             page = exclusion_pages.exclusion_page(conn, user_id)
             body = {"items": page.items, "next_cursor": page.next_cursor}
     extra["bytes"] = len(json.dumps(body, default=str))

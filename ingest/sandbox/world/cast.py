@@ -34,7 +34,7 @@ ZONES = ["Europe/Madrid"] * 6 + ["Europe/London", "America/New_York", "Asia/Toky
 # Archetype counts for 60 relationships; weak_occasional takes what is left.
 # How the other side (or the user) answers a one-sided invitation. Only a declined one
 # is off the calendar: an accepted, tentative or unanswered 1:1 is a meeting both people
-# hold, and Kith's pipeline (ingest/noise.py, service/people.py) counts it as one.
+# hold, and Kith's pipeline (ingest/noise.py, service/people/) counts it as one.
 INVITE_ANSWERS = ("declined", "declined", "needsAction", "needsAction", "tentative")
 INVITES_HELD = sum(a != "declined" for a in INVITE_ANSWERS) / len(INVITE_ANSWERS)
 BASE_COUNTS = [("strong_steady", 6), ("cooling", 5), ("dormant", 4), ("one_sided_you", 4),

@@ -7,7 +7,7 @@
 The order is count (descending), then address, reason and person id: total, so a cursor
 (the key of the last row sent) names one place in it, and rows that appear or go between
 two requests shift no other row into or out of a page twice. Exclusions are derived, not
-stored: each page is worked out from the user's data as `people.exclusions` does (as a
+stored: each page is worked out from the user's data as `exchanges.exclusions` does (as a
 computed page of ties is), and only the page's rows are picked (`heapq.nsmallest`, no full
 sort) and sent, so a response, and the CLI's table, stay small whatever the mailbox holds.
 """
@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import people
+from .exchanges import exclusion_rows
 
 __all__ = ["BadCursor", "ExclusionPage", "exclusion_page", "MAX_LIMIT"]
 
@@ -64,7 +64,7 @@ def exclusion_page(conn, user_id: int, *, limit: int = 50, cursor: str | None = 
     """One page of the user's exclusions after `cursor` (BadCursor when it is not ours)."""
     limit = max(1, int(limit))  # the API holds it to MAX_LIMIT; the CLI to its --limit
     after = decode(cursor) if cursor else None
-    rows = people.exclusion_rows(conn, user_id, as_of)
+    rows = exclusion_rows(conn, user_id, as_of)
     candidates = (r for r in rows if after is None or _key(r) > after)
     page = heapq.nsmallest(limit + 1, candidates, key=_key)
     more = len(page) > limit
