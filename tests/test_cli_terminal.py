@@ -55,6 +55,12 @@ def hostile_user(settings, database, monkeypatch):
     with database.tx() as conn:
         user_id = store.create_user(conn, email)
         account = store.ensure_account(conn, user_id, "mbox", "you.mbox")
+        for n in range(3):
+            _interaction(conn, user_id, account, f"bulk{n}", "email", AS_OF - timedelta(days=n + 1), EVIL,
+                         [email], False)
+        # Mail written by hand, as a sync would write it: people are refreshed after it (before the
+        # hand-made people below, who have no mail and would be dropped as orphans).
+        people.refresh_people(conn, user_id)
         for i, (name, _) in enumerate(HOSTILE):
             pid = conn.execute("INSERT INTO people (user_id, display_name) VALUES (%s, %s) RETURNING id",
                                (user_id, name)).fetchone()[0]
@@ -65,11 +71,6 @@ def hostile_user(settings, database, monkeypatch):
                           Jsonb(tie)))
         conn.execute("INSERT INTO quarantine (user_id, account_id, resource, ref, reason) VALUES (%s, %s, %s, %s, %s)",
                      (user_id, account, "mbox", "m\x1b[2J1", "bad Date header '\x1b]0;owned\x07[bold]x[/]'"))
-        for n in range(3):
-            _interaction(conn, user_id, account, f"bulk{n}", "email", AS_OF - timedelta(days=n + 1), EVIL,
-                         [email], False)
-        # Mail written by hand, as a sync would write it: people are refreshed after it.
-        people.refresh_people(conn, user_id)
     return email
 
 
