@@ -1,9 +1,11 @@
 # The two commands a newcomer needs: `make demo` (the main job) and `make test` (the suite).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTEST_ARGS ?=
+# Parallel by default: most tests wait on PostgreSQL, Redis, emulators and subprocesses, so
+# three workers keep two cores busy. `make test PYTEST_ARGS=-n0` runs them one by one.
+PYTEST_ARGS ?= -n 3
 
-.PHONY: install browser demo test serve clean
+.PHONY: install browser demo test test-fast lint serve clean
 
 install: $(VENV)/.installed
 
@@ -23,9 +25,20 @@ browser:
 demo: install
 	$(VENV)/bin/kith demo
 
+# Lint (ruff), format check (ruff format) and types (mypy: strict on analytics/ and ingest/).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
 # pytest's exit code 5 (no tests collected) is a failure of the suite, not a pass.
 test: install browser
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
+
+# The inner loop: everything but the tests marked slow (real-mail backtests, scale, crashes).
+test-fast: install
+	@$(VENV)/bin/pytest $(PYTEST_ARGS) -m "not slow"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 
 serve: install

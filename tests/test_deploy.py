@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
-
+import pytest
 import yaml
 from typer.main import get_command
 
 from service.cli import app
+
+pytestmark = pytest.mark.slow  # the Procfile's processes started for real
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

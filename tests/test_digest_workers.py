@@ -21,6 +21,8 @@ from service.jobs import make_broker
 from service.digest import schedule
 from tests.digest_helpers import Sink, claim_redis_db, release_redis_db, seed_user, start_smtp
 
+pytestmark = pytest.mark.slow  # dramatiq worker processes killed between render and send
+
 ROOT = Path(__file__).resolve().parent.parent
 JOURNAL = "journal@kith.test"
 

@@ -23,7 +23,7 @@ from tests.conftest import ENRON as SHARED_ENRON
 
 ENRON = Path(os.environ.get("KITH_ENRON_DIR", SHARED_ENRON))
 
-pytestmark = pytest.mark.skipif(not (ENRON / "edges.csv").exists(), reason="no Enron data")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (ENRON / "edges.csv").exists(), reason="no Enron data")]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from service import people, store
 
 from .conftest import ENRON
 
-pytestmark = pytest.mark.skipif(not (ENRON / "edges.csv").exists(), reason="Enron data not present")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (ENRON / "edges.csv").exists(), reason="Enron data not present")]
 # The busiest mailboxes by default; KITH_ENRON_MAILBOXES=184 runs all of them (~1-2 min).
 BUSIEST = int(os.environ.get("KITH_ENRON_MAILBOXES", "4"))
 

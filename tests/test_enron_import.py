@@ -20,7 +20,7 @@ from .conftest import ENRON
 EMPLOYEE = 107  # Louise Kitchen, President, Enron Online
 AS_OF = datetime(2002, 1, 1, tzinfo=timezone.utc)
 
-pytestmark = pytest.mark.skipif(not ENRON.exists(), reason="../shared/data/enron-igraph is not beside the repo")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ENRON.exists(), reason="../shared/data/enron-igraph is not beside the repo")]
 
 
 def test_an_employees_top_ties_are_two_way_correspondents(database, tmp_path, capsys):

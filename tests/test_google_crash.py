@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+pytestmark = pytest.mark.slow  # worker processes killed mid-sync, on the Gmail emulator
+
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = 20.0
 

@@ -4,6 +4,7 @@ with exactly the mailbox. Runs the real connector against the emulator, with the
 engine over an in-memory store that keeps the same page/cursor/generation contract."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from google.oauth2.credentials import Credentials
 
@@ -12,6 +13,8 @@ from ingest.google.connector import GoogleConnector as _Connector
 from ingest.records import Interaction, Removed, SyncReport
 from ingest.sandbox.google import start_google_emulator
 from ingest.sync import ResourceState, run_sync
+
+pytestmark = pytest.mark.slow  # long crash-and-resume histories on the Gmail emulator
 
 
 class MemoryStore:

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from datetime import datetime
 
+import pytest
 
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sandbox.world import generate_world
@@ -18,6 +19,8 @@ from service.providers import microsoft
 from service.store import create_user
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.slow  # worker processes killed mid-sync, on the Graph emulator
 
 WORKER = textwrap.dedent("""
     import os, signal, sys

@@ -31,6 +31,8 @@ from .scale_support import (Processes, add_user, audit, connect_google, connect_
                             install_audit, locks_held, microsoft_expected, most_at_once, processes_at_once, rows_per_account, seed_google,
                             seed_microsoft, start_google, stored, wait_until)
 
+pytestmark = pytest.mark.slow  # many worker processes and two APIs on the emulators
+
 GOOGLE_SCALE = 2.0  # the emulator's quota clock and the connector's budget run twice as fast
 CEILING = 250.0 * GOOGLE_SCALE
 USERS = 12
