@@ -27,16 +27,21 @@ def _with_dbname(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(**conninfo)
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory) -> str:
-    url = os.environ.get("KITH_DATABASE_URL")
+def _server(tmp_path_factory, variable: str, embedded_url) -> str:
+    """The server named by `variable`, else the embedded one, shared by every worker."""
+    url = os.environ.get(variable)
     if url:
         return url
-    from service import embedded
-
     home = tmp_path_factory.getbasetemp().parent / "kith-embedded"
     home.mkdir(exist_ok=True)
-    return embedded.postgres_url(home)
+    return embedded_url(home)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory) -> str:
+    from service import embedded
+
+    return _server(tmp_path_factory, "KITH_DATABASE_URL", embedded.postgres_url)
 
 
 @pytest.fixture(scope="session")
@@ -84,14 +89,9 @@ def database(database_url):
 
 @pytest.fixture(scope="session")
 def redis_server_url(tmp_path_factory) -> str:
-    url = os.environ.get("KITH_REDIS_URL")
-    if url:
-        return url
     from service import embedded
 
-    home = tmp_path_factory.getbasetemp().parent / "kith-embedded"
-    home.mkdir(exist_ok=True)
-    return embedded.redis_url(home)
+    return _server(tmp_path_factory, "KITH_REDIS_URL", embedded.redis_url)
 
 
 def _worker_number() -> int:
