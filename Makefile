@@ -1,9 +1,11 @@
 # The two commands a newcomer needs: `make demo` (the main job) and `make test` (the suite).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Parallel by default: most tests wait on PostgreSQL, Redis, emulators and subprocesses, so
-# three workers keep two cores busy. `make test PYTEST_ARGS=-n0` runs them one by one.
-PYTEST_ARGS ?= -n 3
+# Parallel when real servers are named (CI, .ci/run): most tests wait on PostgreSQL, Redis,
+# emulators and subprocesses, so three workers keep two cores busy. With the embedded
+# servers the tests run one by one, so that only one process starts them.
+# `make test PYTEST_ARGS=-n0` runs them one by one anyway.
+PYTEST_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 3,-n 0),-n 0)
 
 .PHONY: install browser demo test test-fast lint serve clean
 
