@@ -138,7 +138,8 @@ class Result:
         }
 
 
-def run(mail: Mail, egos: Iterable[int], as_of_dates: Iterable[datetime | float], *, min_messages: int = 50) -> Result:
+def run(mail: Mail, egos: Iterable[int], as_of_dates: Iterable[datetime | float], *,
+        min_messages: int = 50) -> Result:
     """Score each ego at each date (model fitted once per ego, at its first date, on the
     past only) and pair every tie's strength with two-way contact in the next 90 days."""
     res = Result()

@@ -73,7 +73,8 @@ def mail_before(mail: Mail, end: float) -> Mail:
                 invalid_rows=mail.invalid_rows)
 
 
-def check_development(mail: Mail, egos: Iterable[int], dates: Iterable[float], horizon: float, *, lockbox: bool = False) -> None:
+def check_development(mail: Mail, egos: Iterable[int], dates: Iterable[float], horizon: float, *,
+                      lockbox: bool = False) -> None:
     """Raise LockboxError unless (egos, dates, mail) stay clear of the lockbox, or the
     caller explicitly asked for it."""
     if lockbox:
