@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from analytics.features import two_way_between, two_way_weeks
 from analytics.frame import DAY, build_frame
@@ -43,7 +45,7 @@ class Mail:
         return len(self.sender)
 
 
-def messages(sender, recipient, time) -> Mail:
+def messages(sender: ArrayLike, recipient: ArrayLike, time: ArrayLike) -> Mail:
     """Group recipient rows into messages; drop self-addressed rows and bogus dates."""
     sender = np.asarray(sender, np.int64)
     recipient = np.asarray(recipient, np.int64)
@@ -87,22 +89,27 @@ def auc(score: np.ndarray, label: np.ndarray) -> float:
     return float((ranks[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+# (weekly-probability bin, rows, predicted, observed weekly share, any contact in 90 days)
+CalibrationBin = tuple[str, int, float | None, float | None, float | None]
+
+
 @dataclass
 class Result:
-    strength: list = field(default_factory=list)
-    recency: list = field(default_factory=list)  # minus days since last interaction
-    label: list = field(default_factory=list)
-    weeks: list = field(default_factory=list)  # share of the next 13 weeks with personal two-way contact
-    cooling: list = field(default_factory=list)
-    eligible: list = field(default_factory=list)  # had a baseline to cool from
+    strength: list[float] = field(default_factory=list)
+    recency: list[float] = field(default_factory=list)  # minus days since last interaction
+    label: list[bool] = field(default_factory=list)
+    weeks: list[float] = field(default_factory=list)  # share of the next 13 weeks with personal two-way contact
+    cooling: list[bool] = field(default_factory=list)
+    eligible: list[bool] = field(default_factory=list)  # had a baseline to cool from
     egos: int = 0
     snapshots: int = 0
 
-    def arrays(self):
+    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_],
+                              NDArray[np.bool_], NDArray[np.bool_]]:
         return (np.asarray(self.strength), np.asarray(self.recency), np.asarray(self.label, bool),
                 np.asarray(self.cooling, bool), np.asarray(self.eligible, bool))
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         s, r, y, cool, elig = self.arrays()
         weeks = np.asarray(self.weeks)
         # What the model claims is P(two-way contact in a given week); strength is that
@@ -110,12 +117,15 @@ class Result:
         p_week = 1.0 - (1.0 - s / 100.0) ** (1.0 / STRENGTH_WEEKS)
         edges = np.array([0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.01])
         bins = np.digitize(p_week, edges) - 1
-        table = [(f"{edges[b]:.2f}-{min(edges[b + 1], 1):.2f}", int((bins == b).sum()),
+        table: list[CalibrationBin] = [(f"{edges[b]:.2f}-{min(edges[b + 1], 1):.2f}", int((bins == b).sum()),
                   float(p_week[bins == b].mean()) if (bins == b).any() else None,
                   float(weeks[bins == b].mean()) if (bins == b).any() else None,
                   float(y[bins == b].mean()) if (bins == b).any() else None)
                  for b in range(len(edges) - 1)]
-        rate = lambda m: float(y[m].mean()) if m.any() else float("nan")  # noqa: E731
+
+        def rate(m: NDArray[np.bool_]) -> float:
+            return float(y[m].mean()) if m.any() else float("nan")
+
         return {
             "egos": self.egos, "snapshots": self.snapshots, "rows": int(len(y)),
             "base_rate": float(y.mean()) if len(y) else float("nan"),
@@ -128,7 +138,8 @@ class Result:
         }
 
 
-def run(mail: Mail, egos, as_of_dates, *, min_messages: int = 50) -> Result:
+def run(mail: Mail, egos: Iterable[int], as_of_dates: Iterable[datetime | float], *,
+        min_messages: int = 50) -> Result:
     """Score each ego at each date (model fitted once per ego, at its first date, on the
     past only) and pair every tie's strength with two-way contact in the next 90 days."""
     res = Result()
@@ -149,6 +160,8 @@ def run(mail: Mail, egos, as_of_dates, *, min_messages: int = 50) -> Result:
             weeks = two_way_weeks(full, t, 13) / 13.0
             for sc in scores:
                 i = full.index_of(sc.contact)
+                # score_ties only scores ties seen before t, so both are always known.
+                assert i is not None and sc.last_interaction is not None
                 res.strength.append(sc.strength)
                 res.recency.append(-(t - sc.last_interaction) / DAY)
                 res.label.append(bool(future[i]))
@@ -158,7 +171,7 @@ def run(mail: Mail, egos, as_of_dates, *, min_messages: int = 50) -> Result:
     return res
 
 
-def format_calibration(table) -> str:
+def format_calibration(table: Iterable[CalibrationBin]) -> str:
     lines = ["P(week) bin    rows  predicted  observed/week  any-contact/90d"]
     for name, n, pred, obs, any90 in table:
         if n:
@@ -166,11 +179,13 @@ def format_calibration(table) -> str:
     return "\n".join(lines)
 
 
-def load_edges(folder: Path):
+def load_edges(folder: Path) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
     """Read edges.csv into arrays (times as UTC epoch seconds; the source has no zone)."""
     import csv
 
-    s, r, t = [], [], []
+    s: list[int] = []
+    r: list[int] = []
+    t: list[float] = []
     with open(Path(folder) / "edges.csv", newline="") as fh:
         for row in csv.DictReader(fh):
             s.append(int(row["sender_id"]))
@@ -193,7 +208,7 @@ def _data_folder(given: str | None) -> Path:
     return here.parents[2] / "shared/data/enron-igraph"
 
 
-def sample_egos(mail: Mail, employees, n: int, *, min_exchanges: int = 50) -> list[int]:
+def sample_egos(mail: Mail, employees: Sequence[int], n: int, *, min_exchanges: int = 50) -> list[int]:
     """n employees with enough mail, in a fixed hashed order (not by volume or id)."""
     import hashlib
 

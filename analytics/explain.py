@@ -7,8 +7,10 @@ last 90 days") rather than a feature name, and adds what changed since a month a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytics.features import F, FEATURES
 from analytics.frame import DAY, IN, OUT, Frame
@@ -64,7 +66,7 @@ def facts(frame: Frame, as_of: float) -> Facts:
     m = (frame.t < as_of) & (frame.t >= as_of - WINDOW)
     c, d, meet = frame.c, frame.direction, frame.meeting
 
-    def count(sel, weights=None):
+    def count(sel: NDArray[np.bool_], weights: np.ndarray | None = None) -> NDArray[np.intp] | NDArray[np.float64]:
         sel = sel & m
         return np.bincount(c[sel], weights=None if weights is None else weights[sel], minlength=k)
 
@@ -94,7 +96,7 @@ def _span(days: float) -> str:
     return _plural(days / 365.25, "year")
 
 
-def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: dict) -> str | None:
+def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, np.ndarray]) -> str | None:
     """One fact for feature `name` of contact index i (x: that contact's raw features)."""
     v = x[F[name]]
     if name == "recency":
@@ -182,7 +184,7 @@ def _hours(h: float) -> str:
     return f"about {_plural(h / 24, 'day')}"
 
 
-def explain(i: int, x: np.ndarray, contrib: np.ndarray, fx: Facts, ledger: dict,
+def explain(i: int, x: np.ndarray, contrib: np.ndarray, fx: Facts, ledger: Mapping[str, np.ndarray],
             strength: float, strength_before: float | None, contrib_before: np.ndarray | None,
             order: np.ndarray | None = None) -> list[str]:
     out: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytics.frame import DAY, GAP, IN, OUT, SHARED, WEEK, Frame
 
@@ -109,7 +110,8 @@ def _decay(age: np.ndarray, half_life: float) -> np.ndarray:
     return np.exp2(-age / half_life)
 
 
-def latencies(frame: Frame, as_of: float, mask: np.ndarray, direction: int):
+def latencies(frame: Frame, as_of: float, mask: np.ndarray, direction: int
+              ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.float64]]:
     """Rows of `direction` (the side being answered) and the answer latency, answered
     within 7 days and before as_of; also which rows are old enough to be judged."""
     rows = mask & (frame.direction == direction) & ~frame.meeting
@@ -221,8 +223,8 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     X[:, F["two_way_sustained"]] = np.log1p(sustained_rate(t[personal], c[personal], as_of, first, k))
     X[:, F["volume_mutual"]] = np.minimum(X[:, F["volume_out"]], X[:, F["volume_in"]])
     last_side = []
-    for side in (OUT, IN):
-        sel = (d == side) | meet
+    for towards in (OUT, IN):
+        sel = (d == towards) | meet
         latest = np.full(k, -np.inf)
         np.maximum.at(latest, c[sel], t[sel])
         last_side.append(latest)
@@ -311,7 +313,8 @@ def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k
     return rate * 30.0
 
 
-def _overlap(frame: Frame, mask: np.ndarray, closeness: np.ndarray, present: np.ndarray, k: int):
+def _overlap(frame: Frame, mask: np.ndarray, closeness: np.ndarray, present: np.ndarray, k: int
+             ) -> NDArray[np.float64]:
     """Share of a contact's co-participants (on shared exchanges) who are the user's closest."""
     n_close = min(CLOSEST, int(present.sum()))
     if n_close == 0:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
-from typing import Sequence
+from typing import Hashable, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytics.records import USER, Exchange
 
@@ -37,18 +38,18 @@ class Frame:
     gap. `answer_t` is when the other side next answered (a reply or a meeting).
     """
 
-    contacts: np.ndarray  # int64 person ids, sorted
-    t: np.ndarray  # float64 epoch seconds
-    c: np.ndarray  # int64 contact index
-    direction: np.ndarray  # int8
-    meeting: np.ndarray  # bool
-    size: np.ndarray  # int32 audience (everyone but the user)
-    hours: np.ndarray  # float64 meeting hours (0 for email)
-    initiation: np.ndarray  # bool
-    reply: np.ndarray  # bool
-    answer_t: np.ndarray  # float64: time of the other side's next answer (inf: none)
-    exchange: np.ndarray  # int64 exchange index (for co-participation)
-    thread: np.ndarray  # int64 thread code (-1: unknown); only equality means anything
+    contacts: NDArray[np.int64]  # person ids, sorted
+    t: NDArray[np.float64]  # epoch seconds
+    c: NDArray[np.int64]  # contact index
+    direction: NDArray[np.int8]
+    meeting: NDArray[np.bool_]
+    size: NDArray[np.int32]  # audience (everyone but the user)
+    hours: NDArray[np.float64]  # meeting hours (0 for email)
+    initiation: NDArray[np.bool_]
+    reply: NDArray[np.bool_]
+    answer_t: NDArray[np.float64]  # time of the other side's next answer (inf: none)
+    exchange: NDArray[np.int64]  # exchange index (for co-participation)
+    thread: NDArray[np.int64]  # thread code (-1: unknown); only equality means anything
     n_exchanges: int
 
     @property
@@ -56,8 +57,9 @@ class Frame:
         return len(self.contacts)
 
     @property
-    def direct(self) -> np.ndarray:
-        return self.direction != SHARED
+    def direct(self) -> NDArray[np.bool_]:
+        direct: NDArray[np.bool_] = self.direction != SHARED
+        return direct
 
     def index_of(self, person: int) -> int | None:
         i = int(np.searchsorted(self.contacts, person))
@@ -66,10 +68,10 @@ class Frame:
         return None
 
 
-def _codes(values: list, n: int) -> np.ndarray:
+def _codes(values: list[Hashable], n: int) -> NDArray[np.int64]:
     """Integer codes for hashable values, -1 for None. Only equality of codes is ever used,
     so the numbering (first seen) cannot make results depend on input order."""
-    lookup: dict = {None: -1}
+    lookup: dict[Hashable, int] = {None: -1}
     return np.fromiter((lookup.setdefault(v, len(lookup) - 1) for v in values), np.int64, n)
 
 
@@ -89,7 +91,7 @@ def _canonical(exchanges: Sequence[Exchange], as_of: float) -> list[Exchange]:
     return [ex[i] for i in order]
 
 
-def _key(e: Exchange) -> tuple:
+def _key(e: Exchange) -> tuple[str, int, tuple[int, ...], str, str, str, float, int]:
     return (e.kind, e.sender, e.recipients, e.thread or "", e.key or "", e.reply_to or "",
             e.duration_s, e.audience)
 

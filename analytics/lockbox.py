@@ -20,8 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
+
+if TYPE_CHECKING:  # backtest imports this module
+    from analytics.backtest import Mail
 
 LOCKBOX_START = datetime(2002, 1, 1, tzinfo=timezone.utc).timestamp()
 DATA_END = datetime(2002, 4, 1, tzinfo=timezone.utc).timestamp()
@@ -38,15 +42,15 @@ def in_lockbox(employee: int) -> bool:
     return int(digest[:8], 16) % SHARE == 0
 
 
-def lockbox_egos(employees) -> list[int]:
+def lockbox_egos(employees: Iterable[int]) -> list[int]:
     return [int(e) for e in employees if in_lockbox(e)]
 
 
-def development_egos(employees) -> list[int]:
+def development_egos(employees: Iterable[int]) -> list[int]:
     return [int(e) for e in employees if not in_lockbox(e)]
 
 
-def development_mail(mail):
+def development_mail(mail: Mail) -> Mail:
     """The same mail with every message at or after LOCKBOX_START removed."""
     return mail_before(mail, LOCKBOX_START)
 
@@ -56,7 +60,7 @@ def lockbox_dates() -> list[float]:
     return [datetime(y, m, 1, tzinfo=timezone.utc).timestamp() for y, m in ((2001, 11), (2001, 12), (2002, 1))]
 
 
-def mail_before(mail, end: float):
+def mail_before(mail: Mail, end: float) -> Mail:
     from analytics.backtest import Mail
 
     keep = mail.time < end
@@ -69,7 +73,8 @@ def mail_before(mail, end: float):
                 invalid_rows=mail.invalid_rows)
 
 
-def check_development(mail, egos, dates, horizon: float, *, lockbox: bool = False) -> None:
+def check_development(mail: Mail, egos: Iterable[int], dates: Iterable[float], horizon: float, *,
+                      lockbox: bool = False) -> None:
     """Raise LockboxError unless (egos, dates, mail) stay clear of the lockbox, or the
     caller explicitly asked for it."""
     if lockbox:

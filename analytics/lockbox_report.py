@@ -13,12 +13,12 @@ Nothing here is used while developing: run it once, at the end.
 from __future__ import annotations
 
 from analytics import lockbox as lb
-from analytics.backtest import sample_egos
+from analytics.backtest import Mail, sample_egos
 from analytics.scorecard import summarise, table
 from analytics.yardstick import Study, dev_dates
 
 
-def report(everything, *, n_boot: int = 200, refit: int = 3, n_dev: int = 184) -> str:
+def report(everything: Mail, *, n_boot: int = 200, refit: int = 3, n_dev: int = 184) -> str:
     mail = lb.mail_before(everything, lb.DATA_END)
     dev_pool = sample_egos(mail, lb.development_egos(range(184)), 184, min_exchanges=20)
     box = sample_egos(mail, lb.lockbox_egos(range(184)), 184)

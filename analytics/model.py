@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any, Sequence, TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from threadpoolctl import threadpool_limits
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
@@ -28,14 +30,33 @@ PRIOR_PATH = Path(__file__).with_name("prior.json")
 ISOTONIC_MIN_ROWS = 1000  # below this, isotonic over-fits: use a sigmoid
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    p: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return p
+
+
+class Calibration(TypedDict):
+    x: list[float]
+    y: list[float]
+
+
+class PriorSpec(TypedDict):
+    """The JSON of a prior (`prior.json`, or one fitted in memory by `prior_spec`)."""
+
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    calibration: Calibration
+    # Free-form facts about the fit (source, egos, row counts), only ever reported.
+    meta: dict[str, Any]
 
 
 class PriorModel:
     """The shipped prior: a scaler, a linear model and a calibration curve, from JSON."""
 
-    def __init__(self, spec: dict):
+    def __init__(self, spec: PriorSpec) -> None:
         names = tuple(spec["features"])
         if not set(names) <= set(FEATURES):
             raise ValueError("prior.json names unknown features; refit it with analytics/prior.py")
@@ -55,11 +76,13 @@ class PriorModel:
             return None
         return cls(json.loads(path.read_text()))
 
-    def decision(self, X: np.ndarray) -> np.ndarray:
-        return ((X[:, self.cols_] - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+    def decision(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        z: NDArray[np.float64] = ((X[:, self.cols_] - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        return z
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return np.interp(self.decision(X), self.cal_x_, self.cal_y_)
+    def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        p: NDArray[np.float64] = np.interp(self.decision(X), self.cal_x_, self.cal_y_)
+        return p
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         out = np.zeros_like(X, dtype=float)
@@ -67,8 +90,8 @@ class PriorModel:
         return out
 
 
-def prior_spec(pipe: Pipeline, X_cal: np.ndarray, y_cal: np.ndarray, w_cal: np.ndarray, meta: dict,
-               features: tuple[str, ...] = MODEL_FEATURES) -> dict:
+def prior_spec(pipe: Pipeline, X_cal: np.ndarray, y_cal: np.ndarray, w_cal: np.ndarray, meta: dict[str, Any],
+               features: tuple[str, ...] = MODEL_FEATURES) -> PriorSpec:
     """Turn a fitted scaler+logistic pipeline into the JSON the PriorModel reads; the
     calibration curve is isotonic on held-out (later) rows, stored as knots."""
     from sklearn.isotonic import IsotonicRegression
@@ -96,12 +119,12 @@ class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
     (more contact never weakens a tie) and its explanations read the right way round.
     """
 
-    def __init__(self, C: float = 1.0, signs=None, max_iter: int = 500):
+    def __init__(self, C: float = 1.0, signs: Sequence[float] | None = None, max_iter: int = 500) -> None:
         self.C = C
         self.signs = signs
         self.max_iter = max_iter
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> SignedLogisticRegression:
         from scipy.optimize import minimize
 
         X = np.asarray(X, float)
@@ -116,7 +139,7 @@ class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
         bounds = [(None, None)] + [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None)
                                    for s in signs]
 
-        def objective(theta):
+        def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
             z = X @ theta[1:] + theta[0]
             loss = np.sum(w * (np.logaddexp(0.0, z) - t * z))
             r = w * (_sigmoid(z) - t)
@@ -135,19 +158,21 @@ class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
         self.n_iter_ = np.array([res.nit])
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
         check_is_fitted(self, "coef_")
-        return np.asarray(X, float) @ self.coef_[0] + self.intercept_[0]
+        z: NDArray[np.float64] = np.asarray(X, float) @ self.coef_[0] + self.intercept_[0]
+        return z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         p = _sigmoid(self.decision_function(X))
         return np.stack([1 - p, p], axis=1)
 
-    def predict(self, X):
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        labels: np.ndarray = self.classes_[(self.decision_function(X) > 0).astype(int)]
+        return labels
 
 
-def _fit(pipe: Pipeline, X, y, w) -> Pipeline:
+def _fit(pipe: Pipeline, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> Pipeline:
     # The scaler is a reparametrisation: unweighted (weighted variances of constant
     # columns can come out slightly negative).
     return pipe.fit(X, y, **{f"{pipe.steps[-1][0]}__sample_weight": w})
@@ -172,7 +197,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, C: float = 1.0, features: tuple[str, ...] = MODEL_FEATURES,
                  calibration_share: float = 0.25, prior_rows: float = 3000.0,
-                 use_prior: bool = True, max_rows: int = 60000, prior: dict | None = None):
+                 use_prior: bool = True, max_rows: int = 60000, prior: PriorSpec | None = None) -> None:
         self.C = C
         self.features = features
         self.calibration_share = calibration_share
@@ -181,10 +206,11 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.max_rows = max_rows
         self.prior = prior
 
-    def fit(self, X, y, sample_time=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None,
+            sample_weight: ArrayLike | None = None) -> StrengthModel:
         X = np.asarray(X, float)
         y = np.asarray(y).astype(int)
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+        w: NDArray[np.float64] = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = X.shape[1]
         self.cols_ = np.array([FEATURES.index(n) for n in self.features], int)
@@ -194,7 +220,10 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             self.prior_ = PriorModel(self.prior) if self.prior is not None else PriorModel.load()
         if sample_time is None:
             sample_time = np.arange(len(y), dtype=float)
-        sample_time = np.asarray(sample_time, float)
+        return self._fit_rows(X, y, w, np.asarray(sample_time, float))
+
+    def _fit_rows(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64],
+                  sample_time: NDArray[np.float64]) -> StrengthModel:
         if len(y) > self.max_rows:
             # Deterministic thinning that keeps every snapshot represented.
             keep = np.linspace(0, len(y) - 1, self.max_rows).astype(int)
@@ -222,7 +251,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
                         self.calibrated_ = CalibratedClassifierCV(
                             FrozenEstimator(self.pipeline_), method=method,
                             cv=[(every, every)]).fit(X[cal], y[cal], sample_weight=w[cal])
-                    if not self._calibration_is_monotone(X[cal]):
+                    if not self._calibration_is_monotone(self.pipeline_, self.calibrated_, X[cal]):
                         # A sigmoid fitted on a sliver of data can come out decreasing;
                         # strength must never fall as the model's score rises.
                         self.calibrated_ = None
@@ -239,21 +268,25 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
                 self.base_rate_ = float(np.average(y, weights=w)) if w.sum() > 0 else 0.5
         return self
 
-    def _calibration_is_monotone(self, X: np.ndarray) -> bool:
-        z = self.pipeline_.decision_function(X)
+    @staticmethod
+    def _calibration_is_monotone(pipeline: Pipeline, calibrated: CalibratedClassifierCV, X: np.ndarray) -> bool:
+        z = pipeline.decision_function(X)
         order = np.argsort(z, kind="stable")
-        p = self.calibrated_.predict_proba(X[order])[:, 1]
+        p = calibrated.predict_proba(X[order])[:, 1]
         return bool(np.all(np.diff(p) >= -1e-12))
 
-    def _user_proba(self, X: np.ndarray) -> np.ndarray:
+    def _user_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         X = X[:, self.cols_]
+        p: NDArray[np.float64]
         if self.calibrated_ is not None:
-            return self.calibrated_.predict_proba(X)[:, 1]
+            p = self.calibrated_.predict_proba(X)[:, 1]
+            return p
         if self.pipeline_ is not None:
-            return self.pipeline_.predict_proba(X)[:, 1]
+            p = self.pipeline_.predict_proba(X)[:, 1]
+            return p
         return np.full(len(X), getattr(self, "base_rate_", 0.5))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         check_is_fitted(self, "n_rows_")
         X = np.asarray(X, float)
         p = self._user_proba(X) if self.weight_ > 0 else 0.0
@@ -262,7 +295,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         p = np.broadcast_to(np.asarray(p, float), (len(X),)).copy()
         return np.stack([1 - p, p], axis=1)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
         """The blended linear score: monotone with strength, used to order equal probabilities."""
         check_is_fitted(self, "n_rows_")
         X = np.asarray(X, float)
@@ -273,10 +306,10 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             z += (1 - self.weight_) * self.prior_.decision(X)
         return z
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.int_]:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def contributions(self, X) -> np.ndarray:
+    def contributions(self, X: ArrayLike) -> NDArray[np.float64]:
         """Per-feature contributions (coef x standardised value) to the blended score."""
         check_is_fitted(self, "n_rows_")
         X = np.asarray(X, float)

@@ -14,21 +14,27 @@ import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Iterable
 
 import numpy as np
+from numpy.typing import NDArray
 
-from analytics.backtest import ego_exchanges, load_edges, messages
+from analytics.backtest import Mail, ego_exchanges, load_edges, messages
 from analytics.features import FEATURES, MODEL_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
-from analytics.model import PRIOR_PATH, _fit, base_pipeline, prior_spec
+from analytics.model import PRIOR_PATH, PriorSpec, _fit, base_pipeline, prior_spec
 from analytics.training import training_set
 
 CUTOFF = datetime(2001, 4, 1, tzinfo=timezone.utc)
 
 
-def training_rows(mail, egos, cutoff: float):
-    Xs, ys, ws, ts = [], [], [], []
+def training_rows(mail: Mail, egos: Iterable[int], cutoff: float
+                  ) -> tuple[NDArray[np.float64], NDArray[np.int_], NDArray[np.float64], NDArray[np.float64]]:
+    Xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    ws: list[np.ndarray] = []
+    ts: list[np.ndarray] = []
     for ego in egos:
         ex = ego_exchanges(mail, int(ego))
         if len(ex) < 20:
@@ -41,14 +47,15 @@ def training_rows(mail, egos, cutoff: float):
     return np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts)
 
 
-def fit_prior(mail, egos, cutoff: float = CUTOFF.timestamp(), calibration_share: float = 0.25) -> dict:
+def fit_prior(mail: Mail, egos: list[int], cutoff: float = CUTOFF.timestamp(),
+              calibration_share: float = 0.25) -> PriorSpec:
     X, y, w, t = training_rows(mail, egos, cutoff)
-    meta = {"source": "enron-igraph", "egos": len(egos), "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat()}
+    meta: dict[str, Any] = {"source": "enron-igraph", "egos": len(egos), "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat()}
     return prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share)
 
 
-def prior_from_rows(X, y, w, t, meta: dict, *, features: tuple[str, ...] = MODEL_FEATURES,
-                    calibration_share: float = 0.25) -> dict:
+def prior_from_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray, t: np.ndarray, meta: dict[str, Any], *,
+                    features: tuple[str, ...] = MODEL_FEATURES, calibration_share: float = 0.25) -> PriorSpec:
     """The prior spec from pooled training rows: the older snapshots fit the linear model,
     the newest `calibration_share` of them the isotonic curve."""
     times = np.unique(t)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.stats import binom
 
 from analytics.features import LEDGER_WINDOW, _group_median, latencies
@@ -45,7 +46,7 @@ def ledger(frame: Frame, as_of: float) -> dict[str, np.ndarray]:
     email, meet = ~frame.meeting, frame.meeting
     w = 1.0 / frame.size
 
-    def count(sel, weights=None):
+    def count(sel: NDArray[np.bool_], weights: np.ndarray | None = None) -> NDArray[np.intp] | NDArray[np.float64]:
         sel = sel & m
         return np.bincount(c[sel], weights=None if weights is None else weights[sel], minlength=k)
 

@@ -14,6 +14,9 @@ from typing import Mapping
 
 import numpy as np
 
+from analytics.reciprocity import Reciprocity
+from analytics.rhythm import Rhythm
+
 MAX_DEEPEN = 5
 COOLING_MIN_STRENGTH = 30.0
 EXCLUDED = ("not_relationship", "snooze")
@@ -45,7 +48,7 @@ def _month(ts: float) -> str:
 
 
 def candidates(contacts: np.ndarray, strength: np.ndarray, strength_before: np.ndarray,
-               rh, rec, met_at_baseline: np.ndarray, feedback: Mapping[int, str],
+               rh: Rhythm, rec: Reciprocity, met_at_baseline: np.ndarray, feedback: Mapping[int, str],
                limit: int = MAX_DEEPEN) -> list[Pick]:
     picks: list[Pick] = []
     for i in range(len(contacts)):

@@ -47,7 +47,8 @@ class TieScore:
     flags: tuple[str, ...]  # subset of cooling, dormant, one_sided_you, one_sided_them
     last_interaction: float | None  # epoch seconds
     explanation: tuple[str, ...]
-    ledger: dict = field(default_factory=dict)
-    features: dict = field(default_factory=dict)
+    # JSON-ready scalars: ints, 2-decimal floats, None where a figure is undefined.
+    ledger: dict[str, float | None] = field(default_factory=dict)
+    features: dict[str, float | None] = field(default_factory=dict)
     suggestion: str | None = None  # set when the tie is one to deepen
     deepen_rank: int | None = None

@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from analytics.metrics import auc, bootstrap, ece, per_person, precision_at
@@ -22,21 +24,35 @@ from analytics.yardstick import METHODS, Scored
 MARGIN = 0.02
 BASELINES = ("recency", "decayed", "logistic")
 
+# statistic(rows, copy) -> value, as `metrics.bootstrap` calls it.
+Statistic = Callable[[np.ndarray, np.ndarray], float]
+Interval = tuple[float, float, float]  # (estimate, low, high)
 
-def _rows(s: Scored, rows: np.ndarray, copy: np.ndarray):
+
+def _rows(s: Scored, rows: np.ndarray, copy: np.ndarray) -> np.ndarray:
     """Snapshot ids that keep bootstrap copies of one person apart."""
-    return s.snapshot[rows] * (int(copy.max()) + 1) + copy
+    ids: np.ndarray = s.snapshot[rows] * (int(copy.max()) + 1) + copy
+    return ids
 
 
-def measures(s: Scored) -> dict:
+def measures(s: Scored) -> dict[str, Statistic]:
     """name -> statistic(rows, copy) for the bootstrap."""
     y = s.label
-    out = {}
+
+    def per_method(m: str) -> dict[str, Statistic]:
+        score = s.score[m]
+        return {
+            f"auc {m}": lambda r, c: auc(score[r], y[r]),
+            f"person auc {m}": lambda r, c: _mean_person(score[r], y[r], s.ego[r] * 1000 + c),
+            f"precision@10 {m}": lambda r, c: precision_at(score[r], y[r], _rows(s, r, c), ego=s.ego[r] * 1000 + c),
+        }
+
+    def ece_of(p: np.ndarray) -> Statistic:
+        return lambda r, c: ece(p[r][latest[r]], y[r][latest[r]])
+
+    out: dict[str, Statistic] = {}
     for m in METHODS:
-        out[f"auc {m}"] = lambda r, c, m=m: auc(s.score[m][r], y[r])
-        out[f"person auc {m}"] = lambda r, c, m=m: _mean_person(s.score[m][r], y[r], s.ego[r] * 1000 + c)
-        out[f"precision@10 {m}"] = lambda r, c, m=m: precision_at(s.score[m][r], y[r], _rows(s, r, c),
-                                                                  ego=s.ego[r] * 1000 + c)
+        out.update(per_method(m))
     out["beats baselines"] = lambda r, c: _share_beating(s, r, s.ego[r] * 1000 + c)
     active_clear = s.active & ~s.cooling & ~s.dormant
     out["cooling rate"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r])
@@ -47,7 +63,7 @@ def measures(s: Scored) -> dict:
     out["dormant ratio"] = lambda r, c: _dormant_ratio(y[r], s.dormant[r], _rows(s, r, c))
     latest = s.date >= s.n_dates - 3
     for m, p in s.prob.items():
-        out[f"ece {m}"] = lambda r, c, p=p: ece(p[r][latest[r]], y[r][latest[r]])
+        out[f"ece {m}"] = ece_of(p)
     return out
 
 
@@ -55,15 +71,15 @@ def _rate(y: np.ndarray, sel: np.ndarray) -> float:
     return float(y[sel].mean()) if sel.any() else float("nan")
 
 
-def _mean_person(score, y, ego) -> float:
+def _mean_person(score: np.ndarray, y: np.ndarray, ego: np.ndarray) -> float:
     values = [v for v in per_person(score, y, ego).values() if np.isfinite(v)]
     return float(np.mean(values)) if values else float("nan")
 
 
-def _share_beating(s: Scored, rows, ego) -> float:
+def _share_beating(s: Scored, rows: np.ndarray, ego: np.ndarray) -> float:
     y = s.label[rows]
     kith = per_person(s.score["kith"][rows], y, ego)
-    best = {}
+    best: dict[int, float] = {}
     for m in BASELINES:
         for e, v in per_person(s.score[m][rows], y, ego).items():
             if np.isfinite(v):
@@ -72,7 +88,7 @@ def _share_beating(s: Scored, rows, ego) -> float:
     return float(np.mean([kith[e] >= best[e] + MARGIN for e in egos])) if egos else float("nan")
 
 
-def _dormant_ratio(y, dormant, snap) -> float:
+def _dormant_ratio(y: np.ndarray, dormant: np.ndarray, snap: np.ndarray) -> float:
     """Dormant ties' future rate against what the same snapshots' average tie did."""
     if not dormant.any():
         return float("nan")
@@ -82,8 +98,9 @@ def _dormant_ratio(y, dormant, snap) -> float:
     return float(y[dormant].sum() / expected) if expected > 0 else float("nan")
 
 
-def summarise(s: Scored, *, n_boot: int = 200) -> dict:
-    out = {name: bootstrap(s.ego, stat, n=n_boot) for name, stat in measures(s).items()}
+def summarise(s: Scored, *, n_boot: int = 200) -> dict[str, Any]:
+    # Intervals by measure name, plus plain counts under "_counts": read by `table` only.
+    out: dict[str, Any] = {name: bootstrap(s.ego, stat, n=n_boot) for name, stat in measures(s).items()}
     out["_counts"] = {"egos": int(len(np.unique(s.ego))), "rows": int(len(s.label)),
                       "base rate": round(float(s.label.mean()), 3),
                       "cooling flagged (active)": int((s.cooling & s.active).sum()),
@@ -92,7 +109,7 @@ def summarise(s: Scored, *, n_boot: int = 200) -> dict:
     return out
 
 
-def lift(base: Scored, variant: Scored, *, n_boot: int = 200, method: str = "kith") -> dict:
+def lift(base: Scored, variant: Scored, *, n_boot: int = 200, method: str = "kith") -> dict[str, Interval]:
     """Paired AUC differences (variant - base) on the same rows, intervals over people."""
     y = base.label
     assert np.array_equal(y, variant.label) and np.array_equal(base.ego, variant.ego)
@@ -106,12 +123,12 @@ def lift(base: Scored, variant: Scored, *, n_boot: int = 200, method: str = "kit
     }
 
 
-def fmt(value) -> str:
+def fmt(value: Interval) -> str:
     est, lo, hi = value
     return f"{est:6.3f} [{lo:5.3f}, {hi:5.3f}]" if np.isfinite(est) else "   n/a"
 
 
-def table(summary: dict) -> str:
+def table(summary: dict[str, Any]) -> str:
     lines = [" ".join(f"{k} {v}" for k, v in summary["_counts"].items())]
     head = f"{'':16s}" + "".join(f"{m:>26s}" for m in METHODS)
     lines.append(head)
@@ -124,5 +141,5 @@ def table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def lift_line(name: str, result: dict) -> str:
+def lift_line(name: str, result: dict[str, Interval]) -> str:
     return f"{name:22s} " + "  ".join(f"{k} {fmt(v)}" for k, v in result.items())

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytics.explain import explain, facts
 from analytics.features import FEATURES, Habits, habits_of, snapshot
@@ -36,10 +37,11 @@ def epoch(as_of: datetime | float) -> float:
     return as_of.timestamp()
 
 
-def to_strength(p_week: np.ndarray) -> np.ndarray:
+def to_strength(p_week: NDArray[np.float64]) -> NDArray[np.float64]:
     """0-100: the chance of at least one two-way exchange in the next four weeks, from the
     model's calibrated weekly probability (weeks taken as independent)."""
-    return 100.0 * (1.0 - (1.0 - np.clip(p_week, 0.0, 1.0)) ** STRENGTH_WEEKS)
+    strength: NDArray[np.float64] = 100.0 * (1.0 - (1.0 - np.clip(p_week, 0.0, 1.0)) ** STRENGTH_WEEKS)
+    return strength
 
 
 def tier(strength: float) -> str:
@@ -59,7 +61,7 @@ def _is_fitted(model: StrengthModel) -> bool:
     return hasattr(model, "n_rows_")
 
 
-def _habits(user_habits, frame: Frame, as_of: float) -> tuple[Habits, float | None]:
+def _habits(user_habits: Mapping[str, float] | None, frame: Frame, as_of: float) -> tuple[Habits, float | None]:
     base = habits_of(frame, as_of)
     if not user_habits:
         return base, None
@@ -147,22 +149,30 @@ def score_ties(exchanges: Sequence[Exchange], as_of: datetime | float, *,
             reciprocity=balance_l[i], flags=flags, last_interaction=last_l[i],
             explanation=tuple(lines), ledger=ledger, features=feats,
             suggestion=pick.suggestion if pick else None, deepen_rank=rank))
-    out.sort(key=lambda s: (-s.strength, -s.features["score"], s.contact))
+    out.sort(key=_strongest_first)
     return out
 
 
-def _column(values: np.ndarray) -> list:
+def _strongest_first(s: TieScore) -> tuple[float, float, int]:
+    score = s.features["score"]
+    if score is None:  # score_ties sets it on every tie; anything else is a caller's bug
+        raise ValueError("a TieScore without a model score cannot be ranked")
+    return (-s.strength, -score, s.contact)
+
+
+def _column(values: np.ndarray) -> list[float | None]:
     """A column as JSON-ready Python values: ints when whole, 2 decimals otherwise, None for NaN."""
     values = np.asarray(values, float)
     finite = np.isfinite(values)
     if finite.all() and np.all(values == np.round(values)):
-        return values.astype(np.int64).tolist()
-    rounded = np.round(values, 2).tolist()
+        whole: list[float | None] = values.astype(np.int64).tolist()
+        return whole
+    rounded: list[float | None] = np.round(values, 2).tolist()
     if finite.all():
         return rounded
     return [v if ok else None for v, ok in zip(rounded, finite.tolist())]
 
 
 def ties_to_deepen(scores: Sequence[TieScore], limit: int = 3) -> list[TieScore]:
-    ranked = sorted((s for s in scores if s.deepen_rank is not None), key=lambda s: s.deepen_rank)
-    return ranked[:limit]
+    ranked = sorted(((s.deepen_rank, s) for s in scores if s.deepen_rank is not None), key=lambda r: r[0])
+    return [s for _, s in ranked[:limit]]

@@ -21,6 +21,7 @@ Only rows before `as_of` are read.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytics.features import _group_median, latencies
 from analytics.frame import DAY, IN, OUT, SHARED, Frame
@@ -41,7 +42,8 @@ YEAR = 365 * DAY
 SMALL = 3
 
 
-def rhythm_gaps(frame: Frame, as_of: float, max_size: int | None = None):
+def rhythm_gaps(frame: Frame, as_of: float, max_size: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per contact: (last active day's age in days, median gap, gap count, burstiness);
     active days from rows with at most `max_size` people besides the user (None: any)."""
     k = frame.n_contacts
@@ -91,7 +93,7 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     out["silence_ratio"] = np.log1p(np.minimum(np.nan_to_num(ratio, nan=100.0), 100.0))
     out["burstiness"] = burst
 
-    def latest(sel):
+    def latest(sel: NDArray[np.bool_]) -> NDArray[np.float64]:
         v = np.full(k, -np.inf)
         np.maximum.at(v, c[sel], t[sel])
         return v

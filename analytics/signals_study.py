@@ -10,6 +10,7 @@ from __future__ import annotations
 from analytics.features import MODEL_FEATURES
 from analytics.scorecard import lift, lift_line
 from analytics.signals import SIGNAL_FEATURES, SIGNAL_SIGNS
+from analytics.yardstick import Study
 
 VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = tuple((s, (s,)) for s in SIGNAL_FEATURES) + (
     ("recency", ("recency",)),  # a Kith feature the model did not read
@@ -18,7 +19,7 @@ VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = tuple((s, (s,)) for s in SIG
 )
 
 
-def print_lifts(study, *, n_boot: int = 200) -> None:
+def print_lifts(study: Study, *, n_boot: int = 200) -> None:
     SIGNAL_SIGNS.setdefault("recency", -1)  # more silence never strengthens a tie
     base = study.evaluate()
     print("lift over Kith (variant - Kith), 95% intervals over people:")

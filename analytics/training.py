@@ -12,6 +12,7 @@ s + 13 weeks <= as_of, nothing after `as_of` can reach a label or a feature.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def snapshot_times(frame: Frame, as_of: float, *, every: float = EVERY, horizon:
     if not len(before):
         return []
     first = float(before.min())
-    times = []
+    times: list[float] = []
     s = as_of - horizon
     while s >= first + min_history and len(times) < max_snapshots:
         times.append(s)
@@ -47,10 +48,19 @@ def snapshot_times(frame: Frame, as_of: float, *, every: float = EVERY, horizon:
     return times[::-1]
 
 
+class SnapshotOptions(TypedDict, total=False):
+    """The keyword arguments of `snapshot_times` that `training_set` passes on."""
+
+    every: float
+    horizon: float
+    max_snapshots: int
+    min_history: float
+
+
 ROWS_WANTED = 30_000  # (tie, snapshot) pairs: beyond this, more snapshots only cost time
 
 
-def training_set(frame: Frame, as_of: float, **kwargs) -> TrainingSet:
+def training_set(frame: Frame, as_of: float, **kwargs: Unpack[SnapshotOptions]) -> TrainingSet:
     Xs, ys, ws, ts, cs = [], [], [], [], []
     if "max_snapshots" not in kwargs:
         # A user with thousands of ties has rows enough in a few snapshots; one with a

@@ -25,21 +25,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from analytics.backtest import Mail, ego_exchanges
 from analytics.features import FEATURES, MODEL_FEATURES, snapshot, two_way_between
-from analytics.frame import DAY, SHARED, build_frame
+from analytics.frame import DAY, SHARED, Frame, build_frame
 from analytics.lockbox import check_development
-from analytics.model import StrengthModel
+from analytics.model import PriorSpec, StrengthModel
 from analytics.prior import prior_from_rows
 from analytics.rhythm import rhythm
-from analytics.training import training_set
+from analytics.training import TrainingSet, training_set
 
 HORIZON = 90 * DAY
 ACTIVE = 180 * DAY
@@ -59,7 +60,7 @@ def fold_of(ego: int) -> int:
     return int(hashlib.sha256(f"kith-fold-v1:{int(ego)}".encode()).hexdigest()[:8], 16) % FOLDS
 
 
-def decayed_count(frame, as_of: float) -> np.ndarray:
+def decayed_count(frame: Frame, as_of: float) -> np.ndarray:
     """Direct mail either way, 1/recipients each, halved every 90 days."""
     m = (frame.t < as_of) & (frame.direction != SHARED) & ~frame.meeting
     w = np.exp2(-(as_of - frame.t[m]) / DECAY_HALF_LIFE) / frame.size[m]
@@ -71,7 +72,7 @@ class EgoData:
     """One ego's rows: a row per (date, tie seen before the date)."""
 
     ego: int
-    fits: dict  # fit date -> the user's own TrainingSet at that date
+    fits: dict[float, TrainingSet]  # fit date -> the user's own TrainingSet at that date
     fit_of_row: np.ndarray  # the fit date each row is scored with
     date: np.ndarray  # as_of index
     X: np.ndarray
@@ -82,7 +83,7 @@ class EgoData:
     cooling: np.ndarray
     dormant: np.ndarray
     quiet: np.ndarray  # cooling and silent past its rhythm (rhythm.COOLING_SILENCE)
-    extra: dict = field(default_factory=dict)  # per-row arrays for flag studies
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-row arrays for flag studies
 
 
 def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoData | None:
@@ -90,7 +91,8 @@ def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoD
     if len(exchanges) < MIN_EXCHANGES:
         return None
     full = build_frame(exchanges, float("inf"))
-    fits, parts = {}, []
+    fits: dict[float, TrainingSet] = {}
+    parts: list[dict[str, np.ndarray]] = []
     for j, t in enumerate(dates):
         if j % refit == 0:
             fit_at = t
@@ -121,7 +123,7 @@ def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoD
     return EgoData(ego=ego, fits=fits, extra=extra, **cat)
 
 
-def prior_rows(mail: Mail, ego: int, cutoff: float):
+def prior_rows(mail: Mail, ego: int, cutoff: float) -> TrainingSet | None:
     """Self-labelled rows of one ego for the pooled models (labels end before `cutoff`)."""
     exchanges = ego_exchanges(mail, ego)
     if len(exchanges) < 20:
@@ -130,7 +132,7 @@ def prior_rows(mail: Mail, ego: int, cutoff: float):
     return ts if len(ts.y) else None
 
 
-def plain_logistic():
+def plain_logistic() -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
 
 
@@ -146,18 +148,18 @@ class Scored:
     cooling: np.ndarray
     dormant: np.ndarray
     quiet: np.ndarray
-    score: dict  # method -> array
-    prob: dict  # method -> P(two-way contact in the 90 days), where the method has one
+    score: dict[str, np.ndarray]  # method -> array
+    prob: dict[str, np.ndarray]  # method -> P(two-way contact in the 90 days), where the method has one
     n_dates: int
-    extra: dict = field(default_factory=dict)
-    trained_on: dict = field(default_factory=dict)  # ego -> egos whose rows fitted its pooled models
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    trained_on: dict[int, tuple[int, ...]] = field(default_factory=dict)  # ego -> egos whose rows fitted its pooled models
 
 
 class Study:
     """Collected data for a set of egos and dates; `evaluate` fits and scores a variant."""
 
-    def __init__(self, mail: Mail, egos, dates, *, lockbox: bool = False, refit: int = 3,
-                 prior_egos=None):
+    def __init__(self, mail: Mail, egos: Sequence[int], dates: Sequence[float], *, lockbox: bool = False,
+                 refit: int = 3, prior_egos: Sequence[int] | None = None) -> None:
         check_development(mail, egos, dates, HORIZON, lockbox=lockbox)
         if prior_egos is not None:
             check_development(mail, prior_egos, dates, HORIZON, lockbox=lockbox)
@@ -166,15 +168,16 @@ class Study:
         pool = sorted(set(int(e) for e in (egos if prior_egos is None else prior_egos)))
         self.pool = {e: r for e, r in ((e, prior_rows(mail, e, self.dates[0])) for e in pool) if r}
 
-    def _pooled(self, fold: int):
+    def _pooled(self, fold: int) -> tuple[list[int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
         egos = [e for e in self.pool if fold_of(e) != fold]
         sets = [self.pool[e] for e in egos]
         return egos, (np.vstack([s.X for s in sets]), np.concatenate([s.y for s in sets]),
                 np.concatenate([s.weight for s in sets]), np.concatenate([s.time for s in sets]))
 
-    def fold_models(self, features: tuple[str, ...]):
-        priors, logits = {}, {}
+    def fold_models(self, features: tuple[str, ...]) -> tuple[dict[int, PriorSpec], dict[int, Pipeline]]:
+        priors: dict[int, PriorSpec] = {}
+        logits: dict[int, Pipeline] = {}
         for fold in sorted({fold_of(d.ego) for d in self.data}):
             egos, (X, y, w, t) = self._pooled(fold)
             priors[fold] = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
@@ -182,13 +185,14 @@ class Study:
                 logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
         return priors, logits
 
-    def evaluate(self, features: tuple[str, ...] = MODEL_FEATURES, *, user_model=None) -> Scored:
+    def evaluate(self, features: tuple[str, ...] = MODEL_FEATURES, *,
+                 user_model: Callable[[PriorSpec, tuple[str, ...]], StrengthModel] | None = None) -> Scored:
         """Score every row. `user_model(prior_spec, features)` builds the user's unfitted
         model (default: StrengthModel with that prior)."""
         priors, logits = self.fold_models(features)
         make = user_model or (lambda spec, feats: StrengthModel(features=feats, prior=spec))
-        cols = {m: [] for m in METHODS}
-        probs = {"kith": [], "logistic": []}
+        cols: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
+        probs: dict[str, list[np.ndarray]] = {"kith": [], "logistic": []}
         for d in self.data:
             fold = fold_of(d.ego)
             p_week = np.zeros(len(d.label))
@@ -205,7 +209,10 @@ class Study:
             cols["logistic"].append(lw)
             cols["recency"].append(d.recency)
             cols["decayed"].append(d.decayed)
-        cat = lambda attr: np.concatenate([getattr(d, attr) for d in self.data])  # noqa: E731
+
+        def cat(attr: str) -> np.ndarray:
+            return np.concatenate([getattr(d, attr) for d in self.data])
+
         ego = np.concatenate([np.full(len(d.label), d.ego) for d in self.data])
         date = cat("date")
         return Scored(ego=ego, snapshot=ego * len(self.dates) + date, date=date, label=cat("label").astype(bool),
