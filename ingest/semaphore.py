@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
     import redis
@@ -73,6 +73,12 @@ class RedisSemaphore:
                                                     "1" if join else "0", self.grace_s])
         return holder if taken else None
 
+    # Without a timeout it waits as long as it takes: a holder id, never None.
+    @overload
+    def acquire(self, timeout_s: None = None, sleep: Callable[[float], None] = ..., poll_s: float = ...) -> str: ...
+    @overload
+    def acquire(self, timeout_s: float | None, sleep: Callable[[float], None] = ...,
+                poll_s: float = ...) -> str | None: ...
     def acquire(self, timeout_s: float | None = None, sleep: Callable[[float], None] = time.sleep,
                 poll_s: float = 0.02) -> str | None:
         """Wait in line for a slot; the holder id, or None after `timeout_s`."""
