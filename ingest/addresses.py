@@ -68,8 +68,8 @@ def iter_address_list(value: str | None) -> Iterator[tuple[str | None, str]]:
         return
     if '"' in value or "(" in value or ":" in value:
         out: list[tuple[str | None, str]] = []
-        for match in _ELEMENT.finditer(value):
-            _parse_element(match.group(), False, out)
+        for found in _ELEMENT.finditer(value):
+            _parse_element(found.group(), False, out)
             yield from out
             out.clear()
         return
@@ -99,7 +99,7 @@ def _plain_elements(value: str) -> Iterator[str]:
         yield match.group()
 
 
-def _parse_element(element: str, plain: bool, out: list) -> None:
+def _parse_element(element: str, plain: bool, out: list[tuple[str | None, str]]) -> None:
     if not plain:
         group = _GROUP_OPEN.match(element)
         if group:
@@ -163,7 +163,7 @@ def _clean_name(text: str) -> str | None:
     return clean_name(_SPACES.sub(" ", text).strip(" '"))
 
 
-def _unquote(match: re.Match) -> str:
+def _unquote(match: re.Match[str]) -> str:
     inner = match.group(1)
     return "" if inner is None else _ESCAPE.sub(r"\1", inner)
 
@@ -196,7 +196,7 @@ def decode_words(text: str) -> str:
     return _ENCODED_WORD.sub(_decode_word, text)
 
 
-def _decode_word(match: re.Match) -> str:
+def _decode_word(match: re.Match[str]) -> str:
     charset, encoding, payload = match.group(1), match.group(2), match.group(3)
     charset = charset.split("*", 1)[0].lower()  # RFC 2231 language suffix
     try:

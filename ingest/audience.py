@@ -83,7 +83,7 @@ def bound_audience(participants: Iterable[Participant], own: Collection[str] = (
     is_own = _Own(own)
     kept: dict[tuple[str, str], Participant] = {}
     distinct: set[str] = set()
-    hashes: array | None = None  # past the cap: one hash per address line, counted at the end
+    hashes: array[int] | None = None  # past the cap: one hash per address line, counted at the end
     authors = 0
     for p in participants:
         if hashes is None:
@@ -108,8 +108,9 @@ def bound_audience(participants: Iterable[Participant], own: Collection[str] = (
     return Audience(tuple(kept.values()), _count_distinct(hashes))
 
 
-def _trim(kept: dict, is_own: _Own) -> tuple[dict, int]:
-    out, authors = {}, 0
+def _trim(kept: dict[tuple[str, str], Participant], is_own: _Own) -> tuple[dict[tuple[str, str], Participant], int]:
+    out: dict[tuple[str, str], Participant] = {}
+    authors = 0
     for key, p in kept.items():
         if p.role in _AUTHOR_ROLES and authors < _MAX_AUTHORS:
             out[key] = p
@@ -119,7 +120,7 @@ def _trim(kept: dict, is_own: _Own) -> tuple[dict, int]:
     return out, authors
 
 
-def _count_distinct(hashes: array) -> int:
+def _count_distinct(hashes: array[int]) -> int:
     # Sorting 8-byte hashes in numpy costs a fraction of a set of Python ints (~60 bytes each).
     # Two addresses sharing a 64-bit SipHash would count once: far below any cap that matters.
     import numpy as np

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import overload
 
 __all__ = ["clean_text", "clean_name", "clean_id", "clean_address", "clean_label", "clean_header",
            "clean_excerpt", "NAME_LIMIT", "ADDRESS_LIMIT", "ID_LIMIT", "LABEL_LIMIT", "HEADER_LIMIT", "EXCERPT_LIMIT"]
@@ -45,6 +46,12 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _ANY = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+@overload
+def clean_text(value: str, limit: int, *, keep_lines: bool = False) -> str: ...
+@overload
+def clean_text(value: None, limit: int, *, keep_lines: bool = False) -> None: ...
+@overload
+def clean_text(value: str | None, limit: int, *, keep_lines: bool = False) -> str | None: ...
 def clean_text(value: str | None, limit: int, *, keep_lines: bool = False) -> str | None:
     """`value` without control characters or lone surrogates, at most `limit` characters.
 
@@ -78,6 +85,12 @@ def clean_name(value: str | None) -> str | None:
     return value or None
 
 
+@overload
+def clean_id(value: str) -> str: ...
+@overload
+def clean_id(value: None) -> None: ...
+@overload
+def clean_id(value: str | None) -> str | None: ...
 def clean_id(value: str | None) -> str | None:
     """An identifier (provider id, Message-ID, thread id, address): clean and bounded
     without collisions. Returns None for None and keeps "" as ""."""
@@ -106,6 +119,12 @@ def clean_label(value: str | None) -> str | None:
     return None if value is None else (clean_text(value, LABEL_LIMIT) or None)
 
 
+@overload
+def clean_header(value: str) -> str: ...
+@overload
+def clean_header(value: None) -> None: ...
+@overload
+def clean_header(value: str | None) -> str | None: ...
 def clean_header(value: str | None) -> str | None:
     return None if value is None else clean_text(value, HEADER_LIMIT)
 

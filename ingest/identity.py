@@ -18,7 +18,17 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Hashable, Iterable, Mapping
+from typing import Any, Generic, Hashable, Iterable, Mapping, Protocol, TypeVar
+
+
+class _Key(Hashable, Protocol):
+    """A person or address key: hashed into sets, and ordered so results do not depend on
+    the order things were seen in."""
+
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+_K = TypeVar("_K", bound=_Key)
 
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 _STRIP = " \t\r\n\"'<>;,`"
@@ -215,19 +225,19 @@ def resolve_legacy(sightings: Iterable[tuple[str, str | None, Hashable]]) -> dic
 
 # ---------------------------------------------------------------- exact groups
 
-class UnionFind:
+class UnionFind(Generic[_K]):
     """Disjoint sets with path halving; roots are the smallest member, so the result does
     not depend on the order of unions."""
 
-    def __init__(self, items: Iterable[Hashable] = ()):
-        self.parent: dict = {}
+    def __init__(self, items: Iterable[_K] = ()) -> None:
+        self.parent: dict[_K, _K] = {}
         for item in items:
             self.add(item)
 
-    def add(self, item) -> None:
+    def add(self, item: _K) -> None:
         self.parent.setdefault(item, item)
 
-    def find(self, item):
+    def find(self, item: _K) -> _K:
         self.add(item)
         parent = self.parent
         while parent[item] != item:
@@ -235,15 +245,15 @@ class UnionFind:
             item = parent[item]
         return item
 
-    def union(self, a, b) -> None:
+    def union(self, a: _K, b: _K) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             if rb < ra:
                 ra, rb = rb, ra
             self.parent[rb] = ra
 
-    def groups(self) -> dict:
-        out: dict = defaultdict(set)
+    def groups(self) -> dict[_K, set[_K]]:
+        out: dict[_K, set[_K]] = defaultdict(set)
         for item in self.parent:
             out[self.find(item)].add(item)
         return dict(out)
@@ -252,7 +262,7 @@ class UnionFind:
 def group_addresses(addresses: Iterable[str], links: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """Exact matches: raw address -> group root. Same canonical form, plus `links`
     (e.g. legacy DN -> SMTP from `resolve_legacy`, or the user's hand merges)."""
-    uf = UnionFind()
+    uf: UnionFind[str] = UnionFind()
     for raw in addresses:
         uf.add(raw)
         key = canonical(raw)
@@ -274,9 +284,9 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
-class Suggestion:
-    left: Hashable
-    right: Hashable
+class Suggestion(Generic[_K]):
+    left: _K
+    right: _K
     evidence: tuple[Evidence, ...]
     score: float  # noisy-or of the evidence weights: a probability-like 0..1
 
@@ -286,7 +296,7 @@ class PersonFacts:
     """What a person looks like from the outside: addresses and the names they came with."""
 
     addresses: set[str] = field(default_factory=set)
-    names: Counter = field(default_factory=Counter)
+    names: Counter[str] = field(default_factory=Counter)
 
     def name_keys(self) -> set[str]:
         return {k for n in self.names if (k := name_key(n))}
@@ -307,10 +317,15 @@ TOGETHER = 0.2
 THRESHOLD = 0.5  # likelier than not
 
 
-def suggest_merges(people: Mapping[Hashable, PersonFacts],
-                   together: Mapping[tuple, int] | None = None,
-                   replies_from_other: Mapping[tuple, int] | None = None,
-                   exclude: Iterable[tuple] = ()) -> list[Suggestion]:
+def _pair(a: _K, b: _K) -> tuple[_K, _K]:
+    """`tuple(sorted((a, b)))`, typed as the pair it is."""
+    return (b, a) if b < a else (a, b)
+
+
+def suggest_merges(people: Mapping[_K, PersonFacts],
+                   together: Mapping[tuple[_K, _K], int] | None = None,
+                   replies_from_other: Mapping[tuple[_K, _K], int] | None = None,
+                   exclude: Iterable[tuple[_K, _K]] = ()) -> list[Suggestion[_K]]:
     """Pairs of people that are likelier than not one person, with the evidence.
 
     `together`: (a, b) person pairs -> messages both were on (an own address cc'd);
@@ -320,12 +335,12 @@ def suggest_merges(people: Mapping[Hashable, PersonFacts],
     """
     together = together or {}
     replies_from_other = replies_from_other or {}
-    excluded = {tuple(sorted(p)) for p in exclude}
-    evidence: dict[tuple, list[Evidence]] = defaultdict(list)
+    excluded = {_pair(*p) for p in exclude}
+    evidence: dict[tuple[_K, _K], list[Evidence]] = defaultdict(list)
 
-    by_name: dict[str, list] = defaultdict(list)
-    by_local: dict[str, list] = defaultdict(list)
-    locals_of: dict = {}
+    by_name: dict[str, list[_K]] = defaultdict(list)
+    by_local: dict[str, list[_K]] = defaultdict(list)
+    locals_of: dict[_K, dict[str, set[str]]] = {}
     for pid, facts in people.items():
         for key in facts.name_keys():
             by_name[key].append(pid)
@@ -355,22 +370,22 @@ def suggest_merges(people: Mapping[Hashable, PersonFacts],
         for b in by_name.get(key, ()):
             for a in pids:
                 if a != b and key not in people[a].name_keys():
-                    pair = tuple(sorted((a, b)))
+                    pair = _pair(a, b)
                     if not any(e.kind in ("same_name", "name_matches_address") for e in evidence[pair]):
                         evidence[pair].append(Evidence(
                             "name_matches_address", f'"{key.title()}" is the name on one and the address of the other',
                             NAME_ADDRESS))
-    for pair, n in replies_from_other.items():
-        pair = tuple(sorted(pair))
+    for (a, b), n in replies_from_other.items():
+        pair = _pair(a, b)
         evidence[pair].append(Evidence(
             "reply_from_other", f"you wrote to one and {n} answer(s) came from the other",
             1 - (1 - REPLY_OTHER) ** min(n, 3)))
-    for pair, n in together.items():
-        pair = tuple(sorted(pair))
+    for (a, b), n in together.items():
+        pair = _pair(a, b)
         if pair in evidence:  # only supports other evidence: colleagues are seen together too
             evidence[pair].append(Evidence("seen_together", f"seen together on {n} message(s)", TOGETHER))
 
-    out: list[Suggestion] = []
+    out: list[Suggestion[_K]] = []
     for pair, items in evidence.items():
         if pair in excluded or pair[0] == pair[1] or pair[0] not in people or pair[1] not in people:
             continue

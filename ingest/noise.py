@@ -17,7 +17,7 @@ cancelled meeting. Below the caps nothing is dropped for size; the model weighs 
 from __future__ import annotations
 
 import re
-from typing import Collection, Iterable, Mapping
+from typing import Collection, Hashable, Iterable, Mapping, TypeVar
 
 from .identity import canonical, domain_of, local_of
 from .records import Interaction
@@ -205,7 +205,10 @@ def interaction_reason(ix: Interaction, own: Collection[str] = (), *,
     return None
 
 
-def one_way(received: Mapping, answered: Collection) -> set:
+_Who = TypeVar("_Who", bound=Hashable)  # an address or a person id: whatever the caller counts by
+
+
+def one_way(received: Mapping[_Who, int], answered: Collection[_Who]) -> set[_Who]:
     """People who wrote to the user and never heard back (no mail from the user to them,
     no meeting with them): not a relationship, whoever they are."""
     return {who for who, n in received.items() if n > 0 and who not in answered}

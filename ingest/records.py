@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 from .clean import clean_excerpt, clean_header, clean_id, clean_label, clean_name, clean_text
 
@@ -36,7 +36,7 @@ class Participant:
     name: str | None = None
     response: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Every connector builds Participants: cleaning here means none can forget it.
         object.__setattr__(self, "address", clean_id(self.address))
         object.__setattr__(self, "name", clean_name(self.name))
@@ -73,7 +73,7 @@ class Interaction:
     # participants kept: a big audience is counted, not stored (None: all were kept).
     audience: int | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Mail is untrusted: no control character, lone surrogate or unbounded value
         # reaches the store from any connector (see ingest.clean).
         setter = object.__setattr__
@@ -110,7 +110,7 @@ class Quarantined:
     excerpt: str = ""
     resource: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "ref", clean_id(self.ref))
         object.__setattr__(self, "reason", clean_text(self.reason, 1000))
         object.__setattr__(self, "excerpt", clean_excerpt(self.excerpt))
@@ -122,7 +122,7 @@ class Removed:
 
     provider_id: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Cleaned as Interaction cleans it, so the id removed is the id that was stored.
         object.__setattr__(self, "provider_id", clean_id(self.provider_id))
 
@@ -157,4 +157,4 @@ class SyncReport:
     removed: int = 0
     pages: int = 0
     full_sync: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)

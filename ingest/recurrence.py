@@ -21,10 +21,15 @@ instances; only the deadline, a last resort, depends on the machine.
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from typing import TYPE_CHECKING
 
-from dateutil.rrule import rruleset, rrulestr
+from dateutil.rrule import rrule, rruleset, rrulestr
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 __all__ = ["Budget", "Expansion", "as_utc", "expand", "ITERATIONS", "SUBDAILY_INSTANCES"]
 
@@ -45,7 +50,7 @@ class Exhausted(Exception):
 class Budget:
     """Iterations left for one series, and the file's deadline (time.monotonic seconds)."""
 
-    def __init__(self, iterations: int = ITERATIONS, deadline: float | None = None):
+    def __init__(self, iterations: int = ITERATIONS, deadline: float | None = None) -> None:
         self.limit = self.left = iterations
         self.deadline = deadline
         self.timed_out = False
@@ -64,16 +69,16 @@ class Budget:
         return self.limit - max(self.left, 0)
 
 
-class _Metered(tuple):
+class _Metered(tuple[object, ...]):
     """A BY* set of a dateutil rule that charges the budget on every look."""
 
     budget: Budget
 
-    def __contains__(self, value) -> bool:
+    def __contains__(self, value: object) -> bool:
         self.budget.spend()
         return tuple.__contains__(self, value)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[object]:
         self.budget.spend()
         return tuple.__iter__(self)
 
@@ -84,11 +89,11 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Expansion:
-    instances: list  # starts, dates for all-day series, inside the window, sorted
+    instances: list[date]  # starts (datetimes), dates for all-day series, inside the window, sorted
     problem: str | None = None
 
 
-def _meter(rule, budget: Budget):
+def _meter(rule: rrule, budget: Budget) -> rrule:
     for name in _METERED:
         values = getattr(rule, name, None)
         if values:
@@ -98,10 +103,10 @@ def _meter(rule, budget: Budget):
     return rule
 
 
-def expand(event, start, ws: datetime, we: datetime, *, cap: int, budget: Budget) -> Expansion:
+def expand(event: Event, start: date, ws: datetime, we: datetime, *, cap: int, budget: Budget) -> Expansion:
     """Instance starts of a recurring master within [ws, we], in the event's own zone."""
     all_day = not isinstance(start, datetime)
-    base = datetime.combine(start, time()) if all_day else start
+    base = start if isinstance(start, datetime) else datetime.combine(start, time())
     aware = base.tzinfo is not None
     rs = rruleset()
     subdaily = False
@@ -136,7 +141,7 @@ def expand(event, start, ws: datetime, we: datetime, *, cap: int, budget: Budget
     if subdaily:
         cap = min(cap, SUBDAILY_INSTANCES)
     lo, hi = (ws, we) if aware else (ws.replace(tzinfo=None), we.replace(tzinfo=None))
-    out: list = []
+    out: list[date] = []
     produced = 0  # instances the rules gave besides DTSTART, in the window or not
     try:
         for instance in rs:
@@ -161,7 +166,7 @@ def expand(event, start, ws: datetime, we: datetime, *, cap: int, budget: Budget
     return Expansion(out)
 
 
-def _stopped(out: list, budget: Budget, rule_gave: int) -> Expansion:
+def _stopped(out: list[date], budget: Budget, rule_gave: int) -> Expansion:
     if budget.timed_out:
         return Expansion(out, f"the file's time for expanding recurrences ran out; kept {len(out)} instance(s)")
     if not rule_gave:
@@ -171,7 +176,7 @@ def _stopped(out: list, budget: Budget, rule_gave: int) -> Expansion:
                           f"kept {len(out)} instance(s)")
 
 
-def _rrule_value(value) -> str:
+def _rrule_value(value: object) -> str:
     if isinstance(value, (datetime, date)):
         return value.strftime("%Y%m%dT%H%M%S")
     if hasattr(value, "to_ical"):
@@ -180,7 +185,7 @@ def _rrule_value(value) -> str:
     return str(value)
 
 
-def align(value, base: datetime, end_of_day: bool = False) -> datetime:
+def align(value: date, base: datetime, end_of_day: bool = False) -> datetime:
     """`value` in the same form (aware or naive) as the series start `base`."""
     if not isinstance(value, datetime):
         value = datetime.combine(value, time(23, 59, 59) if end_of_day else base.timetz().replace(tzinfo=None))
@@ -192,7 +197,7 @@ def align(value, base: datetime, end_of_day: bool = False) -> datetime:
     return value.replace(tzinfo=base.tzinfo) if value.tzinfo is None else value
 
 
-def as_utc(value) -> datetime:
+def as_utc(value: date) -> datetime:
     """A start as an aware UTC datetime: dates at midnight, floating times read as UTC."""
     if not isinstance(value, datetime):
         return datetime.combine(value, time(), tzinfo=timezone.utc)

@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:
+    import redis
 
 # KEYS: the holders (holder -> expiry), the line (asker -> place), the askers' deadlines.
 # ARGV: now, the holder's expiry, asker id, limit, key ttl (ms), join ('1': wait in line when
@@ -48,7 +53,7 @@ return granted
 
 
 class RedisSemaphore:
-    def __init__(self, client, key: str, limit: int, ttl_s: float, grace_s: float = 1.0):
+    def __init__(self, client: redis.Redis, key: str, limit: int, ttl_s: float, grace_s: float = 1.0) -> None:
         self.client = client
         self.key = key
         self.keys = [key, f"{key}:line", f"{key}:askers"]
@@ -68,7 +73,14 @@ class RedisSemaphore:
                                                     "1" if join else "0", self.grace_s])
         return holder if taken else None
 
-    def acquire(self, timeout_s: float | None = None, sleep=time.sleep, poll_s: float = 0.02) -> str | None:
+    # Without a timeout it waits as long as it takes: a holder id, never None.
+    @overload
+    def acquire(self, timeout_s: None = None, sleep: Callable[[float], None] = ..., poll_s: float = ...) -> str: ...
+    @overload
+    def acquire(self, timeout_s: float | None, sleep: Callable[[float], None] = ...,
+                poll_s: float = ...) -> str | None: ...
+    def acquire(self, timeout_s: float | None = None, sleep: Callable[[float], None] = time.sleep,
+                poll_s: float = 0.02) -> str | None:
         """Wait in line for a slot; the holder id, or None after `timeout_s`."""
         asker = uuid.uuid4().hex
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

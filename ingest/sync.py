@@ -86,7 +86,8 @@ def run_sync(store: SyncStore, connector: Connector, resources: Iterable[str] | 
     return reports
 
 
-def _sync_resource(store, connector, resource, progress, max_resyncs) -> SyncReport:
+def _sync_resource(store: SyncStore, connector: Connector, resource: str, progress: Progress | None,
+                   max_resyncs: int) -> SyncReport:
     total = SyncReport(resource=resource)
     resyncs = 0
     while True:

@@ -114,6 +114,19 @@ def test_cancelled_event_is_removed_and_an_event_without_start_is_quarantined():
     assert isinstance(parse_event(event(start={"dateTime": "not a time"}), "primary"), Quarantined)
 
 
+def test_an_attendee_response_of_the_wrong_json_type_reads_as_none():
+    # Given attendees whose responseStatus is a list and an object (unhashable as dict keys)
+    attendees = [{"email": "ana@example.org", "responseStatus": ["accepted"]},
+                 {"email": "bo@example.org", "responseStatus": {"x": 1}},
+                 {"email": "cy@example.org", "responseStatus": "accepted"}]
+    # When the event is parsed
+    item = parse_event(event(attendees=attendees), "primary")
+    # Then it is still a meeting and those responses are unknown, the good one kept
+    assert isinstance(item, Interaction)
+    assert [(p.address, p.response) for p in item.participants if p.role == "attendee"] == [
+        ("ana@example.org", "none"), ("bo@example.org", "none"), ("cy@example.org", "accepted")]
+
+
 def test_event_with_a_thousand_attendees():
     attendees = [{"email": f"p{i}@example.org", "responseStatus": "tentative"} for i in range(1000)]
     item = parse_event(event(attendees=attendees), "work@group.calendar.google.com")

@@ -129,6 +129,20 @@ def test_an_event_without_organizer_is_still_a_meeting():
     assert all(p.role == "attendee" for p in item.participants)
 
 
+def test_an_attendee_response_of_the_wrong_json_type_reads_as_none():
+    # Given attendees whose status.response is a list and an object (unhashable as dict keys)
+    attendees = [{"type": "required", "emailAddress": {"address": "sam@northwind.example"},
+                  "status": {"response": ["accepted"]}},
+                 {"type": "required", "emailAddress": {"address": "bo@example.org"}, "status": {"response": {}}},
+                 {"type": "required", "emailAddress": {"address": "cy@example.org"}, "status": {"response": "declined"}}]
+    # When the event is parsed
+    item = parse_event(event(attendees=attendees))
+    # Then it is still a meeting and those responses are unknown, the good one kept
+    assert isinstance(item, Interaction)
+    assert [(p.address, p.response) for p in item.participants if p.role == "attendee"] == [
+        ("sam@northwind.example", "none"), ("bo@example.org", "none"), ("cy@example.org", "declined")]
+
+
 def test_cancelled_and_tentative_events():
     assert parse_event(event(isCancelled=True)).status == "cancelled"
     assert parse_event(event(showAs="tentative")).status == "tentative"

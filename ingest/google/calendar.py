@@ -11,6 +11,7 @@ audience is counted in `audience`, not stored (ingest.attendees). All-day events
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.attendees import bound_attendees
@@ -33,7 +34,7 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _when(value: dict | None, default_tz: str | None) -> tuple[datetime | None, bool]:
+def _when(value: object, default_tz: str | None) -> tuple[datetime | None, bool]:
     if not isinstance(value, dict):
         return None, False
     if value.get("dateTime"):
@@ -48,14 +49,14 @@ def _when(value: dict | None, default_tz: str | None) -> tuple[datetime | None, 
     return None, False
 
 
-def _address(raw) -> str | None:
+def _address(raw: object) -> str | None:
     address = str(raw or "").strip().lower()
     if "@" not in address or " " in address:
         return None
     return clean_address(address)
 
 
-def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
+def parse_event(event: dict[str, Any], calendar_id: str, calendar_tz: str | None = None,
                 resource: str | None = None) -> Interaction | Removed | Quarantined:
     resource = resource or f"calendar:{calendar_id}"
     event_id = str(event.get("id") or "")
@@ -74,21 +75,26 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
     if start is None:
         return Quarantined(ref=pid, reason="event without start", resource=resource)
     participants: list[Participant] = []
-    organizer = event.get("organizer") if isinstance(event.get("organizer"), dict) else {}
+    organizer = event.get("organizer")
+    if not isinstance(organizer, dict):
+        organizer = {}
     org_address = _address(organizer.get("email"))
     if org_address:
         participants.append(Participant(address=org_address, role="organizer",
                                         name=clean_name(organizer.get("displayName")),
                                         response="organizer"))
-    for attendee in event.get("attendees") if isinstance(event.get("attendees"), list) else ():
+    attendees = event.get("attendees")
+    for attendee in attendees if isinstance(attendees, list) else ():
         if not isinstance(attendee, dict) or attendee.get("resource"):
             continue
         address = _address(attendee.get("email"))
         if address is None:
             continue
+        # A list or an object here would be unhashable: one odd attendee must not fail the page.
+        status = attendee.get("responseStatus")
         participants.append(Participant(
             address=address, role="attendee", name=clean_name(attendee.get("displayName")),
-            response=RESPONSES.get(attendee.get("responseStatus"), "none")))
+            response=RESPONSES.get(status, "none") if isinstance(status, str) else "none"))
     duration = int((end - start).total_seconds()) if end is not None and end >= start else None
     kept, audience = bound_attendees(participants)
     return Interaction(
@@ -98,5 +104,5 @@ def parse_event(event: dict, calendar_id: str, calendar_tz: str | None = None,
         status="tentative" if event.get("status") == "tentative" else "confirmed")
 
 
-def _maybe_id(value) -> str | None:
+def _maybe_id(value: object) -> str | None:
     return clean_id(value) if isinstance(value, str) and value else None

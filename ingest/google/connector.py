@@ -26,12 +26,13 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from typing import Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, TypedDict
 
 from ingest.audience import own_forms
 from ingest.connector import Connector
 from ingest.errors import CursorExpired
-from ingest.records import Page, Removed
+from ingest.records import Item, Page, Removed
 
 from .calendar import parse_event
 from .dispatch import Dispatcher
@@ -39,19 +40,40 @@ from .gmail import METADATA_HEADERS, parse_message
 from .quota import GMAIL_COSTS, Quota
 from .transport import Transport
 
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+    from googleapiclient.http import HttpRequest
+
 log = logging.getLogger(__name__)
 LIST_PAGE = 500
 BATCH_CALLS = 50
 BATCH_UNITS = 250
 KEEP_DONE_THREADS = 5000
 
+# One fetch: ("thread", thread id, the listed ids in it) or ("message", id, [id]).
+Unit = tuple[Literal["thread", "message"], str, list[str]]
+Fetch = Callable[[], list[Item]]
+
+
+class _Listing(TypedDict):
+    """One messages.list page of a full sync, and how much of it is stored."""
+
+    token: str | None  # the page token that listed it
+    next: str | None  # its nextPageToken
+    after: str | None  # the id after which this run started on the page
+    listed: list[tuple[str, str]]  # (message id, thread id) still to fetch
+    positions: dict[str, int]  # message id -> its place in `listed`
+    covered: set[int]  # places fetched
+    prefix: int  # every place before this one is fetched
+
 
 class GoogleConnector(Connector):
     provider = "google"
 
-    def __init__(self, credentials, *, api_base: str, calendars=("primary",), quota: Quota | None = None,
-                 list_page: int = LIST_PAGE, batch_calls: int = BATCH_CALLS,
-                 batch_units: int = BATCH_UNITS, sleep=time.sleep, address: str | None = None):
+    def __init__(self, credentials: Credentials, *, api_base: str, calendars: Iterable[str] = ("primary",),
+                 quota: Quota | None = None, list_page: int = LIST_PAGE, batch_calls: int = BATCH_CALLS,
+                 batch_units: int = BATCH_UNITS, sleep: Callable[[float], None] = time.sleep,
+                 address: str | None = None) -> None:
         self.transport = Transport(credentials, api_base)
         self.calendars = [c.strip() for c in calendars if c.strip()]
         self.quota = quota or Quota()
@@ -89,13 +111,17 @@ class GoogleConnector(Connector):
 
     # --- Gmail ----------------------------------------------------------------------
 
-    def _gmail_get(self, message_id: str):
+    def _gmail_get(self, message_id: str) -> HttpRequest:
         return self.transport.gmail_users("messages").get(
             userId="me", id=message_id, format="metadata", metadataHeaders=list(METADATA_HEADERS))
 
-    def _gmail_thread(self, thread_id: str):
+    def _gmail_thread(self, thread_id: str) -> HttpRequest:
         return self.transport.gmail_users("threads").get(
             userId="me", id=thread_id, format="metadata", metadataHeaders=list(METADATA_HEADERS))
+
+    def _gmail_list(self, token: str | None) -> HttpRequest:
+        return self.transport.gmail_users("messages").list(
+            userId="me", maxResults=self.list_page, includeSpamTrash=True, **({"pageToken": token} if token else {}))
 
     def _send_as(self) -> list[str]:
         body = self.calls.call("gmail", "users.settings.sendAs.list",
@@ -112,13 +138,14 @@ class GoogleConnector(Connector):
             self._forms_of, self._forms = known, own_forms(known)
         return self._forms
 
-    def _plan(self, listed: list[tuple[str, str]], threads_from: int) -> list[tuple]:
+    def _plan(self, listed: list[tuple[str, str]], threads_from: int) -> list[Unit]:
         """Work units in list order: ("thread", tid, ids) when `threads_from` or more ids
         of one thread are listed together, else ("message", id, [id])."""
         by_thread: OrderedDict[str, list[str]] = OrderedDict()
         for message_id, thread_id in listed:
             by_thread.setdefault(thread_id or message_id, []).append(message_id)
-        units, emitted = [], set()
+        units: list[Unit] = []
+        emitted: set[str] = set()
         for message_id, thread_id in listed:
             key = thread_id or message_id
             ids = by_thread[key]
@@ -130,8 +157,10 @@ class GoogleConnector(Connector):
                 units.append(("message", message_id, [message_id]))
         return units
 
-    def _batches(self, units: list[tuple]) -> list[list[tuple]]:
-        out, current, cost = [], [], 0
+    def _batches(self, units: list[Unit]) -> list[list[Unit]]:
+        out: list[list[Unit]] = []
+        current: list[Unit] = []
+        cost = 0
         for unit in units:
             unit_cost = GMAIL_COSTS["users.threads.get" if unit[0] == "thread" else "users.messages.get"]
             if current and (len(current) >= self.batch_calls or cost + unit_cost > self.batch_units):
@@ -143,18 +172,18 @@ class GoogleConnector(Connector):
             out.append(current)
         return out
 
-    def _fetch(self, batch: list[tuple]) -> tuple[list, list[tuple]]:
-        """Fetch one batch of units; returns (items, units)."""
-        calls = {}
+    def _fetch(self, batch: list[Unit]) -> list[Item]:
+        """Fetch one batch of units; the items in the units' order."""
+        calls: dict[str, tuple[str, Callable[[], HttpRequest]]] = {}
         for index, (kind, key, _ids) in enumerate(batch):
             rid = f"{kind[0]}{index}"
             if kind == "thread":
-                calls[rid] = ("users.threads.get", lambda key=key: self._gmail_thread(key))
+                calls[rid] = ("users.threads.get", partial(self._gmail_thread, key))
             else:
-                calls[rid] = ("users.messages.get", lambda key=key: self._gmail_get(key))
+                calls[rid] = ("users.messages.get", partial(self._gmail_get, key))
         bodies = self.calls.batch("gmail", calls)
         own = self._own_forms()
-        items: list = []
+        items: list[Item] = []
         for index, (kind, key, ids) in enumerate(batch):
             body = bodies.get(f"{kind[0]}{index}")
             if body is None:
@@ -165,9 +194,9 @@ class GoogleConnector(Connector):
                 items.extend(Removed(i) for i in ids if i not in fetched)
             else:
                 items.append(parse_message(body, own=own))
-        return items, batch
+        return items
 
-    def _gmail_full(self, state: dict | None) -> Iterator[Page]:
+    def _gmail_full(self, state: dict[str, Any] | None) -> Iterator[Page]:
         self.transport.ensure_token()
         if state is None:
             profile = self.calls.call("gmail", "users.getProfile",
@@ -203,13 +232,12 @@ class GoogleConnector(Connector):
             yield Page(items=tuple(items), cursor=json.dumps(cursor), complete=final, full_sync=True,
                        own_addresses=own, progress=(state["seen"], state["total"]))
 
-    def _full_jobs(self, token: str | None, after: str | None, claimed: set[str]):
+    def _full_jobs(self, token: str | None, after: str | None,
+                   claimed: set[str]) -> Iterator[tuple[tuple[_Listing, list[Unit], bool], Fetch]]:
         """Batches of the full listing, listing the next page as soon as the pipeline wants
         more work: ((listing, batch, last_of_listing), job) pairs."""
         while True:
-            body = self.calls.call("gmail", "users.messages.list", lambda token=token: self.transport.gmail_users(
-                "messages").list(userId="me", maxResults=self.list_page, includeSpamTrash=True,
-                                 **({"pageToken": token} if token else {})))
+            body = self.calls.call("gmail", "users.messages.list", partial(self._gmail_list, token))
             listed = [(m["id"], m.get("threadId", "")) for m in body.get("messages", [])]
             if after:
                 ids = [m for m, _ in listed]
@@ -218,23 +246,24 @@ class GoogleConnector(Connector):
             listed = [(m, t) for m, t in listed if t not in claimed]
             units = self._plan(listed, threads_from=2)
             claimed.update(key for kind, key, _ in units if kind == "thread")
-            listing = {"token": token, "next": body.get("nextPageToken"), "after": after, "listed": listed,
-                       "positions": {m: i for i, (m, _) in enumerate(listed)}, "covered": set(), "prefix": 0}
+            listing: _Listing = {"token": token, "next": body.get("nextPageToken"), "after": after, "listed": listed,
+                                 "positions": {m: i for i, (m, _) in enumerate(listed)}, "covered": set(), "prefix": 0}
             batches = self._batches(units) or [[]]
             for number, batch in enumerate(batches):
-                yield (listing, batch, number == len(batches) - 1), (lambda b=batch: self._fetch(b)[0])
+                yield (listing, batch, number == len(batches) - 1), partial(self._fetch, batch)
             if listing["next"] is None:
                 return
             token, after = listing["next"], None
 
-    def _gmail_incremental(self, state: dict) -> Iterator[Page]:
+    def _gmail_incremental(self, state: dict[str, Any]) -> Iterator[Page]:
         self.transport.ensure_token()
         start = int(state["history_id"])
-        token, latest = None, start
+        token: str | None = None
+        latest = start
         order: OrderedDict[str, str] = OrderedDict()  # message id -> thread id, to fetch
         removed: set[str] = set()
         while True:
-            params = {"userId": "me", "startHistoryId": str(start), "maxResults": 500}
+            params: dict[str, str | int] = {"userId": "me", "startHistoryId": str(start), "maxResults": 500}
             if token:
                 params["pageToken"] = token
             body = self.calls.call("gmail", "users.history.list",
@@ -263,7 +292,7 @@ class GoogleConnector(Connector):
         if not batches:
             yield Page(items=gone, cursor=new, complete=True)
             return
-        jobs = [(number, lambda b=b: self._fetch(b)[0]) for number, b in enumerate(batches)]
+        jobs: list[tuple[int, Fetch]] = [(number, partial(self._fetch, b)) for number, b in enumerate(batches)]
         for number, items in self.calls.pipelined(jobs):
             final = number == len(jobs) - 1
             yield Page(items=tuple(items) + (gone if final else ()), cursor=new if final else old,
@@ -271,14 +300,15 @@ class GoogleConnector(Connector):
 
     # --- Calendar -------------------------------------------------------------------
 
-    def _calendar(self, calendar_id: str, state: dict | None) -> Iterator[Page]:
+    def _calendar(self, calendar_id: str, state: dict[str, Any] | None) -> Iterator[Page]:
         self.transport.ensure_token()
         resource = f"calendar:{calendar_id}"
         sync_token = (state or {}).get("sync_token")
         page_token = (state or {}).get("page_token")
         full = sync_token is None
         while True:
-            params = {"calendarId": calendar_id, "singleEvents": True, "maxResults": 2500}
+            params: dict[str, str | int | bool] = {"calendarId": calendar_id, "singleEvents": True,
+                                                   "maxResults": 2500}
             if page_token:
                 params["pageToken"] = page_token
             if sync_token:
@@ -299,7 +329,7 @@ class GoogleConnector(Connector):
             return
 
 
-def _load(cursor: str | None) -> dict | None:
+def _load(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
     try:

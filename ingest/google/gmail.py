@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Collection, Iterator
+from typing import Any, Collection, Iterator
 
 from ingest.addresses import iter_address_list
 from ingest.audience import bound_audience
@@ -64,14 +64,17 @@ def _date(value: str | None) -> datetime | None:
     return parsed if EARLIEST <= parsed <= LATEST else None
 
 
-def _internal(value) -> datetime | None:
+def _internal(value: str | int | None) -> datetime | None:
+    """Gmail's internalDate: epoch milliseconds, as a decimal string."""
+    if value is None:
+        return None
     try:
         return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
-def header_map(message: dict) -> dict[str, list[str]]:
+def header_map(message: dict[str, Any]) -> dict[str, list[str]]:
     headers: dict[str, list[str]] = {}
     for entry in (message.get("payload") or {}).get("headers") or []:
         name = str(entry.get("name", "")).lower()
@@ -80,14 +83,19 @@ def header_map(message: dict) -> dict[str, list[str]]:
     return headers
 
 
-def excerpt(message: dict) -> str:
+def _first(headers: dict[str, list[str]], name: str) -> str | None:
+    values = headers.get(name)
+    return values[0] if values else None
+
+
+def excerpt(message: dict[str, Any]) -> str:
     lines = [f"{e.get('name')}: {e.get('value')}"
              for e in (message.get("payload") or {}).get("headers") or []
              if str(e.get("name", "")).lower() in {h.lower() for h in METADATA_HEADERS}]
     return "\n".join(lines)[:2000]
 
 
-def parse_message(message: dict, resource: str = "gmail", own: Collection[str] = ()) -> Interaction | Quarantined:
+def parse_message(message: dict[str, Any], resource: str = "gmail", own: Collection[str] = ()) -> Interaction | Quarantined:
     """`own`: the user's addresses, kept with their role when a big audience is not
     (ingest.audience; pass `own_forms(...)` when parsing many messages)."""
     message_id = str(message.get("id") or "")
@@ -95,7 +103,7 @@ def parse_message(message: dict, resource: str = "gmail", own: Collection[str] =
         headers = header_map(message)
         audience = bound_audience((p for header, role in ROLES for p in _addresses(headers.get(header, []), role)),
                                   own)
-        occurred = _date((headers.get("date") or [None])[0]) or _internal(message.get("internalDate"))
+        occurred = _date(_first(headers, "date")) or _internal(message.get("internalDate"))
         if not message_id:
             return Quarantined(ref="?", reason="message without id", excerpt=excerpt(message),
                                resource=resource)
@@ -110,8 +118,8 @@ def parse_message(message: dict, resource: str = "gmail", own: Collection[str] =
             provider_id=message_id, kind="email", occurred_at=occurred,
             participants=audience.participants, audience=audience.count, resource=resource,
             thread_id=message.get("threadId") or None,
-            message_id=_msgid((headers.get("message-id") or [None])[0]),
-            in_reply_to=_msgid((headers.get("in-reply-to") or [None])[0]),
+            message_id=_msgid(_first(headers, "message-id")),
+            in_reply_to=_msgid(_first(headers, "in-reply-to")),
             references=references, labels=labels, is_sent="SENT" in labels,
             is_draft="DRAFT" in labels, headers=kept)
     except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop a sync

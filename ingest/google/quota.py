@@ -28,9 +28,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Protocol
 
 from ..semaphore import RedisSemaphore
+
+if TYPE_CHECKING:
+    import redis
 
 GMAIL_COSTS = {
     "users.getProfile": 1, "users.labels.list": 1, "users.settings.sendAs.list": 1,
@@ -86,10 +91,18 @@ return {tostring(wait), ticket}
 """
 
 
+class Bucket(Protocol):
+    """What Quota needs of a bucket, local or shared through Redis."""
+
+    rate: float
+
+    def take(self, cost: float, force: bool = False) -> float: ...
+
+
 class LocalBucket:
     """The same present-only bucket in one process."""
 
-    def __init__(self, rate: float, capacity: float, clock=time.monotonic):
+    def __init__(self, rate: float, capacity: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate, self.capacity, self.clock = rate, capacity, clock
         self.tokens, self.stamp = capacity, clock()
         self.lock = threading.Lock()
@@ -112,8 +125,8 @@ class RedisBucket:
     when the bucket is not in debt and its asker is first in line, so a process that asks a
     little later every time (busier, or with fewer threads) still gets its turn."""
 
-    def __init__(self, client, key: str, rate: float, capacity: float, grace_s: float = 1.0,
-                 poll_s: float = 0.01):
+    def __init__(self, client: redis.Redis, key: str, rate: float, capacity: float, grace_s: float = 1.0,
+                 poll_s: float = 0.01) -> None:
         self.client, self.key, self.rate, self.capacity = client, key, rate, capacity
         self.grace_s, self.poll_s = grace_s, poll_s
         self.keys = [key, f"{key}:line", f"{key}:deadlines"]
@@ -148,7 +161,8 @@ class Quota:
     def __init__(self, *, redis_url: str | None = None, account: str = "default",
                  units_per_second: float = GMAIL_UNITS_PER_SECOND,
                  calendar_per_second: float = CALENDAR_REQUESTS_PER_SECOND,
-                 burst_s: float = 0.05, max_concurrent: int = 4, sleep=time.sleep):
+                 burst_s: float = 0.05, max_concurrent: int = 4,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.units_per_second = units_per_second
         self.max_concurrent = max_concurrent
         self.sleep = sleep
@@ -156,7 +170,9 @@ class Quota:
         self.units = 0
         self._lock = threading.Lock()
         self._local_slots = threading.BoundedSemaphore(max_concurrent)
-        self._limiter = None
+        self._limiter: RedisSemaphore | None = None
+        self.gmail: Bucket
+        self.calendar: Bucket
         if redis_url:
             import redis
 
@@ -195,7 +211,7 @@ class Quota:
         bucket.take(seconds * bucket.rate, force=True)
 
     @contextmanager
-    def slot(self, api: str, units: int):
+    def slot(self, api: str, units: int) -> Iterator[None]:
         """Hold one of the account's in-flight slots and the units for one request/batch."""
         with self._local_slots:
             if self._limiter is None:

@@ -10,6 +10,7 @@ Resource attendees (rooms, equipment) are not people and are left out; beyond
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tzlocal.windows_tz import win_tz
@@ -45,7 +46,7 @@ def zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
-def parse_date_time_zone(value) -> datetime | None:
+def parse_date_time_zone(value: object) -> datetime | None:
     """{"dateTime": "2026-03-01T10:00:00.0000000", "timeZone": "..."} -> aware UTC datetime."""
     if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
         return None
@@ -69,7 +70,7 @@ def parse_date_time_zone(value) -> datetime | None:
         return None
 
 
-def _person(recipient) -> tuple[str | None, str | None]:
+def _person(recipient: object) -> tuple[str | None, str | None]:
     email = recipient.get("emailAddress") if isinstance(recipient, dict) else None
     if not isinstance(email, dict):
         return None, None
@@ -79,27 +80,30 @@ def _person(recipient) -> tuple[str | None, str | None]:
             clean_name(name) if isinstance(name, str) else None)
 
 
-def _participants(event: dict) -> tuple[Participant, ...]:
+def _participants(event: dict[str, Any]) -> tuple[Participant, ...]:
     people: list[Participant] = []
     organizer, organizer_name = _person(event.get("organizer"))
     if organizer:
         people.append(Participant(address=organizer, role="organizer", name=organizer_name,
                                   response="organizer"))
     seen = {organizer} if organizer else set()
-    for attendee in event.get("attendees") if isinstance(event.get("attendees"), list) else ():
+    attendees = event.get("attendees")
+    for attendee in attendees if isinstance(attendees, list) else ():
         if not isinstance(attendee, dict) or attendee.get("type") == "resource":
             continue
         address, name = _person(attendee)
         if not address or address in seen:
             continue
         seen.add(address)
-        status = attendee.get("status") if isinstance(attendee.get("status"), dict) else {}
+        status = attendee.get("status")
+        # A list or an object here would be unhashable: one odd attendee must not fail the page.
+        response = status.get("response") if isinstance(status, dict) else None
         people.append(Participant(address=address, role="attendee", name=name,
-                                  response=RESPONSES.get(status.get("response"), "none")))
+                                  response=RESPONSES.get(response, "none") if isinstance(response, str) else "none"))
     return tuple(people)
 
 
-def parse_event(event: dict, resource: str = "calendar") -> Item:
+def parse_event(event: dict[str, Any], resource: str = "calendar") -> Item:
     """One calendarView/delta entry -> the record Kith keeps (or a reason it cannot)."""
     graph_id = event.get("id") if isinstance(event, dict) else None
     if not isinstance(graph_id, str) or not graph_id:
@@ -141,7 +145,7 @@ def parse_event(event: dict, resource: str = "calendar") -> Item:
     )
 
 
-def _excerpt(event: dict) -> str:
+def _excerpt(event: dict[str, Any]) -> str:
     keys = ("iCalUId", "type", "isAllDay", "isCancelled")
     lines = [f"{k}: {clean_text(event[k], 200)}" for k in keys if k in event]
     for side in ("start", "end"):

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..audience import own_forms
 from ..connector import Connector
 from ..errors import ConfigError, CursorExpired, TransientError
-from ..records import Page
+from ..records import Item, Page
 from .calendar import parse_event
 from .graph import GraphClient
 from .mail import MESSAGE_SELECT, normalise_address, parse_message
 
 DEFAULT_FOLDERS = ("inbox", "sentitems")
+
+# One Graph delta entry and the resource it came from -> the record kept.
+Parser = Callable[[dict[str, Any], str], Item]
 
 
 def _iso(moment: datetime) -> str:
@@ -43,7 +46,7 @@ class MicrosoftConnector(Connector):
     def __init__(self, client: GraphClient, *, folders: Sequence[str] = DEFAULT_FOLDERS,
                  calendar: bool = True, page_size: int = 1000, past_days: int = 730,
                  future_days: int = 90, window_step_days: int = 7,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.client = client
         self.folders = tuple(dict.fromkeys(f.strip() for f in folders if f.strip()))
         self.calendar = calendar
@@ -78,7 +81,7 @@ class MicrosoftConnector(Connector):
         self.client.close()
 
     # -- cursors -------------------------------------------------------------------------------
-    def _decode(self, resource: str, cursor: str | None) -> dict | None:
+    def _decode(self, resource: str, cursor: str | None) -> dict[str, Any] | None:
         if cursor is None:
             return None
         try:
@@ -92,7 +95,7 @@ class MicrosoftConnector(Connector):
         return state
 
     @staticmethod
-    def _encode(resource: str, link: str, full: bool, **extra) -> str:
+    def _encode(resource: str, link: str, full: bool, **extra: str | None) -> str:
         return json.dumps({"r": resource, "link": link, "full": full, **extra}, separators=(",", ":"))
 
     def _prefer(self) -> str:
@@ -100,8 +103,8 @@ class MicrosoftConnector(Connector):
         return f'odata.maxpagesize={self.page_size}, IdType="ImmutableId", outlook.timezone="UTC"'
 
     # -- rounds ----------------------------------------------------------------------------------
-    def _round(self, resource: str, url: str, params: dict | None, full: bool, parse,
-               total: int | None, extra: dict) -> Iterator[Page]:
+    def _round(self, resource: str, url: str, params: dict[str, str] | None, full: bool, parse: Parser,
+               total: int | None, extra: Mapping[str, str | None]) -> Iterator[Page]:
         done = 0
         own = tuple(self.own_addresses()) if full else ()
         while True:
@@ -134,7 +137,7 @@ class MicrosoftConnector(Connector):
                                {"$select": ",".join(MESSAGE_SELECT)}, True, self._mail_parser(),
                                total if isinstance(total, int) else None, {})
 
-    def _mail_parser(self):
+    def _mail_parser(self) -> Parser:
         # The mailbox's addresses are kept with their role on a broadcast (ingest.audience).
         own = own_forms(self.own_addresses())
         return lambda entry, resource: parse_message(entry, resource, own)

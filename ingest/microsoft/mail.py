@@ -82,7 +82,7 @@ def _recipients(value: Any) -> Iterable[tuple[str | None, str | None]]:
         yield normalise_address(email.get("address")), clean_name(name) if isinstance(name, str) else None
 
 
-def _participants(message: dict, unusable: list[int]) -> Iterator[Participant]:
+def _participants(message: dict[str, Any], unusable: list[int]) -> Iterator[Participant]:
     """Participants in header order; recipients without a usable address are counted in
     `unusable[0]` (lazily: a broadcast's thousands are never held at once, ingest.audience)."""
     for role, field in (("from", "from"),) + _ROLE_FIELDS:
@@ -97,7 +97,7 @@ def folder_label(resource: str) -> str:
     return resource.split(":", 1)[1] if ":" in resource else resource
 
 
-def parse_message(message: dict, resource: str = "", own: Collection[str] = ()) -> Item:
+def parse_message(message: dict[str, Any], resource: str = "", own: Collection[str] = ()) -> Item:
     """One delta entry -> the record Kith keeps (or a reason it cannot). `own`: the user's
     addresses, kept with their role when a big audience is not (ingest.audience)."""
     graph_id = message.get("id") if isinstance(message, dict) else None
@@ -143,7 +143,7 @@ def parse_message(message: dict, resource: str = "", own: Collection[str] = ()) 
     )
 
 
-def _excerpt(message: dict) -> str:
+def _excerpt(message: dict[str, Any]) -> str:
     """Header-like facts for the quarantine table: ids and dates, never content."""
     keys = ("internetMessageId", "conversationId", "sentDateTime", "receivedDateTime", "isDraft")
     return "\n".join(f"{k}: {message[k]}" for k in keys if k in message)[:500]
