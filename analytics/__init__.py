@@ -5,6 +5,7 @@
 
 No database, HTTP or settings imports here; nothing at or after `as_of` is read.
 """
+
 from analytics.model import PriorModel, StrengthModel
 from analytics.records import USER, Exchange, TieScore
 from analytics.scoring import score_ties, ties_to_deepen

@@ -12,12 +12,14 @@ date (a null timestamp in the source) and are set aside as `invalid`, counted, n
 
     .venv/bin/python -m analytics.backtest [path/to/enron-igraph] [--egos N]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -69,11 +71,10 @@ def ego_exchanges(mail: Mail, ego: int) -> list[Exchange]:
     sent = np.flatnonzero(mail.sender == ego)
     out = []
     for i in np.union1d(sent, received).tolist():
-        rec = mail.recipients[mail.offsets[i]:mail.offsets[i + 1]]
+        rec = mail.recipients[mail.offsets[i] : mail.offsets[i + 1]]
         people = tuple(0 if p == ego else int(p) + 1 for p in rec.tolist())
         s = int(mail.sender[i])
-        out.append(Exchange(at=float(mail.time[i]), kind="email",
-                            sender=0 if s == ego else s + 1, recipients=people))
+        out.append(Exchange(at=float(mail.time[i]), kind="email", sender=0 if s == ego else s + 1, recipients=people))
     return out
 
 
@@ -104,10 +105,16 @@ class Result:
     egos: int = 0
     snapshots: int = 0
 
-    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_],
-                              NDArray[np.bool_], NDArray[np.bool_]]:
-        return (np.asarray(self.strength), np.asarray(self.recency), np.asarray(self.label, bool),
-                np.asarray(self.cooling, bool), np.asarray(self.eligible, bool))
+    def arrays(
+        self,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+        return (
+            np.asarray(self.strength),
+            np.asarray(self.recency),
+            np.asarray(self.label, bool),
+            np.asarray(self.cooling, bool),
+            np.asarray(self.eligible, bool),
+        )
 
     def summary(self) -> dict[str, Any]:
         s, r, y, cool, elig = self.arrays()
@@ -117,19 +124,27 @@ class Result:
         p_week = 1.0 - (1.0 - s / 100.0) ** (1.0 / STRENGTH_WEEKS)
         edges = np.array([0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.01])
         bins = np.digitize(p_week, edges) - 1
-        table: list[CalibrationBin] = [(f"{edges[b]:.2f}-{min(edges[b + 1], 1):.2f}", int((bins == b).sum()),
-                  float(p_week[bins == b].mean()) if (bins == b).any() else None,
-                  float(weeks[bins == b].mean()) if (bins == b).any() else None,
-                  float(y[bins == b].mean()) if (bins == b).any() else None)
-                 for b in range(len(edges) - 1)]
+        table: list[CalibrationBin] = [
+            (
+                f"{edges[b]:.2f}-{min(edges[b + 1], 1):.2f}",
+                int((bins == b).sum()),
+                float(p_week[bins == b].mean()) if (bins == b).any() else None,
+                float(weeks[bins == b].mean()) if (bins == b).any() else None,
+                float(y[bins == b].mean()) if (bins == b).any() else None,
+            )
+            for b in range(len(edges) - 1)
+        ]
 
         def rate(m: NDArray[np.bool_]) -> float:
             return float(y[m].mean()) if m.any() else float("nan")
 
         return {
-            "egos": self.egos, "snapshots": self.snapshots, "rows": int(len(y)),
+            "egos": self.egos,
+            "snapshots": self.snapshots,
+            "rows": int(len(y)),
             "base_rate": float(y.mean()) if len(y) else float("nan"),
-            "auc_strength": auc(s, y), "auc_recency": auc(r, y),
+            "auc_strength": auc(s, y),
+            "auc_recency": auc(r, y),
             "calibration": table,  # (weekly-probability bin, rows, predicted, observed weekly share, any contact in 90 days)
             "cooling_flagged": int(cool.sum()),
             "future_contact_cooling": rate(cool),
@@ -138,8 +153,7 @@ class Result:
         }
 
 
-def run(mail: Mail, egos: Iterable[int], as_of_dates: Iterable[datetime | float], *,
-        min_messages: int = 50) -> Result:
+def run(mail: Mail, egos: Iterable[int], as_of_dates: Iterable[datetime | float], *, min_messages: int = 50) -> Result:
     """Score each ego at each date (model fitted once per ego, at its first date, on the
     past only) and pair every tie's strength with two-way contact in the next 90 days."""
     res = Result()
@@ -224,8 +238,8 @@ def sample_egos(mail: Mail, employees: Sequence[int], n: int, *, min_exchanges: 
 def main(argv: list[str] | None = None) -> int:
     """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
 
-        .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--dates 10]
-            [--boot 200] [--prior-egos all|sample] [--signals] [--lockbox]
+    .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--dates 10]
+        [--boot 200] [--prior-egos all|sample] [--signals] [--lockbox]
     """
     import argparse
 
@@ -252,11 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     mail = lb.development_mail(everything)
     dev = lb.development_egos(range(184))
     egos = sample_egos(mail, dev, args.egos)
-    dates = dev_dates()[-args.dates:]
+    dates = dev_dates()[-args.dates :]
     pool = sample_egos(mail, dev, 184, min_exchanges=20) if args.prior_egos == "all" else egos
-    print(f"messages {len(mail)} (before {datetime.fromtimestamp(lb.LOCKBOX_START, timezone.utc):%Y-%m-%d}); "
-          f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates, "
-          f"prior pool {len(pool)} egos, horizon {HORIZON / DAY:.0f} days")
+    print(
+        f"messages {len(mail)} (before {datetime.fromtimestamp(lb.LOCKBOX_START, timezone.utc):%Y-%m-%d}); "
+        f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates, "
+        f"prior pool {len(pool)} egos, horizon {HORIZON / DAY:.0f} days"
+    )
     study = Study(mail, egos, dates, refit=args.refit, prior_egos=pool)
     print(table(summarise(study.evaluate(), n_boot=args.boot)))
     if args.signals:

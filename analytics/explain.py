@@ -4,10 +4,11 @@ The model says which features moved a tie's score most (coefficient x standardis
 value); this module turns each into a fact about the tie ("4 one-to-one meetings in the
 last 90 days") rather than a feature name, and adds what changed since a month ago.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,20 +21,29 @@ LAST_CONVERSATIONS = 12
 TOP = 3
 
 PHRASES = {  # what a feature means when it lowers the score, named in the change sentence
-    "recency": "a longer silence", "days_since_two_way": "no recent two-way exchange",
-    "never_two_way": "no two-way exchange", "volume_out": "fewer messages from you",
-    "volume_in": "fewer messages from them", "volume_shared": "fewer shared threads",
-    "meeting_hours": "fewer meetings", "volume_long": "less contact over the last months",
-    "one_to_one_share": "less one-to-one contact", "small_group_share": "less small-group contact",
-    "tie_age": "the age of the tie", "active_weeks": "fewer active weeks",
-    "reply_rate_you": "fewer answers from you", "reply_rate_them": "fewer answers from them",
-    "reply_latency_you": "slower answers from you", "reply_latency_them": "slower answers from them",
+    "recency": "a longer silence",
+    "days_since_two_way": "no recent two-way exchange",
+    "never_two_way": "no two-way exchange",
+    "volume_out": "fewer messages from you",
+    "volume_in": "fewer messages from them",
+    "volume_shared": "fewer shared threads",
+    "meeting_hours": "fewer meetings",
+    "volume_long": "less contact over the last months",
+    "one_to_one_share": "less one-to-one contact",
+    "small_group_share": "less small-group contact",
+    "tie_age": "the age of the tie",
+    "active_weeks": "fewer active weeks",
+    "reply_rate_you": "fewer answers from you",
+    "reply_rate_them": "fewer answers from them",
+    "reply_latency_you": "slower answers from you",
+    "reply_latency_them": "slower answers from them",
     "initiations_you": "fewer conversations started by you",
     "initiations_them": "fewer conversations started by them",
     "meetings_you_organised": "fewer meetings organised by you",
     "meetings_they_organised": "fewer meetings organised by them",
     "overlap_closest": "fewer shared close contacts",
-    "two_way_weeks": "fewer weeks with two-way contact", "two_way_volume": "fewer answered conversations and meetings",
+    "two_way_weeks": "fewer weeks with two-way contact",
+    "two_way_volume": "fewer answered conversations and meetings",
     "two_way_steady": "fewer answered conversations and meetings",
     "two_way_long": "fewer answered conversations and meetings over the year",
     "two_way_rate": "a lower steady rate of two-way contact",
@@ -41,9 +51,12 @@ PHRASES = {  # what a feature means when it lowers the score, named in the chang
     "two_way_sustained": "a lower sustained rate of two-way contact",
     "volume_mutual": "less mail both ways",
     "recency_mutual": "a longer silence from one side",
-    "silence_ratio": "a silence longer than your usual gap", "burstiness": "a burstier rhythm",
-    "awaiting_reply": "a message waiting for your answer", "inbound_recency": "a longer silence from them",
-    "attention_share": "a smaller share of your mail", "network_overlap": "fewer people in common",
+    "silence_ratio": "a silence longer than your usual gap",
+    "burstiness": "a burstier rhythm",
+    "awaiting_reply": "a message waiting for your answer",
+    "inbound_recency": "a longer silence from them",
+    "attention_share": "a smaller share of your mail",
+    "network_overlap": "fewer people in common",
 }
 
 
@@ -78,9 +91,16 @@ def facts(frame: Frame, as_of: float) -> Facts:
     last = from_end <= LAST_CONVERSATIONS
     started_you = np.bincount(ic[last & (d[init] == OUT)], minlength=k)
     started_total = np.bincount(ic[last], minlength=k)
-    return Facts(count(~meet & (d == OUT)), count(~meet & (d == IN)), count(~meet & (d == 0)),
-                 count(meet), count(meet & (frame.size <= 1)), count(meet, frame.hours),
-                 started_you, started_total)
+    return Facts(
+        count(~meet & (d == OUT)),
+        count(~meet & (d == IN)),
+        count(~meet & (d == 0)),
+        count(meet),
+        count(meet & (frame.size <= 1)),
+        count(meet, frame.hours),
+        started_you,
+        started_total,
+    )
 
 
 def _plural(n: float, word: str) -> str:
@@ -121,8 +141,10 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
             return "Both of you wrote or met within the last week"
         return f"Both of you last wrote or met within {_span(days)}"
     if name == "volume_mutual":
-        return (f"{_plural(fx.sent[i], 'message')} to them and {_plural(fx.received[i], 'message')} "
-                "from them in the last 90 days")
+        return (
+            f"{_plural(fx.sent[i], 'message')} to them and {_plural(fx.received[i], 'message')} "
+            "from them in the last 90 days"
+        )
     if name == "volume_shared":
         return f"You were both on {_plural(fx.shared[i], 'message')} from others in the last 90 days"
     if name == "meeting_hours":
@@ -130,8 +152,10 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
             return "No meetings together in the last 90 days"
         if fx.one_to_one_meetings[i] == fx.meetings[i]:
             return f"{_plural(fx.meetings[i], 'one-to-one meeting')} in the last 90 days"
-        return (f"{_plural(fx.meetings[i], 'meeting')} ({fx.meeting_hours[i]:.0f} h) in the last 90 days, "
-                f"{int(fx.one_to_one_meetings[i])} of them one-to-one")
+        return (
+            f"{_plural(fx.meetings[i], 'meeting')} ({fx.meeting_hours[i]:.0f} h) in the last 90 days, "
+            f"{int(fx.one_to_one_meetings[i])} of them one-to-one"
+        )
     if name == "volume_long":
         return f"Contact on {round(x[F['active_weeks']] * 52)} of the last 52 weeks"
     if name == "one_to_one_share":
@@ -168,9 +192,11 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "two_way_weeks":
         return f"Two-way contact in {round(v * 13)} of the last 13 weeks"
     if name in ("two_way_volume", "two_way_steady", "two_way_long"):
-        return (f"{_plural(ledger['replies_by_you'][i] + ledger['replies_by_them'][i], 'answer')} "
-                f"and {_plural(ledger['meetings_you_organised'][i] + ledger['meetings_they_organised'][i], 'meeting')} "
-                "between you in 180 days")
+        return (
+            f"{_plural(ledger['replies_by_you'][i] + ledger['replies_by_them'][i], 'answer')} "
+            f"and {_plural(ledger['meetings_you_organised'][i] + ledger['meetings_they_organised'][i], 'meeting')} "
+            "between you in 180 days"
+        )
     if name == "overlap_closest":
         return f"{round(100 * v)}% of the people you share with them are among your closest contacts"
     return None
@@ -184,9 +210,17 @@ def _hours(h: float) -> str:
     return f"about {_plural(h / 24, 'day')}"
 
 
-def explain(i: int, x: np.ndarray, contrib: np.ndarray, fx: Facts, ledger: Mapping[str, np.ndarray],
-            strength: float, strength_before: float | None, contrib_before: np.ndarray | None,
-            order: np.ndarray | None = None) -> list[str]:
+def explain(
+    i: int,
+    x: np.ndarray,
+    contrib: np.ndarray,
+    fx: Facts,
+    ledger: Mapping[str, np.ndarray],
+    strength: float,
+    strength_before: float | None,
+    contrib_before: np.ndarray | None,
+    order: np.ndarray | None = None,
+) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     if order is None:
@@ -212,7 +246,11 @@ def explain(i: int, x: np.ndarray, contrib: np.ndarray, fx: Facts, ledger: Mappi
                 word = PHRASES[FEATURES[j]]
                 if delta > 0:
                     word = word.replace("fewer", "more").replace("less", "more").replace("slower", "faster")
-                    word = word.replace("a longer silence", "more recent contact").replace("a lower", "a higher").replace("no recent", "a recent")
+                    word = (
+                        word.replace("a longer silence", "more recent contact")
+                        .replace("a lower", "a higher")
+                        .replace("no recent", "a recent")
+                    )
                     word = word.replace("no two-way", "a two-way")
                 why = f", mostly {word}"
             verb = "Up" if delta > 0 else "Down"

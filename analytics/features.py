@@ -4,6 +4,7 @@ Each feature is a column of a (contacts x features) matrix; rows are contact ind
 frame. Only rows strictly before `as_of` are read, and answers are only counted once they
 happened before `as_of`, so a snapshot in the past sees exactly what was known then.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,7 +46,11 @@ FEATURES: tuple[str, ...] = (
     "recency_mutual",  # log1p days since *both* sides last wrote or met (the later of the two)
     "two_way_sustained",  # log1p monthly rate the tie has kept up over every recent window
     # analytics/signals.py:
-    "silence_ratio", "burstiness", "awaiting_reply", "inbound_recency", "attention_share",
+    "silence_ratio",
+    "burstiness",
+    "awaiting_reply",
+    "inbound_recency",
+    "attention_share",
     "network_overlap",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
@@ -55,12 +60,24 @@ F = {name: i for i, name in enumerate(FEATURES)}
 # the rest (reply latencies, the user's own reply rate, initiations, shares, overlap, the
 # adaptive rate) can move either way when a message is added and serve the explanations.
 SIGNS: dict[str, int] = {
-    "recency_mutual": -1, "days_since_two_way": -1, "never_two_way": -1,
-    "volume_mutual": 1, "volume_shared": 1, "meeting_hours": 1, "volume_long": 1,
-    "tie_age": 1, "active_weeks": 1, "reply_rate_them": 1,
-    "meetings_you_organised": 1, "meetings_they_organised": 1,
-    "two_way_weeks": 1, "two_way_volume": 1, "two_way_steady": 1, "two_way_long": 1,
-    "two_way_typical": 1, "two_way_sustained": 1,
+    "recency_mutual": -1,
+    "days_since_two_way": -1,
+    "never_two_way": -1,
+    "volume_mutual": 1,
+    "volume_shared": 1,
+    "meeting_hours": 1,
+    "volume_long": 1,
+    "tie_age": 1,
+    "active_weeks": 1,
+    "reply_rate_them": 1,
+    "meetings_you_organised": 1,
+    "meetings_they_organised": 1,
+    "two_way_weeks": 1,
+    "two_way_volume": 1,
+    "two_way_steady": 1,
+    "two_way_long": 1,
+    "two_way_typical": 1,
+    "two_way_sustained": 1,
 }
 MODEL_FEATURES: tuple[str, ...] = tuple(n for n in FEATURES if n in SIGNS)
 
@@ -110,8 +127,9 @@ def _decay(age: np.ndarray, half_life: float) -> np.ndarray:
     return np.exp2(-age / half_life)
 
 
-def latencies(frame: Frame, as_of: float, mask: np.ndarray, direction: int
-              ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.float64]]:
+def latencies(
+    frame: Frame, as_of: float, mask: np.ndarray, direction: int
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.float64]]:
     """Rows of `direction` (the side being answered) and the answer latency, answered
     within 7 days and before as_of; also which rows are old enough to be judged."""
     rows = mask & (frame.direction == direction) & ~frame.meeting
@@ -192,7 +210,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
         pairs = np.unique(c[recent] * 52 + week[recent])
         X[:, F["active_weeks"]] = np.bincount(pairs // 52, minlength=k) / 52.0
 
-    for side, answered_dir, rate_col, lat_col, habit_h, habit_r in (
+    for _side, answered_dir, rate_col, lat_col, habit_h, habit_r in (
         ("you", IN, "reply_rate_you", "reply_latency_you", habits.reply_hours_you, habits.reply_rate_you),
         ("them", OUT, "reply_rate_them", "reply_latency_them", habits.reply_hours_them, habits.reply_rate_them),
     ):
@@ -216,8 +234,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     personal = personal_two_way(frame, end=as_of)[mask]
     X[:, F["two_way_weeks"]] = two_way_weeks(frame, as_of - 13 * WEEK, 13, before=as_of) / 13.0
     for name, half_life in (("two_way_volume", 30), ("two_way_steady", 90), ("two_way_long", 365)):
-        X[:, F[name]] = np.log1p(np.bincount(
-            c[personal], weights=_decay(age[personal], half_life * DAY), minlength=k))
+        X[:, F[name]] = np.log1p(np.bincount(c[personal], weights=_decay(age[personal], half_life * DAY), minlength=k))
     X[:, F["two_way_rate"]] = np.log1p(steady_rate(t[personal], c[personal], as_of, first, k))
     X[:, F["two_way_typical"]] = np.log1p(typical_rate(t[personal], c[personal], as_of, first, k))
     X[:, F["two_way_sustained"]] = np.log1p(sustained_rate(t[personal], c[personal], as_of, first, k))
@@ -236,8 +253,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     for name, col in signal_columns(frame, as_of, habits.reply_hours_you).items():
         X[:, F[name]] = col
     X[~present] = 0.0
-    return Snapshot(as_of=as_of, present=present, X=X,
-                    last=np.where(present, last, np.nan), habits=habits)
+    return Snapshot(as_of=as_of, present=present, X=X, last=np.where(present, last, np.nan), habits=habits)
 
 
 RATE_WINDOWS = (90, 180, 365, 730)  # days
@@ -253,8 +269,7 @@ def typical_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, 
     """
     age = np.where(np.isfinite(first), np.clip((as_of - first) / DAY, 1.0, None), 1.0)
     days = (as_of - t) / DAY
-    rates = np.stack([np.bincount(c[days < w], minlength=k) / np.minimum(age, float(w))
-                      for w in (45,) + RATE_WINDOWS])
+    rates = np.stack([np.bincount(c[days < w], minlength=k) / np.minimum(age, float(w)) for w in (45,) + RATE_WINDOWS])
     return np.median(rates, axis=0) * 30.0
 
 
@@ -313,8 +328,7 @@ def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k
     return rate * 30.0
 
 
-def _overlap(frame: Frame, mask: np.ndarray, closeness: np.ndarray, present: np.ndarray, k: int
-             ) -> NDArray[np.float64]:
+def _overlap(frame: Frame, mask: np.ndarray, closeness: np.ndarray, present: np.ndarray, k: int) -> NDArray[np.float64]:
     """Share of a contact's co-participants (on shared exchanges) who are the user's closest."""
     n_close = min(CLOSEST, int(present.sum()))
     if n_close == 0:
@@ -364,8 +378,7 @@ def two_way_periods(frame: Frame, start: float, n: int, period: float, before: f
     every answer counts here, so adding one can never empty a period)."""
     k = frame.n_contacts
     end = min(start + n * period, before)
-    m = ((frame.reply | frame.meeting) & (frame.size <= PERSONAL)
-         & (frame.t >= start) & (frame.t < end))
+    m = (frame.reply | frame.meeting) & (frame.size <= PERSONAL) & (frame.t >= start) & (frame.t < end)
     if not m.any():
         return np.zeros(k, int)
     slot = ((frame.t[m] - start) // period).astype(np.int64)

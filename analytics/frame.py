@@ -6,11 +6,12 @@ is numpy. Rows are sorted canonically (time, contact, direction, ...) so that no
 depends on the order the exchanges arrived in. Everything at or after `as_of` is dropped
 here, before any other code sees it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -92,8 +93,7 @@ def _canonical(exchanges: Sequence[Exchange], as_of: float) -> list[Exchange]:
 
 
 def _key(e: Exchange) -> tuple[str, int, tuple[int, ...], str, str, str, float, int]:
-    return (e.kind, e.sender, e.recipients, e.thread or "", e.key or "", e.reply_to or "",
-            e.duration_s, e.audience)
+    return (e.kind, e.sender, e.recipients, e.thread or "", e.key or "", e.reply_to or "", e.duration_s, e.audience)
 
 
 def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
@@ -131,8 +131,7 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
     for k, s in zip(keys, sender.tolist()):
         if k is not None:
             key_sender.setdefault(k, s)
-    parent_sender = np.fromiter(
-        (key_sender.get(r, -2) if r is not None else -2 for r in reply_to), np.int64, n)
+    parent_sender = np.fromiter((key_sender.get(r, -2) if r is not None else -2 for r in reply_to), np.int64, n)
     has_reply_to = np.fromiter((r is not None for r in reply_to), bool, n)
 
     # Thread start: the earliest exchange of a known thread that answers nothing; without a
@@ -175,10 +174,21 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
     # An answer is a reply (or a meeting) the other way, not a fresh conversation.
     answer_t = _next_opposite(t, c, direction, reply | meeting[row_ex])
     hours = np.where(meeting[row_ex], duration[row_ex] / 3600.0, 0.0)
-    return Frame(contacts=contacts.astype(np.int64), t=t, c=c.astype(np.int64), direction=direction,
-                 meeting=meeting[row_ex], size=size[row_ex], hours=hours, initiation=initiation,
-                 reply=reply, answer_t=answer_t, exchange=row_ex.astype(np.int64), n_exchanges=n,
-                 thread=threads[row_ex])
+    return Frame(
+        contacts=contacts.astype(np.int64),
+        t=t,
+        c=c.astype(np.int64),
+        direction=direction,
+        meeting=meeting[row_ex],
+        size=size[row_ex],
+        hours=hours,
+        initiation=initiation,
+        reply=reply,
+        answer_t=answer_t,
+        exchange=row_ex.astype(np.int64),
+        n_exchanges=n,
+        thread=threads[row_ex],
+    )
 
 
 def _prev_opposite(t: np.ndarray, c: np.ndarray, direction: np.ndarray, rows: np.ndarray) -> np.ndarray:

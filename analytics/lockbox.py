@@ -16,11 +16,13 @@ no choice was fitted to:
 `check_development` refuses any evaluation that would touch the lockbox unless the caller
 passes `lockbox=True` (the CLI's `--lockbox`, for the issue's final report only).
 """
+
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -67,22 +69,26 @@ def mail_before(mail: Mail, end: float) -> Mail:
     idx = np.flatnonzero(keep)
     counts = np.diff(mail.offsets)[idx]
     starts = mail.offsets[idx]
-    recipients = (np.concatenate([mail.recipients[s:s + n] for s, n in zip(starts.tolist(), counts.tolist())])
-                  if len(idx) else mail.recipients[:0])
-    return Mail(mail.sender[idx], mail.time[idx], np.r_[0, np.cumsum(counts)], recipients,
-                invalid_rows=mail.invalid_rows)
+    recipients = (
+        np.concatenate([mail.recipients[s : s + n] for s, n in zip(starts.tolist(), counts.tolist())])
+        if len(idx)
+        else mail.recipients[:0]
+    )
+    return Mail(
+        mail.sender[idx], mail.time[idx], np.r_[0, np.cumsum(counts)], recipients, invalid_rows=mail.invalid_rows
+    )
 
 
-def check_development(mail: Mail, egos: Iterable[int], dates: Iterable[float], horizon: float, *,
-                      lockbox: bool = False) -> None:
+def check_development(
+    mail: Mail, egos: Iterable[int], dates: Iterable[float], horizon: float, *, lockbox: bool = False
+) -> None:
     """Raise LockboxError unless (egos, dates, mail) stay clear of the lockbox, or the
     caller explicitly asked for it."""
     if lockbox:
         return
     bad = lockbox_egos(egos)
     if bad:
-        raise LockboxError(f"{len(bad)} lockbox employees among the egos (pass lockbox=True only "
-                           "for the final report)")
+        raise LockboxError(f"{len(bad)} lockbox employees among the egos (pass lockbox=True only for the final report)")
     late = [d for d in dates if d + horizon > LOCKBOX_START]
     if late:
         raise LockboxError("an as_of date's outcome window reaches the lockbox months")

@@ -10,6 +10,7 @@ development, so no lockbox person's mail reaches a prior or the logistic baselin
 
 Nothing here is used while developing: run it once, at the end.
 """
+
 from __future__ import annotations
 
 from analytics import lockbox as lb

@@ -5,9 +5,10 @@ after `as_of`). Every measure is a function of row arrays, so the bootstrap can 
 *people* (whole egos, with all their dates and ties) and recompute it: ties of one person
 are not independent, and the question is how the figures would hold on other people.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import rankdata
@@ -25,8 +26,9 @@ def auc(score: np.ndarray, label: np.ndarray) -> float:
     return float((ranks[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def precision_at(score: np.ndarray, label: np.ndarray, snapshot: np.ndarray, k: int = TOP,
-                 ego: np.ndarray | None = None) -> float:
+def precision_at(
+    score: np.ndarray, label: np.ndarray, snapshot: np.ndarray, k: int = TOP, ego: np.ndarray | None = None
+) -> float:
     """Share of each snapshot's k highest-scored ties with the outcome, averaged per ego
     over its snapshots, then over egos. Snapshots with fewer than k ties are left out (a
     user with eight ties has no top ten to get wrong); ties in score go to the lower row
@@ -46,7 +48,7 @@ def precision_at(score: np.ndarray, label: np.ndarray, snapshot: np.ndarray, k: 
         return float(per_snap[snaps].mean())
     owner = np.zeros(int(snapshot.max()) + 1, np.int64)
     owner[snapshot] = ego
-    egos, inv = np.unique(owner[snaps], return_inverse=True)
+    _egos, inv = np.unique(owner[snaps], return_inverse=True)
     return float((np.bincount(inv, weights=per_snap[snaps]) / np.bincount(inv)).mean())
 
 
@@ -79,8 +81,14 @@ def per_person(score: np.ndarray, label: np.ndarray, ego: np.ndarray) -> dict[in
     return out
 
 
-def bootstrap(ego: np.ndarray, statistic: Callable[[np.ndarray, np.ndarray], float], *, n: int = 200,
-              seed: int = 15, level: float = 0.95) -> tuple[float, float, float]:
+def bootstrap(
+    ego: np.ndarray,
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    *,
+    n: int = 200,
+    seed: int = 15,
+    level: float = 0.95,
+) -> tuple[float, float, float]:
     """(estimate, low, high): the statistic on all rows, and a percentile interval from
     resampling egos with replacement. `statistic(rows, copy)` gets row indices and, per
     row, which draw brought it (a person drawn twice brings their rows twice, as two
@@ -94,7 +102,7 @@ def bootstrap(ego: np.ndarray, statistic: Callable[[np.ndarray, np.ndarray], flo
     draws = []
     for _ in range(n):
         pick = rng.integers(0, len(egos), len(egos))
-        rows = np.concatenate([order[starts[p]:starts[p] + counts[p]] for p in pick.tolist()])
+        rows = np.concatenate([order[starts[p] : starts[p] + counts[p]] for p in pick.tolist()])
         copy = np.repeat(np.arange(len(pick)), counts[pick])
         value = statistic(rows, copy)
         if np.isfinite(value):

@@ -6,12 +6,14 @@ StandardScaler + LogisticRegression pipeline learns from the older snapshots, th
 ones calibrate it (time split, never random), and the result is blended with the prior
 fitted on real Enron mail (`prior.json`), which carries users with little history.
 """
+
 from __future__ import annotations
 
 import json
 import warnings
 from pathlib import Path
-from typing import Any, Sequence, TypedDict
+from typing import Any, TypedDict
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -71,7 +73,7 @@ class PriorModel:
         self.meta = spec.get("meta", {})
 
     @classmethod
-    def load(cls, path: Path = PRIOR_PATH) -> "PriorModel | None":
+    def load(cls, path: Path = PRIOR_PATH) -> PriorModel | None:
         if not path.exists():
             return None
         return cls(json.loads(path.read_text()))
@@ -90,8 +92,14 @@ class PriorModel:
         return out
 
 
-def prior_spec(pipe: Pipeline, X_cal: np.ndarray, y_cal: np.ndarray, w_cal: np.ndarray, meta: dict[str, Any],
-               features: tuple[str, ...] = MODEL_FEATURES) -> PriorSpec:
+def prior_spec(
+    pipe: Pipeline,
+    X_cal: np.ndarray,
+    y_cal: np.ndarray,
+    w_cal: np.ndarray,
+    meta: dict[str, Any],
+    features: tuple[str, ...] = MODEL_FEATURES,
+) -> PriorSpec:
     """Turn a fitted scaler+logistic pipeline into the JSON the PriorModel reads; the
     calibration curve is isotonic on held-out (later) rows, stored as knots."""
     from sklearn.isotonic import IsotonicRegression
@@ -134,10 +142,9 @@ class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("SignedLogisticRegression needs two classes")
         t = (y == self.classes_[1]).astype(float)
         w = np.ones(len(t)) if sample_weight is None else np.asarray(sample_weight, float)
-        n, d = X.shape
+        _n, d = X.shape
         signs = np.zeros(d) if self.signs is None else np.asarray(self.signs, float)
-        bounds = [(None, None)] + [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None)
-                                   for s in signs]
+        bounds = [(None, None)] + [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs]
 
         def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
             z = X @ theta[1:] + theta[0]
@@ -150,8 +157,14 @@ class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
         # Tall, thin products: one BLAS thread is fastest, and on a busy machine a pool of
         # them spinning against each other is ten times slower.
         with threadpool_limits(limits=1, user_api="blas"):
-            res = minimize(objective, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": self.max_iter})
+            res = minimize(
+                objective,
+                np.zeros(d + 1),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": self.max_iter},
+            )
         self.coef_ = res.x[1:][None, :]
         self.intercept_ = np.array([res.x[0]])
         self.n_features_in_ = d
@@ -195,9 +208,16 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     backtest passes one fitted on other people than the user it scores.
     """
 
-    def __init__(self, C: float = 1.0, features: tuple[str, ...] = MODEL_FEATURES,
-                 calibration_share: float = 0.25, prior_rows: float = 3000.0,
-                 use_prior: bool = True, max_rows: int = 60000, prior: PriorSpec | None = None) -> None:
+    def __init__(
+        self,
+        C: float = 1.0,
+        features: tuple[str, ...] = MODEL_FEATURES,
+        calibration_share: float = 0.25,
+        prior_rows: float = 3000.0,
+        use_prior: bool = True,
+        max_rows: int = 60000,
+        prior: PriorSpec | None = None,
+    ) -> None:
         self.C = C
         self.features = features
         self.calibration_share = calibration_share
@@ -206,8 +226,9 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.max_rows = max_rows
         self.prior = prior
 
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None,
-            sample_weight: ArrayLike | None = None) -> StrengthModel:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+    ) -> StrengthModel:
         X = np.asarray(X, float)
         y = np.asarray(y).astype(int)
         w: NDArray[np.float64] = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
@@ -222,8 +243,9 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             sample_time = np.arange(len(y), dtype=float)
         return self._fit_rows(X, y, w, np.asarray(sample_time, float))
 
-    def _fit_rows(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64],
-                  sample_time: NDArray[np.float64]) -> StrengthModel:
+    def _fit_rows(
+        self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64], sample_time: NDArray[np.float64]
+    ) -> StrengthModel:
         if len(y) > self.max_rows:
             # Deterministic thinning that keeps every snapshot represented.
             keep = np.linspace(0, len(y) - 1, self.max_rows).astype(int)
@@ -249,14 +271,13 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
                         # Frozen: the weights are only for the calibrator, as intended.
                         warnings.filterwarnings("ignore", message=".*FrozenEstimator does not")
                         self.calibrated_ = CalibratedClassifierCV(
-                            FrozenEstimator(self.pipeline_), method=method,
-                            cv=[(every, every)]).fit(X[cal], y[cal], sample_weight=w[cal])
+                            FrozenEstimator(self.pipeline_), method=method, cv=[(every, every)]
+                        ).fit(X[cal], y[cal], sample_weight=w[cal])
                     if not self._calibration_is_monotone(self.pipeline_, self.calibrated_, X[cal]):
                         # A sigmoid fitted on a sliver of data can come out decreasing;
                         # strength must never fall as the model's score rises.
                         self.calibrated_ = None
-                self.weight_ = (self.n_rows_ / (self.n_rows_ + self.prior_rows)
-                                if self.prior_ is not None else 1.0)
+                self.weight_ = self.n_rows_ / (self.n_rows_ + self.prior_rows) if self.prior_ is not None else 1.0
         if self.pipeline_ is None and self.prior_ is None:
             # No prior and nothing learnable: a plain fit on everything (or a constant).
             self.pipeline_ = base_pipeline(self.C, self.features)

@@ -8,13 +8,15 @@ go into the JSON: means, scales, coefficients, the curve's knots and a few facts
 
     .venv/bin/python -m analytics.prior [path/to/enron-igraph]
 """
+
 from __future__ import annotations
 
 import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,8 +31,9 @@ from analytics.training import training_set
 CUTOFF = datetime(2001, 4, 1, tzinfo=timezone.utc)
 
 
-def training_rows(mail: Mail, egos: Iterable[int], cutoff: float
-                  ) -> tuple[NDArray[np.float64], NDArray[np.int_], NDArray[np.float64], NDArray[np.float64]]:
+def training_rows(
+    mail: Mail, egos: Iterable[int], cutoff: float
+) -> tuple[NDArray[np.float64], NDArray[np.int_], NDArray[np.float64], NDArray[np.float64]]:
     Xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     ws: list[np.ndarray] = []
@@ -47,15 +50,28 @@ def training_rows(mail: Mail, egos: Iterable[int], cutoff: float
     return np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts)
 
 
-def fit_prior(mail: Mail, egos: list[int], cutoff: float = CUTOFF.timestamp(),
-              calibration_share: float = 0.25) -> PriorSpec:
+def fit_prior(
+    mail: Mail, egos: list[int], cutoff: float = CUTOFF.timestamp(), calibration_share: float = 0.25
+) -> PriorSpec:
     X, y, w, t = training_rows(mail, egos, cutoff)
-    meta: dict[str, Any] = {"source": "enron-igraph", "egos": len(egos), "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat()}
+    meta: dict[str, Any] = {
+        "source": "enron-igraph",
+        "egos": len(egos),
+        "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat(),
+    }
     return prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share)
 
 
-def prior_from_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray, t: np.ndarray, meta: dict[str, Any], *,
-                    features: tuple[str, ...] = MODEL_FEATURES, calibration_share: float = 0.25) -> PriorSpec:
+def prior_from_rows(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    t: np.ndarray,
+    meta: dict[str, Any],
+    *,
+    features: tuple[str, ...] = MODEL_FEATURES,
+    calibration_share: float = 0.25,
+) -> PriorSpec:
     """The prior spec from pooled training rows: the older snapshots fit the linear model,
     the newest `calibration_share` of them the isotonic curve."""
     times = np.unique(t)
@@ -63,9 +79,14 @@ def prior_from_rows(X: np.ndarray, y: np.ndarray, w: np.ndarray, t: np.ndarray, 
     train, cal = t < cut, t >= cut
     cols = [FEATURES.index(n) for n in features]
     pipe = _fit(base_pipeline(C=1.0, features=features), X[train][:, cols], y[train], w[train])
-    meta = {**meta, "rows": int(len(y)), "positive_weight": round(float(w[y == 1].sum()), 1),
-            "total_weight": round(float(w.sum()), 1), "train_rows": int(train.sum()),
-            "calibration_rows": int(cal.sum())}
+    meta = {
+        **meta,
+        "rows": int(len(y)),
+        "positive_weight": round(float(w[y == 1].sum()), 1),
+        "total_weight": round(float(w.sum()), 1),
+        "train_rows": int(train.sum()),
+        "calibration_rows": int(cal.sum()),
+    }
     return prior_spec(pipe, X[cal], y[cal], w[cal], meta, features=features)
 
 

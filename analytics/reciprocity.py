@@ -8,6 +8,7 @@ habit and a share at least half-way from the habit to all-one-side, so a handful
 messages is never one-sided. The ledger keeps the finer counts (initiations, replies,
 meetings organised, reply times) for explanations.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -93,5 +94,4 @@ def reciprocity(frame: Frame, as_of: float, present: np.ndarray, habit_share: fl
     p_them = binom.cdf(you_i, n_i, habit)  # P(X <= you)
     one_you = (p_you < ALPHA) & (dev >= MIN_SKEW * (1 - habit)) & (n > 0)
     one_them = (p_them < ALPHA) & (-dev >= MIN_SKEW * habit) & (n > 0)
-    return Reciprocity(led, you, them, habit, np.clip(balance, -100, 100), p_you, p_them,
-                       one_you, one_them)
+    return Reciprocity(led, you, them, habit, np.clip(balance, -100, 100), p_you, p_them, one_you, one_them)

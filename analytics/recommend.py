@@ -6,11 +6,12 @@ revival value, and a tie where the other side invests more than the user (worth 
 strength). The user's feedback wins: "not_relationship" and "snooze" never appear,
 "matters" counts half again as much.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -47,9 +48,16 @@ def _month(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%B %Y")
 
 
-def candidates(contacts: np.ndarray, strength: np.ndarray, strength_before: np.ndarray,
-               rh: Rhythm, rec: Reciprocity, met_at_baseline: np.ndarray, feedback: Mapping[int, str],
-               limit: int = MAX_DEEPEN) -> list[Pick]:
+def candidates(
+    contacts: np.ndarray,
+    strength: np.ndarray,
+    strength_before: np.ndarray,
+    rh: Rhythm,
+    rec: Reciprocity,
+    met_at_baseline: np.ndarray,
+    feedback: Mapping[int, str],
+    limit: int = MAX_DEEPEN,
+) -> list[Pick]:
     picks: list[Pick] = []
     for i in range(len(contacts)):
         fb = feedback.get(int(contacts[i]))
@@ -64,19 +72,25 @@ def candidates(contacts: np.ndarray, strength: np.ndarray, strength_before: np.n
                 action = f"You used to meet {every}; suggest a 30-minute catch-up in the next two weeks."
             else:
                 action = f"You used to be in touch {every}; send a short personal note this week."
-            reason = (f"Cooling: {_plural(recent, 'active day')} in the last 90 days, against about "
-                      f"{90 / max(rh.interval_days[i], 1):.0f} before")
+            reason = (
+                f"Cooling: {_plural(recent, 'active day')} in the last 90 days, against about "
+                f"{90 / max(rh.interval_days[i], 1):.0f} before"
+            )
             picks.append(Pick(i, "cooling", then * boost, reason, action))
         elif rh.dormant[i] and rh.revival[i] > 0:
             silent = rh.silence_days[i] / 30.4
-            action = (f"You were in close touch until {_month(rh.peak_end[i])} and have not spoken for "
-                      f"{silent:.0f} months; send a short note about what you are doing now and ask about them.")
+            action = (
+                f"You were in close touch until {_month(rh.peak_end[i])} and have not spoken for "
+                f"{silent:.0f} months; send a short note about what you are doing now and ask about them."
+            )
             reason = f"Dormant after a strong past (revival value {rh.revival[i]:.0f})"
             picks.append(Pick(i, "dormant", rh.revival[i] * boost, reason, action))
         elif rec.one_sided_them[i]:
             them, you = int(rec.them[i]), int(rec.you[i])
-            action = ("They keep reaching out; start the next conversation yourself — "
-                      "answer their last message and propose a call.")
+            action = (
+                "They keep reaching out; start the next conversation yourself — "
+                "answer their last message and propose a call."
+            )
             reason = f"They invest more: {them} messages from them against {you} from you in the last year"
             picks.append(Pick(i, "they_invest_more", strength[i] * 0.8 * boost + 10, reason, action))
     picks.sort(key=lambda p: (-p.value, int(contacts[p.index])))

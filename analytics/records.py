@@ -4,6 +4,7 @@ The service resolves addresses to person ids (0 is always the user), drops noise
 hands these frozen records to the scorer with an explicit `as_of`. Nothing here knows
 about addresses, databases or providers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

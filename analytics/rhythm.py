@@ -10,6 +10,7 @@ faded long ago and has been steady since is not news). Dormant: a long silence (
 by default) after a strong peak; the revival value says how much the tie was worth at its
 best and how long it has slept.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

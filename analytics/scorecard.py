@@ -1,20 +1,22 @@
 """The yardstick's table: each method's figures with 95% intervals from a bootstrap over people.
 
-    pooled AUC          all (ego, date, tie) rows together
-    per-person AUC      mean over egos of each ego's AUC (its dates pooled)
-    beats baselines     share of egos whose Kith AUC is >= 0.02 above the best of the three
-                        baselines *for that ego*
-    precision@10        share of each snapshot's ten top-scored ties in two-way contact after
-    cooling ratio       future two-way rate of active ties flagged cooling / of active ties
-                        not flagged (active: two-way contact in the 180 days before as_of)
-    quiet cooling ratio the same for cooling ties also silent > 3x their rhythm
-    dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
-                        users' average tie at the same dates
-    ECE                 expected calibration error of the 90-day probability, latest 3 dates
+pooled AUC          all (ego, date, tie) rows together
+per-person AUC      mean over egos of each ego's AUC (its dates pooled)
+beats baselines     share of egos whose Kith AUC is >= 0.02 above the best of the three
+                    baselines *for that ego*
+precision@10        share of each snapshot's ten top-scored ties in two-way contact after
+cooling ratio       future two-way rate of active ties flagged cooling / of active ties
+                    not flagged (active: two-way contact in the 180 days before as_of)
+quiet cooling ratio the same for cooling ties also silent > 3x their rhythm
+dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
+                    users' average tie at the same dates
+ECE                 expected calibration error of the 90-day probability, latest 3 dates
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -101,11 +103,14 @@ def _dormant_ratio(y: np.ndarray, dormant: np.ndarray, snap: np.ndarray) -> floa
 def summarise(s: Scored, *, n_boot: int = 200) -> dict[str, Any]:
     # Intervals by measure name, plus plain counts under "_counts": read by `table` only.
     out: dict[str, Any] = {name: bootstrap(s.ego, stat, n=n_boot) for name, stat in measures(s).items()}
-    out["_counts"] = {"egos": int(len(np.unique(s.ego))), "rows": int(len(s.label)),
-                      "base rate": round(float(s.label.mean()), 3),
-                      "cooling flagged (active)": int((s.cooling & s.active).sum()),
-                      "quiet cooling (active)": int((s.quiet & s.active).sum()),
-                      "dormant flagged": int(s.dormant.sum())}
+    out["_counts"] = {
+        "egos": int(len(np.unique(s.ego))),
+        "rows": int(len(s.label)),
+        "base rate": round(float(s.label.mean()), 3),
+        "cooling flagged (active)": int((s.cooling & s.active).sum()),
+        "quiet cooling (active)": int((s.quiet & s.active).sum()),
+        "dormant flagged": int(s.dormant.sum()),
+    }
     return out
 
 
@@ -116,10 +121,21 @@ def lift(base: Scored, variant: Scored, *, n_boot: int = 200, method: str = "kit
     a, b = base.score[method], variant.score[method]
     return {
         "pooled auc": bootstrap(base.ego, lambda r, c: auc(b[r], y[r]) - auc(a[r], y[r]), n=n_boot),
-        "person auc": bootstrap(base.ego, lambda r, c: _mean_person(b[r], y[r], base.ego[r] * 1000 + c)
-                                - _mean_person(a[r], y[r], base.ego[r] * 1000 + c), n=n_boot),
-        "precision@10": bootstrap(base.ego, lambda r, c: precision_at(b[r], y[r], _rows(base, r, c), ego=base.ego[r] * 1000 + c)
-                                  - precision_at(a[r], y[r], _rows(base, r, c), ego=base.ego[r] * 1000 + c), n=n_boot),
+        "person auc": bootstrap(
+            base.ego,
+            lambda r, c: (
+                _mean_person(b[r], y[r], base.ego[r] * 1000 + c) - _mean_person(a[r], y[r], base.ego[r] * 1000 + c)
+            ),
+            n=n_boot,
+        ),
+        "precision@10": bootstrap(
+            base.ego,
+            lambda r, c: (
+                precision_at(b[r], y[r], _rows(base, r, c), ego=base.ego[r] * 1000 + c)
+                - precision_at(a[r], y[r], _rows(base, r, c), ego=base.ego[r] * 1000 + c)
+            ),
+            n=n_boot,
+        ),
     }
 
 
@@ -135,8 +151,14 @@ def table(summary: dict[str, Any]) -> str:
     for measure in ("auc", "person auc", "precision@10", "ece"):
         cells = [fmt(summary[f"{measure} {m}"]) if f"{measure} {m}" in summary else "n/a" for m in METHODS]
         lines.append(f"{measure:16s}" + "".join(f"{c:>26s}" for c in cells))
-    for name in ("beats baselines", "cooling rate", "active unflagged rate", "cooling ratio",
-                 "quiet cooling ratio", "dormant ratio"):
+    for name in (
+        "beats baselines",
+        "cooling rate",
+        "active unflagged rate",
+        "cooling ratio",
+        "quiet cooling ratio",
+        "dormant ratio",
+    ):
         lines.append(f"{name:24s} {fmt(summary[name])}")
     return "\n".join(lines)
 

@@ -5,10 +5,11 @@ strength model (fitted on the user's own past when none is given, blended with t
 -> reciprocity ledger and balance -> rhythm flags -> feedback -> explanations -> the short
 list of ties to deepen.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,9 +71,14 @@ def _habits(user_habits: Mapping[str, float] | None, frame: Frame, as_of: float)
     return Habits(**{**base.__dict__, **fields}), (float(share) if share is not None else None)
 
 
-def score_ties(exchanges: Sequence[Exchange], as_of: datetime | float, *,
-               model: StrengthModel | None = None, feedback: Mapping[int, str] | None = None,
-               user_habits: Mapping[str, float] | None = None) -> list[TieScore]:
+def score_ties(
+    exchanges: Sequence[Exchange],
+    as_of: datetime | float,
+    *,
+    model: StrengthModel | None = None,
+    feedback: Mapping[int, str] | None = None,
+    user_habits: Mapping[str, float] | None = None,
+) -> list[TieScore]:
     """One TieScore per contact seen before `as_of`, strongest first.
 
     `model`: a fitted StrengthModel to reuse, or an unfitted one to fit here on the user's
@@ -116,13 +122,23 @@ def score_ties(exchanges: Sequence[Exchange], as_of: datetime | float, *,
     ledger_cols = {name: _column(values) for name, values in led.items()}
     feature_rows = np.round(now.X, 4).tolist()
     order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :8]
-    extra = {"revival_value": _column(rh.revival), "p_cooling": _column(rh.p_cooling),
-             "recent_active_days": _column(rh.recent_days),
-             "baseline_active_days": _column(rh.baseline_days),
-             "habit_share": np.round(rec.habit, 3).tolist(), "score": np.round(z, 4).tolist()}
-    flag_cols = [(name, col.tolist()) for name, col in (
-        ("cooling", rh.cooling), ("dormant", rh.dormant),
-        ("one_sided_you", rec.one_sided_you), ("one_sided_them", rec.one_sided_them))]
+    extra = {
+        "revival_value": _column(rh.revival),
+        "p_cooling": _column(rh.p_cooling),
+        "recent_active_days": _column(rh.recent_days),
+        "baseline_active_days": _column(rh.baseline_days),
+        "habit_share": np.round(rec.habit, 3).tolist(),
+        "score": np.round(z, 4).tolist(),
+    }
+    flag_cols = [
+        (name, col.tolist())
+        for name, col in (
+            ("cooling", rh.cooling),
+            ("dormant", rh.dormant),
+            ("one_sided_you", rec.one_sided_you),
+            ("one_sided_them", rec.one_sided_them),
+        )
+    ]
     strength_l = np.clip(strength, 0.0, 100.0).tolist()
     before_l = strength_before.tolist()
     balance_l = rec.balance.tolist()
@@ -133,8 +149,9 @@ def score_ties(exchanges: Sequence[Exchange], as_of: datetime | float, *,
         flags = tuple(name for name, col in flag_cols if col[i])
         s = strength_l[i]
         sb = before_l[i] if before_l[i] == before_l[i] else None  # NaN: not seen 30 days ago
-        lines = explain(i, now.X[i], contrib[i], fx, led, s, sb,
-                        contrib_before[i] if sb is not None else None, order=order[i])
+        lines = explain(
+            i, now.X[i], contrib[i], fx, led, s, sb, contrib_before[i] if sb is not None else None, order=order[i]
+        )
         rank, pick = picked.get(i, (None, None))
         if pick is not None:
             lines.append(pick.reason)
@@ -144,11 +161,21 @@ def score_ties(exchanges: Sequence[Exchange], as_of: datetime | float, *,
         for name, col in extra.items():
             feats[name] = col[i]
         feats["strength_30d_ago"] = None if sb is None else round(sb, 1)
-        out.append(TieScore(
-            contact=contacts_l[i], strength=round(s, 1), tier=tier(s),
-            reciprocity=balance_l[i], flags=flags, last_interaction=last_l[i],
-            explanation=tuple(lines), ledger=ledger, features=feats,
-            suggestion=pick.suggestion if pick else None, deepen_rank=rank))
+        out.append(
+            TieScore(
+                contact=contacts_l[i],
+                strength=round(s, 1),
+                tier=tier(s),
+                reciprocity=balance_l[i],
+                flags=flags,
+                last_interaction=last_l[i],
+                explanation=tuple(lines),
+                ledger=ledger,
+                features=feats,
+                suggestion=pick.suggestion if pick else None,
+                deepen_rank=rank,
+            )
+        )
     out.sort(key=_strongest_first)
     return out
 

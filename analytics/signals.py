@@ -18,6 +18,7 @@
 
 Only rows before `as_of` are read.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,13 +28,21 @@ from analytics.features import _group_median, latencies
 from analytics.frame import DAY, IN, OUT, SHARED, Frame
 
 SIGNAL_FEATURES: tuple[str, ...] = (
-    "silence_ratio", "burstiness", "awaiting_reply", "inbound_recency", "attention_share",
+    "silence_ratio",
+    "burstiness",
+    "awaiting_reply",
+    "inbound_recency",
+    "attention_share",
     "network_overlap",
 )
 # The sign each one's coefficient is held to when a model reads it (see features.SIGNS).
 SIGNAL_SIGNS: dict[str, int] = {
-    "silence_ratio": -1, "burstiness": 0, "awaiting_reply": 1, "inbound_recency": -1,
-    "attention_share": 1, "network_overlap": 1,
+    "silence_ratio": -1,
+    "burstiness": 0,
+    "awaiting_reply": 1,
+    "inbound_recency": -1,
+    "attention_share": 1,
+    "network_overlap": 1,
 }
 SHRINK_GAPS = 2.0
 AWAIT_LIMIT = 30 * DAY
@@ -42,8 +51,9 @@ YEAR = 365 * DAY
 SMALL = 3
 
 
-def rhythm_gaps(frame: Frame, as_of: float, max_size: int | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def rhythm_gaps(
+    frame: Frame, as_of: float, max_size: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per contact: (last active day's age in days, median gap, gap count, burstiness);
     active days from rows with at most `max_size` people besides the user (None: any)."""
     k = frame.n_contacts
@@ -67,7 +77,7 @@ def rhythm_gaps(frame: Frame, as_of: float, max_size: int | None = None
     n_gaps = np.bincount(gc, minlength=k).astype(float)
     median = _group_median(gap, gc, k)
     mu = np.bincount(gc, weights=gap, minlength=k) / np.maximum(n_gaps, 1)
-    var = np.bincount(gc, weights=gap ** 2, minlength=k) / np.maximum(n_gaps, 1) - mu ** 2
+    var = np.bincount(gc, weights=gap**2, minlength=k) / np.maximum(n_gaps, 1) - mu**2
     sigma = np.sqrt(np.maximum(var, 0.0))
     burst = np.where(n_gaps >= 3, (sigma - mu) / np.maximum(sigma + mu, 1e-9), 0.0)
     return last, median, n_gaps, burst
@@ -105,8 +115,9 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     usual = _group_median(lat[answered], frame.c[answered], k)
     usual = np.where(np.isnan(usual), reply_hours_you * 3600.0, usual)
     waited = as_of - last_in_small
-    out["awaiting_reply"] = ((last_in_small >= last_in) & (last_in > last_out) & (waited > usual)
-                             & (waited <= AWAIT_LIMIT)).astype(float)
+    out["awaiting_reply"] = (
+        (last_in_small >= last_in) & (last_in > last_out) & (waited > usual) & (waited <= AWAIT_LIMIT)
+    ).astype(float)
     out["inbound_recency"] = np.log1p(np.minimum((as_of - last_in) / DAY, 365.0))
 
     w = np.exp2(-(as_of - t) / ATTENTION_HALF_LIFE) / frame.size[mask]

@@ -5,6 +5,7 @@ extra feature (its coefficient held to the sign in signals.SIGNAL_SIGNS or featu
 Differences are paired, with intervals from the bootstrap over people. A signal is worth
 keeping when its pooled and per-person AUC lifts are both above zero.
 """
+
 from __future__ import annotations
 
 from analytics.features import MODEL_FEATURES

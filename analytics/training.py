@@ -9,6 +9,7 @@ weight 1 - k/13, so the model learns P(two-way contact in a given week) — whic
 "any contact in 90 days", still separates a weekly friend from a monthly one. Because
 s + 13 weeks <= as_of, nothing after `as_of` can reach a label or a feature.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,15 @@ class TrainingSet:
     contact: np.ndarray  # contact index of each row
 
 
-def snapshot_times(frame: Frame, as_of: float, *, every: float = EVERY, horizon: float = HORIZON,
-                   max_snapshots: int = 48, min_history: float = 30 * DAY) -> list[float]:
+def snapshot_times(
+    frame: Frame,
+    as_of: float,
+    *,
+    every: float = EVERY,
+    horizon: float = HORIZON,
+    max_snapshots: int = 48,
+    min_history: float = 30 * DAY,
+) -> list[float]:
     before = frame.t[frame.t < as_of]
     if not len(before):
         return []
@@ -81,5 +89,4 @@ def training_set(frame: Frame, as_of: float, **kwargs: Unpack[SnapshotOptions]) 
     if not Xs:
         empty = np.zeros((0, len(FEATURES)))
         return TrainingSet(empty, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts),
-                       np.concatenate(cs))
+    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts), np.concatenate(cs))

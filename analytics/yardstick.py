@@ -20,12 +20,13 @@ lockbox (analytics/lockbox.py) is refused unless asked for.
 Collected data (features, labels, baselines, flags) is kept per ego, so variants that
 only change the model's features refit models and nothing else (`Study.evaluate`).
 """
+
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -34,7 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from analytics.backtest import Mail, ego_exchanges
-from analytics.features import FEATURES, MODEL_FEATURES, snapshot, two_way_between
+from analytics.features import MODEL_FEATURES, snapshot, two_way_between
 from analytics.frame import DAY, SHARED, Frame, build_frame
 from analytics.lockbox import check_development
 from analytics.model import PriorSpec, StrengthModel
@@ -107,15 +108,28 @@ def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoD
             continue
         rh = rhythm(frame, t, snap.present)
         where = np.searchsorted(full.contacts, frame.contacts[idx])
-        parts.append(dict(
-            fit_of_row=np.full(len(idx), fit_at), date=np.full(len(idx), j), X=snap.X[idx],
-            label=two_way_between(full, t, t + HORIZON)[where],
-            active=two_way_between(frame, t - ACTIVE, t)[idx],
-            recency=-(t - snap.last[idx]) / DAY, decayed=decayed_count(frame, t)[idx],
-            cooling=rh.cooling[idx], dormant=rh.dormant[idx], quiet=rh.quiet[idx],
-            silence=rh.silence_days[idx], interval=rh.interval_days[idx], ratio=rh.silence_ratio[idx],
-            peak=rh.peak_days[idx], recent=rh.recent_days[idx], base=rh.baseline_days[idx],
-            span=rh.baseline_span[idx], p_cool=rh.p_cooling[idx]))
+        parts.append(
+            dict(
+                fit_of_row=np.full(len(idx), fit_at),
+                date=np.full(len(idx), j),
+                X=snap.X[idx],
+                label=two_way_between(full, t, t + HORIZON)[where],
+                active=two_way_between(frame, t - ACTIVE, t)[idx],
+                recency=-(t - snap.last[idx]) / DAY,
+                decayed=decayed_count(frame, t)[idx],
+                cooling=rh.cooling[idx],
+                dormant=rh.dormant[idx],
+                quiet=rh.quiet[idx],
+                silence=rh.silence_days[idx],
+                interval=rh.interval_days[idx],
+                ratio=rh.silence_ratio[idx],
+                peak=rh.peak_days[idx],
+                recent=rh.recent_days[idx],
+                base=rh.baseline_days[idx],
+                span=rh.baseline_span[idx],
+                p_cool=rh.p_cooling[idx],
+            )
+        )
     if not parts:
         return None
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -152,14 +166,24 @@ class Scored:
     prob: dict[str, np.ndarray]  # method -> P(two-way contact in the 90 days), where the method has one
     n_dates: int
     extra: dict[str, np.ndarray] = field(default_factory=dict)
-    trained_on: dict[int, tuple[int, ...]] = field(default_factory=dict)  # ego -> egos whose rows fitted its pooled models
+    trained_on: dict[int, tuple[int, ...]] = field(
+        default_factory=dict
+    )  # ego -> egos whose rows fitted its pooled models
 
 
 class Study:
     """Collected data for a set of egos and dates; `evaluate` fits and scores a variant."""
 
-    def __init__(self, mail: Mail, egos: Sequence[int], dates: Sequence[float], *, lockbox: bool = False,
-                 refit: int = 3, prior_egos: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        mail: Mail,
+        egos: Sequence[int],
+        dates: Sequence[float],
+        *,
+        lockbox: bool = False,
+        refit: int = 3,
+        prior_egos: Sequence[int] | None = None,
+    ) -> None:
         check_development(mail, egos, dates, HORIZON, lockbox=lockbox)
         if prior_egos is not None:
             check_development(mail, prior_egos, dates, HORIZON, lockbox=lockbox)
@@ -172,8 +196,12 @@ class Study:
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
         egos = [e for e in self.pool if fold_of(e) != fold]
         sets = [self.pool[e] for e in egos]
-        return egos, (np.vstack([s.X for s in sets]), np.concatenate([s.y for s in sets]),
-                np.concatenate([s.weight for s in sets]), np.concatenate([s.time for s in sets]))
+        return egos, (
+            np.vstack([s.X for s in sets]),
+            np.concatenate([s.y for s in sets]),
+            np.concatenate([s.weight for s in sets]),
+            np.concatenate([s.time for s in sets]),
+        )
 
     def fold_models(self, features: tuple[str, ...]) -> tuple[dict[int, PriorSpec], dict[int, Pipeline]]:
         priors: dict[int, PriorSpec] = {}
@@ -185,8 +213,12 @@ class Study:
                 logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
         return priors, logits
 
-    def evaluate(self, features: tuple[str, ...] = MODEL_FEATURES, *,
-                 user_model: Callable[[PriorSpec, tuple[str, ...]], StrengthModel] | None = None) -> Scored:
+    def evaluate(
+        self,
+        features: tuple[str, ...] = MODEL_FEATURES,
+        *,
+        user_model: Callable[[PriorSpec, tuple[str, ...]], StrengthModel] | None = None,
+    ) -> Scored:
         """Score every row. `user_model(prior_spec, features)` builds the user's unfitted
         model (default: StrengthModel with that prior)."""
         priors, logits = self.fold_models(features)
@@ -215,10 +247,18 @@ class Study:
 
         ego = np.concatenate([np.full(len(d.label), d.ego) for d in self.data])
         date = cat("date")
-        return Scored(ego=ego, snapshot=ego * len(self.dates) + date, date=date, label=cat("label").astype(bool),
-                      active=cat("active").astype(bool), cooling=cat("cooling").astype(bool),
-                      dormant=cat("dormant").astype(bool), quiet=cat("quiet").astype(bool),
-                      score={m: np.concatenate(v) for m, v in cols.items()},
-                      prob={m: np.concatenate(v) for m, v in probs.items()}, n_dates=len(self.dates),
-                      extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
-                      trained_on={d.ego: tuple(priors[fold_of(d.ego)]["meta"]["egos"]) for d in self.data})
+        return Scored(
+            ego=ego,
+            snapshot=ego * len(self.dates) + date,
+            date=date,
+            label=cat("label").astype(bool),
+            active=cat("active").astype(bool),
+            cooling=cat("cooling").astype(bool),
+            dormant=cat("dormant").astype(bool),
+            quiet=cat("quiet").astype(bool),
+            score={m: np.concatenate(v) for m, v in cols.items()},
+            prob={m: np.concatenate(v) for m, v in probs.items()},
+            n_dates=len(self.dates),
+            extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
+            trained_on={d.ego: tuple(priors[fold_of(d.ego)]["meta"]["egos"]) for d in self.data},
+        )
