@@ -1,4 +1,5 @@
 """Small, deterministic histories for the analytics tests (no I/O)."""
+
 from __future__ import annotations
 
 import random
@@ -11,37 +12,50 @@ AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
 T_END = AS_OF.timestamp()
 
 
-def conversation(contact: int, at: float, *, you_start: bool = True, answered: bool = True,
-                 answer_after: float = 3 * 3600, audience: tuple[int, ...] = ()) -> list[Exchange]:
+def conversation(
+    contact: int,
+    at: float,
+    *,
+    you_start: bool = True,
+    answered: bool = True,
+    answer_after: float = 3 * 3600,
+    audience: tuple[int, ...] = (),
+) -> list[Exchange]:
     """One message (plus its answer) between the user and `contact`."""
     others = tuple(sorted(set(audience) - {contact}))
     if you_start:
         first = Exchange(at, "email", 0, (contact,) + others, key=f"m{contact}-{at}")
-        reply = Exchange(at + answer_after, "email", contact, (0,) + others, reply_to=first.key,
-                         key=f"r{contact}-{at}")
+        reply = Exchange(at + answer_after, "email", contact, (0,) + others, reply_to=first.key, key=f"r{contact}-{at}")
     else:
         first = Exchange(at, "email", contact, (0,) + others, key=f"m{contact}-{at}")
-        reply = Exchange(at + answer_after, "email", 0, (contact,) + others, reply_to=first.key,
-                         key=f"r{contact}-{at}")
+        reply = Exchange(at + answer_after, "email", 0, (contact,) + others, reply_to=first.key, key=f"r{contact}-{at}")
     return [first, reply] if answered else [first]
 
 
-def meeting(contact: int, at: float, *, organiser: int = 0, hours: float = 0.5,
-            others: tuple[int, ...] = ()) -> Exchange:
+def meeting(
+    contact: int, at: float, *, organiser: int = 0, hours: float = 0.5, others: tuple[int, ...] = ()
+) -> Exchange:
     people = tuple(p for p in (0, contact) + others if p != organiser)
     return Exchange(at, "meeting", organiser, people, duration_s=hours * 3600)
 
 
-def regular(contact: int, *, every_days: float, start_days_ago: float, stop_days_ago: float = 0,
-            you_share: float = 0.5, answered: float = 1.0, seed: int = 0) -> list[Exchange]:
+def regular(
+    contact: int,
+    *,
+    every_days: float,
+    start_days_ago: float,
+    stop_days_ago: float = 0,
+    you_share: float = 0.5,
+    answered: float = 1.0,
+    seed: int = 0,
+) -> list[Exchange]:
     """A conversation about every `every_days` days between the two moments."""
     rng = random.Random(seed * 1009 + contact)
     out = []
     day = start_days_ago
     while day > stop_days_ago:
         at = T_END - day * DAY + rng.uniform(8, 18) * 3600
-        out += conversation(contact, at, you_start=rng.random() < you_share,
-                            answered=rng.random() < answered)
+        out += conversation(contact, at, you_start=rng.random() < you_share, answered=rng.random() < answered)
         day -= every_days * rng.uniform(0.7, 1.3)
     return out
 

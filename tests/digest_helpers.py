@@ -1,4 +1,5 @@
 """Building blocks for the digest tests and benchmark: tie dicts and seeded snapshots."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,38 +10,67 @@ from datetime import datetime, timedelta
 from service import store
 from service.ties.scoring import write_snapshot
 
-NAMES = ["Ana Ruiz", "Bob Stone", "Carla Mendes", "Dev Patel", "Eun-ji Park", "Farid Haddad",
-         "Grace Okafor", "Hugo Lambert", "Ines Ferreira", "Jonas Berg"]
+NAMES = [
+    "Ana Ruiz",
+    "Bob Stone",
+    "Carla Mendes",
+    "Dev Patel",
+    "Eun-ji Park",
+    "Farid Haddad",
+    "Grace Okafor",
+    "Hugo Lambert",
+    "Ines Ferreira",
+    "Jonas Berg",
+]
 
 
-def tie(person_id: int | None, name: str, strength: float, reciprocity: int = 0, flags=(), *,
-        rank: int | None = None, suggestion: str | None = None, tier: str | None = None,
-        last: str = "2026-11-01T10:00:00Z", contact: str | None = None) -> dict:
+def tie(
+    person_id: int | None,
+    name: str,
+    strength: float,
+    reciprocity: int = 0,
+    flags=(),
+    *,
+    rank: int | None = None,
+    suggestion: str | None = None,
+    tier: str | None = None,
+    last: str = "2026-11-01T10:00:00Z",
+    contact: str | None = None,
+) -> dict:
     return {
         "contact": contact or name.split()[0].lower() + "@example.org",
-        "name": name, "addresses": [contact or name.split()[0].lower() + "@example.org"],
+        "name": name,
+        "addresses": [contact or name.split()[0].lower() + "@example.org"],
         "strength": strength,
         "tier": tier or ("strong" if strength >= 60 else "medium" if strength >= 35 else "weak"),
-        "reciprocity": reciprocity, "flags": list(flags), "last_interaction": last,
+        "reciprocity": reciprocity,
+        "flags": list(flags),
+        "last_interaction": last,
         "explanation": [f"{int(strength) // 10} one-to-one meetings in the last 90 days"],
         "ledger": {"initiated_by_you": 3, "initiated_by_them": 4},
-        "person_id": person_id, "suggestion": suggestion, "deepen_rank": rank,
+        "person_id": person_id,
+        "suggestion": suggestion,
+        "deepen_rank": rank,
     }
 
 
 def make_people(conn, user_id: int, names) -> list[int]:
     ids = []
     for name in names:
-        ids.append(conn.execute("INSERT INTO people (user_id, display_name) VALUES (%s, %s) RETURNING id",
-                                (user_id, name)).fetchone()[0])
+        ids.append(
+            conn.execute(
+                "INSERT INTO people (user_id, display_name) VALUES (%s, %s) RETURNING id", (user_id, name)
+            ).fetchone()[0]
+        )
     return ids
 
 
-def seed_user(conn, email: str, now: datetime, *, timezone: str = "UTC", variant: int = 0,
-              name: str | None = "Zoe Example") -> int:
+def seed_user(
+    conn, email: str, now: datetime, *, timezone: str = "UTC", variant: int = 0, name: str | None = "Zoe Example"
+) -> int:
     """A user with ten ties scored now and a week ago, three of them to deepen."""
     user_id = store.create_user(conn, email, name, timezone)
-    names = NAMES[variant % 3:] + NAMES[: variant % 3]
+    names = NAMES[variant % 3 :] + NAMES[: variant % 3]
     ids = make_people(conn, user_id, names)
     before, after = [], []
     for i, (pid, person) in enumerate(zip(ids, names)):
@@ -48,8 +78,11 @@ def seed_user(conn, email: str, now: datetime, *, timezone: str = "UTC", variant
         s_before = s_now + (12 if i == 1 else -9 if i == 4 else 1)
         flags_now = ["cooling"] if i == 1 else ["one_sided_you"] if i == 3 else []
         rank = {1: 1, 3: 2, 6: 3}.get(i)
-        sugg = {1: "Suggest a walk or lunch next week", 3: "Let them set the next plan",
-                6: "Send the article you mentioned"}.get(i)
+        sugg = {
+            1: "Suggest a walk or lunch next week",
+            3: "Let them set the next plan",
+            6: "Send the article you mentioned",
+        }.get(i)
         recip = [10, -35, 5, 55, -60, 0, 20, -10, 40, 0][i]
         after.append(tie(pid, person, s_now, recip, flags_now, rank=rank, suggestion=sugg))
         before.append(tie(pid, person, s_before, recip, []))
@@ -59,6 +92,7 @@ def seed_user(conn, email: str, now: datetime, *, timezone: str = "UTC", variant
 
 
 # --- a real SMTP server in the test process ---------------------------------------------
+
 
 class Sink:
     """aiosmtpd handler: records every accepted transaction; copies for the journal address

@@ -1,4 +1,5 @@
 """Playing a browser through Kith's OAuth pages: read the confirmation form as a browser would."""
+
 from __future__ import annotations
 
 from html.parser import HTMLParser

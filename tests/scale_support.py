@@ -7,6 +7,7 @@ tests/test_queues.py and tests/bench/bench_scale.py share.
 - `Processes`: `kith worker` / `kith serve` subprocesses, each in its own process group
   and with its own application_name, pointed at the test's database, Redis and emulators.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,17 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from .scale_world import (RecordingQuota, add_user, connect_google, connect_microsoft,  # noqa: F401
-                          google_expected, microsoft_expected, seed_google, seed_microsoft, start_google)
+from .scale_world import (
+    RecordingQuota,
+    add_user,
+    connect_google,
+    connect_microsoft,
+    google_expected,
+    microsoft_expected,
+    seed_google,
+    seed_microsoft,
+    start_google,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KITH = ROOT / ".venv" / "bin" / "kith"
@@ -28,7 +38,8 @@ def stored(db) -> dict[int, dict[str, set[str]]]:
     out: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     with db.tx() as conn:
         for account_id, resource, provider_id in conn.execute(
-                "SELECT account_id, resource, provider_id FROM interactions"):
+            "SELECT account_id, resource, provider_id FROM interactions"
+        ):
             out[account_id][resource].add(provider_id)
     return out
 
@@ -43,10 +54,13 @@ def locks_held(db) -> dict[int, str]:
     from service.sync import LOCK_SPACE
 
     with db.tx() as conn:
-        return dict(conn.execute(
-            "SELECT l.objid::int, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objsubid = 2 AND l.granted",
-            (LOCK_SPACE,)).fetchall())
+        return dict(
+            conn.execute(
+                "SELECT l.objid::int, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objsubid = 2 AND l.granted",
+                (LOCK_SPACE,),
+            ).fetchall()
+        )
 
 
 # --- audit of committed writes ----------------------------------------------------------------------
@@ -94,10 +108,13 @@ def install_audit(db) -> None:
 
 def audit(db) -> dict:
     with db.tx() as conn:
-        writes = conn.execute("SELECT account_id, provider_id, count(*) FROM scale_write_audit "
-                              "GROUP BY account_id, provider_id HAVING count(*) > 1").fetchall()
-        pages = conn.execute("SELECT account_id, resource, app, holder_app, holder_pid, holder_since "
-                             "FROM scale_page_audit ORDER BY at").fetchall()
+        writes = conn.execute(
+            "SELECT account_id, provider_id, count(*) FROM scale_write_audit "
+            "GROUP BY account_id, provider_id HAVING count(*) > 1"
+        ).fetchall()
+        pages = conn.execute(
+            "SELECT account_id, resource, app, holder_app, holder_pid, holder_since FROM scale_page_audit ORDER BY at"
+        ).fetchall()
     runs: dict[int, list[tuple]] = defaultdict(list)  # account -> sync runs in commit order
     for account_id, _, _, _, pid, since in pages:
         if not runs[account_id] or runs[account_id][-1] != (pid, since):
@@ -105,11 +122,13 @@ def audit(db) -> dict:
     spans: dict[int, list] = {}
     with db.tx() as conn:
         for account_id, first, last in conn.execute(
-                "SELECT account_id, min(at), max(at) FROM scale_page_audit GROUP BY account_id"):
+            "SELECT account_id, min(at), max(at) FROM scale_page_audit GROUP BY account_id"
+        ):
             spans[account_id] = [first, last]
         run_spans = conn.execute(
             "SELECT account_id, app, min(holder_since), max(at) FROM scale_page_audit WHERE holder_pid IS NOT NULL "
-            "GROUP BY account_id, app, holder_pid, holder_since").fetchall()
+            "GROUP BY account_id, app, holder_pid, holder_since"
+        ).fetchall()
     return {
         "spans": spans,  # account -> first and last page commit
         # (account, process, when it took the account's sync lock, its last page commit) of each
@@ -127,9 +146,21 @@ def audit(db) -> dict:
 
 # --- processes ------------------------------------------------------------------------------------
 
-ENV_FIELDS = ("google_auth_uri", "google_token_uri", "google_api_base", "google_client_id",
-              "google_client_secret", "google_quota_scale", "ms_client_id", "ms_client_secret",
-              "ms_authority", "graph_base", "ca_bundle", "secret_key", "home")
+ENV_FIELDS = (
+    "google_auth_uri",
+    "google_token_uri",
+    "google_api_base",
+    "google_client_id",
+    "google_client_secret",
+    "google_quota_scale",
+    "ms_client_id",
+    "ms_client_secret",
+    "ms_authority",
+    "graph_base",
+    "ca_bundle",
+    "secret_key",
+    "home",
+)
 
 
 def process_env(settings, app: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -167,8 +198,14 @@ class Processes:
 
     def _start(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")
-        proc = subprocess.Popen([str(KITH), *args], env=process_env(self.settings, name, self.env), cwd=str(ROOT),
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [str(KITH), *args],
+            env=process_env(self.settings, name, self.env),
+            cwd=str(ROOT),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         self.running[name] = proc
         return proc
@@ -207,13 +244,13 @@ class Processes:
         proc.wait(timeout=30)
 
     def stop_all(self) -> None:
-        for name, proc in list(self.running.items()):
+        for proc in list(self.running.values()):
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + 15
-        for name, proc in list(self.running.items()):
+        for _name, proc in list(self.running.items()):
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -234,8 +271,7 @@ class Processes:
 
 def most_at_once(spans) -> int:
     """The most (start, end) spans that overlap at one instant."""
-    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans],
-                    key=lambda e: (e[0], -e[1]))
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans], key=lambda e: (e[0], -e[1]))
     best = now = 0
     for _, step in events:
         now += step
@@ -281,7 +317,28 @@ def wait_until(predicate, timeout: float, interval: float = 0.5, what: str = "co
         time.sleep(interval)
 
 
-__all__ = ["seed_google", "seed_microsoft", "google_expected", "microsoft_expected", "RecordingQuota",
-           "start_google", "add_user", "connect_google", "connect_microsoft", "stored", "rows_per_account",
-           "locks_held", "install_audit", "audit", "most_at_once", "processes_at_once", "Processes", "process_env",
-           "wait_until", "fresh_database", "free_port", "KITH", "ROOT"]
+__all__ = [
+    "seed_google",
+    "seed_microsoft",
+    "google_expected",
+    "microsoft_expected",
+    "RecordingQuota",
+    "start_google",
+    "add_user",
+    "connect_google",
+    "connect_microsoft",
+    "stored",
+    "rows_per_account",
+    "locks_held",
+    "install_audit",
+    "audit",
+    "most_at_once",
+    "processes_at_once",
+    "Processes",
+    "process_env",
+    "wait_until",
+    "fresh_database",
+    "free_port",
+    "KITH",
+    "ROOT",
+]

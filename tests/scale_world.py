@@ -8,6 +8,7 @@ tests/bench/bench_scale.py seed and connect.
   test can say how many units per second each mailbox really received;
 - accounts connected as the product connects them (stored, encrypted credentials).
 """
+
 from __future__ import annotations
 
 import random
@@ -25,6 +26,7 @@ UTC = timezone.utc
 
 # --- seeding ------------------------------------------------------------------------------
 
+
 def _contacts(rng: random.Random, n: int = 40) -> list[tuple[str, str]]:
     return [(f"Contact {i}", f"c{i}.{rng.randrange(10**6)}@example.org") for i in range(n)]
 
@@ -34,8 +36,7 @@ def _dates(rng: random.Random, n: int, now: datetime, days: int = 300) -> list[d
     return sorted(start + timedelta(seconds=rng.randrange(days * 86400)) for _ in range(n))
 
 
-def seed_google(emu, address: str, messages: int, events: int, seed: int,
-                now: datetime | None = None) -> None:
+def seed_google(emu, address: str, messages: int, events: int, seed: int, now: datetime | None = None) -> None:
     """A Gmail mailbox of `messages` (a third in threads of 2-3) and `events` meetings."""
     now = now or datetime.now(UTC)
     rng = random.Random(seed)
@@ -49,24 +50,39 @@ def seed_google(emu, address: str, messages: int, events: int, seed: int,
         other = rng.choice(people)
         sent = rng.random() < 0.3
         sender, to = ((f"User {seed}", address), other) if sent else (other, (f"User {seed}", address))
-        headers = [("From", f"{sender[0]} <{sender[1]}>"), ("To", f"{to[0]} <{to[1]}>"),
-                   ("Subject", "scale"), ("Date", format_datetime(when)),
-                   ("Message-ID", f"<m{n}.{seed}@scale.example>")]
-        mailbox.add(id=f"{seed:04x}{n:08x}", thread_id=thread, headers=headers,
-                    labels=["SENT"] if sent else ["INBOX"], internal_ms=int(when.timestamp() * 1000),
-                    record=False)
+        headers = [
+            ("From", f"{sender[0]} <{sender[1]}>"),
+            ("To", f"{to[0]} <{to[1]}>"),
+            ("Subject", "scale"),
+            ("Date", format_datetime(when)),
+            ("Message-ID", f"<m{n}.{seed}@scale.example>"),
+        ]
+        mailbox.add(
+            id=f"{seed:04x}{n:08x}",
+            thread_id=thread,
+            headers=headers,
+            labels=["SENT"] if sent else ["INBOX"],
+            internal_ms=int(when.timestamp() * 1000),
+            record=False,
+        )
     calendar = emu.calendar("primary", address)
     for n, when in enumerate(_dates(rng, events, now, days=200)):
         other = rng.choice(people)
-        calendar.put(StoredEvent(
-            id=f"ev{seed:04x}{n:05x}", ical_uid=f"ev{seed}.{n}@scale.example", start=when,
-            end=when + timedelta(minutes=30), timezone="UTC", all_day=False,
-            organizer=(f"User {seed}", address),
-            attendees=((f"User {seed}", address, "accepted"), (other[0], other[1], "accepted"))))
+        calendar.put(
+            StoredEvent(
+                id=f"ev{seed:04x}{n:05x}",
+                ical_uid=f"ev{seed}.{n}@scale.example",
+                start=when,
+                end=when + timedelta(minutes=30),
+                timezone="UTC",
+                all_day=False,
+                organizer=(f"User {seed}", address),
+                attendees=((f"User {seed}", address, "accepted"), (other[0], other[1], "accepted")),
+            )
+        )
 
 
-def seed_microsoft(emu, upn: str, messages: int, events: int, seed: int,
-                   now: datetime | None = None) -> None:
+def seed_microsoft(emu, upn: str, messages: int, events: int, seed: int, now: datetime | None = None) -> None:
     """An Exchange mailbox of `messages` (inbox and sent items) and `events` meetings."""
     from ingest.sandbox.microsoft import graph_id
     from ingest.sandbox.microsoft.seed import event_json, message_json
@@ -81,32 +97,57 @@ def seed_microsoft(emu, upn: str, messages: int, events: int, seed: int,
         folder = "sentitems" if sent else "inbox"
         sender, to = ((mailbox.display_name, upn), other) if sent else (other, (mailbox.display_name, upn))
         item_id = graph_id("message", f"{upn}/{n}")
-        body = message_json(mailbox, item_id=item_id, folder=folder, sender=sender, to=(to,), date=when,
-                            conversation_id=graph_id("conversation", f"{upn}/{n // 2}"),
-                            message_id=f"m{n}.{seed}@scale.example")
+        body = message_json(
+            mailbox,
+            item_id=item_id,
+            folder=folder,
+            sender=sender,
+            to=(to,),
+            date=when,
+            conversation_id=graph_id("conversation", f"{upn}/{n // 2}"),
+            message_id=f"m{n}.{seed}@scale.example",
+        )
         mailbox.put(item_id, f"mail:{body['parentFolderId']}", body)
     for n, when in enumerate(_dates(rng, events, now, days=200)):
         other = rng.choice(people)
         item_id = graph_id("event", f"{upn}/{n}")
-        mailbox.put(item_id, "calendar", event_json(
-            item_id=item_id, ical_uid=f"ev{seed}.{n}@scale.example", subject="scale", start=when,
-            end=when + timedelta(minutes=30), zone="UTC", all_day=False, organizer=(mailbox.display_name, upn),
-            attendees=[(other[0], other[1], "accepted")], cancelled=False, owner=upn))
+        mailbox.put(
+            item_id,
+            "calendar",
+            event_json(
+                item_id=item_id,
+                ical_uid=f"ev{seed}.{n}@scale.example",
+                subject="scale",
+                start=when,
+                end=when + timedelta(minutes=30),
+                zone="UTC",
+                all_day=False,
+                organizer=(mailbox.display_name, upn),
+                attendees=[(other[0], other[1], "accepted")],
+                cancelled=False,
+                owner=upn,
+            ),
+        )
 
 
 def google_expected(emu, address: str) -> dict[str, set[str]]:
-    return {"gmail": emu.message_ids(address),
-            "calendar:primary": {f"gcal:primary:{e}" for e in emu.event_ids("primary", address)}}
+    return {
+        "gmail": emu.message_ids(address),
+        "calendar:primary": {f"gcal:primary:{e}" for e in emu.event_ids("primary", address)},
+    }
 
 
 def microsoft_expected(emu, upn: str, now: datetime | None = None) -> dict[str, set[str]]:
     now = now or datetime.now(UTC)
-    return {"mail:inbox": emu.message_ids(("inbox",), upn=upn),
-            "mail:sentitems": emu.message_ids(("sentitems",), upn=upn),
-            "calendar": emu.event_ids(now - timedelta(days=730), now + timedelta(days=90), upn=upn)}
+    return {
+        "mail:inbox": emu.message_ids(("inbox",), upn=upn),
+        "mail:sentitems": emu.message_ids(("sentitems",), upn=upn),
+        "calendar": emu.event_ids(now - timedelta(days=730), now + timedelta(days=90), upn=upn),
+    }
 
 
 # --- what the Google emulator charged, request by request ------------------------------------
+
 
 class RecordingQuota(QuotaBook):
     """The emulator's quota book, also keeping (time, units) of every charge it allowed."""
@@ -156,6 +197,7 @@ def start_google(quota_scale: float, burst_s: float = 1.0):
 
 # --- accounts -----------------------------------------------------------------------------------
 
+
 def add_user(db, email: str) -> tuple[int, str]:
     from service.auth import create_token
     from service.store import create_user
@@ -173,8 +215,12 @@ def connect_google(db, settings, emu, user_id: int, address: str) -> int:
 
     with db.tx() as conn:
         account_id = ensure_account(conn, user_id, "google", address, scopes=list(SCOPES))
-        save_credentials(conn, settings, account_id, {"refresh_token": emu.issue_refresh_token(address),
-                                                      "scopes": list(SCOPES), "address": address})
+        save_credentials(
+            conn,
+            settings,
+            account_id,
+            {"refresh_token": emu.issue_refresh_token(address), "scopes": list(SCOPES), "address": address},
+        )
     return account_id
 
 
@@ -185,5 +231,14 @@ def connect_microsoft(db, routed_settings, user_id: int, upn: str) -> int:
     return connect_headless(routed_settings, db, user_id, login_hint=upn)
 
 
-__all__ = ["seed_google", "seed_microsoft", "google_expected", "microsoft_expected", "RecordingQuota",
-           "start_google", "add_user", "connect_google", "connect_microsoft"]
+__all__ = [
+    "seed_google",
+    "seed_microsoft",
+    "google_expected",
+    "microsoft_expected",
+    "RecordingQuota",
+    "start_google",
+    "add_user",
+    "connect_google",
+    "connect_microsoft",
+]

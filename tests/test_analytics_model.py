@@ -1,4 +1,5 @@
 """The strength model: scikit-learn rules, sign constraints, calibration, the prior."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Properties of the scores that must hold for any history (hypothesis)."""
+
 from __future__ import annotations
 
 import random
@@ -17,14 +18,17 @@ MODEL = fit_strength_model(build_frame(small_world(), T_END), T_END)
 
 conversations = st.lists(
     st.tuples(st.integers(1, 4), st.floats(1, 500), st.booleans(), st.booleans(), st.floats(0.1, 200)),
-    min_size=1, max_size=40)
+    min_size=1,
+    max_size=40,
+)
 
 
 def history(spec) -> list[Exchange]:
     out = []
     for contact, days_ago, you_start, answered, hours in spec:
-        out += conversation(contact, T_END - days_ago * DAY, you_start=you_start,
-                            answered=answered, answer_after=hours * 3600)
+        out += conversation(
+            contact, T_END - days_ago * DAY, you_start=you_start, answered=answered, answer_after=hours * 3600
+        )
     return out
 
 
@@ -63,8 +67,9 @@ def test_results_do_not_depend_on_input_order(spec, rnd):
 @given(conversations, conversations)
 def test_exchanges_after_as_of_change_nothing(spec, future):
     exchanges = history(spec)
-    later = [Exchange(e.at + 501 * DAY, e.kind, e.sender, e.recipients, key=e.key and "f" + e.key)
-             for e in history(future)]
+    later = [
+        Exchange(e.at + 501 * DAY, e.kind, e.sender, e.recipients, key=e.key and "f" + e.key) for e in history(future)
+    ]
     assert score_ties(exchanges + later, AS_OF) == score_ties(exchanges, AS_OF)
 
 
@@ -92,6 +97,5 @@ def test_balance_flips_sign_when_the_sides_are_swapped(spec):
 
 def test_mirror_is_an_involution():
     rng = random.Random(3)
-    exchanges = history([(rng.randint(1, 4), rng.uniform(1, 300), rng.random() < .5, True, 3.0)
-                         for _ in range(10)])
+    exchanges = history([(rng.randint(1, 4), rng.uniform(1, 300), rng.random() < 0.5, True, 3.0) for _ in range(10)])
     assert [mirror(mirror(e)) for e in exchanges] == exchanges

@@ -1,4 +1,5 @@
 """Rhythm (cooling, dormant), reciprocity and the multiple-testing control, on small cases."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """score_ties and ties_to_deepen: the contract the rest of the pipeline relies on."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,10 +10,19 @@ import pytest
 from analytics import Exchange, TieScore, score_ties, ties_to_deepen
 from tests.analytics_builders import AS_OF, DAY, T_END, conversation, meeting, small_world
 
-LEDGER_KEYS = {"initiated_by_you", "initiated_by_them", "messages_to_them", "messages_from_them",
-               "replies_by_you", "replies_by_them", "median_reply_hours_you",
-               "median_reply_hours_them", "meetings_you_organised", "meetings_they_organised",
-               "window_days"}
+LEDGER_KEYS = {
+    "initiated_by_you",
+    "initiated_by_them",
+    "messages_to_them",
+    "messages_from_them",
+    "replies_by_you",
+    "replies_by_them",
+    "median_reply_hours_you",
+    "median_reply_hours_them",
+    "meetings_you_organised",
+    "meetings_they_organised",
+    "window_days",
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +43,9 @@ def test_one_score_per_contact_sorted_by_strength(scores):
     for s in scores:
         assert 0 <= s.strength <= 100
         assert -100 <= s.reciprocity <= 100
-        assert s.tier == ("strong" if s.strength >= 70 else "medium" if s.strength >= 40
-                          else "weak" if s.strength >= 15 else "fading")
+        assert s.tier == (
+            "strong" if s.strength >= 70 else "medium" if s.strength >= 40 else "weak" if s.strength >= 15 else "fading"
+        )
         assert set(s.flags) <= {"cooling", "dormant", "one_sided_you", "one_sided_them"}
         assert set(s.ledger) == LEDGER_KEYS and s.ledger["window_days"] == 180
         assert s.last_interaction is not None and s.last_interaction < T_END
@@ -70,8 +81,9 @@ def test_ties_to_deepen_ranked_with_suggestions(scores):
     assert {p.contact for p in picks} <= {3, 4, 6}
     assert all(p.suggestion and len(p.suggestion) > 20 for p in picks)
     assert ties_to_deepen(scores, limit=1) == picks[:1]
-    assert all(s.deepen_rank is None and s.suggestion is None
-               for s in scores if s.contact not in {p.contact for p in picks})
+    assert all(
+        s.deepen_rank is None and s.suggestion is None for s in scores if s.contact not in {p.contact for p in picks}
+    )
 
 
 def test_feedback_is_honoured():
@@ -79,8 +91,9 @@ def test_feedback_is_honoured():
     not_relationship is down-weighted and matters up-weighted."""
     history = small_world()
     plain = {s.contact: s for s in score_ties(history, AS_OF)}
-    fed = {s.contact: s for s in score_ties(
-        history, AS_OF, feedback={4: "snooze", 6: "not_relationship", 2: "matters"})}
+    fed = {
+        s.contact: s for s in score_ties(history, AS_OF, feedback={4: "snooze", 6: "not_relationship", 2: "matters"})
+    }
     assert fed[4].deepen_rank is None and fed[6].deepen_rank is None
     assert fed[6].strength < plain[6].strength
     assert fed[2].strength > plain[2].strength
@@ -103,9 +116,11 @@ def test_empty_and_tiny_histories():
 
 def test_analytics_stays_pure():
     """analytics imports no database, HTTP or settings module."""
-    code = ("import sys, analytics, analytics.backtest, analytics.prior; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('psycopg', 'psycopg_pool', 'sqlalchemy', 'httpx', 'requests', 'fastapi', 'service', 'redis')]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, analytics, analytics.backtest, analytics.prior; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('psycopg', 'psycopg_pool', 'sqlalchemy', 'httpx', 'requests', 'fastapi', 'service', 'redis')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

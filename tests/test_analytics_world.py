@@ -5,6 +5,7 @@ a WorldPerson maps to one person id, the user's addresses to 0, and people whose
 says they are not a relationship are dropped. Goals: Spearman(strength, true_strength)
 >= 0.9 per world, and precision and recall >= 0.9 for each flag over the worlds.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -39,8 +40,18 @@ def world_exchanges(world) -> tuple[list[Exchange], dict[int, object]]:
             continue
         everyone = ({a.lower() for _, a in m.recipients} | {m.sender[1].lower()}) - own
         recipients = tuple(p for p in (person(a) for _, a in m.recipients) if p is not None)
-        out.append(Exchange(m.date.timestamp(), "email", sender, recipients, thread=m.thread_id,
-                            key=m.message_id, reply_to=m.in_reply_to, audience=len(everyone)))
+        out.append(
+            Exchange(
+                m.date.timestamp(),
+                "email",
+                sender,
+                recipients,
+                thread=m.thread_id,
+                key=m.message_id,
+                reply_to=m.in_reply_to,
+                audience=len(everyone),
+            )
+        )
     for event in world.events:
         for occ in event.instances(until=world.as_of):
             if occ.status == "cancelled" or event.status == "cancelled" or occ.all_day:
@@ -52,8 +63,16 @@ def world_exchanges(world) -> tuple[list[Exchange], dict[int, object]]:
             present = [(p, a) for p, a, r in attendees if r != "declined"]
             recipients = tuple(sorted({p for p, _ in present if p is not None and p != organiser}))
             audience = len({a for _, a in present} - own) or 1
-            out.append(Exchange(occ.start.timestamp(), "meeting", organiser, recipients,
-                                duration_s=(occ.end - occ.start).total_seconds(), audience=audience))
+            out.append(
+                Exchange(
+                    occ.start.timestamp(),
+                    "meeting",
+                    organiser,
+                    recipients,
+                    duration_s=(occ.end - occ.start).total_seconds(),
+                    audience=audience,
+                )
+            )
     return out, truth
 
 

@@ -1,5 +1,6 @@
 """The JSON API: access, ties, a tie's timeline, people, accounts, digest settings, export and
 delete-my-data, on a real PostgreSQL and Redis."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ GOOGLE_AUTH = "https://accounts.example/o/oauth2/auth"
 @pytest.fixture
 def app(settings):
     # Google "configured" (starting a flow only builds a URL); Microsoft left unconfigured.
-    return create_app(settings.model_copy(update={"google_client_id": "kith-test-client",
-                                                  "google_auth_uri": GOOGLE_AUTH}))
+    return create_app(
+        settings.model_copy(update={"google_client_id": "kith-test-client", "google_auth_uri": GOOGLE_AUTH})
+    )
 
 
 @pytest.fixture
@@ -48,8 +50,13 @@ def ben(client):
 
 def v1_operations(app) -> list[tuple[str, str]]:
     """Every (METHOD, path template) of the API, from its OpenAPI schema."""
-    return [(method.upper(), path) for path, item in app.openapi()["paths"].items() if path.startswith("/v1")
-            for method in item if method in ("get", "post", "put", "patch", "delete")]
+    return [
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        if path.startswith("/v1")
+        for method in item
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
 
 
 def get(client, who, path, **kw):
@@ -66,12 +73,16 @@ def assert_error(response, status):
 
 # --- access ---------------------------------------------------------------------------
 
+
 def test_every_v1_route_needs_a_token(client, ana):
     """Given the app's routes, when each is called without a token or with a wrong one,
     then each answers 401 with a JSON body saying what is missing."""
     # The OAuth callback and its confirmation: the flow's state, cookie and page token say whose it is.
-    operations = [op for op in v1_operations(client.app)
-                  if not (op[1].startswith("/v1/connect/") and op[1].endswith(("/callback", "/confirm")))]
+    operations = [
+        op
+        for op in v1_operations(client.app)
+        if not (op[1].startswith("/v1/connect/") and op[1].endswith(("/callback", "/confirm")))
+    ]
     assert len(operations) >= 25
     for method, template in operations:
         path = template.replace("{kind}", "domain")
@@ -110,6 +121,7 @@ def test_tokens_are_listed_created_and_revoked_and_only_hashes_are_stored(client
 
 # --- ties -------------------------------------------------------------------------------
 
+
 def test_ties_are_strongest_first_and_paged_by_cursor_without_gaps(client, ana):
     """Given six ties, when they are read two at a time, then every tie comes exactly once,
     strongest first, and the last page has no cursor."""
@@ -127,8 +139,19 @@ def test_ties_are_strongest_first_and_paged_by_cursor_without_gaps(client, ana):
     assert [t["person_id"] for t in seen] == [t["person_id"] for t in sorted(ana.ties, key=lambda t: -t["strength"])]
     first = seen[0]
     expected = ana.ties[0]
-    for key in ("contact", "name", "addresses", "tier", "reciprocity", "flags", "last_interaction",
-                "explanation", "ledger", "suggestion", "deepen_rank"):
+    for key in (
+        "contact",
+        "name",
+        "addresses",
+        "tier",
+        "reciprocity",
+        "flags",
+        "last_interaction",
+        "explanation",
+        "ledger",
+        "suggestion",
+        "deepen_rank",
+    ):
         assert first[key] == expected[key], key
 
 
@@ -148,9 +171,12 @@ def test_ties_filter_by_tier_flag_and_text_and_sort(client, ana):
 def test_a_cursor_pins_its_snapshot_while_a_new_scoring_lands(client, ana):
     first = get(client, ana, "/v1/ties", params={"limit": 3}).json()
     with client.app.state.db.tx() as conn:
-        conn.execute("INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, payload)"
-                     " SELECT user_id, person_id, as_of + interval '7 days', 1, 'weak', 0, payload"
-                     " FROM score_snapshots WHERE user_id = %s AND as_of = %s", (ana.user_id, AS_OF))
+        conn.execute(
+            "INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, payload)"
+            " SELECT user_id, person_id, as_of + interval '7 days', 1, 'weak', 0, payload"
+            " FROM score_snapshots WHERE user_id = %s AND as_of = %s",
+            (ana.user_id, AS_OF),
+        )
     rest = get(client, ana, "/v1/ties", params={"limit": 3, "cursor": first["next_cursor"]}).json()
     assert rest["as_of"] == first["as_of"]
     assert len(first["items"]) + len(rest["items"]) == 6
@@ -184,8 +210,13 @@ def test_one_tie_has_its_weekly_timeline_by_kind_and_direction_and_its_history(c
     assert len(weeks) == 4
     this_week = monday((AS_OF - timedelta(days=1)).date())
     before = this_week - timedelta(weeks=1)
-    assert weeks[this_week.isoformat()] == {"week": this_week.isoformat(), "email_out": 2, "email_in": 1,
-                                            "meeting_out": 0, "meeting_in": 1}
+    assert weeks[this_week.isoformat()] == {
+        "week": this_week.isoformat(),
+        "email_out": 2,
+        "email_in": 1,
+        "meeting_out": 0,
+        "meeting_in": 1,
+    }
     assert weeks[before.isoformat()]["email_in"] == 1
     assert sum(w["email_out"] + w["email_in"] + w["meeting_in"] + w["meeting_out"] for w in weeks.values()) == 5
     assert [h["as_of"][:10] for h in detail["history"]] == [EARLIER.date().isoformat(), AS_OF.date().isoformat()]
@@ -195,24 +226,31 @@ def test_one_tie_has_its_weekly_timeline_by_kind_and_direction_and_its_history(c
 def test_feedback_on_a_tie(client, ana):
     pid = ana.people[2]
     until = str(datetime.now().date() + timedelta(days=36))  # a snooze reaches at most a year ahead
-    made = client.post(f"/v1/ties/{pid}/feedback", json={"kind": "snooze", "until": until},
-                       headers=auth_header(ana.token))
+    made = client.post(
+        f"/v1/ties/{pid}/feedback", json={"kind": "snooze", "until": until}, headers=auth_header(ana.token)
+    )
     assert made.status_code == 201 and made.json()["until"] == until
-    assert_error(client.post(f"/v1/ties/{pid}/feedback", json={"kind": "snooze"},
-                             headers=auth_header(ana.token)), 422)
+    assert_error(client.post(f"/v1/ties/{pid}/feedback", json={"kind": "snooze"}, headers=auth_header(ana.token)), 422)
     assert get(client, ana, f"/v1/ties/{pid}/feedback").json()[0]["kind"] == "snooze"
 
 
 # --- isolation --------------------------------------------------------------------------
 
+
 def test_another_users_ids_are_not_found_on_every_route(client, ana, ben):
     """Given Ana and Ben, when Ana calls every route that takes an id with Ben's ids, then
     every answer is 404 and none of Ben's data comes back."""
-    ids = {"person_id": ben.people[0], "account_id": ben.account_id, "token_id": ben.token_id,
-           "suggestion_id": ben.suggestion_id}
-    bodies = {"POST /v1/ties/{person_id}/feedback": {"kind": "matters"},
-              "POST /v1/people/{person_id}/split": {"addresses": [f"alt0@south.example"]},
-              "POST /v1/people/merge-suggestions/{suggestion_id}": {"accept": True}}
+    ids = {
+        "person_id": ben.people[0],
+        "account_id": ben.account_id,
+        "token_id": ben.token_id,
+        "suggestion_id": ben.suggestion_id,
+    }
+    bodies = {
+        "POST /v1/ties/{person_id}/feedback": {"kind": "matters"},
+        "POST /v1/people/{person_id}/split": {"addresses": ["alt0@south.example"]},
+        "POST /v1/people/merge-suggestions/{suggestion_id}": {"accept": True},
+    }
     covered = 0
     for method, path in v1_operations(client.app):
         if "{" not in path or "{kind}" in path or "{provider}" in path:  # names, not ids
@@ -221,14 +259,14 @@ def test_another_users_ids_are_not_found_on_every_route(client, ana, ben):
         for name, value in ids.items():
             url = url.replace("{" + name + "}", str(value))
         assert "{" not in url, f"no id of Ben's for {path}"
-        response = client.request(method, url, headers=auth_header(ana.token),
-                                  json=bodies.get(f"{method} {path}"))
+        response = client.request(method, url, headers=auth_header(ana.token), json=bodies.get(f"{method} {path}"))
         assert_error(response, 404)
         assert "south.example" not in response.text
         covered += 1
     assert covered >= 10
-    merge = client.post("/v1/people/merge", json={"person_ids": [ana.people[0], ben.people[1]]},
-                        headers=auth_header(ana.token))
+    merge = client.post(
+        "/v1/people/merge", json={"person_ids": [ana.people[0], ben.people[1]]}, headers=auth_header(ana.token)
+    )
     assert_error(merge, 404)
     rule = client.delete("/v1/rules/domain/news.south.example", headers=auth_header(ana.token))
     assert_error(rule, 404)
@@ -241,6 +279,7 @@ def test_another_users_ids_are_not_found_on_every_route(client, ana, ben):
 
 # --- people and rules -----------------------------------------------------------------
 
+
 def test_merge_and_split_people(client, ana):
     a, b = ana.people[1], ana.people[2]
     merged = client.post("/v1/people/merge", json={"person_ids": [a, b]}, headers=auth_header(ana.token))
@@ -248,28 +287,43 @@ def test_merge_and_split_people(client, ana):
     assert_error(get(client, ana, f"/v1/people/{b}"), 404)
     person = get(client, ana, f"/v1/people/{a}").json()
     assert len(person["addresses"]) == 4
-    split = client.post(f"/v1/people/{a}/split", json={"addresses": ["person2@north.example", "alt2@north.example"]},
-                        headers=auth_header(ana.token))
+    split = client.post(
+        f"/v1/people/{a}/split",
+        json={"addresses": ["person2@north.example", "alt2@north.example"]},
+        headers=auth_header(ana.token),
+    )
     assert split.status_code == 201
     new = split.json()["person_id"]
-    assert {x["address"] for x in get(client, ana, f"/v1/people/{new}").json()["addresses"]} == \
-        {"person2@north.example", "alt2@north.example"}
-    assert_error(client.post(f"/v1/people/{a}/split", json={"addresses": ["nobody@north.example"]},
-                             headers=auth_header(ana.token)), 422)
+    assert {x["address"] for x in get(client, ana, f"/v1/people/{new}").json()["addresses"]} == {
+        "person2@north.example",
+        "alt2@north.example",
+    }
+    assert_error(
+        client.post(
+            f"/v1/people/{a}/split", json={"addresses": ["nobody@north.example"]}, headers=auth_header(ana.token)
+        ),
+        422,
+    )
 
 
 def test_rules_are_set_listed_and_removed(client, ana):
-    put = client.put("/v1/rules", json={"kind": "address", "value": "Boss@North.Example", "action": "allow"},
-                     headers=auth_header(ana.token))
+    put = client.put(
+        "/v1/rules",
+        json={"kind": "address", "value": "Boss@North.Example", "action": "allow"},
+        headers=auth_header(ana.token),
+    )
     assert put.json()["value"] == "boss@north.example"
     kinds = {(r["kind"], r["value"]) for r in get(client, ana, "/v1/rules").json()}
     assert ("address", "boss@north.example") in kinds
     assert client.delete("/v1/rules/address/boss@north.example", headers=auth_header(ana.token)).status_code == 204
-    assert_error(client.put("/v1/rules", json={"kind": "url", "value": "x", "action": "allow"},
-                            headers=auth_header(ana.token)), 422)
+    assert_error(
+        client.put("/v1/rules", json={"kind": "url", "value": "x", "action": "allow"}, headers=auth_header(ana.token)),
+        422,
+    )
 
 
 # --- accounts ---------------------------------------------------------------------------
+
 
 def test_account_health_and_sync_now(client, ana, redis_url):
     """Given a Google account a quarter synced, then its health says so, and sync-now queues
@@ -288,44 +342,65 @@ def test_account_health_and_sync_now(client, ana, redis_url):
 
 def test_a_revoked_account_asks_for_reconnection_and_disconnect_forgets_credentials(client, ana):
     with client.app.state.db.tx() as conn:
-        conn.execute("UPDATE accounts SET status = 'auth_revoked', last_error = 'invalid_grant' WHERE id = %s",
-                     (ana.account_id,))
+        conn.execute(
+            "UPDATE accounts SET status = 'auth_revoked', last_error = 'invalid_grant' WHERE id = %s", (ana.account_id,)
+        )
     account = get(client, ana, f"/v1/accounts/{ana.account_id}").json()
     assert account["needs_reconnect"] is True and account["last_error"] == "invalid_grant"
-    assert "reconnect" in assert_error(
-        client.post(f"/v1/accounts/{ana.account_id}/sync", headers=auth_header(ana.token)), 409)["message"]
-    url = client.post("/v1/accounts/connect", json={"provider": "google", "login_hint": ana.email},
-                      headers=auth_header(ana.token)).json()["authorize_url"]
+    assert (
+        "reconnect"
+        in assert_error(client.post(f"/v1/accounts/{ana.account_id}/sync", headers=auth_header(ana.token)), 409)[
+            "message"
+        ]
+    )
+    url = client.post(
+        "/v1/accounts/connect", json={"provider": "google", "login_hint": ana.email}, headers=auth_header(ana.token)
+    ).json()["authorize_url"]
     assert url.startswith(GOOGLE_AUTH + "?") and "login_hint=ana%40north.example" in url and "state=" in url
     with client.app.state.db.tx() as conn:
-        assert conn.execute("SELECT count(*) FROM oauth_states WHERE user_id = %s AND provider = 'google'"
-                            " AND used_at IS NULL", (ana.user_id,)).fetchone()[0] == 2  # seeded one + this
-    unconfigured = assert_error(client.post("/v1/accounts/connect", json={"provider": "microsoft"},
-                                            headers=auth_header(ana.token)), 503)
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM oauth_states WHERE user_id = %s AND provider = 'google' AND used_at IS NULL",
+                (ana.user_id,),
+            ).fetchone()[0]
+            == 2
+        )  # seeded one + this
+    unconfigured = assert_error(
+        client.post("/v1/accounts/connect", json={"provider": "microsoft"}, headers=auth_header(ana.token)), 503
+    )
     assert "KITH_MS_CLIENT_ID" in unconfigured["message"]
     gone = client.delete(f"/v1/accounts/{ana.account_id}", headers=auth_header(ana.token))
     assert gone.json()["status"] == "disabled"
     with client.app.state.db.tx() as conn:
-        assert conn.execute("SELECT count(*) FROM credentials WHERE account_id = %s",
-                            (ana.account_id,)).fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM credentials WHERE account_id = %s", (ana.account_id,)).fetchone()[0] == 0
+        )
 
 
 # --- digest settings --------------------------------------------------------------------
+
 
 def test_digest_settings_change_only_what_is_sent(client, ana):
     before = get(client, ana, "/v1/digest/settings").json()
     assert before["weekday"] == 0 and before["timezone"] == "UTC"
     until = str(datetime.now().date() + timedelta(days=27))  # a snooze reaches at most a year ahead
-    after = client.patch("/v1/digest/settings", json={"timezone": "Europe/Madrid", "hour": 17,
-                                                      "snooze_until": until},
-                         headers=auth_header(ana.token)).json()
+    after = client.patch(
+        "/v1/digest/settings",
+        json={"timezone": "Europe/Madrid", "hour": 17, "snooze_until": until},
+        headers=auth_header(ana.token),
+    ).json()
     assert after == before | {"timezone": "Europe/Madrid", "hour": 17, "snooze_until": until}
-    assert "IANA" in assert_error(client.patch("/v1/digest/settings", json={"timezone": "Mars/Olympus"},
-                                               headers=auth_header(ana.token)), 422)["message"]
+    assert (
+        "IANA"
+        in assert_error(
+            client.patch("/v1/digest/settings", json={"timezone": "Mars/Olympus"}, headers=auth_header(ana.token)), 422
+        )["message"]
+    )
     assert_error(client.patch("/v1/digest/settings", json={"hour": 24}, headers=auth_header(ana.token)), 422)
 
 
 # --- export and delete ------------------------------------------------------------------
+
 
 def test_export_holds_everything_of_the_user_and_no_secrets(client, ana, ben):
     response = get(client, ana, "/v1/export")
@@ -340,9 +415,13 @@ def test_export_holds_everything_of_the_user_and_no_secrets(client, ana, ben):
 
 
 def _table_counts(conn) -> dict[str, int]:
-    tables = [r[0] for r in conn.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-        " AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'")]
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            " AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'"
+        )
+    ]
     return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
@@ -367,17 +446,23 @@ def test_delete_my_data_removes_every_row_of_the_user_and_their_tokens(client, a
 
 # --- errors, limits, operations --------------------------------------------------------
 
+
 def test_errors_are_json_and_say_what_was_wrong(client, ana):
     assert_error(client.get("/v1/nothing-here"), 404)
     assert_error(client.put("/v1/ties", headers=auth_header(ana.token)), 405)
-    bad_json = client.post("/v1/tokens", content=b"{not json", headers=auth_header(ana.token) |
-                           {"content-type": "application/json"})
+    bad_json = client.post(
+        "/v1/tokens", content=b"{not json", headers=auth_header(ana.token) | {"content-type": "application/json"}
+    )
     assert_error(bad_json, 422)
-    extra = assert_error(client.post("/v1/tokens", json={"name": "x", "admin": True},
-                                     headers=auth_header(ana.token)), 422)
+    extra = assert_error(
+        client.post("/v1/tokens", json={"name": "x", "admin": True}, headers=auth_header(ana.token)), 422
+    )
     assert "admin" in extra["message"]
-    huge = client.post("/v1/tokens", content=b"{" + b" " * 70_000 + b"}", headers=auth_header(ana.token) |
-                       {"content-type": "application/json"})
+    huge = client.post(
+        "/v1/tokens",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers=auth_header(ana.token) | {"content-type": "application/json"},
+    )
     assert_error(huge, 413)
     nul = assert_error(get(client, ana, "/v1/ties", params={"q": "a\x00b"}), 422)
     assert nul["details"][0]["loc"] == ["query", "q"]
@@ -424,22 +509,45 @@ def test_the_pool_is_closed_on_shutdown(settings):
 
 # --- the two paging paths agree ---------------------------------------------------------
 
-_tie_strategy = st.fixed_dictionaries({
-    "name": st.one_of(st.none(), st.text(alphabet="abcXYZ ée", max_size=6)),
-    "strength": st.integers(0, 100), "reciprocity": st.integers(-100, 100),
-    "tier": st.sampled_from(TIERS), "flags": st.lists(st.sampled_from(FLAG_NAMES), max_size=2, unique=True),
-    "last_interaction": st.one_of(st.none(), st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 11, 1))
-                                  .map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))),
-    "deepen_rank": st.one_of(st.none(), st.integers(1, 5)),
-})
+_tie_strategy = st.fixed_dictionaries(
+    {
+        "name": st.one_of(st.none(), st.text(alphabet="abcXYZ ée", max_size=6)),
+        "strength": st.integers(0, 100),
+        "reciprocity": st.integers(-100, 100),
+        "tier": st.sampled_from(TIERS),
+        "flags": st.lists(st.sampled_from(FLAG_NAMES), max_size=2, unique=True),
+        "last_interaction": st.one_of(
+            st.none(),
+            st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 11, 1)).map(
+                lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        ),
+        "deepen_rank": st.one_of(st.none(), st.integers(1, 5)),
+    }
+)
 
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ties=st.lists(_tie_strategy, min_size=0, max_size=12),
-       sort=st.sampled_from(["-strength", "strength", "-reciprocity", "reciprocity", "-last_interaction",
-                             "last_interaction", "name", "-name", "deepen", "-deepen"]),
-       tiers=st.lists(st.sampled_from(TIERS), max_size=2, unique=True),
-       flags=st.lists(st.sampled_from(FLAG_NAMES), max_size=1), limit=st.integers(1, 4))
+@given(
+    ties=st.lists(_tie_strategy, min_size=0, max_size=12),
+    sort=st.sampled_from(
+        [
+            "-strength",
+            "strength",
+            "-reciprocity",
+            "reciprocity",
+            "-last_interaction",
+            "last_interaction",
+            "name",
+            "-name",
+            "deepen",
+            "-deepen",
+        ]
+    ),
+    tiers=st.lists(st.sampled_from(TIERS), max_size=2, unique=True),
+    flags=st.lists(st.sampled_from(FLAG_NAMES), max_size=1),
+    limit=st.integers(1, 4),
+)
 def test_snapshot_paging_in_sql_and_computed_paging_in_python_agree(database_url, ties, sort, tiers, flags, limit):
     """Given any set of ties stored as a snapshot, when it is paged to the end in SQL and the
     same dicts are paged in Python, then both give the same ties in the same order."""
@@ -449,19 +557,31 @@ def test_snapshot_paging_in_sql_and_computed_paging_in_python_agree(database_url
     from service.ties.cursor import Cursor
 
     with psycopg.connect(database_url) as conn:
-        user = conn.execute("INSERT INTO users (email) VALUES (%s) ON CONFLICT (email) DO UPDATE SET name = NULL"
-                            " RETURNING id", ("prop@example.org",)).fetchone()[0]
-        as_of = conn.execute("SELECT coalesce(max(as_of), %s) + interval '1 day' FROM score_snapshots",
-                             (AS_OF,)).fetchone()[0]
+        user = conn.execute(
+            "INSERT INTO users (email) VALUES (%s) ON CONFLICT (email) DO UPDATE SET name = NULL RETURNING id",
+            ("prop@example.org",),
+        ).fetchone()[0]
+        as_of = conn.execute(
+            "SELECT coalesce(max(as_of), %s) + interval '1 day' FROM score_snapshots", (AS_OF,)
+        ).fetchone()[0]
         dicts = []
         for i, t in enumerate(ties):
             pid = conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user,)).fetchone()[0]
-            tie = t | {"person_id": pid, "contact": f"c{i}@example.org", "addresses": [f"c{i}@example.org"],
-                       "explanation": [], "ledger": {}, "suggestion": None, "colleague": False}
+            tie = t | {
+                "person_id": pid,
+                "contact": f"c{i}@example.org",
+                "addresses": [f"c{i}@example.org"],
+                "explanation": [],
+                "ledger": {},
+                "suggestion": None,
+                "colleague": False,
+            }
             dicts.append(tie)
-            conn.execute("INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, flags,"
-                         " payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                         (user, pid, as_of, tie["strength"], tie["tier"], tie["reciprocity"], tie["flags"], Jsonb(tie)))
+            conn.execute(
+                "INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, flags,"
+                " payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (user, pid, as_of, tie["strength"], tie["tier"], tie["reciprocity"], tie["flags"], Jsonb(tie)),
+            )
     query = tq.Query(sort=sort, tiers=tuple(tiers), flags=tuple(flags), limit=limit)
 
     def walk(page):
@@ -475,8 +595,9 @@ def test_snapshot_paging_in_sql_and_computed_paging_in_python_agree(database_url
         raise AssertionError("paging did not end")
 
     with psycopg.connect(database_url) as conn:
-        in_sql = walk(lambda c: (lambda r: ([json.loads(x) for x in r[0]], r[1]))(
-            tq.snapshot_page(conn, user, as_of, query, c)))
+        in_sql = walk(
+            lambda c: (lambda r: ([json.loads(x) for x in r[0]], r[1]))(tq.snapshot_page(conn, user, as_of, query, c))
+        )
     in_python = walk(lambda c: tq.computed_page(dicts, as_of, query, c))
     assert in_sql == in_python
     assert len(set(in_sql)) == len(in_sql)
@@ -492,12 +613,16 @@ def test_unknown_query_parameters_are_refused_not_ignored(client, ana):
 def test_oauth_callbacks_need_no_token_and_accept_the_providers_parameters(client):
     """Given a callback with an unknown state and the extra parameters providers add, then the
     answer is the flow's own 'unknown sign-in' (400), not a 401 or a 422."""
-    google = client.get("/v1/connect/google/callback", params={"state": "nope", "code": "c", "scope": "email",
-                                                               "authuser": "0", "prompt": "consent"})
+    google = client.get(
+        "/v1/connect/google/callback",
+        params={"state": "nope", "code": "c", "scope": "email", "authuser": "0", "prompt": "consent"},
+    )
     assert google.status_code == 400
-    microsoft = client.get("/v1/connect/microsoft/callback", params={"state": "nope", "code": "c",
-                                                                     "session_state": "s", "client_info": "x"},
-                           headers={"Accept": "application/json"})
+    microsoft = client.get(
+        "/v1/connect/microsoft/callback",
+        params={"state": "nope", "code": "c", "session_state": "s", "client_info": "x"},
+        headers={"Accept": "application/json"},
+    )
     assert microsoft.status_code == 400 and "unknown" in microsoft.json()["message"]
 
 
@@ -505,12 +630,16 @@ def test_exclusions_say_what_was_left_out_and_why(client, ana):
     """Given mail from a blocked domain, when exclusions are read, then that sender is listed
     with a reason, and never another user's."""
     with client.app.state.db.tx() as conn:
-        iid = conn.execute("INSERT INTO interactions (user_id, account_id, provider_id, kind, occurred_at, is_sent,"
-                           " n_participants) VALUES (%s, %s, 'news1', 'email', %s, false, 2) RETURNING id",
-                           (ana.user_id, ana.account_id, AS_OF - timedelta(days=2))).fetchone()[0]
-        conn.execute("INSERT INTO participants (interaction_id, user_id, address, role) VALUES"
-                     " (%s, %s, 'digest@news.north.example', 'from'), (%s, %s, %s, 'to')",
-                     (iid, ana.user_id, iid, ana.user_id, ana.email))
+        iid = conn.execute(
+            "INSERT INTO interactions (user_id, account_id, provider_id, kind, occurred_at, is_sent,"
+            " n_participants) VALUES (%s, %s, 'news1', 'email', %s, false, 2) RETURNING id",
+            (ana.user_id, ana.account_id, AS_OF - timedelta(days=2)),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO participants (interaction_id, user_id, address, role) VALUES"
+            " (%s, %s, 'digest@news.north.example', 'from'), (%s, %s, %s, 'to')",
+            (iid, ana.user_id, iid, ana.user_id, ana.email),
+        )
         people.refresh_people(conn, ana.user_id)  # as the sync or import that writes mail does
     listed = get(client, ana, "/v1/exclusions").json()["items"]
     blocked = [e for e in listed if e["address"] == "digest@news.north.example"]

@@ -1,5 +1,6 @@
 """The page cache of GET /v1/ties (service.api.page_cache): it saves work, never freshness of
 access, never another user's page, and never a new snapshot."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -54,10 +55,13 @@ def test_a_new_snapshot_is_served_on_the_next_request(client):
     assert before["as_of"].startswith(AS_OF.date().isoformat())
     # When a scoring run (outside the API) writes a newer snapshot with other strengths
     with client.app.state.db.tx() as conn:
-        conn.execute("INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, payload)"
-                     " SELECT user_id, person_id, as_of + interval '7 days', 1, 'weak', 0,"
-                     " payload || '{\"strength\": 1, \"tier\": \"weak\"}'::jsonb"
-                     " FROM score_snapshots WHERE user_id = %s AND as_of = %s", (ana.user_id, AS_OF))
+        conn.execute(
+            "INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, payload)"
+            " SELECT user_id, person_id, as_of + interval '7 days', 1, 'weak', 0,"
+            ' payload || \'{"strength": 1, "tier": "weak"}\'::jsonb'
+            " FROM score_snapshots WHERE user_id = %s AND as_of = %s",
+            (ana.user_id, AS_OF),
+        )
     # Then the same request at once gets the new snapshot, not the cached page
     after = ties(client, ana.token).json()
     assert after["as_of"].startswith("2026-11-30")

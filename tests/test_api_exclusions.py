@@ -1,4 +1,5 @@
 """GET /v1/exclusions: paged with a cursor like the ties, and only ever the caller's own rows."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -28,10 +29,13 @@ def _blocked_mail(db, who, n_senders: int) -> None:
                 iid = conn.execute(
                     "INSERT INTO interactions (user_id, account_id, provider_id, kind, occurred_at, is_sent,"
                     " n_participants) VALUES (%s, %s, %s, 'email', %s, false, 2) RETURNING id",
-                    (who.user_id, who.account_id, f"news{k}.{j}", AS_OF - timedelta(days=2, hours=j))).fetchone()[0]
-                conn.execute("INSERT INTO participants (interaction_id, user_id, address, role) VALUES"
-                             " (%s, %s, %s, 'from'), (%s, %s, %s, 'to')",
-                             (iid, who.user_id, f"sender{k}@news.{domain}", iid, who.user_id, who.email))
+                    (who.user_id, who.account_id, f"news{k}.{j}", AS_OF - timedelta(days=2, hours=j)),
+                ).fetchone()[0]
+                conn.execute(
+                    "INSERT INTO participants (interaction_id, user_id, address, role) VALUES"
+                    " (%s, %s, %s, 'from'), (%s, %s, %s, 'to')",
+                    (iid, who.user_id, f"sender{k}@news.{domain}", iid, who.user_id, who.email),
+                )
         people.refresh_people(conn, who.user_id)  # as the sync or import that writes mail does
 
 
@@ -97,12 +101,15 @@ def test_another_users_cursor_shows_only_your_own_rows(client, ana, ben):
     assert response.json()["items"] and all("north.example" not in r["address"] for r in response.json()["items"])
 
 
-@pytest.mark.parametrize("params, status", [
-    ({"cursor": "not-a-cursor"}, 400),
-    ({"cursor": "WyJ4IiwxLDIsM10"}, 400),  # valid base64 JSON of the wrong shape
-    ({"limit": 0}, 422),
-    ({"limit": 201}, 422),
-])
+@pytest.mark.parametrize(
+    "params, status",
+    [
+        ({"cursor": "not-a-cursor"}, 400),
+        ({"cursor": "WyJ4IiwxLDIsM10"}, 400),  # valid base64 JSON of the wrong shape
+        ({"limit": 0}, 422),
+        ({"limit": 201}, 422),
+    ],
+)
 def test_bad_paging_parameters_are_refused_with_a_reason(client, ana, params, status):
     response = _get(client, ana, **params)
     assert response.status_code == status

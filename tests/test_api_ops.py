@@ -1,5 +1,6 @@
 """Operations of the served API: structured logs and a graceful stop on SIGTERM, in a real
 uvicorn process."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,9 @@ def _free_port() -> int:
 def _backends(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         dbname = conn.info.dbname
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                            (dbname,)).fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
+        ).fetchone()[0]
 
 
 def test_served_api_logs_json_lines_and_stops_cleanly_on_sigterm(settings, database, tmp_path):
@@ -47,9 +49,12 @@ def test_served_api_logs_json_lines_and_stops_cleanly_on_sigterm(settings, datab
     ana = seed_user(database, "ana@north.example")
     baseline = _backends(settings.database_url)  # this test's own pool
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, settings.database_url, settings.redis_url,
-                             str(tmp_path / "home"), str(port)], stderr=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, settings.database_url, settings.redis_url, str(tmp_path / "home"), str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -5,6 +5,7 @@ Structural properties only (the issue's performance goals are reported by
 synthetic mail, so they hold without the corpus; one small run (6 egos, 3 dates) on the
 real Enron data checks the rest when the data is present (KITH_ENRON_DIR or ../shared).
 """
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,9 @@ def test_development_mail_holds_no_lockbox_month():
     early = mail.time < lb.LOCKBOX_START
     assert len(dev) == int(early.sum())
     i = int(np.flatnonzero(early)[-1])
-    assert np.array_equal(dev.recipients[dev.offsets[-2]:dev.offsets[-1]],
-                          mail.recipients[mail.offsets[i]:mail.offsets[i + 1]])
+    assert np.array_equal(
+        dev.recipients[dev.offsets[-2] : dev.offsets[-1]], mail.recipients[mail.offsets[i] : mail.offsets[i + 1]]
+    )
 
 
 @pytest.mark.parametrize("case", ["ego", "date", "mail"])

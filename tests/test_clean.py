@@ -1,5 +1,6 @@
 """ingest.clean, and records that clean themselves: no control character, lone surrogate or
 unbounded value survives, cleaning is idempotent, and long ids do not collide."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,8 +10,12 @@ from hypothesis import given, strategies as st
 from ingest.clean import ID_LIMIT, NAME_LIMIT, clean_excerpt, clean_id, clean_name, clean_text
 from ingest.records import Interaction, Participant, Quarantined, Removed
 
-anything = st.text(st.one_of(st.characters(), st.characters(max_codepoint=0x9F),
-                             st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)), max_size=600)
+anything = st.text(
+    st.one_of(
+        st.characters(), st.characters(max_codepoint=0x9F), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+    ),
+    max_size=600,
+)
 
 
 def safe(value: str) -> bool:
@@ -48,10 +53,17 @@ def test_long_ids_sharing_a_prefix_stay_distinct(a, b):
 
 def test_records_clean_themselves_whoever_builds_them():
     # Given a record built with poison in every text field, as any connector might
-    item = Interaction(provider_id="id\x00", kind="email", occurred_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                       participants=(Participant("eve\x00@evil.test", "from", "=Eve\x00\x07"),),
-                       thread_id="t\x00", message_id="\x00", references=tuple(f"r{i}" for i in range(500)),
-                       labels=("In\x00box", "\x01", "Inbox"), headers=(("list-id", "l\x00" * 2000),))
+    item = Interaction(
+        provider_id="id\x00",
+        kind="email",
+        occurred_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        participants=(Participant("eve\x00@evil.test", "from", "=Eve\x00\x07"),),
+        thread_id="t\x00",
+        message_id="\x00",
+        references=tuple(f"r{i}" for i in range(500)),
+        labels=("In\x00box", "\x01", "Inbox"),
+        headers=(("list-id", "l\x00" * 2000),),
+    )
     # Then what it holds is clean and bounded
     assert item.provider_id == "id" and item.thread_id == "t" and item.message_id is None
     assert item.participants[0] == Participant("eve@evil.test", "from", "=Eve")

@@ -6,6 +6,7 @@ the reconnect button of a revoked account starts the provider's sign-in; the pag
 rule of their Content-Security-Policy, and a page on another origin can neither post a form
 nor frame the dashboard. Screenshots go to tests/artifacts/.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -24,13 +25,23 @@ from service.digest import links
 from .api_support import seed_many, seed_user, serve
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 GOOGLE_AUTH = "http://127.0.0.1:9/o/oauth2/auth"  # never reached: the test intercepts it
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian package chromium not installed")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian package chromium not installed"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +56,15 @@ def browser():
 
 @pytest.fixture
 def site(settings):
-    app = create_app(settings.model_copy(update={"google_client_id": "kith-test-client",
-                                                 "google_auth_uri": GOOGLE_AUTH,
-                                                 "google_token_uri": "http://127.0.0.1:9/token"}))
+    app = create_app(
+        settings.model_copy(
+            update={
+                "google_client_id": "kith-test-client",
+                "google_auth_uri": GOOGLE_AUTH,
+                "google_token_uri": "http://127.0.0.1:9/token",
+            }
+        )
+    )
     with serve(app) as base_url:
         yield app, base_url
 
@@ -59,8 +76,9 @@ def test_sign_in_chart_timeline_and_reconnect(browser, site):
     app, base = site
     ana = seed_user(app.state.db, "ana@north.example")
     with app.state.db.tx() as conn:
-        conn.execute("UPDATE accounts SET status = 'auth_revoked', last_error = 'invalid_grant' WHERE id = %s",
-                     (ana.account_id,))
+        conn.execute(
+            "UPDATE accounts SET status = 'auth_revoked', last_error = 'invalid_grant' WHERE id = %s", (ana.account_id,)
+        )
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1100, "height": 1400})
     errors: list[str] = []
@@ -107,8 +125,10 @@ def test_sign_in_chart_timeline_and_reconnect(browser, site):
 
     page.goto(base + "/")
     consent: list[str] = []
-    page.route(GOOGLE_AUTH + "**", lambda route: (consent.append(route.request.url),
-                                                  route.fulfill(status=200, body="consent screen")))
+    page.route(
+        GOOGLE_AUTH + "**",
+        lambda route: (consent.append(route.request.url), route.fulfill(status=200, body="consent screen")),
+    )
     page.click("tr.state-auth_revoked button.reconnect")
     page.wait_for_url(GOOGLE_AUTH + "**")
     query = parse_qs(urlsplit(consent[0]).query)
@@ -156,6 +176,7 @@ def test_the_chart_draws_five_thousand_ties(browser, site):
 @contextmanager
 def foreign_site(pages: dict[str, str]):
     """Another origin on this host (another port): a page an attacker controls."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             body = pages.get(self.path, "").encode()
@@ -201,16 +222,19 @@ def test_csp_holds_and_another_origin_cannot_sync_or_frame(browser, site):
     assert swatch == "rgb(27, 127, 91)"  # the stylesheet, not a style attribute, colours it
     tie = page.goto(f"{base}/ties/{ana.people[0]}")
     page.wait_for_selector("svg.timeline rect.bar")
-    snooze = page.goto(links.snooze_url(base, settings.secret(), ana.user_id, ana.people[0],
-                                        date.today() + timedelta(days=14)))
+    snooze = page.goto(
+        links.snooze_url(base, settings.secret(), ana.user_id, ana.people[0], date.today() + timedelta(days=14))
+    )
     assert page.locator("button").inner_text() == "Snooze"
     for response in (signin, home, tie, snooze):
         csp = response.header_value("content-security-policy") or ""
         assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     assert [m for m in console if "Content Security Policy" in m or "Refused" in m] == []
 
-    form = (f'<form id="f" method="post" action="{base}/accounts/{ana.account_id}/sync"></form>'
-            '<script>document.getElementById("f").submit()</script>')
+    form = (
+        f'<form id="f" method="post" action="{base}/accounts/{ana.account_id}/sync"></form>'
+        '<script>document.getElementById("f").submit()</script>'
+    )
     frame = f'<iframe id="victim" src="{base}/" width="900" height="700"></iframe>'
     with foreign_site({"/form": form, "/frame": frame}) as evil:
         with page.expect_response(lambda r: r.url.endswith(f"/accounts/{ana.account_id}/sync")) as posted:

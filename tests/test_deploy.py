@@ -1,4 +1,5 @@
 """deploy/: the files parse, agree with the CLI and DESIGN's names, and the Procfile runs."""
+
 import os
 import re
 import shlex
@@ -25,7 +26,7 @@ DESIGN = ROOT.parent / "shared" / "DESIGN.md"
 
 def _design_names() -> set[str]:
     text = DESIGN.read_text()
-    section = text[text.index("## Configuration"):text.index("## Command line")]
+    section = text[text.index("## Configuration") : text.index("## Command line")]
     return set(re.findall(r"`(KITH_[A-Z_]+)`", section))
 
 
@@ -83,6 +84,7 @@ def test_compose_and_manifests_have_what_a_deployment_needs():
     probes = {api["livenessProbe"]["httpGet"]["path"], api["readinessProbe"]["httpGet"]["path"]}
     from service.api.app import create_app
     from service.config import Settings
+
     schema = create_app(Settings(database_url="postgresql://unused/x")).openapi()
     paths = set(schema["paths"])
     assert probes <= paths
@@ -101,14 +103,24 @@ def test_procfile_processes_start_and_serve(settings, tmp_path):
     # Given the real PostgreSQL and Redis, when honcho starts the Procfile's processes
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update(KITH_DATABASE_URL=settings.database_url, KITH_REDIS_URL=settings.redis_url,
-               KITH_HOME=str(tmp_path / "home"), KITH_SECRET_KEY="procfile-test", PORT=str(port),
-               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
+    env.update(
+        KITH_DATABASE_URL=settings.database_url,
+        KITH_REDIS_URL=settings.redis_url,
+        KITH_HOME=str(tmp_path / "home"),
+        KITH_SECRET_KEY="procfile-test",
+        PORT=str(port),
+        PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+    )
     subprocess.run([sys.executable, "-m", "service.cli", "migrate"], env=env, check=True, timeout=120)
-    proc = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(DEPLOY / "Procfile"), "start",
-                             "web", "worker", "scheduler"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "-f", str(DEPLOY / "Procfile"), "start", "web", "worker", "scheduler"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         # Then the API answers its health route, and the worker and scheduler stay up
         deadline, ok = time.monotonic() + 60, False
@@ -126,4 +138,3 @@ def test_procfile_processes_start_and_serve(settings, tmp_path):
     for name in ("web.1", "worker.1", "scheduler.1"):
         assert f"{name}" in output
     assert "Traceback" not in output, output[-3000:]
-

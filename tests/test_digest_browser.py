@@ -4,6 +4,7 @@ Screenshots go to tests/artifacts/. The HTML is the mail's own HTML part, with t
 chart swapped for the attached PNG's bytes (as a mail client does), so what is checked is
 what is sent.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,20 +22,37 @@ from tests.test_digest_content import sample
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs the Debian chromium package")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs the Debian chromium package"),
+]
 
 
 def mail_html(**extra) -> str:
     now, before = sample()
     now[1]["name"] = "Bartholomew Featherstonehaugh-Montgomery"  # a long name must wrap, not overflow
-    d = build_digest(user_id=7, user_name="Zoe", user_email="zoe.with.a.rather.long.address@example.org",
-                     week=date(2026, 11, 23), ties=now, previous=before,
-                     revoked=[{"provider": "microsoft", "address": "zoe.work.account@northwind.example"}],
-                     as_of=datetime(2026, 11, 23, 8, tzinfo=timezone.utc), **extra)
+    d = build_digest(
+        user_id=7,
+        user_name="Zoe",
+        user_email="zoe.with.a.rather.long.address@example.org",
+        week=date(2026, 11, 23),
+        ties=now,
+        previous=before,
+        revoked=[{"provider": "microsoft", "address": "zoe.work.account@northwind.example"}],
+        as_of=datetime(2026, 11, 23, 8, tzinfo=timezone.utc),
+        **extra,
+    )
     r = render_message(d, base_url="https://kith.example.org", secret=b"browser-test")
     msg = email.message_from_bytes(r.message, policy=default_policy)
     html = msg.get_body(("html",)).get_content()
@@ -61,15 +79,20 @@ def test_digest_fits_and_shows_the_chart(browser, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     try:
         # Given the mail's HTML (no network: every asset is inline)
-        page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("data:") else route.continue_())
+        page.route(
+            "**/*", lambda route: route.abort() if not route.request.url.startswith("data:") else route.continue_()
+        )
         page.set_content(mail_html(), wait_until="load")
         page.screenshot(path=str(ARTIFACTS / f"digest-{width}.png"), full_page=True)
         # Then nothing is cut off horizontally
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, f"content is {scroll_width}px wide in a {width}px viewport"
-        overflowing = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+        overflowing = page.evaluate(
+            """(w) => [...document.querySelectorAll('body *')]
             .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > w + 0.5 || r.left < -0.5); })
-            .map(e => e.tagName + ':' + (e.textContent || '').slice(0, 40))""", width)
+            .map(e => e.tagName + ':' + (e.textContent || '').slice(0, 40))""",
+            width,
+        )
         assert overflowing == []
         # The chart loaded, fits, and is shown at a readable size
         img = page.evaluate("""() => { const i = document.querySelector('img');
@@ -90,9 +113,16 @@ def test_digest_fits_and_shows_the_chart(browser, width):
 def test_quiet_note_renders_short(browser):
     from tests.digest_helpers import tie
 
-    d = build_digest(user_id=7, user_name="Zoe", user_email="zoe@example.org", week=date(2026, 11, 23),
-                     ties=[tie(1, "Ana Ruiz", 60)], previous=[tie(1, "Ana Ruiz", 61)], revoked=[],
-                     as_of=datetime(2026, 11, 23, 8, tzinfo=timezone.utc))
+    d = build_digest(
+        user_id=7,
+        user_name="Zoe",
+        user_email="zoe@example.org",
+        week=date(2026, 11, 23),
+        ties=[tie(1, "Ana Ruiz", 60)],
+        previous=[tie(1, "Ana Ruiz", 61)],
+        revoked=[],
+        as_of=datetime(2026, 11, 23, 8, tzinfo=timezone.utc),
+    )
     r = render_message(d, base_url="https://kith.example.org", secret=b"x")
     html = email.message_from_bytes(r.message, policy=default_policy).get_body(("html",)).get_content()
     page = browser.new_page(viewport={"width": 375, "height": 700})

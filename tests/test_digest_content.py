@@ -1,4 +1,5 @@
 """What the digest says, how it is rendered as mail, and its signed links (pure, no I/O)."""
+
 from __future__ import annotations
 
 import email
@@ -23,19 +24,35 @@ BASE = "https://kith.example.org"
 
 
 def digest(ties, previous=None, revoked=(), hidden=(), name="Zoe"):
-    return build_digest(user_id=7, user_name=name, user_email="zoe@example.org", week=WEEK, ties=ties,
-                        previous=previous, revoked=revoked, hidden=hidden, as_of=NOW)
+    return build_digest(
+        user_id=7,
+        user_name=name,
+        user_email="zoe@example.org",
+        week=WEEK,
+        ties=ties,
+        previous=previous,
+        revoked=revoked,
+        hidden=hidden,
+        as_of=NOW,
+    )
 
 
 def sample():
-    now = [tie(1, "Ana Ruiz", 70, -40, ["cooling"], rank=2, suggestion="Suggest lunch next week"),
-           tie(2, "Bob Stone", 88, 10),
-           tie(3, "Carla Mendes", 55, 50, ["one_sided_you"], rank=1, suggestion="Let her pick the next plan"),
-           tie(4, "Dev Patel", 40, 0, rank=3, suggestion="Send the article"),
-           tie(5, "Eun-ji Park", 30, 5, rank=4, suggestion="Call"),
-           tie(6, "Farid Haddad", 62, -70)]
-    before = [tie(1, "Ana Ruiz", 82, -40), tie(2, "Bob Stone", 79, 10), tie(3, "Carla Mendes", 56, 50,
-              ["one_sided_you"]), tie(4, "Dev Patel", 41, 0), tie(6, "Farid Haddad", 60, -70)]
+    now = [
+        tie(1, "Ana Ruiz", 70, -40, ["cooling"], rank=2, suggestion="Suggest lunch next week"),
+        tie(2, "Bob Stone", 88, 10),
+        tie(3, "Carla Mendes", 55, 50, ["one_sided_you"], rank=1, suggestion="Let her pick the next plan"),
+        tie(4, "Dev Patel", 40, 0, rank=3, suggestion="Send the article"),
+        tie(5, "Eun-ji Park", 30, 5, rank=4, suggestion="Call"),
+        tie(6, "Farid Haddad", 62, -70),
+    ]
+    before = [
+        tie(1, "Ana Ruiz", 82, -40),
+        tie(2, "Bob Stone", 79, 10),
+        tie(3, "Carla Mendes", 56, 50, ["one_sided_you"]),
+        tie(4, "Dev Patel", 41, 0),
+        tie(6, "Farid Haddad", 60, -70),
+    ]
     return now, before
 
 
@@ -93,16 +110,22 @@ def test_nothing_worth_saying_is_quiet_and_first_digest_has_no_changes():
 
 
 tie_strategy = st.builds(
-    lambda pid, s, r, flags, rank: tie(pid, f"Person {pid}", s, r, flags, rank=rank,
-                                       suggestion="Reach out" if rank else None),
-    st.integers(1, 40), st.floats(0, 100), st.integers(-100, 100),
+    lambda pid, s, r, flags, rank: tie(
+        pid, f"Person {pid}", s, r, flags, rank=rank, suggestion="Reach out" if rank else None
+    ),
+    st.integers(1, 40),
+    st.floats(0, 100),
+    st.integers(-100, 100),
     st.lists(st.sampled_from(["cooling", "dormant", "one_sided_you", "one_sided_them"]), unique=True, max_size=2),
-    st.one_of(st.none(), st.integers(1, 10)))
+    st.one_of(st.none(), st.integers(1, 10)),
+)
 
 
 @hsettings(max_examples=150, deadline=None)
-@given(st.lists(tie_strategy, max_size=25, unique_by=lambda t: t["person_id"]),
-       st.one_of(st.none(), st.lists(tie_strategy, max_size=25, unique_by=lambda t: t["person_id"])))
+@given(
+    st.lists(tie_strategy, max_size=25, unique_by=lambda t: t["person_id"]),
+    st.one_of(st.none(), st.lists(tie_strategy, max_size=25, unique_by=lambda t: t["person_id"])),
+)
 def test_digest_invariants(now, before):
     d = digest(now, before)
     assert len(d.deepen) <= MAX_DEEPEN
@@ -123,7 +146,7 @@ def test_message_is_multipart_with_inline_chart_and_unsubscribe_headers():
     types = [p.get_content_type() for p in msg.walk()]
     assert types == ["multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"]
     html = msg.get_body(("html",)).get_content()
-    image = [p for p in msg.walk() if p.get_content_type() == "image/png"][0]
+    image = next(p for p in msg.walk() if p.get_content_type() == "image/png")
     assert f'src="cid:{image["Content-ID"].strip("<>")}"' in html
     Image.open(io.BytesIO(image.get_content())).verify()
     # No external assets: every src is cid:, there is no stylesheet link or remote font

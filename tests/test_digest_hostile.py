@@ -4,6 +4,7 @@ A name comes from the user or from mail: a CR/LF in it must not start a header o
 (a Bcc to the attacker). The `.eml` outbox holds what a digest says about a person's ties:
 readable by the owner alone, and gone when the user is erased.
 """
+
 from __future__ import annotations
 
 import email
@@ -33,8 +34,9 @@ def hostile_user(conn, address: str, now: datetime) -> int:
     uid = store.create_user(conn, address, HOSTILE_USER)
     (pid,) = make_people(conn, uid, [HOSTILE_TIE])
     write_snapshot(conn, uid, now - timedelta(days=7), [tie(pid, HOSTILE_TIE, 70)])
-    write_snapshot(conn, uid, now - timedelta(hours=1),
-                   [tie(pid, HOSTILE_TIE, 50, flags=["cooling"], rank=1, suggestion="Call")])
+    write_snapshot(
+        conn, uid, now - timedelta(hours=1), [tie(pid, HOSTILE_TIE, 50, flags=["cooling"], rank=1, suggestion="Call")]
+    )
     return uid
 
 
@@ -105,13 +107,23 @@ def _outbox_with_two_users(settings, database) -> tuple[int, int, list]:
 
 def test_kith_delete_erases_the_users_outbox_files(settings, database, tmp_path):
     # Given two users with a digest each in the .eml outbox
-    gone, kept, kept_files = _outbox_with_two_users(settings, database)
+    gone, _kept, kept_files = _outbox_with_two_users(settings, database)
     # When one of them is deleted with `kith delete`
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update(KITH_DATABASE_URL=settings.database_url, KITH_REDIS_URL=settings.redis_url,
-               KITH_HOME=str(settings.home), KITH_SECRET_KEY=settings.secret().decode())
-    proc = subprocess.run([sys.executable, "-m", "service.cli", "delete", "--user", "gone@example.org", "--yes"],
-                          env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    env.update(
+        KITH_DATABASE_URL=settings.database_url,
+        KITH_REDIS_URL=settings.redis_url,
+        KITH_HOME=str(settings.home),
+        KITH_SECRET_KEY=settings.secret().decode(),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "service.cli", "delete", "--user", "gone@example.org", "--yes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr
     # Then none of their files is left, and the other user's are untouched
     assert sorted(settings.outbox_dir().rglob("*.eml")) == kept_files
@@ -120,7 +132,7 @@ def test_kith_delete_erases_the_users_outbox_files(settings, database, tmp_path)
 
 def test_delete_me_erases_the_users_outbox_files(settings, database):
     # Given two users with a digest each in the .eml outbox, and a token for one
-    gone, kept, kept_files = _outbox_with_two_users(settings, database)
+    gone, _kept, kept_files = _outbox_with_two_users(settings, database)
     from service.auth import create_token
 
     with database.tx() as conn:

@@ -1,4 +1,5 @@
 """The signed links of the digest, served: one-click unsubscribe and snooze a tie."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -36,8 +37,9 @@ def test_one_click_unsubscribe(client, settings, database):
     with database.tx() as conn:
         assert conn.execute("SELECT enabled FROM digest_settings WHERE user_id = %s", (uid,)).fetchone()[0]
     # The RFC 8058 POST with body List-Unsubscribe=One-Click does
-    r = client.post(_path(url), content="List-Unsubscribe=One-Click",
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        _path(url), content="List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 200
     with database.tx() as conn:
         assert not conn.execute("SELECT enabled FROM digest_settings WHERE user_id = %s", (uid,)).fetchone()[0]
@@ -56,8 +58,9 @@ def test_snooze_link(client, settings, database):
     for _ in range(2):  # twice: still one snooze
         assert client.post(_path(url)).status_code == 200
     with database.tx() as conn:
-        rows = conn.execute("SELECT kind, until FROM feedback WHERE user_id = %s AND person_id = %s",
-                            (uid, pid)).fetchall()
+        rows = conn.execute(
+            "SELECT kind, until FROM feedback WHERE user_id = %s AND person_id = %s", (uid, pid)
+        ).fetchall()
     assert rows == [("snooze", until)]
     # Tampering with the date or the person is refused
     q = parse_qs(urlsplit(url).query)

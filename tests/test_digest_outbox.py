@@ -1,4 +1,5 @@
 """Exactly once per user and week, in process: a real SMTP server (aiosmtpd), real Postgres."""
+
 from __future__ import annotations
 
 import email
@@ -28,8 +29,7 @@ def sink(tmp_path):
 
 def _row(db, user_id):
     with db.tx() as conn:
-        return conn.execute("SELECT state, message_id, message FROM outbox WHERE user_id = %s",
-                            (user_id,)).fetchone()
+        return conn.execute("SELECT state, message_id, message FROM outbox WHERE user_id = %s", (user_id,)).fetchone()
 
 
 def test_sends_once_per_week(settings, database, sink):
@@ -60,8 +60,9 @@ def test_quiet_week_note_or_nothing_as_chosen(settings, database, sink):
         skip = store.create_user(conn, "skip@example.org", "Sam")
         conn.execute("UPDATE digest_settings SET quiet_mode = 'skip' WHERE user_id = %s", (skip,))
         for uid in (note, skip):
-            pid = conn.execute("INSERT INTO people (user_id, display_name) VALUES (%s, 'Ana') RETURNING id",
-                               (uid,)).fetchone()[0]
+            pid = conn.execute(
+                "INSERT INTO people (user_id, display_name) VALUES (%s, 'Ana') RETURNING id", (uid,)
+            ).fetchone()[0]
             write_snapshot(conn, uid, now - timedelta(days=7), [dict(steady[0], person_id=pid, strength=61)])
             write_snapshot(conn, uid, now - timedelta(hours=2), [dict(steady[0], person_id=pid)])
     cfg = settings.model_copy(update={"smtp_url": sink.url})
@@ -80,8 +81,11 @@ def test_disabled_user_is_skipped_unless_forced(settings, database, sink):
     with database.tx() as conn:
         uid = seed_user(conn, "off@example.org", now)
         conn.execute("UPDATE digest_settings SET enabled = false WHERE user_id = %s", (uid,))
-        conn.execute("INSERT INTO accounts (user_id, provider, address, status) "
-                     "VALUES (%s, 'google', 'off@gmail.com', 'auth_revoked')", (uid,))
+        conn.execute(
+            "INSERT INTO accounts (user_id, provider, address, status) "
+            "VALUES (%s, 'google', 'off@gmail.com', 'auth_revoked')",
+            (uid,),
+        )
     cfg = settings.model_copy(update={"smtp_url": sink.url})
     assert digest.send_digest(cfg, database, uid) == "skipped"
     # By hand (`kith digest --send`): sent anyway, and again as a new message if asked again
@@ -184,8 +188,9 @@ def test_concurrent_attempts_send_once(settings, database, sink):
         uid = seed_user(conn, "race@example.org", now)
     cfg = settings.model_copy(update={"smtp_url": sink.url})
     outcomes = []
-    threads = [threading.Thread(target=lambda: outcomes.append(digest.send_digest(cfg, database, uid)))
-               for _ in range(6)]
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(digest.send_digest(cfg, database, uid))) for _ in range(6)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -3,6 +3,7 @@ real Postgres, an in-memory mailer). A crash is simulated by an exception at the
 fault point or in the middle of the SMTP DATA exchange; the session lock is released as
 a dead worker's would be.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -16,8 +17,9 @@ from service.digest.mailer import NotDelivered
 from service.digest.render import Rendered
 
 WEEK = date(2026, 11, 23)
-MESSAGE = (b"From: Kith <digest@kith.test>\r\nTo: u@example.org\r\nSubject: s\r\n"
-           b"Message-ID: <m-1@kith.test>\r\n\r\nbody\r\n")
+MESSAGE = (
+    b"From: Kith <digest@kith.test>\r\nTo: u@example.org\r\nSubject: s\r\nMessage-ID: <m-1@kith.test>\r\n\r\nbody\r\n"
+)
 
 
 class Crash(BaseException):
@@ -67,8 +69,9 @@ def test_any_crash_sequence_ends_sent_once(database, user, monkeypatch, steps, j
     for s in steps + ["clean"]:
         crash_at = s if s in faults.POINTS else None
         mailer.plan = s if s in ("refuse", "mid_data") else None
-        monkeypatch.setattr(faults, "point", lambda name, c=crash_at: (_ for _ in ()).throw(Crash(name))
-                            if name == c else None)
+        monkeypatch.setattr(
+            faults, "point", lambda name, c=crash_at: (_ for _ in ()).throw(Crash(name)) if name == c else None
+        )
         with database.pool.connection() as conn:
             try:
                 outcome = outbox.deliver(conn, mailer, user, WEEK, render=render)

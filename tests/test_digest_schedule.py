@@ -1,4 +1,5 @@
 """Who is due for their digest, and when: time zones, daylight saving, live changes."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -32,14 +33,18 @@ def simulate(pref: Preference, start: datetime, end: datetime, step=timedelta(mi
 
 # --- Europe/Madrid: clocks change on the last Sunday of March and of October -----------
 
+
 def test_madrid_sunday_morning_across_spring_forward():
     # Given a Madrid user who wants the digest on Sundays at 08:00
     pref = Preference(1, "Europe/Madrid", 6, 8)
     # When the sweep runs every five minutes over the weeks around 29 March 2026
     fired = simulate(pref, utc(2026, 3, 20), utc(2026, 4, 6))
     # Then 08:00 local is 07:00 UTC before the change (CET) and 06:00 UTC after it (CEST)
-    assert fired == {date(2026, 3, 16): utc(2026, 3, 22, 7), date(2026, 3, 23): utc(2026, 3, 29, 6),
-                     date(2026, 3, 30): utc(2026, 4, 5, 6)}
+    assert fired == {
+        date(2026, 3, 16): utc(2026, 3, 22, 7),
+        date(2026, 3, 23): utc(2026, 3, 29, 6),
+        date(2026, 3, 30): utc(2026, 4, 5, 6),
+    }
 
 
 def test_madrid_hour_that_does_not_exist_fires_once_right_after_the_jump():
@@ -64,20 +69,30 @@ def test_madrid_hour_that_happens_twice_fires_once_at_the_first():
 def test_madrid_monday_after_autumn_change():
     pref = Preference(1, "Europe/Madrid", 0, 8)
     fired = simulate(pref, utc(2026, 10, 18), utc(2026, 11, 3))
-    assert fired == {date(2026, 10, 19): utc(2026, 10, 19, 6), date(2026, 10, 26): utc(2026, 10, 26, 7),
-                     date(2026, 11, 2): utc(2026, 11, 2, 7)}
+    assert fired == {
+        date(2026, 10, 19): utc(2026, 10, 19, 6),
+        date(2026, 10, 26): utc(2026, 10, 26, 7),
+        date(2026, 11, 2): utc(2026, 11, 2, 7),
+    }
 
 
 # --- America/New_York: second Sunday of March, first Sunday of November ---------------
 
+
 def test_new_york_across_spring_forward_and_fall_back():
     pref = Preference(2, "America/New_York", 6, 9)  # Sundays 09:00
     spring = simulate(pref, utc(2026, 3, 1), utc(2026, 3, 16))
-    assert spring == {date(2026, 2, 23): utc(2026, 3, 1, 14), date(2026, 3, 2): utc(2026, 3, 8, 13),
-                      date(2026, 3, 9): utc(2026, 3, 15, 13)}
+    assert spring == {
+        date(2026, 2, 23): utc(2026, 3, 1, 14),
+        date(2026, 3, 2): utc(2026, 3, 8, 13),
+        date(2026, 3, 9): utc(2026, 3, 15, 13),
+    }
     autumn = simulate(pref, utc(2026, 10, 25), utc(2026, 11, 9))
-    assert autumn == {date(2026, 10, 19): utc(2026, 10, 25, 13), date(2026, 10, 26): utc(2026, 11, 1, 14),
-                      date(2026, 11, 2): utc(2026, 11, 8, 14)}
+    assert autumn == {
+        date(2026, 10, 19): utc(2026, 10, 25, 13),
+        date(2026, 10, 26): utc(2026, 11, 1, 14),
+        date(2026, 11, 2): utc(2026, 11, 8, 14),
+    }
 
 
 def test_new_york_gap_and_overlap_hours():
@@ -91,8 +106,9 @@ def test_new_york_gap_and_overlap_hours():
 
 def test_half_hour_zone_and_week_turn():
     # Kolkata is UTC+05:30: 08:00 local is 02:30 UTC, on the five-minute grid
-    assert simulate(Preference(3, "Asia/Kolkata", 0, 8), utc(2026, 11, 22), utc(2026, 11, 24)) == \
-        {date(2026, 11, 23): utc(2026, 11, 23, 2, 30)}
+    assert simulate(Preference(3, "Asia/Kolkata", 0, 8), utc(2026, 11, 22), utc(2026, 11, 24)) == {
+        date(2026, 11, 23): utc(2026, 11, 23, 2, 30)
+    }
     # Sunday 23:00 in Madrid, seen at 00:30 on Monday: still last week's digest (catch-up)
     late = Preference(4, "Europe/Madrid", 6, 23)
     assert due_week(late, utc(2026, 11, 29, 23, 30)) == date(2026, 11, 23)
@@ -100,8 +116,16 @@ def test_half_hour_zone_and_week_turn():
     assert due_week(late, utc(2026, 11, 30, 12)) is None
 
 
-ZONES = ["Europe/Madrid", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
-         "America/Santiago", "Pacific/Chatham", "UTC", "Europe/London"]
+ZONES = [
+    "Europe/Madrid",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "America/Santiago",
+    "Pacific/Chatham",
+    "UTC",
+    "Europe/London",
+]
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -120,6 +144,7 @@ def test_due_instant_is_the_chosen_local_time_and_maps_back_to_its_week(zone, we
 
 
 # --- the sweep against the database and Redis ------------------------------------------
+
 
 @pytest.fixture
 def db_and_redis(database, redis_url):
@@ -161,8 +186,9 @@ def test_sweep_enqueues_due_users_once_and_picks_up_changes(db_and_redis):
     assert sorted(queued[1:]) == sorted([(ny, "2026-11-23"), (late, "2026-11-23")])
     # Once a digest is recorded as sent it is never enqueued again, even after the Redis mark expires
     with db.tx() as conn:
-        conn.execute("INSERT INTO outbox (user_id, week, state, message_id) VALUES (%s, '2026-11-23', 'sent', 'x')",
-                     (madrid,))
+        conn.execute(
+            "INSERT INTO outbox (user_id, week, state, message_id) VALUES (%s, '2026-11-23', 'sent', 'x')", (madrid,)
+        )
     client.flushdb()
     queued.clear()
     sweep(db, lambda u, w: queued.append((u, w)), client, now=now + timedelta(minutes=40))

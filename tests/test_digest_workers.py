@@ -4,6 +4,7 @@ SMTP server in this process, and a worker SIGKILLed at each dangerous point.
 Recovery is what production does: a fresh worker, and the scheduler's sweep re-enqueueing
 the digest that is due and not yet recorded as sent.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,10 +30,17 @@ JOURNAL = "journal@kith.test"
 
 def worker_env(settings, smtp_url: str, fault: str | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update({"KITH_DATABASE_URL": settings.database_url, "KITH_REDIS_URL": settings.redis_url,
-                "KITH_HOME": str(settings.home), "KITH_SECRET_KEY": settings.secret().decode(),
-                "KITH_SMTP_URL": smtp_url, "KITH_BASE_URL": "https://kith.example.org",
-                "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "KITH_DATABASE_URL": settings.database_url,
+            "KITH_REDIS_URL": settings.redis_url,
+            "KITH_HOME": str(settings.home),
+            "KITH_SECRET_KEY": settings.secret().decode(),
+            "KITH_SMTP_URL": smtp_url,
+            "KITH_BASE_URL": "https://kith.example.org",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if fault:
         env["KITH_FAULT_KILL_AT"] = fault
     return env
@@ -41,9 +49,22 @@ def worker_env(settings, smtp_url: str, fault: str | None = None) -> dict:
 def start_worker(env: dict, processes: int = 1, threads: int = 1) -> subprocess.Popen:
     # The log goes to a file: a pipe nobody reads would block a chatty worker.
     log = open(Path(env["KITH_HOME"]).parent / f"worker-{time.monotonic_ns()}.log", "w+b")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "dramatiq"), "service.jobs.worker:setup",
-                             "--processes", str(processes), "--threads", str(threads), "--queues", "email"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dramatiq"),
+            "service.jobs.worker:setup",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+            "--queues",
+            "email",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     proc.log = log
     return proc
 
@@ -65,8 +86,11 @@ def stop_worker(proc: subprocess.Popen) -> str:
 
 
 def enqueue(broker, user_id: int, week: str) -> None:
-    broker.enqueue(dramatiq.Message(queue_name="email", actor_name="send_weekly_digest",
-                                    args=(user_id, week), kwargs={}, options={}))
+    broker.enqueue(
+        dramatiq.Message(
+            queue_name="email", actor_name="send_weekly_digest", args=(user_id, week), kwargs={}, options={}
+        )
+    )
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -108,16 +132,20 @@ def due_user(db, email: str) -> int:
     now = datetime.now(timezone.utc)
     with db.tx() as conn:
         uid = seed_user(conn, email, now)
-        conn.execute("UPDATE digest_settings SET weekday = %s, hour = %s WHERE user_id = %s",
-                     (now.weekday(), now.hour, uid))
+        conn.execute(
+            "UPDATE digest_settings SET weekday = %s, hour = %s WHERE user_id = %s", (now.weekday(), now.hour, uid)
+        )
     return uid
 
 
-@pytest.mark.parametrize("point, delivered_by_the_dead", [
-    ("after_render", 0),   # rendered and recorded, SMTP never started
-    ("before_send", 0),    # 'sending' committed, SMTP never started
-    ("after_send", 1),     # the server said 250, the worker died before recording 'sent'
-])
+@pytest.mark.parametrize(
+    "point, delivered_by_the_dead",
+    [
+        ("after_render", 0),  # rendered and recorded, SMTP never started
+        ("before_send", 0),  # 'sending' committed, SMTP never started
+        ("after_send", 1),  # the server said 250, the worker died before recording 'sent'
+    ],
+)
 def test_sigkilled_worker_neither_duplicates_nor_skips(settings, database, sink, point, delivered_by_the_dead):
     broker = make_broker(settings.redis_url)
     uid = due_user(database, "kill@example.org")
@@ -170,8 +198,11 @@ def test_workers_send_every_due_digest_once(settings, database, sink):
         # When the sweep runs three times in a row (as it would every five minutes)
         for _ in range(3):
             schedule.sweep(database, lambda u, w: enqueue(broker, u, w), None)
-        wait_for(lambda: len(sink.deliveries) >= 40 and all(outbox_state(database, u)[0] == "sent" for u in uids),
-                 90, "all digests to be sent")
+        wait_for(
+            lambda: len(sink.deliveries) >= 40 and all(outbox_state(database, u)[0] == "sent" for u in uids),
+            90,
+            "all digests to be sent",
+        )
         time.sleep(1.0)
     finally:
         stop_worker(workers)
@@ -188,13 +219,24 @@ def test_kith_scheduler_enqueues_a_due_user_at_start(settings, database):
     uid = due_user(database, "sched@example.org")
     env = worker_env(settings, "smtp://127.0.0.1:9")  # nothing is sent: no worker runs here
     log = open(Path(settings.home).parent / "scheduler.log", "w+b")
-    proc = subprocess.Popen([sys.executable, "-c", "from service.config import load_settings\n"
-                             "from service.jobs.scheduler import run\nrun(load_settings())"],
-                            cwd=ROOT, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from service.config import load_settings\nfrom service.jobs.scheduler import run\nrun(load_settings())",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     client = redis_lib.Redis.from_url(settings.redis_url)
     try:
-        wait_for(lambda: client.llen("dramatiq:email") >= 1 or proc.poll() is not None, 60,
-                 "the scheduler to enqueue the digest")
+        wait_for(
+            lambda: client.llen("dramatiq:email") >= 1 or proc.poll() is not None,
+            60,
+            "the scheduler to enqueue the digest",
+        )
         assert proc.poll() is None, "the scheduler exited"
         import json
 

@@ -1,4 +1,5 @@
 """Configuration: nothing set means embedded PostgreSQL and Redis under KITH_HOME; set URLs win."""
+
 import psycopg
 import redis
 
@@ -29,8 +30,9 @@ def test_nothing_configured_starts_embedded_servers_under_kith_home(tmp_path, mo
 
 
 def test_configured_urls_are_used_as_they_are(tmp_path):
-    settings = Settings(home=tmp_path, database_url="postgresql://db.example/kith",
-                        redis_url="redis://cache.example:6379/3")
+    settings = Settings(
+        home=tmp_path, database_url="postgresql://db.example/kith", redis_url="redis://cache.example:6379/3"
+    )
     resolved = embedded.resolve(settings)
     assert resolved.database_url == "postgresql://db.example/kith"
     assert resolved.redis_url == "redis://cache.example:6379/3"

@@ -8,6 +8,7 @@ strength >= 0.85 (recency alone is printed as the baseline), and ties flagged co
 at most half as likely to be in two-way contact afterwards as comparable ties (those with
 an established baseline to cool from) that were not flagged.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,14 +42,18 @@ def summary(mail):
     egos = [e for e in development_egos(range(184)) if e % 2 == 1]
     result = run(development_mail(mail), egos, default_dates()).summary()
     result["seconds"] = time.perf_counter() - started
-    print(f"\nEnron backtest: {result['egos']} employees, {result['snapshots']} snapshots, "
-          f"{result['rows']} tie-months, base rate {result['base_rate']:.3f}, {result['seconds']:.1f}s")
+    print(
+        f"\nEnron backtest: {result['egos']} employees, {result['snapshots']} snapshots, "
+        f"{result['rows']} tie-months, base rate {result['base_rate']:.3f}, {result['seconds']:.1f}s"
+    )
     print(f"AUC strength {result['auc_strength']:.3f}   AUC recency alone {result['auc_recency']:.3f}")
     print(format_calibration(result["calibration"]))
-    print(f"two-way contact in the next 90 days: cooling {result['future_contact_cooling']:.3f} "
-          f"({result['cooling_flagged']} flagged), comparable not flagged "
-          f"{result['future_contact_eligible_not_flagged']:.3f}, all not flagged "
-          f"{result['future_contact_not_flagged']:.3f}")
+    print(
+        f"two-way contact in the next 90 days: cooling {result['future_contact_cooling']:.3f} "
+        f"({result['cooling_flagged']} flagged), comparable not flagged "
+        f"{result['future_contact_eligible_not_flagged']:.3f}, all not flagged "
+        f"{result['future_contact_not_flagged']:.3f}"
+    )
     return result
 
 

@@ -7,6 +7,7 @@ labels. So it exercises (a) canonicalisation on real, odd local parts (`a..marti
 two local parts), and (c) the structural noise rules (recipient cap, one-way senders,
 bystanders) on real behaviour. Run with `-s` for the figures and a sample.
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,8 +32,9 @@ BUSIEST = int(os.environ.get("KITH_ENRON_MAILBOXES", "4"))
 
 def _people() -> dict[str, tuple[str, str | None]]:
     with open(ENRON / "people.csv", newline="") as fh:
-        return {r["id"]: (f"{r['email']}@enron.com", None if r["name"] == "NA" else r["name"])
-                for r in csv.DictReader(fh)}
+        return {
+            r["id"]: (f"{r['email']}@enron.com", None if r["name"] == "NA" else r["name"]) for r in csv.DictReader(fh)
+        }
 
 
 def _messages() -> dict[tuple[str, str], list[tuple[str, str]]]:
@@ -55,9 +57,16 @@ def _mailbox(owner: str, who, messages) -> list[Interaction]:
             if (r, role) not in seen:
                 seen.add((r, role))
                 parts.append(Participant(who[r][0], role, who[r][1]))
-        items.append(Interaction(provider_id=f"e{n}", kind="email", occurred_at=when,
-                                 participants=tuple(parts), message_id=f"e{n}@enron",
-                                 is_sent=sender == owner))
+        items.append(
+            Interaction(
+                provider_id=f"e{n}",
+                kind="email",
+                occurred_at=when,
+                participants=tuple(parts),
+                message_id=f"e{n}@enron",
+                is_sent=sender == owner,
+            )
+        )
     return items
 
 
@@ -78,13 +87,15 @@ def test_enron_addresses_are_distinct_and_same_names_only_suggested():
         facts[int(pid)] = f
     found = identity.suggest_merges(facts)
     by_name = defaultdict(list)
-    for pid, (address, name) in who.items():
+    for pid, (_address, name) in who.items():
         if name:
             by_name[identity.name_key(name)].append(int(pid))
     twice = {tuple(sorted(p)) for p in by_name.values() if len(p) == 2}
     pairs = {(s.left, s.right) for s in found}
-    print(f"\nEnron: 184 addresses, 0 automatic merges, {len(found)} merge suggestions "
-          f"({len(twice)} names listed exactly twice)")
+    print(
+        f"\nEnron: 184 addresses, 0 automatic merges, {len(found)} merge suggestions "
+        f"({len(twice)} names listed exactly twice)"
+    )
     for s in found[:8]:
         print("  suggest", who[str(s.left)][0], "+", who[str(s.right)][0], s.score, [e.detail for e in s.evidence])
     assert twice <= pairs
@@ -128,16 +139,23 @@ def test_enron_mailboxes_noise_and_people(database_url, enron):
                 by_reason[r["reason"]] += r["count"]
             left_out = {r["address"] for r in excluded if not r["tie_kept"] and r["person_id"] != USER} - kept
             big = sum(1 for it in items if len({p.address for p in it.participants if p.role != "from"}) > 50)
-            print(f"\n{address}: {len(items)} messages, {counts['people']} people, "
-                  f"{len(info)} kept as ties, {len(left_out)} addresses wholly left out, "
-                  f"{counts['suggestions']} merge suggestions")
+            print(
+                f"\n{address}: {len(items)} messages, {counts['people']} people, "
+                f"{len(info)} kept as ties, {len(left_out)} addresses wholly left out, "
+                f"{counts['suggestions']} merge suggestions"
+            )
             all_reasons.update(by_reason)
             for reason, n in by_reason.most_common():
                 print(f"  {n:6d} x {reason}")
             print("  sample left out:", sorted(left_out)[:5])
             suggestions = people.merge_suggestions(conn, uid)
-            print("  sample suggestions:", [s["addresses"] + (["(is you)"] if s["is_you"] else [])
-                                            for s in sorted(suggestions, key=lambda s: not s["is_you"])[:3]])
+            print(
+                "  sample suggestions:",
+                [
+                    s["addresses"] + (["(is you)"] if s["is_you"] else [])
+                    for s in sorted(suggestions, key=lambda s: not s["is_you"])[:3]
+                ],
+            )
             assert address not in {a for v in info.values() for a in v["addresses"]}
             assert all(r["reason"] for r in excluded)
             # Everyone is either a tie or has a reason for not being one.

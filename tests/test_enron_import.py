@@ -5,6 +5,7 @@ is imported and scored as of the end of the data, then the 1979 rows are quarant
 their reason, everything else is kept, and her strongest ties are people she really
 exchanged mail with both ways, not people who only cc'd her.
 """
+
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -20,7 +21,10 @@ from .conftest import ENRON
 EMPLOYEE = 107  # Louise Kitchen, President, Enron Online
 AS_OF = datetime(2002, 1, 1, tzinfo=timezone.utc)
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not ENRON.exists(), reason="../shared/data/enron-igraph is not beside the repo")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not ENRON.exists(), reason="../shared/data/enron-igraph is not beside the repo"),
+]
 
 
 def test_an_employees_top_ties_are_two_way_correspondents(database, tmp_path, capsys):
@@ -48,10 +52,14 @@ def test_an_employees_top_ties_are_two_way_correspondents(database, tmp_path, ca
     two_way = {people[p].address for p in sent_to if got_from[p] >= 2 and sent_to[p] >= 2}
     top = ties[:5]
     with capsys.disabled():
-        print(f"\nEnron, {people[EMPLOYEE].name}: {len(mine)} messages, {bogus} quarantined (1979 dates), "
-              f"{len(ties)} ties; top 5 as of {AS_OF.date()}:")
+        print(
+            f"\nEnron, {people[EMPLOYEE].name}: {len(mine)} messages, {bogus} quarantined (1979 dates), "
+            f"{len(ties)} ties; top 5 as of {AS_OF.date()}:"
+        )
         for t in top:
-            print(f"  {t['strength']:3d} {t['tier']:7s} {t['contact']:32s} rec {t['reciprocity']:+4d} "
-                  f"{','.join(t['flags'])} | {'; '.join(t['explanation'][:2])}")
+            print(
+                f"  {t['strength']:3d} {t['tier']:7s} {t['contact']:32s} rec {t['reciprocity']:+4d} "
+                f"{','.join(t['flags'])} | {'; '.join(t['explanation'][:2])}"
+            )
     assert sum(t["contact"] in two_way for t in top) >= 4
     assert me not in {t["contact"] for t in ties}

@@ -14,6 +14,7 @@ A short profile runs in the default test run. The long one, on demand:
     KITH_REDIS_URL=redis://127.0.0.1:6379/0 \\
     .venv/bin/pytest -q -s -p no:cacheprovider tests/test_fuzz_calendar.py
 """
+
 from __future__ import annotations
 
 import itertools
@@ -51,52 +52,95 @@ COUNTS: dict[str, Counter] = {}
 _serial = itertools.count()
 
 # No shrinking: an example costs a sync into PostgreSQL, and the failing one is printed as is.
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=PROFILE == "short",
-                suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=PROFILE == "short",
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.generate),
+)
 
 # --- hostile values -----------------------------------------------------------------
 
-CONTROL = st.sampled_from(["\x00", "\x01", "\x07", "\x1b[2J", "\x7f", "\x85", "\u2028", "\u202e",
-                           "\ufeff", "\ud800", "\udfff", "\t"])
+CONTROL = st.sampled_from(
+    ["\x00", "\x01", "\x07", "\x1b[2J", "\x7f", "\x85", "\u2028", "\u202e", "\ufeff", "\ud800", "\udfff", "\t"]
+)
 NASTY = st.one_of(
     st.text(st.characters(exclude_categories=()), max_size=24),  # any code point, lone surrogates too
     st.lists(CONTROL, min_size=1, max_size=4).map("".join),
     st.integers(3000, 12000).map(lambda n: "x" * n),
 )
 ADDRESS = st.one_of(
-    st.builds(lambda a, b: f"{a}@{b}.example", st.from_regex(r"[a-z]{1,8}", fullmatch=True),
-              st.from_regex(r"[a-z]{1,8}", fullmatch=True)),
+    st.builds(
+        lambda a, b: f"{a}@{b}.example",
+        st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+        st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+    ),
     NASTY.map(lambda s: f"{s}@x.example"),
     NASTY,
 )
-ICS_DATES = st.sampled_from([
-    "20260105T100000Z", "20261115T093000Z", "00000101T000000Z", "999991231T000000Z",
-    "20260230T100000Z", "00010101T000000Z", "99991231T235959Z", "18991231T235959Z",
-    "20261301T000000", "20260105", "garbage", "",
-])
-RULES = st.sampled_from([
-    None, None, "FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=SECONDLY", "FREQ=MINUTELY;COUNT=999999999",
-    "FREQ=DAILY;COUNT=2147483648", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "FREQ=HOURLY;BYSETPOS=2",
-    "FREQ=DAILY;INTERVAL=0", "FREQ=WEEKLY;UNTIL=99991231T235959Z", "FREQ=MONTHLY;BYDAY=6MO",
-    "FREQ=DAILY;UNTIL=00010101", "FREQ=SOMETIMES", "FREQ=MONTHLY;BYMONTH=4;BYMONTHDAY=31",
-    "FREQ=DAILY;COUNT=5",
-])
-GOOGLE_TIMES = st.sampled_from([
-    {"dateTime": "2026-01-05T10:00:00Z"}, {"dateTime": "0000-01-01T00:00:00Z"},
-    {"dateTime": "99999-12-31T00:00:00Z"}, {"dateTime": "2026-02-30T10:00:00Z"},
-    {"dateTime": "9999-12-31T23:00:00-05:00"}, {"dateTime": "0001-01-01T00:30:00+01:00"},
-    {"date": "2026-02-30"}, {"date": "0000-00-00"}, {"dateTime": "2026-01-05T10:00:00", "timeZone": "Nowhere/Zone"},
-    {"dateTime": "garbage"}, {}, "not an object",
-])
-GRAPH_TIMES = st.sampled_from([
-    {"dateTime": "2026-06-05T10:00:00.0000000", "timeZone": "UTC"},
-    {"dateTime": "2026-06-05T10:00:00.0000000", "timeZone": "Pacific Standard Time"},
-    {"dateTime": "0000-01-01T00:00:00.0000000", "timeZone": "UTC"},
-    {"dateTime": "2026-02-30T10:00:00.0000000", "timeZone": "UTC"},
-    {"dateTime": "9999-12-31T23:00:00.0000000", "timeZone": "Pacific Standard Time"},
-    {"dateTime": "2026-06-05T10:00:00.9999999999999", "timeZone": "UTC"},
-    {"dateTime": "2026-06-05T10:00:00", "timeZone": "Nowhere/Zone"},
-])
+ICS_DATES = st.sampled_from(
+    [
+        "20260105T100000Z",
+        "20261115T093000Z",
+        "00000101T000000Z",
+        "999991231T000000Z",
+        "20260230T100000Z",
+        "00010101T000000Z",
+        "99991231T235959Z",
+        "18991231T235959Z",
+        "20261301T000000",
+        "20260105",
+        "garbage",
+        "",
+    ]
+)
+RULES = st.sampled_from(
+    [
+        None,
+        None,
+        "FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=SECONDLY",
+        "FREQ=MINUTELY;COUNT=999999999",
+        "FREQ=DAILY;COUNT=2147483648",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=HOURLY;BYSETPOS=2",
+        "FREQ=DAILY;INTERVAL=0",
+        "FREQ=WEEKLY;UNTIL=99991231T235959Z",
+        "FREQ=MONTHLY;BYDAY=6MO",
+        "FREQ=DAILY;UNTIL=00010101",
+        "FREQ=SOMETIMES",
+        "FREQ=MONTHLY;BYMONTH=4;BYMONTHDAY=31",
+        "FREQ=DAILY;COUNT=5",
+    ]
+)
+GOOGLE_TIMES = st.sampled_from(
+    [
+        {"dateTime": "2026-01-05T10:00:00Z"},
+        {"dateTime": "0000-01-01T00:00:00Z"},
+        {"dateTime": "99999-12-31T00:00:00Z"},
+        {"dateTime": "2026-02-30T10:00:00Z"},
+        {"dateTime": "9999-12-31T23:00:00-05:00"},
+        {"dateTime": "0001-01-01T00:30:00+01:00"},
+        {"date": "2026-02-30"},
+        {"date": "0000-00-00"},
+        {"dateTime": "2026-01-05T10:00:00", "timeZone": "Nowhere/Zone"},
+        {"dateTime": "garbage"},
+        {},
+        "not an object",
+    ]
+)
+GRAPH_TIMES = st.sampled_from(
+    [
+        {"dateTime": "2026-06-05T10:00:00.0000000", "timeZone": "UTC"},
+        {"dateTime": "2026-06-05T10:00:00.0000000", "timeZone": "Pacific Standard Time"},
+        {"dateTime": "0000-01-01T00:00:00.0000000", "timeZone": "UTC"},
+        {"dateTime": "2026-02-30T10:00:00.0000000", "timeZone": "UTC"},
+        {"dateTime": "9999-12-31T23:00:00.0000000", "timeZone": "Pacific Standard Time"},
+        {"dateTime": "2026-06-05T10:00:00.9999999999999", "timeZone": "UTC"},
+        {"dateTime": "2026-06-05T10:00:00", "timeZone": "Nowhere/Zone"},
+    ]
+)
 
 
 def crowd(draw) -> int:
@@ -110,6 +154,7 @@ def flat(text: str) -> str:
 
 # --- bookkeeping ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module", autouse=True)
 def report_counts():
     yield
@@ -119,10 +164,15 @@ def report_counts():
 
 def held(database, account_id: int) -> tuple[list[str], dict[str, str], str]:
     with database.tx() as conn:
-        ids = [r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s",
-                                          (account_id,)).fetchall()]
-        reasons = dict(conn.execute("SELECT ref, reason FROM quarantine WHERE account_id = %s",
-                                    (account_id,)).fetchall())
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT provider_id FROM interactions WHERE account_id = %s", (account_id,)
+            ).fetchall()
+        ]
+        reasons = dict(
+            conn.execute("SELECT ref, reason FROM quarantine WHERE account_id = %s", (account_id,)).fetchall()
+        )
         status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
     return ids, reasons, status
 
@@ -157,6 +207,7 @@ def check(surface: str, database, account_id: int, prefixes: list[str], run) -> 
 
 # --- .ics -----------------------------------------------------------------------------
 
+
 @st.composite
 def ics_event(draw, n: int) -> str:
     lines = [f"UID:ev{n}-{flat(draw(NASTY))}"]
@@ -167,9 +218,11 @@ def ics_event(draw, n: int) -> str:
     rule = draw(RULES)
     if rule:
         lines.append(f"RRULE:{rule}")
-    lines.append(f"ORGANIZER;CN=\"{flat(draw(NASTY))}\":mailto:{flat(draw(ADDRESS))}")
-    lines.extend(f"ATTENDEE;CN={flat(draw(NASTY)) if k < 3 else 'P'}:mailto:{flat(draw(ADDRESS)) if k < 3 else f'p{k}@crowd.example'}"
-                 for k in range(crowd(draw)))
+    lines.append(f'ORGANIZER;CN="{flat(draw(NASTY))}":mailto:{flat(draw(ADDRESS))}')
+    lines.extend(
+        f"ATTENDEE;CN={flat(draw(NASTY)) if k < 3 else 'P'}:mailto:{flat(draw(ADDRESS)) if k < 3 else f'p{k}@crowd.example'}"
+        for k in range(crowd(draw))
+    )
     return "\r\n".join(lines)
 
 
@@ -203,11 +256,17 @@ def test_hostile_ics_files_are_stored_or_quarantined(sample, database, tmp_path_
         user_id = create_user(conn, email)
         account_id = ensure_account(conn, user_id, "ics", email)  # the account import_file uses
     # When imported, Then every event is stored or quarantined, within bounds
-    check("ics", database, account_id, [f"ev{n}-" for n in range(count)],
-          lambda: import_file(database, user_id, "ics", path))
+    check(
+        "ics",
+        database,
+        account_id,
+        [f"ev{n}-" for n in range(count)],
+        lambda: import_file(database, user_id, "ics", path),
+    )
 
 
 # --- Google Calendar ------------------------------------------------------------------
+
 
 @st.composite
 def google_events(draw) -> list[dict]:
@@ -218,9 +277,16 @@ def google_events(draw) -> list[dict]:
             raw["start"], raw["end"] = draw(GOOGLE_TIMES), draw(GOOGLE_TIMES)
         people = [(flat(draw(NASTY)), draw(ADDRESS), "accepted") for _ in range(min(3, crowd(draw)))]
         people += [("", f"p{k}@crowd.example", "needsAction") for k in range(max(0, crowd(draw) - 3))]
-        events.append({"id": f"fz{n}-{draw(NASTY)}", "organizer": (draw(NASTY), draw(ADDRESS)),
-                       "attendees": tuple(people), "raw": raw,
-                       "backwards": draw(st.booleans()), "summary": draw(NASTY)})
+        events.append(
+            {
+                "id": f"fz{n}-{draw(NASTY)}",
+                "organizer": (draw(NASTY), draw(ADDRESS)),
+                "attendees": tuple(people),
+                "raw": raw,
+                "backwards": draw(st.booleans()),
+                "summary": draw(NASTY),
+            }
+        )
     return events
 
 
@@ -252,16 +318,28 @@ def test_hostile_google_calendar_events_are_stored_or_quarantined(events, databa
     start = datetime(2026, 1, 5, 10, tzinfo=timezone.utc)
     for n, e in enumerate(events):
         end = start - timedelta(hours=1) if e["backwards"] else start + timedelta(hours=1)
-        stored = StoredEvent(id=e["id"], ical_uid=f"{e['id']}@fuzz", start=start + timedelta(days=n), end=end,
-                             timezone="UTC", all_day=False, organizer=e["organizer"], attendees=e["attendees"],
-                             summary=e["summary"])
+        stored = StoredEvent(
+            id=e["id"],
+            ical_uid=f"{e['id']}@fuzz",
+            start=start + timedelta(days=n),
+            end=end,
+            timezone="UTC",
+            all_day=False,
+            organizer=e["organizer"],
+            attendees=e["attendees"],
+            summary=e["summary"],
+        )
         emulator.calendar("primary", address).put(stored)
         overlays[e["id"]] = e["raw"]
     with database.tx() as conn:
         user_id = create_user(conn, address)
         account_id = ensure_account(conn, user_id, "google", address, scopes=list(SCOPES))
-        save_credentials(conn, gsettings, account_id, {"refresh_token": emulator.issue_refresh_token(address),
-                                                       "scopes": list(SCOPES)})
+        save_credentials(
+            conn,
+            gsettings,
+            account_id,
+            {"refresh_token": emulator.issue_refresh_token(address), "scopes": list(SCOPES)},
+        )
 
     def sync():
         connector = build_connector(gsettings, database, account_id)
@@ -277,6 +355,7 @@ def test_hostile_google_calendar_events_are_stored_or_quarantined(events, databa
 
 # --- Microsoft Graph calendar ---------------------------------------------------------
 
+
 def _recipient(name, address) -> dict:
     return {"emailAddress": {"name": name, "address": address}}
 
@@ -288,13 +367,21 @@ def graph_events(draw) -> list[dict]:
         people = [_recipient(flat(draw(NASTY)), draw(ADDRESS)) for _ in range(min(3, crowd(draw)))]
         people += [_recipient("P", f"p{k}@crowd.example") for k in range(max(0, crowd(draw) - 3))]
         start = draw(GRAPH_TIMES)
-        events.append({
-            "id": f"fz{n}-{draw(NASTY)}", "iCalUId": draw(NASTY), "subject": draw(NASTY),
-            "start": start, "end": draw(st.one_of(st.just(start), GRAPH_TIMES)),
-            "isAllDay": draw(st.booleans()), "isCancelled": False, "showAs": draw(st.sampled_from(["busy", "x\x00"])),
-            "type": "singleInstance", "organizer": _recipient(draw(NASTY), draw(ADDRESS)),
-            "attendees": [{"type": "required", **p, "status": {"response": "accepted"}} for p in people],
-        })
+        events.append(
+            {
+                "id": f"fz{n}-{draw(NASTY)}",
+                "iCalUId": draw(NASTY),
+                "subject": draw(NASTY),
+                "start": start,
+                "end": draw(st.one_of(st.just(start), GRAPH_TIMES)),
+                "isAllDay": draw(st.booleans()),
+                "isCancelled": False,
+                "showAs": draw(st.sampled_from(["busy", "x\x00"])),
+                "type": "singleInstance",
+                "organizer": _recipient(draw(NASTY), draw(ADDRESS)),
+                "attendees": [{"type": "required", **p, "status": {"response": "accepted"}} for p in people],
+            }
+        )
     return events
 
 
@@ -320,8 +407,9 @@ def test_hostile_graph_calendar_events_are_stored_or_quarantined(events, databas
         user_id = create_user(conn, upn)
         account_id = ensure_account(conn, user_id, "microsoft", upn)
     token = graph.access_token_for(upn)
-    client = GraphClient(graph.graph_base, lambda force_refresh=False: token, ca_bundle=graph.ca_file,
-                         throttle=LocalThrottle())
+    client = GraphClient(
+        graph.graph_base, lambda force_refresh=False: token, ca_bundle=graph.ca_file, throttle=LocalThrottle()
+    )
     connector = MicrosoftConnector(client, folders=(), now=lambda: NOW)
 
     def sync():

@@ -12,6 +12,7 @@ stay bounded. Each surface's tally is printed at the end of the module (run with
     # the long profile, on demand (400 examples per surface, minutes)
     KITH_FUZZ_PROFILE=long .venv/bin/pytest -q -s -p no:cacheprovider tests/test_fuzz_mail.py
 """
+
 from __future__ import annotations
 
 import itertools
@@ -34,8 +35,7 @@ from service.providers.credentials import save_credentials
 from service.providers.google import build_connector
 from service.store import AccountSyncStore, create_user, ensure_account
 
-from .fuzz_mail_support import (PROFILE, Tally, gmail_headers, graph_fields, mailboxes, mbox_bytes, measure,
-                                msgid)
+from .fuzz_mail_support import PROFILE, Tally, gmail_headers, graph_fields, mailboxes, mbox_bytes, measure, msgid
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 # Bounds per item, generous for a loaded 2-core box; a quadratic parser blows far past them.
@@ -56,12 +56,15 @@ def report():
 
 def outcome(database, account_id) -> tuple[set[str], dict[str, str]]:
     with database.tx() as conn:
-        stored = {r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s",
-                                             (account_id,))}
-        quarantined = dict(conn.execute("SELECT ref, reason FROM quarantine WHERE account_id = %s",
-                                        (account_id,)).fetchall())
-        state = conn.execute("SELECT array_agg(DISTINCT state) FROM sync_state WHERE account_id = %s",
-                             (account_id,)).fetchone()[0]
+        stored = {
+            r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s", (account_id,))
+        }
+        quarantined = dict(
+            conn.execute("SELECT ref, reason FROM quarantine WHERE account_id = %s", (account_id,)).fetchall()
+        )
+        state = conn.execute(
+            "SELECT array_agg(DISTINCT state) FROM sync_state WHERE account_id = %s", (account_id,)
+        ).fetchone()[0]
     assert state == ["incremental"], state  # the sync reached its end
     assert all(reason.strip() for reason in quarantined.values())
     return stored, quarantined
@@ -134,36 +137,55 @@ def google_emulator():
 
 @settings(PROFILE)
 @given(messages=mailboxes)
-def test_hostile_gmail_mailboxes_are_stored_or_quarantined_to_the_end(settings, quota_redis, database,
-                                                                      google_emulator, messages):
+def test_hostile_gmail_mailboxes_are_stored_or_quarantined_to_the_end(
+    settings, quota_redis, database, google_emulator, messages
+):
     # Given a Gmail mailbox of hostile messages on the emulator (JSON carries NUL and lone surrogates)
     emu, k = google_emulator, next(_accounts)
     address = f"u{k}@fuzz.test"
     emu.add_account(address, "Fuzz")
     tally = TALLIES["gmail"]
     for n, m in enumerate(messages):
-        emu.add_message(user=address, id=f"g{k}x{n:03d}", headers=gmail_headers(n, m),
-                        labels=["INBOX"] + m.labels, internal_ms=m.internal_ms
-                        if isinstance(m.internal_ms, int) else 1_762_077_600_000)
+        emu.add_message(
+            user=address,
+            id=f"g{k}x{n:03d}",
+            headers=gmail_headers(n, m),
+            labels=["INBOX"] + m.labels,
+            internal_ms=m.internal_ms if isinstance(m.internal_ms, int) else 1_762_077_600_000,
+        )
         headers = gmail_headers(n, m)
-        bounded_parse(tally, sum(len(v) for _, v in headers) * 4, parse_gmail,
-                      {"id": f"g{n}", "internalDate": m.internal_ms, "labelIds": m.labels,
-                       "payload": {"headers": [{"name": a, "value": b} for a, b in headers]}})
-    gsettings = settings.model_copy(update={**emu.settings_overrides(), "google_quota_scale": 50.0,
-                                            "redis_url": quota_redis,
-                                            "google_client_secret": SecretStr("kith-emulator-secret")})
+        bounded_parse(
+            tally,
+            sum(len(v) for _, v in headers) * 4,
+            parse_gmail,
+            {
+                "id": f"g{n}",
+                "internalDate": m.internal_ms,
+                "labelIds": m.labels,
+                "payload": {"headers": [{"name": a, "value": b} for a, b in headers]},
+            },
+        )
+    gsettings = settings.model_copy(
+        update={
+            **emu.settings_overrides(),
+            "google_quota_scale": 50.0,
+            "redis_url": quota_redis,
+            "google_client_secret": SecretStr("kith-emulator-secret"),
+        }
+    )
     with database.tx() as conn:
         user = create_user(conn, address)
         account_id = ensure_account(conn, user, "google", address, scopes=list(SCOPES))
-        save_credentials(conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(address),
-                                                       "scopes": list(SCOPES)})
+        save_credentials(
+            conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(address), "scopes": list(SCOPES)}
+        )
     # When the account syncs its mail
-    seconds = timed_sync(tally, database, account_id, build_connector(gsettings, database, account_id, list_page=2),
-                         ["gmail"])
+    seconds = timed_sync(
+        tally, database, account_id, build_connector(gsettings, database, account_id, list_page=2), ["gmail"]
+    )
     # Then each message is stored or quarantined under its Gmail id
     stored, quarantined = outcome(database, account_id)
-    check(tally, len(messages), stored, quarantined, lambda i: f"g{k}x{i:03d}", lambda i: f"g{k}x{i:03d}",
-          seconds)
+    check(tally, len(messages), stored, quarantined, lambda i: f"g{k}x{i:03d}", lambda i: f"g{k}x{i:03d}", seconds)
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +205,13 @@ def test_hostile_graph_mailboxes_are_stored_or_quarantined_to_the_end(database, 
     tally = TALLIES["graph"]
     ids = []
     for n, m in enumerate(messages):
-        item_id = emu.add_message(upn=upn, item_id=f"AAMk{k}x{n:03d}", sender=(m.from_name, m.from_address),
-                                  to=m.to or [("Me", upn)], message_id=msgid(n, m))
+        item_id = emu.add_message(
+            upn=upn,
+            item_id=f"AAMk{k}x{n:03d}",
+            sender=(m.from_name, m.from_address),
+            to=m.to or [("Me", upn)],
+            message_id=msgid(n, m),
+        )
         entry = mailbox.entries[item_id]
         body = dict(entry.body, **graph_fields(n, m))
         mailbox.put(item_id, entry.collection, body)
@@ -195,8 +222,9 @@ def test_hostile_graph_mailboxes_are_stored_or_quarantined_to_the_end(database, 
         account_id = ensure_account(conn, user, "microsoft", upn)
     # When the inbox syncs in pages of two
     token = emu.access_token_for(upn)
-    client = GraphClient(emu.graph_base, lambda force_refresh=False: token, ca_bundle=emu.ca_file,
-                         throttle=LocalThrottle())
+    client = GraphClient(
+        emu.graph_base, lambda force_refresh=False: token, ca_bundle=emu.ca_file, throttle=LocalThrottle()
+    )
     connector = MicrosoftConnector(client, folders=("inbox",), page_size=2, now=lambda: NOW, calendar=False)
     seconds = timed_sync(tally, database, account_id, connector)
     # Then each message is stored or quarantined under its Graph id

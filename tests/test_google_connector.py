@@ -1,5 +1,6 @@
 """The Google connector against the emulator, through the real sync engine and store:
 full and incremental sync, stale cursors, throttling, 5xx, revoked grants, the quota."""
+
 from __future__ import annotations
 
 import threading
@@ -34,9 +35,14 @@ def emu(world):
 
 @pytest.fixture
 def gsettings(settings, emu, quota_redis):
-    return settings.model_copy(update={**emu.settings_overrides(), "google_quota_scale": SCALE,
-                                       "redis_url": quota_redis,
-                                       "google_client_secret": SecretStr("kith-emulator-secret")})
+    return settings.model_copy(
+        update={
+            **emu.settings_overrides(),
+            "google_quota_scale": SCALE,
+            "redis_url": quota_redis,
+            "google_client_secret": SecretStr("kith-emulator-secret"),
+        }
+    )
 
 
 @pytest.fixture
@@ -44,8 +50,9 @@ def account(database, gsettings, emu, world):
     with database.tx() as conn:
         user_id = create_user(conn, world.user_email)
         account_id = ensure_account(conn, user_id, "google", world.user_email, scopes=list(SCOPES))
-        save_credentials(conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(),
-                                                       "scopes": list(SCOPES)})
+        save_credentials(
+            conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(), "scopes": list(SCOPES)}
+        )
     return account_id
 
 
@@ -59,8 +66,9 @@ def sync(gsettings, database, account_id, **options):
 
 def stored(database, account_id, resource):
     with database.tx() as conn:
-        rows = conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s AND resource = %s",
-                            (account_id, resource)).fetchall()
+        rows = conn.execute(
+            "SELECT provider_id FROM interactions WHERE account_id = %s AND resource = %s", (account_id, resource)
+        ).fetchall()
     ids = [r[0] for r in rows]
     assert len(ids) == len(set(ids))
     return set(ids)
@@ -79,8 +87,10 @@ def test_full_sync_stores_exactly_the_mailbox_and_calendar_without_bodies(gsetti
     assert stored(database, account, "calendar:primary") == calendar_ids(emu)
     with database.tx() as conn:
         own = {r[0] for r in conn.execute("SELECT address FROM user_addresses").fetchall()}
-        dump = conn.execute("SELECT string_agg(headers::text || coalesce(message_id, ''), '') FROM interactions").fetchone()[0]
-        status, = conn.execute("SELECT status FROM accounts WHERE id = %s", (account,)).fetchone()
+        dump = conn.execute(
+            "SELECT string_agg(headers::text || coalesce(message_id, ''), '') FROM interactions"
+        ).fetchone()[0]
+        (status,) = conn.execute("SELECT status FROM accounts WHERE id = %s", (account,)).fetchone()
     assert {a for a in world.user_aliases if "@" in a and "gmail" in a} <= own
     assert BODY_MARKER not in dump and status == "incremental"
     usage = emu.usage()
@@ -93,9 +103,17 @@ def test_incremental_sync_applies_additions_deletions_and_label_changes(gsetting
     ids = sorted(emu.message_ids())
     emu.delete_message(ids[0])
     emu.modify_labels(ids[1], add=["STARRED", "Label_3"], remove=["INBOX"])
-    new = [emu.add_message(headers=[("From", f"n{i}@example.org"), ("To", "you@kith.example"),
-                                    ("Date", "Mon, 23 Nov 2026 10:00:00 +0000")], labels=["INBOX"])
-           for i in range(3)]
+    new = [
+        emu.add_message(
+            headers=[
+                ("From", f"n{i}@example.org"),
+                ("To", "you@kith.example"),
+                ("Date", "Mon, 23 Nov 2026 10:00:00 +0000"),
+            ],
+            labels=["INBOX"],
+        )
+        for i in range(3)
+    ]
     gone = sorted(emu.event_ids())[0]
     emu.cancel_event(gone)
     before = emu.usage().units
@@ -104,7 +122,7 @@ def test_incremental_sync_applies_additions_deletions_and_label_changes(gsetting
     assert set(new) <= emu.message_ids() and ids[0] not in stored(database, account, "gmail")
     assert stored(database, account, "calendar:primary") == calendar_ids(emu)
     with database.tx() as conn:
-        labels, = conn.execute("SELECT labels FROM interactions WHERE provider_id = %s", (ids[1],)).fetchone()
+        (labels,) = conn.execute("SELECT labels FROM interactions WHERE provider_id = %s", (ids[1],)).fetchone()
     assert "STARRED" in labels and "INBOX" not in labels
     assert emu.usage().units - before <= 2 + 4 * 5  # history.list + 4 messages.get
 
@@ -128,8 +146,10 @@ def test_a_history_id_of_another_account_is_refused_and_resynced(gsettings, data
     foreign = other.mailboxes["other@example.org"].history_id
     other.stop()
     with database.tx() as conn:
-        conn.execute("UPDATE sync_state SET cursor = %s WHERE account_id = %s AND resource = 'gmail'",
-                     (f'{{"phase": "incr", "history_id": {foreign}}}', account))
+        conn.execute(
+            "UPDATE sync_state SET cursor = %s WHERE account_id = %s AND resource = 'gmail'",
+            (f'{{"phase": "incr", "history_id": {foreign}}}', account),
+        )
     reports = sync(gsettings, database, account)
     assert reports[0].full_sync and stored(database, account, "gmail") == emu.message_ids()
 
@@ -185,8 +205,10 @@ def test_refreshed_access_token_is_stored_for_the_next_worker(gsettings, databas
 def test_quota_is_shared_by_processes_through_redis_and_caps_concurrency(quota_redis):
     """Given two budgets for one account (two workers), together they spend at most the
     ceiling: 2,000 units at 1,000 units/s take about two seconds, never less."""
-    gates = [Quota(redis_url=quota_redis, account="shared@example.org", units_per_second=1000, burst_s=0.1,
-                   max_concurrent=2) for _ in range(2)]
+    gates = [
+        Quota(redis_url=quota_redis, account="shared@example.org", units_per_second=1000, burst_s=0.1, max_concurrent=2)
+        for _ in range(2)
+    ]
     inside, peak, lock = [0], [0], threading.Lock()
 
     def work(gate):

@@ -7,6 +7,7 @@ Run as a module, this file is the worker: `python -m tests.test_google_crash` sy
 account named by the environment and SIGKILLs itself after KITH_TEST_KILL_AFTER committed
 pages (0: never). The test also kills workers from outside at arbitrary moments.
 """
+
 from __future__ import annotations
 
 import os
@@ -88,23 +89,35 @@ def worker_env(settings, emu, database, world, quota_redis):
         user_id = create_user(conn, world.user_email)
         account_id = ensure_account(conn, user_id, "google", world.user_email, scopes=list(SCOPES))
         gsettings = settings.model_copy(update={"google_client_secret": SecretStr("kith-emulator-secret")})
-        save_credentials(conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(),
-                                                       "scopes": list(SCOPES)})
+        save_credentials(
+            conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(), "scopes": list(SCOPES)}
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update({"KITH_HOME": str(settings.home), "KITH_DATABASE_URL": settings.database_url,
-                "KITH_REDIS_URL": quota_redis,
-                "KITH_SECRET_KEY": settings.secret_key.get_secret_value(),
-                "KITH_GOOGLE_QUOTA_SCALE": str(SCALE), "KITH_TEST_ACCOUNT": str(account_id),
-                "KITH_TEST_SMALL": "1", "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "KITH_HOME": str(settings.home),
+            "KITH_DATABASE_URL": settings.database_url,
+            "KITH_REDIS_URL": quota_redis,
+            "KITH_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "KITH_GOOGLE_QUOTA_SCALE": str(SCALE),
+            "KITH_TEST_ACCOUNT": str(account_id),
+            "KITH_TEST_SMALL": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     overrides = emu.settings_overrides()
     env.update({f"KITH_{k.upper()}": str(v) for k, v in overrides.items()})
     return env, account_id
 
 
 def run_worker(env, kill_after: int = 0, kill_at_s: float | None = None) -> int:
-    process = subprocess.Popen([sys.executable, "-m", "tests.test_google_crash"], cwd=ROOT,
-                               env=dict(env, KITH_TEST_KILL_AFTER=str(kill_after)),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.test_google_crash"],
+        cwd=ROOT,
+        env=dict(env, KITH_TEST_KILL_AFTER=str(kill_after)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     if kill_at_s is not None:
         try:
             process.wait(timeout=kill_at_s)
@@ -130,15 +143,18 @@ def actual(database, account_id) -> dict:
     with database.tx() as conn:
         rows = conn.execute(
             "SELECT provider_id, kind, labels, (SELECT count(*) FROM participants p WHERE p.interaction_id = i.id) "
-            "FROM interactions i WHERE account_id = %s", (account_id,)).fetchall()
+            "FROM interactions i WHERE account_id = %s",
+            (account_id,),
+        ).fetchall()
     assert len(rows) == len({r[0] for r in rows})
     return {pid: (tuple(sorted(labels)), n) if kind == "email" else None for pid, kind, labels, n in rows}
 
 
 def cursor_of(database, account_id, resource="gmail"):
     with database.tx() as conn:
-        row = conn.execute("SELECT cursor FROM sync_state WHERE account_id = %s AND resource = %s",
-                           (account_id, resource)).fetchone()
+        row = conn.execute(
+            "SELECT cursor FROM sync_state WHERE account_id = %s AND resource = %s", (account_id, resource)
+        ).fetchone()
     return row[0] if row else None
 
 
@@ -161,8 +177,15 @@ def test_sigkill_during_full_and_incremental_sync_loses_and_duplicates_nothing(w
     # Incremental: 150 new messages (some in old threads), more deletions, a cancelled meeting.
     for i in range(150):
         thread = ids[100 + i % 30] if i % 3 == 0 else None
-        emu.add_message(thread_id=thread, headers=[("From", f"new{i}@example.org"), ("To", "you@kith.example"),
-                                                   ("Date", "Mon, 23 Nov 2026 10:00:00 +0000")], labels=["INBOX"])
+        emu.add_message(
+            thread_id=thread,
+            headers=[
+                ("From", f"new{i}@example.org"),
+                ("To", "you@kith.example"),
+                ("Date", "Mon, 23 Nov 2026 10:00:00 +0000"),
+            ],
+            labels=["INBOX"],
+        )
     for message_id in ids[40:50]:
         emu.delete_message(message_id)
     emu.cancel_event(sorted(emu.event_ids())[0])

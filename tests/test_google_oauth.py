@@ -1,5 +1,6 @@
 """Connecting Google: the OAuth flow (state + PKCE) from the API, the CLI and headless,
 refusing missing, forged and replayed states, storing only encrypted tokens."""
+
 from __future__ import annotations
 
 import threading
@@ -32,8 +33,9 @@ def emu():
 
 @pytest.fixture
 def gsettings(settings, emu):
-    return settings.model_copy(update={**emu.settings_overrides(),
-                                       "google_client_secret": SecretStr("kith-emulator-secret")})
+    return settings.model_copy(
+        update={**emu.settings_overrides(), "google_client_secret": SecretStr("kith-emulator-secret")}
+    )
 
 
 @pytest.fixture
@@ -66,9 +68,10 @@ def test_callback_stores_the_account_scopes_and_an_encrypted_refresh_token(gsett
     started = google.start_flow(gsettings, database, user_id, "http://127.0.0.1:9/cb", login_hint=EMAIL)
     account_id = google.complete_flow(gsettings, database, redirect_of(started.url), started.nonce)
     with database.tx() as conn:
-        address, scopes, status = conn.execute("SELECT address, scopes, status FROM accounts WHERE id = %s",
-                                               (account_id,)).fetchone()
-        blob, = conn.execute("SELECT ciphertext FROM credentials WHERE account_id = %s", (account_id,)).fetchone()
+        address, scopes, status = conn.execute(
+            "SELECT address, scopes, status FROM accounts WHERE id = %s", (account_id,)
+        ).fetchone()
+        (blob,) = conn.execute("SELECT ciphertext FROM credentials WHERE account_id = %s", (account_id,)).fetchone()
         payload = load_credentials(conn, gsettings, account_id)
     assert address == EMAIL and status == "initial"
     assert "https://www.googleapis.com/auth/gmail.metadata" in scopes
@@ -107,12 +110,16 @@ def test_api_connect_redirects_and_the_callback_answers_with_a_clear_page(gsetti
 
 def _connect_through_the_api(client, gsettings, token):
     assert client.get("/v1/connect/google", follow_redirects=False).status_code == 401
-    start = client.get("/v1/connect/google", params={"login_hint": EMAIL}, follow_redirects=False,
-                       headers={"Authorization": f"Bearer {token}"})
+    start = client.get(
+        "/v1/connect/google",
+        params={"login_hint": EMAIL},
+        follow_redirects=False,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert start.status_code == 302 and start.headers["location"].startswith(gsettings.google_auth_uri)
     back = requests.get(start.headers["location"], allow_redirects=False).headers["Location"]
     assert back.startswith(f"{gsettings.base_url}/v1/connect/google/callback")
-    path = back[len(gsettings.base_url):]
+    path = back[len(gsettings.base_url) :]
     asked = client.get(path)
     assert asked.status_code == 200 and EMAIL in asked.text
     done = client.post("/v1/connect/google/confirm", data=confirmation_form(asked.text))
@@ -130,8 +137,11 @@ def test_headless_connect_drives_the_real_flow(gsettings, database, user_id):
 
 def test_cli_connect_without_browser_prints_the_url_and_waits_for_the_loopback(gsettings, database, user_id):
     printed, result = [], {}
-    worker = threading.Thread(target=lambda: result.update(
-        account=google.connect_cli(gsettings, database, EMAIL, no_browser=True, timeout=30, say=printed.append)))
+    worker = threading.Thread(
+        target=lambda: result.update(
+            account=google.connect_cli(gsettings, database, EMAIL, no_browser=True, timeout=30, say=printed.append)
+        )
+    )
     worker.start()
     for _ in range(100):
         if printed:
@@ -171,6 +181,7 @@ def test_the_demo_path_connects_the_world_and_syncs_it(settings, database):
         emulator.stop()
     assert {r.resource for r in reports} == {"gmail", "calendar:primary"}
     with database.tx() as conn:
-        count, = conn.execute("SELECT count(*) FROM interactions WHERE account_id = %s AND resource = 'gmail'",
-                              (account_id,)).fetchone()
+        (count,) = conn.execute(
+            "SELECT count(*) FROM interactions WHERE account_id = %s AND resource = 'gmail'", (account_id,)
+        ).fetchone()
     assert count == len(world.messages_for("google"))

@@ -1,5 +1,6 @@
 """The Gmail budget grants requests only in the present: nobody books a moment in the future,
 so workers that wake late (a starved CPU) cannot land at Google together."""
+
 from __future__ import annotations
 
 import time

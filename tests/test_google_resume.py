@@ -2,6 +2,7 @@
 and whatever the mailbox does between runs, resuming from the last committed cursor ends
 with exactly the mailbox. Runs the real connector against the emulator, with the sync
 engine over an in-memory store that keeps the same page/cursor/generation contract."""
+
 from __future__ import annotations
 
 import pytest
@@ -53,17 +54,24 @@ class Crash(Exception):
 
 def seed(emu, n, threads):
     for i in range(n):
-        emu.add_message(id=f"m{i:04d}", thread_id=f"t{i % threads:03d}", internal_ms=1_700_000_000_000 + i * 1000,
-                        headers=[("From", f"p{i % 7}@example.org"), ("To", "you@kith.example")], record=False)
+        emu.add_message(
+            id=f"m{i:04d}",
+            thread_id=f"t{i % threads:03d}",
+            internal_ms=1_700_000_000_000 + i * 1000,
+            headers=[("From", f"p{i % 7}@example.org"), ("To", "you@kith.example")],
+            record=False,
+        )
 
 
 mutation = st.tuples(st.sampled_from(["add", "delete", "label", "expire"]), st.integers(0, 10_000))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kills=st.lists(st.integers(1, 12), min_size=1, max_size=4),
-       between=st.lists(st.lists(mutation, max_size=6), min_size=4, max_size=4),
-       threads=st.integers(5, 60))
+@given(
+    kills=st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    between=st.lists(st.lists(mutation, max_size=6), min_size=4, max_size=4),
+    threads=st.integers(5, 60),
+)
 def test_any_crash_points_and_changes_end_with_exactly_the_mailbox(kills, between, threads):
     emu = start_google_emulator(accounts=["you@kith.example"], enforce_quota=False)  # quota: other tests
     try:
@@ -71,12 +79,17 @@ def test_any_crash_points_and_changes_end_with_exactly_the_mailbox(kills, betwee
         token = emu.issue_refresh_token()
         store, counter = MemoryStore(), [0]
 
-        creds = Credentials(None, refresh_token=token, token_uri=f"{emu.url}/token", client_id="c",
-                            client_secret="s")
+        creds = Credentials(None, refresh_token=token, token_uri=f"{emu.url}/token", client_id="c", client_secret="s")
         # One connector for all runs: a crash abandons its page generator mid-way, and the
         # next run starts from nothing but the store's cursor, as a new process would.
-        shared = GoogleConnector(creds, api_base=emu.url, calendars=(), list_page=17, batch_calls=4,
-                                 quota=Quota(units_per_second=1e6, max_concurrent=2))
+        shared = GoogleConnector(
+            creds,
+            api_base=emu.url,
+            calendars=(),
+            list_page=17,
+            batch_calls=4,
+            quota=Quota(units_per_second=1e6, max_concurrent=2),
+        )
 
         def connector():
             return shared
@@ -84,7 +97,7 @@ def test_any_crash_points_and_changes_end_with_exactly_the_mailbox(kills, betwee
         for round_, kill_after in enumerate(kills):
             pages = [0]
 
-            def progress(resource, total, page, kill_after=kill_after):
+            def progress(resource, total, page, kill_after=kill_after, pages=pages):
                 pages[0] += 1
                 if pages[0] >= kill_after:
                     raise Crash()
@@ -98,8 +111,9 @@ def test_any_crash_points_and_changes_end_with_exactly_the_mailbox(kills, betwee
                 ids = sorted(emu.message_ids())
                 counter[0] += 1
                 if kind == "add":
-                    emu.add_message(id=f"n{counter[0]:04d}", thread_id=f"t{n % threads:03d}",
-                                    headers=[("From", "new@example.org")])
+                    emu.add_message(
+                        id=f"n{counter[0]:04d}", thread_id=f"t{n % threads:03d}", headers=[("From", "new@example.org")]
+                    )
                 elif kind == "delete" and ids:
                     emu.delete_message(ids[n % len(ids)])
                 elif kind == "label" and ids:
@@ -114,8 +128,12 @@ def test_any_crash_points_and_changes_end_with_exactly_the_mailbox(kills, betwee
         emu.stop()
 
 
-@given(st.lists(st.tuples(st.integers(0, 300), st.integers(0, 40)), max_size=200, unique_by=lambda t: t[0]),
-       st.integers(2, 3), st.integers(1, 50), st.integers(10, 500))
+@given(
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 40)), max_size=200, unique_by=lambda t: t[0]),
+    st.integers(2, 3),
+    st.integers(1, 50),
+    st.integers(10, 500),
+)
 def test_plan_and_batches_cover_each_listed_id_once_within_limits(listed, threads_from, calls, units):
     """Given a listing, every id is fetched by exactly one unit, units keep list order,
     and no batch exceeds its call or unit budget (unless one unit alone does)."""

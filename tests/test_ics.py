@@ -1,4 +1,5 @@
 """The .ics importer: attendees and responses, status, all-day, recurrences and time zones."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -130,7 +131,8 @@ STATUS:CANCELLED
     by_id = {i.provider_id: i for i in meetings(items_of(data))}
     # Then June 2 is gone, June 10 is added, June 3 moved to 17:00 with its own people
     assert sorted(by_id) == [f"s@x/2026-06-{d}T07:00:00Z" for d in ("01", "03", "04", "05")] + [
-        "s@x/2026-06-10T10:00:00Z"]
+        "s@x/2026-06-10T10:00:00Z"
+    ]
     moved = by_id["s@x/2026-06-03T07:00:00Z"]
     assert moved.occurred_at == datetime(2026, 6, 3, 15, tzinfo=timezone.utc) and moved.duration_s == 2700
     assert [p.response for p in moved.participants] == ["declined"]
@@ -156,46 +158,56 @@ TZOFFSETTO:+0200
 END:DAYLIGHT
 END:VTIMEZONE
 """
-    data = calendar("UID:bday@x\nDTSTART;VALUE=DATE:20240229\nRRULE:FREQ=YEARLY;COUNT=3;BYMONTH=2;BYMONTHDAY=-1",
-                    "UID:z@x\nDTSTART;TZID=W. Europe Custom:20260715T100000\nDURATION:PT1H",
-                    extra=vtimezone)
+    data = calendar(
+        "UID:bday@x\nDTSTART;VALUE=DATE:20240229\nRRULE:FREQ=YEARLY;COUNT=3;BYMONTH=2;BYMONTHDAY=-1",
+        "UID:z@x\nDTSTART;TZID=W. Europe Custom:20260715T100000\nDURATION:PT1H",
+        extra=vtimezone,
+    )
     # When read
     items = meetings(items_of(data))
     # Then the all-day instances are dates, and the custom zone gives summer time (+02:00)
     assert [i.provider_id for i in items if i.all_day] == [
-        "bday@x/2024-02-29", "bday@x/2025-02-28", "bday@x/2026-02-28"]
+        "bday@x/2024-02-29",
+        "bday@x/2025-02-28",
+        "bday@x/2026-02-28",
+    ]
     (z,) = [i for i in items if i.provider_id == "z@x"]
     assert z.occurred_at == datetime(2026, 7, 15, 8, tzinfo=timezone.utc)
 
 
 def test_open_ended_series_is_bounded_by_the_window_and_the_instance_cap():
     # Given a daily series without end and a single later event
-    data = calendar("UID:daily@x\nDTSTART:20260101T080000Z\nRRULE:FREQ=DAILY",
-                    "UID:one@x\nDTSTART:20260301T080000Z")
+    data = calendar("UID:daily@x\nDTSTART:20260101T080000Z\nRRULE:FREQ=DAILY", "UID:one@x\nDTSTART:20260301T080000Z")
     # When expanded with the default window
     daily = [i for i in items_of(data) if i.provider_id.startswith("daily@x")]
     # Then it runs from the first start to 90 days after the newest start
     assert daily[0].occurred_at == datetime(2026, 1, 1, 8, tzinfo=timezone.utc)
     assert daily[-1].occurred_at == datetime(2026, 5, 30, 8, tzinfo=timezone.utc)
     # And an explicit window or a cap bounds it further
-    window = items_of(data, window_start=datetime(2026, 2, 1, tzinfo=timezone.utc),
-                      window_end=datetime(2026, 2, 10, 23, tzinfo=timezone.utc))
+    window = items_of(
+        data,
+        window_start=datetime(2026, 2, 1, tzinfo=timezone.utc),
+        window_end=datetime(2026, 2, 10, 23, tzinfo=timezone.utc),
+    )
     assert len([i for i in window if i.provider_id.startswith("daily@x")]) == 10
     capped = items_of(data, max_instances=7)
     assert len([i for i in meetings(capped) if i.provider_id.startswith("daily@x")]) == 7
     # And the cap is reported: the series is quarantined with what was kept
     assert [(q.ref, q.reason) for q in capped if isinstance(q, Quarantined)] == [
-        ("daily@x", "series has more than 7 instances in the window; kept the first 7")]
+        ("daily@x", "series has more than 7 instances in the window; kept the first 7")
+    ]
 
 
 def test_garbage_events_are_quarantined_and_the_rest_kept():
     # Given an event without DTSTART, one with a garbled DTSTART, one with a broken RRULE,
     # one with a floating time and one good event
-    data = calendar("UID:nostart@x\nSUMMARY:lunch\nDESCRIPTION:secret agenda",
-                    "UID:garbled@x\nDTSTART:tomorrow",
-                    "UID:badrule@x\nDTSTART:20260101T080000Z\nRRULE:FREQ=SOMETIMES",
-                    "UID:floating@x\nDTSTART:20260102T080000",
-                    "UID:ok@x\nDTSTART:20260103T080000Z")
+    data = calendar(
+        "UID:nostart@x\nSUMMARY:lunch\nDESCRIPTION:secret agenda",
+        "UID:garbled@x\nDTSTART:tomorrow",
+        "UID:badrule@x\nDTSTART:20260101T080000Z\nRRULE:FREQ=SOMETIMES",
+        "UID:floating@x\nDTSTART:20260102T080000",
+        "UID:ok@x\nDTSTART:20260103T080000Z",
+    )
     # When read
     items, _, notes = read_calendar(data, "test.ics")
     # Then each unreadable part is quarantined with a reason and no description
@@ -213,18 +225,23 @@ def test_garbage_events_are_quarantined_and_the_rest_kept():
 
 def test_repeated_uid_keeps_the_highest_sequence():
     # Given the same single event twice, updated to a later time
-    data = calendar("UID:u@x\nSEQUENCE:2\nDTSTART:20260105T100000Z",
-                    "UID:u@x\nSEQUENCE:1\nDTSTART:20260105T090000Z")
+    data = calendar("UID:u@x\nSEQUENCE:2\nDTSTART:20260105T100000Z", "UID:u@x\nSEQUENCE:1\nDTSTART:20260105T090000Z")
     # When read, Then one record with the newest version
     (item,) = items_of(data)
     assert item.occurred_at.hour == 10
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "x.ics is not an iCalendar file: it does not start with BEGIN:VCALENDAR"),
-    (b"From a@b Wed Nov 25 10:00:00 2026\n", "x.ics is not an iCalendar file: it does not start with BEGIN:VCALENDAR"),
-    (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n", "x.ics is not a readable iCalendar file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "x.ics is not an iCalendar file: it does not start with BEGIN:VCALENDAR"),
+        (
+            b"From a@b Wed Nov 25 10:00:00 2026\n",
+            "x.ics is not an iCalendar file: it does not start with BEGIN:VCALENDAR",
+        ),
+        (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n", "x.ics is not a readable iCalendar file"),
+    ],
+)
 def test_a_file_that_is_not_icalendar_is_an_input_error(tmp_path, content, message):
     # Given an empty file, an mbox, and a truncated calendar
     path = tmp_path / "x.ics"
@@ -238,8 +255,11 @@ def test_a_file_that_is_not_icalendar_is_an_input_error(tmp_path, content, messa
 def test_pages_resume_from_a_cursor_and_expire_when_the_file_changes(tmp_path):
     # Given a calendar whose owner is named and which has 7 events
     path = tmp_path / "cal.ics"
-    path.write_bytes(calendar(*(f"UID:e{n}@x\nDTSTART:2026010{n}T080000Z" for n in range(1, 8)),
-                              extra="X-WR-CALNAME:Ana@Example.org\n"))
+    path.write_bytes(
+        calendar(
+            *(f"UID:e{n}@x\nDTSTART:2026010{n}T080000Z" for n in range(1, 8)), extra="X-WR-CALNAME:Ana@Example.org\n"
+        )
+    )
     connector = IcsConnector(path, page_size=3)
     single = [i for p in IcsConnector(path).pages("ics", None) for i in p.items]
     # When the import stops after the first page and resumes from its cursor
@@ -312,8 +332,7 @@ def test_the_synthetic_worlds_calendar_imports_event_for_event(tmp_path, world, 
             expected[e.ical_uid] = e
     last = max(e.start for e in expected.values())
     # When imported with a window that covers the whole world
-    items = [i for p in IcsConnector(path, window_end=last + timedelta(days=1)).pages("ics", None)
-             for i in p.items]
+    items = [i for p in IcsConnector(path, window_end=last + timedelta(days=1)).pages("ics", None) for i in p.items]
     # Then every occurrence is there once, with its time, status and people's responses
     assert sorted(i.provider_id for i in items) == sorted(expected) and len(items) > 10
     for item in items:
@@ -327,15 +346,33 @@ def test_the_synthetic_worlds_calendar_imports_event_for_event(tmp_path, world, 
         assert [p.address for p in item.participants if p.role == "organizer"] == [e.organizer[1].lower()]
 
 
-_LINES = ["UID:u@x", "DTSTART:20260101T100000Z", "DTSTART;TZID=Europe/Madrid:20260329T023000",
-          "DTSTART;VALUE=DATE:20260101", "DTSTART:garbage", "DTEND:20250101T100000Z", "DURATION:PT1H",
-          "DURATION:nonsense", "RRULE:FREQ=DAILY;COUNT=3", "RRULE:FREQ=WEEKLY;UNTIL=20260201",
-          "RRULE:FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20260601T000000Z", "RRULE:FREQ=DAILY;COUNT=2;UNTIL=20260105",
-          "RRULE:BYDAY=XX", "EXDATE:20260102T100000Z", "EXDATE;VALUE=DATE:20260103", "RDATE:20260110T100000Z",
-          "RDATE;VALUE=PERIOD:20260111T100000Z/PT1H", "RECURRENCE-ID:20260102T100000Z",
-          "RECURRENCE-ID;VALUE=DATE:20260102", "STATUS:CANCELLED", "SEQUENCE:x",
-          "ORGANIZER:mailto:a@x.org", "ATTENDEE;PARTSTAT=WHAT:mailto:b@x.org", "ATTENDEE:not-an-address",
-          "DTSTART;TZID=Nowhere/Zone:20260101T100000"]
+_LINES = [
+    "UID:u@x",
+    "DTSTART:20260101T100000Z",
+    "DTSTART;TZID=Europe/Madrid:20260329T023000",
+    "DTSTART;VALUE=DATE:20260101",
+    "DTSTART:garbage",
+    "DTEND:20250101T100000Z",
+    "DURATION:PT1H",
+    "DURATION:nonsense",
+    "RRULE:FREQ=DAILY;COUNT=3",
+    "RRULE:FREQ=WEEKLY;UNTIL=20260201",
+    "RRULE:FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20260601T000000Z",
+    "RRULE:FREQ=DAILY;COUNT=2;UNTIL=20260105",
+    "RRULE:BYDAY=XX",
+    "EXDATE:20260102T100000Z",
+    "EXDATE;VALUE=DATE:20260103",
+    "RDATE:20260110T100000Z",
+    "RDATE;VALUE=PERIOD:20260111T100000Z/PT1H",
+    "RECURRENCE-ID:20260102T100000Z",
+    "RECURRENCE-ID;VALUE=DATE:20260102",
+    "STATUS:CANCELLED",
+    "SEQUENCE:x",
+    "ORGANIZER:mailto:a@x.org",
+    "ATTENDEE;PARTSTAT=WHAT:mailto:b@x.org",
+    "ATTENDEE:not-an-address",
+    "DTSTART;TZID=Nowhere/Zone:20260101T100000",
+]
 
 
 @settings(max_examples=200, deadline=None)

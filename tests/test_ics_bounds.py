@@ -1,5 +1,6 @@
 """Hostile .ics files cannot hang or flood an import (issue 13, item 4): the three attacks
 replayed, each against the bound that stops it, and the attendee cap of Google and Graph."""
+
 from __future__ import annotations
 
 import resource
@@ -22,6 +23,7 @@ from tests.bench.bench_ics_attacks import attendees, never_matching, secondly
 @contextmanager
 def cpu_limit(seconds: float):
     """Fail (instead of hanging) when the block uses more than `seconds` of CPU."""
+
     def expired(signum, frame):
         raise TimeoutError(f"more than {seconds} s of CPU")
 
@@ -50,10 +52,12 @@ def test_rules_that_never_match_are_detected_quickly_and_quarantined():
     # Then each series keeps its first occurrence and says why nothing else came
     meetings = [i for i in items if isinstance(i, Interaction)]
     reasons = {q.ref: q.reason for q in items if isinstance(q, Quarantined)}
-    assert sorted(m.provider_id for m in meetings) == sorted(
-        f"never{n}@x/2026-01-01T08:00:00Z" for n in range(10))
-    assert reasons == {f"never{n}@x": f"recurrence rule produced no instance within {ITERATIONS} iterations; "
-                                      "only the first occurrence kept" for n in range(10)}
+    assert sorted(m.provider_id for m in meetings) == sorted(f"never{n}@x/2026-01-01T08:00:00Z" for n in range(10))
+    assert reasons == {
+        f"never{n}@x": f"recurrence rule produced no instance within {ITERATIONS} iterations; "
+        "only the first occurrence kept"
+        for n in range(10)
+    }
     assert spent < 5
 
 
@@ -69,7 +73,8 @@ def test_secondly_series_are_capped_and_the_cap_is_reported():
     assert len(meetings) == 50 * SUBDAILY_INSTANCES
     assert len(quarantined) == 50 and {q.reason for q in quarantined} == {
         f"series has more than {SUBDAILY_INSTANCES} instances in the window (it repeats more often than daily); "
-        f"kept the first {SUBDAILY_INSTANCES}"}
+        f"kept the first {SUBDAILY_INSTANCES}"
+    }
 
 
 def test_a_huge_attendee_list_is_counted_not_stored(tmp_path, database):
@@ -88,8 +93,9 @@ def test_a_huge_attendee_list_is_counted_not_stored(tmp_path, database):
         reasons = conn.execute("SELECT ref, reason FROM quarantine").fetchall()
     assert report.written == 50 and rows == 50 * (MAX_ATTENDEES + 1)
     assert sizes == {20_001}
-    assert reasons == [("crowd@x", f"meeting has 20001 distinct people; kept the organizer and the first "
-                                   f"{MAX_ATTENDEES} attendees")]
+    assert reasons == [
+        ("crowd@x", f"meeting has 20001 distinct people; kept the organizer and the first {MAX_ATTENDEES} attendees")
+    ]
 
 
 def test_a_long_import_reports_progress_page_by_page(tmp_path):
@@ -106,13 +112,17 @@ def test_a_long_import_reports_progress_page_by_page(tmp_path):
     assert [i for p in rest for i in p.items] == [i for p in pages[5:] for i in p.items]
 
 
-@pytest.mark.parametrize("year, rule", [(9999, "RRULE:FREQ=DAILY"), (1, "RRULE:FREQ=YEARLY"),
-                                         (2026, "RRULE:FREQ=DAILY;UNTIL=99991231T235959Z")])
+@pytest.mark.parametrize(
+    "year, rule",
+    [(9999, "RRULE:FREQ=DAILY"), (1, "RRULE:FREQ=YEARLY"), (2026, "RRULE:FREQ=DAILY;UNTIL=99991231T235959Z")],
+)
 def test_dates_at_the_edge_of_time_are_quarantined_or_bounded(year, rule):
     # Given a series at the edge of what datetime can hold, next to an ordinary event
-    data = (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:edge@x\r\nDTSTART:{year:04d}0101T080000Z\r\n"
-            f"{rule}\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:ok@x\r\nDTSTART:20260105T080000Z\r\nEND:VEVENT\r\n"
-            "END:VCALENDAR\r\n").encode()
+    data = (
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:edge@x\r\nDTSTART:{year:04d}0101T080000Z\r\n"
+        f"{rule}\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:ok@x\r\nDTSTART:20260105T080000Z\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    ).encode()
     # When read, Then nothing overflows and the ordinary event is kept
     with cpu_limit(10):
         items, _, _ = read_calendar(data, "edge.ics")
@@ -127,13 +137,21 @@ def _crowd(n: int) -> list[str]:
 def test_google_and_graph_events_keep_a_bounded_attendee_list_and_count_the_rest():
     # Given a Google event and a Graph event with 5,000 attendees each
     people = _crowd(5000)
-    google = {"id": "e1", "status": "confirmed", "start": {"dateTime": "2026-01-05T10:00:00Z"},
-              "end": {"dateTime": "2026-01-05T11:00:00Z"}, "organizer": {"email": "boss@crowd.example"},
-              "attendees": [{"email": a, "responseStatus": "accepted"} for a in people]}
-    graph = {"id": "g1", "start": {"dateTime": "2026-01-05T10:00:00.0000000", "timeZone": "UTC"},
-             "end": {"dateTime": "2026-01-05T11:00:00.0000000", "timeZone": "UTC"},
-             "organizer": {"emailAddress": {"address": "boss@crowd.example"}},
-             "attendees": [{"type": "required", "emailAddress": {"address": a}} for a in people]}
+    google = {
+        "id": "e1",
+        "status": "confirmed",
+        "start": {"dateTime": "2026-01-05T10:00:00Z"},
+        "end": {"dateTime": "2026-01-05T11:00:00Z"},
+        "organizer": {"email": "boss@crowd.example"},
+        "attendees": [{"email": a, "responseStatus": "accepted"} for a in people],
+    }
+    graph = {
+        "id": "g1",
+        "start": {"dateTime": "2026-01-05T10:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-01-05T11:00:00.0000000", "timeZone": "UTC"},
+        "organizer": {"emailAddress": {"address": "boss@crowd.example"}},
+        "attendees": [{"type": "required", "emailAddress": {"address": a}} for a in people],
+    }
     # When parsed
     for item in (google_event(google, "primary"), graph_event(graph)):
         # Then the organizer and MAX_ATTENDEES attendees are kept, and the true size is known

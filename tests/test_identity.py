@@ -1,4 +1,5 @@
 """Canonical addresses, legacy DNs, exact groups and merge suggestions (pure)."""
+
 from __future__ import annotations
 
 import random
@@ -9,10 +10,10 @@ from hypothesis import given, strategies as st
 from ingest import identity
 from ingest.identity import PersonFacts, canonical
 
-LOCAL = st.text(string.ascii_letters + string.digits + "._-", min_size=1, max_size=16).filter(
-    lambda s: s.strip("._-"))
-DOMAIN = st.sampled_from(["example.org", "Example.COM", "mail.northwind.example", "gmail.com",
-                          "googlemail.com", "yahoo.co.uk"])
+LOCAL = st.text(string.ascii_letters + string.digits + "._-", min_size=1, max_size=16).filter(lambda s: s.strip("._-"))
+DOMAIN = st.sampled_from(
+    ["example.org", "Example.COM", "mail.northwind.example", "gmail.com", "googlemail.com", "yahoo.co.uk"]
+)
 ADDRESS = st.builds(lambda l, d: f"{l}@{d}", LOCAL, DOMAIN)
 DECOR = st.sampled_from(["{}", "<{}>", '"Ana Ruiz" <{}>', "mailto:{}", " {} ", "'{}'", "Ruiz, Ana <{}>", "{}."])
 
@@ -37,8 +38,12 @@ def test_canonical_is_idempotent_on_garbage(text):
     assert canonical(once) == once
 
 
-@given(st.text("abcdefghij", min_size=2, max_size=10), st.lists(st.integers(1, 9), max_size=3),
-       st.text(string.ascii_lowercase + string.digits, max_size=6), st.sampled_from(["gmail.com", "googlemail.com"]))
+@given(
+    st.text("abcdefghij", min_size=2, max_size=10),
+    st.lists(st.integers(1, 9), max_size=3),
+    st.text(string.ascii_lowercase + string.digits, max_size=6),
+    st.sampled_from(["gmail.com", "googlemail.com"]),
+)
 def test_gmail_dots_and_tags_are_one_mailbox(local, dots, tag, domain):
     """Given a Gmail local part with dots inserted and a +tag, on gmail.com or googlemail.com,
     Then it is the same mailbox as the plain local part at gmail.com."""
@@ -78,8 +83,10 @@ def test_resolve_legacy_by_name_in_mailbox_or_by_alias():
         ("ann.lee@b.example", "Ann Lee", "box2"),
     ]
     resolved = identity.resolve_legacy(sightings)
-    assert resolved == {"/o=enron/ou=na/cn=recipients/cn=jsmith": "john.smith@enron.com",
-                        "/o=enron/ou=na/cn=recipients/cn=kbrown": "kbrown@enron.com"}
+    assert resolved == {
+        "/o=enron/ou=na/cn=recipients/cn=jsmith": "john.smith@enron.com",
+        "/o=enron/ou=na/cn=recipients/cn=kbrown": "kbrown@enron.com",
+    }
 
 
 def test_display_name_noise():
@@ -98,11 +105,13 @@ def test_display_name_noise():
 @given(st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from("abcdefgh")), max_size=12), st.randoms())
 def test_union_find_groups_do_not_depend_on_order(links, rnd):
     """Given the same links in any order, Then the groups (and their roots) are the same."""
+
     def groups(order):
         uf = identity.UnionFind("abcdefgh")
         for a, b in order:
             uf.union(a, b)
         return {item: uf.find(item) for item in "abcdefgh"}
+
     shuffled = list(links)
     rnd.shuffle(shuffled)
     assert groups(links) == groups(shuffled)
@@ -112,8 +121,9 @@ def test_group_addresses_merges_exact_matches_only():
     """Given spellings of one Gmail box, another address and a resolved DN link,
     Then spellings and the DN join; the different address does not."""
     dn = "/o=x/cn=recipients/cn=ana"
-    roots = identity.group_addresses(["ana.ruiz@gmail.com", "anaruiz+a@googlemail.com", "ana@x.example", dn],
-                                     [(dn, "ana@x.example")])
+    roots = identity.group_addresses(
+        ["ana.ruiz@gmail.com", "anaruiz+a@googlemail.com", "ana@x.example", dn], [(dn, "ana@x.example")]
+    )
     assert roots["ana.ruiz@gmail.com"] == roots["anaruiz+a@googlemail.com"]
     assert roots[dn] == roots["ana@x.example"] != roots["ana.ruiz@gmail.com"]
 
@@ -162,8 +172,18 @@ def test_replies_from_another_address_suggest_a_merge():
 
 
 def test_shared_domains_are_never_an_organisation():
-    for d in ["gmail.com", "yahoo.co.uk", "hotmail.fr", "gmx.de", "outlook.com", "icloud.com",
-              "mit.edu", "cs.stanford.edu", "ox.ac.uk", "unimelb.edu.au"]:
+    for d in [
+        "gmail.com",
+        "yahoo.co.uk",
+        "hotmail.fr",
+        "gmx.de",
+        "outlook.com",
+        "icloud.com",
+        "mit.edu",
+        "cs.stanford.edu",
+        "ox.ac.uk",
+        "unimelb.edu.au",
+    ]:
         assert identity.is_shared_domain(d), d
     for d in ["northwind.example", "enron.com", "acme.co.uk"]:
         assert not identity.is_shared_domain(d), d
@@ -174,8 +194,11 @@ def test_shared_domains_are_never_an_organisation():
 def test_canonical_speed():
     """Given 50,000 addresses, canonicalising them all stays well under a second's budget."""
     import time
+
     rnd = random.Random(1)
-    addrs = [f'"N" <{rnd.choice(["a.b", "c+d", "E.F"])}{i}@{rnd.choice(["gmail.com", "x.org"])}>' for i in range(50_000)]
+    addrs = [
+        f'"N" <{rnd.choice(["a.b", "c+d", "E.F"])}{i}@{rnd.choice(["gmail.com", "x.org"])}>' for i in range(50_000)
+    ]
     t = time.perf_counter()
     for a in addrs:
         canonical(a)

@@ -4,6 +4,7 @@ which addresses are one person. Fails below the goals (0.95 each).
 Run with `-s` to see the figures:
     .venv/bin/pytest -s tests/test_identity_measured.py
 """
+
 from __future__ import annotations
 
 from itertools import combinations
@@ -33,21 +34,35 @@ def _message(m, kept=None) -> Interaction:
         parts += [Participant(a.lower(), role, n) for n, a in group]
     labels = m.labels if m.account == "google" else ((m.folder,) if m.folder else ())
     return Interaction(
-        provider_id=m.gmail_id if m.account == "google" else m.graph_id, kind="email",
-        occurred_at=m.date, participants=tuple(parts), thread_id=m.thread_id,
-        message_id=m.message_id, in_reply_to=m.in_reply_to, references=m.references,
-        labels=tuple(labels), is_sent=m.is_sent, is_draft=m.is_draft,
-        headers=tuple((k.lower(), v) for k, v in m.extra_headers
-                      if kept is None or k.lower() in kept[m.account]))
+        provider_id=m.gmail_id if m.account == "google" else m.graph_id,
+        kind="email",
+        occurred_at=m.date,
+        participants=tuple(parts),
+        thread_id=m.thread_id,
+        message_id=m.message_id,
+        in_reply_to=m.in_reply_to,
+        references=m.references,
+        labels=tuple(labels),
+        is_sent=m.is_sent,
+        is_draft=m.is_draft,
+        headers=tuple((k.lower(), v) for k, v in m.extra_headers if kept is None or k.lower() in kept[m.account]),
+    )
 
 
 def _meeting(e) -> Interaction:
     parts = [Participant(e.organizer[1].lower(), "organizer", e.organizer[0], "organizer")]
     parts += [Participant(a.lower(), "attendee", n, _RESPONSES.get(r, r)) for n, a, r in e.attendees]
     return Interaction(
-        provider_id=e.id, kind="meeting", occurred_at=e.start, participants=tuple(parts),
-        message_id=e.ical_uid, duration_s=int((e.end - e.start).total_seconds()),
-        all_day=e.all_day, status=e.status, resource=e.calendar_id)
+        provider_id=e.id,
+        kind="meeting",
+        occurred_at=e.start,
+        participants=tuple(parts),
+        message_id=e.ical_uid,
+        duration_s=int((e.end - e.start).total_seconds()),
+        all_day=e.all_day,
+        status=e.status,
+        resource=e.calendar_id,
+    )
 
 
 def load_world(conn, world, email=None, kept=None) -> int:
@@ -55,8 +70,7 @@ def load_world(conn, world, email=None, kept=None) -> int:
     for account in ("google", "microsoft"):
         acct = store.ensure_account(conn, uid, account, world.account_address(account))
         items = [_message(m, kept) for m in world.messages if m.account == account]
-        items += [_meeting(i) for e in world.events if e.account == account
-                  for i in e.instances(until=world.as_of)]
+        items += [_meeting(i) for e in world.events if e.account == account for i in e.instances(until=world.as_of)]
         store.write_interactions(conn, uid, acct, account, items)
         conn.commit()
     # Only the two account addresses are given: the aliases (a +tag, Gmail spellings, the
@@ -65,6 +79,7 @@ def load_world(conn, world, email=None, kept=None) -> int:
 
 
 # ---------------------------------------------------------------- measures
+
 
 def _truth_index(world) -> dict[str, str]:
     """canonical address -> truth key (the person's first address)."""
@@ -78,7 +93,7 @@ def _truth_index(world) -> dict[str, str]:
 def relationship_scores(world, info) -> dict:
     index = _truth_index(world)
     predicted_keys, wrong, split = set(), [], []
-    for pid, v in sorted(info.items()):
+    for _pid, v in sorted(info.items()):
         keys = {index.get(canonical(a)) for a in v["addresses"]}
         key = next(iter(keys)) if len(keys) == 1 else None
         if key is not None and world.truth[key].is_relationship:
@@ -94,8 +109,16 @@ def relationship_scores(world, info) -> dict:
     precision = (len(info) - len(wrong)) / max(1, len(info))
     strict = tp / max(1, len(info))
     recall = tp / max(1, len(actual))
-    return {"precision": precision, "strict_precision": strict, "recall": recall, "predicted": len(info), "actual": len(actual),
-            "false_positives": wrong, "split": split, "missed": sorted(actual - predicted_keys)}
+    return {
+        "precision": precision,
+        "strict_precision": strict,
+        "recall": recall,
+        "predicted": len(info),
+        "actual": len(actual),
+        "false_positives": wrong,
+        "split": split,
+        "missed": sorted(actual - predicted_keys),
+    }
 
 
 def merge_scores(world, groups: list[set[str]], observed: set[str]) -> dict:
@@ -109,9 +132,15 @@ def merge_scores(world, groups: list[set[str]], observed: set[str]) -> dict:
     for g in groups:
         got |= set(combinations(sorted(g & observed), 2))
     tp = len(got & true_pairs)
-    return {"precision": tp / max(1, len(got)), "recall": tp / max(1, len(true_pairs)),
-            "pairs_true": len(true_pairs), "pairs_found": len(got),
-            "wrong": sorted(got - true_pairs)[:10], "missed": sorted(true_pairs - got)[:10], "_index": len(index)}
+    return {
+        "precision": tp / max(1, len(got)),
+        "recall": tp / max(1, len(true_pairs)),
+        "pairs_true": len(true_pairs),
+        "pairs_found": len(got),
+        "wrong": sorted(got - true_pairs)[:10],
+        "missed": sorted(true_pairs - got)[:10],
+        "_index": len(index),
+    }
 
 
 def _with_suggestions(groups: list[set[str]], suggestions: list[dict]) -> list[set[str]]:
@@ -151,20 +180,34 @@ def test_world_relationships_and_merges(database_url, seed):
     accepted = merge_scores(world, _with_suggestions(groups, suggestions), observed)
     world_own = {canonical(a) for a in world.own_addresses}
     print(f"\nseed {seed}: {len(exchanges)} exchanges, {len(info)} people kept, {len(excluded)} exclusion rows")
-    print(f"  relationship precision {rel['precision']:.3f} recall {rel['recall']:.3f} "
-          f"({rel['predicted']} people kept, {rel['actual']} true ties; precision {rel['strict_precision']:.3f} "
-          f"if a tie split in two counts as a false positive)")
-    print(f"  merges, automatic only:         precision {auto['precision']:.3f} recall {auto['recall']:.3f} "
-          f"({auto['pairs_found']} pairs found, {auto['pairs_true']} true)")
-    print(f"  merges, suggestions accepted:   precision {accepted['precision']:.3f} recall {accepted['recall']:.3f} "
-          f"({len(suggestions)} suggestions)")
-    print(f"  with only the headers today's connectors keep: precision {as_kept['precision']:.3f} "
-          f"recall {as_kept['recall']:.3f}; kept by mistake: {[w[0] for w in as_kept['false_positives']][:8]}")
+    print(
+        f"  relationship precision {rel['precision']:.3f} recall {rel['recall']:.3f} "
+        f"({rel['predicted']} people kept, {rel['actual']} true ties; precision {rel['strict_precision']:.3f} "
+        f"if a tie split in two counts as a false positive)"
+    )
+    print(
+        f"  merges, automatic only:         precision {auto['precision']:.3f} recall {auto['recall']:.3f} "
+        f"({auto['pairs_found']} pairs found, {auto['pairs_true']} true)"
+    )
+    print(
+        f"  merges, suggestions accepted:   precision {accepted['precision']:.3f} recall {accepted['recall']:.3f} "
+        f"({len(suggestions)} suggestions)"
+    )
+    print(
+        f"  with only the headers today's connectors keep: precision {as_kept['precision']:.3f} "
+        f"recall {as_kept['recall']:.3f}; kept by mistake: {[w[0] for w in as_kept['false_positives']][:8]}"
+    )
     print(f"  own addresses not recognised: {sorted(world_own - own) or 'none'}")
     for s in suggestions:
         print("  suggest", s["addresses"], s["score"], [e["kind"] for e in s["evidence"]])
-    print("  not relationships kept:", rel["false_positives"][:10], "| ties split in two (pending a suggestion):",
-          rel["split"], "| missed:", rel["missed"][:10])
+    print(
+        "  not relationships kept:",
+        rel["false_positives"][:10],
+        "| ties split in two (pending a suggestion):",
+        rel["split"],
+        "| missed:",
+        rel["missed"][:10],
+    )
     reasons = {}
     for r in excluded:
         reasons.setdefault(r["reason"], []).append(r["address"])

@@ -4,6 +4,7 @@ The broker is made at an entry point (`service.jobs`); a module that built one o
 would bind actors to whatever the environment said at that moment and hide an import cycle.
 Checked in a fresh interpreter, so modules other tests imported cannot mask it.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,34 +45,55 @@ print(json.dumps({"imported": imported, "failed": failed, "connects": connects,
 
 def test_importing_every_service_module_builds_no_broker_and_opens_no_redis_connection(tmp_path):
     # Given a fresh interpreter whose Redis URL points nowhere useful
-    env = {"PATH": "/usr/bin:/bin", "KITH_HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "KITH_REDIS_URL": "redis://127.0.0.1:1/0"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KITH_HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "KITH_REDIS_URL": "redis://127.0.0.1:1/0",
+    }
     # When it imports every module under service/
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     # Then every module imported, dramatiq has no global broker and Redis was never dialled
     assert report["failed"] == {}
-    assert {"service.jobs", "service.jobs.actors", "service.jobs.worker", "service.jobs.scheduler",
-            "service.api.app", "service.demo", "service.cli", "service.digest.schedule"} <= set(report["imported"])
+    assert {
+        "service.jobs",
+        "service.jobs.actors",
+        "service.jobs.worker",
+        "service.jobs.scheduler",
+        "service.api.app",
+        "service.demo",
+        "service.cli",
+        "service.digest.schedule",
+    } <= set(report["imported"])
     assert report["global_broker"] == "None"
     assert report["connects"] == []
 
 
 def test_the_worker_entry_binds_every_actor_to_the_broker_it_makes(tmp_path):
     # Given the environment a `kith worker` child process gets
-    env = {"PATH": "/usr/bin:/bin", "KITH_HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "KITH_REDIS_URL": "redis://127.0.0.1:1/0",
-           "KITH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}
-    probe = ("import dramatiq, json\nfrom service.jobs import worker\nworker.setup()\n"
-             "b = dramatiq.get_broker()\n"
-             "print(json.dumps({n: b.get_actor(n).queue_name for n in sorted(b.actors)}))")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KITH_HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "KITH_REDIS_URL": "redis://127.0.0.1:1/0",
+        "KITH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+    }
+    probe = (
+        "import dramatiq, json\nfrom service.jobs import worker\nworker.setup()\n"
+        "b = dramatiq.get_broker()\n"
+        "print(json.dumps({n: b.get_actor(n).queue_name for n in sorted(b.actors)}))"
+    )
     # When dramatiq's CLI calls its setup (no Redis or Postgres needed to bind actors)
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     # Then the actors queued messages are routed to exist under their names, on their queues
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
-        "import_file": "interactive", "score_user": "scoring", "send_weekly_digest": "email",
-        "sync_account": "sync", "sync_account_now": "interactive", "sync_all": "sync"}
+        "import_file": "interactive",
+        "score_user": "scoring",
+        "send_weekly_digest": "email",
+        "sync_account": "sync",
+        "sync_account_now": "interactive",
+        "sync_all": "sync",
+    }

@@ -1,4 +1,5 @@
 """The mbox importer: splitting, header parsing, quarantine, cursors, and what is never kept."""
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,7 @@ LATEST = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 BODY_MARKER = "PURPLE-ELEPHANT-BODY-TEXT"
 
 
-def message(headers: str, body: str = f"Hello,\n{BODY_MARKER}\n", *, sep: str | None = None,
-            n: int = 1) -> bytes:
+def message(headers: str, body: str = f"Hello,\n{BODY_MARKER}\n", *, sep: str | None = None, n: int = 1) -> bytes:
     """One mbox message: Takeout's From_ line, the headers, a blank line, the body."""
     sep = sep or f"From 1683{n:015d}@xxx Wed Nov 25 10:00:00 +0000 2026"
     return f"{sep}\n{headers.strip()}\n\n{body}\n".encode()
@@ -54,7 +54,8 @@ def quarantined(items) -> list[Quarantined]:
 def test_takeout_message_becomes_an_email_with_labels_thread_and_decoded_names(tmp_path):
     # Given a Takeout message with labels, a thread id, a folded To and encoded names
     path = tmp_path / "takeout.mbox"
-    path.write_bytes(message("""
+    path.write_bytes(
+        message("""
 X-GM-THRID: 1683000000000000001
 X-Gmail-Labels: Inbox,Sent,Important,Category Promotions
 From: =?utf-8?q?Ana_Ru=C3=ADz?= <Ana@Example.ORG>
@@ -70,7 +71,8 @@ References: <m0@example.org>
 In-Reply-To: <m0@example.org>
 List-Unsubscribe: <mailto:unsub@x.org>
 Received: from somewhere by mx.google.com
-"""))
+""")
+    )
     # When it is imported
     connector = MboxConnector(path, now=NOW)
     pages = list(connector.pages("mbox", None))
@@ -102,7 +104,8 @@ def test_thread_falls_back_to_references_root_then_own_id_and_is_sent_unknown_wi
     path = tmp_path / "plain.mbox"
     path.write_bytes(
         simple(1, References="<root@x> <mid@x>")
-        + message("From: a@x.org\nTo: b@x.org\nDate: Mon, 02 Nov 2026 10:00:00 GMT", n=2))
+        + message("From: a@x.org\nTo: b@x.org\nDate: Mon, 02 Nov 2026 10:00:00 GMT", n=2)
+    )
     # When imported
     first, second = run(path)
     # Then the thread is the References root, and a content hash stands in for a Message-ID
@@ -174,31 +177,33 @@ def test_same_message_id_is_one_message_with_merged_labels(tmp_path):
         simple(1, **{"X-Gmail-Labels": "Inbox"})
         + simple(2)
         + simple(1, **{"X-Gmail-Labels": "Sent"})
-        + simple(1, **{"X-Gmail-Labels": "Inbox"}))
+        + simple(1, **{"X-Gmail-Labels": "Inbox"})
+    )
     # When imported two messages per page
     connector = MboxConnector(path, now=NOW, page_size=2)
     pages = list(connector.pages("mbox", None))
     # Then the first page has the Inbox copy; the second re-emits it with the merged labels
     assert [i.labels for i in pages[0].items if i.message_id == "m1@example.org"] == [("Inbox",)]
     later = [i for p in pages[1:] for i in p.items]
-    assert [(i.message_id, i.labels, i.is_sent) for i in later] == [
-        ("m1@example.org", ("Inbox", "Sent"), True)]
+    assert [(i.message_id, i.labels, i.is_sent) for i in later] == [("m1@example.org", ("Inbox", "Sent"), True)]
     # And in a single page the copies collapse into one record
     single = run(path, page_size=100)
-    assert [(i.message_id, i.labels) for i in single] == [
-        ("m1@example.org", ("Inbox", "Sent")), ("m2@example.org", ())]
+    assert [(i.message_id, i.labels) for i in single] == [("m1@example.org", ("Inbox", "Sent")), ("m2@example.org", ())]
 
 
-@pytest.mark.parametrize("date, reason", [
-    (None, "missing Date header"),
-    ("yesterday-ish", "unreadable Date header: 'yesterday-ish'"),
-    ("Mon, 31 Feb 2026 10:00:00 +0000", "unreadable Date header: 'Mon, 31 Feb 2026 10:00:00 +0000'"),
-    ("Mon, 31 Dec 1979 23:00:00 +0000", "date out of range (1979-12-31)"),
-    ("Thu, 01 Jan 2099 00:00:00 +0000", "date out of range (2099-01-01)"),
-])
+@pytest.mark.parametrize(
+    "date, reason",
+    [
+        (None, "missing Date header"),
+        ("yesterday-ish", "unreadable Date header: 'yesterday-ish'"),
+        ("Mon, 31 Feb 2026 10:00:00 +0000", "unreadable Date header: 'Mon, 31 Feb 2026 10:00:00 +0000'"),
+        ("Mon, 31 Dec 1979 23:00:00 +0000", "date out of range (1979-12-31)"),
+        ("Thu, 01 Jan 2099 00:00:00 +0000", "date out of range (2099-01-01)"),
+    ],
+)
 def test_bad_dates_are_quarantined_with_a_reason_and_header_excerpt(tmp_path, date, reason):
     # Given a message whose Date is missing, garbled, too old or in the far future
-    headers = f"From: Ana <ana@x.org>\nTo: bob@y.org\nSubject: plans\nX-Other: not shown"
+    headers = "From: Ana <ana@x.org>\nTo: bob@y.org\nSubject: plans\nX-Other: not shown"
     if date:
         headers += f"\nDate: {date}"
     path = tmp_path / "d.mbox"
@@ -240,7 +245,11 @@ def test_unreadable_or_missing_from_is_quarantined_and_sender_stands_in():
     # And a recipient written twice in one role counts once, in the order first written
     twice = item(date + "From: a@x.org\nTo: b@x.org, c@x.org, B <B@x.org>\nCc: b@x.org\n")
     assert [(p.role, p.address, p.name) for p in twice.participants] == [
-        ("from", "a@x.org", None), ("to", "b@x.org", None), ("to", "c@x.org", None), ("cc", "b@x.org", None)]
+        ("from", "a@x.org", None),
+        ("to", "b@x.org", None),
+        ("to", "c@x.org", None),
+        ("cc", "b@x.org", None),
+    ]
 
 
 def test_undecodable_bytes_in_headers_do_not_stop_the_import(tmp_path):
@@ -250,7 +259,8 @@ def test_undecodable_bytes_in_headers_do_not_stop_the_import(tmp_path):
         b"From x@y Wed Nov 25 10:00:00 2026\nFrom: Jos\xe9 Ru\xedz <jose@x.org>\n"
         b"To: \xff\xfe\x80 <bob@x.org>\nDate: Mon, 02 Nov 2026 10:00:00 +0000\n\nbody\n\n"
         b"From x@y Wed Nov 25 10:00:00 2026\r\nFrom: ana@x.org\r\nTo: =?bogus-charset?q?Bo=FFb?= <b@x.org>\r\n"
-        b"Date: Mon, 02 Nov 2026 11:00:00 +0000\r\n\r\nbody\r\n")
+        b"Date: Mon, 02 Nov 2026 11:00:00 +0000\r\n\r\nbody\r\n"
+    )
     # When imported
     first, second = run(path)
     # Then names keep their characters and nothing raised
@@ -261,13 +271,19 @@ def test_undecodable_bytes_in_headers_do_not_stop_the_import(tmp_path):
 
 def test_from_lines_inside_bodies_do_not_split_messages(tmp_path):
     # Given bodies with quoted (mboxrd) and unquoted "From " lines that are not separators
-    body = ("Hi\n>From the archive\n\nFrom here on, we talk.\nFrom x Wed Nov 25 10:00:00 2026 "
-            "(no blank line before)\n")
+    body = "Hi\n>From the archive\n\nFrom here on, we talk.\nFrom x Wed Nov 25 10:00:00 2026 (no blank line before)\n"
     path = tmp_path / "rd.mbox"
-    path.write_bytes(message("From: a@x.org\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nMessage-ID: <1@x>",
-                             body, sep="From a@x.org Mon Nov  2 10:00:00 2026")
-                     + message("From: b@x.org\nDate: Mon, 02 Nov 2026 11:00:00 +0000\nMessage-ID: <2@x>",
-                               sep="From b@x.org Mon Nov  2 11:00:00 2026"))
+    path.write_bytes(
+        message(
+            "From: a@x.org\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nMessage-ID: <1@x>",
+            body,
+            sep="From a@x.org Mon Nov  2 10:00:00 2026",
+        )
+        + message(
+            "From: b@x.org\nDate: Mon, 02 Nov 2026 11:00:00 +0000\nMessage-ID: <2@x>",
+            sep="From b@x.org Mon Nov  2 11:00:00 2026",
+        )
+    )
     # When imported, Then exactly the two real messages come out
     assert [i.message_id for i in run(path)] == ["1@x", "2@x"]
 
@@ -283,10 +299,14 @@ def test_takeout_separators_split_even_without_a_blank_line_before(tmp_path):
         f"From 1683000000000000002@xxx Mon Nov 02 10:00:00 +0000 2026\nFrom: b@x.org\n{date}\n"
         f"Message-ID: <2@x>\n"
         f"From 1683000000000000003@xxx Mon Nov 02 10:00:00 +0000 2026\nFrom: c@x.org\n{date}\n"
-        f"Message-ID: <3@x>\n\n".encode())
+        f"Message-ID: <3@x>\n\n".encode()
+    )
     # When imported, Then all three are separate messages
     assert [(i.message_id, i.participants[0].address) for i in run(path)] == [
-        ("1@x", "a@x.org"), ("2@x", "b@x.org"), ("3@x", "c@x.org")]
+        ("1@x", "a@x.org"),
+        ("2@x", "b@x.org"),
+        ("3@x", "c@x.org"),
+    ]
 
 
 def test_resume_from_a_page_cursor_gives_the_single_pass_without_duplicates(tmp_path):
@@ -342,8 +362,12 @@ def test_bodies_never_reach_any_record(tmp_path):
     # Given messages whose bodies, including one huge attachment-like body, carry a marker
     path = tmp_path / "bodies.mbox"
     huge = (BODY_MARKER + " base64AAAA\n") * 50_000
-    path.write_bytes(simple(1) + message("From: a@x.org\nDate: x", n=2) + message(
-        "From: a@x.org\nDate: Mon, 02 Nov 2026 10:00:00 +0000", huge, n=3) + simple(4)[:-40])
+    path.write_bytes(
+        simple(1)
+        + message("From: a@x.org\nDate: x", n=2)
+        + message("From: a@x.org\nDate: Mon, 02 Nov 2026 10:00:00 +0000", huge, n=3)
+        + simple(4)[:-40]
+    )
     # When imported in small chunks and pages
     items = run(path, page_size=1, chunk_size=4096)
     # Then nothing anywhere mentions a body
@@ -353,11 +377,16 @@ def test_bodies_never_reach_any_record(tmp_path):
 _ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
 addresses = st.builds(
     lambda first, local, labels, tld: f"{first}{local}@{'.'.join(labels)}.{tld}",
-    st.sampled_from(_ALNUM), st.text(_ALNUM + "._+-", max_size=12),
+    st.sampled_from(_ALNUM),
+    st.text(_ALNUM + "._+-", max_size=12),
     st.lists(st.text(_ALNUM, min_size=1, max_size=8), min_size=1, max_size=2),
-    st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=6))
-names = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="'@"),
-                max_size=30).map(lambda s: " ".join(s.split())).filter(lambda s: "=?" not in s)
+    st.text("abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=6),
+)
+names = (
+    st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="'@"), max_size=30)
+    .map(lambda s: " ".join(s.split()))
+    .filter(lambda s: "=?" not in s)
+)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -371,11 +400,48 @@ def test_generated_addresses_and_names_round_trip(pairs):
 
 
 # Header-shaped noise finds more corners than uniform bytes do.
-header_ish = st.lists(st.sampled_from([
-    "From: ", "To: ", "Cc: ", "Bcc: ", "Sender: ", "Date: ", "Message-ID: ", "References: ",
-    "X-Gmail-Labels: ", "X-GM-THRID: ", "List-Id: ", " ", "\r\n", "\n", "\t", "<", ">", '"', "(", ")",
-    ",", ";", ":", "@", "a", "x.org", "=?utf-8?q?", "=?x?b?", "?=", "\udcff", "é", "\\", "99", "Sent",
-    "Mon, 02 Nov 2026 10:00:00 +0000"]), max_size=40).map(lambda p: "".join(p).encode("utf-8", "surrogateescape"))
+header_ish = st.lists(
+    st.sampled_from(
+        [
+            "From: ",
+            "To: ",
+            "Cc: ",
+            "Bcc: ",
+            "Sender: ",
+            "Date: ",
+            "Message-ID: ",
+            "References: ",
+            "X-Gmail-Labels: ",
+            "X-GM-THRID: ",
+            "List-Id: ",
+            " ",
+            "\r\n",
+            "\n",
+            "\t",
+            "<",
+            ">",
+            '"',
+            "(",
+            ")",
+            ",",
+            ";",
+            ":",
+            "@",
+            "a",
+            "x.org",
+            "=?utf-8?q?",
+            "=?x?b?",
+            "?=",
+            "\udcff",
+            "é",
+            "\\",
+            "99",
+            "Sent",
+            "Mon, 02 Nov 2026 10:00:00 +0000",
+        ]
+    ),
+    max_size=40,
+).map(lambda p: "".join(p).encode("utf-8", "surrogateescape"))
 
 
 @settings(max_examples=400)
@@ -392,31 +458,52 @@ def test_arbitrary_header_bytes_never_raise(block):
 @given(st.text(max_size=200))
 def test_arbitrary_address_text_never_raises(text):
     # Given any text as an address header, When parsed, Then only valid lower-case addresses result
-    for name, address in parse_address_list(text):
+    for _name, address in parse_address_list(text):
         assert address == address.lower() and "@" in address and " " not in address
     decode_words(text)
 
 
 def test_odd_address_forms():
     # Given forms seen in real archives, Then each parses to the expected (name, address)
-    assert parse_address_list('ana@example.org (Ana)') == [("Ana", "ana@example.org")]
-    assert parse_address_list('Ana Ruiz ana@example.org') == [("Ana Ruiz", "ana@example.org")]
+    assert parse_address_list("ana@example.org (Ana)") == [("Ana", "ana@example.org")]
+    assert parse_address_list("Ana Ruiz ana@example.org") == [("Ana Ruiz", "ana@example.org")]
     assert parse_address_list('team: a@x.org, b@y.org;, "Q" <c@z.org>') == [
-        (None, "a@x.org"), (None, "b@y.org"), ("Q", "c@z.org")]
+        (None, "a@x.org"),
+        (None, "b@y.org"),
+        ("Q", "c@z.org"),
+    ]
     assert parse_address_list("a@x.org; B@Y.ORG.") == [(None, "a@x.org"), (None, "b@y.org")]
     assert parse_address_list("'ana@x.org', <mailto:bob@x.org>") == [(None, "ana@x.org"), (None, "bob@x.org")]
     assert parse_address_list("undisclosed-recipients:;, foo@, @x.org, x@localhost, garbage") == []
     assert parse_address_list('"a\\"b" <q@x.org>') == [('a"b', "q@x.org")]
 
 
-body_lines = st.lists(st.sampled_from([
-    "", "text", ">From the archive", "From here on", "From: quoted header?", "\r", "From ",
-    "From x Wed Nov 25 10:00:00", "  indented", "=?utf-8?q?x?=", BODY_MARKER]), max_size=12)
+body_lines = st.lists(
+    st.sampled_from(
+        [
+            "",
+            "text",
+            ">From the archive",
+            "From here on",
+            "From: quoted header?",
+            "\r",
+            "From ",
+            "From x Wed Nov 25 10:00:00",
+            "  indented",
+            "=?utf-8?q?x?=",
+            BODY_MARKER,
+        ]
+    ),
+    max_size=12,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), body_lines), min_size=1, max_size=6),
-       st.integers(min_value=1, max_value=64), st.booleans())
+@given(
+    st.lists(st.tuples(st.booleans(), body_lines), min_size=1, max_size=6),
+    st.integers(min_value=1, max_value=64),
+    st.booleans(),
+)
 def test_splitting_does_not_depend_on_chunk_size(tmp_path_factory, messages, chunk, crlf):
     # Given messages with tricky body lines (none of them a real separator), LF or CRLF
     parts = []
@@ -472,8 +559,9 @@ def test_the_synthetic_worlds_mailbox_imports_message_for_message(tmp_path, worl
         lines = (("from", (m.sender,)), ("to", m.to), ("cc", m.cc), ("bcc", m.bcc))
         if item.audience is not None:  # a broadcast: counted, not stored whole
             assert item.audience == len({a.lower() for _, pairs in lines for _, a in pairs}) > AUDIENCE_CAP
-            lines = tuple((role, [(n, a) for n, a in pairs if role == "from" or a.lower() in own])
-                          for role, pairs in lines)
+            lines = tuple(
+                (role, [(n, a) for n, a in pairs if role == "from" or a.lower() in own]) for role, pairs in lines
+            )
         for role, pairs in lines:
             got = [p.address for p in item.participants if p.role == role]
             assert len(got) == len(pairs) and all(same(g, a) for g, (_, a) in zip(got, pairs))
@@ -487,9 +575,36 @@ def test_the_synthetic_worlds_mailbox_imports_message_for_message(tmp_path, worl
 
 
 @settings(max_examples=200)
-@given(st.lists(st.one_of(st.sampled_from(["Ana", " ", "<", ">", ",", ";", "@", ".", "'", "\t", "=?utf-8?q?A_b?=",
-                                           "x.org", "ANA", "é", "-", "_", "+", "a@b.org"]),
-                          st.text("abcxyz@.<> ,'", max_size=5)), max_size=16))
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "Ana",
+                    " ",
+                    "<",
+                    ">",
+                    ",",
+                    ";",
+                    "@",
+                    ".",
+                    "'",
+                    "\t",
+                    "=?utf-8?q?A_b?=",
+                    "x.org",
+                    "ANA",
+                    "é",
+                    "-",
+                    "_",
+                    "+",
+                    "a@b.org",
+                ]
+            ),
+            st.text("abcxyz@.<> ,'", max_size=5),
+        ),
+        max_size=16,
+    )
+)
 def test_fast_path_agrees_with_the_full_tokenizer(parts):
     from ingest.addresses import _parse_element
 

@@ -5,6 +5,7 @@ run merges the copies itself; a run resumed from its cursor after a kill -9 has 
 the copies before the cursor, so the store must merge them: labels are the union, and a
 message is sent if any copy was in Sent.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -20,8 +21,9 @@ PAGE = 4
 UNIQUE = 24
 # (message, labels of the later copy): 11 messages written twice, 35 copies in all. Most first
 # appear as Sent (then again in Inbox, as the report had it); some the other way round.
-SECOND_COPIES = [(n, "Inbox") for n in (0, 2, 3, 5, 7, 8, 11)] + [(n, "Sent") for n in (13, 15, 16)] \
-    + [(4, "Important,Inbox")]
+SECOND_COPIES = (
+    [(n, "Inbox") for n in (0, 2, 3, 5, 7, 8, 11)] + [(n, "Sent") for n in (13, 15, 16)] + [(4, "Important,Inbox")]
+)
 
 
 class Killed(BaseException):
@@ -29,11 +31,13 @@ class Killed(BaseException):
 
 
 def _copy(n: int, labels: str) -> bytes:
-    return (f"From 1683{n:015d}@xxx Wed Nov 25 10:00:00 +0000 2026\n"
-            f"X-GM-THRID: {1700 + n}\nX-Gmail-Labels: {labels}\n"
-            f"From: {'Me <me@example.com>' if 'Sent' in labels else f'Person {n} <p{n}@example.org>'}\n"
-            f"To: {f'p{n}@example.org' if 'Sent' in labels else 'me@example.com'}\n"
-            f"Date: Mon, 02 Nov 2026 10:{n:02d}:00 +0000\nMessage-ID: <m{n}@example.org>\n\nbody\n\n").encode()
+    return (
+        f"From 1683{n:015d}@xxx Wed Nov 25 10:00:00 +0000 2026\n"
+        f"X-GM-THRID: {1700 + n}\nX-Gmail-Labels: {labels}\n"
+        f"From: {'Me <me@example.com>' if 'Sent' in labels else f'Person {n} <p{n}@example.org>'}\n"
+        f"To: {f'p{n}@example.org' if 'Sent' in labels else 'me@example.com'}\n"
+        f"Date: Mon, 02 Nov 2026 10:{n:02d}:00 +0000\nMessage-ID: <m{n}@example.org>\n\nbody\n\n"
+    ).encode()
 
 
 def takeout(path) -> None:
@@ -59,15 +63,18 @@ def _import(database, email: str, path, kill_after: int | None) -> dict[str, tup
             raise Killed
 
     try:
-        run_sync(AccountSyncStore(database, account), MboxConnector(path, resource=resource, now=NOW,
-                 page_size=PAGE), progress=die_after_commit)
+        run_sync(
+            AccountSyncStore(database, account),
+            MboxConnector(path, resource=resource, now=NOW, page_size=PAGE),
+            progress=die_after_commit,
+        )
     except Killed:
         # A new process: a fresh connector from the committed cursor, no memory of the first run
-        run_sync(AccountSyncStore(database, account),
-                 MboxConnector(path, resource=resource, now=NOW, page_size=PAGE))
+        run_sync(AccountSyncStore(database, account), MboxConnector(path, resource=resource, now=NOW, page_size=PAGE))
     with database.tx() as conn:
-        rows = conn.execute("SELECT provider_id, labels, is_sent FROM interactions WHERE account_id = %s",
-                            (account,)).fetchall()
+        rows = conn.execute(
+            "SELECT provider_id, labels, is_sent FROM interactions WHERE account_id = %s", (account,)
+        ).fetchall()
     return {pid: (frozenset(labels), sent) for pid, labels, sent in rows}
 
 
@@ -84,7 +91,8 @@ def test_a_takeout_import_resumed_at_any_page_merges_copies_as_one_run_does(tmp_
     assert whole["m13@example.org"] == (frozenset({"Sent", "Inbox"}), True)
     assert whole["m4@example.org"] == (frozenset({"Sent", "Important", "Inbox"}), True)
     assert sum(sent for _, sent in whole.values()) == sum(
-        1 for n in range(UNIQUE) if n % 3 != 1 or n in (4, 13, 15, 16))
+        1 for n in range(UNIQUE) if n % 3 != 1 or n in (4, 13, 15, 16)
+    )
     # And every resumed import agrees with it, message for message
     for k, rows in resumed.items():
         flipped = sorted(pid for pid in whole if rows.get(pid) != whole[pid])
@@ -107,5 +115,6 @@ def test_a_fresh_full_import_replaces_labels_rather_than_merging_old_ones(tmp_pa
     run_sync(sync_store, MboxConnector(path, resource=resource, now=NOW))
     # Then the new export is the truth: not sent, Inbox only
     with database.tx() as conn:
-        assert conn.execute("SELECT labels, is_sent FROM interactions WHERE account_id = %s",
-                            (account,)).fetchall() == [(["Inbox"], False)]
+        assert conn.execute(
+            "SELECT labels, is_sent FROM interactions WHERE account_id = %s", (account,)
+        ).fetchall() == [(["Inbox"], False)]

@@ -1,6 +1,7 @@
 """Connecting Microsoft 365 with msal against the emulator's identity platform: PKCE code
 flow (web callback, loopback CLI, headless), the encrypted token cache, silent refresh with
 refresh-token rotation, and revocation or an unreadable cache ending as `auth_revoked`."""
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,9 @@ def emulator():
     emulator = start_microsoft_emulator()
     for n in range(25):
         emulator.add_message(sender=(f"P{n}", f"p{n}@example.org"))
-    emulator.add_message(folder="sentitems", sender=("Sam Rivera", "sam.rivera@northwind.example"),
-                         to=[("Bo", "bo@example.org")])
+    emulator.add_message(
+        folder="sentitems", sender=("Sam Rivera", "sam.rivera@northwind.example"), to=[("Bo", "bo@example.org")]
+    )
     yield emulator
     emulator.stop()
 
@@ -46,8 +48,11 @@ def user_id(database):
 
 def stored(database, account_id):
     with database.tx() as conn:
-        return conn.execute("SELECT a.status, a.address, a.last_error, c.ciphertext, a.scopes FROM accounts a "
-                            "LEFT JOIN credentials c ON c.account_id = a.id WHERE a.id = %s", (account_id,)).fetchone()
+        return conn.execute(
+            "SELECT a.status, a.address, a.last_error, c.ciphertext, a.scopes FROM accounts a "
+            "LEFT JOIN credentials c ON c.account_id = a.id WHERE a.id = %s",
+            (account_id,),
+        ).fetchone()
 
 
 def count(database, account_id):
@@ -80,15 +85,23 @@ def test_web_flow_uses_pkce_and_its_state_is_single_use(ms_settings, database, u
     with TestClient(create_app(ms_settings)) as client:
         # Given a signed-in Kith user starting the connection
         assert client.get("/v1/connect/microsoft", follow_redirects=False).status_code == 401
-        start = client.get("/v1/connect/microsoft", headers={"Authorization": f"Bearer {token}"},
-                           follow_redirects=False)
-        assert start.status_code == 302 and start.cookies.get(cookie_name(parse_qs(urlparse(
-            start.headers["location"]).query)["state"][0]))
+        start = client.get(
+            "/v1/connect/microsoft", headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
+        )
+        assert start.status_code == 302 and start.cookies.get(
+            cookie_name(parse_qs(urlparse(start.headers["location"]).query)["state"][0])
+        )
         query = parse_qs(urlparse(start.headers["location"]).query)
         # Then Microsoft is asked for the basic scopes only, with a PKCE challenge
         assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
-        assert set(query["scope"][0].split()) == {"Mail.ReadBasic", "Calendars.ReadBasic", "User.Read",
-                                                  "openid", "profile", "offline_access"}
+        assert set(query["scope"][0].split()) == {
+            "Mail.ReadBasic",
+            "Calendars.ReadBasic",
+            "User.Read",
+            "openid",
+            "profile",
+            "offline_access",
+        }
         # When Microsoft redirects back with a code
         session = requests.Session()
         session.trust_env, session.verify = False, emulator.ca_file
@@ -97,10 +110,13 @@ def test_web_flow_uses_pkce_and_its_state_is_single_use(ms_settings, database, u
         asked = client.get(f"{back.path}?{back.query}")
         # Then the page asks to confirm the mailbox for this Kith user, and nothing is attached yet
         assert asked.status_code == 200 and "sam.rivera@northwind.example" in asked.text
-        assert "sam@kith.example" in asked.text and redis.Redis.from_url(ms_settings.redis_url).llen(
-            "dramatiq:interactive") == 0
-        done = client.post("/v1/connect/microsoft/confirm", data=confirmation_form(asked.text),
-                           headers={"Accept": "application/json"})
+        assert (
+            "sam@kith.example" in asked.text
+            and redis.Redis.from_url(ms_settings.redis_url).llen("dramatiq:interactive") == 0
+        )
+        done = client.post(
+            "/v1/connect/microsoft/confirm", data=confirmation_form(asked.text), headers={"Accept": "application/json"}
+        )
         # Then the account is connected and its first sync is queued
         assert done.status_code == 200, done.text
         assert done.json()["address"] == "sam.rivera@northwind.example" and done.json()["sync_queued"]
@@ -122,8 +138,9 @@ def test_cli_connect_through_a_loopback_redirect(ms_settings, database, user_id,
             url = text.split("\n")[-1]
             threading.Thread(target=session.get, args=(url,), daemon=True).start()
 
-    account_id = microsoft.connect_cli(ms_settings, database, "sam@kith.example", no_browser=True, say=browser,
-                                       timeout=20)
+    account_id = microsoft.connect_cli(
+        ms_settings, database, "sam@kith.example", no_browser=True, say=browser, timeout=20
+    )
     assert stored(database, account_id)[1] == "sam.rivera@northwind.example"
     # And the terminal was told which mailbox went to which Kith user
     assert said[-1] == "Connecting the mailbox sam.rivera@northwind.example to the Kith account of sam@kith.example."

@@ -2,6 +2,7 @@
 moves between folders, foreign and stale delta links, the moving calendar window, and
 Graph's throttling (Retry-After honoured, 4 in flight per mailbox across processes, the
 10-minute budget)."""
+
 from __future__ import annotations
 
 import os
@@ -36,11 +37,25 @@ def emulator():
     emulator.stop()
 
 
-def connector_for(emulator, *, folders=DEFAULT_FOLDERS, page_size=1000, throttle=None, sleep=time.sleep,
-                  now=lambda: NOW, **client_options):
+def connector_for(
+    emulator,
+    *,
+    folders=DEFAULT_FOLDERS,
+    page_size=1000,
+    throttle=None,
+    sleep=time.sleep,
+    now=lambda: NOW,
+    **client_options,
+):
     token = emulator.access_token_for()
-    client = GraphClient(emulator.graph_base, lambda force_refresh=False: token, ca_bundle=emulator.ca_file,
-                         throttle=throttle or LocalThrottle(), sleep=sleep, **client_options)
+    client = GraphClient(
+        emulator.graph_base,
+        lambda force_refresh=False: token,
+        ca_bundle=emulator.ca_file,
+        throttle=throttle or LocalThrottle(),
+        sleep=sleep,
+        **client_options,
+    )
     return MicrosoftConnector(client, folders=folders, page_size=page_size, now=now)
 
 
@@ -54,8 +69,10 @@ def account(database):
 
 def held(database, account_id, resource_prefix="mail:"):
     with database.tx() as conn:
-        rows = conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s AND resource LIKE %s",
-                            (account_id, resource_prefix + "%")).fetchall()
+        rows = conn.execute(
+            "SELECT provider_id FROM interactions WHERE account_id = %s AND resource LIKE %s",
+            (account_id, resource_prefix + "%"),
+        ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -72,12 +89,19 @@ def test_the_worlds_mailbox_and_calendar_sync_exactly(database, account):
         window = emulator.event_ids(world.as_of - timedelta(days=730), world.as_of + timedelta(days=90))
         assert set(held(database, account.account_id, "calendar")) == window and len(window) > 100
         with database.tx() as conn:
-            sent = conn.execute("SELECT bool_and(is_sent) FROM interactions WHERE resource = 'mail:sentitems'").fetchone()[0]
-            dn = conn.execute("SELECT count(*) FROM participants WHERE address ILIKE '/o=%%' AND role = 'from'").fetchone()[0]
+            sent = conn.execute(
+                "SELECT bool_and(is_sent) FROM interactions WHERE resource = 'mail:sentitems'"
+            ).fetchone()[0]
+            dn = conn.execute(
+                "SELECT count(*) FROM participants WHERE address ILIKE '/o=%%' AND role = 'from'"
+            ).fetchone()[0]
             own = {r[0] for r in conn.execute("SELECT address FROM user_addresses").fetchall()}
         assert sent is True
-        assert dn == sum(1 for m in world.messages_for("microsoft") if m.folder in ("inbox", "sentitems")
-                         and m.sender[1].lower().startswith("/o="))
+        assert dn == sum(
+            1
+            for m in world.messages_for("microsoft")
+            if m.folder in ("inbox", "sentitems") and m.sender[1].lower().startswith("/o=")
+        )
         assert world.work_email in own
         # And a round with no changes costs one Graph request per folder and calendar
         emulator.reset_stats()
@@ -109,8 +133,10 @@ def test_a_delta_link_of_another_folder_or_a_stale_one_leads_to_a_lossless_resyn
     run_sync(account, connector)
     # Given Inbox's cursor stored under Sent Items (a bad restore, a bug elsewhere)
     with database.tx() as conn:
-        conn.execute("UPDATE sync_state SET cursor = (SELECT cursor FROM sync_state WHERE resource = 'mail:inbox') "
-                     "WHERE resource = 'mail:sentitems'")
+        conn.execute(
+            "UPDATE sync_state SET cursor = (SELECT cursor FROM sync_state WHERE resource = 'mail:inbox') "
+            "WHERE resource = 'mail:sentitems'"
+        )
     emulator.delete_message(ids[0])
     reports = run_sync(account, connector)
     # Then Sent Items is resynced in full, and everything matches the mailbox
@@ -126,11 +152,19 @@ def test_a_delta_link_of_another_folder_or_a_stale_one_leads_to_a_lossless_resyn
 
 
 def meeting(item_id, start, minutes=30, **fields):
-    return event_json(item_id=item_id, ical_uid=f"uid-{item_id}", subject="", start=start,
-                      end=start + timedelta(minutes=minutes), zone="Europe/Madrid", all_day=False,
-                      organizer=fields.pop("organizer", ("Ana", "ana@example.org")),
-                      attendees=fields.pop("attendees", [("Sam", "sam.rivera@northwind.example", "accepted")]),
-                      cancelled=fields.pop("cancelled", False), owner="sam.rivera@northwind.example")
+    return event_json(
+        item_id=item_id,
+        ical_uid=f"uid-{item_id}",
+        subject="",
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        zone="Europe/Madrid",
+        all_day=False,
+        organizer=fields.pop("organizer", ("Ana", "ana@example.org")),
+        attendees=fields.pop("attendees", [("Sam", "sam.rivera@northwind.example", "accepted")]),
+        cancelled=fields.pop("cancelled", False),
+        owner="sam.rivera@northwind.example",
+    )
 
 
 def test_the_calendar_window_moves_forward_and_changes_arrive(emulator, database, account):
@@ -217,9 +251,16 @@ WORKER = textwrap.dedent("""
 def run_workers(emulator, redis_url, mode, processes=3):
     token = emulator.access_token_for()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, emulator.graph_base, emulator.ca_file, token,
-                               redis_url, mode], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-             for _ in range(processes)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, emulator.graph_base, emulator.ca_file, token, redis_url, mode],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        for _ in range(processes)
+    ]
     return [p.communicate(timeout=60)[0].strip() for p in procs]
 
 
@@ -262,9 +303,18 @@ def test_the_ten_minute_budget_and_a_dead_holders_slot(redis_url):
 FOLDERS = ("inbox", "sentitems", "archive")
 sync = st.tuples(st.just("sync"), st.one_of(st.none(), st.integers(0, 6)))
 move = st.tuples(st.just("move"), st.integers(0, 50), st.sampled_from(FOLDERS + ("drafts",)))
-operations = st.lists(st.one_of(
-    st.tuples(st.just("add"), st.sampled_from(FOLDERS)), st.tuples(st.just("delete"), st.integers(0, 50)),
-    move, move, st.tuples(st.just("expire")), sync, sync), max_size=25)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.sampled_from(FOLDERS)),
+        st.tuples(st.just("delete"), st.integers(0, 50)),
+        move,
+        move,
+        st.tuples(st.just("expire")),
+        sync,
+        sync,
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -300,9 +350,11 @@ def test_any_history_of_changes_syncs_and_crashes_converges_to_the_mailbox(emula
     run_sync(store, connector)
     # Then the store holds exactly the synced folders' messages, each under its folder now
     mailbox = emulator.mailbox()
-    expected = {i: f"mail:{mailbox.folders[e.collection[5:]]['_wellKnown']}"
-                for i, e in mailbox.entries.items() if e.collection.startswith("mail:")
-                and mailbox.folders[e.collection[5:]]["_wellKnown"] in FOLDERS}
+    expected = {
+        i: f"mail:{mailbox.folders[e.collection[5:]]['_wellKnown']}"
+        for i, e in mailbox.entries.items()
+        if e.collection.startswith("mail:") and mailbox.folders[e.collection[5:]]["_wellKnown"] in FOLDERS
+    }
     assert {i: r for i, (r, _) in store.rows.items()} == expected
     for item_id in list(mailbox.entries):
         mailbox.remove(item_id)

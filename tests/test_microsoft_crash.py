@@ -1,6 +1,7 @@
 """Crash safety: a worker SIGKILLed mid-sync (between pages and inside a page's
 transaction), restarted while the mailbox keeps changing, leaves the database equal to
 the emulator's mailbox — nothing lost, nothing twice."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,14 @@ WORKER = textwrap.dedent("""
 
 
 def run_worker(env, account_id, kill_at, where, page_size=120):
-    proc = subprocess.run([sys.executable, "-c", WORKER, str(account_id), str(kill_at), where, str(page_size)],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, str(account_id), str(kill_at), where, str(page_size)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc
 
 
@@ -78,16 +85,26 @@ def test_sigkilled_workers_leave_the_database_equal_to_the_mailbox(settings, dat
         with database.tx() as conn:
             user_id = create_user(conn, world.user_email)
         account_id = microsoft.connect_headless(ms, database, user_id)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "KITH_DATABASE_URL": ms.database_url,
-               "KITH_REDIS_URL": ms.redis_url, "KITH_HOME": str(ms.home), "KITH_SECRET_KEY": "test-secret-key-not-for-production",
-               "KITH_MS_CLIENT_ID": emulator.client_id, "KITH_MS_CLIENT_SECRET": emulator.client_secret,
-               "KITH_MS_AUTHORITY": emulator.authority, "KITH_GRAPH_BASE": emulator.graph_base,
-               "KITH_CA_BUNDLE": emulator.ca_file, "REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "KITH_DATABASE_URL": ms.database_url,
+            "KITH_REDIS_URL": ms.redis_url,
+            "KITH_HOME": str(ms.home),
+            "KITH_SECRET_KEY": "test-secret-key-not-for-production",
+            "KITH_MS_CLIENT_ID": emulator.client_id,
+            "KITH_MS_CLIENT_SECRET": emulator.client_secret,
+            "KITH_MS_AUTHORITY": emulator.authority,
+            "KITH_GRAPH_BASE": emulator.graph_base,
+            "KITH_CA_BUNDLE": emulator.ca_file,
+            "REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem",
+        }
         synced = sorted(emulator.message_ids())
         # Given workers killed at several points of the first full sync and of later rounds,
         # with mail arriving, being deleted and moved in between
-        for round_, (kill_at, where) in enumerate([(2, "after"), (3, "inside"), (5, "after"), (1, "inside"),
-                                                    (4, "inside")]):
+        for round_, (kill_at, where) in enumerate(
+            [(2, "after"), (3, "inside"), (5, "after"), (1, "inside"), (4, "inside")]
+        ):
             proc = run_worker(env, account_id, kill_at, where)
             assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
             emulator.add_message(sender=("New", f"new{round_}@example.org"))
@@ -102,14 +119,23 @@ def test_sigkilled_workers_leave_the_database_equal_to_the_mailbox(settings, dat
             assert proc.returncode == 0 and proc.stdout.strip() == "done", proc.stderr[-2000:]
         # Then the database holds exactly the mailbox: none lost, none twice
         with database.tx() as conn:
-            mail = conn.execute("SELECT provider_id, message_id FROM interactions WHERE account_id = %s "
-                                "AND kind = 'email'", (account_id,)).fetchall()
-            meetings = {r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s "
-                                                   "AND kind = 'meeting'", (account_id,)).fetchall()}
-            cursor = conn.execute("SELECT cursor FROM sync_state WHERE account_id = %s AND resource = 'calendar'",
-                                  (account_id,)).fetchone()[0]
-            states = {r[0] for r in conn.execute("SELECT state FROM sync_state WHERE account_id = %s",
-                                                 (account_id,)).fetchall()}
+            mail = conn.execute(
+                "SELECT provider_id, message_id FROM interactions WHERE account_id = %s AND kind = 'email'",
+                (account_id,),
+            ).fetchall()
+            meetings = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT provider_id FROM interactions WHERE account_id = %s AND kind = 'meeting'", (account_id,)
+                ).fetchall()
+            }
+            cursor = conn.execute(
+                "SELECT cursor FROM sync_state WHERE account_id = %s AND resource = 'calendar'", (account_id,)
+            ).fetchone()[0]
+            states = {
+                r[0]
+                for r in conn.execute("SELECT state FROM sync_state WHERE account_id = %s", (account_id,)).fetchall()
+            }
         ids = [r[0] for r in mail]
         expected = emulator.message_ids()
         assert (set(ids) - expected, expected - set(ids)) == (set(), set())

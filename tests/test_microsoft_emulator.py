@@ -1,5 +1,6 @@
 """The Microsoft emulator answers as Graph does: its JSON matches Graph's own CSDL schema,
 and delta, paging, $select, throttling and stale sync state behave as documented."""
+
 from __future__ import annotations
 
 import threading
@@ -27,7 +28,9 @@ def schema() -> dict:
     types, enums = {}, {}
     for kind in ("EntityType", "ComplexType"):
         for node in graph.findall(f"{EDM}{kind}"):
-            props = {p.get("Name"): (p.get("Type"), p.get("Nullable") != "false") for p in node.findall(f"{EDM}Property")}
+            props = {
+                p.get("Name"): (p.get("Type"), p.get("Nullable") != "false") for p in node.findall(f"{EDM}Property")
+            }
             types[node.get("Name")] = (node.get("BaseType"), props)
     for node in graph.findall(f"{EDM}EnumType"):
         enums[node.get("Name")] = {m.get("Name") for m in node.findall(f"{EDM}Member")}
@@ -54,9 +57,12 @@ def check(value, type_name: str, path: str, problems: list[str]) -> None:
         return
     if type_name.startswith("Edm."):
         primitive = type_name[4:]
-        ok = {"String": isinstance(value, str), "Boolean": isinstance(value, bool),
-              "Int32": isinstance(value, int) and not isinstance(value, bool),
-              "Binary": isinstance(value, str)}.get(primitive)
+        ok = {
+            "String": isinstance(value, str),
+            "Boolean": isinstance(value, bool),
+            "Int32": isinstance(value, int) and not isinstance(value, bool),
+            "Binary": isinstance(value, str),
+        }.get(primitive)
         if primitive == "DateTimeOffset":
             try:
                 ok = datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
@@ -137,8 +143,13 @@ def test_every_response_fits_graphs_csdl(graph):
     for folder in graph("/me/mailFolders").json()["value"]:
         check(folder, "graph.mailFolder", "folder", problems)
     messages = [m for page in walk(graph, "/me/mailFolders/inbox/messages/delta") for m in page.json()["value"]]
-    events = [e for page in walk(graph, "/me/calendarView/delta", startDateTime="2024-01-01T00:00:00Z",
-                                 endDateTime="2027-03-01T00:00:00Z") for e in page.json()["value"]]
+    events = [
+        e
+        for page in walk(
+            graph, "/me/calendarView/delta", startDateTime="2024-01-01T00:00:00Z", endDateTime="2027-03-01T00:00:00Z"
+        )
+        for e in page.json()["value"]
+    ]
     assert len(messages) > 1000 and len(events) > 100
     for i, m in enumerate(messages):
         check(m, "graph.message", f"message[{i}]", problems)
@@ -150,8 +161,9 @@ def test_every_response_fits_graphs_csdl(graph):
 
 
 def test_select_returns_only_what_was_asked_and_refuses_bodies_under_readbasic(graph):
-    page = graph("/me/mailFolders/inbox/messages/delta", "odata.maxpagesize=5",
-                 **{"$select": "from,sentDateTime"}).json()
+    page = graph(
+        "/me/mailFolders/inbox/messages/delta", "odata.maxpagesize=5", **{"$select": "from,sentDateTime"}
+    ).json()
     assert page["value"] and all(set(m) <= {"id", "from", "sentDateTime"} for m in page["value"])
     # $select is kept in the next link, as Graph embeds it in the skip token
     after = graph(page["@odata.nextLink"]).json()
@@ -195,9 +207,11 @@ def test_fifth_concurrent_request_of_a_mailbox_gets_429_with_retry_after(emulato
     emulator.reset_stats()
     statuses: list[tuple[int, str | None]] = []
     try:
+
         def one():
             r = graph("/me/mailFolders")
             statuses.append((r.status_code, r.headers.get("Retry-After")))
+
         threads = [threading.Thread(target=one) for _ in range(7)]
         for t in threads:
             t.start()
@@ -220,15 +234,22 @@ def test_fault_switch_serves_429_and_503_storms(emulator, graph):
 def test_calendar_view_delta_needs_a_window_and_serves_events_in_it(graph, world):
     assert graph("/me/calendarView/delta").status_code == 400
     start, end = datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 2, 1, tzinfo=timezone.utc)
-    events = [e for p in walk(graph, "/me/calendarView/delta", startDateTime=start.isoformat(),
-                              endDateTime=end.isoformat()) for e in p.json()["value"]]
+    events = [
+        e
+        for p in walk(graph, "/me/calendarView/delta", startDateTime=start.isoformat(), endDateTime=end.isoformat())
+        for e in p.json()["value"]
+    ]
     assert events
     for e in events:
         begins = datetime.fromisoformat(e["start"]["dateTime"][:19]).replace(tzinfo=timezone.utc)
         assert start - timedelta(days=1) < begins < end and e["start"]["timeZone"] == "UTC"
     # outlook.timezone turns wall times into the asked zone (same instant)
-    local = graph("/me/calendarView/delta", 'outlook.timezone="Pacific Standard Time"',
-                  startDateTime=start.isoformat(), endDateTime=end.isoformat()).json()["value"][0]
+    local = graph(
+        "/me/calendarView/delta",
+        'outlook.timezone="Pacific Standard Time"',
+        startDateTime=start.isoformat(),
+        endDateTime=end.isoformat(),
+    ).json()["value"][0]
     assert local["start"]["timeZone"] == "Pacific Standard Time"
 
 
@@ -238,8 +259,9 @@ def test_unauthenticated_and_unconsented_requests_are_refused(emulator):
     session.verify = emulator.ca_file
     assert session.get(emulator.graph_base + "/me").status_code == 401
     token = emulator.access_token_for(scopes=("User.Read",))
-    answer = session.get(emulator.graph_base + "/me/mailFolders/inbox/messages/delta",
-                         headers={"Authorization": f"Bearer {token}"})
+    answer = session.get(
+        emulator.graph_base + "/me/mailFolders/inbox/messages/delta", headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 403
 
 

@@ -1,4 +1,5 @@
 """Graph message and event JSON -> records: the bad input the issue lists, and properties."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -22,10 +23,19 @@ def who(address=None, name=None):
 
 
 def message(**fields):
-    base = {"id": "AAMkA1", "sentDateTime": "2026-03-02T09:15:00Z", "receivedDateTime": "2026-03-02T09:15:02Z",
-            "conversationId": "AAQkC1", "internetMessageId": "<abc@example.org>", "isDraft": False,
-            "parentFolderId": "AAMkF", "from": who("Ana@Example.org", "Ana Ruiz"),
-            "toRecipients": [who("sam@northwind.example", "Sam")], "ccRecipients": [], "bccRecipients": []}
+    base = {
+        "id": "AAMkA1",
+        "sentDateTime": "2026-03-02T09:15:00Z",
+        "receivedDateTime": "2026-03-02T09:15:02Z",
+        "conversationId": "AAQkC1",
+        "internetMessageId": "<abc@example.org>",
+        "isDraft": False,
+        "parentFolderId": "AAMkF",
+        "from": who("Ana@Example.org", "Ana Ruiz"),
+        "toRecipients": [who("sam@northwind.example", "Sam")],
+        "ccRecipients": [],
+        "bccRecipients": [],
+    }
     base.update(fields)
     return base
 
@@ -37,7 +47,9 @@ def test_a_plain_message_becomes_an_email_interaction():
     assert item.message_id == "abc@example.org"
     assert item.occurred_at == datetime(2026, 3, 2, 9, 15, tzinfo=timezone.utc)
     assert [(p.role, p.address, p.name) for p in item.participants] == [
-        ("from", "ana@example.org", "Ana Ruiz"), ("to", "sam@northwind.example", "Sam")]
+        ("from", "ana@example.org", "Ana Ruiz"),
+        ("to", "sam@northwind.example", "Sam"),
+    ]
     assert item.labels == ("inbox",) and item.is_sent is False
 
 
@@ -76,12 +88,15 @@ def test_a_message_without_any_time_is_quarantined():
 def test_hundreds_of_recipients_are_counted_once_and_the_users_lines_kept():
     # Given 400 recipients (one repeated in upper case) and the user on To and Cc
     to = [who(f"p{i}@example.org") for i in range(400)] + [who("P7@example.org")]
-    item = parse_message(message(toRecipients=to, ccRecipients=[who("p1@example.org")]), "mail:inbox",
-                         own=["P1@example.org"])
+    item = parse_message(
+        message(toRecipients=to, ccRecipients=[who("p1@example.org")]), "mail:inbox", own=["P1@example.org"]
+    )
     # Then the distinct addresses are counted and only the sender and the user's lines are stored
     assert item.audience == 401  # 400 recipients and the sender
     assert sorted((p.role, p.address) for p in item.participants if p.role != "from") == [
-        ("cc", "p1@example.org"), ("to", "p1@example.org")]
+        ("cc", "p1@example.org"),
+        ("to", "p1@example.org"),
+    ]
 
 
 def test_removed_entries_become_removed_records():
@@ -91,25 +106,42 @@ def test_removed_entries_become_removed_records():
 
 def test_graph_seven_digit_fractions_and_offsets_parse():
     assert parse_graph_datetime("2026-03-02T09:15:00.1234567Z") == datetime(
-        2026, 3, 2, 9, 15, 0, 123456, tzinfo=timezone.utc)
+        2026, 3, 2, 9, 15, 0, 123456, tzinfo=timezone.utc
+    )
     assert parse_graph_datetime("2026-03-02T10:15:00+01:00") == datetime(2026, 3, 2, 9, 15, tzinfo=timezone.utc)
     assert parse_graph_datetime("yesterday") is None
 
 
 def event(**fields):
-    base = {"id": "AAMkE1", "iCalUId": "040000008200E0", "isAllDay": False, "isCancelled": False,
-            "showAs": "busy", "type": "singleInstance",
-            "start": {"dateTime": "2026-03-02T10:00:00.0000000", "timeZone": "UTC"},
-            "end": {"dateTime": "2026-03-02T10:45:00.0000000", "timeZone": "UTC"},
-            "organizer": who("ana@example.org", "Ana"),
-            "attendees": [
-                {"type": "required", "emailAddress": {"address": "sam@northwind.example"},
-                 "status": {"response": "accepted", "time": "2026-03-01T00:00:00Z"}},
-                {"type": "optional", "emailAddress": {"address": "bo@example.org"},
-                 "status": {"response": "tentativelyAccepted"}},
-                {"type": "required", "emailAddress": {"address": "cy@example.org"}, "status": {"response": "notResponded"}},
-                {"type": "resource", "emailAddress": {"address": "room-4@northwind.example"},
-                 "status": {"response": "accepted"}}]}
+    base = {
+        "id": "AAMkE1",
+        "iCalUId": "040000008200E0",
+        "isAllDay": False,
+        "isCancelled": False,
+        "showAs": "busy",
+        "type": "singleInstance",
+        "start": {"dateTime": "2026-03-02T10:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-03-02T10:45:00.0000000", "timeZone": "UTC"},
+        "organizer": who("ana@example.org", "Ana"),
+        "attendees": [
+            {
+                "type": "required",
+                "emailAddress": {"address": "sam@northwind.example"},
+                "status": {"response": "accepted", "time": "2026-03-01T00:00:00Z"},
+            },
+            {
+                "type": "optional",
+                "emailAddress": {"address": "bo@example.org"},
+                "status": {"response": "tentativelyAccepted"},
+            },
+            {"type": "required", "emailAddress": {"address": "cy@example.org"}, "status": {"response": "notResponded"}},
+            {
+                "type": "resource",
+                "emailAddress": {"address": "room-4@northwind.example"},
+                "status": {"response": "accepted"},
+            },
+        ],
+    }
     base.update(fields)
     return base
 
@@ -118,8 +150,11 @@ def test_an_event_becomes_a_meeting_with_organizer_attendees_and_responses():
     item = parse_event(event())
     assert item.kind == "meeting" and item.duration_s == 45 * 60 and item.status == "confirmed"
     assert [(p.role, p.address, p.response) for p in item.participants] == [
-        ("organizer", "ana@example.org", "organizer"), ("attendee", "sam@northwind.example", "accepted"),
-        ("attendee", "bo@example.org", "tentative"), ("attendee", "cy@example.org", "needs_action")]
+        ("organizer", "ana@example.org", "organizer"),
+        ("attendee", "sam@northwind.example", "accepted"),
+        ("attendee", "bo@example.org", "tentative"),
+        ("attendee", "cy@example.org", "needs_action"),
+    ]
     assert item.labels == ("showAs:busy",)
 
 
@@ -131,16 +166,24 @@ def test_an_event_without_organizer_is_still_a_meeting():
 
 def test_an_attendee_response_of_the_wrong_json_type_reads_as_none():
     # Given attendees whose status.response is a list and an object (unhashable as dict keys)
-    attendees = [{"type": "required", "emailAddress": {"address": "sam@northwind.example"},
-                  "status": {"response": ["accepted"]}},
-                 {"type": "required", "emailAddress": {"address": "bo@example.org"}, "status": {"response": {}}},
-                 {"type": "required", "emailAddress": {"address": "cy@example.org"}, "status": {"response": "declined"}}]
+    attendees = [
+        {
+            "type": "required",
+            "emailAddress": {"address": "sam@northwind.example"},
+            "status": {"response": ["accepted"]},
+        },
+        {"type": "required", "emailAddress": {"address": "bo@example.org"}, "status": {"response": {}}},
+        {"type": "required", "emailAddress": {"address": "cy@example.org"}, "status": {"response": "declined"}},
+    ]
     # When the event is parsed
     item = parse_event(event(attendees=attendees))
     # Then it is still a meeting and those responses are unknown, the good one kept
     assert isinstance(item, Interaction)
     assert [(p.address, p.response) for p in item.participants if p.role == "attendee"] == [
-        ("sam@northwind.example", "none"), ("bo@example.org", "none"), ("cy@example.org", "declined")]
+        ("sam@northwind.example", "none"),
+        ("bo@example.org", "none"),
+        ("cy@example.org", "declined"),
+    ]
 
 
 def test_cancelled_and_tentative_events():
@@ -160,27 +203,48 @@ def test_an_unknown_time_zone_is_quarantined_with_its_name():
 
 
 def test_all_day_events():
-    item = parse_event(event(isAllDay=True, start={"dateTime": "2026-03-02T00:00:00.0000000", "timeZone": "UTC"},
-                             end={"dateTime": "2026-03-03T00:00:00.0000000", "timeZone": "UTC"}))
+    item = parse_event(
+        event(
+            isAllDay=True,
+            start={"dateTime": "2026-03-02T00:00:00.0000000", "timeZone": "UTC"},
+            end={"dateTime": "2026-03-03T00:00:00.0000000", "timeZone": "UTC"},
+        )
+    )
     assert item.all_day and item.duration_s == 86400
 
 
 # --- properties ------------------------------------------------------------------------------------
 
 addresses = st.one_of(st.none(), st.text(max_size=30), st.emails().map(str.upper), st.just(DN), st.just("  "))
-recipients = st.lists(st.builds(lambda a, n: {"emailAddress": {"address": a, "name": n}}, addresses,
-                                st.one_of(st.none(), st.text(max_size=10))), max_size=6)
+recipients = st.lists(
+    st.builds(
+        lambda a, n: {"emailAddress": {"address": a, "name": n}}, addresses, st.one_of(st.none(), st.text(max_size=10))
+    ),
+    max_size=6,
+)
 json_values = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
 
 
 @settings(max_examples=200)
-@given(st.fixed_dictionaries({"id": st.one_of(st.none(), st.text(min_size=1, max_size=8))}, optional={
-    "from": st.one_of(json_values, recipients.map(lambda r: r[0] if r else None)),
-    "toRecipients": st.one_of(json_values, recipients), "ccRecipients": recipients, "bccRecipients": recipients,
-    "sentDateTime": st.one_of(json_values, st.datetimes(timezones=st.just(timezone.utc)).map(
-        lambda d: d.isoformat().replace("+00:00", "Z"))),
-    "receivedDateTime": json_values, "isDraft": json_values, "internetMessageId": json_values,
-    "conversationId": json_values}))
+@given(
+    st.fixed_dictionaries(
+        {"id": st.one_of(st.none(), st.text(min_size=1, max_size=8))},
+        optional={
+            "from": st.one_of(json_values, recipients.map(lambda r: r[0] if r else None)),
+            "toRecipients": st.one_of(json_values, recipients),
+            "ccRecipients": recipients,
+            "bccRecipients": recipients,
+            "sentDateTime": st.one_of(
+                json_values,
+                st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat().replace("+00:00", "Z")),
+            ),
+            "receivedDateTime": json_values,
+            "isDraft": json_values,
+            "internetMessageId": json_values,
+            "conversationId": json_values,
+        },
+    )
+)
 def test_any_message_json_gives_a_record_and_never_raises(data):
     item = parse_message(data, "mail:inbox")
     assert isinstance(item, (Interaction, Quarantined, Removed))
@@ -192,14 +256,20 @@ def test_any_message_json_gives_a_record_and_never_raises(data):
 
 
 @settings(max_examples=200)
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)),
-       st.integers(min_value=0, max_value=10 * 86400),
-       st.sampled_from(["UTC", "Pacific Standard Time", "Europe/Madrid", "Tokyo Standard Time", "America/New_York"]))
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)),
+    st.integers(min_value=0, max_value=10 * 86400),
+    st.sampled_from(["UTC", "Pacific Standard Time", "Europe/Madrid", "Tokyo Standard Time", "America/New_York"]),
+)
 def test_duration_is_end_minus_start_in_any_zone(start, seconds, zone_name):
     end = start + timedelta(seconds=seconds)
     fmt = "%Y-%m-%dT%H:%M:%S.0000000"
-    item = parse_event(event(start={"dateTime": start.strftime(fmt), "timeZone": zone_name},
-                             end={"dateTime": end.strftime(fmt), "timeZone": zone_name}))
+    item = parse_event(
+        event(
+            start={"dateTime": start.strftime(fmt), "timeZone": zone_name},
+            end={"dateTime": end.strftime(fmt), "timeZone": zone_name},
+        )
+    )
     assert isinstance(item, Interaction)
     # Wall-clock differences across a DST change differ by at most an hour from real time.
     assert abs(item.duration_s - seconds) <= 3600

@@ -1,5 +1,6 @@
 """One person across providers: someone who writes to the user's Gmail (seen in the Takeout
 mbox) and appears in Outlook, even under a legacy Exchange DN, is one person in Kith."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -15,8 +16,13 @@ from service.store import AccountSyncStore, create_user
 
 def in_both_worlds(world) -> set[str]:
     def people(account):
-        return {p.address for m in world.messages_for(account) for _, a in (m.sender,) + m.recipients
-                if (p := world.person(a)) is not None and p.kind in ("contact", "colleague")}
+        return {
+            p.address
+            for m in world.messages_for(account)
+            for _, a in (m.sender,) + m.recipients
+            if (p := world.person(a)) is not None and p.kind in ("contact", "colleague")
+        }
+
     return people("google") & people("microsoft")
 
 
@@ -40,7 +46,9 @@ def test_a_contact_in_gmail_and_outlook_is_one_person(settings, database, tmp_pa
                 "SELECT DISTINCT a.provider, p.address, pa.person_id FROM participants p "
                 "JOIN interactions i ON i.id = p.interaction_id JOIN accounts a ON a.id = i.account_id "
                 "JOIN person_addresses pa ON pa.user_id = p.user_id AND pa.address = p.address "
-                "WHERE p.user_id = %s", (user_id,)).fetchall()
+                "WHERE p.user_id = %s",
+                (user_id,),
+            ).fetchall()
     finally:
         emulator.stop()
     person_of = defaultdict(set)  # (world person, provider) -> Kith person ids
@@ -54,6 +62,9 @@ def test_a_contact_in_gmail_and_outlook_is_one_person(settings, database, tmp_pa
     assert both == in_both_worlds(world) and both
     for who in both:
         assert len(person_of[(who, "mbox")] | person_of[(who, "microsoft")]) == 1, who
-    dn_people = {world.person(a).address for p, a, _ in rows if p == "microsoft" and a.lower().startswith("/o=")
-                 and world.person(a) is not None}
+    dn_people = {
+        world.person(a).address
+        for p, a, _ in rows
+        if p == "microsoft" and a.lower().startswith("/o=") and world.person(a) is not None
+    }
     assert dn_people & both

@@ -1,4 +1,5 @@
 """Noise classifiers: every exclusion has a reason; below the caps nothing is dropped."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -24,20 +25,23 @@ def meeting(organizer=ME, attendees=(("ana@example.org", "accepted"),), status="
     return Interaction("m", "meeting", AT, parts, status=status, duration_s=1800)
 
 
-@pytest.mark.parametrize("headers,labels,reason", [
-    ([("list-unsubscribe", "<https://x/u>")], [], noise.LIST_UNSUBSCRIBE),
-    ([("list-id", "<dev.lists.example>")], [], noise.LIST_ID),
-    ([("precedence", "Bulk")], [], "bulk mail (Precedence: bulk)"),
-    ([("precedence", "junk")], [], "bulk mail (Precedence: junk)"),
-    ([("auto-submitted", "auto-replied")], [], "automatic message (Auto-Submitted: auto-replied)"),
-    ([("content-class", "urn:content-classes:calendarmessage")], [], noise.CALENDAR_NOTIFICATION),
-    ([], ["INBOX", "CATEGORY_PROMOTIONS"], "Gmail category Promotions"),
-    ([], ["Category Social"], "Gmail category Social"),
-    ([], ["Category Updates", "Inbox"], "Gmail category Updates"),
-    ([], ["CATEGORY_FORUMS"], "Gmail category Forums"),
-    ([], ["SPAM"], noise.SPAM),
-    ([], ["junkemail"], noise.SPAM),
-])
+@pytest.mark.parametrize(
+    "headers,labels,reason",
+    [
+        ([("list-unsubscribe", "<https://x/u>")], [], noise.LIST_UNSUBSCRIBE),
+        ([("list-id", "<dev.lists.example>")], [], noise.LIST_ID),
+        ([("precedence", "Bulk")], [], "bulk mail (Precedence: bulk)"),
+        ([("precedence", "junk")], [], "bulk mail (Precedence: junk)"),
+        ([("auto-submitted", "auto-replied")], [], "automatic message (Auto-Submitted: auto-replied)"),
+        ([("content-class", "urn:content-classes:calendarmessage")], [], noise.CALENDAR_NOTIFICATION),
+        ([], ["INBOX", "CATEGORY_PROMOTIONS"], "Gmail category Promotions"),
+        ([], ["Category Social"], "Gmail category Social"),
+        ([], ["Category Updates", "Inbox"], "Gmail category Updates"),
+        ([], ["CATEGORY_FORUMS"], "Gmail category Forums"),
+        ([], ["SPAM"], noise.SPAM),
+        ([], ["junkemail"], noise.SPAM),
+    ],
+)
 def test_header_and_label_noise_has_a_reason(headers, labels, reason):
     """Given a mail with a list/bulk/auto header or a noisy Gmail category, Then it is left out, with why."""
     assert noise.interaction_reason(email(headers=headers, labels=labels), [ME]) == reason
@@ -45,20 +49,35 @@ def test_header_and_label_noise_has_a_reason(headers, labels, reason):
 
 def test_human_mail_passes():
     """Given a plain personal mail (Auto-Submitted: no, CATEGORY_PERSONAL), Then it is kept."""
-    assert noise.interaction_reason(email(headers=[("auto-submitted", "no")], labels=["CATEGORY_PERSONAL"]), [ME]) is None
+    assert (
+        noise.interaction_reason(email(headers=[("auto-submitted", "no")], labels=["CATEGORY_PERSONAL"]), [ME]) is None
+    )
 
 
-@pytest.mark.parametrize("address", [
-    "noreply@shop.example", "no-reply@x.example", "do-not-reply@bank.example", "donotreply@x.example",
-    "notifications@github.com", "MAILER-DAEMON@mx.example", "bounce-123@mail.example",
-    "messages-noreply@linkedin.com", "x@bounces.example.com", "calendar-notification@google.com",
-    "room-1@resource.calendar.google.com", "reply+ABC@reply.github.com"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "noreply@shop.example",
+        "no-reply@x.example",
+        "do-not-reply@bank.example",
+        "donotreply@x.example",
+        "notifications@github.com",
+        "MAILER-DAEMON@mx.example",
+        "bounce-123@mail.example",
+        "messages-noreply@linkedin.com",
+        "x@bounces.example.com",
+        "calendar-notification@google.com",
+        "room-1@resource.calendar.google.com",
+        "reply+ABC@reply.github.com",
+    ],
+)
 def test_robot_addresses(address):
     assert noise.address_reason(address) is not None
 
 
-@pytest.mark.parametrize("address", ["ana@example.org", "noreen@example.org", "info.desk.ana@x.example",
-                                     "b.ana@gmail.com"])
+@pytest.mark.parametrize(
+    "address", ["ana@example.org", "noreen@example.org", "info.desk.ana@x.example", "b.ana@gmail.com"]
+)
 def test_people_are_not_robots(address):
     assert noise.address_reason(address) is None
 
@@ -108,8 +127,13 @@ def test_one_way():
 def test_rules_most_specific_wins():
     """Given a blocked domain and an allowed address in it, and a sub-domain rule,
     Then the address rule wins over the domain rule, the longer domain over its parent."""
-    rules = noise.Rules([("domain", "example.com", "block"), ("address", "Ana@Example.com", "allow"),
-                         ("domain", "eu.example.com", "allow")])
+    rules = noise.Rules(
+        [
+            ("domain", "example.com", "block"),
+            ("address", "Ana@Example.com", "allow"),
+            ("domain", "eu.example.com", "allow"),
+        ]
+    )
     assert rules.verdict("ana@example.com")[0] == "allow"
     assert rules.verdict("bob@example.com") == ("block", "blocked by your rule on domain example.com")
     assert rules.verdict("bob@eu.example.com")[0] == "allow"

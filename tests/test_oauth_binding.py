@@ -6,6 +6,7 @@ so the callback refuses before the code is exchanged, and nothing is attached. T
 that started the flow sees a confirmation naming the mailbox and the Kith user; only its
 POST attaches, once. Google and Microsoft answer alike.
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
@@ -34,26 +35,34 @@ class Provider:
     """One emulated provider, and a person consenting at it in their own browser."""
 
     def __init__(self, name, settings, mailbox, consent, emulator):
-        self.name, self.settings, self.mailbox, self._consent, self.emulator = name, settings, mailbox, consent, emulator
+        self.name, self.settings, self.mailbox, self._consent, self.emulator = (
+            name,
+            settings,
+            mailbox,
+            consent,
+            emulator,
+        )
 
     def consent(self, url: str) -> str:
         """The path of Kith's callback the provider sends the consenting browser to."""
         location = self._consent(url)
         assert location.startswith(self.settings.base_url), location
-        return location[len(self.settings.base_url):]
+        return location[len(self.settings.base_url) :]
 
 
 def _google(settings):
     emu = start_google_emulator(accounts=[ANA, "other@example.org"])
-    routed = settings.model_copy(update={**emu.settings_overrides(),
-                                         "google_client_secret": SecretStr("kith-emulator-secret")})
+    routed = settings.model_copy(
+        update={**emu.settings_overrides(), "google_client_secret": SecretStr("kith-emulator-secret")}
+    )
 
     def consent(url):
         # No login_hint: the emulator shows its consent form and the person picks their mailbox.
         page = requests.get(url)
         form = read_form(page.text)
-        answer = requests.post(emu.url + form.action, data={**form.fields, "user": ANA, "decision": "allow"},
-                               allow_redirects=False)
+        answer = requests.post(
+            emu.url + form.action, data={**form.fields, "user": ANA, "decision": "allow"}, allow_redirects=False
+        )
         assert answer.status_code == 302
         return answer.headers["Location"]
 
@@ -65,8 +74,13 @@ def _microsoft(settings):
     emu.add_message(sender=("Bo", "bo@example.org"))
     session = requests.Session()
     session.trust_env, session.verify = False, emu.ca_file
-    return Provider("microsoft", microsoft.with_emulator(settings, emu), SAM,
-                    lambda url: session.get(url, allow_redirects=False).headers["Location"], emu)
+    return Provider(
+        "microsoft",
+        microsoft.with_emulator(settings, emu),
+        SAM,
+        lambda url: session.get(url, allow_redirects=False).headers["Location"],
+        emu,
+    )
 
 
 @pytest.fixture(params=["google", "microsoft"])
@@ -91,13 +105,19 @@ def kith(database, provider):
 
 def accounts_of(database, address):
     with database.tx() as conn:
-        return [r[0] for r in conn.execute("SELECT u.email FROM accounts a JOIN users u ON u.id = a.user_id "
-                                           "WHERE a.address = %s ORDER BY u.email", (address,)).fetchall()]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT u.email FROM accounts a JOIN users u ON u.id = a.user_id WHERE a.address = %s ORDER BY u.email",
+                (address,),
+            ).fetchall()
+        ]
 
 
 def start(client, provider, token) -> str:
-    answer = client.get(f"/v1/connect/{provider.name}", headers={"Authorization": f"Bearer {token}"},
-                        follow_redirects=False)
+    answer = client.get(
+        f"/v1/connect/{provider.name}", headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
+    )
     assert answer.status_code == 302
     return answer.headers["location"]
 
@@ -140,8 +160,9 @@ def test_the_starting_browser_confirms_the_mailbox_and_only_the_post_attaches(pr
         form = confirmation_form(asked.text)
         # And neither another browser posting the form nor a post without the page's token attaches it
         assert stranger.post(f"/v1/connect/{provider.name}/confirm", data=form).status_code == 403
-        assert browser.post(f"/v1/connect/{provider.name}/confirm",
-                            data={**form, "confirm": "guessed"}).status_code == 403
+        assert (
+            browser.post(f"/v1/connect/{provider.name}/confirm", data={**form, "confirm": "guessed"}).status_code == 403
+        )
         assert accounts_of(database, provider.mailbox) == []
         # When the starting browser confirms
         done = browser.post(f"/v1/connect/{provider.name}/confirm", data=form)
@@ -159,8 +180,10 @@ def test_a_mailbox_of_another_kith_user_needs_an_explicit_confirmation(provider,
     with TestClient(app) as a_browser, TestClient(app) as b_browser:
         # Given A has the mailbox connected through the same flow
         asked = a_browser.get(provider.consent(start(a_browser, provider, users["a"][1])))
-        assert a_browser.post(f"/v1/connect/{provider.name}/confirm",
-                              data=confirmation_form(asked.text)).status_code == 200
+        assert (
+            a_browser.post(f"/v1/connect/{provider.name}/confirm", data=confirmation_form(asked.text)).status_code
+            == 200
+        )
         # When B connects the same mailbox from B's own browser
         asked = b_browser.get(provider.consent(start(b_browser, provider, users["b"][1])))
         # Then the page says it is connected to another Kith account, without saying whose
@@ -170,8 +193,7 @@ def test_a_mailbox_of_another_kith_user_needs_an_explicit_confirmation(provider,
         plain = b_browser.post(f"/v1/connect/{provider.name}/confirm", data=confirmation_form(asked.text))
         assert plain.status_code == 409 and accounts_of(database, provider.mailbox) == ["a@kith.example"]
         # When B ticks the explicit confirmation
-        done = b_browser.post(f"/v1/connect/{provider.name}/confirm",
-                              data=confirmation_form(asked.text, also="yes"))
+        done = b_browser.post(f"/v1/connect/{provider.name}/confirm", data=confirmation_form(asked.text, also="yes"))
         # Then both have it
         assert done.status_code == 200
         assert accounts_of(database, provider.mailbox) == ["a@kith.example", "b@kith.example"]
@@ -186,8 +208,7 @@ def test_a_cookie_from_another_flow_is_refused(provider, kith, database):
         own_state = parse_qs(urlsplit(mine).query)["state"][0]
         their_state = parse_qs(urlsplit(theirs).query)["state"][0]
         # When that browser presents its own flow's nonce under B's flow's cookie name
-        browser.cookies.set(cookie_name(their_state), browser.cookies.get(cookie_name(own_state)),
-                            path="/v1/connect")
+        browser.cookies.set(cookie_name(their_state), browser.cookies.get(cookie_name(own_state)), path="/v1/connect")
         answer = browser.get(provider.consent(theirs))
         # Then it is refused, and nothing is attached
         assert answer.status_code == 403
@@ -208,8 +229,11 @@ def test_cancelling_attaches_nothing_and_ends_the_flow(provider, kith, database)
 def test_refusals_answer_json_to_a_client_that_asks_for_it(provider, kith):
     _, app = kith
     with TestClient(app) as client:
-        answer = client.get(f"/v1/connect/{provider.name}/callback", params={"state": "nope", "code": "c"},
-                            headers={"Accept": "application/json"})
+        answer = client.get(
+            f"/v1/connect/{provider.name}/callback",
+            params={"state": "nope", "code": "c"},
+            headers={"Accept": "application/json"},
+        )
     assert answer.status_code == 400 and answer.json()["error"] == "bad_request"
     assert "unknown" in answer.json()["message"]
 
@@ -238,6 +262,7 @@ def test_in_process_flows_ask_before_sharing_a_mailbox(provider, kith, database)
     # And a terminal that cannot answer is a no
     def no_terminal(prompt):
         raise EOFError
+
     assert oauth_accounts.ask_terminal(no_terminal)(provider.mailbox) is False
 
 
@@ -247,14 +272,18 @@ def test_reconnecting_a_revoked_account_resumes_its_resources(provider, kith, da
     account_id = module.connect_headless(provider.settings, database, users["b"][0], login_hint=provider.mailbox)
     with database.tx() as conn:
         conn.execute("UPDATE accounts SET status = 'auth_revoked' WHERE id = %s", (account_id,))
-        conn.execute("INSERT INTO sync_state (account_id, resource, state, cursor) VALUES "
-                     "(%s, 'r-new', 'auth_revoked', NULL), (%s, 'r-old', 'auth_revoked', 'c1')",
-                     (account_id, account_id))
-    assert module.connect_headless(provider.settings, database, users["b"][0],
-                                   login_hint=provider.mailbox) == account_id
+        conn.execute(
+            "INSERT INTO sync_state (account_id, resource, state, cursor) VALUES "
+            "(%s, 'r-new', 'auth_revoked', NULL), (%s, 'r-old', 'auth_revoked', 'c1')",
+            (account_id, account_id),
+        )
+    assert (
+        module.connect_headless(provider.settings, database, users["b"][0], login_hint=provider.mailbox) == account_id
+    )
     with database.tx() as conn:
-        states = dict(conn.execute("SELECT resource, state FROM sync_state WHERE account_id = %s",
-                                   (account_id,)).fetchall())
+        states = dict(
+            conn.execute("SELECT resource, state FROM sync_state WHERE account_id = %s", (account_id,)).fetchall()
+        )
         status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
     assert status == "initial" and states["r-new"] == "initial" and states["r-old"] == "incremental"
 
@@ -265,17 +294,24 @@ def test_every_start_gives_its_browser_the_flow_cookie(provider, kith, database)
     users, app = kith
     user_id, token = users["b"]
     with database.tx() as conn:
-        account_id = conn.execute("INSERT INTO accounts (user_id, provider, address, status) VALUES "
-                                  "(%s, %s, %s, 'auth_revoked') RETURNING id",
-                                  (user_id, provider.name, provider.mailbox)).fetchone()[0]
+        account_id = conn.execute(
+            "INSERT INTO accounts (user_id, provider, address, status) VALUES "
+            "(%s, %s, %s, 'auth_revoked') RETURNING id",
+            (user_id, provider.name, provider.mailbox),
+        ).fetchone()[0]
     with database.tx() as conn:
         session = sessions.open_session(conn, token)
     with TestClient(app) as browser:
         browser.cookies.set("kith_session", session.id)
-        again = browser.post(f"/accounts/{account_id}/reconnect", data={"csrf": session.csrf},
-                             headers={"origin": "http://testserver"}, follow_redirects=False)
-        api = browser.post("/v1/accounts/connect", json={"provider": provider.name},
-                           headers={"Authorization": f"Bearer {token}"})
+        again = browser.post(
+            f"/accounts/{account_id}/reconnect",
+            data={"csrf": session.csrf},
+            headers={"origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        api = browser.post(
+            "/v1/accounts/connect", json={"provider": provider.name}, headers={"Authorization": f"Bearer {token}"}
+        )
     for response, url in ((again, again.headers.get("location", "")), (api, api.json().get("authorize_url", ""))):
         state = parse_qs(urlsplit(url).query)["state"][0]
         cookie = response.headers["set-cookie"]

@@ -1,5 +1,6 @@
 """People in PostgreSQL: own addresses, persons, hand merges and splits, rules, colleagues,
 and the exchanges handed to the model."""
+
 from __future__ import annotations
 
 import random
@@ -22,16 +23,30 @@ def mail(pid, frm, to=(), cc=(), *, at=0, sent=None, mid=None, irt=None, headers
     parts = [Participant(frm, "from", names.get(frm))]
     parts += [Participant(a, "to", names.get(a)) for a in to]
     parts += [Participant(a, "cc", names.get(a)) for a in cc]
-    return Interaction(provider_id=pid, kind="email", occurred_at=T0 + timedelta(hours=at),
-                       participants=tuple(parts), message_id=mid or f"{pid}@mail", in_reply_to=irt,
-                       is_sent=sent, headers=tuple(headers), labels=tuple(labels))
+    return Interaction(
+        provider_id=pid,
+        kind="email",
+        occurred_at=T0 + timedelta(hours=at),
+        participants=tuple(parts),
+        message_id=mid or f"{pid}@mail",
+        in_reply_to=irt,
+        is_sent=sent,
+        headers=tuple(headers),
+        labels=tuple(labels),
+    )
 
 
 def meeting(pid, organizer, attendees, *, at=0, status="confirmed", minutes=30):
     parts = [Participant(organizer, "organizer", None, "organizer")]
     parts += [Participant(a, "attendee", None, r) for a, r in attendees]
-    return Interaction(provider_id=pid, kind="meeting", occurred_at=T0 + timedelta(hours=at),
-                       participants=tuple(parts), status=status, duration_s=minutes * 60)
+    return Interaction(
+        provider_id=pid,
+        kind="meeting",
+        occurred_at=T0 + timedelta(hours=at),
+        participants=tuple(parts),
+        status=status,
+        duration_s=minutes * 60,
+    )
 
 
 @pytest.fixture
@@ -59,8 +74,16 @@ def conversation(n=3, who="ana@example.org", start=0):
     out = []
     for k in range(n):
         out.append(mail(f"in{who}{start + k}", who, ["me@gmail.com"], at=start + 2 * k, names={who: "Ana Ruiz"}))
-        out.append(mail(f"out{who}{start + k}", "me@gmail.com", [who], at=start + 2 * k + 1, sent=True,
-                        irt=f"in{who}{start + k}@mail"))
+        out.append(
+            mail(
+                f"out{who}{start + k}",
+                "me@gmail.com",
+                [who],
+                at=start + 2 * k + 1,
+                sent=True,
+                irt=f"in{who}{start + k}@mail",
+            )
+        )
     return out
 
 
@@ -69,10 +92,20 @@ def test_exact_matches_merge_across_providers_and_own_addresses_are_the_user(con
     and the user's work account address,
     When people are refreshed,
     Then Ana is one person with both spellings, and no own address is a person."""
-    uid = user_with(conn, conversation(2, "ana.ruiz@gmail.com"), extra=[
-        ("microsoft", "me@northwind.example", [
-            mail("m1", "anaruiz+work@googlemail.com", ["me@northwind.example"], at=50),
-            mail("m2", "me@northwind.example", ["anaruiz+work@googlemail.com"], at=51, sent=True)])])
+    uid = user_with(
+        conn,
+        conversation(2, "ana.ruiz@gmail.com"),
+        extra=[
+            (
+                "microsoft",
+                "me@northwind.example",
+                [
+                    mail("m1", "anaruiz+work@googlemail.com", ["me@northwind.example"], at=50),
+                    mail("m2", "me@northwind.example", ["anaruiz+work@googlemail.com"], at=51, sent=True),
+                ],
+            )
+        ],
+    )
     counts = people.refresh_people(conn, uid)
     sets = person_sets(conn, uid)
     assert frozenset({"ana.ruiz@gmail.com", "anaruiz+work@googlemail.com"}) in sets
@@ -88,13 +121,18 @@ def test_sent_from_address_becomes_the_user(conn):
     """Given mail the provider marks as sent from an alias nobody told us about,
     When people are refreshed,
     Then the alias is the user's, and a mail to it is one-to-one with the user."""
-    items = [mail("s1", "me.alias@work.example", ["bo@example.org"], sent=True, at=1),
-             mail("r1", "bo@example.org", ["me.alias@work.example"], at=2)]
+    items = [
+        mail("s1", "me.alias@work.example", ["bo@example.org"], sent=True, at=1),
+        mail("r1", "bo@example.org", ["me.alias@work.example"], at=2),
+    ]
     uid = user_with(conn, items)
     people.refresh_people(conn, uid)
     assert "me.alias@work.example" in people.own_addresses(conn, uid)
-    exchanges, info = people.load_exchanges(conn, uid)
-    assert [(x.sender == USER, x.recipients == (USER,) or x.sender == USER) for x in exchanges] == [(True, True), (False, True)]
+    exchanges, _info = people.load_exchanges(conn, uid)
+    assert [(x.sender == USER, x.recipients == (USER,) or x.sender == USER) for x in exchanges] == [
+        (True, True),
+        (False, True),
+    ]
     assert all(x.size() == 1 for x in exchanges)
 
 
@@ -142,7 +180,8 @@ def test_an_address_with_the_users_name_may_be_the_user(conn):
     Then it is suggested as the user (never assumed); accepting makes it an own address."""
     items = conversation(2, "ana@example.org") + [
         mail("x1", "me.old@work.example", ["ana@example.org"], names={"me.old@work.example": "Me Myself"}, at=30),
-        mail("x2", "me@gmail.com", ["bo@example.org"], sent=True, names={"me@gmail.com": "Me Myself"}, at=31)]
+        mail("x2", "me@gmail.com", ["bo@example.org"], sent=True, names={"me@gmail.com": "Me Myself"}, at=31),
+    ]
     uid = user_with(conn, items)
     people.refresh_people(conn, uid)
     (s,) = [s for s in people.merge_suggestions(conn, uid) if s["is_you"]]
@@ -159,17 +198,25 @@ def test_noise_is_left_out_with_reasons(conn):
     When exchanges are loaded,
     Then only the real conversation and meeting remain, and every exclusion has a reason."""
     items = conversation(2, "ana@example.org")
-    items += [mail("n1", "news@letters.example", ["me@gmail.com"], headers=[("list-unsubscribe", "<mailto:x>")]),
-              mail("r1", "no-reply@shop.example", ["me@gmail.com"]),
-              mail("c1", "cold@pitch.example", ["me@gmail.com"]), mail("c2", "cold@pitch.example", ["me@gmail.com"]),
-              mail("b1", "boss@corp.example", ["me@gmail.com"] + [f"p{i}@corp.example" for i in range(60)]),
-              mail("p1", "deals@shop2.example", ["me@gmail.com"], labels=["Category Promotions"]),
-              mail("i1", "ana@example.org", ["me@gmail.com"], at=4,
-                   headers=[("content-class", "urn:content-classes:calendarmessage")]),
-              meeting("e1", "me@gmail.com", [("ana@example.org", "accepted")], at=5),
-              meeting("e2", "me@gmail.com", [("ana@example.org", "accepted")], at=6, status="cancelled"),
-              meeting("e3", "ana@example.org", [("me@gmail.com", "declined")], at=7),
-              meeting("e4", "me@gmail.com", [], at=8)]
+    items += [
+        mail("n1", "news@letters.example", ["me@gmail.com"], headers=[("list-unsubscribe", "<mailto:x>")]),
+        mail("r1", "no-reply@shop.example", ["me@gmail.com"]),
+        mail("c1", "cold@pitch.example", ["me@gmail.com"]),
+        mail("c2", "cold@pitch.example", ["me@gmail.com"]),
+        mail("b1", "boss@corp.example", ["me@gmail.com"] + [f"p{i}@corp.example" for i in range(60)]),
+        mail("p1", "deals@shop2.example", ["me@gmail.com"], labels=["Category Promotions"]),
+        mail(
+            "i1",
+            "ana@example.org",
+            ["me@gmail.com"],
+            at=4,
+            headers=[("content-class", "urn:content-classes:calendarmessage")],
+        ),
+        meeting("e1", "me@gmail.com", [("ana@example.org", "accepted")], at=5),
+        meeting("e2", "me@gmail.com", [("ana@example.org", "accepted")], at=6, status="cancelled"),
+        meeting("e3", "ana@example.org", [("me@gmail.com", "declined")], at=7),
+        meeting("e4", "me@gmail.com", [], at=8),
+    ]
     uid = user_with(conn, items)
     people.refresh_people(conn, uid)
     exchanges, info = people.load_exchanges(conn, uid)
@@ -190,8 +237,7 @@ def test_rules_win_over_filters(conn):
     """Given a no-reply address the user allows, and a real contact whose domain is blocked,
     When exchanges are loaded,
     Then the allowed one is kept and the blocked one is gone, with the rule as the reason."""
-    items = conversation(2, "ana@blocked.example") + [
-        mail("r1", "noreply@bank.example", ["me@gmail.com"], at=40)]
+    items = conversation(2, "ana@blocked.example") + [mail("r1", "noreply@bank.example", ["me@gmail.com"], at=40)]
     uid = user_with(conn, items)
     people.set_rule(conn, uid, "address", "NoReply@Bank.example", "allow")
     people.set_rule(conn, uid, "domain", "@Blocked.example", "block")
@@ -200,7 +246,9 @@ def test_rules_win_over_filters(conn):
     assert {v["primary"] for v in info.values()} == {"noreply@bank.example"}
     assert any(r["reason"] == "blocked by your rule on domain blocked.example" for r in people.exclusions(conn, uid))
     assert {(r["kind"], r["value"]) for r in people.list_rules(conn, uid)} == {
-        ("address", "noreply@bank.example"), ("domain", "blocked.example")}
+        ("address", "noreply@bank.example"),
+        ("domain", "blocked.example"),
+    }
     assert people.delete_rule(conn, uid, "domain", "blocked.example")
     _, info = people.load_exchanges(conn, uid)
     assert "ana@blocked.example" in {v["primary"] for v in info.values()}
@@ -214,7 +262,10 @@ def test_colleagues_named_or_derived_and_shared_domains_refused(conn):
     uid = user_with(conn, items, extra=[("microsoft", "me@northwind.example", [])])
     people.refresh_people(conn, uid)  # as the import or sync that wrote the mail does
     _, info = people.load_exchanges(conn, uid)
-    assert {v["primary"]: v["colleague"] for v in info.values()} == {"ana@gmail.com": False, "carl@northwind.example": True}
+    assert {v["primary"]: v["colleague"] for v in info.values()} == {
+        "ana@gmail.com": False,
+        "carl@northwind.example": True,
+    }
     _, info = people.load_exchanges(conn, uid, include_colleagues=False)
     assert {v["primary"] for v in info.values()} == {"ana@gmail.com"}
     with pytest.raises(ValueError):
@@ -231,10 +282,17 @@ def test_legacy_dn_resolves_to_smtp_of_the_same_person(conn):
     When refreshed,
     Then both are one person (an exact match)."""
     dn = "/O=NORTHWIND/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN=CBERG".lower()
-    items = [mail("d1", dn, ["me@northwind.example"], names={dn: "Berg, Carl"}, at=1),
-             mail("d2", "me@northwind.example", [dn], sent=True, at=2),
-             mail("s1", "carl.berg@northwind.example", ["me@northwind.example"],
-                  names={"carl.berg@northwind.example": "Carl Berg"}, at=3)]
+    items = [
+        mail("d1", dn, ["me@northwind.example"], names={dn: "Berg, Carl"}, at=1),
+        mail("d2", "me@northwind.example", [dn], sent=True, at=2),
+        mail(
+            "s1",
+            "carl.berg@northwind.example",
+            ["me@northwind.example"],
+            names={"carl.berg@northwind.example": "Carl Berg"},
+            at=3,
+        ),
+    ]
     uid = user_with(conn, items, provider="microsoft", address="me@northwind.example")
     people.refresh_people(conn, uid)
     assert frozenset({dn, "carl.berg@northwind.example"}) in person_sets(conn, uid)
@@ -249,20 +307,32 @@ def test_as_of_reads_only_the_past(conn):
 
 
 @hsettings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), edits=st.lists(st.tuples(st.booleans(), st.integers(0, 50), st.integers(0, 50)),
-                                                   max_size=3))
+@given(
+    seed=st.integers(0, 10_000),
+    edits=st.lists(st.tuples(st.booleans(), st.integers(0, 50), st.integers(0, 50)), max_size=3),
+)
 def test_refresh_is_idempotent_order_free_and_keeps_hand_edits(database_url, seed, edits):
     """Given a random mailbox of aliases written in two different orders,
     When people are refreshed once, twice, and in the other order,
     Then the partition of addresses into people is the same every time;
     and after random hand merges and splits, further refreshes change nothing."""
     rnd = random.Random(seed)
-    pool = ["ana@example.org", "Ana@Example.org", "a.n.a@gmail.com", "ana+x@googlemail.com",
-            "bob@x.example", "bob.smith@y.example", "bob.smith@z.example", "carl@northwind.example"]
+    pool = [
+        "ana@example.org",
+        "Ana@Example.org",
+        "a.n.a@gmail.com",
+        "ana+x@googlemail.com",
+        "bob@x.example",
+        "bob.smith@y.example",
+        "bob.smith@z.example",
+        "carl@northwind.example",
+    ]
     items = []
     for k in range(12):
         who = rnd.choice(pool).lower()
-        items.append(mail(f"m{k}", who, ["me@gmail.com"], at=k, names={who: rnd.choice(["Ana Ruiz", "Bob Smith", None])}))
+        items.append(
+            mail(f"m{k}", who, ["me@gmail.com"], at=k, names={who: rnd.choice(["Ana Ruiz", "Bob Smith", None])})
+        )
         items.append(mail(f"s{k}", "me@gmail.com", [who], at=k, sent=True))
     results = []
     for order in (items, list(reversed(items))):
@@ -302,8 +372,11 @@ def test_load_exchanges_is_fast(conn):
     batch = []
     for k in range(100_000):
         a, b = rnd.sample(who, 2)
-        batch.append(mail(f"x{k}", "me@gmail.com", [a, b], at=k / 100, sent=True) if k % 2 else
-                     mail(f"x{k}", a, ["me@gmail.com"], cc=[b], at=k / 100))
+        batch.append(
+            mail(f"x{k}", "me@gmail.com", [a, b], at=k / 100, sent=True)
+            if k % 2
+            else mail(f"x{k}", a, ["me@gmail.com"], cc=[b], at=k / 100)
+        )
         if len(batch) == 20_000:
             store.write_interactions(conn, uid, acct, "mail", batch)
             conn.commit()  # one page per transaction, as the sync engine writes them

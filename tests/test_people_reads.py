@@ -1,6 +1,7 @@
 """Reads never write: people are refreshed by whoever writes interactions (a sync, an import)
 or scores, and loading the analytics input, the exclusions or ties computed as of a date
 runs in a READ ONLY transaction (service/people/exchanges.py, service/people/refresh.py)."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -19,9 +20,14 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
 def mail(pid, frm, to, at, sent=False):
-    return Interaction(provider_id=pid, kind="email", occurred_at=T0 + timedelta(hours=at),
-                       participants=(Participant(frm, "from", None), *(Participant(a, "to", None) for a in to)),
-                       message_id=f"{pid}@mail", is_sent=sent)
+    return Interaction(
+        provider_id=pid,
+        kind="email",
+        occurred_at=T0 + timedelta(hours=at),
+        participants=(Participant(frm, "from", None), *(Participant(a, "to", None) for a in to)),
+        message_id=f"{pid}@mail",
+        is_sent=sent,
+    )
 
 
 def talk(who, start):
@@ -65,7 +71,9 @@ def test_the_analytics_input_exclusions_and_ties_as_of_a_date_are_read_in_a_read
     assert result.unknown == frozenset({"bob@example.org"})
     assert len(exchanges) == 2 and left_out == page.items == []
     with database.tx() as conn:
-        assert conn.execute("SELECT count(*) FROM person_addresses WHERE address = 'bob@example.org'").fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM person_addresses WHERE address = 'bob@example.org'").fetchone()[0] == 0
+        )
 
 
 def test_a_read_only_transaction_refuses_a_write(database):
@@ -86,9 +94,10 @@ def test_an_import_refreshes_people_so_that_a_read_finds_them(database, tmp_path
     path = tmp_path / "mail.mbox"
     with open(path, "wb") as f:
         for n, (frm, to, label) in enumerate(((ME, "ana@pals.example", "Sent"), ("ana@pals.example", ME, "Inbox"))):
-            f.write(f"From {n}@xxx Mon Jan 05 09:0{n}:00 +0000 2026\nX-Gmail-Labels: {label}\n"
-                    f"Message-ID: <m{n}@x>\nDate: Mon, 05 Jan 2026 09:0{n}:00 +0000\nFrom: {frm}\nTo: {to}\n\nhi\n\n"
-                    .encode())
+            f.write(
+                f"From {n}@xxx Mon Jan 05 09:0{n}:00 +0000 2026\nX-Gmail-Labels: {label}\n"
+                f"Message-ID: <m{n}@x>\nDate: Mon, 05 Jan 2026 09:0{n}:00 +0000\nFrom: {frm}\nTo: {to}\n\nhi\n\n".encode()
+            )
     # When imported (as `kith import mbox`), then read in a READ ONLY transaction
     import_file(database, user_id, "mbox", path)
     with read_only(database) as conn:

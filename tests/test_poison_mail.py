@@ -1,6 +1,7 @@
 """One poison message must never stop a sync (issue 13): the NUL display-name attack replayed
 through mbox import, Gmail and Graph into PostgreSQL, and an item the database still refuses
 split off into quarantine while the rest of its page is stored."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -20,22 +21,30 @@ from service.imports import import_file
 from service.store import AccountSyncStore, create_user, ensure_account
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
-POISONS = ("From: =?utf-8?q?Eve=00?= <eve@evil.test>",  # NUL in an encoded word
-           "From: Eve\x00 Raw <eve2@evil.test>",  # a raw NUL byte
-           "From: =?utf-8?b?RXZlAUI=?= <eve3@evil.test>\nX-Gmail-Labels: In\x00box")
+POISONS = (
+    "From: =?utf-8?q?Eve=00?= <eve@evil.test>",  # NUL in an encoded word
+    "From: Eve\x00 Raw <eve2@evil.test>",  # a raw NUL byte
+    "From: =?utf-8?b?RXZlAUI=?= <eve3@evil.test>\nX-Gmail-Labels: In\x00box",
+)
 
 
 def mbox_message(n: int, from_line: str | None = None) -> str:
     date = (START + timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
-    return (f"From 1683{n:015d}@xxx Wed Nov 25 10:00:00 +0000 2026\n"
-            f"{from_line or f'From: Person {n} <p{n}@example.org>'}\nTo: me@example.com\n"
-            f"Date: {date}\nMessage-ID: <m{n}@example.org>\n\nbody {n}\n\n")
+    return (
+        f"From 1683{n:015d}@xxx Wed Nov 25 10:00:00 +0000 2026\n"
+        f"{from_line or f'From: Person {n} <p{n}@example.org>'}\nTo: me@example.com\n"
+        f"Date: {date}\nMessage-ID: <m{n}@example.org>\n\nbody {n}\n\n"
+    )
 
 
 def stored_ids(database, account_id) -> set[str]:
     with database.tx() as conn:
-        return {r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s",
-                                           (account_id,)).fetchall()}
+        return {
+            r[0]
+            for r in conn.execute(
+                "SELECT provider_id FROM interactions WHERE account_id = %s", (account_id,)
+            ).fetchall()
+        }
 
 
 def test_a_nul_display_name_in_an_mbox_does_not_stop_the_import(tmp_path, database):
@@ -65,9 +74,15 @@ def test_an_item_the_database_refuses_is_quarantined_and_its_page_stored(databas
     with database.tx() as conn:
         user = create_user(conn, "me@example.com")
         account_id = ensure_account(conn, user, "mbox", "me@example.com")
-    items = [Interaction(provider_id=f"id{n}", kind="email", occurred_at=START + timedelta(hours=n),
-                         participants=(Participant(f"p{n}@example.org", "from", f"P {n}"),))
-             for n in range(40)]
+    items = [
+        Interaction(
+            provider_id=f"id{n}",
+            kind="email",
+            occurred_at=START + timedelta(hours=n),
+            participants=(Participant(f"p{n}@example.org", "from", f"P {n}"),),
+        )
+        for n in range(40)
+    ]
     items[17] = replace(items[17], duration_s=2**40)
     store = AccountSyncStore(database, account_id)
     # When the page is committed with its cursor
@@ -89,9 +104,17 @@ def test_an_item_the_database_refuses_is_quarantined_and_its_page_stored(databas
 def gmail(settings, quota_redis):
     emu = start_google_emulator(None, quota_scale=20.0)
     emu.add_account("me@example.com", "Me")
-    yield emu, settings.model_copy(update={**emu.settings_overrides(), "google_quota_scale": 20.0,
-                                           "redis_url": quota_redis,
-                                           "google_client_secret": SecretStr("kith-emulator-secret")})
+    yield (
+        emu,
+        settings.model_copy(
+            update={
+                **emu.settings_overrides(),
+                "google_quota_scale": 20.0,
+                "redis_url": quota_redis,
+                "google_client_secret": SecretStr("kith-emulator-secret"),
+            }
+        ),
+    )
     emu.stop()
 
 
@@ -100,15 +123,23 @@ def test_a_nul_display_name_in_gmail_does_not_stop_the_sync(gmail, database):
     emu, gsettings = gmail
     for n in range(30):
         sender = "=?utf-8?q?Eve=00?= <eve@evil.test>" if n == 12 else f"P {n} <p{n}@example.org>"
-        emu.add_message(id=f"g{n:03d}", headers=[("From", sender), ("To", "me@example.com"),
-                                                 ("Date", "Mon, 02 Nov 2026 10:00:00 +0000"),
-                                                 ("Message-ID", f"<g{n}\x00@example.org>")],
-                        labels=["INBOX"], internal_ms=1_700_000_000_000 + n)
+        emu.add_message(
+            id=f"g{n:03d}",
+            headers=[
+                ("From", sender),
+                ("To", "me@example.com"),
+                ("Date", "Mon, 02 Nov 2026 10:00:00 +0000"),
+                ("Message-ID", f"<g{n}\x00@example.org>"),
+            ],
+            labels=["INBOX"],
+            internal_ms=1_700_000_000_000 + n,
+        )
     with database.tx() as conn:
         user = create_user(conn, "me@example.com")
         account_id = ensure_account(conn, user, "google", "me@example.com", scopes=list(SCOPES))
-        save_credentials(conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(),
-                                                       "scopes": list(SCOPES)})
+        save_credentials(
+            conn, gsettings, account_id, {"refresh_token": emu.issue_refresh_token(), "scopes": list(SCOPES)}
+        )
     # When the account syncs
     connector = build_connector(gsettings, database, account_id)
     try:

@@ -2,6 +2,7 @@
 nowhere else gets the connect routes, the OAuth callback and confirmation, a sync of its
 accounts (one and all), a name in the digest, and its account addresses count as the user's.
 Account state changes go through service.account_state, the sync engine's state machine."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -31,6 +32,7 @@ MAILBOX = "me@fakemail.example"
 
 def _fake_impl():
     """A whole provider in a few lines: its flow consents to the code "good"."""
+
     def start_flow(settings, db, user_id, redirect_uri, login_hint=None):
         state = oauth_states.new_state()
         nonce = oauth_states.save(settings, db, "fakemail", state, user_id, {"redirect_uri": redirect_uri})
@@ -42,14 +44,21 @@ def _fake_impl():
         return oauth_accounts.exchanged("fakemail", MAILBOX, ["mail.read"], {"token": "t"})
 
     def build_connector(settings, db, account_id, **options):
-        items = [Interaction(provider_id=f"f{n}", kind="email", occurred_at=T0 + timedelta(hours=n),
-                             participants=(Participant("ana@example.org", "from", "Ana"),
-                                           Participant(MAILBOX, "to")), message_id=f"f{n}@x")
-                 for n in range(3)]
+        items = [
+            Interaction(
+                provider_id=f"f{n}",
+                kind="email",
+                occurred_at=T0 + timedelta(hours=n),
+                participants=(Participant("ana@example.org", "from", "Ana"), Participant(MAILBOX, "to")),
+                message_id=f"f{n}@x",
+            )
+            for n in range(3)
+        ]
         return MemoryConnector(items, resource="mail")
 
-    return SimpleNamespace(SCOPES=("mail.read",), start_flow=start_flow, exchange=exchange,
-                           build_connector=build_connector)
+    return SimpleNamespace(
+        SCOPES=("mail.read",), start_flow=start_flow, exchange=exchange, build_connector=build_connector
+    )
 
 
 @pytest.fixture
@@ -67,8 +76,7 @@ def kith(settings, database):
     return user_id, {"Authorization": f"Bearer {token}"}
 
 
-def test_a_registered_provider_is_connected_synced_and_named_without_other_edits(fakemail, kith, settings,
-                                                                                 database):
+def test_a_registered_provider_is_connected_synced_and_named_without_other_edits(fakemail, kith, settings, database):
     from service.api.app import create_app
 
     user_id, bearer = kith
@@ -81,8 +89,9 @@ def test_a_registered_provider_is_connected_synced_and_named_without_other_edits
         asked = browser.get("/v1/connect/fakemail/callback", params={"state": state, "code": "good"})
         assert asked.status_code == 200 and f"<strong>{MAILBOX}</strong>" in asked.text
         assert "action='/v1/connect/fakemail/confirm'" in asked.text
-        done = browser.post("/v1/connect/fakemail/confirm", data=confirmation_form(asked.text),
-                            headers={"Accept": "application/json"})
+        done = browser.post(
+            "/v1/connect/fakemail/confirm", data=confirmation_form(asked.text), headers={"Accept": "application/json"}
+        )
         # Then the account is attached, and the accounts API starts its flows too
         assert done.status_code == 200 and done.json()["provider"] == "fakemail"
         account_id = done.json()["account_id"]
@@ -122,20 +131,25 @@ def test_a_provider_that_is_not_registered_is_not_found(kith, settings):
 
 def _account(database, user_id: int) -> int:
     with database.tx() as conn:
-        account_id = conn.execute("INSERT INTO accounts (user_id, provider, address, status) VALUES "
-                                  "(%s, 'google', 'me@gmail.example', 'incremental') RETURNING id",
-                                  (user_id,)).fetchone()[0]
-        conn.execute("INSERT INTO sync_state (account_id, resource, cursor, state) VALUES "
-                     "(%s, 'gmail', '42', 'incremental'), (%s, 'calendar:primary', NULL, 'initial')",
-                     (account_id, account_id))
+        account_id = conn.execute(
+            "INSERT INTO accounts (user_id, provider, address, status) VALUES "
+            "(%s, 'google', 'me@gmail.example', 'incremental') RETURNING id",
+            (user_id,),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO sync_state (account_id, resource, cursor, state) VALUES "
+            "(%s, 'gmail', '42', 'incremental'), (%s, 'calendar:primary', NULL, 'initial')",
+            (account_id, account_id),
+        )
     return account_id
 
 
 def _states(database, account_id: int):
     with database.tx() as conn:
         account = conn.execute("SELECT status, last_error FROM accounts WHERE id = %s", (account_id,)).fetchone()
-        resources = dict(conn.execute("SELECT resource, state FROM sync_state WHERE account_id = %s",
-                                      (account_id,)).fetchall())
+        resources = dict(
+            conn.execute("SELECT resource, state FROM sync_state WHERE account_id = %s", (account_id,)).fetchall()
+        )
     return account, resources
 
 
@@ -145,8 +159,10 @@ def test_account_states_follow_the_sync_state_machine(kith, database):
     account_id = _account(database, kith[0])
     with database.tx() as conn:
         assert transition(conn, account_id, "auth_revoked", error="invalid_grant") == "auth_revoked"
-    assert _states(database, account_id) == (("auth_revoked", "invalid_grant"),
-                                              {"gmail": "incremental", "calendar:primary": "initial"})
+    assert _states(database, account_id) == (
+        ("auth_revoked", "invalid_grant"),
+        {"gmail": "incremental", "calendar:primary": "initial"},
+    )
     with database.tx() as conn:
         assert transition(conn, account_id, *CONNECT, error=None) == "initial"
         assert transition(conn, account_id, *DISCONNECT) == "disabled"

@@ -6,6 +6,7 @@ threads consuming every queue. dramatiq gives each queue its own consumer that p
 at most 2 x threads messages, so a sync-now waits behind a handful of background syncs,
 never behind the whole backlog.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.jobs import QUEUES, Jobs, make_broker, queue_depths
 from service.providers.google import with_emulator
 
-from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
+from .digest_helpers import claimed_redis_url as redis_url
 from .scale_support import Processes, add_user, connect_google, seed_google, start_google, wait_until
 
 BACKLOG = 200
@@ -35,8 +36,12 @@ def depths_from_metrics(api: str) -> dict[str, float]:
 
 def synced(database, account_ids) -> set[int]:
     with database.tx() as conn:
-        return {r[0] for r in conn.execute(
-            "SELECT id FROM accounts WHERE id = ANY(%s) AND last_synced_at IS NOT NULL", (list(account_ids),))}
+        return {
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM accounts WHERE id = ANY(%s) AND last_synced_at IS NOT NULL", (list(account_ids),)
+            )
+        }
 
 
 def test_metrics_report_the_depth_of_every_queue(settings, database, tmp_path):
@@ -52,8 +57,15 @@ def test_metrics_report_the_depth_of_every_queue(settings, database, tmp_path):
     for n in range(3):
         jobs.score_user.send(n + 1)
     for n in range(2):  # the digest's actor, by name (as a message from the scheduler arrives)
-        broker.enqueue(dramatiq.Message(queue_name="email", actor_name="send_weekly_digest",
-                                        args=(n + 1, date(2026, 11, 23).isoformat()), kwargs={}, options={}))
+        broker.enqueue(
+            dramatiq.Message(
+                queue_name="email",
+                actor_name="send_weekly_digest",
+                args=(n + 1, date(2026, 11, 23).isoformat()),
+                kwargs={},
+                options={},
+            )
+        )
     procs = Processes(settings, tmp_path / "logs")
     try:
         # When an API process is scraped
@@ -99,8 +111,9 @@ def test_a_sync_backlog_does_not_starve_a_sync_now(settings, database, tmp_path)
         # When the last user asks for a sync now, through the API (the interactive queue)
         before = len(synced(database, backlog))
         asked = time.monotonic()
-        response = httpx.post(f"{api}/v1/accounts/{urgent}/sync", headers={"Authorization": f"Bearer {token}"},
-                              timeout=30)
+        response = httpx.post(
+            f"{api}/v1/accounts/{urgent}/sync", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
         assert response.status_code == 202
         wait_until(lambda: urgent in synced(database, [urgent]), timeout=90, interval=0.1, what="the sync-now")
         waited = time.monotonic() - asked
@@ -115,8 +128,10 @@ def test_a_sync_backlog_does_not_starve_a_sync_now(settings, database, tmp_path)
         with database.tx() as conn:
             rows = conn.execute("SELECT count(*) FROM interactions WHERE account_id = %s", (urgent,)).fetchone()[0]
         assert rows == len(google.message_ids(f"b{BACKLOG}@gmail.example")) + 1
-        print(f"\nsync-now done in {waited:.1f} s; {after - before} background syncs finished meanwhile, "
-              f"{depth:.0f} of {BACKLOG} still queued")
+        print(
+            f"\nsync-now done in {waited:.1f} s; {after - before} background syncs finished meanwhile, "
+            f"{depth:.0f} of {BACKLOG} still queued"
+        )
     finally:
         procs.stop_all()
         google.stop()

@@ -14,6 +14,7 @@ triggers in the test's database (tests/scale_support.py):
 - a worker SIGKILLed in the middle of syncing loses nothing: a replacement and the
   scheduler's next round (`sync_all`) finish the job and the store still equals the mailboxes.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,10 +27,26 @@ from service.jobs import Jobs, make_broker, queue_depths
 from service.providers.google import with_emulator as google_routed
 from service.providers.microsoft import with_emulator as microsoft_routed
 
-from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
-from .scale_support import (Processes, add_user, audit, connect_google, connect_microsoft, google_expected,
-                            install_audit, locks_held, microsoft_expected, most_at_once, processes_at_once, rows_per_account, seed_google,
-                            seed_microsoft, start_google, stored, wait_until)
+from .digest_helpers import claimed_redis_url as redis_url
+from .scale_support import (
+    Processes,
+    add_user,
+    audit,
+    connect_google,
+    connect_microsoft,
+    google_expected,
+    install_audit,
+    locks_held,
+    microsoft_expected,
+    most_at_once,
+    processes_at_once,
+    rows_per_account,
+    seed_google,
+    seed_microsoft,
+    start_google,
+    stored,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow  # many worker processes and two APIs on the emulators
 
@@ -63,18 +80,29 @@ def world(settings, database):
     accounts = {}  # account id -> (provider, mailbox, user token)
     for i in range(USERS):
         user_id, token = add_user(database, f"u{i}@kith.example")
-        accounts[connect_google(database, routed, google, user_id, f"u{i}@gmail.example")] = \
-            ("google", f"u{i}@gmail.example", token)
+        accounts[connect_google(database, routed, google, user_id, f"u{i}@gmail.example")] = (
+            "google",
+            f"u{i}@gmail.example",
+            token,
+        )
         if i < 6:
-            accounts[connect_microsoft(database, routed, user_id, f"u{i}@contoso.example")] = \
-                ("microsoft", f"u{i}@contoso.example", token)
+            accounts[connect_microsoft(database, routed, user_id, f"u{i}@contoso.example")] = (
+                "microsoft",
+                f"u{i}@contoso.example",
+                token,
+            )
         if i < 4:
             accounts[connect_google(database, routed, google, user_id, TEAM_GOOGLE)] = ("google", TEAM_GOOGLE, token)
         if 4 <= i < 10:
-            accounts[connect_microsoft(database, routed, user_id, TEAM_MICROSOFT)] = \
-                ("microsoft", TEAM_MICROSOFT, token)
-    expected = {a: google_expected(google, box) if provider == "google" else microsoft_expected(microsoft, box)
-                for a, (provider, box, _) in accounts.items()}
+            accounts[connect_microsoft(database, routed, user_id, TEAM_MICROSOFT)] = (
+                "microsoft",
+                TEAM_MICROSOFT,
+                token,
+            )
+    expected = {
+        a: google_expected(google, box) if provider == "google" else microsoft_expected(microsoft, box)
+        for a, (provider, box, _) in accounts.items()
+    }
     try:
         yield routed, google, microsoft, accounts, expected
     finally:
@@ -109,8 +137,9 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
         answers = Counter()
         for n, account_id in enumerate(order):
             token = accounts[account_id][2]
-            response = httpx.post(f"{apis[n % 2]}/v1/accounts/{account_id}/sync",
-                                  headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            response = httpx.post(
+                f"{apis[n % 2]}/v1/accounts/{account_id}/sync", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
             answers[(apis[n % 2], response.status_code)] += 1
         assert answers == Counter({(apis[0], 202): (len(accounts) + 1) // 2, (apis[1], 202): len(accounts) // 2})
 
@@ -151,8 +180,10 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
             for resource, ids in want.items():
                 assert have[account_id][resource] == ids, (account_id, resource)
         with database.tx() as conn:
-            twice = conn.execute("SELECT account_id, message_id FROM interactions WHERE message_id IS NOT NULL "
-                                 "GROUP BY account_id, message_id HAVING count(*) > 1").fetchall()
+            twice = conn.execute(
+                "SELECT account_id, message_id FROM interactions WHERE message_id IS NOT NULL "
+                "GROUP BY account_id, message_id HAVING count(*) > 1"
+            ).fetchall()
         assert twice == []
         # and nothing was processed twice: every row was committed once, the kill included
         report = audit(database)
@@ -176,7 +207,9 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
         team_apps = {app for a, r, app in _pages(database) if accounts[a][1] == TEAM_GOOGLE}
         team_runs = sorted((r for r in report["runs"] if r[0] in google_team), key=lambda r: r[2])
         team_at_once = processes_at_once(team_runs)
-        assert team_at_once >= 2, [(a, app, f"{s:%S.%f}", f"{e:%S.%f}") for a, app, s, e in team_runs]  # the shared mailbox was synced by several processes at once
+        assert team_at_once >= 2, [
+            (a, app, f"{s:%S.%f}", f"{e:%S.%f}") for a, app, s, e in team_runs
+        ]  # the shared mailbox was synced by several processes at once
         # And Graph's 4 in flight per mailbox held while more syncs of the team mailbox than that
         # ran at once in several processes: the emulator never had to refuse one (429)
         ms_team_at_once = most_at_once([report["spans"][a] for a in ms_team])
@@ -191,13 +224,15 @@ def test_many_workers_and_two_apis_sync_every_account_exactly_once_within_the_li
         google_slots = sum(left.zcount(k, time.time(), "+inf") for k in left.scan_iter("kith:quota:google:*:inflight"))
         graph_slots = sum(left.zcount(k, time.time(), "+inf") for k in holders)
         print(f"\nin-flight slots still held after the run: Google {google_slots}, Graph {graph_slots}")
-        print(f"{len(accounts)} accounts, {total} rows; killed {victim} holding {held_by_victim} at "
-              f"{rows_at_kill} rows; pages committed {report['pages']}; processes {report['apps']}; "
-              f"team Gmail {team_avg:.0f} units/s over 10 s (1 s peak {team_peak:.0f}) of {CEILING:.0f} "
-              f"by {sorted(team_apps)}, {team_at_once} processes at once; "
-              f"Graph: {ms_team_at_once} team syncs at once, peak in flight {microsoft.peak_in_flight} "
-              f"(wanted {microsoft.peak_wanted}) "
-              f"by {sorted(ms_team_apps)}")
+        print(
+            f"{len(accounts)} accounts, {total} rows; killed {victim} holding {held_by_victim} at "
+            f"{rows_at_kill} rows; pages committed {report['pages']}; processes {report['apps']}; "
+            f"team Gmail {team_avg:.0f} units/s over 10 s (1 s peak {team_peak:.0f}) of {CEILING:.0f} "
+            f"by {sorted(team_apps)}, {team_at_once} processes at once; "
+            f"Graph: {ms_team_at_once} team syncs at once, peak in flight {microsoft.peak_in_flight} "
+            f"(wanted {microsoft.peak_wanted}) "
+            f"by {sorted(ms_team_apps)}"
+        )
     finally:
         procs.stop_all()
 

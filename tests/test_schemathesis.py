@@ -10,6 +10,7 @@ must be one the API gave out, a time zone must exist, split addresses must belon
 person, a rule's value must be an address when kind is address): schema-valid requests
 that break them get a 4xx that says so, which that check would count as a failure.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,13 +43,20 @@ def module_app(server_url, template_db, redis_server_url, tmp_path_factory):
     """One served app and database for the module; each test gets its own user in it."""
     name = f"kith_st_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
-                                                                      sql.Identifier(template_db)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
+        )
     url = _with_dbname(server_url, name)
     # Google "configured" against loopback URIs: starting its flow only builds a URL.
-    settings = Settings(home=tmp_path_factory.mktemp("kith-st"), database_url=url, redis_url=redis_server_url,
-                        secret_key="test-secret-key-not-for-production", google_client_id="kith-test-client",
-                        google_auth_uri="http://127.0.0.1:9/auth", google_token_uri="http://127.0.0.1:9/token")
+    settings = Settings(
+        home=tmp_path_factory.mktemp("kith-st"),
+        database_url=url,
+        redis_url=redis_server_url,
+        secret_key="test-secret-key-not-for-production",
+        google_client_id="kith-test-client",
+        google_auth_uri="http://127.0.0.1:9/auth",
+        google_token_uri="http://127.0.0.1:9/token",
+    )
     db = Database(url, min_size=1, max_size=2)
     try:
         # A real server on loopback: schemathesis' follow-up requests (auth checks, odd
@@ -68,17 +76,26 @@ def user(module_app):
 
 
 @schema.parametrize()
-@hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                            HealthCheck.filter_too_much])
+@hypothesis_settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
 def test_api_conforms_to_its_schema(case, module_app, user):
     """Given any request the schema allows (or nearly allows), when it is sent with a valid token,
     then the API answers without a 5xx and as its schema says."""
     # Starting Microsoft's flow needs its identity platform (msal discovers the authority
     # over the network; here it answers 503): its owner tests it against the emulator.
-    assume(not (case.path == "/v1/accounts/connect" and isinstance(case.body, dict)
-                and case.body.get("provider") == "microsoft"))
+    assume(
+        not (
+            case.path == "/v1/accounts/connect"
+            and isinstance(case.body, dict)
+            and case.body.get("provider") == "microsoft"
+        )
+    )
     base_url, _ = module_app
-    response = case.call_and_validate(base_url=base_url, headers=auth_header(user.token),
-                                      excluded_checks=[positive_data_acceptance])
+    response = case.call_and_validate(
+        base_url=base_url, headers=auth_header(user.token), excluded_checks=[positive_data_acceptance]
+    )
     assert response.status_code < 500

@@ -1,4 +1,5 @@
 """The Redis semaphore behind per-account in-flight caps: a dead holder's slot comes back."""
+
 import time
 
 import redis

@@ -1,4 +1,5 @@
 """A snooze runs from today to a year ahead: tie feedback and the digest's snooze_until."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -40,12 +41,14 @@ def out_of_range(response) -> str:
 @pytest.mark.parametrize("until", FAR + ["yesterday", "a year and a day"])
 def test_tie_snooze_outside_today_to_a_year_is_refused(client, ana, until):
     # Given a tie, and a date before today or more than a year ahead
-    until = {"yesterday": _today() - timedelta(days=2),
-             "a year and a day": _today() + timedelta(days=367)}.get(until, until)
+    until = {"yesterday": _today() - timedelta(days=2), "a year and a day": _today() + timedelta(days=367)}.get(
+        until, until
+    )
     person = ana.people[0]
     # When Ana snoozes the tie until then
-    response = client.post(f"/v1/ties/{person}/feedback", json={"kind": "snooze", "until": str(until)},
-                           headers=auth_header(ana.token))
+    response = client.post(
+        f"/v1/ties/{person}/feedback", json={"kind": "snooze", "until": str(until)}, headers=auth_header(ana.token)
+    )
     # Then it is refused with a plain sentence, and nothing is recorded
     out_of_range(response)
     listed = client.get(f"/v1/ties/{person}/feedback", headers=auth_header(ana.token)).json()
@@ -55,8 +58,9 @@ def test_tie_snooze_outside_today_to_a_year_is_refused(client, ana, until):
 def test_tie_snooze_today_or_a_year_ahead_is_taken(client, ana):
     person = ana.people[0]
     for until in (_today(), _today() + timedelta(days=365)):
-        response = client.post(f"/v1/ties/{person}/feedback", json={"kind": "snooze", "until": str(until)},
-                               headers=auth_header(ana.token))
+        response = client.post(
+            f"/v1/ties/{person}/feedback", json={"kind": "snooze", "until": str(until)}, headers=auth_header(ana.token)
+        )
         assert response.status_code == 201, response.text
         assert response.json()["until"] == str(until)
 
@@ -72,8 +76,12 @@ def test_digest_snooze_far_dates_are_refused_and_null_resumes(client, ana, until
     assert client.get("/v1/digest/settings", headers=headers).json()["snooze_until"] is None
     # And a date within the year, then null, are taken
     soon = str(_today() + timedelta(days=30))
-    assert client.patch("/v1/digest/settings", json={"snooze_until": soon}, headers=headers).json()["snooze_until"] == soon
-    assert client.patch("/v1/digest/settings", json={"snooze_until": None}, headers=headers).json()["snooze_until"] is None
+    assert (
+        client.patch("/v1/digest/settings", json={"snooze_until": soon}, headers=headers).json()["snooze_until"] == soon
+    )
+    assert (
+        client.patch("/v1/digest/settings", json={"snooze_until": None}, headers=headers).json()["snooze_until"] is None
+    )
 
 
 def test_today_is_the_users_own_today(client, ana):
@@ -84,9 +92,11 @@ def test_today_is_the_users_own_today(client, ana):
     # When she snoozes until her own today in each, the time zone sent in the same request
     for zone in (ahead, behind):
         today = _today(zone)
-        response = client.patch("/v1/digest/settings", json={"timezone": zone, "snooze_until": str(today)},
-                                headers=headers)
+        response = client.patch(
+            "/v1/digest/settings", json={"timezone": zone, "snooze_until": str(today)}, headers=headers
+        )
         # Then it is taken, and the day before her today is not
         assert response.status_code == 200, response.text
-        out_of_range(client.patch("/v1/digest/settings", json={"snooze_until": str(today - timedelta(days=1))},
-                                  headers=headers))
+        out_of_range(
+            client.patch("/v1/digest/settings", json={"snooze_until": str(today - timedelta(days=1))}, headers=headers)
+        )

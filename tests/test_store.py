@@ -1,4 +1,5 @@
 """The store: pages of interactions written idempotently, with their cursor, in one transaction."""
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,8 +14,14 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 def mail(pid, minutes=0, sender="ana@example.org", to=("you@kith.example",), **kw):
     parts = (Participant(sender, "from", "Ana"),) + tuple(Participant(a, "to") for a in to)
-    return Interaction(provider_id=pid, kind="email", occurred_at=T0 + timedelta(minutes=minutes),
-                       participants=parts, message_id=f"{pid}@x", **kw)
+    return Interaction(
+        provider_id=pid,
+        kind="email",
+        occurred_at=T0 + timedelta(minutes=minutes),
+        participants=parts,
+        message_id=f"{pid}@x",
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -30,7 +37,9 @@ def counts(database, account_id):
         return conn.execute(
             "SELECT (SELECT count(*) FROM interactions WHERE account_id = %s), "
             "(SELECT count(*) FROM participants p JOIN interactions i ON i.id = p.interaction_id "
-            " WHERE i.account_id = %s)", (account_id, account_id)).fetchone()
+            " WHERE i.account_id = %s)",
+            (account_id, account_id),
+        ).fetchone()
 
 
 def test_writing_a_page_twice_changes_nothing(database, account):
@@ -49,8 +58,7 @@ def test_writing_a_page_twice_changes_nothing(database, account):
 def test_an_updated_item_replaces_its_participants(database, account):
     _, account_id = account
     s = store.AccountSyncStore(database, account_id)
-    s.commit_page("mail", Page(items=(mail("a", to=("you@kith.example", "bo@example.org")),), cursor="1"),
-                  "initial", 1)
+    s.commit_page("mail", Page(items=(mail("a", to=("you@kith.example", "bo@example.org")),), cursor="1"), "initial", 1)
     s.commit_page("mail", Page(items=(mail("a", to=("you@kith.example",)),), cursor="2"), "incremental", 1)
     assert counts(database, account_id) == (1, 2)
 
@@ -59,18 +67,22 @@ def test_quarantine_removal_and_full_sync_cleanup(database, account):
     # Given a first full sync with three items
     _, account_id = account
     s = store.AccountSyncStore(database, account_id)
-    s.commit_page("mail", Page(items=(mail("a"), mail("b"), mail("c")), cursor="x", complete=True,
-                               full_sync=True), "incremental", 1)
+    s.commit_page(
+        "mail",
+        Page(items=(mail("a"), mail("b"), mail("c")), cursor="x", complete=True, full_sync=True),
+        "incremental",
+        1,
+    )
     # When an incremental page removes one and quarantines a broken item
-    report = s.commit_page("mail", Page(items=(Removed("a"), Quarantined("off:10", "missing Date header")),
-                                        cursor="y"), "incremental", 1)
+    report = s.commit_page(
+        "mail", Page(items=(Removed("a"), Quarantined("off:10", "missing Date header")), cursor="y"), "incremental", 1
+    )
     assert report.removed == 1 and report.quarantined == 1
     # And a later full resync (generation 2) sees only "c"
     s.commit_page("mail", Page(items=(mail("c"),), cursor="z", complete=True, full_sync=True), "incremental", 2)
     # Then only "c" is left, and the quarantine row keeps its reason
     with database.tx() as conn:
-        left = [r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s",
-                                           (account_id,))]
+        left = [r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s", (account_id,))]
         reason = conn.execute("SELECT reason FROM quarantine").fetchone()[0]
     assert left == ["c"]
     assert reason == "missing Date header"
@@ -92,8 +104,9 @@ def test_credentials_are_encrypted_at_rest_and_rotate(database, account, setting
         blob = bytes(conn.execute("SELECT ciphertext FROM credentials").fetchone()[0])
     assert b"secret-refresh-token" not in blob
     # A new key put first, the old one kept second: rotation re-encrypts under the new key
-    rotated = settings.model_copy(update={"secret_key": settings.secret_key.__class__(
-        "new-key," + settings.secret_key.get_secret_value())})
+    rotated = settings.model_copy(
+        update={"secret_key": settings.secret_key.__class__("new-key," + settings.secret_key.get_secret_value())}
+    )
     with database.tx() as conn:
         assert rotate_all(conn, rotated) == 1
     only_new = settings.model_copy(update={"secret_key": settings.secret_key.__class__("new-key")})

@@ -1,5 +1,6 @@
 """The sync state machine, as properties: every event sequence ends in a known state, a
 revoked account stays revoked until reconnected, and a completed round is incremental."""
+
 from hypothesis import given, strategies as st
 
 from ingest.sync import EVENTS, STATES, next_state

@@ -1,6 +1,7 @@
 """The tie's shape is declared once (service/ties/shape.py): the Python dict the scorer keeps
 and the JSON PostgreSQL renders from a snapshot row must be the same tie, and `as_of` is
 read one way everywhere (service/ties/as_of.py)."""
+
 from __future__ import annotations
 
 import json
@@ -24,14 +25,29 @@ def _scores_and_people(person_ids: list[int]) -> list[tuple[TieScore, dict]]:
     # a tie to deepen, a fractional strength that rounds, no last interaction, non-ASCII text.
     a, b, c = person_ids
     return [
-        (TieScore(a, 73.6, "strong", -31, ("cooling",), AS_OF.timestamp() - 86400,
-                  ("4 one-to-one meetings in the last 90 days",), {"initiated_by_you": 5, "initiated_by_them": 9},
-                  suggestion="Ask Ana to lunch.", deepen_rank=1),
-         {"primary": "ana@example.org", "name": "Ana Ruíz", "addresses": ["ana@example.org", "ana@home.example"]}),
-        (TieScore(b, 12.2, "fading", 40, ("dormant", "one_sided_you"), None, (), {}),
-         {"addresses": [], "colleague": True}),
-        (TieScore(c, 50.5, "medium", 0, (), AS_OF.timestamp() - 3 * 86400, ("a \"quoted\" line",), {"n": 1}),
-         {"name": None, "addresses": ["bo@example.org"]}),
+        (
+            TieScore(
+                a,
+                73.6,
+                "strong",
+                -31,
+                ("cooling",),
+                AS_OF.timestamp() - 86400,
+                ("4 one-to-one meetings in the last 90 days",),
+                {"initiated_by_you": 5, "initiated_by_them": 9},
+                suggestion="Ask Ana to lunch.",
+                deepen_rank=1,
+            ),
+            {"primary": "ana@example.org", "name": "Ana Ruíz", "addresses": ["ana@example.org", "ana@home.example"]},
+        ),
+        (
+            TieScore(b, 12.2, "fading", 40, ("dormant", "one_sided_you"), None, (), {}),
+            {"addresses": [], "colleague": True},
+        ),
+        (
+            TieScore(c, 50.5, "medium", 0, (), AS_OF.timestamp() - 3 * 86400, ('a "quoted" line',), {"n": 1}),
+            {"name": None, "addresses": ["bo@example.org"]},
+        ),
     ]
 
 
@@ -40,8 +56,10 @@ def snapshot(database):
     """Given three ties built by `tie_dict` and kept as a snapshot by the scorer's own writer."""
     with database.tx() as conn:
         user = store.create_user(conn, "shape@example.org", None, "UTC")
-        people = [conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user,)).fetchone()[0]
-                  for _ in range(3)]
+        people = [
+            conn.execute("INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user,)).fetchone()[0]
+            for _ in range(3)
+        ]
         ties = [tie_dict(s, p) for s, p in _scores_and_people(people)]
         write_snapshot(conn, user, AS_OF, ties)
     return user, {t["person_id"]: t for t in ties}
@@ -49,8 +67,9 @@ def snapshot(database):
 
 def _rendered(database, user: int, sql: str) -> dict[int, str]:
     with database.tx() as conn:
-        rows = conn.execute(f"SELECT s.person_id, ({sql})::text FROM score_snapshots s WHERE s.user_id = %s",
-                            (user,)).fetchall()
+        rows = conn.execute(
+            f"SELECT s.person_id, ({sql})::text FROM score_snapshots s WHERE s.user_id = %s", (user,)
+        ).fetchall()
     return dict(rows)
 
 
@@ -72,8 +91,9 @@ def test_a_payload_missing_a_key_is_rebuilt_from_its_row_with_every_key(database
     user, ties = snapshot
     # Given a payload written before a field existed (here `colleague`, `deepen_rank`)
     with database.tx() as conn:
-        conn.execute("UPDATE score_snapshots SET payload = payload - 'colleague' - 'deepen_rank'"
-                     " WHERE user_id = %s", (user,))
+        conn.execute(
+            "UPDATE score_snapshots SET payload = payload - 'colleague' - 'deepen_rank' WHERE user_id = %s", (user,)
+        )
     # When it is sent, Then it has every key, defaults where the row cannot say
     for person_id, text in _rendered(database, user, TIE_TEXT).items():
         tie = json.loads(text)
@@ -84,8 +104,18 @@ def test_a_payload_missing_a_key_is_rebuilt_from_its_row_with_every_key(database
 
 def test_the_cli_prints_the_tie_of_design_in_its_order():
     # Given the tie of DESIGN.md ("A tie, as the API and `kith ties --json` report it")
-    assert DESIGN_KEYS == ("contact", "name", "addresses", "strength", "tier", "reciprocity", "flags",
-                           "last_interaction", "explanation", "ledger")
+    assert DESIGN_KEYS == (
+        "contact",
+        "name",
+        "addresses",
+        "strength",
+        "tier",
+        "reciprocity",
+        "flags",
+        "last_interaction",
+        "explanation",
+        "ledger",
+    )
     # When a stored tie with the API's extra keys is printed, Then only those, in that order
     stored = {"person_id": 3, "colleague": True, "ledger": {}, "contact": "a@b.c", "strength": 7}
     assert list(design(stored)) == list(DESIGN_KEYS)
@@ -93,9 +123,11 @@ def test_the_cli_prints_the_tie_of_design_in_its_order():
 
 
 # Wall times a day inside the bounds, so that no offset moves the instant outside them.
-aware = st.datetimes(min_value=datetime(1970, 1, 3), max_value=datetime(2199, 12, 30),
-                     timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5, minutes=30)),
-                                                timezone(timedelta(hours=-8))]))
+aware = st.datetimes(
+    min_value=datetime(1970, 1, 3),
+    max_value=datetime(2199, 12, 30),
+    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
+)
 
 
 @given(aware)
@@ -125,8 +157,17 @@ def test_any_other_input_is_refused_with_bad_moment_and_nothing_else(value):
     assert moment is None or moments.EARLIEST <= moment <= moments.LATEST
 
 
-@pytest.mark.parametrize("text", ["1970-01-01", "1969-12-31T23:00:00Z", "2200-01-01T00:00:01Z", "9999-12-31",
-                                  "0001-01-01T00:00+05:00", "9999-12-31T23:59-05:00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1970-01-01",
+        "1969-12-31T23:00:00Z",
+        "2200-01-01T00:00:01Z",
+        "9999-12-31",
+        "0001-01-01T00:00+05:00",
+        "9999-12-31T23:59-05:00",
+    ],
+)
 def test_moments_outside_the_bounds_are_refused_with_the_bounds(text):
     with pytest.raises(moments.BadMoment, match="between 1970 and 2200"):
         moments.to_utc(text)

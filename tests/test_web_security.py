@@ -5,6 +5,7 @@ Each attack is replayed as a request: a page on another origin (another port of 
 counts) posting "Sync now" or "Sign out", a form without the session's CSRF token, a
 framing page, a stolen or signed-out session cookie.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,7 @@ from service.dashboard import sessions
 from service.digest import links
 
 from .api_support import auth_header, seed_user
-from .test_api import ana, app, client  # noqa: F401 (fixtures: an app with Google configured, Ana seeded)
+from .test_api import ana, app, client
 
 ORIGIN = "http://testserver"
 FOREIGN = "http://testserver:8081"  # same host, another port: same site, other origin
@@ -67,16 +68,19 @@ def test_every_answer_carries_the_security_headers(client, ana, settings):
     answers = [
         client.get("/"),
         client.get("/healthz"),
-        client.get("/v1/ties"),                                   # 401
+        client.get("/v1/ties"),  # 401
         client.get("/v1/ties", headers=auth_header(ana.token)),
-        client.get("/nothing-here"),                              # 404
+        client.get("/nothing-here"),  # 404
         client.get("/static/app.css"),
         client.get("/openapi.json"),
-        client.get(f"{unsubscribe.path}?{unsubscribe.query}"),    # the digest's confirmation page
+        client.get(f"{unsubscribe.path}?{unsubscribe.query}"),  # the digest's confirmation page
         client.get(f"{unsubscribe.path}?u={ana.user_id}&t=forged"),  # 403
         client.get("/v1/connect/google/callback?state=unknown"),  # the OAuth callback's error page
-        client.post("/v1/tokens", content=b"{" + b" " * 70_000 + b"}",
-                    headers=auth_header(ana.token) | {"content-type": "application/json"}),  # 413
+        client.post(
+            "/v1/tokens",
+            content=b"{" + b" " * 70_000 + b"}",
+            headers=auth_header(ana.token) | {"content-type": "application/json"},
+        ),  # 413
     ]
     assert {r.status_code for r in answers} >= {200, 401, 403, 404, 413}
     for response in answers:
@@ -109,8 +113,11 @@ def test_pages_have_no_inline_script_or_style(client, ana, settings):
     """Given every page the app serves (sign-in, home with its chart, a tie, not found, the
     digest's snooze page), then none holds an inline script, a <style> or a style= attribute,
     so the CSP can forbid them without breaking a page."""
-    snooze = urlsplit(links.snooze_url(settings.base_url, settings.secret(), ana.user_id, ana.people[0],
-                                       date.today() + timedelta(days=14)))
+    snooze = urlsplit(
+        links.snooze_url(
+            settings.base_url, settings.secret(), ana.user_id, ana.people[0], date.today() + timedelta(days=14)
+        )
+    )
     pages = {"signin": client.get("/").text}
     sign_in(client, ana.token)
     pages["home"] = client.get("/").text
@@ -131,9 +138,11 @@ def test_the_session_cookie_is_its_own_id_held_hashed_and_revoked_at_sign_out(cl
     session_id = client.cookies["kith_session"]
     assert session_id != ana.token and ana.token not in cookie
     with client.app.state.db.tx() as conn:
-        rows = conn.execute("SELECT session_hash, user_id, expires_at > now() + interval '29 days', revoked_at"
-                            " FROM dashboard_sessions WHERE user_id = %s AND revoked_at IS NULL", (ana.user_id,)
-                            ).fetchall()
+        rows = conn.execute(
+            "SELECT session_hash, user_id, expires_at > now() + interval '29 days', revoked_at"
+            " FROM dashboard_sessions WHERE user_id = %s AND revoked_at IS NULL",
+            (ana.user_id,),
+        ).fetchall()
     assert (hashlib.sha256(session_id.encode()).digest(), ana.user_id, True, None) in [tuple(r) for r in rows]
 
     csrf = csrf_of(client)
@@ -144,8 +153,10 @@ def test_the_session_cookie_is_its_own_id_held_hashed_and_revoked_at_sign_out(cl
     assert 'id="signin"' in client.get("/").text
     assert client.get(f"/ties/{ana.people[0]}", follow_redirects=False).status_code == 303
     with client.app.state.db.tx() as conn:
-        assert conn.execute("SELECT revoked_at IS NOT NULL FROM dashboard_sessions WHERE session_hash = %s",
-                            (hashlib.sha256(session_id.encode()).digest(),)).fetchone() == (True,)
+        assert conn.execute(
+            "SELECT revoked_at IS NOT NULL FROM dashboard_sessions WHERE session_hash = %s",
+            (hashlib.sha256(session_id.encode()).digest(),),
+        ).fetchone() == (True,)
     assert client.get("/v1/me", headers=auth_header(ana.token)).status_code == 200
 
 
@@ -165,8 +176,9 @@ def test_secure_cookie_when_the_base_url_is_https(settings):
     app = create_app(settings.model_copy(update={"base_url": "https://kith.example.org"}))
     with TestClient(app, base_url="https://kith.example.org") as client:
         ana = seed_user(app.state.db, "ana@north.example")
-        response = client.post("/signin", data={"token": ana.token}, headers={"origin": "https://kith.example.org"},
-                               follow_redirects=False)
+        response = client.post(
+            "/signin", data={"token": ana.token}, headers={"origin": "https://kith.example.org"}, follow_redirects=False
+        )
     assert response.status_code == 303
     assert "Secure" in response.headers["set-cookie"] and "HttpOnly" in response.headers["set-cookie"]
 
@@ -181,13 +193,13 @@ def test_another_origin_cannot_post_a_form(client, ana, action):
     csrf = csrf_of(client)
     path = f"/accounts/{ana.account_id}/sync" if action == "sync" else "/signout"
     attacks = [
-        ({"csrf": csrf}, {"origin": FOREIGN}),                       # even a leaked token needs our Origin
+        ({"csrf": csrf}, {"origin": FOREIGN}),  # even a leaked token needs our Origin
         ({}, {"origin": FOREIGN}),
-        ({"csrf": "0" * 64}, {"origin": ORIGIN}),                    # a guessed token
-        ({}, {"origin": ORIGIN}),                                    # no token at all
-        ({"csrf": csrf}, {"origin": "null"}),                        # a sandboxed frame
-        ({"csrf": csrf}, {"sec-fetch-site": "same-site"}),           # Origin withheld, another port
-        ({}, {}),                                                    # curl with a stolen cookie
+        ({"csrf": "0" * 64}, {"origin": ORIGIN}),  # a guessed token
+        ({}, {"origin": ORIGIN}),  # no token at all
+        ({"csrf": csrf}, {"origin": "null"}),  # a sandboxed frame
+        ({"csrf": csrf}, {"sec-fetch-site": "same-site"}),  # Origin withheld, another port
+        ({}, {}),  # curl with a stolen cookie
     ]
     for fields, headers in attacks:
         response = client.post(path, data=fields, headers=headers, follow_redirects=False)
@@ -224,5 +236,8 @@ def test_the_api_reference_page_runs_no_inline_script(client):
     assert client.get("/static/swagger-init.js").status_code == 200
     csp = response.headers["content-security-policy"]
     assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
-    assert {d.split()[0]: d.split()[1:] for d in csp.split("; ")}["script-src"] == ["'self'", "https://cdn.jsdelivr.net"]
+    assert {d.split()[0]: d.split()[1:] for d in csp.split("; ")}["script-src"] == [
+        "'self'",
+        "https://cdn.jsdelivr.net",
+    ]
     assert response.headers["x-content-type-options"] == "nosniff"

@@ -1,5 +1,6 @@
 """A worker process's connection pool fits its threads: every thread's sync holds a
 connection for its account's lock and takes another to write, all at the same time."""
+
 from __future__ import annotations
 
 import threading
@@ -23,7 +24,7 @@ def test_every_thread_can_hold_its_lock_and_write_at_once(settings, monkeypatch)
                 with context.db.tx() as conn:
                     conn.execute("SELECT 1")
                     all_in.wait()  # every thread holds its lock and a write connection now
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
             all_in.abort()
 

@@ -4,6 +4,7 @@ A sync queued before the account was deleted used to be retried 20 times with ba
 `kith demo`, which waits for its queues to drain (broker.join), waited on it. Real Redis
 broker, a dramatiq worker in this process, real Postgres.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,7 @@ import pytest
 from service import context, store
 from service.jobs import Jobs, make_broker
 
-from .digest_helpers import claimed_redis_url as redis_url  # noqa: F401 - the fixture
+from .digest_helpers import claimed_redis_url as redis_url
 
 JOIN_MS = 8_000  # the first retry alone would come after 1 s, and 20 of them take minutes
 

@@ -3,6 +3,7 @@
 Everything downstream (importers, emulators, filters, the model) is measured against
 this world, so these tests check that what was generated matches what the truth says.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -22,9 +23,18 @@ import pytest
 from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ingest.sandbox.world import (ARCHETYPES, BODY_MARKER, DEFAULT_AS_OF, FLAGS, KINDS,
-                                  WorldEvent, generate_world, strength_from_rate, write_ics,
-                                  write_mbox)
+from ingest.sandbox.world import (
+    ARCHETYPES,
+    BODY_MARKER,
+    DEFAULT_AS_OF,
+    FLAGS,
+    KINDS,
+    WorldEvent,
+    generate_world,
+    strength_from_rate,
+    write_ics,
+    write_mbox,
+)
 
 UTC = timezone.utc
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +49,11 @@ def world():
 def involving(world, address):
     """Non-draft messages a person sent, or received alongside the user."""
     addresses = set(world.truth[address].addresses)
-    return [m for m in world.messages if not m.is_draft and (
-        m.sender[1] in addresses or any(a in addresses for _, a in m.recipients))]
+    return [
+        m
+        for m in world.messages
+        if not m.is_draft and (m.sender[1] in addresses or any(a in addresses for _, a in m.recipients))
+    ]
 
 
 def involving_account(world, tie, account):
@@ -87,8 +100,10 @@ def test_world_and_files_do_not_depend_on_the_hash_seed():
     # Given two interpreters with different string-hash seeds
     def digest(hash_seed):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        return subprocess.run([sys.executable, "-c", DIGEST], env=env, cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [sys.executable, "-c", DIGEST], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
     # Then the world, its mbox and its .ics come out byte for byte the same
     assert digest("1") == digest("2") == digest("3")
 
@@ -142,8 +157,7 @@ def test_replies_point_at_real_parents_in_the_same_thread(world):
 
 def test_reply_latencies_run_from_minutes_to_days(world):
     by_id = {m.message_id: m for m in world.messages_for("google")}
-    waits = sorted((m.date - by_id[m.in_reply_to].date).total_seconds() / 3600
-                   for m in by_id.values() if m.in_reply_to)
+    waits = sorted((m.date - by_id[m.in_reply_to].date).total_seconds() / 3600 for m in by_id.values() if m.in_reply_to)
     assert waits[0] < 0.5 and waits[-1] > 72
     assert 0.5 < waits[len(waits) // 2] < 24  # median: hours, not seconds or weeks
 
@@ -193,13 +207,18 @@ def test_archetypes_order_strength(world):
     def mean(archetype):
         values = [t.true_strength for t in world.truth.values() if t.archetype == archetype]
         return sum(values) / len(values)
+
     assert mean("strong_steady") > 75 > mean("medium_steady") > mean("weak_occasional")
     assert mean("new_rising") > mean("medium_steady")
     assert mean("dormant") == 0
-    assert all(t.flags == {t.archetype} for t in world.truth.values()
-               if t.archetype in ("cooling", "dormant", "one_sided_you", "one_sided_them"))
-    assert all(not t.flags for t in world.truth.values()
-               if t.archetype in ("strong_steady", "medium_steady", "new_rising"))
+    assert all(
+        t.flags == {t.archetype}
+        for t in world.truth.values()
+        if t.archetype in ("cooling", "dormant", "one_sided_you", "one_sided_them")
+    )
+    assert all(
+        not t.flags for t in world.truth.values() if t.archetype in ("strong_steady", "medium_steady", "new_rising")
+    )
 
 
 def test_dormant_ties_peaked_then_went_silent_in_mail_and_calendar(world):
@@ -233,8 +252,7 @@ def test_cooling_ties_fell_below_40_percent_of_their_earlier_rate(world):
     assert still_there >= 3  # cooling, not gone: most still write now and then
 
 
-@pytest.mark.parametrize("archetype, low, high", [("one_sided_you", 0.8, 1.0),
-                                                   ("one_sided_them", 0.0, 0.2)])
+@pytest.mark.parametrize("archetype, low, high", [("one_sided_you", 0.8, 1.0), ("one_sided_them", 0.0, 0.2)])
 def test_one_sided_ties_are_written_mostly_by_one_side(world, archetype, low, high):
     for tie in (t for t in world.truth.values() if t.archetype == archetype):
         share, count = written_share(world, tie.address)
@@ -275,7 +293,7 @@ def test_realised_recent_exchanges_follow_true_strength(world):
     pairs = [(t.true_strength, answered[t.address]) for t in ties]
     concordant = discordant = 0
     for i, (s1, a1) in enumerate(pairs):
-        for s2, a2 in pairs[i + 1:]:
+        for s2, a2 in pairs[i + 1 :]:
             product = (s1 - s2) * (a1 - a2)
             concordant += product > 0
             discordant += product < 0
@@ -288,17 +306,24 @@ def test_split_identities_and_exchange_dns(world):
     smtp_multi = [p for p in people if len([a for a in p.addresses if not a.startswith("/")]) >= 2]
     assert len(smtp_multi) >= 5
     assert any(any(a.endswith("@googlemail.com") for a in p.addresses) for p in smtp_multi)
-    dotted = [p for p in smtp_multi if len({a.replace(".", "") for a in p.addresses if a.endswith("@gmail.com")}) == 1
-              and sum(a.endswith("@gmail.com") for a in p.addresses) >= 2]
+    dotted = [
+        p
+        for p in smtp_multi
+        if len({a.replace(".", "") for a in p.addresses if a.endswith("@gmail.com")}) == 1
+        and sum(a.endswith("@gmail.com") for a in p.addresses) >= 2
+    ]
     assert dotted
     assert any(len(p.addresses) >= 3 for p in people)
     every = [a.lower() for p in world.people for a in p.addresses] + [a.lower() for a in world.own_addresses]
     assert len(every) == len(set(every))  # one address, one person
-    colleagues = [p for p in people if p.address.endswith("@northwind.example") and world.truth[p.address].is_relationship]
-    assert colleagues and all(any(a.startswith("/O=NORTHWIND/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN=")
-                                  for a in p.addresses) for p in colleagues)
-    dn_accounts = {m.account for m in world.messages
-                   for _, a in (m.sender, *m.recipients) if a.startswith("/O=")}
+    colleagues = [
+        p for p in people if p.address.endswith("@northwind.example") and world.truth[p.address].is_relationship
+    ]
+    assert colleagues and all(
+        any(a.startswith("/O=NORTHWIND/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN=") for a in p.addresses)
+        for p in colleagues
+    )
+    dn_accounts = {m.account for m in world.messages for _, a in (m.sender, *m.recipients) if a.startswith("/O=")}
     assert dn_accounts == {"microsoft"}
     # every non-canonical address of a split person is really used somewhere
     used = {a for m in world.messages for _, a in (m.sender, *m.recipients)}
@@ -317,8 +342,9 @@ def test_the_user_sends_from_aliases_and_appears_in_both_mailboxes(world):
     google = {m.message_id for m in world.messages_for("google")}
     both = [m for m in world.messages_for("microsoft") if m.message_id in google]
     assert both and all(m.folder == "inbox" for m in both)
-    personal = [t for t in world.truth.values() if t.kind == "colleague" and any(
-        a.endswith("@gmail.com") for a in t.addresses)]
+    personal = [
+        t for t in world.truth.values() if t.kind == "colleague" and any(a.endswith("@gmail.com") for a in t.addresses)
+    ]
     assert personal and any(involving_account(world, personal[0], "google"))
 
 
@@ -327,8 +353,9 @@ def test_noise_looks_like_noise(world):
     by_kind: dict = {}
     for m in world.messages:
         by_kind.setdefault(kinds.get(m.sender[1]), []).append(m)
-    assert all(m.header("List-Unsubscribe") for m in by_kind["newsletter"]
-               if not m.sender[1].endswith("googlegroups.com"))
+    assert all(
+        m.header("List-Unsubscribe") for m in by_kind["newsletter"] if not m.sender[1].endswith("googlegroups.com")
+    )
     assert all(m.header("List-Id") for m in by_kind["newsletter"])
     assert any("CATEGORY_PROMOTIONS" in m.labels for m in by_kind["newsletter"])
     robots = [m for m in by_kind["notifier"] if m.header("Auto-Submitted") == "auto-generated"]
@@ -338,8 +365,11 @@ def test_noise_looks_like_noise(world):
     cold_threads = {m.thread_id for m in cold}
     assert cold and not any(m.is_sent for m in world.messages if m.thread_id in cold_threads)
     assert max(len(m.recipients) for m in world.messages) >= 300
-    invites = [m for m in world.messages if m.subject.startswith("Invitation: ")
-               or m.header("Content-Class") == "urn:content-classes:calendarmessage"]
+    invites = [
+        m
+        for m in world.messages
+        if m.subject.startswith("Invitation: ") or m.header("Content-Class") == "urn:content-classes:calendarmessage"
+    ]
     assert len(invites) > 20
     assert any(m.header("Sender") and "calendar-notification@google.com" in m.header("Sender") for m in invites)
     assert any(m.is_draft for m in world.messages)
@@ -357,19 +387,28 @@ def test_calendar_has_every_kind_of_meeting(world):
     assert any(e.recurring_event_id for e in events)
     assert any(e.calendar_id != "primary" for e in events)
     assert all(e.end > e.start for e in events)
-    assert all(r in ("accepted", "declined", "tentative", "needsAction")
-               for e in events for _, _, r in e.attendees)
+    assert all(r in ("accepted", "declined", "tentative", "needsAction") for e in events for _, _, r in e.attendees)
 
 
 def test_instances_keep_local_wall_time_across_dst():
     # Given a weekly 10:00 Madrid meeting that crosses the March 2026 DST change
     madrid = ZoneInfo("Europe/Madrid")
-    event = WorldEvent(id="abc", graph_id="g", account="microsoft", calendar_id="primary",
-                       ical_uid="abc@x", summary="1:1", start=datetime(2026, 3, 16, 10, tzinfo=madrid),
-                       end=datetime(2026, 3, 16, 10, 30, tzinfo=madrid), timezone="Europe/Madrid",
-                       all_day=False, organizer=("A", "a@x"), attendees=(),
-                       recurrence="FREQ=WEEKLY;COUNT=4",
-                       exdates=(datetime(2026, 3, 23, 9, tzinfo=UTC),))
+    event = WorldEvent(
+        id="abc",
+        graph_id="g",
+        account="microsoft",
+        calendar_id="primary",
+        ical_uid="abc@x",
+        summary="1:1",
+        start=datetime(2026, 3, 16, 10, tzinfo=madrid),
+        end=datetime(2026, 3, 16, 10, 30, tzinfo=madrid),
+        timezone="Europe/Madrid",
+        all_day=False,
+        organizer=("A", "a@x"),
+        attendees=(),
+        recurrence="FREQ=WEEKLY;COUNT=4",
+        exdates=(datetime(2026, 3, 23, 9, tzinfo=UTC),),
+    )
     # When it is expanded
     instances = event.instances()
     # Then the cancelled one is gone, local time stays 10:00, UTC moves from 09:00 to 08:00
@@ -395,8 +434,10 @@ def test_world_series_keep_their_wall_time_and_start_on_their_rule(world):
     assert series
     for event in series:
         assert event.instances()[0].start == event.start  # DTSTART is an occurrence
-        hours = {(i.start.astimezone(ZoneInfo(event.timezone)).hour,
-                  i.start.astimezone(ZoneInfo(event.timezone)).minute) for i in event.instances()}
+        hours = {
+            (i.start.astimezone(ZoneInfo(event.timezone)).hour, i.start.astimezone(ZoneInfo(event.timezone)).minute)
+            for i in event.instances()
+        }
         assert len(hours) == 1, event.summary
 
 
@@ -464,8 +505,9 @@ def test_ics_series_expand_to_the_same_occurrences(world, tmp_path):
         occurrences = [d for d in rule if d not in skip]
         # Then dateutil over the file agrees with instances() (moved ones count apart)
         master = masters[str(vevent["UID"])]
-        assert [o.astimezone(UTC) for o in occurrences if o not in master.overridden] == \
-            [i.start.astimezone(UTC) for i in master.instances()]
+        assert [o.astimezone(UTC) for o in occurrences if o not in master.overridden] == [
+            i.start.astimezone(UTC) for i in master.instances()
+        ]
         checked += 1
     assert checked == len(masters) > 5
 

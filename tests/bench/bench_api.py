@@ -14,6 +14,7 @@ load from a separate process on loopback:
      its own process; latency counted from each request's due time), for p50 and p99.
 Goal: ties rps >= 0.4 x hello rps; p99 <= 25 ms at 200 rps.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,6 +43,7 @@ FLAGS = ((), ("cooling",), (), ("dormant",), ("one_sided_you",), (), ("one_sided
 
 
 # --- data -------------------------------------------------------------------------------
+
 
 def make_database(server_url: str) -> str:
     import psycopg
@@ -86,31 +88,48 @@ def seed(url: str, contacts: int) -> str:
             with cur.copy("COPY person_addresses (user_id, address, person_id) FROM STDIN") as copy:
                 for i, pid in enumerate(ids):
                     copy.write_row((user_id, f"contact{i:05d}@example.net", pid))
-            with cur.copy("COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, flags,"
-                          " payload) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, flags,"
+                " payload) FROM STDIN"
+            ) as copy:
                 for i, pid in enumerate(ids):
                     strength = round(100 * ((i * 7919) % contacts) / contacts)
                     tie = {
-                        "contact": f"contact{i:05d}@example.net", "name": f"Contact {i:05d}",
-                        "addresses": [f"contact{i:05d}@example.net"], "strength": strength,
-                        "tier": TIERS[min(3, (100 - strength) // 25)], "reciprocity": (i * 37) % 201 - 100,
+                        "contact": f"contact{i:05d}@example.net",
+                        "name": f"Contact {i:05d}",
+                        "addresses": [f"contact{i:05d}@example.net"],
+                        "strength": strength,
+                        "tier": TIERS[min(3, (100 - strength) // 25)],
+                        "reciprocity": (i * 37) % 201 - 100,
                         "flags": list(FLAGS[i % len(FLAGS)]),
                         "last_interaction": (AS_OF - timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "explanation": [f"{i % 9} one-to-one meetings in the last 90 days",
-                                        f"you answered {i % 13} of their messages within a day",
-                                        "they started most recent threads"],
-                        "ledger": {"initiated_by_you": i % 11, "initiated_by_them": i % 17,
-                                   "replies_by_you": i % 5, "replies_by_them": i % 7,
-                                   "meetings_you_set": i % 3, "meetings_they_set": i % 4},
-                        "person_id": pid, "suggestion": None, "deepen_rank": None, "colleague": False,
+                        "explanation": [
+                            f"{i % 9} one-to-one meetings in the last 90 days",
+                            f"you answered {i % 13} of their messages within a day",
+                            "they started most recent threads",
+                        ],
+                        "ledger": {
+                            "initiated_by_you": i % 11,
+                            "initiated_by_them": i % 17,
+                            "replies_by_you": i % 5,
+                            "replies_by_them": i % 7,
+                            "meetings_you_set": i % 3,
+                            "meetings_they_set": i % 4,
+                        },
+                        "person_id": pid,
+                        "suggestion": None,
+                        "deepen_rank": None,
+                        "colleague": False,
                     }
-                    copy.write_row((user_id, pid, AS_OF, strength, tie["tier"], tie["reciprocity"],
-                                    tie["flags"], Jsonb(tie)))
+                    copy.write_row(
+                        (user_id, pid, AS_OF, strength, tie["tier"], tie["reciprocity"], tie["flags"], Jsonb(tie))
+                    )
         conn.execute("ANALYZE")
     return token
 
 
 # --- the server (its own process) ---------------------------------------------------------
+
 
 def serve(database_url: str, redis_url: str, port: int, pool_size: int) -> None:
     import uvicorn
@@ -119,8 +138,9 @@ def serve(database_url: str, redis_url: str, port: int, pool_size: int) -> None:
     from service.api.logs import LOG_CONFIG
     from service.config import Settings
 
-    app = create_app(Settings(database_url=database_url, redis_url=redis_url, home=Path("/tmp/kith-bench-home")),
-                     pool_size=pool_size)
+    app = create_app(
+        Settings(database_url=database_url, redis_url=redis_url, home=Path("/tmp/kith-bench-home")), pool_size=pool_size
+    )
 
     @app.get("/bench/hello", include_in_schema=False)
     async def hello() -> dict:
@@ -130,8 +150,7 @@ def serve(database_url: str, redis_url: str, port: int, pool_size: int) -> None:
     # terminal stays readable.
     config = dict(LOG_CONFIG)
     config["handlers"] = {"stderr": {"class": "logging.FileHandler", "formatter": "json", "filename": os.devnull}}
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=config, access_log=False,
-                timeout_graceful_shutdown=5)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=config, access_log=False, timeout_graceful_shutdown=5)
 
 
 def free_port() -> int:
@@ -155,6 +174,7 @@ def wait_up(url: str, timeout: float = 30) -> None:
 
 
 # --- load ---------------------------------------------------------------------------------
+
 
 def _ms(text: str) -> float:
     found = re.match(r"([\d.]+)(us|ms|s|m)$", text)
@@ -185,8 +205,13 @@ def wrk(url: str, token: str | None, seconds: int, connections: int, threads: in
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
-            "server_cpu_ms_per_request": round(1000 * spent / max(1, total), 3)}
+    return {
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "server_cpu_ms_per_request": round(1000 * spent / max(1, total), 3),
+    }
 
 
 async def _fixed_rate(url: str, token: str, rate: float, seconds: float, connections: int = 32) -> dict:
@@ -197,8 +222,9 @@ async def _fixed_rate(url: str, token: str, rate: float, seconds: float, connect
     so the figures are the server's, not the load generator's.
     """
     parts = urlsplit(url)
-    request = (f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-               f"Authorization: Bearer {token}\r\n\r\n").encode()
+    request = (
+        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    ).encode()
     due: asyncio.Queue = asyncio.Queue()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -236,21 +262,30 @@ async def _fixed_rate(url: str, token: str, rate: float, seconds: float, connect
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - begin
     latencies.sort()
-    return {"rate": rate, "sent": n, "achieved_rps": n / elapsed, "statuses": statuses,
-            "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
-            "max_ms": latencies[-1]}
+    return {
+        "rate": rate,
+        "sent": n,
+        "achieved_rps": n / elapsed,
+        "statuses": statuses,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
+        "max_ms": latencies[-1],
+    }
 
 
 def fixed_rate(url: str, token: str, rate: float, seconds: float) -> dict:
     """Run the open-loop client in its own process (not the server's, not this one)."""
-    code = (f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT / 'tests' / 'bench')!r});"
-            f"import bench_api; print(json.dumps(asyncio.run(bench_api._fixed_rate("
-            f"{url!r}, {token!r}, {rate}, {seconds}))))")
+    code = (
+        f"import asyncio, json, sys; sys.path.insert(0, {str(ROOT / 'tests' / 'bench')!r});"
+        f"import bench_api; print(json.dumps(asyncio.run(bench_api._fixed_rate("
+        f"{url!r}, {token!r}, {rate}, {seconds}))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 # --- main -------------------------------------------------------------------------------
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -280,8 +315,9 @@ def main() -> int:
         token = seed(url, args.contacts)
         print(f"seeded {args.contacts} contacts and ties in {time.perf_counter() - t0:.1f}s")
         port = free_port()
-        server = subprocess.Popen([sys.executable, __file__, "--serve", url, redis_url, str(port),
-                                   "--pool-size", str(args.pool_size)])
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", url, redis_url, str(port), "--pool-size", str(args.pool_size)]
+        )
         base = f"http://127.0.0.1:{port}"
         wait_up(base + "/healthz")
         ties_url = base + "/v1/ties?limit=50"
@@ -298,13 +334,17 @@ def main() -> int:
         ratio = ties["rps"] / hello["rps"]
         print(f"\nsaturation, wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, one uvicorn worker:")
         for label, r in (("hello-world      ", hello), ("/v1/ties?limit=50", ties)):
-            print(f"  {label} : {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms   "
-                  f"non-2xx {r['non_2xx']}   server CPU {r['server_cpu_ms_per_request']:.3f} ms/request")
+            print(
+                f"  {label} : {r['rps']:8.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms   "
+                f"non-2xx {r['non_2xx']}   server CPU {r['server_cpu_ms_per_request']:.3f} ms/request"
+            )
         print(f"  ratio ties/hello  : {ratio:.2f}   (goal >= 0.40: {'met' if ratio >= 0.4 else 'NOT met'})")
         print(f"  load average      : {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
         print(f"\nfixed rate, {args.rate:.0f} req/s for {args.seconds}s (open loop, separate process):")
-        print(f"  /v1/ties?limit=50 : achieved {steady['achieved_rps']:.0f} req/s   p50 {steady['p50_ms']:.2f} ms   "
-              f"p99 {steady['p99_ms']:.2f} ms   max {steady['max_ms']:.2f} ms   statuses {steady['statuses']}")
+        print(
+            f"  /v1/ties?limit=50 : achieved {steady['achieved_rps']:.0f} req/s   p50 {steady['p50_ms']:.2f} ms   "
+            f"p99 {steady['p99_ms']:.2f} ms   max {steady['max_ms']:.2f} ms   statuses {steady['statuses']}"
+        )
         print(f"  p99 <= 25 ms      : {'met' if steady['p99_ms'] <= 25 else 'NOT met'}")
         print(json.dumps({"hello": hello, "ties": ties, "ratio": round(ratio, 3), "fixed_rate": steady}))
         return 0

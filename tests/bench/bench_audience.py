@@ -12,6 +12,7 @@ Goal: the crowd costs scoring nothing measurable, and people rows stay those of 
 ordinary mail. `--tree DIR` measures another checkout (the code before the fix, say) with
 this same script.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,14 +72,18 @@ def write_mbox(path: Path, normal: int, crowd: int) -> None:
             t = t0 + timedelta(hours=3 * i)
             contact = f"friend{(i // 2) % 60}@pals.example"  # each friend writes and is written to
             frm, to, label = (ME, contact, "Sent") if i % 2 == 0 else (contact, ME, "Inbox")
-            f.write(f"From 1{i}@xxx {t:%a %b %d %H:%M:%S +0000 %Y}\nX-Gmail-Labels: {label}\n"
-                    f"Message-ID: <m{i}@x>\nDate: {t:%a, %d %b %Y %H:%M:%S +0000}\nFrom: {frm}\nTo: {to}\n\nhi\n\n")
+            f.write(
+                f"From 1{i}@xxx {t:%a %b %d %H:%M:%S +0000 %Y}\nX-Gmail-Labels: {label}\n"
+                f"Message-ID: <m{i}@x>\nDate: {t:%a, %d %b %Y %H:%M:%S +0000}\nFrom: {frm}\nTo: {to}\n\nhi\n\n"
+            )
         if crowd:
             t = t0 + timedelta(days=1)
             to = ", ".join(f"Person {k} <p{k}@crowd.example>" for k in range(crowd - 2))
-            f.write(f"From 9@xxx {t:%a %b %d %H:%M:%S +0000 %Y}\nX-Gmail-Labels: Inbox\nMessage-ID: <big@x>\n"
-                    f"Date: {t:%a, %d %b %Y %H:%M:%S +0000}\nFrom: Boss <boss@crowd.example>\nTo: {to}\n"
-                    f"Cc: {ME}\n\nbody\n\n")
+            f.write(
+                f"From 9@xxx {t:%a %b %d %H:%M:%S +0000 %Y}\nX-Gmail-Labels: Inbox\nMessage-ID: <big@x>\n"
+                f"Date: {t:%a, %d %b %Y %H:%M:%S +0000}\nFrom: Boss <boss@crowd.example>\nTo: {to}\n"
+                f"Cc: {ME}\n\nbody\n\n"
+            )
 
 
 def run(server: str, normal: int, crowd: int, workdir: Path, tree: Path = ROOT) -> dict:
@@ -88,14 +93,18 @@ def run(server: str, normal: int, crowd: int, workdir: Path, tree: Path = ROOT) 
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = server.rsplit("/", 1)[0] + "/" + name
     try:
-        subprocess.run([sys.executable, "-c", "from service.db import migrate; import sys; migrate(sys.argv[1])", url],
-                       cwd=tree, check=True)
+        subprocess.run(
+            [sys.executable, "-c", "from service.db import migrate; import sys; migrate(sys.argv[1])", url],
+            cwd=tree,
+            check=True,
+        )
         path = workdir / f"mail-{crowd}.mbox"
         write_mbox(path, normal, crowd)
         out = {}
         for phase in ("import", "score", "exclusions"):
-            done = subprocess.run([sys.executable, "-c", _PHASE, url, phase, str(path), ME], cwd=tree,
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, "-c", _PHASE, url, phase, str(path), ME], cwd=tree, capture_output=True, text=True
+            )
             if done.returncode:
                 raise SystemExit(f"{phase} failed:\n{done.stderr[-3000:]}")
             out[phase] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -112,14 +121,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--normal", type=int, default=2000)
     parser.add_argument("--crowd", type=int, default=100_000)
-    parser.add_argument("--tree", type=Path, default=ROOT,
-                        help="a checkout to measure (e.g. `git archive <commit>` unpacked: before and after)")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="a checkout to measure (e.g. `git archive <commit>` unpacked: before and after)",
+    )
     args = parser.parse_args()
     server = os.environ.get("KITH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with tempfile.TemporaryDirectory() as tmp:
         for crowd in (0, args.crowd):
-            print(f"{args.normal} ordinary messages + {'one to ' + str(crowd) if crowd else 'nothing else'}:",
-                  json.dumps(run(server, args.normal, crowd, Path(tmp), args.tree.resolve())), flush=True)
+            print(
+                f"{args.normal} ordinary messages + {'one to ' + str(crowd) if crowd else 'nothing else'}:",
+                json.dumps(run(server, args.normal, crowd, Path(tmp), args.tree.resolve())),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

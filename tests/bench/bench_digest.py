@@ -9,6 +9,7 @@ Every user has ten ties scored now and a week ago (three to deepen, flags, moves
 mail is a full digest: content, HTML + text, chart PNG, outbox row, SMTP transaction.
 The clock runs from the scheduler's sweep enqueueing everyone to the last 250.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,7 @@ class CountingSink:
     async def handle_DATA(self, server, session, envelope):
         head = envelope.content[:4096]
         start = head.find(b"Message-ID: <")
-        mid = head[start + 13: head.find(b">", start)] if start >= 0 else b""
+        mid = head[start + 13 : head.find(b">", start)] if start >= 0 else b""
         with self.lock:
             self.ids[mid] += 1
             for r in envelope.rcpt_tos:
@@ -78,8 +79,10 @@ def seed(url: str, users: int, now: datetime) -> None:
                 for u in range(1, users + 1):
                     for i, name in enumerate(NAMES):
                         copy.write_row(((u - 1) * 10 + i + 1, u, name))
-            with cur.copy("COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, "
-                          "flags, payload) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, "
+                "flags, payload) FROM STDIN"
+            ) as copy:
                 before, after = now - timedelta(days=7), now - timedelta(hours=1)
                 for u in range(1, users + 1):
                     for i, name in enumerate(NAMES):
@@ -88,13 +91,20 @@ def seed(url: str, users: int, now: datetime) -> None:
                         recip = [10, -35, 5, 55, -60, 0, 20, -10, 40, 0][i]
                         flags = ["cooling"] if i == 1 else ["one_sided_you"] if i == 3 else []
                         rank = {1: 1, 3: 2, 6: 3}.get(i)
-                        t_now = tie(pid, name, s, recip, flags, rank=rank,
-                                    suggestion="Suggest a walk or lunch next week" if rank else None)
+                        t_now = tie(
+                            pid,
+                            name,
+                            s,
+                            recip,
+                            flags,
+                            rank=rank,
+                            suggestion="Suggest a walk or lunch next week" if rank else None,
+                        )
                         t_before = tie(pid, name, s + (12 if i == 1 else -9 if i == 4 else 1), recip, [])
-                        copy.write_row((u, pid, before, t_before["strength"], t_before["tier"], recip, [],
-                                        Jsonb(t_before)))
-                        copy.write_row((u, pid, after, t_now["strength"], t_now["tier"], recip, flags,
-                                        Jsonb(t_now)))
+                        copy.write_row(
+                            (u, pid, before, t_before["strength"], t_before["tier"], recip, [], Jsonb(t_before))
+                        )
+                        copy.write_row((u, pid, after, t_now["strength"], t_now["tier"], recip, flags, Jsonb(t_now)))
             cur.execute("SELECT setval('users_id_seq', %s), setval('people_id_seq', %s)", (users, users * 10))
         conn.commit()
         conn.execute("ANALYZE")
@@ -128,17 +138,28 @@ def main() -> int:
         now = datetime.now(timezone.utc)
         seed(url, args.users, now)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-        env.update({"KITH_DATABASE_URL": url, "KITH_REDIS_URL": redis_url, "KITH_HOME": str(home),
-                    "KITH_SECRET_KEY": "bench-secret", "KITH_BASE_URL": "https://kith.example.org",
-                    "KITH_SMTP_URL": f"smtp://127.0.0.1:{controller.port}", "PYTHONPATH": str(ROOT)})
+        env.update(
+            {
+                "KITH_DATABASE_URL": url,
+                "KITH_REDIS_URL": redis_url,
+                "KITH_HOME": str(home),
+                "KITH_SECRET_KEY": "bench-secret",
+                "KITH_BASE_URL": "https://kith.example.org",
+                "KITH_SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         broker = make_broker(redis_url)
         db = kdb.Database(url, min_size=1, max_size=2)
         import dramatiq
         import psutil
 
         def enqueue(user_id, week):
-            broker.enqueue(dramatiq.Message(queue_name="email", actor_name="send_weekly_digest",
-                                            args=(user_id, week), kwargs={}, options={}))
+            broker.enqueue(
+                dramatiq.Message(
+                    queue_name="email", actor_name="send_weekly_digest", args=(user_id, week), kwargs={}, options={}
+                )
+            )
 
         # The scheduler's sweep enqueues everyone due (timed on its own), then the workers start:
         # the figure is the workers' rendering and sending, from their start to the last 250.
@@ -161,9 +182,22 @@ def main() -> int:
         cpu_me0 = cpu([me])
         load0 = os.getloadavg()[0]
         t0 = time.monotonic()
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "dramatiq"), "service.jobs.worker:setup",
-                                   "--processes", str(args.processes), "--threads", str(args.threads),
-                                   "--queues", "email"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        worker = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "dramatiq"),
+                "service.jobs.worker:setup",
+                "--processes",
+                str(args.processes),
+                "--threads",
+                str(args.threads),
+                "--queues",
+                "email",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
         time.sleep(1.0)
         procs = [psutil.Process(worker.pid)] + psutil.Process(worker.pid).children(recursive=True)
         deadline = t0 + args.timeout
@@ -191,14 +225,18 @@ def main() -> int:
         extra_per_user = sum(c - 1 for c in sink.recipients.values() if c > 1)
         print(f"digests: {args.users}  workers: {args.processes} processes x {args.threads} threads")
         first = sink.first - t0 if sink.first else 0.0
-        print(f"delivered: {total} mails ({unique} distinct Message-IDs) in {elapsed:.1f}s from worker start "
-              f"-> {total / elapsed:.1f} digests/s; first mail after {first:.1f}s (worker boot), "
-              f"{(total - 1) / max(1e-9, elapsed - first):.1f} digests/s from first to last")
+        print(
+            f"delivered: {total} mails ({unique} distinct Message-IDs) in {elapsed:.1f}s from worker start "
+            f"-> {total / elapsed:.1f} digests/s; first mail after {first:.1f}s (worker boot), "
+            f"{(total - 1) / max(1e-9, elapsed - first):.1f} digests/s from first to last"
+        )
         print(f"duplicates: {duplicates} (by Message-ID), {extra_per_user} (by recipient); missing: {missing}")
         print(f"outbox states: {states}; second sweep enqueued: {again}")
-        print(f"CPU: workers {cpu_workers:.1f}s ({1000 * cpu_workers / max(1, total):.1f} ms/digest), "
-              f"SMTP server (this process) {cpu_me:.1f}s ({1000 * cpu_me / max(1, total):.1f} ms/digest); "
-              f"load average {load0:.1f} -> {load1:.1f} on {os.cpu_count()} CPUs")
+        print(
+            f"CPU: workers {cpu_workers:.1f}s ({1000 * cpu_workers / max(1, total):.1f} ms/digest), "
+            f"SMTP server (this process) {cpu_me:.1f}s ({1000 * cpu_me / max(1, total):.1f} ms/digest); "
+            f"load average {load0:.1f} -> {load1:.1f} on {os.cpu_count()} CPUs"
+        )
         ok = duplicates == 0 and extra_per_user == 0 and missing == 0 and again == 0
         return 0 if ok else 1
     finally:

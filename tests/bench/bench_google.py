@@ -11,6 +11,7 @@ quota units per second as a share of the ceiling (goal >= 0.9), messages per 1,0
 (goal >= 200), messages lost and duplicated (goal 0), units of the incremental sync after
 100 new messages (goal <= 600), and refusals by the emulator (goal 0).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,7 @@ from service.providers.google import build_connector
 from service.store import AccountSyncStore, create_user, ensure_account
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.scale_support import fresh_database  # noqa: E402
+from tests.scale_support import fresh_database
 
 
 def world_of(messages: int, seed: int = 7):
@@ -84,14 +85,21 @@ def main() -> None:
     name, url = fresh_database(server, "kith_bench")
     database = kdb.Database(url, min_size=1, max_size=4)
     try:
-        settings = Settings(**{**emu.settings_overrides(), "google_client_secret": SecretStr("kith-emulator-secret")},
-                            database_url=url, redis_url=redis_url, google_quota_scale=args.scale,
-                            secret_key="bench-secret", home=f"/tmp/{name}", google_calendars="primary")
+        settings = Settings(
+            **{**emu.settings_overrides(), "google_client_secret": SecretStr("kith-emulator-secret")},
+            database_url=url,
+            redis_url=redis_url,
+            google_quota_scale=args.scale,
+            secret_key="bench-secret",
+            home=f"/tmp/{name}",
+            google_calendars="primary",
+        )
         with database.tx() as conn:
             user_id = create_user(conn, world.user_email)
             account_id = ensure_account(conn, user_id, "google", world.user_email, scopes=list(SCOPES))
-            save_credentials(conn, settings, account_id, {"refresh_token": emu.issue_refresh_token(),
-                                                          "scopes": list(SCOPES)})
+            save_credentials(
+                conn, settings, account_id, {"refresh_token": emu.issue_refresh_token(), "scopes": list(SCOPES)}
+            )
         ceiling = 250.0 * args.scale
         mailbox = emu.message_ids()
         print(f"mailbox: {len(mailbox)} messages, quota ceiling {ceiling:.0f} units/s (250 x {args.scale:g})")
@@ -104,34 +112,47 @@ def main() -> None:
         usage = emu.usage()
         first, last = usage.first, usage.last
         with database.tx() as conn:
-            rows = conn.execute("SELECT provider_id FROM interactions WHERE account_id = %s AND resource = 'gmail'",
-                                (account_id,)).fetchall()
+            rows = conn.execute(
+                "SELECT provider_id FROM interactions WHERE account_id = %s AND resource = 'gmail'", (account_id,)
+            ).fetchall()
         stored = [r[0] for r in rows]
         lost = len(mailbox - set(stored))
         duplicated = len(stored) - len(set(stored)) + len(set(stored) - mailbox)
         active = last - first
         print(f"full sync: {wall:.1f} s wall, {usage.units} units, {dict(usage.requests)}")
-        print(f"  units/s as share of ceiling: {usage.units / active / ceiling:.3f} (first to last request, "
-              f"{active:.1f} s); over the whole wall time: {usage.units / wall / ceiling:.3f}")
+        print(
+            f"  units/s as share of ceiling: {usage.units / active / ceiling:.3f} (first to last request, "
+            f"{active:.1f} s); over the whole wall time: {usage.units / wall / ceiling:.3f}"
+        )
         print(f"  messages per 1,000 units: {len(mailbox) * 1000 / usage.units:.1f}")
         print(f"  lost: {lost}, duplicated: {duplicated}, refused by the emulator: {usage.refused}")
 
         ids = sorted(mailbox)
         for i in range(args.new):
             thread = ids[i] if i % 4 == 0 else None  # a quarter are replies in existing threads
-            emu.add_message(thread_id=thread, labels=["INBOX"], headers=[
-                ("From", f"new{i}@example.org"), ("To", world.user_email),
-                ("Date", "Mon, 23 Nov 2026 10:00:00 +0000"), ("Message-ID", f"<new{i}@example.org>")])
+            emu.add_message(
+                thread_id=thread,
+                labels=["INBOX"],
+                headers=[
+                    ("From", f"new{i}@example.org"),
+                    ("To", world.user_email),
+                    ("Date", "Mon, 23 Nov 2026 10:00:00 +0000"),
+                    ("Message-ID", f"<new{i}@example.org>"),
+                ],
+            )
         emu.reset_usage()
         connector = build_connector(settings, database, account_id)
         run_sync(AccountSyncStore(database, account_id), connector, resources=["gmail"])
         connector.close()
         usage = emu.usage()
         with database.tx() as conn:
-            count = conn.execute("SELECT count(*) FROM interactions WHERE account_id = %s AND resource = 'gmail'",
-                                 (account_id,)).fetchone()[0]
-        print(f"incremental after {args.new} new messages: {usage.units} units {dict(usage.requests)}; "
-              f"stored {count}, mailbox {len(emu.message_ids())}, refused {usage.refused}")
+            count = conn.execute(
+                "SELECT count(*) FROM interactions WHERE account_id = %s AND resource = 'gmail'", (account_id,)
+            ).fetchone()[0]
+        print(
+            f"incremental after {args.new} new messages: {usage.units} units {dict(usage.requests)}; "
+            f"stored {count}, mailbox {len(emu.message_ids())}, refused {usage.refused}"
+        )
     finally:
         database.close()
         emu.stop()

@@ -11,6 +11,7 @@ with the CPU time of the import and the rows it leaves.
 Each attack runs in a fresh migrated database, dropped afterwards. CPU time is the process's
 (user + system) during the import, database server excluded.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.scale_support import fresh_database  # noqa: E402
+from tests.scale_support import fresh_database
 
 
 def _calendar(events: list[str]) -> bytes:
@@ -30,19 +31,26 @@ def _calendar(events: list[str]) -> bytes:
 
 
 def never_matching() -> bytes:
-    return _calendar([f"UID:never{n}@x\r\nDTSTART:20260101T080000Z\r\n"
-                      "RRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30\r\n" for n in range(10)])
+    return _calendar(
+        [
+            f"UID:never{n}@x\r\nDTSTART:20260101T080000Z\r\nRRULE:FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30\r\n"
+            for n in range(10)
+        ]
+    )
 
 
 def secondly() -> bytes:
-    return _calendar([f"UID:sec{n}@x\r\nDTSTART:20260101T080000Z\r\nRRULE:FREQ=SECONDLY\r\n"
-                      for n in range(50)])
+    return _calendar([f"UID:sec{n}@x\r\nDTSTART:20260101T080000Z\r\nRRULE:FREQ=SECONDLY\r\n" for n in range(50)])
 
 
 def attendees() -> bytes:
     people = "".join(f"ATTENDEE;CN=Person {n}:mailto:p{n}@crowd.example\r\n" for n in range(20_000))
-    return _calendar(["UID:crowd@x\r\nDTSTART:20260101T080000Z\r\nRRULE:FREQ=DAILY;COUNT=50\r\n"
-                      "ORGANIZER:mailto:boss@crowd.example\r\n" + people])
+    return _calendar(
+        [
+            "UID:crowd@x\r\nDTSTART:20260101T080000Z\r\nRRULE:FREQ=DAILY;COUNT=50\r\n"
+            "ORGANIZER:mailto:boss@crowd.example\r\n" + people
+        ]
+    )
 
 
 ATTACKS = {"never": never_matching, "secondly": secondly, "attendees": attendees}
@@ -68,8 +76,10 @@ def run(name: str, server: str) -> dict:
             import_file(db, user_id, "ics", path)
             cpu, wall = time.process_time() - cpu, time.monotonic() - wall
         with db.tx() as conn:
-            counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                      for table in ("interactions", "participants", "quarantine")}
+            counts = {
+                table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("interactions", "participants", "quarantine")
+            }
             reasons = sorted({r[0] for r in conn.execute("SELECT reason FROM quarantine").fetchall()})
         return {"attack": name, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2), **counts, "reasons": reasons}
     finally:

@@ -9,6 +9,7 @@
 2. Memory: peak RSS of a fresh process importing a generated 200 MB mbox through
    MboxConnector, page by page (as the sync engine does). Goal: <= 300 MB.
 """
+
 from __future__ import annotations
 
 import base64
@@ -62,53 +63,70 @@ def generate_mbox(path: Path, target_bytes: int, seed: int = 1) -> int:
             count += 1
             date = t0 + timedelta(seconds=count * 97)
             sender = _person(rng)
-            labels = rng.choice(["Inbox,Opened,Category Personal", "Sent,Opened", "Archived,Opened",
-                                 "Inbox,Important,Unread,Category Updates", "Inbox,Category Promotions"])
+            labels = rng.choice(
+                [
+                    "Inbox,Opened,Category Personal",
+                    "Sent,Opened",
+                    "Archived,Opened",
+                    "Inbox,Important,Unread,Category Updates",
+                    "Inbox,Category Promotions",
+                ]
+            )
             to = [_person(rng) for _ in range(300 if count % 997 == 0 else rng.randint(1, 4))]
             cc = [_person(rng) for _ in range(rng.choice([0, 0, 1, 3]))]
             stamp = format_datetime(date)
-            h = [f"From {1700000000000000000 + count}@xxx {date:%a %b %d %H:%M:%S +0000 %Y}",
-                 f"X-GM-THRID: {1700000000000000000 + count // 3}",
-                 f"X-Gmail-Labels: {labels}",
-                 "Delivered-To: me@gmail.com",
-                 f"Received: by 2002:a05:7300:{count:x} with SMTP id {_b64(rng, 9)};\n        {stamp}",
-                 f"X-Google-Smtp-Source: {_b64(rng, 60)}",
-                 f"X-Received: by 2002:a17:907:{count:x} with SMTP id {_b64(rng, 9)};\n        {stamp}",
-                 "ARC-Seal: i=1; a=rsa-sha256; t=1700000000; cv=none;\n        d=google.com; s=arc-20160816;\n"
-                 + "\n".join(f"        b={_b64(rng, 48)}" for _ in range(4)),
-                 "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=google.com;\n"
-                 "        h=to:subject:message-id:date:from:mime-version:dkim-signature;\n"
-                 + "\n".join(f"        bh={_b64(rng, 48)}" for _ in range(3)),
-                 f"Return-Path: <{sender.split('<')[-1].rstrip('>')}>",
-                 f"Received: from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41])\n"
-                 f"        by mx.google.com with SMTPS id {_b64(rng, 12)}\n        for <me@gmail.com>;\n        {stamp}",
-                 "Received-SPF: pass (google.com: domain of sender designates 209.85.220.41 as permitted sender)"
-                 " client-ip=209.85.220.41;",
-                 "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.org header.s=20230601;"
-                 "\n       spf=pass smtp.mailfrom=example.org;\n       dmarc=pass (p=NONE sp=NONE dis=NONE)",
-                 "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\n        d=example.org; s=20230601;"
-                 " t=1700000000; x=1700600000;\n        h=to:subject:message-id:date:from:mime-version;\n"
-                 + "\n".join(f"        b={_b64(rng, 48)}" for _ in range(4)),
-                 f"X-Gm-Message-State: {_b64(rng, 40)}",
-                 "MIME-Version: 1.0",
-                 f"From: {sender}",
-                 f"Date: {format_datetime(date.astimezone(timezone(timedelta(hours=rng.choice([-5, 0, 1, 9])))))}",
-                 f"Message-ID: <{_b64(rng, 24).replace('/', 'x')}@mail.gmail.com>",
-                 f"Subject: Re: project update {count}",
-                 "To: " + ",\n ".join(to)]
+            h = [
+                f"From {1700000000000000000 + count}@xxx {date:%a %b %d %H:%M:%S +0000 %Y}",
+                f"X-GM-THRID: {1700000000000000000 + count // 3}",
+                f"X-Gmail-Labels: {labels}",
+                "Delivered-To: me@gmail.com",
+                f"Received: by 2002:a05:7300:{count:x} with SMTP id {_b64(rng, 9)};\n        {stamp}",
+                f"X-Google-Smtp-Source: {_b64(rng, 60)}",
+                f"X-Received: by 2002:a17:907:{count:x} with SMTP id {_b64(rng, 9)};\n        {stamp}",
+                "ARC-Seal: i=1; a=rsa-sha256; t=1700000000; cv=none;\n        d=google.com; s=arc-20160816;\n"
+                + "\n".join(f"        b={_b64(rng, 48)}" for _ in range(4)),
+                "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=google.com;\n"
+                "        h=to:subject:message-id:date:from:mime-version:dkim-signature;\n"
+                + "\n".join(f"        bh={_b64(rng, 48)}" for _ in range(3)),
+                f"Return-Path: <{sender.split('<')[-1].rstrip('>')}>",
+                f"Received: from mail-sor-f41.google.com (mail-sor-f41.google.com. [209.85.220.41])\n"
+                f"        by mx.google.com with SMTPS id {_b64(rng, 12)}\n        for <me@gmail.com>;\n        {stamp}",
+                "Received-SPF: pass (google.com: domain of sender designates 209.85.220.41 as permitted sender)"
+                " client-ip=209.85.220.41;",
+                "Authentication-Results: mx.google.com;\n       dkim=pass header.i=@example.org header.s=20230601;"
+                "\n       spf=pass smtp.mailfrom=example.org;\n       dmarc=pass (p=NONE sp=NONE dis=NONE)",
+                "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\n        d=example.org; s=20230601;"
+                " t=1700000000; x=1700600000;\n        h=to:subject:message-id:date:from:mime-version;\n"
+                + "\n".join(f"        b={_b64(rng, 48)}" for _ in range(4)),
+                f"X-Gm-Message-State: {_b64(rng, 40)}",
+                "MIME-Version: 1.0",
+                f"From: {sender}",
+                f"Date: {format_datetime(date.astimezone(timezone(timedelta(hours=rng.choice([-5, 0, 1, 9])))))}",
+                f"Message-ID: <{_b64(rng, 24).replace('/', 'x')}@mail.gmail.com>",
+                f"Subject: Re: project update {count}",
+                "To: " + ",\n ".join(to),
+            ]
             if cc:
                 h.append("Cc: " + ",\n ".join(cc))
             if count % 5 == 0:
                 h.append(f"References: <r{count - 2}@mail.gmail.com> <r{count - 1}@mail.gmail.com>")
                 h.append(f"In-Reply-To: <r{count - 1}@mail.gmail.com>")
             if count % 7 == 0:
-                h += ["List-Unsubscribe: <https://news.example/u?id=1>, <mailto:u@news.example>",
-                      "List-Id: News <news.example>", "Precedence: bulk"]
+                h += [
+                    "List-Unsubscribe: <https://news.example/u?id=1>, <mailto:u@news.example>",
+                    "List-Id: News <news.example>",
+                    "Precedence: bulk",
+                ]
             h.append('Content-Type: multipart/alternative; boundary="000000000000abcdef"')
             body_size = 1_000_000 if count % 1500 == 0 else rng.randint(1000, 6000)
             body = "\n".join(textwrap.wrap(_b64(rng, body_size * 3 // 4), 76))
-            text = "\n".join(h) + "\n\n--000000000000abcdef\nContent-Type: text/plain\n\n" \
-                + ("From the desk of the editor\n>From quoted\n" if count % 11 == 0 else "") + body + "\n\n"
+            text = (
+                "\n".join(h)
+                + "\n\n--000000000000abcdef\nContent-Type: text/plain\n\n"
+                + ("From the desk of the editor\n>From quoted\n" if count % 11 == 0 else "")
+                + body
+                + "\n\n"
+            )
             data = text.encode()
             out.write(data)
             written += len(data)
@@ -156,8 +174,10 @@ def test_import_speed_against_the_stdlib_header_parser(tmp_path):
     ratio = (ours / ours_s) / (parsed / std_s)
     cpu_ratio = (ours / ours_cpu) / (parsed / std_cpu)
     print(f"\nmbox speed: {n} messages, {size / 1e6:.0f} MB (best of 3, wall clock; CPU time in brackets)")
-    print(f"  MboxConnector: {ours / ours_s:9.0f} msg/s ({ours_s:.2f} s, {size / 1e6 / ours_s:.0f} MB/s) "
-          f"[{ours / ours_cpu:.0f} msg/s]")
+    print(
+        f"  MboxConnector: {ours / ours_s:9.0f} msg/s ({ours_s:.2f} s, {size / 1e6 / ours_s:.0f} MB/s) "
+        f"[{ours / ours_cpu:.0f} msg/s]"
+    )
     print(f"  stdlib parser: {parsed / std_s:9.0f} msg/s ({std_s:.2f} s) [{parsed / std_cpu:.0f} msg/s]")
     print(f"  ratio: {ratio:.2f} [CPU {cpu_ratio:.2f}] (goal >= 0.7)")
     assert ours == parsed == with_from == n
@@ -191,12 +211,20 @@ def test_peak_memory_importing_200_mb(tmp_path):
     path = tmp_path / "big.mbox"
     n = generate_mbox(path, 200 << 20, seed=2)
     size = path.stat().st_size
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True,
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+    ).stdout
     items, pages, base_kb, peak_kb, elapsed = out.split()
     peak_mb, base_mb = int(peak_kb) / 1024, int(base_kb) / 1024
     print(f"\nmbox memory: {size / 1e6:.0f} MB file, {n} messages, {pages} pages, {float(elapsed):.1f} s")
-    print(f"  peak RSS {peak_mb:.0f} MB (after imports {base_mb:.0f} MB, import added {peak_mb - base_mb:.0f} MB)"
-          " (goal <= 300 MB)")
+    print(
+        f"  peak RSS {peak_mb:.0f} MB (after imports {base_mb:.0f} MB, import added {peak_mb - base_mb:.0f} MB)"
+        " (goal <= 300 MB)"
+    )
     assert int(items) == n
     assert peak_mb <= 300

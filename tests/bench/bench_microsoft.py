@@ -8,6 +8,7 @@ mailbox (goal <= 2), peak requests in flight per mailbox (must be <= 4; also und
 of 3 processes x 4 threads wanting 12), lost and duplicated messages (0 and 0), and the
 requests of an incremental round with no changes (goal: one per folder and calendar).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,10 @@ def test_full_and_incremental_sync_of_a_20k_mailbox(settings, database):
         total_requests = emulator.graph_requests()
         peak = emulator.peak_wanted
         with database.tx() as conn:
-            rows = conn.execute("SELECT provider_id, message_id FROM interactions WHERE account_id = %s "
-                                "AND kind = 'email'", (account_id,)).fetchall()
+            rows = conn.execute(
+                "SELECT provider_id, message_id FROM interactions WHERE account_id = %s AND kind = 'email'",
+                (account_id,),
+            ).fetchall()
         held = {r[0] for r in rows}
         lost = len(expected - held)
         duplicated = len(rows) - len({r[1] for r in rows})
@@ -63,8 +66,9 @@ def test_full_and_incremental_sync_of_a_20k_mailbox(settings, database):
         emulator.reset_stats()
         run_sync(store, connector)
         incremental = emulator.graph_requests()
-        per_resource = Counter("calendar" if "calendarView" in path else path.split("/")[3]
-                               for _, path, _ in emulator.log)
+        per_resource = Counter(
+            "calendar" if "calendarView" in path else path.split("/")[3] for _, path, _ in emulator.log
+        )
         connector.close()
 
         # A burst: 3 processes x 4 threads want 12 concurrent requests of this mailbox.
@@ -72,24 +76,38 @@ def test_full_and_incremental_sync_of_a_20k_mailbox(settings, database):
         emulator.latency = 0.05
         token = emulator.access_token_for()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        procs = [subprocess.Popen([sys.executable, "-c", WORKER, emulator.graph_base, emulator.ca_file, token,
-                                   ms.redis_url, "redis"], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-                 for _ in range(3)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, emulator.graph_base, emulator.ca_file, token, ms.redis_url, "redis"],
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=ROOT,
+            )
+            for _ in range(3)
+        ]
         errors = [p.communicate(timeout=120)[0].strip() for p in procs]
         burst_peak, burst_429 = emulator.peak_wanted, sum(1 for *_, s in emulator.log if s == 429)
     finally:
         emulator.stop()
 
-    print(f"\nfull sync: {messages} messages in {elapsed:.1f}s ({messages / elapsed:.0f} msg/s), "
-          f"{sum(r.written for r in reports)} rows written")
-    print(f"Graph requests: {total_requests} total, {mail_requests} for mail, {calendar_requests} for calendar, "
-          f"1 for /me")
+    print(
+        f"\nfull sync: {messages} messages in {elapsed:.1f}s ({messages / elapsed:.0f} msg/s), "
+        f"{sum(r.written for r in reports)} rows written"
+    )
+    print(
+        f"Graph requests: {total_requests} total, {mail_requests} for mail, {calendar_requests} for calendar, 1 for /me"
+    )
     print(f"Graph mail requests per 1,000 messages: {1000 * mail_requests / messages:.2f} (goal <= 2)")
-    print(f"peak requests in flight, as sent by clients (sequential engine): {peak}; under a 12-wide burst "
-          f"of 3 processes: {burst_peak}, {burst_429} refused with 429 (must be <= 4, 0)")
+    print(
+        f"peak requests in flight, as sent by clients (sequential engine): {peak}; under a 12-wide burst "
+        f"of 3 processes: {burst_peak}, {burst_429} refused with 429 (must be <= 4, 0)"
+    )
     print(f"lost: {lost}, duplicated: {duplicated}")
-    print(f"incremental round with no changes: {incremental} requests, per folder/calendar "
-          f"{sorted(per_resource.values())} (goal: 1 per resource)")
+    print(
+        f"incremental round with no changes: {incremental} requests, per folder/calendar "
+        f"{sorted(per_resource.values())} (goal: 1 per resource)"
+    )
     assert messages >= TARGET and lost == 0 and duplicated == 0
     assert 1000 * mail_requests / messages <= 2
     assert peak <= 4 and burst_peak <= 4 and burst_429 == 0 and errors == ["", "", ""]

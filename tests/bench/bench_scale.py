@@ -19,6 +19,7 @@ the CPU went (workers, emulators, this database's Postgres backends) and how lon
 workers' threads waited for a core. Redis: a database index claimed as
 tests.digest_helpers does, so other runs' workers neither eat nor flush our queues.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,6 @@ from service.config import Settings  # noqa: E402
 from tests.digest_helpers import claim_redis_db, release_redis_db  # noqa: E402
 from tests.scale_support import fresh_database, process_env  # noqa: E402
 from tests.scale_world import add_user, connect_microsoft, seed_google, seed_microsoft, start_google  # noqa: E402
-
 
 
 CLAIM_S = 3 * 3600
@@ -101,14 +101,27 @@ class GoogleSide:
             seen = list(self.emu.quota.refusals)
         stalls = list(self.stalls)
         near = sum(1 for t, _ in seen if any(-1.5 <= t - when <= 1.5 for when, _ in stalls))
-        return (len(seen), len({u for _, u in seen}), len({int(t) for t, _ in seen}), near, len(stalls),
-                max((late for _, late in stalls), default=0.0))
+        return (
+            len(seen),
+            len({u for _, u in seen}),
+            len({int(t) for t, _ in seen}),
+            near,
+            len(stalls),
+            max((late for _, late in stalls), default=0.0),
+        )
 
     def report(self) -> dict:
         quota = self.emu.quota
-        return {u: (quota.peak_units_per_second(u, 1.0), quota.peak_units_per_second(u, 10.0),
-                    quota.refused(u), quota.used(u, "gmail").units, quota.peak_units_per_second(u, 60.0) * 60)
-                for u in self.users}
+        return {
+            u: (
+                quota.peak_units_per_second(u, 1.0),
+                quota.peak_units_per_second(u, 10.0),
+                quota.refused(u),
+                quota.used(u, "gmail").units,
+                quota.peak_units_per_second(u, 60.0) * 60,
+            )
+            for u in self.users
+        }
 
 
 class MicrosoftSide:
@@ -122,8 +135,13 @@ class MicrosoftSide:
 
     def overrides(self) -> dict:
         e = self.emu
-        return {"ms_client_id": e.client_id, "ms_client_secret": e.client_secret, "ms_authority": e.authority,
-                "graph_base": e.graph_base, "ca_bundle": e.ca_file}
+        return {
+            "ms_client_id": e.client_id,
+            "ms_client_secret": e.client_secret,
+            "ms_authority": e.authority,
+            "graph_base": e.graph_base,
+            "ca_bundle": e.ca_file,
+        }
 
     def expected(self) -> dict[str, int]:
         from tests.scale_world import microsoft_expected
@@ -134,8 +152,12 @@ class MicrosoftSide:
         self.emu.reset_stats()
 
     def report(self) -> dict:
-        return {"peak_in_flight": self.emu.peak_in_flight, "peak_wanted": self.emu.peak_wanted,
-                "refused": sum(1 for _, _, s in self.emu.log if s == 429), "requests": len(self.emu.log)}
+        return {
+            "peak_in_flight": self.emu.peak_in_flight,
+            "peak_wanted": self.emu.peak_wanted,
+            "refused": sum(1 for _, _, s in self.emu.log if s == 429),
+            "requests": len(self.emu.log),
+        }
 
 
 class Emulators(BaseManager):
@@ -198,21 +220,49 @@ def group_pids(pgid: int) -> list[int]:
 
 def backend_pids(database, name: str) -> list[int]:
     with database.tx() as conn:
-        return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s "
-                                           "AND pid <> pg_backend_pid()", (name,))]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+            )
+        ]
 
 
-def run_round(settings, database, accounts: dict[int, tuple[str, str]], expected: dict[str, int],
-              google, microsoft, processes: int, threads: int, logs: Path, name: str,
-              emulator_pids: list[int]) -> dict:
+def run_round(
+    settings,
+    database,
+    accounts: dict[int, tuple[str, str]],
+    expected: dict[str, int],
+    google,
+    microsoft,
+    processes: int,
+    threads: int,
+    logs: Path,
+    name: str,
+    emulator_pids: list[int],
+) -> dict:
     wipe(database, settings.redis_url)
     google.reset()
     microsoft.reset()
     env = process_env(settings, f"bench-w{processes}")
     log = open(logs / f"workers-{processes}.log", "wb")
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "kith"), "worker", "--processes", str(processes),
-                             "--threads", str(threads), "--queue", "sync"], env=env, cwd=str(ROOT),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "kith"),
+            "worker",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+            "--queue",
+            "sync",
+        ],
+        env=env,
+        cwd=str(ROOT),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         time.sleep(8 + 2 * processes)  # workers up and idle before the clock starts
         broker = make_broker(settings.redis_url)
@@ -220,8 +270,11 @@ def run_round(settings, database, accounts: dict[int, tuple[str, str]], expected
 
         workers_pids = group_pids(proc.pid)
         waited0 = run_queue_seconds(workers_pids)
-        cpu0 = {"workers": cpu_seconds(workers_pids), "emulators": cpu_seconds(emulator_pids),
-                "postgres": cpu_seconds(backend_pids(database, name))}
+        cpu0 = {
+            "workers": cpu_seconds(workers_pids),
+            "emulators": cpu_seconds(emulator_pids),
+            "postgres": cpu_seconds(backend_pids(database, name)),
+        }
         started = time.monotonic()
         for account_id in accounts:
             jobs.sync_account.send(account_id)
@@ -236,9 +289,11 @@ def run_round(settings, database, accounts: dict[int, tuple[str, str]], expected
         wall = time.monotonic() - started
         # Backends of this database only (the server is shared); they live as long as the workers.
         waited = run_queue_seconds(group_pids(proc.pid)) - waited0
-        cpu = {"workers": cpu_seconds(group_pids(proc.pid)) - cpu0["workers"],
-               "emulators": cpu_seconds(emulator_pids) - cpu0["emulators"],
-               "postgres": cpu_seconds(backend_pids(database, name)) - cpu0["postgres"]}
+        cpu = {
+            "workers": cpu_seconds(group_pids(proc.pid)) - cpu0["workers"],
+            "emulators": cpu_seconds(emulator_pids) - cpu0["emulators"],
+            "postgres": cpu_seconds(backend_pids(database, name)) - cpu0["postgres"],
+        }
         with open("/proc/loadavg") as fh:
             load = fh.read().split()[0]
         depth = queue_depths(broker.client)
@@ -257,10 +312,20 @@ def run_round(settings, database, accounts: dict[int, tuple[str, str]], expected
     lost = sum(max(0, expected[box] - counts.get(a, 0)) for a, (_, box) in accounts.items())
     extra = sum(max(0, counts.get(a, 0) - expected[box]) for a, (_, box) in accounts.items())
     rows = sum(counts.values())
-    return {"processes": processes, "wall": wall, "rows": rows, "lost": lost, "extra": extra,
-            "google": google.report(), "refusals": google.refusals(), "microsoft": microsoft.report(),
-            "scoring_queued": depth["scoring"],
-            "cpu": cpu, "load": load, "workers_waited": waited}
+    return {
+        "processes": processes,
+        "wall": wall,
+        "rows": rows,
+        "lost": lost,
+        "extra": extra,
+        "google": google.report(),
+        "refusals": google.refusals(),
+        "microsoft": microsoft.report(),
+        "scoring_queued": depth["scoring"],
+        "cpu": cpu,
+        "load": load,
+        "workers_waited": waited,
+    }
 
 
 def main() -> None:
@@ -289,16 +354,25 @@ def main() -> None:
     google = managers[0].google(g_users, args.messages, args.events, args.quota_scale)
     microsoft = managers[1].microsoft(m_users, args.messages, args.events)
     emulator_pids = [m._process.pid for m in managers]
-    print(f"seeded {len(g_users)} Gmail + {len(m_users)} Exchange mailboxes of {args.messages} messages "
-          f"and {args.events} meetings in {time.monotonic() - t0:.1f} s", flush=True)
+    print(
+        f"seeded {len(g_users)} Gmail + {len(m_users)} Exchange mailboxes of {args.messages} messages "
+        f"and {args.events} meetings in {time.monotonic() - t0:.1f} s",
+        flush=True,
+    )
 
     name, url = fresh_database(server, "kith_bench_scale")
     home = Path(f"/tmp/{name}")
     home.mkdir(parents=True, exist_ok=True)
     g = google.overrides()
-    settings = Settings(**{**g, "google_client_secret": SecretStr(g["google_client_secret"])},
-                        **microsoft.overrides(), database_url=url, redis_url=redis_url,
-                        google_quota_scale=args.quota_scale, secret_key="bench-secret", home=home)
+    settings = Settings(
+        **{**g, "google_client_secret": SecretStr(g["google_client_secret"])},
+        **microsoft.overrides(),
+        database_url=url,
+        redis_url=redis_url,
+        google_quota_scale=args.quota_scale,
+        secret_key="bench-secret",
+        home=home,
+    )
     database = kdb.Database(url, min_size=1, max_size=4)
     try:
         t0 = time.monotonic()
@@ -312,41 +386,66 @@ def main() -> None:
             if box in g_users:
                 with database.tx() as conn:
                     account_id = ensure_account(conn, user_id, "google", box, scopes=list(SCOPES))
-                    save_credentials(conn, settings, account_id, {"refresh_token": google.refresh_token(box),
-                                                                  "scopes": list(SCOPES), "address": box})
+                    save_credentials(
+                        conn,
+                        settings,
+                        account_id,
+                        {"refresh_token": google.refresh_token(box), "scopes": list(SCOPES), "address": box},
+                    )
                 accounts[account_id] = ("google", box)
             else:
                 accounts[connect_microsoft(database, settings, user_id, box)] = ("microsoft", box)
         expected = {**google.expected(), **microsoft.expected()}
         total = sum(expected[box] for _, box in accounts.values())
-        print(f"connected {len(accounts)} accounts in {time.monotonic() - t0:.1f} s; {total} rows to sync "
-              f"per round; {os.cpu_count()} cores", flush=True)
+        print(
+            f"connected {len(accounts)} accounts in {time.monotonic() - t0:.1f} s; {total} rows to sync "
+            f"per round; {os.cpu_count()} cores",
+            flush=True,
+        )
 
         results = []
         for processes in [int(p) for p in args.workers.split(",")]:
-            r = run_round(settings, database, accounts, expected, google, microsoft, processes, args.threads, home,
-                          name, emulator_pids)
+            r = run_round(
+                settings,
+                database,
+                accounts,
+                expected,
+                google,
+                microsoft,
+                processes,
+                args.threads,
+                home,
+                name,
+                emulator_pids,
+            )
             results.append(r)
             peaks = r["google"].values()
             ceiling = 250.0 * args.quota_scale
-            print(f"{processes} worker process(es) x {args.threads} threads: {r['wall']:.1f} s, "
-                  f"{r['rows'] / r['wall']:.0f} rows/s, lost {r['lost']}, extra {r['extra']}; Gmail per user: "
-                  f"max {max((p[0] for p in peaks), default=0):.0f} units in any 1 s, "
-                  f"max {max((p[1] for p in peaks), default=0):.0f} units/s over any 10 s (ceiling {ceiling:.0f} as a moving "
-                  f"average that allows short bursts; the emulator lets 1 s of units through at once), "
-                  f"max {max((p[4] for p in peaks), default=0):.0f} units in any minute "
-                  f"(Google's per-minute quota {ceiling * 60:.0f}), "
-                  f"refused {sum(p[2] for p in peaks)} ({r['refusals'][1]} users, "
-                  f"in {r['refusals'][2]} distinct seconds, "
-                  f"{r['refusals'][3]} within 1.5 s of one of the emulator's {r['refusals'][4]} stalls > 0.25 s, "
-                  f"longest {r['refusals'][5]:.1f} s); "
-                  f"Graph: {r['microsoft']}; "
-                  f"scoring left queued {r['scoring_queued']}", flush=True)
+            print(
+                f"{processes} worker process(es) x {args.threads} threads: {r['wall']:.1f} s, "
+                f"{r['rows'] / r['wall']:.0f} rows/s, lost {r['lost']}, extra {r['extra']}; Gmail per user: "
+                f"max {max((p[0] for p in peaks), default=0):.0f} units in any 1 s, "
+                f"max {max((p[1] for p in peaks), default=0):.0f} units/s over any 10 s (ceiling {ceiling:.0f} as a moving "
+                f"average that allows short bursts; the emulator lets 1 s of units through at once), "
+                f"max {max((p[4] for p in peaks), default=0):.0f} units in any minute "
+                f"(Google's per-minute quota {ceiling * 60:.0f}), "
+                f"refused {sum(p[2] for p in peaks)} ({r['refusals'][1]} users, "
+                f"in {r['refusals'][2]} distinct seconds, "
+                f"{r['refusals'][3]} within 1.5 s of one of the emulator's {r['refusals'][4]} stalls > 0.25 s, "
+                f"longest {r['refusals'][5]:.1f} s); "
+                f"Graph: {r['microsoft']}; "
+                f"scoring left queued {r['scoring_queued']}",
+                flush=True,
+            )
             busy = sum(r["cpu"].values())
-            print(f"  CPU seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items()) +
-                  f"; {busy / r['wall']:.2f} of {os.cpu_count()} cores busy with this run "
-                  f"(load average at the end {r['load']}); the workers' threads waited "
-                  f"{r['workers_waited']:.0f} s in the run queue for a core", flush=True)
+            print(
+                "  CPU seconds: "
+                + ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
+                + f"; {busy / r['wall']:.2f} of {os.cpu_count()} cores busy with this run "
+                f"(load average at the end {r['load']}); the workers' threads waited "
+                f"{r['workers_waited']:.0f} s in the run queue for a core",
+                flush=True,
+            )
         if results:
             first = results[0]["wall"]
             print("speed-up: " + ", ".join(f"{r['processes']} -> {first / r['wall']:.2f}x" for r in results))

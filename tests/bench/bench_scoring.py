@@ -7,6 +7,7 @@ scoring <= 3x the read; one user's model fit <= 2 s. Run it explicitly:
     KITH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/pytest -s tests/bench/bench_scoring.py
 """
+
 from __future__ import annotations
 
 import time
@@ -43,8 +44,11 @@ def synthetic_rows(seed: int = 0) -> list[tuple]:
             people = tuple(p for p in (0, c) + others if p != organiser)
             rows.append((t, "meeting", organiser, list(people), None, None, None, 1800.0))
             continue
-        group = tuple(int(x) for x in rng.choice(N_CONTACTS, size=int(rng.integers(0, 6))) + 1) \
-            if rng.random() < 0.3 else ()
+        group = (
+            tuple(int(x) for x in rng.choice(N_CONTACTS, size=int(rng.integers(0, 6))) + 1)
+            if rng.random() < 0.3
+            else ()
+        )
         you = rng.random() < 0.5
         key = f"m{i}"
         parent = last_from.get((c, not you))
@@ -59,9 +63,10 @@ def synthetic_rows(seed: int = 0) -> list[tuple]:
 
 
 def to_exchanges(rows) -> list[Exchange]:
-    return [Exchange(at, kind, sender, tuple(recipients), thread=thread, key=key,
-                     reply_to=reply_to, duration_s=duration)
-            for at, kind, sender, recipients, thread, key, reply_to, duration in rows]
+    return [
+        Exchange(at, kind, sender, tuple(recipients), thread=thread, key=key, reply_to=reply_to, duration_s=duration)
+        for at, kind, sender, recipients, thread, key, reply_to, duration in rows
+    ]
 
 
 def test_scoring_vs_reading_from_postgres(database):
@@ -80,8 +85,9 @@ def test_scoring_vs_reading_from_postgres(database):
     for _ in range(3):
         started = time.perf_counter()
         with database.tx() as conn:
-            fetched = conn.execute("SELECT at, kind, sender, recipients, thread, key, reply_to, duration_s "
-                                   "FROM bench_exchanges").fetchall()
+            fetched = conn.execute(
+                "SELECT at, kind, sender, recipients, thread, key, reply_to, duration_s FROM bench_exchanges"
+            ).fetchall()
         reads.append(time.perf_counter() - started)
     read = min(reads)
     assert len(fetched) == N_INTERACTIONS
