@@ -60,7 +60,7 @@ from typing import Callable
 import psycopg
 from psycopg import errors as pg_errors
 
-from . import faults
+from .faults import point as fault_point
 from .mailer import NotDelivered
 from .render import Rendered
 
@@ -181,7 +181,7 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
                 return "skipped"
             row = Row("rendered", rendered.message_id, rendered.subject, rendered.message, None)
             sender, recipient = rendered.sender, rendered.recipient
-            faults.point("after_render")
+            fault_point("after_render")
         else:
             sender, recipient = envelope(row.message)
         if row.state == "sending":
@@ -195,13 +195,13 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
                             "whether it went out; re-sending the identical message %s",
                             user_id, week, row.message_id)
         _set_state(conn, user_id, week, "sending")
-        faults.point("before_send")
+        fault_point("before_send")
         try:
             mailer.send(user_id=user_id, sender=sender, recipient=recipient, message_id=row.message_id, message=row.message)
         except NotDelivered:
             _set_state(conn, user_id, week, "rendered")
             raise
-        faults.point("after_send")
+        fault_point("after_send")
         _set_state(conn, user_id, week, "sent")
         return "sent"
 
