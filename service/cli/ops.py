@@ -41,8 +41,8 @@ def worker(processes: int = typer.Option(1, help="Worker processes."),
 
     rt = Runtime()
     # Child processes read their settings from the environment: hand them resolved URLs.
-    os.environ["KITH_DATABASE_URL"] = rt.settings.database_url
-    os.environ["KITH_REDIS_URL"] = rt.settings.redis_url
+    os.environ["KITH_DATABASE_URL"] = rt.settings.db_url()
+    os.environ["KITH_REDIS_URL"] = rt.settings.broker_url()
     # Prefetch no more than the threads can start: a worker must not sit on long syncs
     # that another worker could run now (dramatiq's default is twice the threads).
     os.environ.setdefault("dramatiq_queue_prefetch", str(threads))
@@ -70,7 +70,7 @@ def migrate():
     rt = Runtime()
     from ..db import current_revision
 
-    err.print(f"database at revision {current_revision(rt.settings.database_url)}")
+    err.print(f"database at revision {current_revision(rt.settings.db_url())}")
 
 
 def rotate_key():

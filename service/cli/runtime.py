@@ -30,8 +30,8 @@ class Runtime:
         from ..config import load_settings
 
         self.settings = embedded.resolve(load_settings())
-        kdb.migrate(self.settings.database_url)
-        self.db = kdb.Database(self.settings.database_url)
+        kdb.migrate(self.settings.db_url())
+        self.db = kdb.Database(self.settings.db_url())
         # Closed before the interpreter tears down: a pool collected late warns on stderr.
         atexit.register(self.db.close)
 

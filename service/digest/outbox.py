@@ -60,6 +60,7 @@ from typing import Callable
 import psycopg
 from psycopg import errors as pg_errors
 
+from ..db import scalar
 from .faults import point as fault_point
 from .mailer import NotDelivered
 from .render import Rendered
@@ -124,7 +125,7 @@ class _Lock:
         self.conn, self.key = conn, key
 
     def __enter__(self):
-        if self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()[0]:
+        if scalar(self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))):
             return self
         try:  # contended: wait a while for the other attempt to finish
             with self.conn.transaction():
@@ -182,6 +183,9 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
             row = Row("rendered", rendered.message_id, rendered.subject, rendered.message, None)
             sender, recipient = rendered.sender, rendered.recipient
             fault_point("after_render")
+        elif row.message is None:
+            # Only 'skipped' rows go without a message, and those returned above.
+            raise LookupError(f"outbox row of user {user_id}, week {week} is {row.state!r} without its message")
         else:
             sender, recipient = envelope(row.message)
         if row.state == "sending":
