@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import TypeGuard
 
 import psycopg
 from psycopg.rows import dict_row
@@ -45,6 +46,8 @@ def create_token_row(conn: psycopg.Connection, user_id: int, name: str = "defaul
         " RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
         (user_id, token_hash(token), token[:PREFIX_CHARS], name),
     ).fetchone()
+    if row is None:
+        raise LookupError("INSERT ... RETURNING returned no row")
     return token, row
 
 
@@ -53,8 +56,8 @@ _LOOKUP = ("SELECT id, user_id, last_used_at IS NULL OR last_used_at < now() - %
 _TOUCH = "UPDATE api_tokens SET last_used_at = now() WHERE id = %s"
 
 
-def _well_formed(token: str | None) -> bool:
-    return bool(token) and token.startswith(TOKEN_PREFIX) and len(token) <= MAX_TOKEN_CHARS
+def _well_formed(token: str | None) -> TypeGuard[str]:
+    return token is not None and token.startswith(TOKEN_PREFIX) and len(token) <= MAX_TOKEN_CHARS
 
 
 def user_for_token(conn: psycopg.Connection, token: str | None) -> int | None:

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.errors import ConfigError
+
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 GOOGLE_API_BASE = "https://www.googleapis.com"
@@ -44,6 +46,19 @@ class Settings(BaseSettings):
     ms_authority: str = MS_AUTHORITY
     graph_base: str = GRAPH_BASE
     ca_bundle: str | None = None
+
+    def db_url(self) -> str:
+        """The database URL of settings that are resolved (service.embedded.resolve fills in
+        the embedded server's when KITH_DATABASE_URL is unset): every entry point resolves first."""
+        if not self.database_url:
+            raise ConfigError("no database URL: set KITH_DATABASE_URL, or resolve the embedded one first")
+        return self.database_url
+
+    def broker_url(self) -> str:
+        """The Redis URL of resolved settings (KITH_REDIS_URL, or the embedded server's)."""
+        if not self.redis_url:
+            raise ConfigError("no Redis URL: set KITH_REDIS_URL, or resolve the embedded one first")
+        return self.redis_url
 
     def home_dir(self) -> Path:
         home = self.home.expanduser().resolve()

@@ -31,7 +31,7 @@ def pool_size() -> int:
 class Context:
     def __init__(self, settings: Settings, db: Database | None = None):
         self.settings = settings
-        self.db = db or Database(settings.database_url, min_size=1, max_size=pool_size())
+        self.db = db or Database(settings.db_url(), min_size=1, max_size=pool_size())
 
 
 def install(settings: Settings, db: Database | None = None) -> Context:

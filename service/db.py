@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
@@ -30,10 +30,7 @@ def migrate(url: str, revision: str = "head") -> None:
 
 def current_revision(url: str) -> str | None:
     with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT to_regclass('alembic_version') IS NOT NULL"
-        ).fetchone()
-        if not row[0]:
+        if not scalar(conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL")):
             return None
         rev = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return rev[0] if rev else None
@@ -56,13 +53,26 @@ class Database:
                 yield conn
 
     @contextmanager
-    def cursor(self, dict_rows: bool = True) -> Iterator[psycopg.Cursor]:
+    def cursor(self, dict_rows: bool = True) -> Iterator[psycopg.Cursor[Any]]:
         with self.tx() as conn:
-            with conn.cursor(row_factory=dict_row if dict_rows else None) as cur:
-                yield cur
+            if dict_rows:
+                with conn.cursor(row_factory=dict_row) as cur:
+                    yield cur
+            else:
+                with conn.cursor() as plain:
+                    yield plain
 
     def close(self) -> None:
         self.pool.close()
+
+
+def scalar(cursor: psycopg.Cursor[Any]) -> Any:
+    """The first column of the row a query always returns (a count, EXISTS, an advisory
+    lock, INSERT ... RETURNING); a query that returned none is a bug, said so plainly."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the query returned no row")
+    return row[0]
 
 
 def rows(conn, query: str, params=()) -> list[tuple]:

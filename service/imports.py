@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.connector import Connector
 from ingest.errors import InputError
 from ingest.sync import run_sync
 
-from .db import Database
+from .db import Database, scalar
 from .people import add_own_addresses, own_addresses, refresh_after
 from .store import AccountSyncStore, ensure_account
 
@@ -25,12 +26,13 @@ def import_file(db: Database, user_id: int, kind: str, path: str | Path, *,
     if path.is_dir():
         raise InputError(f"{path} is a directory, not a {kind} file")
     with db.tx() as conn:
-        user_email = conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)).fetchone()[0]
+        user_email = scalar(conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)))
         account_id = ensure_account(conn, user_id, kind, user_email)
         if addresses:
             add_own_addresses(conn, user_id, addresses, "given")
         own = own_addresses(conn, user_id)
     resource = file_resource(kind, path)
+    connector: Connector
     if kind == "mbox":
         from ingest.mbox import MboxConnector
         connector = MboxConnector(path, resource=resource, own=own)

@@ -14,7 +14,7 @@ from ingest.sync import run_sync
 
 from . import providers
 from .config import Settings
-from .db import Database
+from .db import Database, scalar
 from .people import refresh_after
 from .store import AccountSyncStore
 
@@ -31,7 +31,7 @@ class AlreadySyncing(Exception):
 def account_lock(db: Database, account_id: int):
     with db.pool.connection() as conn:
         conn.autocommit = True
-        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, account_id)).fetchone()[0]
+        got = scalar(conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, account_id)))
         if not got:
             raise AlreadySyncing(f"account {account_id} is being synced by another worker")
         try:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from psycopg.types.json import Jsonb
 
 from service import people
-from service.api import create_app
+from service.api.app import create_app
 from service.ties.detail import monday
 
 from .api_support import AS_OF, EARLIER, TIERS, auth_header, seed_user

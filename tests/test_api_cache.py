@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
+from service.api.app import create_app
 from service.api.page_cache import PageCache
 
 from .api_support import AS_OF, auth_header, seed_user

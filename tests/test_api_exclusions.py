@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service import people
-from service.api import create_app
+from service.api.app import create_app
 
 from .api_support import AS_OF, auth_header, seed_user
 

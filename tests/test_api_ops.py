@@ -17,7 +17,7 @@ from .api_support import auth_header, seed_user
 
 SERVER = """
 import sys, uvicorn
-from service.api import create_app
+from service.api.app import create_app
 from service.api.logs import LOG_CONFIG
 from service.config import Settings
 settings = Settings(database_url=sys.argv[1], redis_url=sys.argv[2], home=sys.argv[3])

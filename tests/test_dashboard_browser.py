@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from service.api import create_app
+from service.api.app import create_app
 from service.digest import links
 
 from .api_support import seed_many, seed_user, serve

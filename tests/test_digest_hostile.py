@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service import digest, store
-from service.api import create_app
+from service.api.app import create_app
 from service.digest.mailer import FileMailer
 from service.digest.outbox import envelope
 from tests.api_support import auth_header

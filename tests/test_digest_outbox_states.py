@@ -70,7 +70,7 @@ def test_any_crash_sequence_ends_sent_once(database, user, monkeypatch, steps, j
         crash_at = s if s in faults.POINTS else None
         mailer.plan = s if s in ("refuse", "mid_data") else None
         monkeypatch.setattr(
-            faults, "point", lambda name, c=crash_at: (_ for _ in ()).throw(Crash(name)) if name == c else None
+            outbox, "fault_point", lambda name, c=crash_at: (_ for _ in ()).throw(Crash(name)) if name == c else None
         )
         with database.pool.connection() as conn:
             try:

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from ingest.errors import AuthRevoked
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from service.providers import microsoft
-from service.api.connect import cookie_name
+from service.providers.web_flow import cookie_name
 from service.auth import create_token
 from service.store import create_user
 from service.sync import sync_account

@@ -21,7 +21,7 @@ from ingest.sandbox.google import start_google_emulator
 from ingest.sandbox.microsoft import start_microsoft_emulator
 from service.dashboard import sessions
 from service.providers import google, microsoft, oauth_accounts
-from service.api.connect import cookie_name
+from service.providers.web_flow import cookie_name
 from service.auth import create_token
 from service.store import create_user
 

@@ -14,7 +14,7 @@ from ingest.google import SCOPES
 from ingest.records import Interaction, Page, Participant
 from ingest.sandbox.google import start_google_emulator
 from ingest.sync import run_sync
-from service.api.accounts import account_health
+from service.account_health import account_health
 from service.providers.credentials import save_credentials
 from service.providers.google import build_connector
 from service.imports import import_file

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from psycopg import sql
 
-from service.api import create_app
+from service.api.app import create_app
 from service.config import Settings
 from service.db import Database
 

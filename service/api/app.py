@@ -46,13 +46,13 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.db = Database(settings.database_url, min_size=1, max_size=pool_size)
-        app.state.apool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=pool_size, open=False,
+        app.state.db = Database(settings.db_url(), min_size=1, max_size=pool_size)
+        app.state.apool = AsyncConnectionPool(settings.db_url(), min_size=1, max_size=pool_size, open=False,
                                               kwargs={"autocommit": True}, name="kith-api")
         await app.state.apool.open()
-        app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=1.0,
+        app.state.redis = redis.Redis.from_url(settings.broker_url(), socket_timeout=1.0,
                                                socket_connect_timeout=1.0)
-        app.state.jobs = Jobs(make_broker(settings.redis_url))
+        app.state.jobs = Jobs(make_broker(settings.broker_url()))
         try:
             yield
         finally:

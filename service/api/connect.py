@@ -7,9 +7,8 @@
     POST /v1/connect/{provider}/confirm    (the page's form) -> connected, first sync queued
 
     start      the flow is started for the signed-in Kith user; the response that sends
-               the browser to the provider also sets `kith_oauth_<hash of state>`, an
-               HttpOnly, SameSite=Lax cookie (Secure on https, Path=/v1/connect, lives as long
-               as the flow) holding the flow's nonce
+               the browser to the provider also sets the flow's cookie holding its nonce
+               (service.providers.web_flow, shared with the accounts API and the dashboard)
     callback   the provider's redirect: refused (403) unless this browser holds the nonce, so
                a sign-in link sent to someone else cannot attach their mailbox; else the code
                is exchanged and the tokens wait, encrypted, for the confirmation. The page
@@ -28,7 +27,6 @@ flow, 409 for a shared mailbox not confirmed, 503 when the provider is not reach
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
 from urllib.parse import parse_qs
@@ -43,7 +41,8 @@ from ingest.errors import ConfigError, InputError, TransientError
 
 from ..config import Settings
 from ..db import Database
-from ..providers import REGISTRY, Provider, oauth_accounts, oauth_states
+from ..providers import REGISTRY, Provider, oauth_accounts, oauth_states, web_flow
+from ..providers.web_flow import COOKIE_PATH, bind, cookie_name
 from .deps import Config, Db, User
 from .errors import error_body
 
@@ -51,24 +50,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/connect", tags=["accounts"])
 MAX_QUERY_VALUE = 8192
-COOKIE_PREFIX = "kith_oauth_"
-COOKIE_PATH = "/v1/connect"
 MAX_FORM_BYTES = 4096
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-
-
-def cookie_name(state: str) -> str:
-    # A hash, not the state itself: the callback's state comes from the query, and only
-    # token characters are allowed in a cookie name.
-    return COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:16]
-
-
-def bind(response: Response, settings: Settings, started: oauth_states.Started) -> Response:
-    """Give the browser that receives `response` the nonce of the flow it starts."""
-    response.set_cookie(cookie_name(started.state), started.nonce, max_age=oauth_states.FLOW_TTL_SECONDS,
-                        path=COOKIE_PATH, httponly=True, samesite="lax",
-                        secure=settings.base_url.startswith("https://"))
-    return response
 
 
 def known_provider(provider: Annotated[str, Path(max_length=64, description="a provider's name: "
@@ -84,9 +67,8 @@ Known = Annotated[Provider, Depends(known_provider)]
 def start(request: Request, settings: Settings, db: Database, provider: Provider, user_id: int,
           login_hint: str | None) -> Response:
     try:
-        started = provider.start_flow(settings, db, user_id, provider.callback_url(settings.base_url),
-                                      login_hint=login_hint)
-    except (ConfigError, TransientError) as exc:
+        started = web_flow.start(settings, db, user_id, provider, login_hint)
+    except web_flow.ConnectUnavailable as exc:
         return _answer(request, 503, f"{provider.label} is not available", str(exc))
     return bind(RedirectResponse(started.url, status_code=302), settings, started)
 
@@ -238,5 +220,4 @@ def _page(status: int, title: str, text: str, raw: bool = False) -> HTMLResponse
     return HTMLResponse(body, status_code=status, headers=NO_STORE)
 
 
-__all__ = ["router", "COOKIE_PREFIX", "COOKIE_PATH", "cookie_name", "bind", "known_provider", "start", "callback",
-           "confirm"]
+__all__ = ["router", "known_provider", "start", "callback", "confirm"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -94,13 +95,18 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return methods
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette types every handler as taking Exception; `install` registers this one for
+    # HTTPException only, so anything else reaching it is a wiring bug: let it surface.
+    if not isinstance(exc, StarletteHTTPException):
+        raise exc
     if exc.status_code == 405:
         methods = allowed_methods(request.app, request.url.path)
         if methods:
             return error_response(405, f"{request.method} is not allowed here; use {', '.join(methods)}.",
                                   headers={"Allow": ", ".join(methods)})
     detail = exc.detail
+    details: list[dict[str, Any]]
     if isinstance(detail, dict):
         message = str(detail.get("message", HTTPStatus(exc.status_code).phrase))
         details = detail.get("details") or []
@@ -111,8 +117,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return error_response(exc.status_code, message, details, getattr(exc, "headers", None), code)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    details = []
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):  # registered for it alone, as above
+        raise exc
+    details: list[dict[str, Any]] = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
         details.append({"loc": loc, "message": err.get("msg", "invalid"), "type": err.get("type", "")})

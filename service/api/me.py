@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from psycopg.rows import dict_row
 
 from .. import auth
-from ..db import Database
+from ..db import Database, scalar
 from .errors import documented
 from ..erasure import erase_user
 from .deps import Config, Db, User
@@ -84,8 +84,11 @@ def export_stream(db: Database, user_id: int) -> Iterator[bytes]:
 @router.get("/me", response_model=Me, summary="Who the token belongs to")
 def me(user: User, db: Db) -> dict:
     with db.tx() as conn:
-        return conn.cursor(row_factory=dict_row).execute(
+        row = conn.cursor(row_factory=dict_row).execute(
             "SELECT id, email, name, timezone, created_at FROM users WHERE id = %s", (user,)).fetchone()
+    if row is None:  # erased between the token check and this read
+        raise HTTPException(404, "The user is gone.")
+    return row
 
 
 @router.get("/export", summary="Everything Kith holds for you, as one JSON document",
@@ -123,8 +126,8 @@ def create_token(body: TokenIn, user: User, db: Db) -> dict:
     if "\x00" in body.name:
         raise HTTPException(422, "name: must not contain NUL characters.")
     with db.tx() as conn:
-        live = conn.execute("SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL",
-                            (user,)).fetchone()[0]
+        live = scalar(conn.execute("SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL",
+                                   (user,)))
         if live >= 50:
             raise HTTPException(409, "You have 50 live tokens; revoke one before creating another.")
         token, row = auth.create_token_row(conn, user, body.name)

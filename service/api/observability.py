@@ -44,6 +44,8 @@ class StateCollector:
         up = GaugeMetricFamily("kith_metrics_source_up", "Whether a metrics source answered", labels=("source",))
         db = getattr(self.app.state, "db", None)
         try:
+            if db is None:  # scraped before the app's startup made the pool
+                raise LookupError("no database pool yet")
             with db.tx() as conn:
                 for state, n in conn.execute("SELECT state, count(*) FROM sync_state GROUP BY state"):
                     sync.add_metric([state], n)

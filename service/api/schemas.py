@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 # Request bodies take JSON's own types: 0 is not false, "4" is not 4 (the schema says so).
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic.config import JsonDict
 
 from .. import providers
 
@@ -22,7 +23,7 @@ Flag = Literal["cooling", "dormant", "one_sided_you", "one_sided_them"]
 SortKey = Literal["-strength", "strength", "-reciprocity", "reciprocity", "-last_interaction",
                   "last_interaction", "name", "-name", "deepen", "-deepen"]
 
-TIE_EXAMPLE = {
+TIE_EXAMPLE: JsonDict = {
     "person_id": 42, "contact": "ana@example.org", "name": "Ana Ruiz",
     "addresses": ["ana@example.org", "ana.ruiz@work.example"], "strength": 74, "tier": "strong",
     "reciprocity": -31, "flags": ["cooling"], "last_interaction": "2026-10-02T14:03:00Z",

@@ -81,7 +81,7 @@ def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: s
                              "within `tier` or `flag`, any listed value matches. Without `as_of` the latest "
                              "scoring is read; with it, ties are computed from data before that moment.")
 async def list_ties(request: Request,
-                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response:
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response | TiePage:
     # The busiest route. One cheap statement checks the token (the same check as
     # `current_user`'s, in SQL: auth.TOKEN_CTE) and finds the snapshot the page comes from;
     # a page rendered from that snapshot moments ago is then sent as it is (page_cache says
@@ -140,7 +140,7 @@ def _computed_page(db, user: int, query: pages.Query, pinned: Cursor | None, wan
 
 @router.get("/deepen", response_model=list[Tie], summary="Ties to deepen",
             description="The ties Kith suggests working on, best first, each with its suggestion.")
-def ties_to_deepen(user: User, db: Db, limit: Annotated[int, Q(ge=1, le=50)] = 10) -> Response:
+def ties_to_deepen(user: User, db: Db, limit: Annotated[int, Q(ge=1, le=50)] = 10) -> Response | list[Tie]:
     query = pages.Query(sort="deepen", limit=limit, ranked_only=True)
     with reading(db) as conn:
         items, _, snap = pages.snapshot_page(conn, user, None, query, None)
@@ -169,14 +169,15 @@ def tie_detail(person_id: int, user: User, db: Db,
              description="`not_relationship` hides it, `matters` keeps it in view, `snooze` hides it "
                          "until `until`. The latest word counts at the next scoring.")
 def give_feedback(person_id: int, body: FeedbackIn, user: User, db: Db) -> dict:
-    if body.kind == "snooze" and body.until is None:
+    until = body.until
+    if body.kind == "snooze" and until is None:
         raise HTTPException(422, "`until` is required when kind is `snooze`.")
     with db.tx() as conn:
         if not td.person_exists(conn, user, person_id):
             raise HTTPException(404, f"No person {person_id}.")
-        if body.kind == "snooze":
-            snooze.check_until(conn, user, "until", body.until)
-        return feedback.give(conn, user, person_id, body.kind, body.until)
+        if body.kind == "snooze" and until is not None:  # None was refused above
+            snooze.check_until(conn, user, "until", until)
+        return feedback.give(conn, user, person_id, body.kind, until)
 
 
 @router.get("/{person_id:int}/feedback", response_model=list[FeedbackOut], responses=NOT_FOUND,

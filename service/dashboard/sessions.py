@@ -45,7 +45,7 @@ def csrf_token(session_id: str) -> str:
 
 def open_session(conn, api_token: str | None) -> Session | None:
     """A new session for the owner of a live API token, or None for any other token."""
-    if not auth.user_for_token(conn, api_token):
+    if api_token is None or not auth.user_for_token(conn, api_token):
         return None
     token_id, user_id = conn.execute("SELECT id, user_id FROM api_tokens WHERE token_hash = %s",
                                      (auth.token_hash(api_token),)).fetchone()

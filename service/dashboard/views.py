@@ -21,8 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .. import providers
 from ..ties import detail as td, pages
 from ..ties.snapshots import strongest
-from ..api.accounts import ConnectUnavailable, account_health, authorize_url
-from ..api.connect import bind as oauth_bind
+from ..account_health import account_health
+from ..providers.web_flow import ConnectUnavailable, authorize_url, bind as oauth_bind
 from ..jobs import QueueUnavailable
 from . import charts, sessions
 

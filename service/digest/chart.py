@@ -34,7 +34,7 @@ FILLS = {TRACK: (237, 240, 245), BAR: (47, 111, 235), BAR_WEAK: (143, 176, 245),
 
 
 def _palette() -> bytes:
-    colours = [(255, 255, 255)] * 256
+    colours: list[tuple[int, ...]] = [(255, 255, 255)] * 256
     for level in range(128, 256):
         t = (level - 128) / 127
         colours[level] = tuple(round(c + (w - c) * t) for c, w in zip(TEXT_RGB, BG))

@@ -120,6 +120,7 @@ class SmtpMailer:
         self._local = threading.local()
 
     def _open(self) -> smtplib.SMTP:
+        conn: smtplib.SMTP
         if self.implicit_tls:
             conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
                                     context=ssl.create_default_context())
@@ -210,7 +211,7 @@ class SmtpMailer:
         self._drop()
 
 
-_MAILERS: dict[str, object] = {}
+_MAILERS: dict[str, FileMailer | SmtpMailer] = {}
 _MAILERS_LOCK = threading.Lock()
 
 

@@ -60,7 +60,8 @@ from typing import Callable
 import psycopg
 from psycopg import errors as pg_errors
 
-from . import faults
+from ..db import scalar
+from .faults import point as fault_point
 from .mailer import NotDelivered
 from .render import Rendered
 
@@ -124,7 +125,7 @@ class _Lock:
         self.conn, self.key = conn, key
 
     def __enter__(self):
-        if self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()[0]:
+        if scalar(self.conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))):
             return self
         try:  # contended: wait a while for the other attempt to finish
             with self.conn.transaction():
@@ -181,7 +182,10 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
                 return "skipped"
             row = Row("rendered", rendered.message_id, rendered.subject, rendered.message, None)
             sender, recipient = rendered.sender, rendered.recipient
-            faults.point("after_render")
+            fault_point("after_render")
+        elif row.message is None:
+            # Only 'skipped' rows go without a message, and those returned above.
+            raise LookupError(f"outbox row of user {user_id}, week {week} is {row.state!r} without its message")
         else:
             sender, recipient = envelope(row.message)
         if row.state == "sending":
@@ -195,13 +199,13 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
                             "whether it went out; re-sending the identical message %s",
                             user_id, week, row.message_id)
         _set_state(conn, user_id, week, "sending")
-        faults.point("before_send")
+        fault_point("before_send")
         try:
             mailer.send(user_id=user_id, sender=sender, recipient=recipient, message_id=row.message_id, message=row.message)
         except NotDelivered:
             _set_state(conn, user_id, week, "rendered")
             raise
-        faults.point("after_send")
+        fault_point("after_send")
         _set_state(conn, user_id, week, "sent")
         return "sent"
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from . import links
+from .links import list_unsubscribe_headers, snooze_url, unsubscribe_url
 from .chart import chart_png
 from .content import Digest
 
@@ -68,7 +68,7 @@ def message_id(secret: bytes, user_id: int, week: date, domain: str, resend: int
 
 def _context(d: Digest, *, base_url: str, secret: bytes, chart_src: str) -> dict:
     until = d.week + timedelta(weeks=SNOOZE_WEEKS)
-    snooze = {t.key: (links.snooze_url(base_url, secret, d.user_id, t.person_id, until)
+    snooze = {t.key: (snooze_url(base_url, secret, d.user_id, t.person_id, until)
                       if t.person_id is not None else None) for t in d.deepen}
     return {
         "d": d,
@@ -76,7 +76,7 @@ def _context(d: Digest, *, base_url: str, secret: bytes, chart_src: str) -> dict
         "chart_src": chart_src,
         "snooze": snooze,
         "snooze_weeks": SNOOZE_WEEKS,
-        "unsubscribe_url": links.unsubscribe_url(base_url, secret, d.user_id),
+        "unsubscribe_url": unsubscribe_url(base_url, secret, d.user_id),
         "reconnect_url": base_url.rstrip("/") + "/",
     }
 
@@ -202,7 +202,7 @@ def render_message(d: Digest, *, base_url: str, secret: bytes, mail_from: str | 
     chart = chart_png(d.chart) if d.chart and not d.quiet else None
     html, text = render_parts(d, base_url=base_url, secret=secret, chart=chart)
     mid = message_id(secret, d.user_id, d.week, domain, resend)
-    extra = dict(links.list_unsubscribe_headers(base_url, secret, d.user_id))
+    extra = dict(list_unsubscribe_headers(base_url, secret, d.user_id))
     # Wanted, automated mail: ask vacation responders not to answer it.
     extra["Auto-Submitted"] = "auto-generated"
     extra["X-Auto-Response-Suppress"] = "All"

@@ -78,7 +78,8 @@ def preferences(conn) -> list[Preference]:
     rows = conn.execute(
         "SELECT u.id, u.timezone, s.weekday, s.hour, s.snooze_until FROM users u "
         "JOIN digest_settings s ON s.user_id = u.id WHERE s.enabled ORDER BY u.id").fetchall()
-    return [Preference(*r[:4], snooze_until=r[4]) for r in rows]
+    return [Preference(user_id, timezone, weekday, hour, snooze_until=snooze_until)
+            for user_id, timezone, weekday, hour, snooze_until in rows]
 
 
 def due_now(conn, now: datetime) -> list[tuple[int, date]]:

@@ -7,6 +7,7 @@ one-click unsubscribe, which Gmail and Yahoo send from their own "Unsubscribe" b
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from html import escape
 
 from fastapi import APIRouter, HTTPException, Query
@@ -17,7 +18,7 @@ from . import links
 
 router = APIRouter(tags=["digest links"])
 # Pages are HTML; errors keep the API's JSON shape, so the route's default class stays JSON.
-HTML_PAGE = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+HTML_PAGE: dict[int | str, dict[str, Any]] = {200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
 
 # Styled by the dashboard's stylesheet: the app's Content-Security-Policy allows no inline style.
 PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">

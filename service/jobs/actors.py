@@ -39,7 +39,7 @@ class Jobs:
         self.broker = broker
 
         def declare(fn, name: str, **options):
-            return dramatiq.actor(fn, actor_name=name, broker=broker, **options)
+            return dramatiq.actor(actor_name=name, broker=broker, **options)(fn)
 
         # Background syncs yield to a sync a person waits for when one worker serves both queues.
         self.sync_account = declare(self._sync, "sync_account", queue_name="sync", max_retries=20,

@@ -19,7 +19,7 @@ def setup() -> None:
 
     settings = embedded.resolve(load_settings())
     context.install(settings)
-    broker = make_broker(settings.redis_url)
+    broker = make_broker(settings.broker_url())
     Jobs(broker)
     # The dramatiq CLI takes the broker a callable sets up from dramatiq's global slot; in a
     # worker process this is the one broker there is.

@@ -61,7 +61,11 @@ def assemble(rows: Iterable[tuple], directory: Directory, *, include_colleagues:
     return AnalyticsInput(kept, info, out, frozenset(book.unknown))
 
 
-class _Book(dict):
+# (person id or None, robot reason or None, the deciding rule's (action, reason) or None)
+_Hit = tuple[int | None, str | None, tuple[str, str] | None]
+
+
+class _Book(dict[str, _Hit]):
     """raw address -> (person id, robot reason, rule verdict), worked out on first use."""
 
     def __init__(self, person_of: dict[str, int], own: set[str], rules: noise.Rules):
@@ -71,8 +75,9 @@ class _Book(dict):
         # (raw address, reason) -> interactions left out that this address was merely on.
         self.collateral: Counter = Counter()
 
-    def __missing__(self, raw: str) -> tuple:
+    def __missing__(self, raw: str) -> _Hit:
         canon = identity.canonical(raw)
+        hit: _Hit
         if is_own(canon, self.own):
             hit = (USER, None, None)
         else:
@@ -118,7 +123,7 @@ def _assemble(rows, book: _Book, excluded: Counter):
             if sender is None:
                 continue
             action = verdict[0] if verdict else None
-            if action == "block":
+            if verdict is not None and action == "block":
                 excluded[(first, sender, verdict[1])] += 1
                 continue
             allowed = action == "allow"
@@ -202,10 +207,10 @@ def _keep(raws, book: _Book, excluded: Counter, sender, count: bool = True) -> l
         if pid is None:
             continue
         if pid != USER:
-            action = verdict[0] if verdict else None
+            action, rule = verdict if verdict else (None, None)
             if action == "block" or (robot and action != "allow"):
                 if count:
-                    excluded[(a, pid, verdict[1] if action == "block" else robot)] += 1
+                    excluded[(a, pid, rule if action == "block" else robot)] += 1
                 continue
         if pid != sender and pid not in out:
             out.append(pid)
@@ -240,7 +245,7 @@ def _drop_non_ties(kept: list[Exchange], raw_sender: list, book: _Book, excluded
             spoke.add(x.sender)
             if USER in x.recipients:
                 received[x.sender] += 1
-    allowed = {pid for pid, _r, v in book.values() if v and v[0] == "allow"}
+    allowed = {pid for pid, _r, v in book.values() if pid is not None and v and v[0] == "allow"}
     drop: dict[int, str] = {}
     for pid in noise.one_way(received, addressed | met):
         drop[pid] = noise.ONE_WAY
@@ -255,7 +260,8 @@ def _drop_non_ties(kept: list[Exchange], raw_sender: list, book: _Book, excluded
         return kept
     address_of: dict[int, str] = {}
     for raw, (pid, _r, _v) in sorted(book.items()):
-        address_of.setdefault(pid, raw)
+        if pid is not None:
+            address_of.setdefault(pid, raw)
     out = []
     for x, raw in zip(kept, raw_sender):
         if x.sender in drop:

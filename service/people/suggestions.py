@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Hashable
 
 from analytics.records import USER
 from ingest import identity, noise
@@ -35,7 +36,8 @@ def _mail_threads(conn, user_id: int):
 def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple]) -> int:
     person_of = {a: pid for a, pid in _rows(
         conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s", (user_id,))}
-    people: dict[int, identity.PersonFacts] = {}
+    # Keyed like ingest.identity.suggest_merges asks: person ids, and USER for the user.
+    people: dict[Hashable, identity.PersonFacts] = {}
     # The user takes part as person 0: an address with the user's name may be theirs.
     user_name = _rows(conn, "SELECT name FROM users WHERE id = %s", (user_id,))
     if user_name and user_name[0][0]:
@@ -46,10 +48,10 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
             pid = USER
         if pid is None or noise.address_reason(address):
             continue
-        facts = people.setdefault(pid, identity.PersonFacts())
-        facts.addresses.add(address)
+        person = people.setdefault(pid, identity.PersonFacts())
+        person.addresses.add(address)
         if name:
-            facts.names[name] += n
+            person.names[name] += n
     together: Counter = Counter()
     replies: Counter = Counter()
     sole_recipient: dict[str, int] = {}
@@ -67,8 +69,8 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
         if is_sent or not in_reply_to or in_reply_to not in sole_recipient:
             continue
         asked = sole_recipient[in_reply_to]
-        senders = {person_of.get(a) for a, r in zip(addrs, roles) if r == "from"} - {None}
-        present = {person_of.get(a) for a in addrs} - {None}
+        senders = {person_of[a] for a, r in zip(addrs, roles) if r == "from" and a in person_of}
+        present = {person_of[a] for a in addrs if a in person_of}
         for s in senders:
             if s != asked and asked not in present:
                 replies[tuple(sorted((s, asked)))] += 1

@@ -31,7 +31,7 @@ from ingest.google import SCOPES, GoogleConnector, Quota
 from ingest.google.quota import GMAIL_UNITS_PER_SECOND
 
 from ..config import Settings
-from ..db import Database
+from ..db import Database, scalar
 from ..store import require_user
 from . import REGISTRY, oauth_accounts, oauth_loopback, oauth_states
 from .credentials import save_credentials, usable_credentials
@@ -171,7 +171,7 @@ def connect_headless(settings: Settings, db: Database, user_id: int, login_hint:
     asked for this mailbox, so it attaches even when another Kith user has it too."""
     if login_hint is None:
         with db.tx() as conn:
-            login_hint = conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)).fetchone()[0]
+            login_hint = scalar(conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)))
     redirect_uri = REGISTRY["google"].callback_url(settings.base_url)
     started = start_flow(settings, db, user_id, redirect_uri, login_hint=login_hint)
     try:

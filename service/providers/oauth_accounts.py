@@ -23,7 +23,7 @@ from ingest.errors import InputError
 
 from ..account_state import CONNECT, transition
 from ..config import Settings
-from ..db import Database
+from ..db import Database, scalar
 from ..store import ensure_account
 from . import oauth_states
 from .credentials import save_credentials
@@ -52,9 +52,9 @@ def kith_email(db: Database, user_id: int) -> str:
 def connected_elsewhere(db: Database, user_id: int, provider: str, address: str) -> bool:
     """Whether another Kith user has this mailbox connected (a disconnected one does not count)."""
     with db.tx() as conn:
-        return conn.execute(
+        return bool(scalar(conn.execute(
             "SELECT EXISTS (SELECT 1 FROM accounts WHERE provider = %s AND address = %s AND user_id <> %s "
-            "AND status <> 'disabled')", (provider, address.strip().lower(), user_id)).fetchone()[0]
+            "AND status <> 'disabled')", (provider, address.strip().lower(), user_id))))
 
 
 def attach(settings: Settings, db: Database, user_id: int, done: dict) -> int:

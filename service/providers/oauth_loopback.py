@@ -53,8 +53,14 @@ def receive(authorization_url: Callable[[str], str], *, accept: Iterable[str], d
     with `done_text`. `provider` names the service in the printed prompt, `command` the
     command to rerun when nothing arrived within `timeout` seconds (InputError).
     """
-    page = f"<!doctype html><p>Kith: {done_text} You can close this tab.</p>".encode()
-    handler = type("Loopback", (_Handler,), {"accept": tuple(accept), "page": page, "result": None})
+    body = f"<!doctype html><p>Kith: {done_text} You can close this tab.</p>".encode()
+    wanted = tuple(accept)
+
+    class handler(_Handler):  # noqa: N801 - one class per flow, named like the instance it stands for
+        accept = wanted
+        page = body
+        result = None
+
     server = HTTPServer(("127.0.0.1", 0), handler)
     server.timeout = POLL_SECONDS
     try:

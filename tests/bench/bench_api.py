@@ -134,7 +134,7 @@ def seed(url: str, contacts: int) -> str:
 def serve(database_url: str, redis_url: str, port: int, pool_size: int) -> None:
     import uvicorn
 
-    from service.api import create_app
+    from service.api.app import create_app
     from service.api.logs import LOG_CONFIG
     from service.config import Settings
 
