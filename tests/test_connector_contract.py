@@ -36,7 +36,7 @@ class Harness:
     connector: Connector
     resource: str
     add: Callable[[int], str]  # add the n-th item to the source; returns its provider id
-    delete: Callable[[str], None]
+    delete: Callable[[str], object]  # what it returns is ignored
     expire: Callable[[], None]  # make every cursor handed out so far stale
     present: Callable[[], set[str]]  # provider ids the source holds in `resource` now
     close: Callable[[], None] = lambda: None
@@ -109,7 +109,8 @@ class _MboxFile:
     """An mbox file as a source: messages in order; an expiry rewrites their From_ lines."""
 
     def __init__(self, path: Path):
-        self.path, self.messages, self.epoch = path, {}, 0
+        self.path, self.epoch = path, 0
+        self.messages: dict[str, int] = {}
 
     def _text(self, key: str) -> str:
         n = self.messages[key]
@@ -153,7 +154,8 @@ class _IcsFile:
     """An .ics file as a source: events by UID; an expiry rewrites it with a new PRODID."""
 
     def __init__(self, path: Path):
-        self.path, self.events, self.epoch = path, {}, 0
+        self.path, self.epoch = path, 0
+        self.events: dict[str, int] = {}
 
     def write(self) -> None:
         lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:-//kith contract {self.epoch}//EN"]
