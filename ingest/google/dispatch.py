@@ -12,7 +12,9 @@ from typing import Iterator
 
 from ingest.errors import RateLimited, SourceError, TransientError
 
-from .errors import backoff, retrying
+from ingest.retry import backoff, retrying
+
+from .errors import GOOGLE_RETRY, translator
 from .quota import GMAIL_COSTS, Quota
 from .transport import Transport
 
@@ -37,8 +39,9 @@ class Dispatcher:
             with self.quota.slot(api, units):
                 return self.transport.execute(make())
 
-        return retrying(once, what=f"{api} {method}", cursor_call=cursor_call, sleep=self.sleep,
-                        on_rate_limited=lambda s: self.quota.penalise(api, s))
+        what = f"{api} {method}"
+        return retrying(once, what=what, policy=GOOGLE_RETRY, translate=translator(cursor_call=cursor_call, what=what),
+                        sleep=self.sleep, on_rate_limited=lambda s: self.quota.penalise(api, s))
 
     def batch(self, api: str, calls: dict[str, tuple[str, callable]]) -> dict[str, dict | None]:
         """Run calls (id -> (method, make-request)) as batches; a part refused for rate or a
@@ -55,7 +58,8 @@ class Dispatcher:
                 with self.quota.slot(api, units):
                     return self.transport.run_batch(api, {rid: make() for rid, (_, make) in pending.items()})
 
-            results = retrying(send, what=f"{api} batch", sleep=self.sleep,
+            results = retrying(send, what=f"{api} batch", policy=GOOGLE_RETRY,
+                               translate=translator(what=f"{api} batch"), sleep=self.sleep,
                                on_rate_limited=lambda s: self.quota.penalise(api, s))
             retry_after = 0.0
             failed: dict[str, tuple] = {}

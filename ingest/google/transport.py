@@ -8,13 +8,16 @@ not from `client_options.api_endpoint`, so the batch is made here with an explic
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import google_auth_httplib2
 import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.http import BatchHttpRequest
 
-from .errors import reason_of, retrying, translate_status
+from ingest.retry import retrying
+
+from .errors import GOOGLE_RETRY, reason_of, translate_status, translator
 
 
 class Transport:
@@ -99,4 +102,6 @@ class Transport:
 
         with self._refresh_lock:
             if not self.credentials.valid:
-                retrying(lambda: self.credentials.refresh(Request()), what="google token refresh", attempts=3)
+                what = "google token refresh"
+                retrying(lambda: self.credentials.refresh(Request()), what=what,
+                         policy=replace(GOOGLE_RETRY, attempts=3), translate=translator(what=what))
