@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import socket
 from functools import partial
-from typing import Callable
+from typing import Callable, Mapping
 
 import httplib2
 from google.auth import exceptions as auth_exceptions
@@ -35,12 +35,12 @@ def reason_of(content: bytes | str | None) -> str:
     try:
         body = json.loads(content or b"{}")
         errors = body.get("error", {}).get("errors") or [{}]
-        return errors[0].get("reason") or body.get("error", {}).get("status", "")
+        return str(errors[0].get("reason") or body.get("error", {}).get("status", ""))
     except (ValueError, AttributeError):
         return ""
 
 
-def translate_status(status: int, reason: str, headers=None, *, cursor_call: bool = False,
+def translate_status(status: int, reason: str, headers: Mapping[str, str] | None = None, *, cursor_call: bool = False,
                      what: str = "google") -> SourceError | None:
     """The Kith error for an HTTP failure, or None for a plain 404 of an item."""
     if status == 429 or (status == 403 and reason in RATE_REASONS):

@@ -71,7 +71,8 @@ class GraphClient:
         """A link may only be followed if it points back at this Graph root (it carries our token)."""
         return url == self.base or url.startswith(self.base + "/")
 
-    def get(self, path_or_url: str, *, params: dict | None = None, prefer: str | None = None) -> dict:
+    def get(self, path_or_url: str, *, params: dict[str, Any] | None = None,
+            prefer: str | None = None) -> dict[str, Any]:
         url = path_or_url if path_or_url.startswith("https://") or path_or_url.startswith("http://") \
             else f"{self.base}/{path_or_url.lstrip('/')}"
         if not self.owns(url):
