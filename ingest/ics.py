@@ -42,7 +42,6 @@ import time as time_
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from itertools import islice
-from pathlib import Path
 from typing import Iterator
 
 from icalendar import Calendar
@@ -50,8 +49,8 @@ from icalendar import Calendar
 from .addresses import normalize_address
 from .attendees import MAX_ATTENDEES, bound_attendees, over_cap_reason
 from .clean import clean_address, clean_id, clean_name, clean_text
-from .connector import Connector
 from .errors import CursorExpired, InputError
+from .files import FileConnector
 from .records import Interaction, Item, Page, Participant, Quarantined
 from .recurrence import ITERATIONS, Budget, Unreadable, expand
 from .recurrence import as_utc as _utc
@@ -76,7 +75,6 @@ FILE_DEADLINE_S = 30.0
 # 9999 overflows, and a meeting in 0001 or 9999 would skew every rhythm it touches.
 YEARS = range(1900, 2200)
 _Unreadable = Unreadable
-_END = object()
 
 
 def read_calendar(data: bytes, name: str = "calendar.ics", *, window_start: datetime | None = None,
@@ -338,57 +336,37 @@ def _excerpt(event) -> str:
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
-class IcsConnector(Connector):
+class IcsConnector(FileConnector):
     """An .ics file as one resource, delivered in pages of `page_size` items."""
 
     provider = "ics"
 
-    def __init__(self, path: str | os.PathLike, *, resource: str = "ics", window_start: datetime | None = None,
-                 window_end: datetime | None = None, page_size: int = 500, max_instances: int = MAX_INSTANCES):
-        self.path, self.resource = Path(path), resource
+    def __init__(self, path: str | os.PathLike[str], *, resource: str = "ics",
+                 window_start: datetime | None = None, window_end: datetime | None = None,
+                 page_size: int = 500, max_instances: int = MAX_INSTANCES):
+        super().__init__(path, resource=resource, page_size=max(1, int(page_size)))
         self.window_start, self.window_end = window_start, window_end
-        self.page_size, self.max_instances = max(1, int(page_size)), max_instances
+        self.max_instances = max_instances
         self.notes: list[str] = []
-        self._own: list[str] = []
 
-    def resources(self) -> list[str]:
-        return [self.resource]
-
-    def own_addresses(self) -> list[str]:
-        return list(self._own)
-
-    def pages(self, resource: str, cursor: str | None) -> Iterator[Page]:
-        if resource != self.resource:
-            raise InputError(f"{self.path.name} has no resource {resource!r}")
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {self.path}: {exc.strerror}") from None
+    def _read(self, cursor: str | None) -> Iterator[Page]:
+        data = self._read_bytes()
         digest = hashlib.sha256(data).hexdigest()[:16]
-        done, full = 0, True
+        done = 0
         if cursor:
             count, _, seen_digest = cursor.partition(":")
             if seen_digest != digest or not (count.isdigit() or count == "done"):
-                raise CursorExpired(f"{self.path.name} changed since the last import")
+                raise CursorExpired(f"{self.name} changed since the last import")
             if count == "done":  # imported in full before and unchanged: nothing to do
                 yield Page((), cursor=cursor, complete=True, progress=(0, 0))
                 return
             done = int(count)
         self._own, self.notes, stream = calendar_items(
-            data, self.path.name, window_start=self.window_start, window_end=self.window_end,
+            data, self.name, window_start=self.window_start, window_end=self.window_end,
             max_instances=self.max_instances, resource=self.resource)
-        stream = islice(stream, done, None)  # the same file expands to the same items in the same order
-        pending = next(stream, _END)
-        while True:
-            batch = []
-            while pending is not _END and len(batch) < self.page_size:
-                batch.append(pending)
-                pending = next(stream, _END)
+        # The same file expands to the same items in the same order: skip what was delivered.
+        for batch, complete in self._batches(islice(stream, done, None)):
             done += len(batch)
-            complete = pending is _END
-            yield Page(tuple(batch), cursor=f"{'done' if complete else done}:{digest}", complete=complete,
-                       full_sync=full, own_addresses=tuple(self._own),
+            yield Page(batch, cursor=f"{'done' if complete else done}:{digest}", complete=complete,
+                       full_sync=True, own_addresses=tuple(self._own),
                        progress=(done, done if complete else None))
-            if complete:
-                return
-
