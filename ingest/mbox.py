@@ -39,13 +39,12 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
 
 from .addresses import decode_words, iter_address_list, parse_address_list
 from .audience import bound_audience, own_forms
-from .connector import Connector
 from .errors import CursorExpired, InputError
+from .files import FileConnector
 from .records import Interaction, Page, Participant, Quarantined
 
 __all__ = ["MboxConnector", "RawMessage", "split_messages", "parse_headers", "message_item"]
@@ -364,38 +363,25 @@ def _excerpt(h: dict[str, str]) -> str:
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
-class MboxConnector(Connector):
-    """An mbox file as one resource; see the module docstring for the cursor."""
+class MboxConnector(FileConnector):
+    """An mbox file as one resource; see the module docstring for the cursor.
+
+    `own_addresses` are the ones learned from Sent mail (`own`, given, is not reported back)."""
 
     provider = "mbox"
 
-    def __init__(self, path: str | os.PathLike, *, resource: str = "mbox", page_size: int = 500,
+    def __init__(self, path: str | os.PathLike[str], *, resource: str = "mbox", page_size: int = 500,
                  now: datetime | None = None, chunk_size: int = CHUNK, own: Collection[str] = ()):
-        self.path = Path(path)
-        self.resource = resource
-        self.page_size = max(1, int(page_size))
+        super().__init__(path, resource=resource, page_size=max(1, int(page_size)))
         self.now = now
         self.chunk_size = chunk_size
-        self._own: set[str] = set()
         # The user's addresses (given, and learned from Sent mail): kept with their role on
         # a message whose audience is too big to store whole.
         self._given = frozenset(own)
         self._own_forms = own_forms(self._given)
 
-    def resources(self) -> list[str]:
-        return [self.resource]
-
-    def own_addresses(self) -> list[str]:
-        return sorted(self._own)
-
-    def pages(self, resource: str, cursor: str | None) -> Iterator[Page]:
-        if resource != self.resource:
-            raise InputError(f"{self.path.name} has no resource {resource!r}")
-        try:
-            f = open(self.path, "rb")
-        except OSError as exc:
-            raise InputError(f"cannot read {self.path}: {exc.strerror}") from None
-        with f:
+    def _read(self, cursor: str | None) -> Iterator[Page]:
+        with self._open() as f:
             size = os.fstat(f.fileno()).st_size
             if not cursor:
                 yield from self._pages(f, self._first_message(f, size), size, full=True)
@@ -412,7 +398,7 @@ class MboxConnector(Connector):
             f.seek(start)
             if (start > size or (start < size and f.read(5) != b"From ")
                     or (not full and _fingerprint(f, start) != fingerprint)):
-                raise CursorExpired(f"{self.path.name} changed: no message at offset {start}")
+                raise CursorExpired(f"{self.name} changed: no message at offset {start}")
             yield from self._pages(f, start, size, full=full)
 
     def _first_message(self, f: BinaryIO, size: int) -> int:
@@ -429,7 +415,7 @@ class MboxConnector(Connector):
                 start = offset + len(chunk) - len(body)
                 f.seek(start)
                 if f.read(5) != b"From ":
-                    raise InputError(f"{self.path.name} is not an mbox file: "
+                    raise InputError(f"{self.name} is not an mbox file: "
                                      "it does not start with a 'From ' line")
                 return start
             offset += len(chunk)
@@ -466,9 +452,9 @@ class MboxConnector(Connector):
 
     def _learn_own(self, item: Interaction) -> None:
         authors = {p.address for p in item.participants if p.role == "from"}
-        if not authors <= self._own:
-            self._own |= authors
-            self._own_forms = own_forms(self._given | self._own)
+        if not authors <= set(self._own):
+            self._own = sorted(authors.union(self._own))
+            self._own_forms = own_forms(self._given | set(self._own))
 
     def _page(self, f: BinaryIO, items: list, offset: int, size: int, full: bool) -> Page:
         complete = offset >= size
@@ -477,7 +463,7 @@ class MboxConnector(Connector):
         # rewritten rather than appended to expires it instead of being misread.
         cursor = str(offset) if full and not complete else f"tail:{offset}:{_fingerprint(f, offset)}"
         return Page(tuple(items), cursor=cursor, complete=complete, full_sync=full,
-                    own_addresses=tuple(sorted(self._own)), progress=(min(offset, size), size))
+                    own_addresses=tuple(self._own), progress=(min(offset, size), size))
 
     @staticmethod
     def _dedupe(item: Interaction, items: list, in_page: dict[str, int],
