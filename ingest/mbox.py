@@ -39,13 +39,13 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Collection, Iterator
+from typing import BinaryIO, Collection, Iterator, cast
 
 from .addresses import decode_words, iter_address_list, parse_address_list
 from .audience import bound_audience, own_forms
 from .errors import CursorExpired, InputError
 from .files import FileConnector
-from .records import Interaction, Page, Participant, Quarantined
+from .records import Interaction, Item, Page, Participant, Quarantined
 
 __all__ = ["MboxConnector", "RawMessage", "split_messages", "parse_headers", "message_item"]
 
@@ -77,8 +77,10 @@ _MSGID = re.compile(r"<([^<>\s]+)>")
 _LABEL_QUOTED = re.compile(r'"([^"\\]*+(?:\\.[^"\\]*+)*+)"|([^,]+)')
 
 
-def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+def _latin1_fallback(error: UnicodeError) -> tuple[str | bytes, int]:
     # Raw 8-bit headers are nearly always Latin-1/cp1252: keep the characters, not U+FFFD.
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
     return error.object[error.start:error.end].decode("latin-1"), error.end
 
 
@@ -291,7 +293,7 @@ _RFC5322_DATE = re.compile(
     r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d):(\d\d)\s+([+-])(\d\d)(\d\d)\b")
 
 
-def _participants(authors: list, h: dict[str, str]) -> Iterator[Participant]:
+def _participants(authors: list[tuple[str | None, str]], h: dict[str, str]) -> Iterator[Participant]:
     for name, address in authors:
         yield Participant(address, "from", name)
     for role in ("to", "cc", "bcc"):
@@ -318,9 +320,9 @@ def _parse_date(value: str) -> datetime | None:
         parts = email.utils.parsedate_tz(value)
         if parts is None:
             return None
-        offset = parts[9] or 0  # no zone, or -0000: the RFC says treat as UTC
-        local = datetime(*parts[:6], tzinfo=timezone.utc)
-        return local - timedelta(seconds=offset)
+        zone = parts[9] or 0  # no zone, or -0000: the RFC says treat as UTC
+        year, month, day, hh, mm, ss = parts[:6]
+        return datetime(year, month, day, hh, mm, ss, tzinfo=timezone.utc) - timedelta(seconds=zone)
     except (ValueError, TypeError, OverflowError, IndexError):
         return None
 
@@ -426,10 +428,11 @@ class MboxConnector(FileConnector):
         latest += FUTURE_SLACK
         label_cache: dict[str, tuple[str, ...]] = {}
         seen_labels: dict[str, tuple[str, ...]] = {}  # Message-ID -> labels emitted so far
-        items: list = []
+        items: list[Item] = []
         in_page: dict[str, int] = {}  # Message-ID -> index in `items`
         count, cursor = 0, start
         for raw in split_messages(f, start, self.chunk_size):
+            item: Item | None
             try:
                 item = message_item(raw, self.resource, latest, label_cache, self._own_forms)
             except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop an import
@@ -456,7 +459,7 @@ class MboxConnector(FileConnector):
             self._own = sorted(authors.union(self._own))
             self._own_forms = own_forms(self._given | set(self._own))
 
-    def _page(self, f: BinaryIO, items: list, offset: int, size: int, full: bool) -> Page:
+    def _page(self, f: BinaryIO, items: list[Item], offset: int, size: int, full: bool) -> Page:
         complete = offset >= size
         # A full import in progress resumes from a plain offset; once complete (and in
         # incremental rounds) the cursor also pins the bytes before it, so that a file
@@ -466,7 +469,7 @@ class MboxConnector(FileConnector):
                     own_addresses=tuple(self._own), progress=(min(offset, size), size))
 
     @staticmethod
-    def _dedupe(item: Interaction, items: list, in_page: dict[str, int],
+    def _dedupe(item: Interaction, items: list[Item], in_page: dict[str, int],
                 seen: dict[str, tuple[str, ...]]) -> Interaction | None:
         """None when an earlier copy already says everything; else the record to emit."""
         key = item.message_id
@@ -482,7 +485,7 @@ class MboxConnector(FileConnector):
             return None
         seen[key] = merged
         index = in_page.get(key)
-        first = items[index] if index is not None else item
+        first = cast(Interaction, items[index]) if index is not None else item  # in_page indexes Interactions
         updated = _with_labels(first, merged)
         if index is not None:
             items[index] = updated
