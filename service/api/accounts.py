@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query as Q, Response
 
-from ingest.errors import ConfigError, TransientError
+from ingest.errors import ConfigError, KithError, TransientError
 
 from .. import providers
 from ..account_state import DISCONNECT, transition
@@ -82,7 +82,7 @@ def _one(conn, user: int, account_id: int) -> dict:
     return found[0]
 
 
-class ConnectUnavailable(RuntimeError):
+class ConnectUnavailable(KithError, RuntimeError):
     pass
 
 

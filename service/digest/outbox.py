@@ -60,6 +60,8 @@ from typing import Callable
 import psycopg
 from psycopg import errors as pg_errors
 
+from ingest.errors import KithError
+
 from . import faults
 from .mailer import NotDelivered
 from .render import Rendered
@@ -69,7 +71,7 @@ log = logging.getLogger(__name__)
 LOCK_WAIT = "30s"
 
 
-class OutboxBusy(Exception):
+class OutboxBusy(KithError):
     """Another attempt for this user and week holds the lock (it is alive and working)."""
 
 
