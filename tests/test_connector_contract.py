@@ -105,92 +105,96 @@ def google_harness(initial: int) -> Harness:
                    emulator.message_ids, emulator.stop)
 
 
-class _MboxFile:
-    """An mbox file as a source: messages in order; an expiry rewrites their From_ lines."""
+class _FileSource:
+    """A file as a source: entries (key -> n) written whole; a deletion or an expiry rewrites
+    it (an expiry changes only a line that holds no item, so the file's items stay the same)."""
 
-    def __init__(self, path: Path):
-        self.path, self.epoch = path, 0
-        self.messages: dict[str, int] = {}
+    suffix = ""
 
-    def _text(self, key: str) -> str:
-        n = self.messages[key]
+    def __init__(self, initial: int):
+        self.path = Path(tempfile.mkdtemp(prefix="kith-contract-")) / f"source{self.suffix}"
+        self.epoch = 0
+        self.entries: dict[str, int] = {self.key(n): n for n in range(initial)}
+        self.write()
+
+    def key(self, n: int) -> str:
+        return f"k{n}@example.org"
+
+    def render(self) -> str:
+        raise NotImplementedError
+
+    def write(self) -> None:
+        self.path.write_text(self.render())
+
+    def add(self, n: int) -> str:
+        self.entries[self.key(n)] = n
+        self.write()
+        return self.key(n)
+
+    def delete(self, key: str) -> None:
+        del self.entries[key]
+        self.write()
+
+    def expire(self) -> None:
+        self.epoch += 1
+        self.write()
+
+    def harness(self, connector: Connector, resource: str) -> Harness:
+        return Harness(connector, resource, self.add, self.delete, self.expire, lambda: set(self.entries),
+                       lambda: shutil.rmtree(self.path.parent), removal_expires=True)
+
+
+class _MboxFile(_FileSource):
+    """Messages in order, new ones appended as a mail client does; an expiry renames the
+    senders of the From_ lines."""
+
+    suffix = ".mbox"
+
+    def message(self, key: str) -> str:
+        n = self.entries[key]
         when = T0 + timedelta(minutes=n)
         return (f"From sender{self.epoch}@example.org {when.strftime('%a %b %d %H:%M:%S %Y')}\n"
                 f"From: P {n} <p{n}@example.org>\nTo: me@example.org\nDate: {format_datetime(when)}\n"
                 f"Message-ID: <{key}>\nSubject: note {n}\n\nbody {n}\n\n")
 
+    def render(self) -> str:
+        return "".join(self.message(key) for key in self.entries)
+
     def add(self, n: int) -> str:
-        key = f"x{n}@example.org"
-        self.messages[key] = n
-        with self.path.open("a") as f:  # appended, as a mail client does
-            f.write(self._text(key))
-        return key
-
-    def rewrite(self) -> None:
-        self.path.write_text("".join(self._text(key) for key in self.messages))
-
-    def delete(self, key: str) -> None:
-        del self.messages[key]
-        self.rewrite()
-
-    def expire(self) -> None:
-        self.epoch += 1
-        self.rewrite()
+        self.entries[self.key(n)] = n
+        with self.path.open("a") as f:
+            f.write(self.message(self.key(n)))
+        return self.key(n)
 
 
-def mbox_harness(initial: int) -> Harness:
-    from ingest.mbox import MboxConnector
+class _IcsFile(_FileSource):
+    """Events by UID; an expiry changes the PRODID."""
 
-    source = _MboxFile(Path(tempfile.mkdtemp(prefix="kith-contract-")) / "mail.mbox")
-    source.path.write_text("")
-    for n in range(initial):
-        source.add(n)
-    connector = MboxConnector(source.path, page_size=3, now=T0 + timedelta(days=1))
-    return Harness(connector, "mbox", source.add, source.delete, source.expire, lambda: set(source.messages),
-                   lambda: shutil.rmtree(source.path.parent), removal_expires=True)
+    suffix = ".ics"
 
-
-class _IcsFile:
-    """An .ics file as a source: events by UID; an expiry rewrites it with a new PRODID."""
-
-    def __init__(self, path: Path):
-        self.path, self.epoch = path, 0
-        self.events: dict[str, int] = {}
-
-    def write(self) -> None:
+    def render(self) -> str:
         lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:-//kith contract {self.epoch}//EN"]
-        for uid, n in self.events.items():
+        for uid, n in self.entries.items():
             start = T0 + timedelta(hours=n)
             lines += ["BEGIN:VEVENT", f"UID:{uid}", f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
                       f"DTEND:{start + timedelta(minutes=30):%Y%m%dT%H%M%SZ}", f"SUMMARY:meeting {n}",
                       "ORGANIZER:mailto:me@example.org", f"ATTENDEE;CN=P {n}:mailto:p{n}@example.org",
                       "END:VEVENT"]
-        self.path.write_text("\r\n".join(lines + ["END:VCALENDAR", ""]))
+        return "\r\n".join(lines + ["END:VCALENDAR", ""])
 
-    def add(self, n: int) -> str:
-        self.events[f"e{n}@example.org"] = n
-        self.write()
-        return f"e{n}@example.org"
 
-    def delete(self, uid: str) -> None:
-        del self.events[uid]
-        self.write()
+def mbox_harness(initial: int) -> Harness:
+    from ingest.mbox import MboxConnector
 
-    def expire(self) -> None:
-        self.epoch += 1
-        self.write()
+    source = _MboxFile(initial)
+    return source.harness(MboxConnector(source.path, page_size=3, now=T0 + timedelta(days=1)), "mbox")
 
 
 def ics_harness(initial: int) -> Harness:
     from ingest.ics import IcsConnector
 
-    source = _IcsFile(Path(tempfile.mkdtemp(prefix="kith-contract-")) / "calendar.ics")
-    for n in range(initial):
-        source.events[f"e{n}@example.org"] = n
-    source.write()
-    connector = IcsConnector(source.path, page_size=3)
-    return Harness(connector, "ics", source.add, source.delete, source.expire, lambda: set(source.events),
-                   lambda: shutil.rmtree(source.path.parent), removal_expires=True)
+    source = _IcsFile(initial)
+    return source.harness(IcsConnector(source.path, page_size=3), "ics")
 
 
 HARNESSES: dict[str, Callable[[int], Harness]] = {
