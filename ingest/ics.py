@@ -42,16 +42,15 @@ import time as time_
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from itertools import islice
-from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from icalendar import Calendar
 
 from .addresses import normalize_address
 from .attendees import MAX_ATTENDEES, bound_attendees, over_cap_reason
 from .clean import clean_address, clean_id, clean_name, clean_text
-from .connector import Connector
 from .errors import CursorExpired, InputError
+from .files import FileConnector
 from .records import Interaction, Item, Page, Participant, Quarantined
 from .recurrence import ITERATIONS, Budget, Unreadable, expand
 from .recurrence import as_utc as _utc
@@ -76,7 +75,10 @@ FILE_DEADLINE_S = 30.0
 # 9999 overflows, and a meeting in 0001 or 9999 would skew every rhythm it touches.
 YEARS = range(1900, 2200)
 _Unreadable = Unreadable
-_END = object()
+# icalendar's components are untyped: an event is whatever Calendar.walk("VEVENT") yields.
+Event = Any
+# (event, its start, its RECURRENCE-ID or None); a start is a date (all day) or a datetime.
+Readable = tuple[Event, date, date | None]
 
 
 def read_calendar(data: bytes, name: str = "calendar.ics", *, window_start: datetime | None = None,
@@ -129,12 +131,13 @@ class _Reader:
         self.people: dict[int, tuple[tuple[Participant, ...], int | None]] = {}
         self.problems: dict[str, tuple[list[str], str]] = {}
 
-    def run(self, readable: list, window_start, window_end) -> Iterator[Item]:
+    def run(self, readable: list[Readable], window_start: datetime | None,
+            window_end: datetime | None) -> Iterator[Item]:
         yield from self._drain()  # what start() quarantined
         self.deadline = time_.monotonic() + FILE_DEADLINE_S
         ws, we = _window(readable, window_start, window_end)
-        masters: dict[str, tuple] = {}
-        overrides: dict[str, list] = defaultdict(list)
+        masters: dict[str, tuple[Event, date]] = {}
+        overrides: dict[str, list[Readable]] = defaultdict(list)
         for event, start, rid in readable:
             uid = _uid(event) or _content_id(self._people(event), start)
             if rid is not None:
@@ -155,13 +158,13 @@ class _Reader:
         items, self.items = self.items, []
         return items
 
-    def quarantine(self, ref: str, reason: str, event) -> None:
+    def quarantine(self, ref: str, reason: str, event: Event) -> None:
         reason = clean_text(reason, 1000) or "unreadable"
         reasons, _ = self.problems.setdefault(ref, ([], _excerpt(event)))
         if reason not in reasons:
             reasons.append(reason)
 
-    def start(self, n: int, event) -> tuple | None:
+    def start(self, n: int, event: Event) -> Readable | None:
         """(event, start, recurrence-id or None), or None after quarantining an event
         without a usable DTSTART or RECURRENCE-ID."""
         prop = event.get("DTSTART")
@@ -192,7 +195,8 @@ class _Reader:
         self.items.append(Quarantined(ref, reason, _excerpt(event), self.resource))
         return None
 
-    def series(self, uid: str, event, start, overrides: list, ws: datetime, we: datetime) -> None:
+    def series(self, uid: str, event: Event, start: date, overrides: list[Readable], ws: datetime,
+               we: datetime) -> None:
         by_rid = {_key(rid): (o, s, rid) for o, s, rid in overrides}
         if event.get("RRULE") is None and event.get("RDATE") is None:
             self.emit(uid, event, start, None)
@@ -220,14 +224,14 @@ class _Reader:
         for o, s, rid in by_rid.values():
             self.emit(uid, o, s, rid)
 
-    def _people(self, event) -> tuple[tuple[Participant, ...], int | None]:
+    def _people(self, event: Event) -> tuple[tuple[Participant, ...], int | None]:
         # Once per VEVENT, not once per instance: a series repeats the same attendee list.
         key = id(event)
         if key not in self.people:
             self.people[key] = bound_attendees(_participants(event), MAX_ATTENDEES)
         return self.people[key]
 
-    def emit(self, uid: str, event, start, recurrence_id) -> None:
+    def emit(self, uid: str, event: Event, start: date, recurrence_id: date | None) -> None:
         provider_id = uid if recurrence_id is None else f"{uid}/{_rid_text(recurrence_id)}"
         all_day = not isinstance(start, datetime)
         try:
@@ -246,7 +250,8 @@ class _Reader:
             audience=audience))
 
 
-def _window(readable: list, window_start, window_end) -> tuple[datetime, datetime]:
+def _window(readable: list[Readable], window_start: datetime | None,
+            window_end: datetime | None) -> tuple[datetime, datetime]:
     starts = [_utc(s) for _, s, _ in readable]
     if not starts:
         now = datetime.now(timezone.utc)
@@ -269,17 +274,17 @@ def _later(moment: datetime, delta: timedelta) -> datetime:
         return datetime.max.replace(tzinfo=timezone.utc)
 
 
-def _key(value) -> object:
+def _key(value: date | None) -> object:
     return value if not isinstance(value, datetime) else _utc(value)
 
 
-def _rid_text(value) -> str:
+def _rid_text(value: date) -> str:
     if not isinstance(value, datetime):
         return value.isoformat()
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _participants(event) -> tuple[Participant, ...]:
+def _participants(event: Event) -> tuple[Participant, ...]:
     out: list[Participant] = []
     seen: set[tuple[str, str]] = set()
     organizer = _single(event.get("ORGANIZER"))
@@ -302,28 +307,28 @@ def _participants(event) -> tuple[Participant, ...]:
     return tuple(out)
 
 
-def _uid(event) -> str:
-    return clean_id(str(_single(event.get("UID")) or ""))
+def _uid(event: Event) -> str:
+    return clean_id(str(_single(event.get("UID")) or "")) or ""
 
 
-def _single(value):
+def _single(value: Any) -> Any:
     """A property that should occur once, when a broken file repeats it: the first."""
     return value[0] if isinstance(value, list) and value else value
 
 
-def _sequence(event) -> int:
+def _sequence(event: Event) -> int:
     try:
         return int(event.get("SEQUENCE", 0))
     except (TypeError, ValueError):
         return 0
 
 
-def _content_id(people_of_event, start) -> str:
+def _content_id(people_of_event: tuple[tuple[Participant, ...], int | None], start: date) -> str:
     people = ",".join(p.address for p in people_of_event[0])
     return "sha1:" + hashlib.sha1(f"{start!r}|{people}".encode()).hexdigest()
 
 
-def _raw(value) -> str:
+def _raw(value: Any) -> str:
     """A property as the file wrote it (as far as icalendar can say)."""
     try:
         text = value.to_ical()
@@ -332,63 +337,43 @@ def _raw(value) -> str:
         return str(value)
 
 
-def _excerpt(event) -> str:
+def _excerpt(event: Event) -> str:
     lines = [f"{prop}:{clean_text(_raw(event.get(prop)), EXCERPT_LIMIT) or ''}"
              for prop in _EXCERPT_PROPS if event.get(prop) is not None]
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
-class IcsConnector(Connector):
+class IcsConnector(FileConnector):
     """An .ics file as one resource, delivered in pages of `page_size` items."""
 
     provider = "ics"
 
-    def __init__(self, path: str | os.PathLike, *, resource: str = "ics", window_start: datetime | None = None,
-                 window_end: datetime | None = None, page_size: int = 500, max_instances: int = MAX_INSTANCES):
-        self.path, self.resource = Path(path), resource
+    def __init__(self, path: str | os.PathLike[str], *, resource: str = "ics",
+                 window_start: datetime | None = None, window_end: datetime | None = None,
+                 page_size: int = 500, max_instances: int = MAX_INSTANCES):
+        super().__init__(path, resource=resource, page_size=max(1, int(page_size)))
         self.window_start, self.window_end = window_start, window_end
-        self.page_size, self.max_instances = max(1, int(page_size)), max_instances
+        self.max_instances = max_instances
         self.notes: list[str] = []
-        self._own: list[str] = []
 
-    def resources(self) -> list[str]:
-        return [self.resource]
-
-    def own_addresses(self) -> list[str]:
-        return list(self._own)
-
-    def pages(self, resource: str, cursor: str | None) -> Iterator[Page]:
-        if resource != self.resource:
-            raise InputError(f"{self.path.name} has no resource {resource!r}")
-        try:
-            data = self.path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {self.path}: {exc.strerror}") from None
+    def _read(self, cursor: str | None) -> Iterator[Page]:
+        data = self._read_bytes()
         digest = hashlib.sha256(data).hexdigest()[:16]
-        done, full = 0, True
+        done = 0
         if cursor:
             count, _, seen_digest = cursor.partition(":")
             if seen_digest != digest or not (count.isdigit() or count == "done"):
-                raise CursorExpired(f"{self.path.name} changed since the last import")
+                raise CursorExpired(f"{self.name} changed since the last import")
             if count == "done":  # imported in full before and unchanged: nothing to do
                 yield Page((), cursor=cursor, complete=True, progress=(0, 0))
                 return
             done = int(count)
         self._own, self.notes, stream = calendar_items(
-            data, self.path.name, window_start=self.window_start, window_end=self.window_end,
+            data, self.name, window_start=self.window_start, window_end=self.window_end,
             max_instances=self.max_instances, resource=self.resource)
-        stream = islice(stream, done, None)  # the same file expands to the same items in the same order
-        pending = next(stream, _END)
-        while True:
-            batch = []
-            while pending is not _END and len(batch) < self.page_size:
-                batch.append(pending)
-                pending = next(stream, _END)
+        # The same file expands to the same items in the same order: skip what was delivered.
+        for batch, complete in self._batches(islice(stream, done, None)):
             done += len(batch)
-            complete = pending is _END
-            yield Page(tuple(batch), cursor=f"{'done' if complete else done}:{digest}", complete=complete,
-                       full_sync=full, own_addresses=tuple(self._own),
+            yield Page(batch, cursor=f"{'done' if complete else done}:{digest}", complete=complete,
+                       full_sync=True, own_addresses=tuple(self._own),
                        progress=(done, done if complete else None))
-            if complete:
-                return
-

@@ -39,14 +39,13 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import BinaryIO, Collection, Iterator
+from typing import BinaryIO, Collection, Iterator, cast
 
 from .addresses import decode_words, iter_address_list, parse_address_list
 from .audience import bound_audience, own_forms
-from .connector import Connector
 from .errors import CursorExpired, InputError
-from .records import Interaction, Page, Participant, Quarantined
+from .files import FileConnector
+from .records import Interaction, Item, Page, Participant, Quarantined
 
 __all__ = ["MboxConnector", "RawMessage", "split_messages", "parse_headers", "message_item"]
 
@@ -78,8 +77,10 @@ _MSGID = re.compile(r"<([^<>\s]+)>")
 _LABEL_QUOTED = re.compile(r'"([^"\\]*+(?:\\.[^"\\]*+)*+)"|([^,]+)')
 
 
-def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+def _latin1_fallback(error: UnicodeError) -> tuple[str | bytes, int]:
     # Raw 8-bit headers are nearly always Latin-1/cp1252: keep the characters, not U+FFFD.
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
     return error.object[error.start:error.end].decode("latin-1"), error.end
 
 
@@ -292,7 +293,7 @@ _RFC5322_DATE = re.compile(
     r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d):(\d\d)\s+([+-])(\d\d)(\d\d)\b")
 
 
-def _participants(authors: list, h: dict[str, str]) -> Iterator[Participant]:
+def _participants(authors: list[tuple[str | None, str]], h: dict[str, str]) -> Iterator[Participant]:
     for name, address in authors:
         yield Participant(address, "from", name)
     for role in ("to", "cc", "bcc"):
@@ -319,9 +320,9 @@ def _parse_date(value: str) -> datetime | None:
         parts = email.utils.parsedate_tz(value)
         if parts is None:
             return None
-        offset = parts[9] or 0  # no zone, or -0000: the RFC says treat as UTC
-        local = datetime(*parts[:6], tzinfo=timezone.utc)
-        return local - timedelta(seconds=offset)
+        zone = parts[9] or 0  # no zone, or -0000: the RFC says treat as UTC
+        year, month, day, hh, mm, ss = parts[:6]
+        return datetime(year, month, day, hh, mm, ss, tzinfo=timezone.utc) - timedelta(seconds=zone)
     except (ValueError, TypeError, OverflowError, IndexError):
         return None
 
@@ -364,38 +365,25 @@ def _excerpt(h: dict[str, str]) -> str:
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
-class MboxConnector(Connector):
-    """An mbox file as one resource; see the module docstring for the cursor."""
+class MboxConnector(FileConnector):
+    """An mbox file as one resource; see the module docstring for the cursor.
+
+    `own_addresses` are the ones learned from Sent mail (`own`, given, is not reported back)."""
 
     provider = "mbox"
 
-    def __init__(self, path: str | os.PathLike, *, resource: str = "mbox", page_size: int = 500,
+    def __init__(self, path: str | os.PathLike[str], *, resource: str = "mbox", page_size: int = 500,
                  now: datetime | None = None, chunk_size: int = CHUNK, own: Collection[str] = ()):
-        self.path = Path(path)
-        self.resource = resource
-        self.page_size = max(1, int(page_size))
+        super().__init__(path, resource=resource, page_size=max(1, int(page_size)))
         self.now = now
         self.chunk_size = chunk_size
-        self._own: set[str] = set()
         # The user's addresses (given, and learned from Sent mail): kept with their role on
         # a message whose audience is too big to store whole.
         self._given = frozenset(own)
         self._own_forms = own_forms(self._given)
 
-    def resources(self) -> list[str]:
-        return [self.resource]
-
-    def own_addresses(self) -> list[str]:
-        return sorted(self._own)
-
-    def pages(self, resource: str, cursor: str | None) -> Iterator[Page]:
-        if resource != self.resource:
-            raise InputError(f"{self.path.name} has no resource {resource!r}")
-        try:
-            f = open(self.path, "rb")
-        except OSError as exc:
-            raise InputError(f"cannot read {self.path}: {exc.strerror}") from None
-        with f:
+    def _read(self, cursor: str | None) -> Iterator[Page]:
+        with self._open() as f:
             size = os.fstat(f.fileno()).st_size
             if not cursor:
                 yield from self._pages(f, self._first_message(f, size), size, full=True)
@@ -412,7 +400,7 @@ class MboxConnector(Connector):
             f.seek(start)
             if (start > size or (start < size and f.read(5) != b"From ")
                     or (not full and _fingerprint(f, start) != fingerprint)):
-                raise CursorExpired(f"{self.path.name} changed: no message at offset {start}")
+                raise CursorExpired(f"{self.name} changed: no message at offset {start}")
             yield from self._pages(f, start, size, full=full)
 
     def _first_message(self, f: BinaryIO, size: int) -> int:
@@ -429,7 +417,7 @@ class MboxConnector(Connector):
                 start = offset + len(chunk) - len(body)
                 f.seek(start)
                 if f.read(5) != b"From ":
-                    raise InputError(f"{self.path.name} is not an mbox file: "
+                    raise InputError(f"{self.name} is not an mbox file: "
                                      "it does not start with a 'From ' line")
                 return start
             offset += len(chunk)
@@ -440,10 +428,11 @@ class MboxConnector(Connector):
         latest += FUTURE_SLACK
         label_cache: dict[str, tuple[str, ...]] = {}
         seen_labels: dict[str, tuple[str, ...]] = {}  # Message-ID -> labels emitted so far
-        items: list = []
+        items: list[Item] = []
         in_page: dict[str, int] = {}  # Message-ID -> index in `items`
         count, cursor = 0, start
         for raw in split_messages(f, start, self.chunk_size):
+            item: Item | None
             try:
                 item = message_item(raw, self.resource, latest, label_cache, self._own_forms)
             except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop an import
@@ -466,21 +455,21 @@ class MboxConnector(Connector):
 
     def _learn_own(self, item: Interaction) -> None:
         authors = {p.address for p in item.participants if p.role == "from"}
-        if not authors <= self._own:
-            self._own |= authors
-            self._own_forms = own_forms(self._given | self._own)
+        if not authors <= set(self._own):
+            self._own = sorted(authors.union(self._own))
+            self._own_forms = own_forms(self._given | set(self._own))
 
-    def _page(self, f: BinaryIO, items: list, offset: int, size: int, full: bool) -> Page:
+    def _page(self, f: BinaryIO, items: list[Item], offset: int, size: int, full: bool) -> Page:
         complete = offset >= size
         # A full import in progress resumes from a plain offset; once complete (and in
         # incremental rounds) the cursor also pins the bytes before it, so that a file
         # rewritten rather than appended to expires it instead of being misread.
         cursor = str(offset) if full and not complete else f"tail:{offset}:{_fingerprint(f, offset)}"
         return Page(tuple(items), cursor=cursor, complete=complete, full_sync=full,
-                    own_addresses=tuple(sorted(self._own)), progress=(min(offset, size), size))
+                    own_addresses=tuple(self._own), progress=(min(offset, size), size))
 
     @staticmethod
-    def _dedupe(item: Interaction, items: list, in_page: dict[str, int],
+    def _dedupe(item: Interaction, items: list[Item], in_page: dict[str, int],
                 seen: dict[str, tuple[str, ...]]) -> Interaction | None:
         """None when an earlier copy already says everything; else the record to emit."""
         key = item.message_id
@@ -496,7 +485,7 @@ class MboxConnector(Connector):
             return None
         seen[key] = merged
         index = in_page.get(key)
-        first = items[index] if index is not None else item
+        first = cast(Interaction, items[index]) if index is not None else item  # in_page indexes Interactions
         updated = _with_labels(first, merged)
         if index is not None:
             items[index] = updated

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from .connector import Connector
-from .errors import ConfigError, CursorExpired
+from .errors import CursorExpired
+from .files import FileConnector
 from .records import Interaction, Item, Page, Quarantined, Removed
 
 
@@ -18,18 +18,16 @@ def _key(item: Item) -> str:
     return item.ref if isinstance(item, Quarantined) else item.provider_id
 
 
-class MemoryConnector(Connector):
+class MemoryConnector(FileConnector):
     provider = "memory"
 
     def __init__(self, items: Iterable[Item] = (), *, page_size: int = 2, resource: str = "memory",
                  own: Iterable[str] = ()):
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        super().__init__(None, resource=resource, page_size=page_size, own=own)
         self.log: list[Item] = list(items)
-        self.page_size = page_size
-        self.resource = resource
         self.epoch = 0
-        self._own = tuple(own)
 
     # -- changing the source ------------------------------------------------------------------
     def add(self, item: Item) -> None:
@@ -54,22 +52,14 @@ class MemoryConnector(Connector):
     def present(self) -> set[str]:
         return {k for k, v in self.live().items() if isinstance(v, Interaction)}
 
-    # -- Connector --------------------------------------------------------------------------------
-    def resources(self) -> list[str]:
-        return [self.resource]
-
-    def own_addresses(self) -> list[str]:
-        return list(self._own)
-
-    def pages(self, resource: str, cursor: str | None) -> Iterator[Page]:
-        if resource != self.resource:
-            raise ConfigError(f"not a resource of this connector: {resource}")
+    # -- FileConnector ----------------------------------------------------------------------------
+    def _read(self, cursor: str | None) -> Iterator[Page]:
         if cursor is None:
             mode, offset, mark = "full", 0, len(self.log)
         else:
             try:
-                epoch, mode, offset, mark = cursor.split(":")
-                epoch, offset, mark = int(epoch), int(offset), int(mark)
+                epoch_text, mode, offset_text, mark_text = cursor.split(":")
+                epoch, offset, mark = int(epoch_text), int(offset_text), int(mark_text)
             except ValueError:
                 raise CursorExpired("unreadable cursor") from None
             if epoch != self.epoch or mode not in ("full", "inc") or mark > len(self.log):
@@ -80,13 +70,9 @@ class MemoryConnector(Connector):
         full = mode == "full"
         source = list(self.live(mark).values()) if full else self.log[mark:]
         end_mark = mark if full else len(self.log)
-        while True:
-            chunk = tuple(source[offset: offset + self.page_size])
+        own = tuple(self._own) if full else ()
+        for chunk, complete in self._batches(source[offset:]):
             offset += len(chunk)
-            if offset < len(source):
-                yield Page(chunk, f"{self.epoch}:{mode}:{offset}:{mark}", complete=False, full_sync=full,
-                           own_addresses=self._own if full else (), progress=(offset, len(source)))
-                continue
-            yield Page(chunk, f"{self.epoch}:inc:0:{end_mark}", complete=True, full_sync=full,
-                       own_addresses=self._own if full else (), progress=(offset, len(source)))
-            return
+            cursor = f"{self.epoch}:inc:0:{end_mark}" if complete else f"{self.epoch}:{mode}:{offset}:{mark}"
+            yield Page(chunk, cursor, complete=complete, full_sync=full, own_addresses=own,
+                       progress=(offset, len(source)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 
-from ingest.errors import AuthRevoked
+from ingest.errors import AuthRevoked, KithError
 from ingest.sync import run_sync
 
 from . import providers
@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 LOCK_SPACE = 7_171  # advisory-lock namespace of account syncs
 
 
-class AlreadySyncing(Exception):
-    pass
+class AlreadySyncing(KithError):
+    """Another worker holds this account's sync lock: skip, it is being done."""
 
 
 @contextmanager

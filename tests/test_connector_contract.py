@@ -3,12 +3,21 @@
 A connector is exercised through a `Harness`: the connector, one of its resources, and
 hands on the source behind it (add an item, delete one, make the stored cursors stale, say
 what the source now holds). To put a new connector under the contract, write a factory
-returning a Harness and add it to HARNESSES (Google: `"google": google_harness`).
+returning a Harness and add it to HARNESSES.
+
+The five connectors: memory (the reference), mbox and .ics files, Google and Microsoft on
+their emulators (ingest/sandbox). A file is a snapshot: deleting a message or an event
+rewrites it, so the stored cursor expires and the full resync that follows drops what is
+gone (`removal_expires`); an API reports the removal in its incremental round.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -27,10 +36,11 @@ class Harness:
     connector: Connector
     resource: str
     add: Callable[[int], str]  # add the n-th item to the source; returns its provider id
-    delete: Callable[[str], None]
+    delete: Callable[[str], object]  # what it returns is ignored
     expire: Callable[[], None]  # make every cursor handed out so far stale
     present: Callable[[], set[str]]  # provider ids the source holds in `resource` now
     close: Callable[[], None] = lambda: None
+    removal_expires: bool = False  # a snapshot source: a removal expires the cursor instead
 
 
 def memory_harness(initial: int) -> Harness:
@@ -64,10 +74,135 @@ def microsoft_harness(initial: int) -> Harness:
                    lambda: emulator.message_ids(("inbox",)), emulator.stop)
 
 
+def google_harness(initial: int) -> Harness:
+    from google.oauth2.credentials import Credentials
+
+    from ingest.google import GoogleConnector, Quota
+    from ingest.sandbox.google import start_google_emulator
+
+    emulator = start_google_emulator(accounts=("me@example.org",), enforce_quota=False)
+    credentials = Credentials(None, refresh_token=emulator.issue_refresh_token(),
+                              token_uri=f"{emulator.url}/token", client_id="kith-emulator-client",
+                              client_secret="kith-emulator-secret")
+    connector = GoogleConnector(credentials, api_base=emulator.url, quota=Quota(), list_page=3,
+                                address="me@example.org")
+
+    def add(n: int) -> str:
+        when = T0 + timedelta(minutes=n)
+        headers = [("From", f"P {n} <p{n}@example.org>"), ("To", "me@example.org"),
+                   ("Subject", f"note {n}"), ("Date", format_datetime(when)),
+                   ("Message-ID", f"<g{n}@example.org>")]
+        return emulator.add_message(headers=headers, labels=["INBOX"], internal_ms=int(when.timestamp() * 1000))
+
+    def expire() -> None:
+        # Gmail keeps about a week of history: a cursor is stale once changes after it are forgotten.
+        emulator.modify_labels(sorted(emulator.message_ids())[0], add=("STARRED",))
+        emulator.expire_history()
+
+    for n in range(initial):
+        add(n)
+    return Harness(connector, "gmail", add, emulator.delete_message, expire,
+                   emulator.message_ids, emulator.stop)
+
+
+class _FileSource:
+    """A file as a source: entries (key -> n) written whole; a deletion or an expiry rewrites
+    it (an expiry changes only a line that holds no item, so the file's items stay the same)."""
+
+    suffix = ""
+
+    def __init__(self, initial: int):
+        self.path = Path(tempfile.mkdtemp(prefix="kith-contract-")) / f"source{self.suffix}"
+        self.epoch = 0
+        self.entries: dict[str, int] = {self.key(n): n for n in range(initial)}
+        self.write()
+
+    def key(self, n: int) -> str:
+        return f"k{n}@example.org"
+
+    def render(self) -> str:
+        raise NotImplementedError
+
+    def write(self) -> None:
+        self.path.write_text(self.render())
+
+    def add(self, n: int) -> str:
+        self.entries[self.key(n)] = n
+        self.write()
+        return self.key(n)
+
+    def delete(self, key: str) -> None:
+        del self.entries[key]
+        self.write()
+
+    def expire(self) -> None:
+        self.epoch += 1
+        self.write()
+
+    def harness(self, connector: Connector, resource: str) -> Harness:
+        return Harness(connector, resource, self.add, self.delete, self.expire, lambda: set(self.entries),
+                       lambda: shutil.rmtree(self.path.parent), removal_expires=True)
+
+
+class _MboxFile(_FileSource):
+    """Messages in order, new ones appended as a mail client does; an expiry renames the
+    senders of the From_ lines."""
+
+    suffix = ".mbox"
+
+    def message(self, key: str) -> str:
+        n = self.entries[key]
+        when = T0 + timedelta(minutes=n)
+        return (f"From sender{self.epoch}@example.org {when.strftime('%a %b %d %H:%M:%S %Y')}\n"
+                f"From: P {n} <p{n}@example.org>\nTo: me@example.org\nDate: {format_datetime(when)}\n"
+                f"Message-ID: <{key}>\nSubject: note {n}\n\nbody {n}\n\n")
+
+    def render(self) -> str:
+        return "".join(self.message(key) for key in self.entries)
+
+    def add(self, n: int) -> str:
+        self.entries[self.key(n)] = n
+        with self.path.open("a") as f:
+            f.write(self.message(self.key(n)))
+        return self.key(n)
+
+
+class _IcsFile(_FileSource):
+    """Events by UID; an expiry changes the PRODID."""
+
+    suffix = ".ics"
+
+    def render(self) -> str:
+        lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:-//kith contract {self.epoch}//EN"]
+        for uid, n in self.entries.items():
+            start = T0 + timedelta(hours=n)
+            lines += ["BEGIN:VEVENT", f"UID:{uid}", f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+                      f"DTEND:{start + timedelta(minutes=30):%Y%m%dT%H%M%SZ}", f"SUMMARY:meeting {n}",
+                      "ORGANIZER:mailto:me@example.org", f"ATTENDEE;CN=P {n}:mailto:p{n}@example.org",
+                      "END:VEVENT"]
+        return "\r\n".join(lines + ["END:VCALENDAR", ""])
+
+
+def mbox_harness(initial: int) -> Harness:
+    from ingest.mbox import MboxConnector
+
+    source = _MboxFile(initial)
+    return source.harness(MboxConnector(source.path, page_size=3, now=T0 + timedelta(days=1)), "mbox")
+
+
+def ics_harness(initial: int) -> Harness:
+    from ingest.ics import IcsConnector
+
+    source = _IcsFile(initial)
+    return source.harness(IcsConnector(source.path, page_size=3), "ics")
+
+
 HARNESSES: dict[str, Callable[[int], Harness]] = {
     "memory": memory_harness,
+    "mbox": mbox_harness,
+    "ics": ics_harness,
+    "google": google_harness,
     "microsoft": microsoft_harness,
-    # "google": google_harness,   <- the Google connector's factory goes here
 }
 
 
@@ -159,6 +294,15 @@ def test_incremental_round_reports_additions_and_removals(make):
     # Given an item added and one deleted after the full sync
     added = h.add(100)
     h.delete(gone)
+    if h.removal_expires:
+        # When the next round runs from the stored cursor of a rewritten file
+        with pytest.raises(CursorExpired):
+            list(h.connector.pages(h.resource, first[-1].cursor))
+        # Then it is refused, and the full resync holds the addition and not the removed item
+        pages = list(h.connector.pages(h.resource, None))
+        assert added in ids(pages) and gone not in ids(pages)
+        assert sorted(ids(pages)) == sorted(h.present()) and pages[-1].complete
+        return
     # When the next round runs from the stored cursor
     pages = list(h.connector.pages(h.resource, first[-1].cursor))
     # Then the addition and the removal are both reported, and the round completes

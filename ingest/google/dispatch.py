@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ingest.errors import RateLimited, SourceError, TransientError
 
-from .errors import backoff, retrying
+from ingest.retry import backoff, retrying
+
+from .errors import GOOGLE_RETRY, translator
 from .quota import GMAIL_COSTS, Quota
-from .transport import Transport
+from .transport import BatchResult, Transport
+
+M = TypeVar("M")
+MakeRequest = Callable[[], Any]  # builds one googleapiclient HttpRequest
 
 PART_ATTEMPTS = 6
 
 
 class Dispatcher:
-    def __init__(self, transport: Transport, quota: Quota, sleep=time.sleep):
+    def __init__(self, transport: Transport, quota: Quota, sleep: Callable[[float], object] = time.sleep):
         self.transport, self.quota, self.sleep = transport, quota, sleep
         self._executor: ThreadPoolExecutor | None = None
 
@@ -29,42 +34,44 @@ class Dispatcher:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
-    def call(self, api: str, method: str, make, *, cursor_call: bool = False) -> dict:
+    def call(self, api: str, method: str, make: MakeRequest, *, cursor_call: bool = False) -> dict[str, Any]:
         """One request under the quota, retried in-process for rate limits and 5xx."""
         units = GMAIL_COSTS.get(method, 5) if api == "gmail" else 1
 
-        def once():
+        def once() -> dict[str, Any]:
             with self.quota.slot(api, units):
                 return self.transport.execute(make())
 
-        return retrying(once, what=f"{api} {method}", cursor_call=cursor_call, sleep=self.sleep,
-                        on_rate_limited=lambda s: self.quota.penalise(api, s))
+        what = f"{api} {method}"
+        return retrying(once, what=what, policy=GOOGLE_RETRY, translate=translator(cursor_call=cursor_call, what=what),
+                        sleep=self.sleep, on_rate_limited=lambda s: self.quota.penalise(api, s))
 
-    def batch(self, api: str, calls: dict[str, tuple[str, callable]]) -> dict[str, dict | None]:
+    def batch(self, api: str, calls: dict[str, tuple[str, MakeRequest]]) -> dict[str, dict[str, Any] | None]:
         """Run calls (id -> (method, make-request)) as batches; a part refused for rate or a
         5xx is retried alone. Returns id -> body, or None when the item is gone (404)."""
         pending = dict(calls)
-        done: dict[str, dict | None] = {}
+        done: dict[str, dict[str, Any] | None] = {}
         for attempt in range(PART_ATTEMPTS):
             if not pending:
                 break
             methods = [method for method, _ in pending.values()]
             units = sum(GMAIL_COSTS.get(m, 5) for m in methods) if api == "gmail" else len(methods)
 
-            def send():
+            def send() -> dict[str, BatchResult]:
                 with self.quota.slot(api, units):
                     return self.transport.run_batch(api, {rid: make() for rid, (_, make) in pending.items()})
 
-            results = retrying(send, what=f"{api} batch", sleep=self.sleep,
+            results = retrying(send, what=f"{api} batch", policy=GOOGLE_RETRY,
+                               translate=translator(what=f"{api} batch"), sleep=self.sleep,
                                on_rate_limited=lambda s: self.quota.penalise(api, s))
             retry_after = 0.0
-            failed: dict[str, tuple] = {}
+            failed: dict[str, tuple[str, MakeRequest]] = {}
             last_error: SourceError | None = None
             for rid, call in pending.items():
                 body, error = results.get(rid, (None, TransientError("batch part missing")))
                 if error is None:
                     done[rid] = body
-                elif error == "gone":
+                elif isinstance(error, str):  # "gone": a 404
                     done[rid] = None
                 elif isinstance(error, (RateLimited, TransientError)):
                     failed[rid] = call
@@ -75,7 +82,7 @@ class Dispatcher:
                     raise error
             pending = failed
             if pending:
-                if attempt == PART_ATTEMPTS - 1:
+                if attempt == PART_ATTEMPTS - 1 and last_error is not None:
                     raise last_error
                 if retry_after:
                     self.quota.penalise(api, retry_after)
@@ -88,22 +95,22 @@ class Dispatcher:
                                                 thread_name_prefix="google-batch")
         return self._executor
 
-    def pipelined(self, jobs) -> Iterator:
+    def pipelined(self, jobs: Iterable[tuple[M, Callable[[], Any]]]) -> Iterator[tuple[M, Any]]:
         """Run jobs, (meta, callable) pairs drawn lazily from an iterator, a few at a time
         (the account's concurrency cap); yield (meta, result) in the jobs' order."""
-        jobs = iter(jobs)
+        pending = iter(jobs)
         if self.quota.max_concurrent <= 1:
-            for meta, job in jobs:
+            for meta, job in pending:
                 yield meta, job()
             return
         pool = self._pool()
-        futures: deque = deque()
+        futures: deque[tuple[M, Future[Any]]] = deque()
         exhausted = False
         try:
             while True:
                 while not exhausted and len(futures) < self.quota.max_concurrent:
                     try:
-                        meta, job = next(jobs)
+                        meta, job = next(pending)
                     except StopIteration:
                         exhausted = True
                         break

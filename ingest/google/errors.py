@@ -8,27 +8,26 @@
     invalid_grant at the token endpoint, 401 after refresh  -> AuthRevoked
     anything else 4xx                                       -> TransientError with the reason
 
-`retrying(call)` runs one call with in-process retries first (jittered exponential
-backoff for 5xx, `Retry-After` for rate limits) and only then lets the error go up to the
-sync engine, whose actor retries the whole run from the last committed cursor.
+The connector runs each call through `ingest.retry.retrying` with `translator(...)` and
+GOOGLE_RETRY: in-process retries first (jittered exponential backoff for 5xx, Retry-After
+plus a little jitter for rate limits, so threads of one account do not return together),
+then the error goes up to the sync engine.
 """
 from __future__ import annotations
 
 import json
-import logging
-import random
 import socket
-import time
-from typing import Callable, TypeVar
+from functools import partial
+from typing import Callable, Mapping
 
 import httplib2
 from google.auth import exceptions as auth_exceptions
 from googleapiclient.errors import HttpError
 
 from ingest.errors import AuthRevoked, CursorExpired, RateLimited, SourceError, TransientError
+from ingest.retry import RetryPolicy, retry_after_of
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
+GOOGLE_RETRY = RetryPolicy(attempts=5, max_rate_wait=60.0, backoff_base=0.5, backoff_cap=30.0, rate_jitter=0.05)
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "usageLimits"}
 
 
@@ -36,26 +35,16 @@ def reason_of(content: bytes | str | None) -> str:
     try:
         body = json.loads(content or b"{}")
         errors = body.get("error", {}).get("errors") or [{}]
-        return errors[0].get("reason") or body.get("error", {}).get("status", "")
+        return str(errors[0].get("reason") or body.get("error", {}).get("status", ""))
     except (ValueError, AttributeError):
         return ""
 
 
-def retry_after_of(headers, default: float = 1.0) -> float:
-    raw = None
-    if headers is not None:
-        raw = headers.get("retry-after") or headers.get("Retry-After")
-    try:
-        return max(0.0, float(raw)) if raw is not None else default
-    except (TypeError, ValueError):
-        return default
-
-
-def translate_status(status: int, reason: str, headers=None, *, cursor_call: bool = False,
+def translate_status(status: int, reason: str, headers: Mapping[str, str] | None = None, *, cursor_call: bool = False,
                      what: str = "google") -> SourceError | None:
     """The Kith error for an HTTP failure, or None for a plain 404 of an item."""
     if status == 429 or (status == 403 and reason in RATE_REASONS):
-        return RateLimited(retry_after_of(headers), f"{what}: {reason or 'rate limited'}")
+        return RateLimited(retry_after_of(headers, 1.0), f"{what}: {reason or 'rate limited'}")
     if status >= 500:
         return TransientError(f"{what}: HTTP {status} {reason}".strip())
     if status == 410 or (status in (400, 404) and cursor_call):
@@ -86,30 +75,6 @@ def translate(exc: BaseException, *, cursor_call: bool = False, what: str = "goo
     return exc
 
 
-def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
-    """Full-jitter exponential backoff (AWS architecture blog): spread retries apart."""
-    return random.uniform(0, min(cap, base * (2 ** attempt)))
-
-
-def retrying(call: Callable[[], T], *, what: str, cursor_call: bool = False, attempts: int = 5,
-             max_rate_wait: float = 60.0, sleep=time.sleep, on_rate_limited=None) -> T:
-    """Run `call`, retrying rate limits and transient failures in-process a few times."""
-    for attempt in range(attempts):
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - translated below, the rest re-raised
-            error = translate(exc, cursor_call=cursor_call, what=what)
-            last = attempt == attempts - 1
-            if isinstance(error, RateLimited) and not last and error.retry_after <= max_rate_wait:
-                if on_rate_limited is not None:
-                    on_rate_limited(error.retry_after)
-                sleep(error.retry_after + backoff(attempt, 0.05, 1.0))
-                continue
-            if isinstance(error, TransientError) and not last:
-                log.info("%s: %s; retrying", what, error)
-                sleep(backoff(attempt))
-                continue
-            if error is exc:
-                raise
-            raise error from None
-    raise AssertionError("unreachable")
+def translator(*, cursor_call: bool = False, what: str = "google") -> Callable[[BaseException], BaseException]:
+    """`translate` with its context bound, for `ingest.retry.retrying`."""
+    return partial(translate, cursor_call=cursor_call, what=what)

@@ -8,31 +8,39 @@ not from `client_options.api_endpoint`, so the batch is made here with an explic
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from typing import Any
 
 import google_auth_httplib2
 import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.http import BatchHttpRequest
 
-from .errors import reason_of, retrying, translate_status
+from ingest.errors import SourceError
+from ingest.retry import retrying
+
+from .errors import GOOGLE_RETRY, reason_of, translate_status, translator
+
+# A batch part's outcome: (body, None), (None, the Kith error), or (None, "gone") for a 404.
+BatchResult = tuple[dict[str, Any] | None, SourceError | str | None]
 
 
 class Transport:
-    def __init__(self, credentials, api_base: str, timeout: float = 30.0):
+    def __init__(self, credentials: Any, api_base: str, timeout: float = 30.0):
         self.credentials = credentials
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
         self._local = threading.local()
         self._refresh_lock = threading.Lock()
 
-    def _http(self):
+    def _http(self) -> Any:
         local = self._local
         if getattr(local, "http", None) is None:
             local.http = google_auth_httplib2.AuthorizedHttp(
                 self.credentials, http=httplib2.Http(timeout=self.timeout))
         return local.http
 
-    def gmail(self):
+    def gmail(self) -> Any:
         local = self._local
         if getattr(local, "gmail", None) is None:
             local.gmail = build("gmail", "v1", http=self._http(), static_discovery=True,
@@ -40,7 +48,7 @@ class Transport:
                                 client_options={"api_endpoint": f"{self.api_base}/"})
         return local.gmail
 
-    def calendar(self):
+    def calendar(self) -> Any:
         local = self._local
         if getattr(local, "calendar", None) is None:
             local.calendar = build("calendar", "v3", http=self._http(), static_discovery=True,
@@ -48,7 +56,7 @@ class Transport:
                                    client_options={"api_endpoint": f"{self.api_base}/calendar/v3/"})
         return local.calendar
 
-    def gmail_users(self, name: str):
+    def gmail_users(self, name: str) -> Any:
         """A cached users().<name>() resource: building one runs google-api-python-client's
         method factory for every method of the resource, far dearer than a request."""
         local = self._local
@@ -61,24 +69,25 @@ class Transport:
                 users.settings().sendAs() if name == "sendAs" else getattr(users, name)())
         return cache[name]
 
-    def events(self):
+    def events(self) -> Any:
         local = self._local
         if getattr(local, "events", None) is None:
             local.events = self.calendar().events()
         return local.events
 
-    def execute(self, request):
-        return request.execute(http=self._http(), num_retries=0)
+    def execute(self, request: Any) -> dict[str, Any]:
+        result: dict[str, Any] = request.execute(http=self._http(), num_retries=0)
+        return result
 
     def batch_uri(self, api: str) -> str:
         return f"{self.api_base}/batch/gmail/v1" if api == "gmail" else f"{self.api_base}/batch/calendar/v3"
 
-    def run_batch(self, api: str, requests: dict[str, object]) -> dict[str, tuple]:
+    def run_batch(self, api: str, requests: dict[str, object]) -> dict[str, BatchResult]:
         """Send requests (id -> HttpRequest) as one batch; returns id -> (body, None) on
         success, (None, KithError) for a failure Kith knows, (None, "gone") for a 404."""
-        results: dict[str, tuple] = {}
+        results: dict[str, BatchResult] = {}
 
-        def collect(request_id, response, exception):
+        def collect(request_id: str, response: Any, exception: BaseException | None) -> None:
             if exception is None:
                 results[request_id] = (response, None)
                 return
@@ -99,4 +108,6 @@ class Transport:
 
         with self._refresh_lock:
             if not self.credentials.valid:
-                retrying(lambda: self.credentials.refresh(Request()), what="google token refresh", attempts=3)
+                what = "google token refresh"
+                retrying(lambda: self.credentials.refresh(Request()), what=what,
+                         policy=replace(GOOGLE_RETRY, attempts=3), translate=translator(what=what))

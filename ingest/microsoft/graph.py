@@ -7,19 +7,22 @@
     429 / 503 (+ Retry-After)             -> wait and retry while the wait is short, else RateLimited
     other 5xx, timeouts, resets           -> a few jittered retries, then TransientError
 
+Retries and waits are `ingest.retry`'s: a Retry-After is waited exactly (Graph asks per
+mailbox, and the throttle already keeps requests apart).
+
 The session ignores the environment (`trust_env=False`): requests would otherwise let
 REQUESTS_CA_BUNDLE or a proxy variable override `verify`, and KITH_CA_BUNDLE (the
 emulator's CA, or a corporate one) must be the CA that is used.
 """
 from __future__ import annotations
 
-import random
 import time
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import requests
 
 from ..errors import AuthRevoked, CursorExpired, RateLimited, TransientError
+from ..retry import RetryPolicy, retry_after_of, retrying
 from .throttle import LocalThrottle, Throttle
 
 EXPIRED_CODES = {"syncstatenotfound", "syncstateinvalid", "resyncrequired", "errorinvalidsyncstatedata"}
@@ -49,14 +52,6 @@ def _error_code(response: requests.Response) -> str:
     return str(error or "")
 
 
-def _retry_after(response: requests.Response, default: float) -> float:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default  # an HTTP-date; Graph sends seconds, so a default is good enough
-
-
 class GraphClient:
     def __init__(self, graph_base: str, token: TokenSource, *, throttle: Throttle | None = None,
                  session: requests.Session | None = None, ca_bundle: str | None = None,
@@ -76,54 +71,77 @@ class GraphClient:
         """A link may only be followed if it points back at this Graph root (it carries our token)."""
         return url == self.base or url.startswith(self.base + "/")
 
-    def get(self, path_or_url: str, *, params: dict | None = None, prefer: str | None = None) -> dict:
+    def get(self, path_or_url: str, *, params: dict[str, Any] | None = None,
+            prefer: str | None = None) -> dict[str, Any]:
         url = path_or_url if path_or_url.startswith("https://") or path_or_url.startswith("http://") \
             else f"{self.base}/{path_or_url.lstrip('/')}"
         if not self.owns(url):
             raise CursorExpired("a Graph link that does not point at the configured Graph root")
         refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            headers = {"Authorization": f"Bearer {self.token(force_refresh=refreshed)}",
-                       "Accept": "application/json"}
-            if prefer:
-                headers["Prefer"] = prefer
-            try:
-                with self.throttle.slot():
-                    self.requests += 1
-                    response = self.session.get(url, params=params, headers=headers, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt > self.max_retries:
-                    raise TransientError(f"Graph unreachable: {type(exc).__name__}") from None
-                self.sleep(min(self.max_wait, 0.2 * 2 ** attempt) * random.uniform(0.5, 1.0))
-                continue
-            status = response.status_code
-            if status == 200:
-                return response.json()
-            code = _error_code(response).lower()
-            if status == 410 or code in EXPIRED_CODES:
-                raise CursorExpired(f"Graph says the delta state is gone ({status} {code or 'gone'})")
-            if status == 401 and not refreshed:
-                refreshed = True
-                attempt -= 1
-                continue
-            if status in (401, 403) or code in REVOKED_CODES:
-                raise AuthRevoked(f"Graph refused the token ({status} {code or 'unauthorized'})")
-            if status in (429, 503):
-                wait = _retry_after(response, 1.0 if status == 429 else 2.0)
-                if attempt > self.max_retries or wait > self.max_wait:
-                    raise RateLimited(wait, f"Graph throttled the mailbox ({status})")
-                self.sleep(wait)
-                continue
-            if status >= 500:
-                if attempt > self.max_retries:
-                    raise TransientError(f"Graph answered {status} {code}".strip())
-                self.sleep(min(self.max_wait, 0.2 * 2 ** attempt) * random.uniform(0.5, 1.0))
-                continue
-            if status == 404:
-                raise TransientError(f"Graph resource not found ({code or 404}): {response.url.split('?')[0]}")
-            raise TransientError(f"Graph answered {status} {code}".strip())
+
+        def once() -> dict[str, Any]:
+            nonlocal refreshed
+            while True:
+                response = self._send(url, params, prefer, refreshed)
+                if response.status_code == 401 and not refreshed:
+                    refreshed = True  # one forced refresh, not counted as a retry
+                    continue
+                return _document(response)
+
+        policy = RetryPolicy(attempts=self.max_retries + 1, max_rate_wait=self.max_wait,
+                             backoff_base=0.4, backoff_cap=self.max_wait)
+        try:
+            return retrying(once, what="Graph GET", policy=policy, translate=_unreachable, sleep=self.sleep)
+        except _Refused as refused:
+            raise refused.error from None
+
+    def _send(self, url: str, params: dict[str, Any] | None, prefer: str | None,
+              refreshed: bool) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token(force_refresh=refreshed)}",
+                   "Accept": "application/json"}
+        if prefer:
+            headers["Prefer"] = prefer
+        try:
+            with self.throttle.slot():
+                self.requests += 1
+                return self.session.get(url, params=params, headers=headers, timeout=self.timeout)
+        except RateLimited as exc:  # only the throttle raises it here
+            raise _Refused(exc) from None
 
     def close(self) -> None:
         self.session.close()
+
+
+class _Refused(Exception):
+    """The throttle's own RateLimited: it already waited for a slot, so it goes up unretried."""
+
+    def __init__(self, error: RateLimited):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _unreachable(exc: BaseException) -> BaseException:
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return TransientError(f"Graph unreachable: {type(exc).__name__}")
+    return exc
+
+
+def _document(response: requests.Response) -> dict[str, Any]:
+    """The JSON document of a 200, or the Kith error for anything else (see the table above)."""
+    status = response.status_code
+    if status == 200:
+        body: dict[str, Any] = response.json()
+        return body
+    code = _error_code(response).lower()
+    if status == 410 or code in EXPIRED_CODES:
+        raise CursorExpired(f"Graph says the delta state is gone ({status} {code or 'gone'})")
+    if status in (401, 403) or code in REVOKED_CODES:
+        raise AuthRevoked(f"Graph refused the token ({status} {code or 'unauthorized'})")
+    if status in (429, 503):
+        wait = retry_after_of(response.headers, 1.0 if status == 429 else 2.0)
+        raise RateLimited(wait, f"Graph throttled the mailbox ({status})")
+    if status >= 500:
+        raise TransientError(f"Graph answered {status} {code}".strip())
+    if status == 404:
+        raise TransientError(f"Graph resource not found ({code or 404}): {response.url.split('?')[0]}")
+    raise TransientError(f"Graph answered {status} {code}".strip())

@@ -35,10 +35,12 @@ from email.policy import default as default_policy
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ingest.errors import KithError
+
 log = logging.getLogger(__name__)
 
 
-class NotDelivered(Exception):
+class NotDelivered(KithError):
     """The server refused, or the connection failed before DATA: certainly not sent."""
 
     def __init__(self, message: str, *, permanent: bool = False):

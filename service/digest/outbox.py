@@ -60,6 +60,8 @@ from typing import Callable
 import psycopg
 from psycopg import errors as pg_errors
 
+from ingest.errors import KithError
+
 from ..db import scalar
 from .faults import point as fault_point
 from .mailer import NotDelivered
@@ -70,7 +72,7 @@ log = logging.getLogger(__name__)
 LOCK_WAIT = "30s"
 
 
-class OutboxBusy(Exception):
+class OutboxBusy(KithError):
     """Another attempt for this user and week holds the lock (it is alive and working)."""
 
 

@@ -21,14 +21,14 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import Retry
 
-from ingest.errors import AuthRevoked, InputError, RateLimited
+from ingest.errors import AuthRevoked, InputError, KithError, RateLimited
 
 from .. import context, providers
 
 log = logging.getLogger(__name__)
 
 
-class QueueUnavailable(RuntimeError):
+class QueueUnavailable(KithError, RuntimeError):
     """The broker did not take the message (Redis down or unreachable)."""
 
 

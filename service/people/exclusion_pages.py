@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from ingest.errors import InputError
+
 from .exchanges import exclusion_rows
 
 __all__ = ["BadCursor", "ExclusionPage", "exclusion_page", "MAX_LIMIT"]
@@ -28,7 +30,7 @@ MAX_LIMIT = 200
 _MAX_FIELD = 1000  # an address or a reason longer than this was never given out in a cursor
 
 
-class BadCursor(ValueError):
+class BadCursor(InputError, ValueError):
     pass
 
 

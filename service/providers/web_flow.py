@@ -16,7 +16,7 @@ import hashlib
 
 from starlette.responses import Response
 
-from ingest.errors import ConfigError, TransientError
+from ingest.errors import ConfigError, KithError, TransientError
 
 from ..config import Settings
 from ..db import Database
@@ -26,7 +26,7 @@ COOKIE_PREFIX = "kith_oauth_"
 COOKIE_PATH = "/v1/connect"
 
 
-class ConnectUnavailable(RuntimeError):
+class ConnectUnavailable(KithError, RuntimeError):
     """The provider is not configured or not reachable: a 503, not the user's fault."""
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from ingest.errors import InputError
+
 # Before the epoch's first full day, or past what any mail could mean: refused, so that a
 # typo never reaches SQL or date arithmetic (a year 1 minus 90 days overflows).
 EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
-class BadMoment(ValueError):
+class BadMoment(InputError, ValueError):
     """Not a date or date-time, or outside EARLIEST..LATEST; the message says which."""
 
 

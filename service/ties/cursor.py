@@ -14,8 +14,10 @@ import binascii
 import json
 from dataclasses import dataclass
 
+from ingest.errors import InputError
 
-class BadCursor(ValueError):
+
+class BadCursor(InputError, ValueError):
     pass
 
 
