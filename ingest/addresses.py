@@ -13,13 +13,14 @@ It is regex-driven because an importer calls it for every recipient of every mes
 must stay close to the speed of the stdlib header parser; `email.utils.getaddresses` is
 several times slower and drops some of the odd forms above.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import re
 from functools import lru_cache
-from typing import Iterator
+from collections.abc import Iterator
 
 from .clean import clean_name
 
@@ -50,10 +51,13 @@ _VALID = re.compile(
 )
 _EXCHANGE_DN = re.compile(r"/o=[^\s<>@]+")
 # The fast path: `Name <addr>` or a bare `addr`, the address plain ASCII that _VALID accepts.
-_PLAIN_ADDRESS = (r"[A-Za-z0-9_%+=-](?:[A-Za-z0-9._%+'=-]*)"
-                  r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
+_PLAIN_ADDRESS = (
+    r"[A-Za-z0-9_%+=-](?:[A-Za-z0-9._%+'=-]*)"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+)
 _NAME_ADDR = re.compile(
-    r"\s*(?:([^<>\s](?:[^<>]*[^<>\s])?)\s*<(" + _PLAIN_ADDRESS + r")>|<?(" + _PLAIN_ADDRESS + r")>?)\s*")
+    r"\s*(?:([^<>\s](?:[^<>]*[^<>\s])?)\s*<(" + _PLAIN_ADDRESS + r")>|<?(" + _PLAIN_ADDRESS + r")>?)\s*"
+)
 
 
 def parse_address_list(value: str | None) -> list[tuple[str | None, str]]:
@@ -103,18 +107,18 @@ def _parse_element(element: str, plain: bool, out: list[tuple[str | None, str]])
     if not plain:
         group = _GROUP_OPEN.match(element)
         if group:
-            element = element[group.end():]
+            element = element[group.end() :]
     comment = None
     lt = element.rfind("<")
     if lt >= 0:
         gt = element.find(">", lt)
-        raw = element[lt + 1:gt] if gt >= 0 else element[lt + 1:]
+        raw = element[lt + 1 : gt] if gt >= 0 else element[lt + 1 :]
         # Obsolete source routes: <@relay1,@relay2:user@host>.
         if raw.startswith("@") and ":" in raw:
             raw = raw.rsplit(":", 1)[1]
         name_part = element[:lt]
         if not plain and "(" in element:
-            name_part, comment = _split_comments(name_part + " " + (element[gt + 1:] if gt >= 0 else ""))
+            name_part, comment = _split_comments(name_part + " " + (element[gt + 1 :] if gt >= 0 else ""))
         raws = [raw]
     else:
         if not plain and "(" in element:

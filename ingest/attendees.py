@@ -9,9 +9,10 @@ than 25 people aside), so only the first attendees in the entry's own order are 
 the rest are counted: `audience` is the number of distinct addresses the meeting really
 had (`Interaction.audience`, stored as n_participants), None when everyone was kept.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .records import Participant
 
@@ -20,8 +21,9 @@ __all__ = ["MAX_ATTENDEES", "bound_attendees", "over_cap_reason"]
 MAX_ATTENDEES = 200
 
 
-def bound_attendees(participants: Iterable[Participant],
-                    cap: int = MAX_ATTENDEES) -> tuple[tuple[Participant, ...], int | None]:
+def bound_attendees(
+    participants: Iterable[Participant], cap: int = MAX_ATTENDEES
+) -> tuple[tuple[Participant, ...], int | None]:
     kept: list[Participant] = []
     everyone: set[str] = set()
     attendees = 0

@@ -18,11 +18,12 @@ stored as the interaction's `n_participants`.
 one 8-byte hash per address (to count distinct ones), so a parser that yields lazily keeps
 memory flat whatever the header holds. The order of kept lines is the order given.
 """
+
 from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
-from typing import Collection, Iterable
+from collections.abc import Collection, Iterable
 
 from .identity import canonical, untagged
 from .noise import RECIPIENT_CAP
@@ -76,8 +77,7 @@ class _Own:
         return canon in self.forms or untagged(canon) in self.forms
 
 
-def bound_audience(participants: Iterable[Participant], own: Collection[str] = (),
-                   cap: int = AUDIENCE_CAP) -> Audience:
+def bound_audience(participants: Iterable[Participant], own: Collection[str] = (), cap: int = AUDIENCE_CAP) -> Audience:
     """The participants to store (one per address and role, first seen wins) and, when some
     were dropped, the number of distinct addresses there were (see the module docstring)."""
     is_own = _Own(own)

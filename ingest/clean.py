@@ -20,14 +20,28 @@ breaks the store or a terminal:
 `clean_text` is the one function; the others are its uses with the limits Kith keeps.
 Records apply them on construction (see `ingest.records`), so a connector cannot forget.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 from typing import overload
 
-__all__ = ["clean_text", "clean_name", "clean_id", "clean_address", "clean_label", "clean_header",
-           "clean_excerpt", "NAME_LIMIT", "ADDRESS_LIMIT", "ID_LIMIT", "LABEL_LIMIT", "HEADER_LIMIT", "EXCERPT_LIMIT"]
+__all__ = [
+    "clean_text",
+    "clean_name",
+    "clean_id",
+    "clean_address",
+    "clean_label",
+    "clean_header",
+    "clean_excerpt",
+    "NAME_LIMIT",
+    "ADDRESS_LIMIT",
+    "ID_LIMIT",
+    "LABEL_LIMIT",
+    "HEADER_LIMIT",
+    "EXCERPT_LIMIT",
+]
 
 NAME_LIMIT = 256
 # Ids and addresses live in btree indexes (at most ~2,700 bytes a row): 500 characters of
@@ -102,7 +116,7 @@ def clean_id(value: str | None) -> str | None:
         value = _SURROGATE.sub("\ufffd", _UNWANTED.sub("", _SPACE_CONTROLS.sub(" ", value))).strip()
     if len(value) > ID_LIMIT:
         digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
-        value = f"{value[:ID_LIMIT - 34]}~{digest}"
+        value = f"{value[: ID_LIMIT - 34]}~{digest}"
     return value
 
 

@@ -7,10 +7,11 @@ the sync engine writes each page and its cursor together.
 
 Connectors raise only the errors of `ingest.errors`.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterator
+from collections.abc import Iterator
 
 from .records import Page
 
@@ -34,5 +35,5 @@ class Connector(ABC):
         """Addresses this source says belong to the user (account address, aliases)."""
         return []
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - optional hook: most connectors hold nothing to release
+        """Release what the connector holds (HTTP sessions, files); nothing by default."""

@@ -34,6 +34,7 @@ against a programming mistake in an evaluation (analytics stays free of ingest i
 Connectors raise only SourceError, InputError and ConfigError; the sync engine and actors
 decide what to do with each. Messages never include tokens, codes or secrets.
 """
+
 from __future__ import annotations
 
 

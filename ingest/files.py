@@ -11,12 +11,14 @@ traceback), cuts a stream of items into pages of `page_size`, and keeps the addr
 source says are the user's. The API connectors (Google, Microsoft) have many resources and
 their own paging, so they implement `Connector` directly.
 """
+
 from __future__ import annotations
 
 import os
 from abc import abstractmethod
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
+from collections.abc import Iterable, Iterator
 
 from .connector import Connector
 from .errors import ConfigError, InputError, KithError
@@ -28,8 +30,7 @@ __all__ = ["FileConnector"]
 class FileConnector(Connector):
     """One resource read whole from `path` (None: a source held in memory)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, *, resource: str, page_size: int,
-                 own: Iterable[str] = ()):
+    def __init__(self, path: str | os.PathLike[str] | None, *, resource: str, page_size: int, own: Iterable[str] = ()):
         self.path = Path(path) if path is not None else None
         self.resource = resource
         self.page_size = page_size

@@ -32,6 +32,7 @@ Choices worth knowing:
   an unchanged file then gives one empty page, a changed one expires the cursor
   (CursorExpired) and is imported again in full.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -42,7 +43,8 @@ import time as time_
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from itertools import islice
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from icalendar import Calendar
 
@@ -64,8 +66,7 @@ TAIL = timedelta(days=90)
 HORIZON = timedelta(days=730)
 EXCERPT_LIMIT = 2048
 _EXCERPT_PROPS = ("UID", "SUMMARY", "DTSTART", "DTEND", "RECURRENCE-ID", "RRULE", "STATUS", "ORGANIZER")
-_PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative",
-             "NEEDS-ACTION": "needs_action"}
+_PARTSTAT = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative", "NEEDS-ACTION": "needs_action"}
 _STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "tentative"}
 # A whole file's recurrences together: beyond these, series keep their first occurrence.
 FILE_INSTANCES = 50_000
@@ -81,18 +82,31 @@ Event = Any
 Readable = tuple[Event, date, date | None]
 
 
-def read_calendar(data: bytes, name: str = "calendar.ics", *, window_start: datetime | None = None,
-                  window_end: datetime | None = None, max_instances: int = MAX_INSTANCES,
-                  resource: str = "ics") -> tuple[list[Item], list[str], list[str]]:
+def read_calendar(
+    data: bytes,
+    name: str = "calendar.ics",
+    *,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    max_instances: int = MAX_INSTANCES,
+    resource: str = "ics",
+) -> tuple[list[Item], list[str], list[str]]:
     """(items, own addresses, notes) of an iCalendar document. Raises InputError if it is not one."""
-    own, notes, items = calendar_items(data, name, window_start=window_start, window_end=window_end,
-                                       max_instances=max_instances, resource=resource)
+    own, notes, items = calendar_items(
+        data, name, window_start=window_start, window_end=window_end, max_instances=max_instances, resource=resource
+    )
     return list(items), own, notes
 
 
-def calendar_items(data: bytes, name: str = "calendar.ics", *, window_start: datetime | None = None,
-                   window_end: datetime | None = None, max_instances: int = MAX_INSTANCES,
-                   resource: str = "ics") -> tuple[list[str], list[str], Iterator[Item]]:
+def calendar_items(
+    data: bytes,
+    name: str = "calendar.ics",
+    *,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    max_instances: int = MAX_INSTANCES,
+    resource: str = "ics",
+) -> tuple[list[str], list[str], Iterator[Item]]:
     """(own addresses, notes, items as they are expanded): a long file shows progress
     page by page instead of expanding everything first. Raises InputError if it is not
     an iCalendar document."""
@@ -131,8 +145,9 @@ class _Reader:
         self.people: dict[int, tuple[tuple[Participant, ...], int | None]] = {}
         self.problems: dict[str, tuple[list[str], str]] = {}
 
-    def run(self, readable: list[Readable], window_start: datetime | None,
-            window_end: datetime | None) -> Iterator[Item]:
+    def run(
+        self, readable: list[Readable], window_start: datetime | None, window_end: datetime | None
+    ) -> Iterator[Item]:
         yield from self._drain()  # what start() quarantined
         self.deadline = time_.monotonic() + FILE_DEADLINE_S
         ws, we = _window(readable, window_start, window_end)
@@ -195,8 +210,9 @@ class _Reader:
         self.items.append(Quarantined(ref, reason, _excerpt(event), self.resource))
         return None
 
-    def series(self, uid: str, event: Event, start: date, overrides: list[Readable], ws: datetime,
-               we: datetime) -> None:
+    def series(
+        self, uid: str, event: Event, start: date, overrides: list[Readable], ws: datetime, we: datetime
+    ) -> None:
         by_rid = {_key(rid): (o, s, rid) for o, s, rid in overrides}
         if event.get("RRULE") is None and event.get("RDATE") is None:
             self.emit(uid, event, start, None)
@@ -210,8 +226,7 @@ class _Reader:
                     shared = f" (the file's series may give at most {FILE_INSTANCES} instances in all)"
                     self.quarantine(uid, expansion.problem + (shared if cap < self.max_instances else ""), event)
             except Exception as exc:
-                self.quarantine(uid, f"unreadable recurrence ({str(exc)[:120]}); only the first occurrence kept",
-                                event)
+                self.quarantine(uid, f"unreadable recurrence ({str(exc)[:120]}); only the first occurrence kept", event)
                 instances = [start]
             self.iterations_left -= budget.spent
             self.instances_left -= len(instances)
@@ -241,17 +256,30 @@ class _Reader:
         status = _STATUS.get(str(event.get("STATUS", "")).upper(), "confirmed")
         participants, audience = self._people(event)
         if audience is not None:
-            self.quarantine(uid if event.get("RECURRENCE-ID") is None else provider_id,
-                            over_cap_reason(audience, MAX_ATTENDEES), event)
-        self.items.append(Interaction(
-            provider_id=provider_id, kind="meeting", occurred_at=_utc(start),
-            participants=participants, resource=self.resource, thread_id=uid,
-            duration_s=max(0, int(duration.total_seconds())), all_day=all_day, status=status,
-            audience=audience))
+            self.quarantine(
+                uid if event.get("RECURRENCE-ID") is None else provider_id,
+                over_cap_reason(audience, MAX_ATTENDEES),
+                event,
+            )
+        self.items.append(
+            Interaction(
+                provider_id=provider_id,
+                kind="meeting",
+                occurred_at=_utc(start),
+                participants=participants,
+                resource=self.resource,
+                thread_id=uid,
+                duration_s=max(0, int(duration.total_seconds())),
+                all_day=all_day,
+                status=status,
+                audience=audience,
+            )
+        )
 
 
-def _window(readable: list[Readable], window_start: datetime | None,
-            window_end: datetime | None) -> tuple[datetime, datetime]:
+def _window(
+    readable: list[Readable], window_start: datetime | None, window_end: datetime | None
+) -> tuple[datetime, datetime]:
     starts = [_utc(s) for _, s, _ in readable]
     if not starts:
         now = datetime.now(timezone.utc)
@@ -301,8 +329,11 @@ def _participants(event: Event) -> tuple[Participant, ...]:
             continue
         seen.add((address, role))
         name = clean_name(str(params.get("CN", "")).strip().strip('"'))
-        response = "organizer" if role == "organizer" else _PARTSTAT.get(
-            str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(), "none")
+        response = (
+            "organizer"
+            if role == "organizer"
+            else _PARTSTAT.get(str(params.get("PARTSTAT", "NEEDS-ACTION")).upper(), "none")
+        )
         out.append(Participant(address, role, name, response))
     return tuple(out)
 
@@ -338,8 +369,11 @@ def _raw(value: Any) -> str:
 
 
 def _excerpt(event: Event) -> str:
-    lines = [f"{prop}:{clean_text(_raw(event.get(prop)), EXCERPT_LIMIT) or ''}"
-             for prop in _EXCERPT_PROPS if event.get(prop) is not None]
+    lines = [
+        f"{prop}:{clean_text(_raw(event.get(prop)), EXCERPT_LIMIT) or ''}"
+        for prop in _EXCERPT_PROPS
+        if event.get(prop) is not None
+    ]
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
@@ -348,9 +382,16 @@ class IcsConnector(FileConnector):
 
     provider = "ics"
 
-    def __init__(self, path: str | os.PathLike[str], *, resource: str = "ics",
-                 window_start: datetime | None = None, window_end: datetime | None = None,
-                 page_size: int = 500, max_instances: int = MAX_INSTANCES):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        resource: str = "ics",
+        window_start: datetime | None = None,
+        window_end: datetime | None = None,
+        page_size: int = 500,
+        max_instances: int = MAX_INSTANCES,
+    ):
         super().__init__(path, resource=resource, page_size=max(1, int(page_size)))
         self.window_start, self.window_end = window_start, window_end
         self.max_instances = max_instances
@@ -369,11 +410,21 @@ class IcsConnector(FileConnector):
                 return
             done = int(count)
         self._own, self.notes, stream = calendar_items(
-            data, self.name, window_start=self.window_start, window_end=self.window_end,
-            max_instances=self.max_instances, resource=self.resource)
+            data,
+            self.name,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            max_instances=self.max_instances,
+            resource=self.resource,
+        )
         # The same file expands to the same items in the same order: skip what was delivered.
         for batch, complete in self._batches(islice(stream, done, None)):
             done += len(batch)
-            yield Page(batch, cursor=f"{'done' if complete else done}:{digest}", complete=complete,
-                       full_sync=True, own_addresses=tuple(self._own),
-                       progress=(done, done if complete else None))
+            yield Page(
+                batch,
+                cursor=f"{'done' if complete else done}:{digest}",
+                complete=complete,
+                full_sync=True,
+                own_addresses=tuple(self._own),
+                progress=(done, done if complete else None),
+            )

@@ -12,13 +12,15 @@ Three levels of certainty, kept apart on purpose:
 
 No database, no I/O: the service feeds facts in and stores what comes out.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Generic, Hashable, Iterable, Mapping, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Hashable, Iterable, Mapping
 
 
 class _Key(Hashable, Protocol):
@@ -37,16 +39,41 @@ _EX_PREFIX = re.compile(r"^\s*ex:", re.I)
 _IMCEAEX = re.compile(r"^imceaex-(.*)@[^@]*$", re.I)
 _HEX = re.compile(r"\+([0-9a-fA-F]{2})")
 # Trailing decorations mail clients add to a display name.
-_NAME_SUFFIX = re.compile(
-    r"\s*(\((?:[^()]*)\)|\[(?:[^\[\]]*)\]|\bvia\s+\S.*)\s*$", re.I)
+_NAME_SUFFIX = re.compile(r"\s*(\((?:[^()]*)\)|\[(?:[^\[\]]*)\]|\bvia\s+\S.*)\s*$", re.I)
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "jr", "sr", "ii", "iii", "phd"})
 # Role mailboxes: "sales.team@a" and "sales.team@b" are two companies, not one person.
-_ROLE_WORDS = frozenset({"info", "sales", "support", "team", "hello", "contact", "office", "admin",
-                         "billing", "help", "hr", "jobs", "careers", "marketing", "press", "service",
-                         "accounts", "news", "mail", "webmaster", "customer", "orders", "no", "reply"})
+_ROLE_WORDS = frozenset(
+    {
+        "info",
+        "sales",
+        "support",
+        "team",
+        "hello",
+        "contact",
+        "office",
+        "admin",
+        "billing",
+        "help",
+        "hr",
+        "jobs",
+        "careers",
+        "marketing",
+        "press",
+        "service",
+        "accounts",
+        "news",
+        "mail",
+        "webmaster",
+        "customer",
+        "orders",
+        "no",
+        "reply",
+    }
+)
 
 
 # ---------------------------------------------------------------- canonical addresses
+
 
 def is_legacy_dn(address: str) -> bool:
     """An Exchange X.500 / legacy DN (`/o=enron/ou=na/cn=recipients/cn=jsmith`)."""
@@ -63,7 +90,7 @@ def _canonical_once(raw: str) -> str:
     s = _EX_PREFIX.sub("", _MAILTO.sub("", raw))
     if "<" in s:
         # `"Display Name" <addr>`: the address is what the last angle brackets hold.
-        s = s[s.rindex("<") + 1:]
+        s = s[s.rindex("<") + 1 :]
         if ">" in s:
             s = s[: s.index(">")]
     s = s.strip(_STRIP).lower()
@@ -124,6 +151,7 @@ def dn_alias(dn: str) -> tuple[str | None, str | None]:
 
 # ---------------------------------------------------------------- display names
 
+
 def clean_name(name: str | None) -> str | None:
     """A display name without client noise; None when it is no name at all.
 
@@ -180,6 +208,7 @@ def local_key(address: str) -> str | None:
 
 # ---------------------------------------------------------------- legacy DNs
 
+
 def resolve_legacy(sightings: Iterable[tuple[str, str | None, Hashable]]) -> dict[str, str]:
     """Map each Exchange legacy DN to the SMTP address of the same person, when certain.
 
@@ -224,6 +253,7 @@ def resolve_legacy(sightings: Iterable[tuple[str, str | None, Hashable]]) -> dic
 
 
 # ---------------------------------------------------------------- exact groups
+
 
 class UnionFind(Generic[_K]):
     """Disjoint sets with path halving; roots are the smallest member, so the result does
@@ -276,6 +306,7 @@ def group_addresses(addresses: Iterable[str], links: Iterable[tuple[str, str]] =
 
 # ---------------------------------------------------------------- suggestions
 
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     kind: str  # same_name | same_local_part | name_matches_address | reply_from_other | seen_together
@@ -304,7 +335,7 @@ class PersonFacts:
     def local_keys(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = defaultdict(set)
         for a in self.addresses:
-            if (k := local_key(a)):
+            if k := local_key(a):
                 out[k].add(domain_of(a))
         return out
 
@@ -322,10 +353,12 @@ def _pair(a: _K, b: _K) -> tuple[_K, _K]:
     return (b, a) if b < a else (a, b)
 
 
-def suggest_merges(people: Mapping[_K, PersonFacts],
-                   together: Mapping[tuple[_K, _K], int] | None = None,
-                   replies_from_other: Mapping[tuple[_K, _K], int] | None = None,
-                   exclude: Iterable[tuple[_K, _K]] = ()) -> list[Suggestion[_K]]:
+def suggest_merges(
+    people: Mapping[_K, PersonFacts],
+    together: Mapping[tuple[_K, _K], int] | None = None,
+    replies_from_other: Mapping[tuple[_K, _K], int] | None = None,
+    exclude: Iterable[tuple[_K, _K]] = (),
+) -> list[Suggestion[_K]]:
     """Pairs of people that are likelier than not one person, with the evidence.
 
     `together`: (a, b) person pairs -> messages both were on (an own address cc'd);
@@ -354,17 +387,18 @@ def suggest_merges(people: Mapping[_K, PersonFacts],
         # A name shared by many people is weaker evidence for any one pair.
         weight = SAME_NAME / (len(pids) - 1)
         for i, a in enumerate(sorted(pids)):
-            for b in sorted(pids)[i + 1:]:
+            for b in sorted(pids)[i + 1 :]:
                 evidence[(a, b)].append(Evidence("same_name", f'both are called "{key.title()}"', weight))
     for key, pids in by_local.items():
         if len(pids) < 2 or len(pids) > 4:
             continue
         for i, a in enumerate(sorted(pids)):
-            for b in sorted(pids)[i + 1:]:
+            for b in sorted(pids)[i + 1 :]:
                 if locals_of[a][key] != locals_of[b][key]:
                     da, db = sorted(locals_of[a][key])[0], sorted(locals_of[b][key])[0]
-                    evidence[(a, b)].append(Evidence(
-                        "same_local_part", f"{key.replace(' ', '.')} at {da} and at {db}", SAME_LOCAL))
+                    evidence[(a, b)].append(
+                        Evidence("same_local_part", f"{key.replace(' ', '.')} at {da} and at {db}", SAME_LOCAL)
+                    )
     for key, pids in by_local.items():
         # "Ana Ruiz" <ana@x.org> and ana.ruiz@y.com: the name on one is the address of the other.
         for b in by_name.get(key, ()):
@@ -372,14 +406,22 @@ def suggest_merges(people: Mapping[_K, PersonFacts],
                 if a != b and key not in people[a].name_keys():
                     pair = _pair(a, b)
                     if not any(e.kind in ("same_name", "name_matches_address") for e in evidence[pair]):
-                        evidence[pair].append(Evidence(
-                            "name_matches_address", f'"{key.title()}" is the name on one and the address of the other',
-                            NAME_ADDRESS))
+                        evidence[pair].append(
+                            Evidence(
+                                "name_matches_address",
+                                f'"{key.title()}" is the name on one and the address of the other',
+                                NAME_ADDRESS,
+                            )
+                        )
     for (a, b), n in replies_from_other.items():
         pair = _pair(a, b)
-        evidence[pair].append(Evidence(
-            "reply_from_other", f"you wrote to one and {n} answer(s) came from the other",
-            1 - (1 - REPLY_OTHER) ** min(n, 3)))
+        evidence[pair].append(
+            Evidence(
+                "reply_from_other",
+                f"you wrote to one and {n} answer(s) came from the other",
+                1 - (1 - REPLY_OTHER) ** min(n, 3),
+            )
+        )
     for (a, b), n in together.items():
         pair = _pair(a, b)
         if pair in evidence:  # only supports other evidence: colleagues are seen together too
@@ -402,13 +444,45 @@ def suggest_merges(people: Mapping[_K, PersonFacts],
 # ---------------------------------------------------------------- organisations
 
 # Free-mail and shared academic domains: two people there share a provider, not an employer.
-_SHARED_EXACT = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "msn.com", "aol.com", "icloud.com", "me.com",
-    "mac.com", "ymail.com", "rocketmail.com", "proton.me", "protonmail.com", "pm.me", "mail.com",
-    "zoho.com", "fastmail.com", "fastmail.fm", "hey.com", "web.de", "t-online.de", "mail.ru",
-    "qq.com", "163.com", "126.com", "tutanota.com", "hushmail.com", "inbox.com", "duck.com",
-    "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "orange.fr", "free.fr", "laposte.net",
-})
+_SHARED_EXACT = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "ymail.com",
+        "rocketmail.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "mail.com",
+        "zoho.com",
+        "fastmail.com",
+        "fastmail.fm",
+        "hey.com",
+        "web.de",
+        "t-online.de",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "tutanota.com",
+        "hushmail.com",
+        "inbox.com",
+        "duck.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+    }
+)
 _SHARED_FIRST_LABEL = frozenset({"yahoo", "hotmail", "live", "gmx", "yandex", "outlook", "libero", "aim"})
 
 

@@ -29,6 +29,7 @@ Choices worth knowing:
   root of References, else In-Reply-To, else the message's own id.
 - Sender is used as the author only when From is missing or unreadable.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -39,7 +40,8 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Collection, Iterator, cast
+from typing import BinaryIO, cast
+from collections.abc import Collection, Iterator
 
 from .addresses import decode_words, iter_address_list, parse_address_list
 from .audience import bound_audience, own_forms
@@ -62,14 +64,23 @@ _TAKEOUT_SEPARATOR = re.compile(rb"From \d+@xxx [^\r\n]*\d\d:\d\d")
 
 _ADDRESS_HEADERS = ("from", "sender", "to", "cc", "bcc")
 # Kept for the noise filters (Sender: calendar-notification@google.com marks invitation mail).
-KEPT_HEADERS = ("list-unsubscribe", "list-id", "precedence", "auto-submitted", "content-class",
-                "x-auto-response-suppress", "sender")
-_WANTED = _ADDRESS_HEADERS + KEPT_HEADERS + (
-    "date", "message-id", "in-reply-to", "references", "x-gmail-labels", "x-gm-thrid", "subject")
+KEPT_HEADERS = (
+    "list-unsubscribe",
+    "list-id",
+    "precedence",
+    "auto-submitted",
+    "content-class",
+    "x-auto-response-suppress",
+    "sender",
+)
+_WANTED = (
+    _ADDRESS_HEADERS
+    + KEPT_HEADERS
+    + ("date", "message-id", "in-reply-to", "references", "x-gmail-labels", "x-gm-thrid", "subject")
+)
 # One C-level scan picks the wanted headers out of an unfolded block; the rest are ignored.
 # (Anchored on a literal "\n", not on ^ with re.M, which is three times slower.)
-_HEADER_LINE = re.compile(
-    r"\n(" + "|".join(re.escape(n) for n in _WANTED) + r")[ \t]*:[ \t]*([^\n]*)", re.I)
+_HEADER_LINE = re.compile(r"\n(" + "|".join(re.escape(n) for n in _WANTED) + r")[ \t]*:[ \t]*([^\n]*)", re.I)
 _FOLD = re.compile(r"\n[ \t]+")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 # The quoted form is an unrolled loop with possessive quantifiers: `(?:[^"\\]|\\.)*` keeps a
@@ -81,7 +92,7 @@ def _latin1_fallback(error: UnicodeError) -> tuple[str | bytes, int]:
     # Raw 8-bit headers are nearly always Latin-1/cp1252: keep the characters, not U+FFFD.
     if not isinstance(error, UnicodeDecodeError):
         raise error
-    return error.object[error.start:error.end].decode("latin-1"), error.end
+    return error.object[error.start : error.end].decode("latin-1"), error.end
 
 
 codecs.register_error("kith-latin1", _latin1_fallback)
@@ -130,7 +141,7 @@ class _Buffer:
         return self.data[i] if 0 <= i < len(self.data) else -1
 
     def slice(self, a: int, b: int) -> bytes:
-        return self.data[a - self.base:b - self.base]
+        return self.data[a - self.base : b - self.base]
 
     def line_end(self, start: int, keep_from: int) -> int:
         """Offset of the newline ending the line at `start` (end of file if none)."""
@@ -186,8 +197,7 @@ def _blank_line(buf: _Buffer, start: int, crlf_first: bool) -> tuple[int, int]:
     return i, (len(first) if i >= 0 else 0)
 
 
-def _next_separator(buf: _Buffer, start: int, stop: int | None, keep: int,
-                    strict_only: bool = False) -> int:
+def _next_separator(buf: _Buffer, start: int, stop: int | None, keep: int, strict_only: bool = False) -> int:
     """Offset of the next From_ line after `start`, or -1. Body bytes scanned past are
     dropped from the buffer (only a few bytes are kept to match across chunk edges)."""
     q = start
@@ -235,9 +245,13 @@ def parse_headers(block: bytes) -> dict[str, str]:
     return out
 
 
-def message_item(raw: RawMessage, resource: str, latest: datetime,
-                 label_cache: dict[str, tuple[str, ...]] | None = None,
-                 own: Collection[str] = ()) -> Interaction | Quarantined:
+def message_item(
+    raw: RawMessage,
+    resource: str,
+    latest: datetime,
+    label_cache: dict[str, tuple[str, ...]] | None = None,
+    own: Collection[str] = (),
+) -> Interaction | Quarantined:
     """One message's header block as an Interaction, or Quarantined when it cannot be dated
     or has no readable author. `latest` is the newest plausible date (now + slack); `own`,
     the user's addresses, are kept with their role when a big audience is not (ingest.audience)."""
@@ -252,18 +266,24 @@ def message_item(raw: RawMessage, resource: str, latest: datetime,
     if occurred_at is None:
         return Quarantined(ref, f"unreadable Date header: {raw_date[:100]!r}", _excerpt(h), resource)
     if occurred_at < EARLIEST or occurred_at > latest:
-        return Quarantined(ref, f"date out of range ({occurred_at.date().isoformat()})",
-                           _excerpt(h), resource)
+        return Quarantined(ref, f"date out of range ({occurred_at.date().isoformat()})", _excerpt(h), resource)
     authors = parse_address_list(h.get("from")) or parse_address_list(h.get("sender"))
     if not authors:
-        reason = ("missing From header" if not h.get("from") and not h.get("sender")
-                  else f"unreadable From header: {h.get('from', '')[:100]!r}")
+        reason = (
+            "missing From header"
+            if not h.get("from") and not h.get("sender")
+            else f"unreadable From header: {h.get('from', '')[:100]!r}"
+        )
         return Quarantined(ref, reason, _excerpt(h), resource)
     audience = bound_audience(_participants(authors, h), own)
     message_id = _first_id(h.get("message-id"))
-    provider_id = message_id or "sha1:" + hashlib.sha1(
-        "\0".join(h.get(k, "") for k in ("date", "from", "to", "cc", "subject"))
-        .encode("utf-8", "surrogateescape")).hexdigest()
+    provider_id = (
+        message_id
+        or "sha1:"
+        + hashlib.sha1(
+            "\0".join(h.get(k, "") for k in ("date", "from", "to", "cc", "subject")).encode("utf-8", "surrogateescape")
+        ).hexdigest()
+    )
     references = tuple(_MSGID.findall(h["references"])) if "references" in h else ()
     in_reply_to = _first_id(h.get("in-reply-to"))
     labels = _labels(h.get("x-gmail-labels"), label_cache)
@@ -274,8 +294,9 @@ def message_item(raw: RawMessage, resource: str, latest: datetime,
         participants=audience.participants,
         audience=audience.count,
         resource=resource,
-        thread_id=(_gmail_thread(h.get("x-gm-thrid")) or (references[0] if references else None)
-                   or in_reply_to or provider_id),
+        thread_id=(
+            _gmail_thread(h.get("x-gm-thrid")) or (references[0] if references else None) or in_reply_to or provider_id
+        ),
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
@@ -286,11 +307,13 @@ def message_item(raw: RawMessage, resource: str, latest: datetime,
     )
 
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
+}
 # What nearly every mailer writes ("Thu, 11 Jan 2024 02:30:00 +0100"); the rest goes to email.utils.
 _RFC5322_DATE = re.compile(
-    r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d):(\d\d)\s+([+-])(\d\d)(\d\d)\b")
+    r"(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d\d):(\d\d):(\d\d)\s+([+-])(\d\d)(\d\d)\b"
+)
 
 
 def _participants(authors: list[tuple[str | None, str]], h: dict[str, str]) -> Iterator[Participant]:
@@ -360,8 +383,11 @@ def _labels(value: str | None, cache: dict[str, tuple[str, ...]] | None) -> tupl
 
 
 def _excerpt(h: dict[str, str]) -> str:
-    lines = [f"{name}: {decode_words(h[key])}" for name, key in
-             (("From", "from"), ("To", "to"), ("Subject", "subject"), ("Date", "date")) if key in h]
+    lines = [
+        f"{name}: {decode_words(h[key])}"
+        for name, key in (("From", "from"), ("To", "to"), ("Subject", "subject"), ("Date", "date"))
+        if key in h
+    ]
     return "\n".join(lines)[:EXCERPT_LIMIT]
 
 
@@ -372,8 +398,16 @@ class MboxConnector(FileConnector):
 
     provider = "mbox"
 
-    def __init__(self, path: str | os.PathLike[str], *, resource: str = "mbox", page_size: int = 500,
-                 now: datetime | None = None, chunk_size: int = CHUNK, own: Collection[str] = ()):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        resource: str = "mbox",
+        page_size: int = 500,
+        now: datetime | None = None,
+        chunk_size: int = CHUNK,
+        own: Collection[str] = (),
+    ):
         super().__init__(path, resource=resource, page_size=max(1, int(page_size)))
         self.now = now
         self.chunk_size = chunk_size
@@ -398,8 +432,11 @@ class MboxConnector(FileConnector):
             except ValueError:
                 raise CursorExpired(f"not an mbox cursor: {cursor[:40]!r}") from None
             f.seek(start)
-            if (start > size or (start < size and f.read(5) != b"From ")
-                    or (not full and _fingerprint(f, start) != fingerprint)):
+            if (
+                start > size
+                or (start < size and f.read(5) != b"From ")
+                or (not full and _fingerprint(f, start) != fingerprint)
+            ):
                 raise CursorExpired(f"{self.name} changed: no message at offset {start}")
             yield from self._pages(f, start, size, full=full)
 
@@ -417,8 +454,7 @@ class MboxConnector(FileConnector):
                 start = offset + len(chunk) - len(body)
                 f.seek(start)
                 if f.read(5) != b"From ":
-                    raise InputError(f"{self.name} is not an mbox file: "
-                                     "it does not start with a 'From ' line")
+                    raise InputError(f"{self.name} is not an mbox file: it does not start with a 'From ' line")
                 return start
             offset += len(chunk)
 
@@ -435,9 +471,8 @@ class MboxConnector(FileConnector):
             item: Item | None
             try:
                 item = message_item(raw, self.resource, latest, label_cache, self._own_forms)
-            except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop an import
-                item = Quarantined(str(raw.offset), f"unreadable message: {type(exc).__name__}", "",
-                                   self.resource)
+            except Exception as exc:
+                item = Quarantined(str(raw.offset), f"unreadable message: {type(exc).__name__}", "", self.resource)
             if isinstance(item, Interaction):
                 if item.is_sent:
                     self._learn_own(item)
@@ -465,12 +500,19 @@ class MboxConnector(FileConnector):
         # incremental rounds) the cursor also pins the bytes before it, so that a file
         # rewritten rather than appended to expires it instead of being misread.
         cursor = str(offset) if full and not complete else f"tail:{offset}:{_fingerprint(f, offset)}"
-        return Page(tuple(items), cursor=cursor, complete=complete, full_sync=full,
-                    own_addresses=tuple(self._own), progress=(min(offset, size), size))
+        return Page(
+            tuple(items),
+            cursor=cursor,
+            complete=complete,
+            full_sync=full,
+            own_addresses=tuple(self._own),
+            progress=(min(offset, size), size),
+        )
 
     @staticmethod
-    def _dedupe(item: Interaction, items: list[Item], in_page: dict[str, int],
-                seen: dict[str, tuple[str, ...]]) -> Interaction | None:
+    def _dedupe(
+        item: Interaction, items: list[Item], in_page: dict[str, int], seen: dict[str, tuple[str, ...]]
+    ) -> Interaction | None:
         """None when an earlier copy already says everything; else the record to emit."""
         key = item.message_id
         if key is None:
@@ -510,5 +552,6 @@ def _fingerprint(f: BinaryIO, offset: int) -> str:
 
 def _with_labels(item: Interaction, labels: tuple[str, ...]) -> Interaction:
     is_sent = ("Sent" in labels) if item.is_sent is not None or labels else None
-    return replace(item, labels=labels, is_sent=is_sent,
-                   is_draft=item.is_draft or "Drafts" in labels or "Draft" in labels)
+    return replace(
+        item, labels=labels, is_sent=is_sent, is_draft=item.is_draft or "Drafts" in labels or "Draft" in labels
+    )

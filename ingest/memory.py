@@ -5,9 +5,10 @@ through the live state as of a mark in that log; an incremental round pages thro
 log after the cursor's mark. Cursors ("epoch:mode:offset:mark") are valid until
 `expire_cursors()` bumps the epoch, which is what a provider does when it drops sync state.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .errors import CursorExpired
 from .files import FileConnector
@@ -21,8 +22,9 @@ def _key(item: Item) -> str:
 class MemoryConnector(FileConnector):
     provider = "memory"
 
-    def __init__(self, items: Iterable[Item] = (), *, page_size: int = 2, resource: str = "memory",
-                 own: Iterable[str] = ()):
+    def __init__(
+        self, items: Iterable[Item] = (), *, page_size: int = 2, resource: str = "memory", own: Iterable[str] = ()
+    ):
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         super().__init__(None, resource=resource, page_size=page_size, own=own)
@@ -74,5 +76,6 @@ class MemoryConnector(FileConnector):
         for chunk, complete in self._batches(source[offset:]):
             offset += len(chunk)
             cursor = f"{self.epoch}:inc:0:{end_mark}" if complete else f"{self.epoch}:{mode}:{offset}:{mark}"
-            yield Page(chunk, cursor, complete=complete, full_sync=full, own_addresses=own,
-                       progress=(offset, len(source)))
+            yield Page(
+                chunk, cursor, complete=complete, full_sync=full, own_addresses=own, progress=(offset, len(source))
+            )

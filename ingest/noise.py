@@ -14,10 +14,12 @@ name, list headers on its mail, one-way). Facts about the interaction itself (ca
 declined, a broadcast, a draft) stay: an allowed newsletter author is still not met by a
 cancelled meeting. Below the caps nothing is dropped for size; the model weighs by audience.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Collection, Hashable, Iterable, Mapping, TypeVar
+from typing import TypeVar
+from collections.abc import Collection, Hashable, Iterable, Mapping
 
 from .identity import canonical, domain_of, local_of
 from .records import Interaction
@@ -56,18 +58,44 @@ NOISY_CATEGORIES = {
 }
 
 # Local parts of robots, compared with ".", "_" and "-" removed.
-_ROBOT_EXACT = frozenset({
-    "notifications", "notification", "notify", "notifier", "mailerdaemon", "postmaster",
-    "bounce", "bounces", "newsletter", "newsletters", "alerts", "alert", "digest",
-    "calendarnotification", "automated", "autoconfirm", "autoreply", "mailer", "daemon",
-    "nobody", "root", "listserv", "majordomo", "unsubscribe",
-})
+_ROBOT_EXACT = frozenset(
+    {
+        "notifications",
+        "notification",
+        "notify",
+        "notifier",
+        "mailerdaemon",
+        "postmaster",
+        "bounce",
+        "bounces",
+        "newsletter",
+        "newsletters",
+        "alerts",
+        "alert",
+        "digest",
+        "calendarnotification",
+        "automated",
+        "autoconfirm",
+        "autoreply",
+        "mailer",
+        "daemon",
+        "nobody",
+        "root",
+        "listserv",
+        "majordomo",
+        "unsubscribe",
+    }
+)
 _ROBOT_INFIX = ("noreply", "donotreply", "dontreply", "mailerdaemon", "calendarnotification")
 _ROBOT_PREFIX = ("bounce", "notification", "reply+", "noreply", "mailer")
 _ROBOT_DOMAIN_LABELS = frozenset({"bounce", "bounces", "noreply", "no-reply", "mailer-daemon"})
 # Meeting rooms, equipment and subscribed calendars (birthdays, holidays) are not people.
-_RESOURCE_DOMAINS = ("resource.calendar.google.com", "group.v.calendar.google.com",
-                     "group.calendar.google.com", "import.calendar.google.com")
+_RESOURCE_DOMAINS = (
+    "resource.calendar.google.com",
+    "group.v.calendar.google.com",
+    "group.calendar.google.com",
+    "import.calendar.google.com",
+)
 # Mailing-list servers: mail to them is a post to everyone on the list.
 _LIST_DOMAINS = ("googlegroups.com", "groups.io", "yahoogroups.com", "freelists.org")
 
@@ -79,8 +107,11 @@ def address_reason(address: str) -> str | None:
         return None
     local = local_of(addr)
     squeezed = re.sub(r"[._-]", "", local)
-    if (squeezed in _ROBOT_EXACT or any(t in squeezed for t in _ROBOT_INFIX)
-            or any(local.startswith(p) or squeezed.startswith(p) for p in _ROBOT_PREFIX)):
+    if (
+        squeezed in _ROBOT_EXACT
+        or any(t in squeezed for t in _ROBOT_INFIX)
+        or any(local.startswith(p) or squeezed.startswith(p) for p in _ROBOT_PREFIX)
+    ):
         return NO_REPLY
     domain = domain_of(addr)
     if _ROBOT_DOMAIN_LABELS & set(domain.split(".")):
@@ -142,8 +173,14 @@ def header_reason(headers: Mapping[str, str], labels: Iterable[str] = ()) -> str
     return None
 
 
-def email_reason(headers: Mapping[str, str], labels: Iterable[str], n_recipients: int,
-                 *, is_draft: bool = False, recipient_cap: int = RECIPIENT_CAP) -> str | None:
+def email_reason(
+    headers: Mapping[str, str],
+    labels: Iterable[str],
+    n_recipients: int,
+    *,
+    is_draft: bool = False,
+    recipient_cap: int = RECIPIENT_CAP,
+) -> str | None:
     if is_draft:
         return DRAFT
     if n_recipients > recipient_cap:
@@ -151,8 +188,14 @@ def email_reason(headers: Mapping[str, str], labels: Iterable[str], n_recipients
     return header_reason(headers, labels)
 
 
-def meeting_reason(status: str | None, others: int, user_response: str | None,
-                   *, attendee_cap: int = ATTENDEE_CAP, attendees: int | None = None) -> str | None:
+def meeting_reason(
+    status: str | None,
+    others: int,
+    user_response: str | None,
+    *,
+    attendee_cap: int = ATTENDEE_CAP,
+    attendees: int | None = None,
+) -> str | None:
     """`others`: attendees other than the user (organiser included); `user_response`:
     the user's own answer, None when the user is not on the attendee list; `attendees`:
     the length of the attendee list (0: an event nobody was invited to, whoever owns it)."""
@@ -167,8 +210,9 @@ def meeting_reason(status: str | None, others: int, user_response: str | None,
     return None
 
 
-def interaction_reason(ix: Interaction, own: Collection[str] = (), *,
-                       recipient_cap: int = RECIPIENT_CAP, attendee_cap: int = ATTENDEE_CAP) -> str | None:
+def interaction_reason(
+    ix: Interaction, own: Collection[str] = (), *, recipient_cap: int = RECIPIENT_CAP, attendee_cap: int = ATTENDEE_CAP
+) -> str | None:
     """Why this interaction is left out, or None. `own`: the user's canonical addresses.
 
     Robot addresses are an address-level matter (`address_reason`); here only a mail
@@ -190,13 +234,13 @@ def interaction_reason(ix: Interaction, own: Collection[str] = (), *,
         n_attendees = sum(p.role == "attendee" for p in ix.participants)
         # A big audience is counted, not stored (ingest.audience): the count decides.
         n_others = max(len(others), (ix.audience or 0) - 1)
-        return meeting_reason(ix.status, n_others, user_response, attendee_cap=attendee_cap,
-                              attendees=max(n_attendees, ix.audience or 0))
+        return meeting_reason(
+            ix.status, n_others, user_response, attendee_cap=attendee_cap, attendees=max(n_attendees, ix.audience or 0)
+        )
     headers = dict(ix.headers)
     recipients = {canonical(p.address) for p in ix.participants if p.role in ("to", "cc", "bcc")}
     n_recipients = max(len(recipients), (ix.audience or 0) - 1)
-    reason = email_reason(headers, ix.labels, n_recipients, is_draft=ix.is_draft,
-                          recipient_cap=recipient_cap)
+    reason = email_reason(headers, ix.labels, n_recipients, is_draft=ix.is_draft, recipient_cap=recipient_cap)
     if reason:
         return reason
     for p in ix.participants:
@@ -235,11 +279,15 @@ class Rules:
         addr = canonical(address)
         if addr in self.addresses:
             action = self.addresses[addr]
-            return action, BLOCKED.format(kind="address", value=addr) if action == "block" else f"allowed by your rule on address {addr}"
+            return action, BLOCKED.format(
+                kind="address", value=addr
+            ) if action == "block" else f"allowed by your rule on address {addr}"
         labels = domain_of(addr).split(".")
         for i in range(len(labels)):
             dom = ".".join(labels[i:])
             if dom in self.domains:
                 action = self.domains[dom]
-                return action, BLOCKED.format(kind="domain", value=dom) if action == "block" else f"allowed by your rule on domain {dom}"
+                return action, BLOCKED.format(
+                    kind="domain", value=dom
+                ) if action == "block" else f"allowed by your rule on domain {dom}"
         return None

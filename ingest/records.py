@@ -4,11 +4,12 @@ Parsers and connectors turn provider data (headers, JSON, iCalendar) into these 
 records; the store writes them; nothing else crosses the ingest boundary. There is no
 field for a body or an attachment, so none can be stored by mistake.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from .clean import clean_excerpt, clean_header, clean_id, clean_label, clean_name, clean_text
 
@@ -85,7 +86,7 @@ class Interaction:
         if self.references:
             refs = tuple(r for r in map(clean_id, self.references) if r)
             if len(refs) > MAX_REFERENCES:
-                refs = refs[:1] + refs[-(MAX_REFERENCES - 1):]
+                refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
             setter(self, "references", refs)
         if self.labels:
             labels = tuple(dict.fromkeys(x for x in map(clean_label, self.labels) if x))
@@ -127,7 +128,7 @@ class Removed:
         object.__setattr__(self, "provider_id", clean_id(self.provider_id))
 
 
-Item = Union[Interaction, Quarantined, Removed]
+Item = Interaction | Quarantined | Removed
 
 
 @dataclass(frozen=True, slots=True)

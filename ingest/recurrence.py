@@ -18,6 +18,7 @@ hold whatever the file says, and each one that bites is reported in `Expansion.p
 The iteration count is deterministic, so an import resumed from a cursor expands the same
 instances; only the deadline, a last resort, depends on the machine.
 """
+
 from __future__ import annotations
 
 import time as _time
@@ -36,11 +37,32 @@ __all__ = ["Budget", "Expansion", "as_utc", "expand", "ITERATIONS", "SUBDAILY_IN
 ITERATIONS = 50_000
 SUBDAILY_INSTANCES = 100
 _SUBDAILY = ("HOURLY", "MINUTELY", "SECONDLY")
-_RRULE_KEYS = {"FREQ", "INTERVAL", "COUNT", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
-               "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
+_RRULE_KEYS = {
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "BYSECOND",
+    "BYMINUTE",
+    "BYHOUR",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYYEARDAY",
+    "BYWEEKNO",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+}
 # The sets dateutil consults day by day (or period by period) while it searches for a match.
-_METERED = ("_bymonth", "_byweekday", "_bynweekday", "_bymonthday", "_bynmonthday",
-            "_byyearday", "_byweekno", "_bysetpos")
+_METERED = (
+    "_bymonth",
+    "_byweekday",
+    "_bynweekday",
+    "_bymonthday",
+    "_bynmonthday",
+    "_byyearday",
+    "_byweekno",
+    "_bysetpos",
+)
 
 
 class Exhausted(Exception):
@@ -154,8 +176,7 @@ def expand(event: Event, start: date, ws: datetime, we: datetime, *, cap: int, b
                 continue
             if len(out) == cap:
                 freq = " (it repeats more often than daily)" if subdaily else ""
-                return Expansion(out, f"series has more than {cap} instances in the window{freq}; "
-                                      f"kept the first {cap}")
+                return Expansion(out, f"series has more than {cap} instances in the window{freq}; kept the first {cap}")
             out.append(instance.date() if all_day else instance)
     except Exhausted:
         # rruleset asks every rule for its first instance before it yields anything, DTSTART
@@ -170,10 +191,11 @@ def _stopped(out: list[date], budget: Budget, rule_gave: int) -> Expansion:
     if budget.timed_out:
         return Expansion(out, f"the file's time for expanding recurrences ran out; kept {len(out)} instance(s)")
     if not rule_gave:
-        return Expansion(out, f"recurrence rule produced no instance within {budget.limit} iterations; "
-                              "only the first occurrence kept")
-    return Expansion(out, f"recurrence expansion stopped after {budget.limit} iterations; "
-                          f"kept {len(out)} instance(s)")
+        return Expansion(
+            out,
+            f"recurrence rule produced no instance within {budget.limit} iterations; only the first occurrence kept",
+        )
+    return Expansion(out, f"recurrence expansion stopped after {budget.limit} iterations; kept {len(out)} instance(s)")
 
 
 def _rrule_value(value: object) -> str:

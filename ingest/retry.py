@@ -11,6 +11,7 @@ to the sync engine, whose actor retries the whole run from the last committed cu
 Retry-After is untrusted input: delta-seconds or an HTTP-date (RFC 9110 10.2.3); anything
 unreadable, negative or not finite gives the caller's default, and no wait exceeds a day.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
+from collections.abc import Callable, Mapping
 
 from .errors import RateLimited, TransientError
 
@@ -77,15 +79,20 @@ def _same(exc: BaseException) -> BaseException:
     return exc
 
 
-def retrying(call: Callable[[], T], *, what: str, policy: RetryPolicy = RetryPolicy(),
-             translate: Callable[[BaseException], BaseException] = _same,
-             sleep: Callable[[float], object] = time.sleep,
-             on_rate_limited: Callable[[float], object] | None = None) -> T:
+def retrying(
+    call: Callable[[], T],
+    *,
+    what: str,
+    policy: RetryPolicy = RetryPolicy(),
+    translate: Callable[[BaseException], BaseException] = _same,
+    sleep: Callable[[float], object] = time.sleep,
+    on_rate_limited: Callable[[float], object] | None = None,
+) -> T:
     """Run `call`, retrying rate limits and transient failures in-process a few times."""
     for attempt in range(policy.attempts):
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001 - translated below, the rest re-raised
+        except Exception as exc:
             error = translate(exc)
             last = attempt == policy.attempts - 1
             if isinstance(error, RateLimited) and not last and error.retry_after <= policy.max_rate_wait:

@@ -10,6 +10,7 @@ has waited longest, so a process that frees a slot and asks again at once (or si
 more often) cannot starve the others; an asker that stops asking loses its place after
 `grace_s`.
 """
+
 from __future__ import annotations
 
 import time
@@ -68,19 +69,30 @@ class RedisSemaphore:
         `grace_s`: ask again with the same `asker` id before then."""
         holder = asker or uuid.uuid4().hex
         now = time.time()
-        taken = self._acquire(keys=self.keys, args=[now, now + self.ttl_s, holder, self.limit,
-                                                    int(max(self.ttl_s, self.grace_s) * 1000) + 1000,
-                                                    "1" if join else "0", self.grace_s])
+        taken = self._acquire(
+            keys=self.keys,
+            args=[
+                now,
+                now + self.ttl_s,
+                holder,
+                self.limit,
+                int(max(self.ttl_s, self.grace_s) * 1000) + 1000,
+                "1" if join else "0",
+                self.grace_s,
+            ],
+        )
         return holder if taken else None
 
     # Without a timeout it waits as long as it takes: a holder id, never None.
     @overload
     def acquire(self, timeout_s: None = None, sleep: Callable[[float], None] = ..., poll_s: float = ...) -> str: ...
     @overload
-    def acquire(self, timeout_s: float | None, sleep: Callable[[float], None] = ...,
-                poll_s: float = ...) -> str | None: ...
-    def acquire(self, timeout_s: float | None = None, sleep: Callable[[float], None] = time.sleep,
-                poll_s: float = 0.02) -> str | None:
+    def acquire(
+        self, timeout_s: float | None, sleep: Callable[[float], None] = ..., poll_s: float = ...
+    ) -> str | None: ...
+    def acquire(
+        self, timeout_s: float | None = None, sleep: Callable[[float], None] = time.sleep, poll_s: float = 0.02
+    ) -> str | None:
         """Wait in line for a slot; the holder id, or None after `timeout_s`."""
         asker = uuid.uuid4().hex
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

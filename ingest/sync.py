@@ -12,11 +12,13 @@ a crash repeats at most one page and never skips one. A full (re)sync runs under
 generation number; when it completes, rows of the resource from older generations (gone at
 the provider while we were not looking) are removed in that same last transaction.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
+from collections.abc import Callable, Iterable
 
 from .connector import Connector
 from .errors import AuthRevoked, CursorExpired
@@ -67,8 +69,13 @@ class SyncStore(Protocol):
 Progress = Callable[[str, SyncReport, Page], None]
 
 
-def run_sync(store: SyncStore, connector: Connector, resources: Iterable[str] | None = None,
-             progress: Progress | None = None, max_resyncs: int = 2) -> list[SyncReport]:
+def run_sync(
+    store: SyncStore,
+    connector: Connector,
+    resources: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    max_resyncs: int = 2,
+) -> list[SyncReport]:
     """Sync every resource of `connector` from its stored cursor; returns one report each.
 
     RateLimited and TransientError propagate (the caller retries with backoff; the cursor
@@ -86,8 +93,9 @@ def run_sync(store: SyncStore, connector: Connector, resources: Iterable[str] | 
     return reports
 
 
-def _sync_resource(store: SyncStore, connector: Connector, resource: str, progress: Progress | None,
-                   max_resyncs: int) -> SyncReport:
+def _sync_resource(
+    store: SyncStore, connector: Connector, resource: str, progress: Progress | None, max_resyncs: int
+) -> SyncReport:
     total = SyncReport(resource=resource)
     resyncs = 0
     while True:
@@ -112,6 +120,11 @@ def _sync_resource(store: SyncStore, connector: Connector, resource: str, progre
 
 
 def _add(a: SyncReport, b: SyncReport) -> SyncReport:
-    return SyncReport(resource=a.resource, written=a.written + b.written,
-                      quarantined=a.quarantined + b.quarantined, removed=a.removed + b.removed,
-                      pages=a.pages + b.pages, full_sync=a.full_sync or b.full_sync)
+    return SyncReport(
+        resource=a.resource,
+        written=a.written + b.written,
+        quarantined=a.quarantined + b.quarantined,
+        removed=a.removed + b.removed,
+        pages=a.pages + b.pages,
+        full_sync=a.full_sync or b.full_sync,
+    )

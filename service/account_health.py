@@ -7,6 +7,7 @@
 One query over accounts, their sync_state rows (one per resource) and quarantine; only the
 user's own accounts. The shape is the API's `Account` schema (service.api.schemas).
 """
+
 from __future__ import annotations
 
 _HEALTH = """
@@ -30,19 +31,41 @@ GROUP BY a.id ORDER BY a.id
 
 
 def _health(row) -> dict:
-    (account_id, provider, address, status, last_error, last_synced_at, resources,
-     seen, total, advanced, resource_error, quarantined, latest_reason) = row
+    (
+        account_id,
+        provider,
+        address,
+        status,
+        last_error,
+        last_synced_at,
+        resources,
+        seen,
+        total,
+        advanced,
+        resource_error,
+        quarantined,
+        latest_reason,
+    ) = row
     share = None
     if total:
         # A mailbox grows while it syncs: never report more than all of it.
         share = round(min(1.0, float(seen or 0) / float(total)), 4)
     elif status == "incremental":
         share = 1.0
-    return {"id": account_id, "provider": provider, "address": address, "status": status,
-            "last_error": last_error or resource_error, "last_synced_at": last_synced_at,
-            "synced_share": share, "cursor_advanced_at": advanced,
-            "needs_reconnect": status == "auth_revoked", "resources": resources,
-            "quarantined": quarantined, "quarantine_note": quarantine_note(quarantined, latest_reason)}
+    return {
+        "id": account_id,
+        "provider": provider,
+        "address": address,
+        "status": status,
+        "last_error": last_error or resource_error,
+        "last_synced_at": last_synced_at,
+        "synced_share": share,
+        "cursor_advanced_at": advanced,
+        "needs_reconnect": status == "auth_revoked",
+        "resources": resources,
+        "quarantined": quarantined,
+        "quarantine_note": quarantine_note(quarantined, latest_reason),
+    }
 
 
 def quarantine_note(count: int, latest_reason: str | None) -> str | None:
@@ -50,8 +73,9 @@ def quarantine_note(count: int, latest_reason: str | None) -> str | None:
     if not count:
         return None
     items = "1 item was" if count == 1 else f"{count} items were"
-    return (f"{items} set aside in quarantine and left out; syncing went on without them. "
-            f"Latest reason: {latest_reason}.")
+    return (
+        f"{items} set aside in quarantine and left out; syncing went on without them. Latest reason: {latest_reason}."
+    )
 
 
 def account_health(conn, user_id: int, account_id: int | None = None) -> list[dict]:

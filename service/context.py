@@ -2,6 +2,7 @@
 
 Actors get ids, not objects; each worker process builds its context once, at first use.
 """
+
 from __future__ import annotations
 
 import threading
@@ -10,7 +11,7 @@ from .config import Settings, load_settings
 from .db import Database
 
 _LOCK = threading.Lock()
-_CONTEXT: "Context | None" = None
+_CONTEXT: Context | None = None
 
 
 def pool_size() -> int:

@@ -4,6 +4,7 @@ Fernet (AES-128-CBC + HMAC-SHA256) from `cryptography`. Several keys may be give
 first (KITH_SECRET_KEY may hold "new,old"): encryption uses the first, decryption tries
 all, so the key can be rotated and credentials re-encrypted (`kith rotate-key`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,8 +21,7 @@ class CredentialError(KithError):
 
 
 def _derive(secret: bytes) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"kith-credentials-v1",
-               info=b"fernet").derive(secret)
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"kith-credentials-v1", info=b"fernet").derive(secret)
     return Fernet(base64.urlsafe_b64encode(key))
 
 

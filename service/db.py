@@ -1,9 +1,11 @@
 """The database: a psycopg 3 connection pool and Alembic migrations."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
@@ -42,8 +44,12 @@ class Database:
     def __init__(self, url: str, min_size: int = 1, max_size: int = 8):
         self.url = url
         self.pool = ConnectionPool(
-            url, min_size=min_size, max_size=max_size, open=True,
-            kwargs={"autocommit": False}, name="kith",
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=True,
+            kwargs={"autocommit": False},
+            name="kith",
         )
 
     @contextmanager

@@ -6,6 +6,7 @@ connects both accounts through the real OAuth flows (the emulators consent by th
 for the demo user), syncs them with the real connectors through the dramatiq actors with a
 worker in this process, scores, and prints the ties to deepen and how to open the API.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,9 +33,11 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
     started = time.monotonic()
     err.print(f"[bold]Kith demo[/] — data under {settings.home_dir()}")
     world = generate_world(seed)
-    err.print(f"synthetic world: {len(world.messages)} messages, {len(world.events)} events, "
-              f"{sum(t.is_relationship for t in world.truth.values())} real relationships among "
-              f"{len(world.truth)} correspondents")
+    err.print(
+        f"synthetic world: {len(world.messages)} messages, {len(world.events)} events, "
+        f"{sum(t.is_relationship for t in world.truth.values())} real relationships among "
+        f"{len(world.truth)} correspondents"
+    )
 
     with db.tx() as conn:
         user_id = create_user(conn, world.user_email, name=world.user_name, timezone=world.timezone)
@@ -51,8 +54,10 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
             emulator, routed, account_id = provider.connect_demo(routed, db, user_id, world)
             emulators.append(emulator)
             accounts.append(account_id)
-            err.print(f"connected {provider.label} account {world.account_address(provider.name)} "
-                      f"(emulator at {provider.emulator_url(emulator)})")
+            err.print(
+                f"connected {provider.label} account {world.account_address(provider.name)} "
+                f"(emulator at {provider.emulator_url(emulator)})"
+            )
 
         context.install(routed, db)
         broker = make_broker(settings.redis_url)
@@ -86,10 +91,14 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
             "SELECT (SELECT count(*) FROM interactions WHERE user_id = %s), "
             "(SELECT count(*) FROM quarantine WHERE user_id = %s), "
             "(SELECT count(*) FROM accounts WHERE user_id = %s AND last_error IS NOT NULL "
-            " AND status <> 'disabled')", (user_id, user_id, user_id)).fetchone()
+            " AND status <> 'disabled')",
+            (user_id, user_id, user_id),
+        ).fetchone()
         ties = list_ties(conn, user_id)
-    err.print(f"synced {counts[0]} interactions ({counts[1]} quarantined), scored {len(ties)} ties "
-              f"in {time.monotonic() - started:.1f}s")
+    err.print(
+        f"synced {counts[0]} interactions ({counts[1]} quarantined), scored {len(ties)} ties "
+        f"in {time.monotonic() - started:.1f}s"
+    )
     output.ties_table(out, ties[:15], title=f"Strongest ties of {world.user_email}")
     output.deepen_table(out, ties_to_deepen(ties))
     out.print(
@@ -98,4 +107,5 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
         f"  curl -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/v1/ties\n"
         f"  or http://127.0.0.1:{port}/ in a browser (sign in with the token)\n"
         f"More: .venv/bin/kith ties --user {world.user_email} --json, "
-        f"--excluded for what was left out and why")
+        f"--excluded for what was left out and why"
+    )

@@ -2,6 +2,7 @@
 
 Only URLs come out of here; the rest of Kith runs the same code against real servers.
 """
+
 from __future__ import annotations
 
 import logging

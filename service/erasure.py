@@ -3,10 +3,12 @@ for them outside the database (digest `.eml` files in the outbox).
 
 `kith delete` and `DELETE /v1/me` both come here, so neither can forget a part.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable
 
 import psycopg
 
@@ -18,8 +20,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def erase_user(db: Database, settings, user_id: int,
-               inventory: Callable[[psycopg.Connection], T] | None = None) -> T | None:
+def erase_user(
+    db: Database, settings, user_id: int, inventory: Callable[[psycopg.Connection], T] | None = None
+) -> T | None:
     """Delete the user's rows and outbox files; returns `inventory(conn)`, taken in the same
     transaction just before the rows go (what was erased), when given."""
     outbox = FileMailer(settings.outbox_dir())

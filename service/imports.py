@@ -1,5 +1,6 @@
 """Importing mbox and .ics files: the file connectors run through the same sync engine,
 and people are refreshed after (`service.people.refresh_after`), as after a sync."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,16 @@ def file_resource(kind: str, path: Path) -> str:
     return f"{kind}:{path.resolve()}"
 
 
-def import_file(db: Database, user_id: int, kind: str, path: str | Path, *,
-                addresses: list[str] | None = None, progress=None, restart: bool = False):
+def import_file(
+    db: Database,
+    user_id: int,
+    kind: str,
+    path: str | Path,
+    *,
+    addresses: list[str] | None = None,
+    progress=None,
+    restart: bool = False,
+):
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -35,9 +44,11 @@ def import_file(db: Database, user_id: int, kind: str, path: str | Path, *,
     connector: Connector
     if kind == "mbox":
         from ingest.mbox import MboxConnector
+
         connector = MboxConnector(path, resource=resource, own=own)
     elif kind == "ics":
         from ingest.ics import IcsConnector
+
         connector = IcsConnector(path, resource=resource)
     else:
         raise InputError(f"unknown file kind {kind!r} (mbox or ics)")

@@ -5,6 +5,7 @@ raw, an ESC or C1 byte starts a terminal sequence (retitle the window, clear the
 links, OSC 52 writes to the clipboard) and a `[link=...]` is Rich markup. `terminal_text`
 removes the first and escapes the second; every print of such text goes through it.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,16 @@ def ties_table(console, ties, title="Ties"):
     for col in ("strength", "tier", "contact", "name", "balance", "flags", "last"):
         table.add_column(col, justify="right" if col == "strength" else "left")
     for t in ties:
-        _add_row(table, t["strength"], t["tier"], t["contact"], t.get("name"),
-                 _balance(t["reciprocity"]), ", ".join(t["flags"]), (t.get("last_interaction") or "")[:10])
+        _add_row(
+            table,
+            t["strength"],
+            t["tier"],
+            t["contact"],
+            t.get("name"),
+            _balance(t["reciprocity"]),
+            ", ".join(t["flags"]),
+            (t.get("last_interaction") or "")[:10],
+        )
     console.print(table)
 
 
@@ -53,8 +62,14 @@ def deepen_table(console, ties):
     for t in ties:
         flags = ", ".join(f.replace("_", " ") for f in t.get("flags", []))
         why = "; ".join(([flags] if flags else []) + list(t.get("explanation", [])[:1]))
-        _add_row(table, t.get("deepen_rank"), f"{t.get('name') or ''} <{t['contact']}>",
-                 t["strength"], why, t.get("suggestion"))
+        _add_row(
+            table,
+            t.get("deepen_rank"),
+            f"{t.get('name') or ''} <{t['contact']}>",
+            t["strength"],
+            why,
+            t.get("suggestion"),
+        )
     console.print(table)
 
 

@@ -9,6 +9,7 @@ halves under savepoints until the refused items stand alone; they are quarantine
 database's reason and the rest of the page is stored, in that same transaction. One poison
 message therefore costs one quarantine row, never the page, the cursor or the sync.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,26 +31,35 @@ MAX_EXCERPT = 2000
 log = logging.getLogger(__name__)
 # Errors that one item's values can cause: worth splitting a page to find the item. Lost
 # connections, deadlocks and the like are not among them; they fail the page as before.
-ITEM_ERRORS = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded,
-               UnicodeError, ValueError, OverflowError)
+ITEM_ERRORS = (
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    psycopg.errors.ProgramLimitExceeded,
+    UnicodeError,
+    ValueError,
+    OverflowError,
+)
 
 
 # --- users and accounts -------------------------------------------------------------
+
 
 def create_user(conn, email: str, name: str | None = None, timezone: str = "UTC") -> int:
     email = email.strip().lower()
     row = conn.execute(
         "INSERT INTO users (email, name, timezone) VALUES (%s, %s, %s) "
         "ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, users.name) RETURNING id",
-        (email, name, timezone)).fetchone()
+        (email, name, timezone),
+    ).fetchone()
     add_own_addresses(conn, row[0], [email], "given")
     conn.execute("INSERT INTO digest_settings (user_id) VALUES (%s) ON CONFLICT DO NOTHING", (row[0],))
     return row[0]
 
 
 def user_by_email(conn, email: str) -> dict | None:
-    cur = conn.execute("SELECT id, email, name, timezone, created_at FROM users WHERE email = %s",
-                       (email.strip().lower(),))
+    cur = conn.execute(
+        "SELECT id, email, name, timezone, created_at FROM users WHERE email = %s", (email.strip().lower(),)
+    )
     row = cur.fetchone()
     if row is None:
         return None
@@ -70,7 +80,9 @@ def ensure_account(conn, user_id: int, provider: str, address: str, scopes=()) -
         "INSERT INTO accounts (user_id, provider, address, scopes) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (user_id, provider, address) DO UPDATE SET "
         "scopes = CASE WHEN cardinality(EXCLUDED.scopes) > 0 THEN EXCLUDED.scopes ELSE accounts.scopes END "
-        "RETURNING id", (user_id, provider, address, list(scopes))).fetchone()
+        "RETURNING id",
+        (user_id, provider, address, list(scopes)),
+    ).fetchone()
     if providers.synced(provider):
         add_own_addresses(conn, user_id, [address], "account")
     return row[0]
@@ -128,9 +140,15 @@ def _dedupe(items) -> list[Interaction]:
     return list(latest.values())
 
 
-def write_interactions(conn, user_id: int, account_id: int, resource: str,
-                       interactions: list[Interaction], generation: int = 0,
-                       merge_copies: bool = False) -> int:
+def write_interactions(
+    conn,
+    user_id: int,
+    account_id: int,
+    resource: str,
+    interactions: list[Interaction],
+    generation: int = 0,
+    merge_copies: bool = False,
+) -> int:
     """Upsert a page of interactions and (re)write their participants.
 
     `merge_copies` (file imports): a row already written in this sync generation is
@@ -148,15 +166,26 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
         cur.execute("TRUNCATE stage_interactions")
         with cur.copy("COPY stage_interactions FROM STDIN") as copy:
             for it in interactions:
-                copy.write_row((
-                    it.provider_id, it.kind, it.occurred_at, it.thread_id, it.message_id,
-                    it.in_reply_to, list(it.references), it.duration_s, it.all_day, it.status,
-                    list(it.labels), it.is_sent, it.is_draft,
-                    json.dumps(dict(it.headers)) if it.headers else "{}",
-                    it.audience if it.audience is not None else len({p.address for p in it.participants}),
-                ))
-        cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation,
-                              "merge": merge_copies})
+                copy.write_row(
+                    (
+                        it.provider_id,
+                        it.kind,
+                        it.occurred_at,
+                        it.thread_id,
+                        it.message_id,
+                        it.in_reply_to,
+                        list(it.references),
+                        it.duration_s,
+                        it.all_day,
+                        it.status,
+                        list(it.labels),
+                        it.is_sent,
+                        it.is_draft,
+                        json.dumps(dict(it.headers)) if it.headers else "{}",
+                        it.audience if it.audience is not None else len({p.address for p in it.participants}),
+                    )
+                )
+        cur.execute(_UPSERT, {"u": user_id, "a": account_id, "r": resource, "g": generation, "merge": merge_copies})
         ids, updated = {}, []
         for row_id, provider_id, was_update in cur.fetchall():
             ids[provider_id] = row_id
@@ -165,8 +194,7 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
         if updated:
             # An update may change recipients: its participants are written anew.
             cur.execute("DELETE FROM participants WHERE interaction_id = ANY(%s)", (updated,))
-        with cur.copy("COPY participants (interaction_id, user_id, address, role, name, response) "
-                      "FROM STDIN") as copy:
+        with cur.copy("COPY participants (interaction_id, user_id, address, role, name, response) FROM STDIN") as copy:
             for it in interactions:
                 row_id = ids[it.provider_id]
                 seen = set()
@@ -179,14 +207,19 @@ def write_interactions(conn, user_id: int, account_id: int, resource: str,
     return len(interactions)
 
 
-def write_interactions_or_split(conn, user_id: int, account_id: int, resource: str,
-                                interactions: list[Interaction], generation: int = 0,
-                                merge_copies: bool = False) -> tuple[int, list[Quarantined]]:
+def write_interactions_or_split(
+    conn,
+    user_id: int,
+    account_id: int,
+    resource: str,
+    interactions: list[Interaction],
+    generation: int = 0,
+    merge_copies: bool = False,
+) -> tuple[int, list[Quarantined]]:
     """`write_interactions`, but items the database refuses are returned as Quarantined
     (with its reason) instead of failing the page; the rest are written."""
     refused: list[Quarantined] = []
-    written = _write_part(conn, user_id, account_id, resource, _dedupe(interactions), generation,
-                          merge_copies, refused)
+    written = _write_part(conn, user_id, account_id, resource, _dedupe(interactions), generation, merge_copies, refused)
     return written, refused
 
 
@@ -199,14 +232,15 @@ def _write_part(conn, user_id, account_id, resource, part, generation, merge_cop
     except ITEM_ERRORS as exc:
         if len(part) == 1:
             item = part[0]
-            log.warning("item %s of %s could not be stored: %s", item.provider_id[:80], resource,
-                        type(exc).__name__)
-            refused.append(Quarantined(item.provider_id, f"could not be stored: {_reason(exc)}",
-                                       _item_excerpt(item), resource))
+            log.warning("item %s of %s could not be stored: %s", item.provider_id[:80], resource, type(exc).__name__)
+            refused.append(
+                Quarantined(item.provider_id, f"could not be stored: {_reason(exc)}", _item_excerpt(item), resource)
+            )
             return 0
     half = len(part) // 2
-    return (_write_part(conn, user_id, account_id, resource, part[:half], generation, merge_copies, refused)
-            + _write_part(conn, user_id, account_id, resource, part[half:], generation, merge_copies, refused))
+    return _write_part(
+        conn, user_id, account_id, resource, part[:half], generation, merge_copies, refused
+    ) + _write_part(conn, user_id, account_id, resource, part[half:], generation, merge_copies, refused)
 
 
 def _reason(exc: BaseException) -> str:
@@ -226,14 +260,15 @@ def _item_excerpt(item: Interaction) -> str:
     return "\n".join(lines)
 
 
-def write_quarantine(conn, user_id: int, account_id: int | None, resource: str,
-                     items: list[Quarantined]) -> int:
+def write_quarantine(conn, user_id: int, account_id: int | None, resource: str, items: list[Quarantined]) -> int:
     if not items:
         return 0
     rows = [(user_id, account_id, resource, q.ref, q.reason, q.excerpt[:MAX_EXCERPT]) for q in items]
-    sql = ("INSERT INTO quarantine (user_id, account_id, resource, ref, reason, excerpt) "
-           "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, resource, ref) "
-           "DO UPDATE SET reason = EXCLUDED.reason, excerpt = EXCLUDED.excerpt, created_at = now()")
+    sql = (
+        "INSERT INTO quarantine (user_id, account_id, resource, ref, reason, excerpt) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (account_id, resource, ref) "
+        "DO UPDATE SET reason = EXCLUDED.reason, excerpt = EXCLUDED.excerpt, created_at = now()"
+    )
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.executemany(sql, rows)
@@ -257,11 +292,14 @@ def remove_interactions(conn, account_id: int, provider_ids: list[str], resource
     if not provider_ids:
         return 0
     if resource is None:
-        cur = conn.execute("DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s)",
-                           (account_id, provider_ids))
+        cur = conn.execute(
+            "DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s)", (account_id, provider_ids)
+        )
     else:
-        cur = conn.execute("DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s) "
-                           "AND resource = %s", (account_id, provider_ids, resource))
+        cur = conn.execute(
+            "DELETE FROM interactions WHERE account_id = %s AND provider_id = ANY(%s) AND resource = %s",
+            (account_id, provider_ids, resource),
+        )
     return cur.rowcount
 
 
@@ -281,9 +319,10 @@ class AccountSyncStore:
 
     def load(self, resource: str) -> ResourceState:
         with self.db.tx() as conn:
-            row = conn.execute("SELECT cursor, state, generation FROM sync_state "
-                               "WHERE account_id = %s AND resource = %s",
-                               (self.account_id, resource)).fetchone()
+            row = conn.execute(
+                "SELECT cursor, state, generation FROM sync_state WHERE account_id = %s AND resource = %s",
+                (self.account_id, resource),
+            ).fetchone()
         if row is None:
             return ResourceState(None, "initial", 0)
         return ResourceState(*row)
@@ -295,15 +334,17 @@ class AccountSyncStore:
         with self.db.tx() as conn:
             # Serialise writers of the same account+resource (two workers, one account).
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self.account_id, resource))
-            written, refused = write_interactions_or_split(conn, self.user_id, self.account_id, resource,
-                                                           interactions, generation, self.merge_copies)
+            written, refused = write_interactions_or_split(
+                conn, self.user_id, self.account_id, resource, interactions, generation, self.merge_copies
+            )
             q = write_quarantine(conn, self.user_id, self.account_id, resource, quarantined + refused)
             gone = remove_interactions(conn, self.account_id, removed, resource)
             if page.complete and page.full_sync:
                 # Whatever a completed full sync did not see is gone at the provider.
                 gone += conn.execute(
-                    "DELETE FROM interactions WHERE account_id = %s AND resource = %s "
-                    "AND sync_generation < %s", (self.account_id, resource, generation)).rowcount
+                    "DELETE FROM interactions WHERE account_id = %s AND resource = %s AND sync_generation < %s",
+                    (self.account_id, resource, generation),
+                ).rowcount
             if page.own_addresses:
                 add_own_addresses(conn, self.user_id, page.own_addresses, "provider")
             done, total = page.progress if page.progress else (None, None)
@@ -318,16 +359,20 @@ class AccountSyncStore:
                                       ELSE EXCLUDED.items_seen END,
                     items_total = COALESCE(EXCLUDED.items_total, sync_state.items_total),
                     cursor_advanced_at = now(), last_error = NULL
-                """, (self.account_id, resource, page.cursor, state, generation, done, total, done))
-        return SyncReport(resource=resource, written=written, quarantined=q, removed=gone, pages=1,
-                          full_sync=page.full_sync)
+                """,
+                (self.account_id, resource, page.cursor, state, generation, done, total, done),
+            )
+        return SyncReport(
+            resource=resource, written=written, quarantined=q, removed=gone, pages=1, full_sync=page.full_sync
+        )
 
     def reset(self, resource: str, state: str) -> None:
         with self.db.tx() as conn:
             conn.execute(
                 "INSERT INTO sync_state (account_id, resource, cursor, state) VALUES (%s, %s, NULL, %s) "
                 "ON CONFLICT (account_id, resource) DO UPDATE SET cursor = NULL, state = EXCLUDED.state",
-                (self.account_id, resource, state))
+                (self.account_id, resource, state),
+            )
 
     def set_account_state(self, state: str, error: str | None = None) -> None:
         with self.db.tx() as conn:

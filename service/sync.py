@@ -4,6 +4,7 @@ One account is synced by one process at a time (a PostgreSQL advisory lock held 
 run); a second request for the same account returns at once and leaves the work to the
 first. Which providers sync, and how their connectors are built, is service.providers'.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """The `kith` command line, run as a user runs it: a real process, real database."""
+
 import json
 import os
 import subprocess
@@ -38,15 +39,26 @@ No date on this one.
 @pytest.fixture
 def kith(settings, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update(KITH_DATABASE_URL=settings.database_url, KITH_REDIS_URL=settings.redis_url,
-               KITH_HOME=str(tmp_path / "home"), KITH_SECRET_KEY="cli-test-key")
+    env.update(
+        KITH_DATABASE_URL=settings.database_url,
+        KITH_REDIS_URL=settings.redis_url,
+        KITH_HOME=str(tmp_path / "home"),
+        KITH_SECRET_KEY="cli-test-key",
+    )
 
     def run(*args, check=True):
-        proc = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True,
-                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, "-m", "service.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         if check:
             assert proc.returncode == 0, proc.stderr
         return proc
+
     return run
 
 
@@ -63,8 +75,18 @@ def test_user_import_ties_json(kith, tmp_path):
     ties = json.loads(kith("ties", "--user", "you@kith.example", "--json").stdout)
     assert [t["contact"] for t in ties] == ["ana@example.org"]
     assert ties[0]["name"] == "Ana Ruíz"
-    assert set(ties[0]) == {"contact", "name", "addresses", "strength", "tier", "reciprocity", "flags",
-                            "last_interaction", "explanation", "ledger"}
+    assert set(ties[0]) == {
+        "contact",
+        "name",
+        "addresses",
+        "strength",
+        "tier",
+        "reciprocity",
+        "flags",
+        "last_interaction",
+        "explanation",
+        "ledger",
+    }
     # And the quarantined message is listed with its reason
     assert "Date" in kith("quarantine", "--user", "you@kith.example").stdout
 
@@ -73,11 +95,13 @@ def test_bad_input_gets_a_clear_message_not_a_traceback(kith, tmp_path):
     kith("user", "add", "you@kith.example")
     not_mbox = tmp_path / "notes.txt"
     not_mbox.write_text("just some notes\nnot mail at all\n")
-    for args in (["import", "mbox", str(not_mbox), "--user", "you@kith.example"],
-                 ["import", "mbox", str(tmp_path / "missing.mbox"), "--user", "you@kith.example"],
-                 ["ties", "--user", "nobody@kith.example"],
-                 ["ties", "--user", "you@kith.example", "--as-of", "yesterday"],
-                 ["user", "add", "x@y.z", "--timezone", "Mars/Olympus"]):
+    for args in (
+        ["import", "mbox", str(not_mbox), "--user", "you@kith.example"],
+        ["import", "mbox", str(tmp_path / "missing.mbox"), "--user", "you@kith.example"],
+        ["ties", "--user", "nobody@kith.example"],
+        ["ties", "--user", "you@kith.example", "--as-of", "yesterday"],
+        ["user", "add", "x@y.z", "--timezone", "Mars/Olympus"],
+    ):
         proc = kith(*args, check=False)
         assert proc.returncode != 0, args
         assert "Traceback" not in proc.stderr + proc.stdout, args

@@ -6,6 +6,7 @@ holds whatever the parsers clean) and printed by `kith ties`, `kith ties --exclu
 `kith quarantine`; no terminal control byte and no live Rich markup may reach stdout, and the
 visible letters must stay.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,15 +25,15 @@ from .api_support import AS_OF, _interaction, tie_payload
 
 # (stored name, letters a reader must still see)
 HOSTILE = [
-    ("\x1b]0;owned\x07Ana", "Ana"),                                    # OSC 0: retitles the window
-    ("\x1b[2J\x1b[HBo", "Bo"),                                          # clears the screen
-    ("\x1b]8;;http://evil.test/\x1b\\Cy\x1b]8;;\x1b\\", "Cy"),          # OSC 8 hyperlink
-    ("\x1b]52;c;cm0gLXJmIH4K\x07Di", "Di"),                             # OSC 52: writes the clipboard
-    ("\u009b31mEve\u009c", "Eve"),                                      # C1 CSI, 8-bit form
+    ("\x1b]0;owned\x07Ana", "Ana"),  # OSC 0: retitles the window
+    ("\x1b[2J\x1b[HBo", "Bo"),  # clears the screen
+    ("\x1b]8;;http://evil.test/\x1b\\Cy\x1b]8;;\x1b\\", "Cy"),  # OSC 8 hyperlink
+    ("\x1b]52;c;cm0gLXJmIH4K\x07Di", "Di"),  # OSC 52: writes the clipboard
+    ("\u009b31mEve\u009c", "Eve"),  # C1 CSI, 8-bit form
     ("[link=http://evil.test/]click[/link]", "[link=http://evil.test/]click[/link]"),  # Rich markup
-    ("Fay[/]", "Fay[/]"),                                               # a closing tag Rich would choke on
-    ("Gus\u202egro.live@", "Gus"),                                      # bidi override
-    ("Hal:pile_of_poo:", "Hal:pile_of_poo:"),                           # an emoji code
+    ("Fay[/]", "Fay[/]"),  # a closing tag Rich would choke on
+    ("Gus\u202egro.live@", "Gus"),  # bidi override
+    ("Hal:pile_of_poo:", "Hal:pile_of_poo:"),  # an emoji code
 ]
 # Every C0 control but newline, DEL, and every C1 control: none may be printed.
 FORBIDDEN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -56,21 +57,26 @@ def hostile_user(settings, database, monkeypatch):
         user_id = store.create_user(conn, email)
         account = store.ensure_account(conn, user_id, "mbox", "you.mbox")
         for n in range(3):
-            _interaction(conn, user_id, account, f"bulk{n}", "email", AS_OF - timedelta(days=n + 1), EVIL,
-                         [email], False)
+            _interaction(
+                conn, user_id, account, f"bulk{n}", "email", AS_OF - timedelta(days=n + 1), EVIL, [email], False
+            )
         # Mail written by hand, as a sync would write it: people are refreshed after it (before the
         # hand-made people below, who have no mail and would be dropped as orphans).
         people.refresh_people(conn, user_id)
         for i, (name, _) in enumerate(HOSTILE):
-            pid = conn.execute("INSERT INTO people (user_id, display_name) VALUES (%s, %s) RETURNING id",
-                               (user_id, name)).fetchone()[0]
+            pid = conn.execute(
+                "INSERT INTO people (user_id, display_name) VALUES (%s, %s) RETURNING id", (user_id, name)
+            ).fetchone()[0]
             tie = tie_payload(pid, i, f"p{i}@evil.test", name)
-            conn.execute("INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity,"
-                         " flags, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                         (user_id, pid, AS_OF, tie["strength"], tie["tier"], tie["reciprocity"], tie["flags"],
-                          Jsonb(tie)))
-        conn.execute("INSERT INTO quarantine (user_id, account_id, resource, ref, reason) VALUES (%s, %s, %s, %s, %s)",
-                     (user_id, account, "mbox", "m\x1b[2J1", "bad Date header '\x1b]0;owned\x07[bold]x[/]'"))
+            conn.execute(
+                "INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity,"
+                " flags, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (user_id, pid, AS_OF, tie["strength"], tie["tier"], tie["reciprocity"], tie["flags"], Jsonb(tie)),
+            )
+        conn.execute(
+            "INSERT INTO quarantine (user_id, account_id, resource, ref, reason) VALUES (%s, %s, %s, %s, %s)",
+            (user_id, account, "mbox", "m\x1b[2J1", "bad Date header '\x1b]0;owned\x07[bold]x[/]'"),
+        )
     return email
 
 
@@ -115,8 +121,10 @@ def test_each_hostile_name_renders_as_its_own_letters(text):
 def test_deepen_table_prints_hostile_names_inert():
     """Given ties to deepen whose names and suggestions are hostile, when the demo's table
     prints them, then they arrive inert and legible."""
-    ties = [dict(tie_payload(i + 1, 3 * i, f"p{i}@evil.test", name), deepen_rank=i + 1,
-                 suggestion=f"Write to {name}") for i, (name, _) in enumerate(HOSTILE)]
+    ties = [
+        dict(tie_payload(i + 1, 3 * i, f"p{i}@evil.test", name), deepen_rank=i + 1, suggestion=f"Write to {name}")
+        for i, (name, _) in enumerate(HOSTILE)
+    ]
     sink = io.StringIO()
     output.deepen_table(Console(file=sink, width=400, emoji=False), ties)
     shown = sink.getvalue()
@@ -140,6 +148,9 @@ def _renders_as_its_own_letters(text):
     shows its letters with the controls gone: markup stays text, nothing is swallowed."""
     sink = io.StringIO()
     Console(file=sink, width=400, emoji=False).print(f"[red]{output.terminal_text(text)}[/]", end="")
-    expected = re.sub(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", "",
-                      re.sub(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+", " ", text))
+    expected = re.sub(
+        r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]",
+        "",
+        re.sub(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+", " ", text),
+    )
     assert sink.getvalue() == expected

@@ -10,6 +10,7 @@ their emulators (ingest/sandbox). A file is a snapshot: deleting a message or an
 rewrites it, so the stored cursor expires and the full resync that follows drops what is
 gone (`removal_expires`); an API reports the removal in its incremental round.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -47,8 +48,14 @@ def memory_harness(initial: int) -> Harness:
     connector = MemoryConnector(page_size=3, own=("me@example.org",))
 
     def add(n: int) -> str:
-        connector.add(Interaction(provider_id=f"m{n}", kind="email", occurred_at=T0 + timedelta(minutes=n),
-                                  participants=(Participant(f"p{n}@example.org", "from"),)))
+        connector.add(
+            Interaction(
+                provider_id=f"m{n}",
+                kind="email",
+                occurred_at=T0 + timedelta(minutes=n),
+                participants=(Participant(f"p{n}@example.org", "from"),),
+            )
+        )
         return f"m{n}"
 
     for n in range(initial):
@@ -70,8 +77,15 @@ def microsoft_harness(initial: int) -> Harness:
 
     for n in range(initial):
         add(n)
-    return Harness(connector, "mail:inbox", add, emulator.delete_message, emulator.expire_delta_tokens,
-                   lambda: emulator.message_ids(("inbox",)), emulator.stop)
+    return Harness(
+        connector,
+        "mail:inbox",
+        add,
+        emulator.delete_message,
+        emulator.expire_delta_tokens,
+        lambda: emulator.message_ids(("inbox",)),
+        emulator.stop,
+    )
 
 
 def google_harness(initial: int) -> Harness:
@@ -81,17 +95,26 @@ def google_harness(initial: int) -> Harness:
     from ingest.sandbox.google import start_google_emulator
 
     emulator = start_google_emulator(accounts=("me@example.org",), enforce_quota=False)
-    credentials = Credentials(None, refresh_token=emulator.issue_refresh_token(),
-                              token_uri=f"{emulator.url}/token", client_id="kith-emulator-client",
-                              client_secret="kith-emulator-secret")
-    connector = GoogleConnector(credentials, api_base=emulator.url, quota=Quota(), list_page=3,
-                                address="me@example.org")
+    credentials = Credentials(
+        None,
+        refresh_token=emulator.issue_refresh_token(),
+        token_uri=f"{emulator.url}/token",
+        client_id="kith-emulator-client",
+        client_secret="kith-emulator-secret",
+    )
+    connector = GoogleConnector(
+        credentials, api_base=emulator.url, quota=Quota(), list_page=3, address="me@example.org"
+    )
 
     def add(n: int) -> str:
         when = T0 + timedelta(minutes=n)
-        headers = [("From", f"P {n} <p{n}@example.org>"), ("To", "me@example.org"),
-                   ("Subject", f"note {n}"), ("Date", format_datetime(when)),
-                   ("Message-ID", f"<g{n}@example.org>")]
+        headers = [
+            ("From", f"P {n} <p{n}@example.org>"),
+            ("To", "me@example.org"),
+            ("Subject", f"note {n}"),
+            ("Date", format_datetime(when)),
+            ("Message-ID", f"<g{n}@example.org>"),
+        ]
         return emulator.add_message(headers=headers, labels=["INBOX"], internal_ms=int(when.timestamp() * 1000))
 
     def expire() -> None:
@@ -101,8 +124,7 @@ def google_harness(initial: int) -> Harness:
 
     for n in range(initial):
         add(n)
-    return Harness(connector, "gmail", add, emulator.delete_message, expire,
-                   emulator.message_ids, emulator.stop)
+    return Harness(connector, "gmail", add, emulator.delete_message, expire, emulator.message_ids, emulator.stop)
 
 
 class _FileSource:
@@ -140,8 +162,16 @@ class _FileSource:
         self.write()
 
     def harness(self, connector: Connector, resource: str) -> Harness:
-        return Harness(connector, resource, self.add, self.delete, self.expire, lambda: set(self.entries),
-                       lambda: shutil.rmtree(self.path.parent), removal_expires=True)
+        return Harness(
+            connector,
+            resource,
+            self.add,
+            self.delete,
+            self.expire,
+            lambda: set(self.entries),
+            lambda: shutil.rmtree(self.path.parent),
+            removal_expires=True,
+        )
 
 
 class _MboxFile(_FileSource):
@@ -153,9 +183,11 @@ class _MboxFile(_FileSource):
     def message(self, key: str) -> str:
         n = self.entries[key]
         when = T0 + timedelta(minutes=n)
-        return (f"From sender{self.epoch}@example.org {when.strftime('%a %b %d %H:%M:%S %Y')}\n"
-                f"From: P {n} <p{n}@example.org>\nTo: me@example.org\nDate: {format_datetime(when)}\n"
-                f"Message-ID: <{key}>\nSubject: note {n}\n\nbody {n}\n\n")
+        return (
+            f"From sender{self.epoch}@example.org {when.strftime('%a %b %d %H:%M:%S %Y')}\n"
+            f"From: P {n} <p{n}@example.org>\nTo: me@example.org\nDate: {format_datetime(when)}\n"
+            f"Message-ID: <{key}>\nSubject: note {n}\n\nbody {n}\n\n"
+        )
 
     def render(self) -> str:
         return "".join(self.message(key) for key in self.entries)
@@ -176,10 +208,16 @@ class _IcsFile(_FileSource):
         lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:-//kith contract {self.epoch}//EN"]
         for uid, n in self.entries.items():
             start = T0 + timedelta(hours=n)
-            lines += ["BEGIN:VEVENT", f"UID:{uid}", f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
-                      f"DTEND:{start + timedelta(minutes=30):%Y%m%dT%H%M%SZ}", f"SUMMARY:meeting {n}",
-                      "ORGANIZER:mailto:me@example.org", f"ATTENDEE;CN=P {n}:mailto:p{n}@example.org",
-                      "END:VEVENT"]
+            lines += [
+                "BEGIN:VEVENT",
+                f"UID:{uid}",
+                f"DTSTART:{start:%Y%m%dT%H%M%SZ}",
+                f"DTEND:{start + timedelta(minutes=30):%Y%m%dT%H%M%SZ}",
+                f"SUMMARY:meeting {n}",
+                "ORGANIZER:mailto:me@example.org",
+                f"ATTENDEE;CN=P {n}:mailto:p{n}@example.org",
+                "END:VEVENT",
+            ]
         return "\r\n".join(lines + ["END:VCALENDAR", ""])
 
 
@@ -227,6 +265,7 @@ def ids(pages: list[Page], kind=Interaction) -> list[str]:
 
 # --- an in-memory store with AccountSyncStore's semantics, to run the engine against ------------
 
+
 @dataclass
 class ModelStore:
     rows: dict[str, tuple[str, int]] = field(default_factory=dict)  # provider id -> (resource, generation)
@@ -263,6 +302,7 @@ class ModelStore:
 
 
 # --- the contract ------------------------------------------------------------------------------------
+
 
 def test_full_sync_yields_every_item_once_and_ends_complete(make):
     # Given a source holding 8 items

@@ -1,4 +1,5 @@
 """The error hierarchy drawn in ingest/errors.py's docstring is the code's, whole."""
+
 from __future__ import annotations
 
 import ast
@@ -10,9 +11,20 @@ import ingest.errors
 
 ROOT = Path(__file__).resolve().parent.parent
 # Drawn without their module (ingest.errors itself), or found in these modules.
-HOMES = ("ingest.errors", "service.providers", "service.providers.oauth_states", "service.crypto",
-         "service.sync", "service.digest.outbox", "service.digest.mailer", "service.jobs.actors",
-         "service.providers.web_flow", "service.ties.as_of", "service.ties.cursor", "service.people.exclusion_pages")
+HOMES = (
+    "ingest.errors",
+    "service.providers",
+    "service.providers.oauth_states",
+    "service.crypto",
+    "service.sync",
+    "service.digest.outbox",
+    "service.digest.mailer",
+    "service.jobs.actors",
+    "service.providers.web_flow",
+    "service.ties.as_of",
+    "service.ties.cursor",
+    "service.people.exclusion_pages",
+)
 OUTSIDE = {"Exhausted", "Unreadable", "_Refused", "_BodyTooLarge", "LockboxError"}  # named in the docstring as such
 
 
@@ -58,11 +70,16 @@ def test_every_exception_class_of_the_application_is_in_the_tree():
         if "sandbox" in path.parts:  # the emulators play the providers, not Kith
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ClassDef) and any(
+            if (
+                isinstance(node, ast.ClassDef)
+                and any(
                     isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception")) or b.id in drawn_names)
-                    for b in node.bases):
-                if node.name not in drawn_names and node.name not in OUTSIDE:
-                    stray.append(f"{path.relative_to(ROOT)}:{node.name}")
+                    for b in node.bases
+                )
+                and node.name not in drawn_names
+                and node.name not in OUTSIDE
+            ):
+                stray.append(f"{path.relative_to(ROOT)}:{node.name}")
     # Then none is missing from the drawing (or its list of deliberate outsiders)
     assert stray == []
     assert all(name in (ingest.errors.__doc__ or "") for name in OUTSIDE)

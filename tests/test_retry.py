@@ -1,4 +1,5 @@
 """ingest.retry: the one Retry-After parser and retry loop of the Google and Graph edges."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -56,8 +57,12 @@ def test_retrying_waits_out_short_limits_and_hands_up_long_ones():
     assert slept[0] == 2.0 and len(slept) == 2 and 0.0 <= slept[1] <= 1.0  # second try: up to 0.5 * 2
     # And a wait longer than the policy allows goes up at once, as do errors that are not retryable
     with pytest.raises(RateLimited):
-        retrying(lambda: (_ for _ in ()).throw(RateLimited(120.0)), what="t",
-                 policy=RetryPolicy(max_rate_wait=10.0), sleep=slept.append)
+        retrying(
+            lambda: (_ for _ in ()).throw(RateLimited(120.0)),
+            what="t",
+            policy=RetryPolicy(max_rate_wait=10.0),
+            sleep=slept.append,
+        )
     with pytest.raises(AuthRevoked):
         retrying(lambda: (_ for _ in ()).throw(AuthRevoked("no")), what="t", sleep=slept.append)
     assert len(slept) == 2

@@ -1,4 +1,5 @@
 """Google: Gmail and Calendar metadata through the Gmail and Calendar REST APIs."""
+
 from .calendar import parse_event
 from .connector import GoogleConnector
 from .gmail import METADATA_HEADERS, parse_message
@@ -11,5 +12,4 @@ SCOPES = (
     "https://www.googleapis.com/auth/userinfo.email",
 )
 
-__all__ = ["GoogleConnector", "Quota", "parse_message", "parse_event", "METADATA_HEADERS",
-           "GMAIL_COSTS", "SCOPES"]
+__all__ = ["GoogleConnector", "Quota", "parse_message", "parse_event", "METADATA_HEADERS", "GMAIL_COSTS", "SCOPES"]

@@ -8,6 +8,7 @@ organizer is kept with role "organizer" and every human attendee with their resp
 audience is counted in `audience`, not stored (ingest.attendees). All-day events start at midnight in the event's
 (or the calendar's) time zone.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
@@ -19,8 +20,7 @@ from ingest.clean import clean_address, clean_id, clean_name
 from ingest.records import Interaction, Participant, Quarantined, Removed
 
 UTC = timezone.utc
-RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tentative",
-             "needsAction": "needs_action"}
+RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tentative", "needsAction": "needs_action"}
 
 
 def provider_id(calendar_id: str, event_id: str) -> str:
@@ -56,8 +56,9 @@ def _address(raw: object) -> str | None:
     return clean_address(address)
 
 
-def parse_event(event: dict[str, Any], calendar_id: str, calendar_tz: str | None = None,
-                resource: str | None = None) -> Interaction | Removed | Quarantined:
+def parse_event(
+    event: dict[str, Any], calendar_id: str, calendar_tz: str | None = None, resource: str | None = None
+) -> Interaction | Removed | Quarantined:
     resource = resource or f"calendar:{calendar_id}"
     event_id = str(event.get("id") or "")
     if not event_id:
@@ -69,9 +70,12 @@ def parse_event(event: dict[str, Any], calendar_id: str, calendar_tz: str | None
         start, all_day = _when(event.get("start"), calendar_tz)
         end, _ = _when(event.get("end"), calendar_tz)
     except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: the year 9999 in UTC-5
-        return Quarantined(ref=pid, reason=f"unreadable start/end: {type(exc).__name__}",
-                           excerpt=str({k: event.get(k) for k in ("start", "end")})[:500],
-                           resource=resource)
+        return Quarantined(
+            ref=pid,
+            reason=f"unreadable start/end: {type(exc).__name__}",
+            excerpt=str({k: event.get(k) for k in ("start", "end")})[:500],
+            resource=resource,
+        )
     if start is None:
         return Quarantined(ref=pid, reason="event without start", resource=resource)
     participants: list[Participant] = []
@@ -80,9 +84,14 @@ def parse_event(event: dict[str, Any], calendar_id: str, calendar_tz: str | None
         organizer = {}
     org_address = _address(organizer.get("email"))
     if org_address:
-        participants.append(Participant(address=org_address, role="organizer",
-                                        name=clean_name(organizer.get("displayName")),
-                                        response="organizer"))
+        participants.append(
+            Participant(
+                address=org_address,
+                role="organizer",
+                name=clean_name(organizer.get("displayName")),
+                response="organizer",
+            )
+        )
     attendees = event.get("attendees")
     for attendee in attendees if isinstance(attendees, list) else ():
         if not isinstance(attendee, dict) or attendee.get("resource"):
@@ -92,16 +101,29 @@ def parse_event(event: dict[str, Any], calendar_id: str, calendar_tz: str | None
             continue
         # A list or an object here would be unhashable: one odd attendee must not fail the page.
         status = attendee.get("responseStatus")
-        participants.append(Participant(
-            address=address, role="attendee", name=clean_name(attendee.get("displayName")),
-            response=RESPONSES.get(status, "none") if isinstance(status, str) else "none"))
+        participants.append(
+            Participant(
+                address=address,
+                role="attendee",
+                name=clean_name(attendee.get("displayName")),
+                response=RESPONSES.get(status, "none") if isinstance(status, str) else "none",
+            )
+        )
     duration = int((end - start).total_seconds()) if end is not None and end >= start else None
     kept, audience = bound_attendees(participants)
     return Interaction(
-        provider_id=pid, kind="meeting", occurred_at=start, participants=kept, audience=audience,
-        resource=resource, thread_id=_maybe_id(event.get("recurringEventId")),
-        message_id=_maybe_id(event.get("iCalUID")), duration_s=duration, all_day=all_day,
-        status="tentative" if event.get("status") == "tentative" else "confirmed")
+        provider_id=pid,
+        kind="meeting",
+        occurred_at=start,
+        participants=kept,
+        audience=audience,
+        resource=resource,
+        thread_id=_maybe_id(event.get("recurringEventId")),
+        message_id=_maybe_id(event.get("iCalUID")),
+        duration_s=duration,
+        all_day=all_day,
+        status="tentative" if event.get("status") == "tentative" else "confirmed",
+    )
 
 
 def _maybe_id(value: object) -> str | None:

@@ -20,6 +20,7 @@ never claims what is not stored.
 Calendar cursor: {"page_token": T} during a full listing, {"sync_token": S} after it.
 Incremental pages carry the old sync token until the last, so a crash repeats, never skips.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,8 @@ import logging
 import time
 from collections import OrderedDict
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from collections.abc import Callable, Iterable, Iterator
 
 from ingest.audience import own_forms
 from ingest.connector import Connector
@@ -70,10 +72,19 @@ class _Listing(TypedDict):
 class GoogleConnector(Connector):
     provider = "google"
 
-    def __init__(self, credentials: Credentials, *, api_base: str, calendars: Iterable[str] = ("primary",),
-                 quota: Quota | None = None, list_page: int = LIST_PAGE, batch_calls: int = BATCH_CALLS,
-                 batch_units: int = BATCH_UNITS, sleep: Callable[[float], None] = time.sleep,
-                 address: str | None = None) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        api_base: str,
+        calendars: Iterable[str] = ("primary",),
+        quota: Quota | None = None,
+        list_page: int = LIST_PAGE,
+        batch_calls: int = BATCH_CALLS,
+        batch_units: int = BATCH_UNITS,
+        sleep: Callable[[float], None] = time.sleep,
+        address: str | None = None,
+    ) -> None:
         self.transport = Transport(credentials, api_base)
         self.calendars = [c.strip() for c in calendars if c.strip()]
         self.quota = quota or Quota()
@@ -113,19 +124,23 @@ class GoogleConnector(Connector):
 
     def _gmail_get(self, message_id: str) -> HttpRequest:
         return self.transport.gmail_users("messages").get(
-            userId="me", id=message_id, format="metadata", metadataHeaders=list(METADATA_HEADERS))
+            userId="me", id=message_id, format="metadata", metadataHeaders=list(METADATA_HEADERS)
+        )
 
     def _gmail_thread(self, thread_id: str) -> HttpRequest:
         return self.transport.gmail_users("threads").get(
-            userId="me", id=thread_id, format="metadata", metadataHeaders=list(METADATA_HEADERS))
+            userId="me", id=thread_id, format="metadata", metadataHeaders=list(METADATA_HEADERS)
+        )
 
     def _gmail_list(self, token: str | None) -> HttpRequest:
         return self.transport.gmail_users("messages").list(
-            userId="me", maxResults=self.list_page, includeSpamTrash=True, **({"pageToken": token} if token else {}))
+            userId="me", maxResults=self.list_page, includeSpamTrash=True, **({"pageToken": token} if token else {})
+        )
 
     def _send_as(self) -> list[str]:
-        body = self.calls.call("gmail", "users.settings.sendAs.list",
-                          lambda: self.transport.gmail_users("sendAs").list(userId="me"))
+        body = self.calls.call(
+            "gmail", "users.settings.sendAs.list", lambda: self.transport.gmail_users("sendAs").list(userId="me")
+        )
         found = [str(s.get("sendAsEmail", "")).lower() for s in body.get("sendAs", [])]
         self._own = sorted({a for a in found if "@" in a} | ({self.address} if self.address else set()))
         return self._own
@@ -184,7 +199,7 @@ class GoogleConnector(Connector):
         bodies = self.calls.batch("gmail", calls)
         own = self._own_forms()
         items: list[Item] = []
-        for index, (kind, key, ids) in enumerate(batch):
+        for index, (kind, _key, ids) in enumerate(batch):
             body = bodies.get(f"{kind[0]}{index}")
             if body is None:
                 items.extend(Removed(i) for i in ids)  # deleted since it was listed
@@ -199,12 +214,19 @@ class GoogleConnector(Connector):
     def _gmail_full(self, state: dict[str, Any] | None) -> Iterator[Page]:
         self.transport.ensure_token()
         if state is None:
-            profile = self.calls.call("gmail", "users.getProfile",
-                                 lambda: self.transport.gmail_users("users").getProfile(userId="me"))
+            profile = self.calls.call(
+                "gmail", "users.getProfile", lambda: self.transport.gmail_users("users").getProfile(userId="me")
+            )
             self.address = self.address or str(profile.get("emailAddress", "")).lower() or None
-            state = {"phase": "full", "history_id": int(profile["historyId"]), "page_token": None,
-                     "after": None, "done_threads": [], "seen": 0,
-                     "total": int(profile.get("messagesTotal") or 0) or None}
+            state = {
+                "phase": "full",
+                "history_id": int(profile["historyId"]),
+                "page_token": None,
+                "after": None,
+                "done_threads": [],
+                "seen": 0,
+                "total": int(profile.get("messagesTotal") or 0) or None,
+            }
         own = tuple(self._send_as())
         # Threads planned for a whole fetch in this run; the cursor keeps only those stored.
         claimed = set(state["done_threads"])
@@ -226,14 +248,22 @@ class GoogleConnector(Connector):
                 cursor = state
             else:
                 prefix = listing["prefix"]
-                state.update(page_token=listing["token"],
-                             after=listing["listed"][prefix - 1][0] if prefix else listing["after"])
+                state.update(
+                    page_token=listing["token"], after=listing["listed"][prefix - 1][0] if prefix else listing["after"]
+                )
                 cursor = state
-            yield Page(items=tuple(items), cursor=json.dumps(cursor), complete=final, full_sync=True,
-                       own_addresses=own, progress=(state["seen"], state["total"]))
+            yield Page(
+                items=tuple(items),
+                cursor=json.dumps(cursor),
+                complete=final,
+                full_sync=True,
+                own_addresses=own,
+                progress=(state["seen"], state["total"]),
+            )
 
-    def _full_jobs(self, token: str | None, after: str | None,
-                   claimed: set[str]) -> Iterator[tuple[tuple[_Listing, list[Unit], bool], Fetch]]:
+    def _full_jobs(
+        self, token: str | None, after: str | None, claimed: set[str]
+    ) -> Iterator[tuple[tuple[_Listing, list[Unit], bool], Fetch]]:
         """Batches of the full listing, listing the next page as soon as the pipeline wants
         more work: ((listing, batch, last_of_listing), job) pairs."""
         while True:
@@ -242,12 +272,19 @@ class GoogleConnector(Connector):
             if after:
                 ids = [m for m, _ in listed]
                 if after in ids:  # else it is gone: the whole page again, stored rows are upserts
-                    listed = listed[ids.index(after) + 1:]
+                    listed = listed[ids.index(after) + 1 :]
             listed = [(m, t) for m, t in listed if t not in claimed]
             units = self._plan(listed, threads_from=2)
             claimed.update(key for kind, key, _ in units if kind == "thread")
-            listing: _Listing = {"token": token, "next": body.get("nextPageToken"), "after": after, "listed": listed,
-                                 "positions": {m: i for i, (m, _) in enumerate(listed)}, "covered": set(), "prefix": 0}
+            listing: _Listing = {
+                "token": token,
+                "next": body.get("nextPageToken"),
+                "after": after,
+                "listed": listed,
+                "positions": {m: i for i, (m, _) in enumerate(listed)},
+                "covered": set(),
+                "prefix": 0,
+            }
             batches = self._batches(units) or [[]]
             for number, batch in enumerate(batches):
                 yield (listing, batch, number == len(batches) - 1), partial(self._fetch, batch)
@@ -266,9 +303,12 @@ class GoogleConnector(Connector):
             params: dict[str, str | int] = {"userId": "me", "startHistoryId": str(start), "maxResults": 500}
             if token:
                 params["pageToken"] = token
-            body = self.calls.call("gmail", "users.history.list",
-                              lambda: self.transport.gmail_users("history").list(**params),
-                              cursor_call=True)
+            body = self.calls.call(
+                "gmail",
+                "users.history.list",
+                lambda: self.transport.gmail_users("history").list(**params),  # noqa: B023 - called at once
+                cursor_call=True,
+            )
             for record in body.get("history", []):
                 for key in ("messagesAdded", "labelsAdded", "labelsRemoved"):
                     for change in record.get(key, []):
@@ -295,8 +335,7 @@ class GoogleConnector(Connector):
         jobs: list[tuple[int, Fetch]] = [(number, partial(self._fetch, b)) for number, b in enumerate(batches)]
         for number, items in self.calls.pipelined(jobs):
             final = number == len(jobs) - 1
-            yield Page(items=tuple(items) + (gone if final else ()), cursor=new if final else old,
-                       complete=final)
+            yield Page(items=tuple(items) + (gone if final else ()), cursor=new if final else old, complete=final)
 
     # --- Calendar -------------------------------------------------------------------
 
@@ -307,15 +346,17 @@ class GoogleConnector(Connector):
         page_token = (state or {}).get("page_token")
         full = sync_token is None
         while True:
-            params: dict[str, str | int | bool] = {"calendarId": calendar_id, "singleEvents": True,
-                                                   "maxResults": 2500}
+            params: dict[str, str | int | bool] = {"calendarId": calendar_id, "singleEvents": True, "maxResults": 2500}
             if page_token:
                 params["pageToken"] = page_token
             if sync_token:
                 params["syncToken"] = sync_token
-            body = self.calls.call("calendar", "events.list",
-                              lambda: self.transport.events().list(**params),
-                              cursor_call=bool(sync_token or page_token))
+            body = self.calls.call(
+                "calendar",
+                "events.list",
+                lambda: self.transport.events().list(**params),  # noqa: B023 - called at once
+                cursor_call=bool(sync_token or page_token),
+            )
             tz = body.get("timeZone")
             items = tuple(parse_event(e, calendar_id, tz, resource) for e in body.get("items", []))
             page_token = body.get("nextPageToken")
@@ -324,8 +365,7 @@ class GoogleConnector(Connector):
                 yield Page(items=items, cursor=json.dumps(cursor), full_sync=full)
                 continue
             next_sync = body.get("nextSyncToken")
-            yield Page(items=items, cursor=json.dumps({"sync_token": next_sync}), complete=True,
-                       full_sync=full)
+            yield Page(items=items, cursor=json.dumps({"sync_token": next_sync}), complete=True, full_sync=full)
             return
 
 

@@ -3,12 +3,14 @@ cap, retried in-process for rate limits (Retry-After) and 5xx (jittered backoff)
 whose refused parts are retried alone; and a small pipeline that keeps a few batches in
 flight while yielding their results in order (so cursors advance only over what is stored).
 """
+
 from __future__ import annotations
 
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
 
 from ingest.errors import RateLimited, SourceError, TransientError
 
@@ -43,8 +45,14 @@ class Dispatcher:
                 return self.transport.execute(make())
 
         what = f"{api} {method}"
-        return retrying(once, what=what, policy=GOOGLE_RETRY, translate=translator(cursor_call=cursor_call, what=what),
-                        sleep=self.sleep, on_rate_limited=lambda s: self.quota.penalise(api, s))
+        return retrying(
+            once,
+            what=what,
+            policy=GOOGLE_RETRY,
+            translate=translator(cursor_call=cursor_call, what=what),
+            sleep=self.sleep,
+            on_rate_limited=lambda s: self.quota.penalise(api, s),
+        )
 
     def batch(self, api: str, calls: dict[str, tuple[str, MakeRequest]]) -> dict[str, dict[str, Any] | None]:
         """Run calls (id -> (method, make-request)) as batches; a part refused for rate or a
@@ -57,13 +65,20 @@ class Dispatcher:
             methods = [method for method, _ in pending.values()]
             units = sum(GMAIL_COSTS.get(m, 5) for m in methods) if api == "gmail" else len(methods)
 
-            def send() -> dict[str, BatchResult]:
+            def send(
+                units: int = units, pending: dict[str, tuple[str, MakeRequest]] = pending
+            ) -> dict[str, BatchResult]:
                 with self.quota.slot(api, units):
                     return self.transport.run_batch(api, {rid: make() for rid, (_, make) in pending.items()})
 
-            results = retrying(send, what=f"{api} batch", policy=GOOGLE_RETRY,
-                               translate=translator(what=f"{api} batch"), sleep=self.sleep,
-                               on_rate_limited=lambda s: self.quota.penalise(api, s))
+            results = retrying(
+                send,
+                what=f"{api} batch",
+                policy=GOOGLE_RETRY,
+                translate=translator(what=f"{api} batch"),
+                sleep=self.sleep,
+                on_rate_limited=lambda s: self.quota.penalise(api, s),
+            )
             retry_after = 0.0
             failed: dict[str, tuple[str, MakeRequest]] = {}
             last_error: SourceError | None = None
@@ -91,8 +106,9 @@ class Dispatcher:
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=max(1, self.quota.max_concurrent),
-                                                thread_name_prefix="google-batch")
+            self._executor = ThreadPoolExecutor(
+                max_workers=max(1, self.quota.max_concurrent), thread_name_prefix="google-batch"
+            )
         return self._executor
 
     def pipelined(self, jobs: Iterable[tuple[M, Callable[[], Any]]]) -> Iterator[tuple[M, Any]]:
@@ -122,4 +138,3 @@ class Dispatcher:
         finally:
             for _, future in futures:
                 future.cancel()
-

@@ -13,12 +13,13 @@ GOOGLE_RETRY: in-process retries first (jittered exponential backoff for 5xx, Re
 plus a little jitter for rate limits, so threads of one account do not return together),
 then the error goes up to the sync engine.
 """
+
 from __future__ import annotations
 
 import json
 import socket
 from functools import partial
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import httplib2
 from google.auth import exceptions as auth_exceptions
@@ -40,8 +41,14 @@ def reason_of(content: bytes | str | None) -> str:
         return ""
 
 
-def translate_status(status: int, reason: str, headers: Mapping[str, str] | None = None, *, cursor_call: bool = False,
-                     what: str = "google") -> SourceError | None:
+def translate_status(
+    status: int,
+    reason: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    cursor_call: bool = False,
+    what: str = "google",
+) -> SourceError | None:
     """The Kith error for an HTTP failure, or None for a plain 404 of an item."""
     if status == 429 or (status == 403 and reason in RATE_REASONS):
         return RateLimited(retry_after_of(headers, 1.0), f"{what}: {reason or 'rate limited'}")
@@ -60,8 +67,7 @@ def translate(exc: BaseException, *, cursor_call: bool = False, what: str = "goo
     if isinstance(exc, SourceError):
         return exc
     if isinstance(exc, HttpError):
-        found = translate_status(exc.resp.status, reason_of(exc.content), exc.resp,
-                                 cursor_call=cursor_call, what=what)
+        found = translate_status(exc.resp.status, reason_of(exc.content), exc.resp, cursor_call=cursor_call, what=what)
         return found if found is not None else exc
     if isinstance(exc, auth_exceptions.RefreshError):
         text = str(exc)

@@ -5,11 +5,13 @@ date is the Date header when it parses, else Gmail's `internalDate` (when Gmail 
 it). Addresses that do not parse are dropped one by one; a message whose every address is
 unreadable and that has no date at all is quarantined with its header lines as excerpt.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Collection, Iterator
+from typing import Any
+from collections.abc import Collection, Iterator
 
 from ingest.addresses import iter_address_list
 from ingest.audience import bound_audience
@@ -19,12 +21,33 @@ from ingest.records import Interaction, Participant, Quarantined
 UTC = timezone.utc
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-METADATA_HEADERS = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "In-Reply-To", "References",
-                    "List-Unsubscribe", "List-Id", "Precedence", "Auto-Submitted", "Sender",
-                    "Content-Class", "X-Auto-Response-Suppress")
+METADATA_HEADERS = (
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "List-Unsubscribe",
+    "List-Id",
+    "Precedence",
+    "Auto-Submitted",
+    "Sender",
+    "Content-Class",
+    "X-Auto-Response-Suppress",
+)
 # What the noise filters read (Sender: calendar-notification@google.com marks invitations).
-KEPT_HEADERS = ("list-unsubscribe", "list-id", "precedence", "auto-submitted", "sender", "content-class",
-                "x-auto-response-suppress")
+KEPT_HEADERS = (
+    "list-unsubscribe",
+    "list-id",
+    "precedence",
+    "auto-submitted",
+    "sender",
+    "content-class",
+    "x-auto-response-suppress",
+)
 ROLES = (("from", "from"), ("to", "to"), ("cc", "cc"), ("bcc", "bcc"))
 MAX_BROADCAST_HEADER = 4 << 20  # as mbox's header block: past this nothing is read
 
@@ -89,40 +112,56 @@ def _first(headers: dict[str, list[str]], name: str) -> str | None:
 
 
 def excerpt(message: dict[str, Any]) -> str:
-    lines = [f"{e.get('name')}: {e.get('value')}"
-             for e in (message.get("payload") or {}).get("headers") or []
-             if str(e.get("name", "")).lower() in {h.lower() for h in METADATA_HEADERS}]
+    lines = [
+        f"{e.get('name')}: {e.get('value')}"
+        for e in (message.get("payload") or {}).get("headers") or []
+        if str(e.get("name", "")).lower() in {h.lower() for h in METADATA_HEADERS}
+    ]
     return "\n".join(lines)[:2000]
 
 
-def parse_message(message: dict[str, Any], resource: str = "gmail", own: Collection[str] = ()) -> Interaction | Quarantined:
+def parse_message(
+    message: dict[str, Any], resource: str = "gmail", own: Collection[str] = ()
+) -> Interaction | Quarantined:
     """`own`: the user's addresses, kept with their role when a big audience is not
     (ingest.audience; pass `own_forms(...)` when parsing many messages)."""
     message_id = str(message.get("id") or "")
     try:
         headers = header_map(message)
-        audience = bound_audience((p for header, role in ROLES for p in _addresses(headers.get(header, []), role)),
-                                  own)
+        audience = bound_audience((p for header, role in ROLES for p in _addresses(headers.get(header, []), role)), own)
         occurred = _date(_first(headers, "date")) or _internal(message.get("internalDate"))
         if not message_id:
-            return Quarantined(ref="?", reason="message without id", excerpt=excerpt(message),
-                               resource=resource)
+            return Quarantined(ref="?", reason="message without id", excerpt=excerpt(message), resource=resource)
         if occurred is None:
-            return Quarantined(ref=message_id, reason="no readable Date header and no internalDate",
-                               excerpt=excerpt(message), resource=resource)
+            return Quarantined(
+                ref=message_id,
+                reason="no readable Date header and no internalDate",
+                excerpt=excerpt(message),
+                resource=resource,
+            )
         labels = tuple(str(label) for label in message.get("labelIds") or ())
-        references = tuple(r.strip("<>") for r in " ".join(headers.get("references", [])).split()
-                           if r.strip("<>"))
+        references = tuple(r.strip("<>") for r in " ".join(headers.get("references", [])).split() if r.strip("<>"))
         kept = tuple((name, headers[name][0][:1000]) for name in KEPT_HEADERS if headers.get(name))
         return Interaction(
-            provider_id=message_id, kind="email", occurred_at=occurred,
-            participants=audience.participants, audience=audience.count, resource=resource,
+            provider_id=message_id,
+            kind="email",
+            occurred_at=occurred,
+            participants=audience.participants,
+            audience=audience.count,
+            resource=resource,
             thread_id=message.get("threadId") or None,
             message_id=_msgid(_first(headers, "message-id")),
             in_reply_to=_msgid(_first(headers, "in-reply-to")),
-            references=references, labels=labels, is_sent="SENT" in labels,
-            is_draft="DRAFT" in labels, headers=kept)
-    except Exception as exc:  # noqa: BLE001 - one unreadable message must not stop a sync
-        return Quarantined(ref=message_id or "?", reason=f"unreadable message: {type(exc).__name__}",
-                           excerpt=excerpt(message) if isinstance(message, dict) else "",
-                           resource=resource)
+            references=references,
+            labels=labels,
+            is_sent="SENT" in labels,
+            is_draft="DRAFT" in labels,
+            headers=kept,
+        )
+    except Exception as exc:
+        return Quarantined(
+            ref=message_id or "?",
+            reason=f"unreadable message: {type(exc).__name__}",
+            excerpt=excerpt(message) if isinstance(message, dict) else "",
+            resource=resource,
+        )

@@ -24,6 +24,7 @@ A concurrency cap (ingest.semaphore, holders with their own expiry, same Redis) 
 requests in flight per account. Without Redis (unit tests, one process) an in-process
 bucket grants in the present the same way (the threads of one process need no line).
 """
+
 from __future__ import annotations
 
 import threading
@@ -38,9 +39,14 @@ if TYPE_CHECKING:
     import redis
 
 GMAIL_COSTS = {
-    "users.getProfile": 1, "users.labels.list": 1, "users.settings.sendAs.list": 1,
-    "users.history.list": 2, "users.messages.list": 5, "users.messages.get": 5,
-    "users.threads.get": 10, "users.threads.list": 10,
+    "users.getProfile": 1,
+    "users.labels.list": 1,
+    "users.settings.sendAs.list": 1,
+    "users.history.list": 2,
+    "users.messages.list": 5,
+    "users.messages.get": 5,
+    "users.threads.get": 10,
+    "users.threads.list": 10,
 }
 GMAIL_UNITS_PER_SECOND = 250.0
 CALENDAR_REQUESTS_PER_SECOND = 10.0
@@ -125,8 +131,9 @@ class RedisBucket:
     when the bucket is not in debt and its asker is first in line, so a process that asks a
     little later every time (busier, or with fewer threads) still gets its turn."""
 
-    def __init__(self, client: redis.Redis, key: str, rate: float, capacity: float, grace_s: float = 1.0,
-                 poll_s: float = 0.01) -> None:
+    def __init__(
+        self, client: redis.Redis, key: str, rate: float, capacity: float, grace_s: float = 1.0, poll_s: float = 0.01
+    ) -> None:
         self.client, self.key, self.rate, self.capacity = client, key, rate, capacity
         self.grace_s, self.poll_s = grace_s, poll_s
         self.keys = [key, f"{key}:line", f"{key}:deadlines"]
@@ -134,8 +141,10 @@ class RedisBucket:
         self._local = threading.local()
 
     def ask(self, cost: float, ticket: str = "", force: bool = False) -> tuple[float, str]:
-        wait, ticket = self.script(keys=self.keys, args=[self.rate, self.capacity, cost, "1" if force else "0",
-                                                         ticket, self.grace_s, self.poll_s])
+        wait, ticket = self.script(
+            keys=self.keys,
+            args=[self.rate, self.capacity, cost, "1" if force else "0", ticket, self.grace_s, self.poll_s],
+        )
         return float(wait), ticket.decode() if isinstance(ticket, bytes) else ticket
 
     def take(self, cost: float, force: bool = False) -> float:
@@ -158,11 +167,17 @@ class Quota:
     batch (125 units): 264 units/s at most, before that jitter.
     """
 
-    def __init__(self, *, redis_url: str | None = None, account: str = "default",
-                 units_per_second: float = GMAIL_UNITS_PER_SECOND,
-                 calendar_per_second: float = CALENDAR_REQUESTS_PER_SECOND,
-                 burst_s: float = 0.05, max_concurrent: int = 4,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        redis_url: str | None = None,
+        account: str = "default",
+        units_per_second: float = GMAIL_UNITS_PER_SECOND,
+        calendar_per_second: float = CALENDAR_REQUESTS_PER_SECOND,
+        burst_s: float = 0.05,
+        max_concurrent: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.units_per_second = units_per_second
         self.max_concurrent = max_concurrent
         self.sleep = sleep
@@ -178,14 +193,13 @@ class Quota:
 
             client = redis.Redis.from_url(redis_url)
             prefix = f"kith:quota:google:{account}"
-            self.gmail = RedisBucket(client, f"{prefix}:gmail", units_per_second,
-                                     units_per_second * burst_s)
-            self.calendar = RedisBucket(client, f"{prefix}:calendar", calendar_per_second,
-                                        max(1.0, calendar_per_second * burst_s))
+            self.gmail = RedisBucket(client, f"{prefix}:gmail", units_per_second, units_per_second * burst_s)
+            self.calendar = RedisBucket(
+                client, f"{prefix}:calendar", calendar_per_second, max(1.0, calendar_per_second * burst_s)
+            )
             # Each holder has its own expiry: a worker killed while holding a slot gives it
             # back SLOT_TTL_MS later, whatever the other workers do meanwhile.
-            self._limiter = RedisSemaphore(client, f"{prefix}:inflight", max_concurrent,
-                                           SLOT_TTL_MS / 1000)
+            self._limiter = RedisSemaphore(client, f"{prefix}:inflight", max_concurrent, SLOT_TTL_MS / 1000)
         else:
             self.gmail = LocalBucket(units_per_second, units_per_second * burst_s)
             self.calendar = LocalBucket(calendar_per_second, max(1.0, calendar_per_second * burst_s))

@@ -5,6 +5,7 @@ like every other call, is under the configured API base (KITH_GOOGLE_API_BASE).
 google-api-python-client builds a batch URL from the discovery document's own rootUrl,
 not from `client_options.api_endpoint`, so the batch is made here with an explicit URI.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,24 +37,33 @@ class Transport:
     def _http(self) -> Any:
         local = self._local
         if getattr(local, "http", None) is None:
-            local.http = google_auth_httplib2.AuthorizedHttp(
-                self.credentials, http=httplib2.Http(timeout=self.timeout))
+            local.http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=httplib2.Http(timeout=self.timeout))
         return local.http
 
     def gmail(self) -> Any:
         local = self._local
         if getattr(local, "gmail", None) is None:
-            local.gmail = build("gmail", "v1", http=self._http(), static_discovery=True,
-                                cache_discovery=False,
-                                client_options={"api_endpoint": f"{self.api_base}/"})
+            local.gmail = build(
+                "gmail",
+                "v1",
+                http=self._http(),
+                static_discovery=True,
+                cache_discovery=False,
+                client_options={"api_endpoint": f"{self.api_base}/"},
+            )
         return local.gmail
 
     def calendar(self) -> Any:
         local = self._local
         if getattr(local, "calendar", None) is None:
-            local.calendar = build("calendar", "v3", http=self._http(), static_discovery=True,
-                                   cache_discovery=False,
-                                   client_options={"api_endpoint": f"{self.api_base}/calendar/v3/"})
+            local.calendar = build(
+                "calendar",
+                "v3",
+                http=self._http(),
+                static_discovery=True,
+                cache_discovery=False,
+                client_options={"api_endpoint": f"{self.api_base}/calendar/v3/"},
+            )
         return local.calendar
 
     def gmail_users(self, name: str) -> Any:
@@ -65,8 +75,11 @@ class Transport:
             cache = local.resources = {}
         if name not in cache:
             users = self.gmail().users()
-            cache[name] = users if name == "users" else (
-                users.settings().sendAs() if name == "sendAs" else getattr(users, name)())
+            cache[name] = (
+                users
+                if name == "users"
+                else (users.settings().sendAs() if name == "sendAs" else getattr(users, name)())
+            )
         return cache[name]
 
     def events(self) -> Any:
@@ -92,8 +105,12 @@ class Transport:
                 results[request_id] = (response, None)
                 return
             status = getattr(getattr(exception, "resp", None), "status", 0)
-            error = translate_status(status, reason_of(getattr(exception, "content", b"")),
-                                     getattr(exception, "resp", None), what=f"{api} batch part")
+            error = translate_status(
+                status,
+                reason_of(getattr(exception, "content", b"")),
+                getattr(exception, "resp", None),
+                what=f"{api} batch part",
+            )
             results[request_id] = (None, error if error is not None else "gone")
 
         batch = BatchHttpRequest(callback=collect, batch_uri=self.batch_uri(api))
@@ -109,5 +126,9 @@ class Transport:
         with self._refresh_lock:
             if not self.credentials.valid:
                 what = "google token refresh"
-                retrying(lambda: self.credentials.refresh(Request()), what=what,
-                         policy=replace(GOOGLE_RETRY, attempts=3), translate=translator(what=what))
+                retrying(
+                    lambda: self.credentials.refresh(Request()),
+                    what=what,
+                    policy=replace(GOOGLE_RETRY, attempts=3),
+                    translate=translator(what=what),
+                )

@@ -7,6 +7,7 @@ An event without an organizer is still a meeting: its organizer is simply unknow
 Resource attendees (rooms, equipment) are not people and are left out; beyond
 `MAX_ATTENDEES` attendees the rest are counted in `audience`, not stored (ingest.attendees).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -76,16 +77,17 @@ def _person(recipient: object) -> tuple[str | None, str | None]:
         return None, None
     name = email.get("name")
     address = email.get("address")
-    return (clean_address(normalise_address(address)) if isinstance(address, str) else None,
-            clean_name(name) if isinstance(name, str) else None)
+    return (
+        clean_address(normalise_address(address)) if isinstance(address, str) else None,
+        clean_name(name) if isinstance(name, str) else None,
+    )
 
 
 def _participants(event: dict[str, Any]) -> tuple[Participant, ...]:
     people: list[Participant] = []
     organizer, organizer_name = _person(event.get("organizer"))
     if organizer:
-        people.append(Participant(address=organizer, role="organizer", name=organizer_name,
-                                  response="organizer"))
+        people.append(Participant(address=organizer, role="organizer", name=organizer_name, response="organizer"))
     seen = {organizer} if organizer else set()
     attendees = event.get("attendees")
     for attendee in attendees if isinstance(attendees, list) else ():
@@ -98,8 +100,14 @@ def _participants(event: dict[str, Any]) -> tuple[Participant, ...]:
         status = attendee.get("status")
         # A list or an object here would be unhashable: one odd attendee must not fail the page.
         response = status.get("response") if isinstance(status, dict) else None
-        people.append(Participant(address=address, role="attendee", name=name,
-                                  response=RESPONSES.get(response, "none") if isinstance(response, str) else "none"))
+        people.append(
+            Participant(
+                address=address,
+                role="attendee",
+                name=name,
+                response=RESPONSES.get(response, "none") if isinstance(response, str) else "none",
+            )
+        )
     return tuple(people)
 
 
@@ -115,8 +123,11 @@ def parse_event(event: dict[str, Any], resource: str = "calendar") -> Item:
     end = parse_date_time_zone(event.get("end"))
     if start is None:
         zone_name = (event.get("start") or {}).get("timeZone") if isinstance(event.get("start"), dict) else None
-        reason = (f"event start in an unknown time zone: {clean_text(zone_name, 100)}" if zone_name and zone(zone_name) is None
-                  else "event without a readable start")
+        reason = (
+            f"event start in an unknown time zone: {clean_text(zone_name, 100)}"
+            if zone_name and zone(zone_name) is None
+            else "event without a readable start"
+        )
         return Quarantined(ref=graph_id, reason=reason, excerpt=_excerpt(event), resource=resource)
     duration = int((end - start).total_seconds()) if end is not None and end >= start else None
 

@@ -12,11 +12,13 @@ Graph binds a delta link to its window, so once the window's end lags the clock 
 than `window_step_days` (a week) the cursor counts as expired and the engine runs a full
 pass over the current window: the window moves forward, a week at a time.
 """
+
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from ..audience import own_forms
 from ..connector import Connector
@@ -43,10 +45,18 @@ def _parse(stamp: str) -> datetime:
 class MicrosoftConnector(Connector):
     provider = "microsoft"
 
-    def __init__(self, client: GraphClient, *, folders: Sequence[str] = DEFAULT_FOLDERS,
-                 calendar: bool = True, page_size: int = 1000, past_days: int = 730,
-                 future_days: int = 90, window_step_days: int = 7,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(
+        self,
+        client: GraphClient,
+        *,
+        folders: Sequence[str] = DEFAULT_FOLDERS,
+        calendar: bool = True,
+        page_size: int = 1000,
+        past_days: int = 730,
+        future_days: int = 90,
+        window_step_days: int = 7,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
         self.client = client
         self.folders = tuple(dict.fromkeys(f.strip() for f in folders if f.strip()))
         self.calendar = calendar
@@ -72,7 +82,9 @@ class MicrosoftConnector(Connector):
         if self._own is None:
             me = self.client.get("me", params={"$select": "mail,userPrincipalName,proxyAddresses"})
             found = [me.get("mail"), me.get("userPrincipalName")]
-            found += [p[5:] for p in me.get("proxyAddresses") or () if isinstance(p, str) and p.lower().startswith("smtp:")]
+            found += [
+                p[5:] for p in me.get("proxyAddresses") or () if isinstance(p, str) and p.lower().startswith("smtp:")
+            ]
             addresses = (normalise_address(a) for a in found)
             self._own = list(dict.fromkeys(a for a in addresses if a and "@" in a and not a.startswith("/")))
         return list(self._own)
@@ -103,8 +115,16 @@ class MicrosoftConnector(Connector):
         return f'odata.maxpagesize={self.page_size}, IdType="ImmutableId", outlook.timezone="UTC"'
 
     # -- rounds ----------------------------------------------------------------------------------
-    def _round(self, resource: str, url: str, params: dict[str, str] | None, full: bool, parse: Parser,
-               total: int | None, extra: Mapping[str, str | None]) -> Iterator[Page]:
+    def _round(
+        self,
+        resource: str,
+        url: str,
+        params: dict[str, str] | None,
+        full: bool,
+        parse: Parser,
+        total: int | None,
+        extra: Mapping[str, str | None],
+    ) -> Iterator[Page]:
         done = 0
         own = tuple(self.own_addresses()) if full else ()
         while True:
@@ -115,12 +135,24 @@ class MicrosoftConnector(Connector):
             progress = (done, max(total, done) if total is not None else None)
             next_link, delta_link = data.get("@odata.nextLink"), data.get("@odata.deltaLink")
             if next_link:
-                yield Page(items, self._encode(resource, next_link, full, **extra), complete=False,
-                           full_sync=full, own_addresses=own, progress=progress)
+                yield Page(
+                    items,
+                    self._encode(resource, next_link, full, **extra),
+                    complete=False,
+                    full_sync=full,
+                    own_addresses=own,
+                    progress=progress,
+                )
                 url = next_link
             elif delta_link:
-                yield Page(items, self._encode(resource, delta_link, False, **extra), complete=True,
-                           full_sync=full, own_addresses=own, progress=(done, done))
+                yield Page(
+                    items,
+                    self._encode(resource, delta_link, False, **extra),
+                    complete=True,
+                    full_sync=full,
+                    own_addresses=own,
+                    progress=(done, done),
+                )
                 return
             else:
                 raise TransientError(f"Graph page for {resource} had neither nextLink nor deltaLink")
@@ -129,13 +161,20 @@ class MicrosoftConnector(Connector):
         folder = resource[5:]
         state = self._decode(resource, cursor)
         if state is not None:
-            yield from self._round(resource, state["link"], None, bool(state.get("full")), self._mail_parser(),
-                                   None, {})
+            yield from self._round(
+                resource, state["link"], None, bool(state.get("full")), self._mail_parser(), None, {}
+            )
             return
         total = self.client.get(f"me/mailFolders/{folder}", params={"$select": "totalItemCount"}).get("totalItemCount")
-        yield from self._round(resource, f"me/mailFolders/{folder}/messages/delta",
-                               {"$select": ",".join(MESSAGE_SELECT)}, True, self._mail_parser(),
-                               total if isinstance(total, int) else None, {})
+        yield from self._round(
+            resource,
+            f"me/mailFolders/{folder}/messages/delta",
+            {"$select": ",".join(MESSAGE_SELECT)},
+            True,
+            self._mail_parser(),
+            total if isinstance(total, int) else None,
+            {},
+        )
 
     def _mail_parser(self) -> Parser:
         # The mailbox's addresses are kept with their role on a broadcast (ingest.audience).
@@ -153,10 +192,23 @@ class MicrosoftConnector(Connector):
                 # A delta link is bound to its window; a new window is a new full pass, under a
                 # new generation so that what left the window (or vanished meanwhile) goes.
                 raise CursorExpired("the calendar window moved forward: full pass over the new window")
-            yield from self._round(resource, state["link"], None, bool(state.get("full")), parse_event,
-                                   None, {"start": state.get("start"), "end": end})
+            yield from self._round(
+                resource,
+                state["link"],
+                None,
+                bool(state.get("full")),
+                parse_event,
+                None,
+                {"start": state.get("start"), "end": end},
+            )
             return
         window = {"start": _iso(now - self.past), "end": _iso(now + self.future)}
-        yield from self._round(resource, "me/calendarView/delta",
-                               {"startDateTime": window["start"], "endDateTime": window["end"]},
-                               True, parse_event, None, window)
+        yield from self._round(
+            resource,
+            "me/calendarView/delta",
+            {"startDateTime": window["start"], "endDateTime": window["end"]},
+            True,
+            parse_event,
+            None,
+            window,
+        )

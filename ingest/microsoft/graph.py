@@ -14,10 +14,12 @@ The session ignores the environment (`trust_env=False`): requests would otherwis
 REQUESTS_CA_BUNDLE or a proxy variable override `verify`, and KITH_CA_BUNDLE (the
 emulator's CA, or a corporate one) must be the CA that is used.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 import requests
 
@@ -26,8 +28,14 @@ from ..retry import RetryPolicy, retry_after_of, retrying
 from .throttle import LocalThrottle, Throttle
 
 EXPIRED_CODES = {"syncstatenotfound", "syncstateinvalid", "resyncrequired", "errorinvalidsyncstatedata"}
-REVOKED_CODES = {"erroraccessdenied", "accessdenied", "invalidauthenticationtoken", "authorization_requestdenied",
-                 "errorinvaliduser", "mailboxnotenabledforrestapi"}
+REVOKED_CODES = {
+    "erroraccessdenied",
+    "accessdenied",
+    "invalidauthenticationtoken",
+    "authorization_requestdenied",
+    "errorinvaliduser",
+    "mailboxnotenabledforrestapi",
+}
 
 
 class TokenSource(Protocol):
@@ -53,10 +61,19 @@ def _error_code(response: requests.Response) -> str:
 
 
 class GraphClient:
-    def __init__(self, graph_base: str, token: TokenSource, *, throttle: Throttle | None = None,
-                 session: requests.Session | None = None, ca_bundle: str | None = None,
-                 max_retries: int = 4, max_wait: float = 10.0, timeout: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        graph_base: str,
+        token: TokenSource,
+        *,
+        throttle: Throttle | None = None,
+        session: requests.Session | None = None,
+        ca_bundle: str | None = None,
+        max_retries: int = 4,
+        max_wait: float = 10.0,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.base = graph_base.rstrip("/")
         self.token = token
         self.throttle = throttle or LocalThrottle()
@@ -71,10 +88,14 @@ class GraphClient:
         """A link may only be followed if it points back at this Graph root (it carries our token)."""
         return url == self.base or url.startswith(self.base + "/")
 
-    def get(self, path_or_url: str, *, params: dict[str, Any] | None = None,
-            prefer: str | None = None) -> dict[str, Any]:
-        url = path_or_url if path_or_url.startswith("https://") or path_or_url.startswith("http://") \
+    def get(
+        self, path_or_url: str, *, params: dict[str, Any] | None = None, prefer: str | None = None
+    ) -> dict[str, Any]:
+        url = (
+            path_or_url
+            if path_or_url.startswith("https://") or path_or_url.startswith("http://")
             else f"{self.base}/{path_or_url.lstrip('/')}"
+        )
         if not self.owns(url):
             raise CursorExpired("a Graph link that does not point at the configured Graph root")
         refreshed = False
@@ -88,17 +109,16 @@ class GraphClient:
                     continue
                 return _document(response)
 
-        policy = RetryPolicy(attempts=self.max_retries + 1, max_rate_wait=self.max_wait,
-                             backoff_base=0.4, backoff_cap=self.max_wait)
+        policy = RetryPolicy(
+            attempts=self.max_retries + 1, max_rate_wait=self.max_wait, backoff_base=0.4, backoff_cap=self.max_wait
+        )
         try:
             return retrying(once, what="Graph GET", policy=policy, translate=_unreachable, sleep=self.sleep)
         except _Refused as refused:
             raise refused.error from None
 
-    def _send(self, url: str, params: dict[str, Any] | None, prefer: str | None,
-              refreshed: bool) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token(force_refresh=refreshed)}",
-                   "Accept": "application/json"}
+    def _send(self, url: str, params: dict[str, Any] | None, prefer: str | None, refreshed: bool) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token(force_refresh=refreshed)}", "Accept": "application/json"}
         if prefer:
             headers["Prefer"] = prefer
         try:

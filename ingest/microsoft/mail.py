@@ -5,10 +5,12 @@ Addresses are normalised the way `Participant` expects: trimmed and lower-cased 
 legacy Exchange forms (X.500 DNs such as "/o=ExchangeLabs/ou=.../cn=...", "EX:" prefixes)
 are kept raw (trimmed) so identity resolution can map them to a person later.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any
+from collections.abc import Collection, Iterable, Iterator
 
 from ..audience import bound_audience
 from ..clean import clean_name
@@ -16,8 +18,16 @@ from ..records import Interaction, Item, Participant, Quarantined, Removed
 
 # The fields the connector asks for; nothing else is ever requested from Graph.
 MESSAGE_SELECT = (
-    "from", "toRecipients", "ccRecipients", "bccRecipients", "sentDateTime",
-    "receivedDateTime", "conversationId", "internetMessageId", "isDraft", "parentFolderId",
+    "from",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "sentDateTime",
+    "receivedDateTime",
+    "conversationId",
+    "internetMessageId",
+    "isDraft",
+    "parentFolderId",
 )
 _ROLE_FIELDS = (("to", "toRecipients"), ("cc", "ccRecipients"), ("bcc", "bccRecipients"))
 # Folders whose items the user wrote; everything else is received mail.
@@ -56,7 +66,7 @@ def parse_graph_datetime(value: Any) -> datetime | None:
         # Graph sends up to 7 fractional digits; Python reads at most 6.
         head, _, rest = text.partition(".")
         digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits):]
+        zone = rest[len(digits) :]
         text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     try:
         parsed = datetime.fromisoformat(text)
@@ -102,23 +112,29 @@ def parse_message(message: dict[str, Any], resource: str = "", own: Collection[s
     addresses, kept with their role when a big audience is not (ingest.audience)."""
     graph_id = message.get("id") if isinstance(message, dict) else None
     if not isinstance(graph_id, str) or not graph_id:
-        return Quarantined(ref=str(message.get("internetMessageId", "?"))[:200] if isinstance(message, dict) else "?",
-                           reason="message without an id", resource=resource)
+        return Quarantined(
+            ref=str(message.get("internetMessageId", "?"))[:200] if isinstance(message, dict) else "?",
+            reason="message without an id",
+            resource=resource,
+        )
     if "@removed" in message:
         return Removed(provider_id=graph_id)
 
     is_draft = message.get("isDraft") is True
     # Drafts have no sentDateTime yet; the time they were last saved is the best we have.
-    occurred = (parse_graph_datetime(message.get("sentDateTime"))
-                or parse_graph_datetime(message.get("receivedDateTime"))
-                or parse_graph_datetime(message.get("lastModifiedDateTime")))
+    occurred = (
+        parse_graph_datetime(message.get("sentDateTime"))
+        or parse_graph_datetime(message.get("receivedDateTime"))
+        or parse_graph_datetime(message.get("lastModifiedDateTime"))
+    )
     if occurred is None:
-        return Quarantined(ref=graph_id, reason="message without a sent or received time",
-                           excerpt=_excerpt(message), resource=resource)
+        return Quarantined(
+            ref=graph_id, reason="message without a sent or received time", excerpt=_excerpt(message), resource=resource
+        )
     unusable = [0]
     audience = bound_audience(_participants(message, unusable), own)
     if not audience.participants and audience.count is None:
-        reason = ("no recipient has an address" if unusable[0] else "message without sender or recipients")
+        reason = "no recipient has an address" if unusable[0] else "message without sender or recipients"
         return Quarantined(ref=graph_id, reason=reason, excerpt=_excerpt(message), resource=resource)
 
     folder = folder_label(resource)

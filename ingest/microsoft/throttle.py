@@ -12,13 +12,17 @@ Redis, keyed by mailbox, so two workers (or a worker and `kith sync`) share them
 
 `LocalThrottle` is the same contract inside one process, for tools and tests without Redis.
 """
+
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any
+from collections.abc import Iterator
+
+import redis
 
 from ..errors import RateLimited
 from ..semaphore import RedisSemaphore
@@ -26,6 +30,7 @@ from ..semaphore import RedisSemaphore
 CONCURRENCY = 4
 BUDGET = 10_000
 WINDOW_S = 600
+
 
 class Throttle:
     """`with throttle.slot(): <one HTTP request>`; raises RateLimited when it cannot be had."""
@@ -36,8 +41,17 @@ class Throttle:
 
 
 class RedisThrottle(Throttle):
-    def __init__(self, client, mailbox: str, *, concurrency: int = CONCURRENCY, budget: int = BUDGET,
-                 window_s: int = WINDOW_S, slot_ttl: float = 60.0, wait_s: float = 30.0):
+    def __init__(
+        self,
+        client: redis.Redis,
+        mailbox: str,
+        *,
+        concurrency: int = CONCURRENCY,
+        budget: int = BUDGET,
+        window_s: int = WINDOW_S,
+        slot_ttl: float = 60.0,
+        wait_s: float = 30.0,
+    ):
         from dramatiq.rate_limits import WindowRateLimiter
         from dramatiq.rate_limits.backends import RedisBackend
 
@@ -48,14 +62,13 @@ class RedisThrottle(Throttle):
         self.wait_s = wait_s
         self.key = f"kith:graph:inflight:{self.mailbox}"
         self.slots = RedisSemaphore(client, self.key, concurrency, slot_ttl)
-        self.budget = WindowRateLimiter(RedisBackend(client=client), f"kith:graph:budget:{self.mailbox}",
-                                        limit=budget, window=window_s)
+        self.budget = WindowRateLimiter(
+            RedisBackend(client=client), f"kith:graph:budget:{self.mailbox}", limit=budget, window=window_s
+        )
         self.window_s = window_s
 
     @classmethod
-    def from_url(cls, url: str, mailbox: str, **kwargs) -> "RedisThrottle":
-        import redis
-
+    def from_url(cls, url: str, mailbox: str, **kwargs: Any) -> RedisThrottle:
         return cls(redis.Redis.from_url(url), mailbox, **kwargs)
 
     @contextmanager
@@ -93,8 +106,7 @@ class LocalThrottle(Throttle):
             while self._times and self._times[0] <= now - self.window_s:
                 self._times.popleft()
             if len(self._times) >= self.budget:
-                raise RateLimited(self._times[0] + self.window_s - now,
-                                  "Graph request budget for this mailbox used up")
+                raise RateLimited(self._times[0] + self.window_s - now, "Graph request budget for this mailbox used up")
             self._times.append(now)
         with self._slots:
             yield

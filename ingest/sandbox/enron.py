@@ -6,6 +6,7 @@ resolution and scorer run on real behaviour. Rows sharing sender and time are on
 message; the 1979 rows are kept and left to the importer's date checks (it quarantines
 them, with the reason).
 """
+
 from __future__ import annotations
 
 import csv
@@ -63,8 +64,9 @@ def load_messages(data_dir: Path) -> list[EnronMessage]:
 
 def ego_messages(messages: list[EnronMessage], person_id: int) -> list[EnronMessage]:
     """What one employee's mailbox holds: messages they sent or received."""
-    return [m for m in messages
-            if m.sender == person_id or person_id in m.to or person_id in m.cc or person_id in m.bcc]
+    return [
+        m for m in messages if m.sender == person_id or person_id in m.to or person_id in m.cc or person_id in m.bcc
+    ]
 
 
 def _addr(person: EnronPerson) -> str:

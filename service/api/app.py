@@ -1,15 +1,16 @@
 """The FastAPI app: JSON API under /v1, the dashboard at /, /healthz and /metrics.
 
-    create_app(settings)
-      lifespan: Database pool (sync) + async pool + Redis client + a broker with the actors bound to it
-                (app.state.jobs, service.jobs.Jobs; routes get it as api.jobs.Queue); closed on shutdown
-                (uvicorn runs the shutdown half on SIGTERM after draining requests)
-      middleware: metrics + access log + body size limit (observability.Middleware); it also drops a
-                  user's cached pages of ties (page_cache) after any request of theirs that may write;
-                  security headers on every response, errors included (headers.SecurityHeaders)
-      errors: JSON bodies for every 4xx/5xx (errors.install)
-      routers: ties, people, accounts, digest, me (tokens, export, delete), dashboard
+create_app(settings)
+  lifespan: Database pool (sync) + async pool + Redis client + a broker with the actors bound to it
+            (app.state.jobs, service.jobs.Jobs; routes get it as api.jobs.Queue); closed on shutdown
+            (uvicorn runs the shutdown half on SIGTERM after draining requests)
+  middleware: metrics + access log + body size limit (observability.Middleware); it also drops a
+              user's cached pages of ties (page_cache) after any request of theirs that may write;
+              security headers on every response, errors included (headers.SecurityHeaders)
+  errors: JSON bodies for every 4xx/5xx (errors.install)
+  routers: ties, people, accounts, digest, me (tokens, export, delete), dashboard
 """
+
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
@@ -41,17 +42,18 @@ Every route except `/healthz`, `/metrics` and the OAuth callbacks needs `Authori
 
 def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     if not settings.database_url or not settings.redis_url:
-        raise ValueError("create_app needs resolved settings (database_url and redis_url); "
-                         "see service.embedded.resolve")
+        raise ValueError(
+            "create_app needs resolved settings (database_url and redis_url); see service.embedded.resolve"
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.db = Database(settings.db_url(), min_size=1, max_size=pool_size)
-        app.state.apool = AsyncConnectionPool(settings.db_url(), min_size=1, max_size=pool_size, open=False,
-                                              kwargs={"autocommit": True}, name="kith-api")
+        app.state.apool = AsyncConnectionPool(
+            settings.db_url(), min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}, name="kith-api"
+        )
         await app.state.apool.open()
-        app.state.redis = redis.Redis.from_url(settings.broker_url(), socket_timeout=1.0,
-                                               socket_connect_timeout=1.0)
+        app.state.redis = redis.Redis.from_url(settings.broker_url(), socket_timeout=1.0, socket_connect_timeout=1.0)
         app.state.jobs = Jobs(make_broker(settings.broker_url()))
         try:
             yield
@@ -61,8 +63,15 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
             await app.state.apool.close()
             app.state.db.close()
 
-    app = FastAPI(title="Kith", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Kith",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.ties_pages = PageCache()  # rendered pages of GET /v1/ties, for a few seconds
     metrics = Metrics()
@@ -73,8 +82,12 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     # Added last, so outermost: its headers reach every answer, the body-size 413 included.
     app.add_middleware(SecurityHeaders, headers=security_headers(settings))
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability",
-             responses={503: {"description": "The database does not answer."}})
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness and database reachability",
+        responses={503: {"description": "The database does not answer."}},
+    )
     def healthz() -> JSONResponse:
         try:
             with app.state.db.tx() as conn:
@@ -83,22 +96,31 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
             return JSONResponse({"status": "degraded", "database": False}, status_code=503)
         return JSONResponse({"status": "ok", "database": True})
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers",
-             responses={503: {"description": "The database does not answer."}})
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: the database answers",
+        responses={503: {"description": "The database does not answer."}},
+    )
     def readyz() -> JSONResponse:
         return healthz()
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
-             response_class=Response,
-             responses={200: {"content": {"text/plain": {"example": "kith_http_requests_total{...} 1.0"}}}})
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"example": "kith_http_requests_total{...} 1.0"}}}},
+    )
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # GET /v1/ties refuses unknown query parameters itself (ties.list_router).
     app.include_router(ties.list_router, responses=errors.documented(400, 401, 413, 422))
     for module in (ties, people, accounts, digest, me):
-        app.include_router(module.router, responses=errors.documented(400, 401, 413, 422),
-                           dependencies=[Depends(known_query_only)])
+        app.include_router(
+            module.router, responses=errors.documented(400, 401, 413, 422), dependencies=[Depends(known_query_only)]
+        )
     # OAuth starts and callbacks: providers add query parameters of their own, so this
     # router accepts what it does not know.
     app.include_router(connect.router, responses=errors.documented(400, 401, 413, 422))

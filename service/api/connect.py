@@ -25,6 +25,7 @@ Pages are plain HTML without inline script or style. A client that asks for JSON
 Status: 400 for a sign-in to retry (unknown, replayed, refused), 403 for another browser's
 flow, 409 for a shared mailbox not confirmed, 503 when the provider is not reachable.
 """
+
 from __future__ import annotations
 
 import html
@@ -54,8 +55,9 @@ MAX_FORM_BYTES = 4096
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def known_provider(provider: Annotated[str, Path(max_length=64, description="a provider's name: "
-                                                 + " or ".join(REGISTRY))]) -> Provider:
+def known_provider(
+    provider: Annotated[str, Path(max_length=64, description="a provider's name: " + " or ".join(REGISTRY))],
+) -> Provider:
     if provider not in REGISTRY:
         raise HTTPException(404, f"No provider {provider[:64]!r}: use {' or '.join(REGISTRY)}.")
     return REGISTRY[provider]
@@ -64,8 +66,9 @@ def known_provider(provider: Annotated[str, Path(max_length=64, description="a p
 Known = Annotated[Provider, Depends(known_provider)]
 
 
-def start(request: Request, settings: Settings, db: Database, provider: Provider, user_id: int,
-          login_hint: str | None) -> Response:
+def start(
+    request: Request, settings: Settings, db: Database, provider: Provider, user_id: int, login_hint: str | None
+) -> Response:
     try:
         started = web_flow.start(settings, db, user_id, provider, login_hint)
     except web_flow.ConnectUnavailable as exc:
@@ -73,21 +76,39 @@ def start(request: Request, settings: Settings, db: Database, provider: Provider
     return bind(RedirectResponse(started.url, status_code=302), settings, started)
 
 
-@router.get("/{provider}", status_code=302, summary="Start connecting an account of a provider",
-            response_class=RedirectResponse,
-            responses={302: {"description": "Redirect to the provider's sign-in, with the flow's cookie."},
-                       404: {"description": "No such provider."},
-                       503: {"description": "The provider is not configured or not reachable."}})
-def start_route(request: Request, user: User, provider: Known, settings: Config, db: Db,
-                login_hint: Annotated[str | None, Query(max_length=320)] = None) -> Response:
+@router.get(
+    "/{provider}",
+    status_code=302,
+    summary="Start connecting an account of a provider",
+    response_class=RedirectResponse,
+    responses={
+        302: {"description": "Redirect to the provider's sign-in, with the flow's cookie."},
+        404: {"description": "No such provider."},
+        503: {"description": "The provider is not configured or not reachable."},
+    },
+)
+def start_route(
+    request: Request,
+    user: User,
+    provider: Known,
+    settings: Config,
+    db: Db,
+    login_hint: Annotated[str | None, Query(max_length=320)] = None,
+) -> Response:
     # The token is checked before the provider name, so a stranger learns nothing of either.
     return start(request, settings, db, provider, user, login_hint)
 
 
-@router.get("/{provider}/callback", summary="OAuth redirect target of a provider", response_class=HTMLResponse,
-            responses={400: {"description": "Missing, unknown, replayed or refused sign-in."},
-                       403: {"description": "The sign-in was started in another browser."},
-                       404: {"description": "No such provider."}})
+@router.get(
+    "/{provider}/callback",
+    summary="OAuth redirect target of a provider",
+    response_class=HTMLResponse,
+    responses={
+        400: {"description": "Missing, unknown, replayed or refused sign-in."},
+        403: {"description": "The sign-in was started in another browser."},
+        404: {"description": "No such provider."},
+    },
+)
 def callback_route(request: Request, provider: Known, settings: Config, db: Db) -> Response:
     # Providers add parameters of their own (Google: scope, authuser, hd...; Microsoft:
     # client_info, session_state): the provider's exchange checks the answer against its flow.
@@ -95,12 +116,17 @@ def callback_route(request: Request, provider: Known, settings: Config, db: Db) 
     return callback(request, settings, db, provider, answer)
 
 
-@router.post("/{provider}/confirm", summary="Confirm connecting the mailbox of a finished sign-in",
-             response_class=HTMLResponse,
-             responses={400: {"description": "Unknown, expired or already used confirmation."},
-                        403: {"description": "Not the browser that started the sign-in."},
-                        404: {"description": "No such provider."},
-                        409: {"description": "The mailbox is connected to another Kith user: confirm that too."}})
+@router.post(
+    "/{provider}/confirm",
+    summary="Confirm connecting the mailbox of a finished sign-in",
+    response_class=HTMLResponse,
+    responses={
+        400: {"description": "Unknown, expired or already used confirmation."},
+        403: {"description": "Not the browser that started the sign-in."},
+        404: {"description": "No such provider."},
+        409: {"description": "The mailbox is connected to another Kith user: confirm that too."},
+    },
+)
 async def confirm_route(request: Request, provider: Known, settings: Config, db: Db) -> Response:
     return await confirm(request, settings, db, provider)
 
@@ -110,8 +136,9 @@ def callback(request: Request, settings: Settings, db: Database, provider: Provi
     label = provider.label
     state = answer.get("state") or ""
     try:
-        user_id, flow = oauth_states.answer(settings, db, provider.name, state,
-                                            request.cookies.get(cookie_name(state)), again=provider.again())
+        user_id, flow = oauth_states.answer(
+            settings, db, provider.name, state, request.cookies.get(cookie_name(state)), again=provider.again()
+        )
     except InputError as exc:
         return _refused(request, exc, label, state)
     try:
@@ -141,12 +168,20 @@ def _confirm(request: Request, settings: Settings, db: Database, provider: Provi
         address = pending.exchanged["address"]
         if form.get("decision") == "cancel":
             oauth_states.burn(db, state)
-            return _forget(_answer(request, 200, f"{label} mailbox not connected",
-                                   f"Nothing was connected: {address} stays out of Kith."), state)
+            return _forget(
+                _answer(
+                    request,
+                    200,
+                    f"{label} mailbox not connected",
+                    f"Nothing was connected: {address} stays out of Kith.",
+                ),
+                state,
+            )
         elsewhere = oauth_accounts.connected_elsewhere(db, pending.user_id, name, address)
         if elsewhere and form.get("also") != "yes":
-            return _confirmation(name, label, state, token, address,
-                                 oauth_accounts.kith_email(db, pending.user_id), True, 409)
+            return _confirmation(
+                name, label, state, token, address, oauth_accounts.kith_email(db, pending.user_id), True, 409
+            )
         taken = oauth_states.take(settings, db, name, state, nonce, token, again=again)
     except InputError as exc:
         # A confirmation without this browser's nonce or the page's token leaves the flow
@@ -155,32 +190,38 @@ def _confirm(request: Request, settings: Settings, db: Database, provider: Provi
     account_id = oauth_accounts.attach(settings, db, taken.user_id, taken.exchanged)
     queued = request.app.state.jobs.queue_first_sync(account_id)
     if _wants_json(request):
-        response: Response = JSONResponse({"provider": name, "account_id": account_id, "address": address,
-                                           "sync_queued": queued}, headers=NO_STORE)
+        response: Response = JSONResponse(
+            {"provider": name, "account_id": account_id, "address": address, "sync_queued": queued}, headers=NO_STORE
+        )
     else:
         note = "Its first sync has started." if queued else "Run `kith sync` to sync it."
         response = _page(200, f"{label} mailbox connected", f"Kith is now connected to {address}. {note}")
     return _forget(response, state)
 
 
-def _confirmation(provider: str, label: str, state: str, token: str, address: str, kith_user: str,
-                  elsewhere: bool, status: int) -> HTMLResponse:
+def _confirmation(
+    provider: str, label: str, state: str, token: str, address: str, kith_user: str, elsewhere: bool, status: int
+) -> HTMLResponse:
     e = html.escape
     shared = ""
     if elsewhere:
-        shared = ("<p class='error'>This mailbox is already connected to another Kith account. Connecting it "
-                  f"here as well lets {e(kith_user)} see its metadata too.</p>"
-                  "<p><label><input type='checkbox' name='also' value='yes' required> "
-                  f"Yes, connect {e(address)} to {e(kith_user)} as well</label></p>")
-    body = (f"<p>Connect the {e(label)} mailbox <strong>{e(address)}</strong> to the Kith account of "
-            f"<strong>{e(kith_user)}</strong>?</p>"
-            "<p>If you did not start this from your own Kith account, cancel: someone may be trying to "
-            "read your mail's metadata.</p>"
-            f"<form method='post' action='/v1/connect/{e(provider)}/confirm'>"
-            f"<input type='hidden' name='state' value='{e(state)}'>"
-            f"<input type='hidden' name='confirm' value='{e(token)}'>{shared}"
-            "<button type='submit' name='decision' value='connect'>Connect</button> "
-            "<button type='submit' name='decision' value='cancel' formnovalidate>Cancel</button></form>")
+        shared = (
+            "<p class='error'>This mailbox is already connected to another Kith account. Connecting it "
+            f"here as well lets {e(kith_user)} see its metadata too.</p>"
+            "<p><label><input type='checkbox' name='also' value='yes' required> "
+            f"Yes, connect {e(address)} to {e(kith_user)} as well</label></p>"
+        )
+    body = (
+        f"<p>Connect the {e(label)} mailbox <strong>{e(address)}</strong> to the Kith account of "
+        f"<strong>{e(kith_user)}</strong>?</p>"
+        "<p>If you did not start this from your own Kith account, cancel: someone may be trying to "
+        "read your mail's metadata.</p>"
+        f"<form method='post' action='/v1/connect/{e(provider)}/confirm'>"
+        f"<input type='hidden' name='state' value='{e(state)}'>"
+        f"<input type='hidden' name='confirm' value='{e(token)}'>{shared}"
+        "<button type='submit' name='decision' value='connect'>Connect</button> "
+        "<button type='submit' name='decision' value='cancel' formnovalidate>Cancel</button></form>"
+    )
     return _page(status, f"Connect {label} mailbox?", body, raw=True)
 
 
@@ -214,9 +255,11 @@ def _answer(request: Request, status: int, title: str, text: str) -> Response:
 
 def _page(status: int, title: str, text: str, raw: bool = False) -> HTMLResponse:
     main = text if raw else f"<p>{html.escape(text)}</p>"
-    body = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} · Kith"
-            "</title><link rel='stylesheet' href='/static/app.css'></head><body><main><section class='card'>"
-            f"<h1>{html.escape(title)}</h1>{main}</section></main></body></html>")
+    body = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} · Kith"
+        "</title><link rel='stylesheet' href='/static/app.css'></head><body><main><section class='card'>"
+        f"<h1>{html.escape(title)}</h1>{main}</section></main></body></html>"
+    )
     return HTMLResponse(body, status_code=status, headers=NO_STORE)
 
 

@@ -7,10 +7,12 @@ scoped by that user id, so another user's ids simply find nothing (404).
 Two pools: `db` (service.db.Database, sync, for the routes that run in worker threads)
 and `apool` (async, autocommit) for the token check and the hot read of a page of ties.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Annotated, Iterator
+from typing import Annotated
+from collections.abc import Iterator
 
 import psycopg
 
@@ -50,12 +52,12 @@ def reading(db: Database) -> Iterator[psycopg.Connection]:
             conn.autocommit = False
 
 
-async def current_user(request: Request,
-                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> int:
+async def current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> int:
     # Async, on the app's async pool: checking a token costs no hand-off to a worker thread.
     if credentials is None:
-        raise HTTPException(401, "Missing bearer token: send `Authorization: Bearer <token>`.",
-                            headers=UNAUTHORIZED)
+        raise HTTPException(401, "Missing bearer token: send `Authorization: Bearer <token>`.", headers=UNAUTHORIZED)
     async with request.app.state.apool.connection() as conn:
         user_id = await auth.user_for_token_async(conn, credentials.credentials)
     if user_id is None:
@@ -76,11 +78,18 @@ def refuse_unknown(request: Request, names: set[str] | frozenset[str]) -> None:
     """`known_query_only` for a route that knows its parameter names itself."""
     unknown = sorted(set(request.query_params) - names)
     if unknown:
-        raise HTTPException(422, {"error": "invalid_request",
-                                  "message": f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
-                                             f"{', '.join(repr(u[:40]) for u in unknown[:5])}.",
-                                  "details": [{"loc": ["query", u[:40]], "message": "not a parameter of this route",
-                                               "type": "unknown_parameter"} for u in unknown[:5]]})
+        raise HTTPException(
+            422,
+            {
+                "error": "invalid_request",
+                "message": f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+                f"{', '.join(repr(u[:40]) for u in unknown[:5])}.",
+                "details": [
+                    {"loc": ["query", u[:40]], "message": "not a parameter of this route", "type": "unknown_parameter"}
+                    for u in unknown[:5]
+                ],
+            },
+        )
 
 
 def _query_names(request: Request) -> set[str] | None:
@@ -93,8 +102,9 @@ def _query_names(request: Request) -> set[str] | None:
         table = {}
         for path, item in request.app.openapi()["paths"].items():
             for method, operation in item.items():
-                table[(method.upper(), path)] = {p["name"] for p in operation.get("parameters", ())
-                                                 if p.get("in") == "query"}
+                table[(method.upper(), path)] = {
+                    p["name"] for p in operation.get("parameters", ()) if p.get("in") == "query"
+                }
         request.app.state.query_table = table
     return table.get((request.method, template.replace(":int}", "}")))
 

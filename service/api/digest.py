@@ -1,4 +1,5 @@
 """Routes for the weekly digest: its settings (time zone, weekday, hour, snooze) and a preview."""
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,9 +40,13 @@ def get_settings_(user: User, db: Db) -> dict:
         return read_settings(conn, user)
 
 
-@router.patch("/settings", response_model=DigestSettings, summary="Change digest settings",
-              description="Only the fields sent change. `snooze_until` set pauses the digest until that "
-                          "date (from today to a year ahead, in your time zone); send null to resume. The time zone is an IANA name.")
+@router.patch(
+    "/settings",
+    response_model=DigestSettings,
+    summary="Change digest settings",
+    description="Only the fields sent change. `snooze_until` set pauses the digest until that "
+    "date (from today to a year ahead, in your time zone); send null to resume. The time zone is an IANA name.",
+)
 def patch_settings(body: DigestSettingsIn, user: User, db: Db) -> dict:
     changes = body.model_dump(exclude_unset=True)
     if "timezone" in changes and (changes["timezone"] is None or not _valid_zone(changes["timezone"])):
@@ -58,14 +63,18 @@ def patch_settings(body: DigestSettingsIn, user: User, db: Db) -> dict:
         if changes:
             # Column names come from the model's own fields, never from the request's keys.
             assignments = ", ".join(f"{name} = %({name})s" for name in changes)
-            conn.execute(f"UPDATE digest_settings SET {assignments} WHERE user_id = %(user)s",
-                         changes | {"user": user})
+            conn.execute(f"UPDATE digest_settings SET {assignments} WHERE user_id = %(user)s", changes | {"user": user})
         return read_settings(conn, user)
 
 
-@router.get("/preview", response_model=None, summary="This week's digest, as HTML",
-            responses={200: {"content": {"text/html": {"schema": {"type": "string"},
-                                                       "example": "<!doctype html><html>...</html>"}}}})
+@router.get(
+    "/preview",
+    response_model=None,
+    summary="This week's digest, as HTML",
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}, "example": "<!doctype html><html>...</html>"}}}
+    },
+)
 def preview(user: User, db: Db, settings: Config) -> HTMLResponse:
     with db.tx() as conn:
         html = render_preview(settings, conn, user)

@@ -5,6 +5,7 @@ FastAPI's own page starts Swagger UI with an inline <script>, which the app's po
 /static/swagger-init.js; its policy names the one CDN those files come from, and nothing
 else beyond the app's own origin.
 """
+
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -12,16 +13,18 @@ from fastapi.responses import HTMLResponse
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 SWAGGER_DIST = f"{SWAGGER_CDN}/npm/swagger-ui-dist@5"
-POLICY = "; ".join([
-    "default-src 'none'",
-    f"script-src 'self' {SWAGGER_CDN}",
-    f"style-src 'self' {SWAGGER_CDN}",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        f"script-src 'self' {SWAGGER_CDN}",
+        f"style-src 'self' {SWAGGER_CDN}",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Kith API</title><link rel="stylesheet" href="{SWAGGER_DIST}/swagger-ui.css"></head>

@@ -7,6 +7,7 @@
 A client never has to parse HTML or guess: the message says what was wrong, and
 `details` points at the field (`loc`) when one is to blame.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,19 +24,39 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger("kith.api")
 
 CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
 }
 
 
 class ErrorBody(BaseModel):
     """What every 4xx and 5xx answer carries."""
 
-    model_config = {"json_schema_extra": {"examples": [
-        {"error": "invalid_request", "message": "query.limit: Input should be less than or equal to 200",
-         "details": [{"loc": ["query", "limit"], "message": "Input should be less than or equal to 200",
-                      "type": "less_than_equal"}]}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "error": "invalid_request",
+                    "message": "query.limit: Input should be less than or equal to 200",
+                    "details": [
+                        {
+                            "loc": ["query", "limit"],
+                            "message": "Input should be less than or equal to 200",
+                            "type": "less_than_equal",
+                        }
+                    ],
+                }
+            ]
+        }
+    }
     error: str = Field(description="A stable code: not_found, invalid_request, unauthorized, ...")
     message: str = Field(description="What was wrong, for a person.")
     details: list = Field(description="Per-field problems, when a field is to blame.")
@@ -43,20 +64,29 @@ class ErrorBody(BaseModel):
 
 def documented(*statuses: int) -> dict:
     """OpenAPI `responses` entries for these error statuses, all with the ErrorBody shape."""
-    text = {400: "The request is malformed (e.g. a cursor this API did not give out).",
-            401: "Missing, unknown or revoked bearer token.", 404: "Not found for this user.",
-            409: "Conflicts with the current state.", 413: "The request body is too large.",
-            422: "A parameter or field is not valid.", 503: "A backing service is not reachable."}
+    text = {
+        400: "The request is malformed (e.g. a cursor this API did not give out).",
+        401: "Missing, unknown or revoked bearer token.",
+        404: "Not found for this user.",
+        409: "Conflicts with the current state.",
+        413: "The request body is too large.",
+        422: "A parameter or field is not valid.",
+        503: "A backing service is not reachable.",
+    }
     return {s: {"model": ErrorBody, "description": text.get(s, HTTPStatus(s).phrase)} for s in statuses}
 
 
 def error_body(status: int, message: str, details: list | None = None, code: str | None = None) -> dict:
-    return {"error": code or CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_")),
-            "message": message, "details": details or []}
+    return {
+        "error": code or CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_")),
+        "message": message,
+        "details": details or [],
+    }
 
 
-def error_response(status: int, message: str, details: list | None = None,
-                   headers: dict | None = None, code: str | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, details: list | None = None, headers: dict | None = None, code: str | None = None
+) -> JSONResponse:
     return JSONResponse(error_body(status, message, details, code), status_code=status, headers=headers)
 
 
@@ -103,8 +133,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         methods = allowed_methods(request.app, request.url.path)
         if methods:
-            return error_response(405, f"{request.method} is not allowed here; use {', '.join(methods)}.",
-                                  headers={"Allow": ", ".join(methods)})
+            return error_response(
+                405,
+                f"{request.method} is not allowed here; use {', '.join(methods)}.",
+                headers={"Allow": ", ".join(methods)},
+            )
     detail = exc.detail
     details: list[dict[str, Any]]
     if isinstance(detail, dict):

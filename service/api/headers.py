@@ -7,6 +7,7 @@ escaping stays inert), to let no site frame a page (a framed dashboard can be cl
 carry signed tokens in their query). Not "no-referrer": under it Chromium posts forms with
 `Origin: null`, and the dashboard's forms are checked by their Origin. A route that needs another policy sets its own header; it is kept.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -23,16 +24,18 @@ def content_security_policy(settings: Settings) -> str:
     # "Reconnect" is a form whose answer redirects to the provider's sign-in page; Chromium
     # holds redirects after a form to form-action too.
     providers = sorted({o for o in (_origin(settings.google_auth_uri), _origin(settings.ms_authority)) if o})
-    return "; ".join([
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "form-action " + " ".join(["'self'", *providers]),
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "form-action " + " ".join(["'self'", *providers]),
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def security_headers(settings: Settings) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The routes' handle on background work: the `Jobs` the app's lifespan bound to its broker.
 
-    def sync_now(account_id: AccountId, user: User, jobs: Queue): jobs.sync_now(account_id)
+def sync_now(account_id: AccountId, user: User, jobs: Queue): jobs.sync_now(account_id)
 """
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -4,6 +4,7 @@ Tokens never reach a log call (the access log records the route path, not header
 the query string), and the formatter also masks anything shaped like a Kith token, so a
 mistake elsewhere cannot leak one either.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,8 +1,10 @@
 """Routes about the user themself: profile, API tokens, export of everything, delete-my-data."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
+from collections.abc import Iterator
 
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import StreamingResponse
@@ -24,30 +26,49 @@ router = APIRouter(prefix="/v1", tags=["me"])
 EXPORT: tuple[tuple[str, str], ...] = (
     ("user", "SELECT id, email, name, timezone, created_at FROM users WHERE id = %(u)s"),
     ("user_addresses", "SELECT address, source FROM user_addresses WHERE user_id = %(u)s ORDER BY address"),
-    ("accounts", "SELECT id, provider, address, status, scopes, last_error, last_synced_at, created_at"
-                 " FROM accounts WHERE user_id = %(u)s ORDER BY id"),
-    ("credentials", "SELECT c.account_id, c.updated_at FROM credentials c JOIN accounts a ON a.id = c.account_id"
-                    " WHERE a.user_id = %(u)s ORDER BY c.account_id"),
-    ("sync_state", "SELECT s.* FROM sync_state s JOIN accounts a ON a.id = s.account_id"
-                   " WHERE a.user_id = %(u)s ORDER BY s.account_id, s.resource"),
+    (
+        "accounts",
+        "SELECT id, provider, address, status, scopes, last_error, last_synced_at, created_at"
+        " FROM accounts WHERE user_id = %(u)s ORDER BY id",
+    ),
+    (
+        "credentials",
+        "SELECT c.account_id, c.updated_at FROM credentials c JOIN accounts a ON a.id = c.account_id"
+        " WHERE a.user_id = %(u)s ORDER BY c.account_id",
+    ),
+    (
+        "sync_state",
+        "SELECT s.* FROM sync_state s JOIN accounts a ON a.id = s.account_id"
+        " WHERE a.user_id = %(u)s ORDER BY s.account_id, s.resource",
+    ),
     ("people", "SELECT id, display_name, created_at FROM people WHERE user_id = %(u)s ORDER BY id"),
-    ("person_addresses", "SELECT address, person_id, source FROM person_addresses WHERE user_id = %(u)s"
-                         " ORDER BY address"),
+    (
+        "person_addresses",
+        "SELECT address, person_id, source FROM person_addresses WHERE user_id = %(u)s ORDER BY address",
+    ),
     ("interactions", "SELECT * FROM interactions WHERE user_id = %(u)s ORDER BY id"),
     ("participants", "SELECT * FROM participants WHERE user_id = %(u)s ORDER BY interaction_id, role, address"),
     ("score_snapshots", "SELECT * FROM score_snapshots WHERE user_id = %(u)s ORDER BY as_of, person_id"),
     ("quarantine", "SELECT * FROM quarantine WHERE user_id = %(u)s ORDER BY id"),
-    ("api_tokens", "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens"
-                   " WHERE user_id = %(u)s ORDER BY id"),
+    (
+        "api_tokens",
+        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens"
+        " WHERE user_id = %(u)s ORDER BY id",
+    ),
     ("rules", "SELECT kind, value, action, created_at FROM rules WHERE user_id = %(u)s ORDER BY kind, value"),
     ("org_domains", "SELECT domain FROM org_domains WHERE user_id = %(u)s ORDER BY domain"),
     ("feedback", "SELECT id, person_id, kind, until, created_at FROM feedback WHERE user_id = %(u)s ORDER BY id"),
     ("merge_suggestions", "SELECT * FROM merge_suggestions WHERE user_id = %(u)s ORDER BY id"),
     ("digest_settings", "SELECT * FROM digest_settings WHERE user_id = %(u)s"),
-    ("outbox", "SELECT week, state, message_id, subject, encode(message, 'base64') AS message_base64,"
-               " created_at, sent_at FROM outbox WHERE user_id = %(u)s ORDER BY week"),
-    ("oauth_states", "SELECT provider, created_at, used_at FROM oauth_states WHERE user_id = %(u)s"
-                     " ORDER BY created_at"),
+    (
+        "outbox",
+        "SELECT week, state, message_id, subject, encode(message, 'base64') AS message_base64,"
+        " created_at, sent_at FROM outbox WHERE user_id = %(u)s ORDER BY week",
+    ),
+    (
+        "oauth_states",
+        "SELECT provider, created_at, used_at FROM oauth_states WHERE user_id = %(u)s ORDER BY created_at",
+    ),
 )
 EXPORT_BATCH = 2000
 
@@ -84,31 +105,56 @@ def export_stream(db: Database, user_id: int) -> Iterator[bytes]:
 @router.get("/me", response_model=Me, summary="Who the token belongs to")
 def me(user: User, db: Db) -> dict:
     with db.tx() as conn:
-        row = conn.cursor(row_factory=dict_row).execute(
-            "SELECT id, email, name, timezone, created_at FROM users WHERE id = %s", (user,)).fetchone()
+        row = (
+            conn.cursor(row_factory=dict_row)
+            .execute("SELECT id, email, name, timezone, created_at FROM users WHERE id = %s", (user,))
+            .fetchone()
+        )
     if row is None:  # erased between the token check and this read
         raise HTTPException(404, "The user is gone.")
     return row
 
 
-@router.get("/export", summary="Everything Kith holds for you, as one JSON document",
-            response_model=dict[str, Any],
-            responses={200: {"content": {"application/json": {"example": {
-                "format": "kith-export/1", "user": [{"id": 1, "email": "me@example.org"}],
-                "interactions": [], "score_snapshots": []}}}}})
+@router.get(
+    "/export",
+    summary="Everything Kith holds for you, as one JSON document",
+    response_model=dict[str, Any],
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "format": "kith-export/1",
+                        "user": [{"id": 1, "email": "me@example.org"}],
+                        "interactions": [],
+                        "score_snapshots": [],
+                    }
+                }
+            }
+        }
+    },
+)
 def export(user: User, db: Db) -> StreamingResponse:
-    return StreamingResponse(export_stream(db, user), media_type="application/json",
-                             headers={"Content-Disposition": 'attachment; filename="kith-export.json"'})
+    return StreamingResponse(
+        export_stream(db, user),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="kith-export.json"'},
+    )
 
 
-@router.delete("/me", response_model=Deleted, summary="Delete my data",
-               description="Erases every row held for you (mail and meeting metadata, people, scores, "
-                           "accounts, credentials, settings), your tokens and the digest files kept for you. "
-                           "Cannot be undone.")
+@router.delete(
+    "/me",
+    response_model=Deleted,
+    summary="Delete my data",
+    description="Erases every row held for you (mail and meeting metadata, people, scores, "
+    "accounts, credentials, settings), your tokens and the digest files kept for you. "
+    "Cannot be undone.",
+)
 def delete_me(user: User, db: Db, settings: Config) -> dict:
     def inventory(conn) -> dict[str, int]:
-        return {name: conn.execute(f"SELECT count(*) FROM ({query}) t", {"u": user}).fetchone()[0]
-                for name, query in EXPORT}
+        return {
+            name: conn.execute(f"SELECT count(*) FROM ({query}) t", {"u": user}).fetchone()[0] for name, query in EXPORT
+        }
 
     return {"deleted": True, "rows": erase_user(db, settings, user, inventory)}
 
@@ -119,23 +165,30 @@ def list_tokens(user: User, db: Db) -> list[dict]:
         return auth.list_tokens(conn, user)
 
 
-@router.post("/tokens", response_model=NewToken, status_code=201, summary="Create an API token",
-             responses=documented(409),
-             description="The token is in this response only; Kith keeps just its hash.")
+@router.post(
+    "/tokens",
+    response_model=NewToken,
+    status_code=201,
+    summary="Create an API token",
+    responses=documented(409),
+    description="The token is in this response only; Kith keeps just its hash.",
+)
 def create_token(body: TokenIn, user: User, db: Db) -> dict:
     if "\x00" in body.name:
         raise HTTPException(422, "name: must not contain NUL characters.")
     with db.tx() as conn:
-        live = scalar(conn.execute("SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL",
-                                   (user,)))
+        live = scalar(
+            conn.execute("SELECT count(*) FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL", (user,))
+        )
         if live >= 50:
             raise HTTPException(409, "You have 50 live tokens; revoke one before creating another.")
         token, row = auth.create_token_row(conn, user, body.name)
     return row | {"token": token}
 
 
-@router.delete("/tokens/{token_id:int}", response_model=TokenInfo, responses=documented(404),
-               summary="Revoke an API token")
+@router.delete(
+    "/tokens/{token_id:int}", response_model=TokenInfo, responses=documented(404), summary="Revoke an API token"
+)
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**62)], user: User, db: Db) -> dict:
     with db.tx() as conn:
         if auth.revoke_token(conn, user, token_id) is None:

@@ -5,6 +5,7 @@ Each app has its own registry, so several apps in one process (tests) never coll
 Sync states and queue depths are read when Prometheus scrapes, with one small grouped
 query and a few LLENs, not on every request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,10 +26,16 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10
 class Metrics:
     def __init__(self):
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("kith_http_requests", "HTTP requests answered",
-                                ("method", "route", "status"), registry=self.registry)
-        self.latency = Histogram("kith_http_request_duration_seconds", "Time to answer a request",
-                                 ("method", "route"), buckets=BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "kith_http_requests", "HTTP requests answered", ("method", "route", "status"), registry=self.registry
+        )
+        self.latency = Histogram(
+            "kith_http_request_duration_seconds",
+            "Time to answer a request",
+            ("method", "route"),
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
 
 
 class StateCollector:
@@ -50,7 +57,8 @@ class StateCollector:
                 for state, n in conn.execute("SELECT state, count(*) FROM sync_state GROUP BY state"):
                     sync.add_metric([state], n)
                 for provider, status, n in conn.execute(
-                        "SELECT provider, status, count(*) FROM accounts GROUP BY provider, status"):
+                    "SELECT provider, status, count(*) FROM accounts GROUP BY provider, status"
+                ):
                     accounts.add_metric([provider, status], n)
             up.add_metric(["postgres"], 1)
         except Exception:  # a scrape must answer even when the database does not
@@ -106,8 +114,16 @@ class Middleware:
                 pages.forget_user(state["user_id"])
         if template not in ("/metrics", "/healthz", "/readyz"):
             # The route template, not the path: paths carry contacts' addresses (/v1/rules/...).
-            log.info("request", extra={"method": method, "route": template, "status": status["code"],
-                                       "ms": round(elapsed * 1000, 2), "user_id": state.get("user_id")})
+            log.info(
+                "request",
+                extra={
+                    "method": method,
+                    "route": template,
+                    "status": status["code"],
+                    "ms": round(elapsed * 1000, 2),
+                    "user_id": state.get("user_id"),
+                },
+            )
 
 
 class _BodyTooLarge(Exception):
@@ -133,6 +149,11 @@ async def _too_large(send, limit: int) -> None:
     import json
 
     body = json.dumps(error_body(413, f"The request body is larger than {limit} bytes.")).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -17,12 +17,13 @@ What a hit still costs, and why it is safe:
 Bounded in bytes (least recently used pages go first), so a burst of distinct queries
 cannot grow the process.
 """
+
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
 from datetime import datetime
-from typing import Hashable
+from collections.abc import Hashable
 
 TTL = 3.0
 MAX_BYTES = 16 * 1024 * 1024

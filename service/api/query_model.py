@@ -6,6 +6,7 @@ compiled pydantic call, errors become FastAPI's own RequestValidationError (so t
 the same 422 body), and the OpenAPI schema gets the same parameter list FastAPI would
 have written.
 """
+
 from __future__ import annotations
 
 from typing import TypeVar

@@ -3,6 +3,7 @@
 Request models forbid unknown fields and bound every string and list, so a client learns
 at once about a typo and nobody can post a megabyte of addresses.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -14,23 +15,46 @@ from pydantic.config import JsonDict
 
 from .. import providers
 
-Address = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3,
-                                           max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
-Domain = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
-                                          max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")]
+Address = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
+]
+Domain = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=253, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$"
+    ),
+]
 Tier = Literal["strong", "medium", "weak", "fading"]
 Flag = Literal["cooling", "dormant", "one_sided_you", "one_sided_them"]
-SortKey = Literal["-strength", "strength", "-reciprocity", "reciprocity", "-last_interaction",
-                  "last_interaction", "name", "-name", "deepen", "-deepen"]
+SortKey = Literal[
+    "-strength",
+    "strength",
+    "-reciprocity",
+    "reciprocity",
+    "-last_interaction",
+    "last_interaction",
+    "name",
+    "-name",
+    "deepen",
+    "-deepen",
+]
 
 TIE_EXAMPLE: JsonDict = {
-    "person_id": 42, "contact": "ana@example.org", "name": "Ana Ruiz",
-    "addresses": ["ana@example.org", "ana.ruiz@work.example"], "strength": 74, "tier": "strong",
-    "reciprocity": -31, "flags": ["cooling"], "last_interaction": "2026-10-02T14:03:00Z",
+    "person_id": 42,
+    "contact": "ana@example.org",
+    "name": "Ana Ruiz",
+    "addresses": ["ana@example.org", "ana.ruiz@work.example"],
+    "strength": 74,
+    "tier": "strong",
+    "reciprocity": -31,
+    "flags": ["cooling"],
+    "last_interaction": "2026-10-02T14:03:00Z",
     "explanation": ["4 one-to-one meetings in the last 90 days"],
     "ledger": {"initiated_by_you": 5, "initiated_by_them": 9},
     "suggestion": "Ana has started most of your exchanges lately; write first this week.",
-    "deepen_rank": 1, "colleague": False,
+    "deepen_rank": 1,
+    "colleague": False,
 }
 
 
@@ -59,9 +83,18 @@ class Tie(BaseModel):
 
 
 class TiePage(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"items": [TIE_EXAMPLE], "next_cursor": "eyJrIjoiNzQiLCJwIjo0Mn0", "as_of": "2026-11-23T06:00:00Z",
-         "source": "snapshot"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [TIE_EXAMPLE],
+                    "next_cursor": "eyJrIjoiNzQiLCJwIjo0Mn0",
+                    "as_of": "2026-11-23T06:00:00Z",
+                    "source": "snapshot",
+                }
+            ]
+        }
+    )
     items: list[Tie]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
     as_of: datetime | None = Field(None, description="When these scores were computed for.")
@@ -85,22 +118,40 @@ class HistoryPoint(BaseModel):
 
 
 class TieDetail(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "tie": TIE_EXAMPLE,
-        "timeline": [{"week": "2026-09-28", "email_out": 2, "email_in": 3, "meeting_out": 0, "meeting_in": 1}],
-        "history": [{"as_of": "2026-11-23T06:00:00Z", "strength": 74, "tier": "strong",
-                     "reciprocity": -31, "flags": ["cooling"]}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "tie": TIE_EXAMPLE,
+                    "timeline": [
+                        {"week": "2026-09-28", "email_out": 2, "email_in": 3, "meeting_out": 0, "meeting_in": 1}
+                    ],
+                    "history": [
+                        {
+                            "as_of": "2026-11-23T06:00:00Z",
+                            "strength": 74,
+                            "tier": "strong",
+                            "reciprocity": -31,
+                            "flags": ["cooling"],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
     tie: Tie
-    timeline: list[TimelineWeek] = Field(description="One row per week, oldest first, kind x direction "
-                                                     "(out: the user sent or organised it).")
+    timeline: list[TimelineWeek] = Field(
+        description="One row per week, oldest first, kind x direction (out: the user sent or organised it)."
+    )
     history: list[HistoryPoint]
 
 
 class FeedbackIn(Request_):
     model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "snooze", "until": "2027-01-15"}]})
     kind: Literal["not_relationship", "matters", "snooze"]
-    until: date | None = Field(None, description="For `snooze`: hide the tie until this date "
-                                                  "(from today to a year ahead, in your time zone).")
+    until: date | None = Field(
+        None, description="For `snooze`: hide the tie until this date (from today to a year ahead, in your time zone)."
+    )
 
 
 class FeedbackOut(BaseModel):
@@ -112,8 +163,13 @@ class FeedbackOut(BaseModel):
 
 
 class Person(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": 42, "display_name": "Ana Ruiz", "addresses": [{"address": "ana@example.org", "source": "auto"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 42, "display_name": "Ana Ruiz", "addresses": [{"address": "ana@example.org", "source": "auto"}]}
+            ]
+        }
+    )
     id: int
     display_name: str | None
     addresses: list[dict[str, str]]
@@ -134,8 +190,10 @@ class PersonRef(BaseModel):
 
 
 class Rule(Request_):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"kind": "domain", "value": "newsletters.example", "action": "block"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "domain", "value": "newsletters.example", "action": "block"}]},
+    )
     kind: Literal["address", "domain"]
     value: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=320)]
     action: Literal["allow", "block"]
@@ -147,14 +205,35 @@ class OrgDomains(Request_):
 
 
 class Account(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": 3, "provider": "google", "address": "me@example.org", "status": "incremental",
-        "last_error": None, "last_synced_at": "2026-11-24T09:00:00Z", "synced_share": 1.0,
-        "cursor_advanced_at": "2026-11-24T09:00:00Z", "needs_reconnect": False,
-        "resources": [{"resource": "mail", "state": "incremental", "items_seen": 12034,
-                       "items_total": 12034, "cursor_advanced_at": "2026-11-24T09:00:00Z",
-                       "last_error": None}],
-        "quarantined": 0, "quarantine_note": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "provider": "google",
+                    "address": "me@example.org",
+                    "status": "incremental",
+                    "last_error": None,
+                    "last_synced_at": "2026-11-24T09:00:00Z",
+                    "synced_share": 1.0,
+                    "cursor_advanced_at": "2026-11-24T09:00:00Z",
+                    "needs_reconnect": False,
+                    "resources": [
+                        {
+                            "resource": "mail",
+                            "state": "incremental",
+                            "items_seen": 12034,
+                            "items_total": 12034,
+                            "cursor_advanced_at": "2026-11-24T09:00:00Z",
+                            "last_error": None,
+                        }
+                    ],
+                    "quarantined": 0,
+                    "quarantine_note": None,
+                }
+            ]
+        }
+    )
     id: int
     provider: str
     address: str
@@ -176,20 +255,32 @@ def _synced_provider(name: str) -> str:
 
 
 # Checked against the registry when a request comes, so the schema's enum is read then too.
-ProviderName = Annotated[str, AfterValidator(_synced_provider),
-                         Field(json_schema_extra=lambda schema: schema.update(enum=list(providers.names())))]
+ProviderName = Annotated[
+    str,
+    AfterValidator(_synced_provider),
+    Field(json_schema_extra=lambda schema: schema.update(enum=list(providers.names()))),
+]
 
 
 class ConnectIn(Request_):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"provider": "google", "login_hint": "me@example.org"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"provider": "google", "login_hint": "me@example.org"}]}
+    )
     provider: ProviderName
     login_hint: Address | None = None
 
 
 class ConnectOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"provider": "google", "authorize_url": "https://accounts.google.com/o/oauth2/auth?response_type=code&..."}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "google",
+                    "authorize_url": "https://accounts.google.com/o/oauth2/auth?response_type=code&...",
+                }
+            ]
+        }
+    )
     provider: str
     authorize_url: str = Field(description="Open this in the user's browser to grant access.")
 
@@ -200,9 +291,20 @@ class Accepted(BaseModel):
 
 
 class DigestSettings(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "timezone": "Europe/Madrid", "weekday": 0, "hour": 8, "enabled": True, "quiet_mode": "note",
-        "snooze_until": None}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "timezone": "Europe/Madrid",
+                    "weekday": 0,
+                    "hour": 8,
+                    "enabled": True,
+                    "quiet_mode": "note",
+                    "snooze_until": None,
+                }
+            ]
+        }
+    )
     timezone: str
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     hour: int = Field(ge=0, le=23)
@@ -212,8 +314,9 @@ class DigestSettings(BaseModel):
 
 
 class DigestSettingsIn(Request_):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"timezone": "Europe/Madrid", "weekday": 4, "hour": 17}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"timezone": "Europe/Madrid", "weekday": 4, "hour": 17}]}
+    )
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     weekday: StrictInt | None = Field(None, ge=0, le=6)
     hour: StrictInt | None = Field(None, ge=0, le=23)
@@ -237,9 +340,21 @@ class TokenInfo(BaseModel):
 
 
 class NewToken(TokenInfo):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": 7, "name": "grafana", "prefix": "kith_Q2x9aB", "created_at": "2026-11-25T10:00:00Z",
-        "last_used_at": None, "revoked_at": None, "token": "kith_Q2x9aB..."}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "name": "grafana",
+                    "prefix": "kith_Q2x9aB",
+                    "created_at": "2026-11-25T10:00:00Z",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                    "token": "kith_Q2x9aB...",
+                }
+            ]
+        }
+    )
     token: str = Field(description="Shown once; only its hash is kept.")
 
 

@@ -4,6 +4,7 @@ A date before today hides nothing; one centuries ahead (9999-12-31) is a silent 
 which is what `not_relationship` or turning the digest off say openly, and dates that far
 out break date arithmetic downstream.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -30,5 +31,8 @@ def check_until(conn, user_id: int, field: str, until: date, zone: str | None = 
     today = user_today(conn, user_id, zone)
     latest = today + timedelta(days=MAX_DAYS)
     if not today <= until <= latest:
-        raise HTTPException(422, f"{field}: {until.isoformat()} is out of range; a snooze runs from today "
-                                 f"({today.isoformat()}) to at most a year ahead ({latest.isoformat()}).")
+        raise HTTPException(
+            422,
+            f"{field}: {until.isoformat()} is out of range; a snooze runs from today "
+            f"({today.isoformat()}) to at most a year ahead ({latest.isoformat()}).",
+        )

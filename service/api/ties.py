@@ -3,6 +3,7 @@
 Routes only: HTTP in (query models, the token check of the hot path, the page cache) and
 HTTP out. What a tie is and how it is read lives in service/ties/.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,10 +36,16 @@ list_router = APIRouter(prefix="/v1/ties", tags=["ties"])
 MAX_PAGE = 200
 NOT_FOUND = documented(404)
 AS_OF_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$"
-AsOf = Annotated[str | None, Q(
-    max_length=40, pattern=AS_OF_PATTERN,
-    description="ISO 8601 date or date-time (UTC unless an offset is given): the ties as they were then, "
-                "from data before that moment.", examples=["2026-10-01", "2026-10-01T12:00:00Z"])]
+AsOf = Annotated[
+    str | None,
+    Q(
+        max_length=40,
+        pattern=AS_OF_PATTERN,
+        description="ISO 8601 date or date-time (UTC unless an offset is given): the ties as they were then, "
+        "from data before that moment.",
+        examples=["2026-10-01", "2026-10-01T12:00:00Z"],
+    ),
+]
 
 
 class TieListQuery(BaseModel):
@@ -47,15 +54,23 @@ class TieListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tier: list[Tier] | None = Field(None, max_length=4, description="Only these tiers.")
     flag: list[Flag] | None = Field(None, max_length=4, description="Only ties with any of these flags.")
-    q: str | None = Field(None, max_length=100, pattern=r"^[^\x00]*$",
-                          description="Case-insensitive match on name, contact or any address.")
+    q: str | None = Field(
+        None,
+        max_length=100,
+        pattern=r"^[^\x00]*$",
+        description="Case-insensitive match on name, contact or any address.",
+    )
     sort: SortKey = Field("-strength", description="Key to sort by; a leading `-` sorts descending.")
     limit: int = Field(50, ge=1, le=MAX_PAGE, description="Page size.")
     cursor: str | None = Field(None, max_length=600, description="`next_cursor` of the previous page.")
     as_of: str | None = Field(
-        None, max_length=40, pattern=AS_OF_PATTERN,
+        None,
+        max_length=40,
+        pattern=AS_OF_PATTERN,
         description="ISO 8601 date or date-time (UTC unless an offset is given): the ties as they were "
-                    "then, from data before that moment.", examples=["2026-10-01", "2026-10-01T12:00:00Z"])
+        "then, from data before that moment.",
+        examples=["2026-10-01", "2026-10-01T12:00:00Z"],
+    )
 
 
 LIST_PARAMETERS = frozenset(TieListQuery.model_fields)
@@ -75,13 +90,19 @@ def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: s
     return (head + tail).encode()
 
 
-@list_router.get("", response_model=TiePage, summary="List ties", responses=documented(400),
-                 openapi_extra={"parameters": query_model.openapi_parameters(TieListQuery)},
-                 description="Ties of the user, strongest first by default. Filters combine with AND; "
-                             "within `tier` or `flag`, any listed value matches. Without `as_of` the latest "
-                             "scoring is read; with it, ties are computed from data before that moment.")
-async def list_ties(request: Request,
-                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response | TiePage:
+@list_router.get(
+    "",
+    response_model=TiePage,
+    summary="List ties",
+    responses=documented(400),
+    openapi_extra={"parameters": query_model.openapi_parameters(TieListQuery)},
+    description="Ties of the user, strongest first by default. Filters combine with AND; "
+    "within `tier` or `flag`, any listed value matches. Without `as_of` the latest "
+    "scoring is read; with it, ties are computed from data before that moment.",
+)
+async def list_ties(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Response | TiePage:
     # The busiest route. One cheap statement checks the token (the same check as
     # `current_user`'s, in SQL: auth.TOKEN_CTE) and finds the snapshot the page comes from;
     # a page rendered from that snapshot moments ago is then sent as it is (page_cache says
@@ -89,12 +110,16 @@ async def list_ties(request: Request,
     # by Postgres. Query parameters are validated as one model (see query_model).
     refuse_unknown(request, LIST_PARAMETERS)  # first, as the other routes' dependency does
     if credentials is None:
-        raise HTTPException(401, "Missing bearer token: send `Authorization: Bearer <token>`.",
-                            headers=UNAUTHORIZED)
+        raise HTTPException(401, "Missing bearer token: send `Authorization: Bearer <token>`.", headers=UNAUTHORIZED)
     params = query_model.parse(request, TieListQuery)
     token = auth.token_params(credentials.credentials)
-    query = pages.Query(sort=params.sort, tiers=tuple(params.tier or ()), flags=tuple(params.flag or ()),
-                     text=params.q or None, limit=params.limit)
+    query = pages.Query(
+        sort=params.sort,
+        tiers=tuple(params.tier or ()),
+        flags=tuple(params.flag or ()),
+        text=params.q or None,
+        limit=params.limit,
+    )
     cache: PageCache = request.app.state.ties_pages
     key = (query, params.cursor)
     try:
@@ -120,7 +145,7 @@ async def list_ties(request: Request,
                 body = _json(",".join(items), nxt, snap, "snapshot")
                 cache.put(user, snap, key, body)
     except (BadCursor, ValueError) as exc:
-        raise HTTPException(400, str(exc) if isinstance(exc, BadCursor) else "The cursor is not valid.")
+        raise HTTPException(400, str(exc) if isinstance(exc, BadCursor) else "The cursor is not valid.") from None
     if body is not None:
         return Response(body, media_type="application/json")
     return await run_in_threadpool(_computed_page, request.app.state.db, user, query, pinned, wanted)
@@ -134,12 +159,16 @@ def _computed_page(db, user: int, query: pages.Query, pinned: Cursor | None, wan
     try:
         page, nxt = pages.computed_page(ties, computed_at, query, pinned)
     except BadCursor as exc:
-        raise HTTPException(400, str(exc))
+        raise HTTPException(400, str(exc)) from None
     return TiePage(items=[Tie(**t) for t in page], next_cursor=nxt, as_of=computed_at, source="computed")
 
 
-@router.get("/deepen", response_model=list[Tie], summary="Ties to deepen",
-            description="The ties Kith suggests working on, best first, each with its suggestion.")
+@router.get(
+    "/deepen",
+    response_model=list[Tie],
+    summary="Ties to deepen",
+    description="The ties Kith suggests working on, best first, each with its suggestion.",
+)
 def ties_to_deepen(user: User, db: Db, limit: Annotated[int, Q(ge=1, le=50)] = 10) -> Response | list[Tie]:
     query = pages.Query(sort="deepen", limit=limit, ranked_only=True)
     with reading(db) as conn:
@@ -150,11 +179,17 @@ def ties_to_deepen(user: User, db: Db, limit: Annotated[int, Q(ge=1, le=50)] = 1
     return Response("[" + ",".join(items) + "]", media_type="application/json")
 
 
-@router.get("/{person_id:int}", response_model=TieDetail, responses=NOT_FOUND, summary="One tie in depth",
-            description="The tie, its weekly timeline (interactions by kind and direction), and its "
-                        "score history across snapshots.")
-def tie_detail(person_id: int, user: User, db: Db,
-               weeks: Annotated[int, Q(ge=1, le=260)] = 52, as_of: AsOf = None) -> TieDetail:
+@router.get(
+    "/{person_id:int}",
+    response_model=TieDetail,
+    responses=NOT_FOUND,
+    summary="One tie in depth",
+    description="The tie, its weekly timeline (interactions by kind and direction), and its "
+    "score history across snapshots.",
+)
+def tie_detail(
+    person_id: int, user: User, db: Db, weeks: Annotated[int, Q(ge=1, le=260)] = 52, as_of: AsOf = None
+) -> TieDetail:
     with reading(db) as conn:
         if not td.person_exists(conn, user, person_id):
             raise HTTPException(404, f"No person {person_id}.")
@@ -164,10 +199,15 @@ def tie_detail(person_id: int, user: User, db: Db,
     return TieDetail(**detail)
 
 
-@router.post("/{person_id:int}/feedback", response_model=FeedbackOut, status_code=201, responses=NOT_FOUND,
-             summary="Say what a tie is to you",
-             description="`not_relationship` hides it, `matters` keeps it in view, `snooze` hides it "
-                         "until `until`. The latest word counts at the next scoring.")
+@router.post(
+    "/{person_id:int}/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    responses=NOT_FOUND,
+    summary="Say what a tie is to you",
+    description="`not_relationship` hides it, `matters` keeps it in view, `snooze` hides it "
+    "until `until`. The latest word counts at the next scoring.",
+)
 def give_feedback(person_id: int, body: FeedbackIn, user: User, db: Db) -> dict:
     until = body.until
     if body.kind == "snooze" and until is None:
@@ -180,8 +220,12 @@ def give_feedback(person_id: int, body: FeedbackIn, user: User, db: Db) -> dict:
         return feedback.give(conn, user, person_id, body.kind, until)
 
 
-@router.get("/{person_id:int}/feedback", response_model=list[FeedbackOut], responses=NOT_FOUND,
-            summary="Feedback given on a tie")
+@router.get(
+    "/{person_id:int}/feedback",
+    response_model=list[FeedbackOut],
+    responses=NOT_FOUND,
+    summary="Feedback given on a tie",
+)
 def list_feedback(person_id: int, user: User, db: Db) -> list[dict]:
     with db.tx() as conn:
         if not td.person_exists(conn, user, person_id):

@@ -6,6 +6,7 @@ rotate-key), mailboxes (bring mail in: connect, sync, import, quarantine) and re
 (consoles, settings resolved once and passed down, progress bars). They are registered
 here, in one table, in the order `kith --help` lists them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,15 +21,31 @@ from ..output import terminal_text
 from . import mailboxes, ops, reading
 from .runtime import err, out
 
-app = typer.Typer(help="Kith: relationship health from email and calendar metadata.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Kith: relationship health from email and calendar metadata.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 user_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
 import_app = typer.Typer(help="Import mail and calendar files.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
 
-for command in (ops.demo, ops.serve, ops.worker, ops.scheduler, mailboxes.connect, mailboxes.sync,
-                reading.score, reading.ties, reading.digest, reading.delete, mailboxes.quarantine, ops.migrate):
+for command in (
+    ops.demo,
+    ops.serve,
+    ops.worker,
+    ops.scheduler,
+    mailboxes.connect,
+    mailboxes.sync,
+    reading.score,
+    reading.ties,
+    reading.digest,
+    reading.delete,
+    mailboxes.quarantine,
+    ops.migrate,
+):
     app.command()(command)
 app.command("rotate-key")(ops.rotate_key)
 user_app.command("add")(reading.user_add)
@@ -37,8 +54,9 @@ import_app.command("ics")(mailboxes.import_ics)
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("KITH_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("KITH_LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         app()
     except KithError as exc:

@@ -5,10 +5,10 @@ Which providers can be connected and synced is asked of service.providers; file 
 (mbox, ics) are imported, never synced. Every sync or import ends by scoring the users it
 touched, so `kith ties` right after shows the new mail.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -19,9 +19,11 @@ from ..output import terminal_text
 from .runtime import Runtime, err, out, run_with_progress
 
 
-def connect(provider: str = typer.Argument(..., help=" or ".join(providers.names())),
-            user: str = typer.Option(..., "--user"),
-            no_browser: bool = typer.Option(False, "--no-browser", help="Print the URL and wait.")):
+def connect(
+    provider: str = typer.Argument(..., help=" or ".join(providers.names())),
+    user: str = typer.Option(..., "--user"),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Print the URL and wait."),
+):
     """Connect a Google or Microsoft account through OAuth in the browser."""
     chosen = providers.get(provider)
     rt = Runtime()
@@ -29,10 +31,11 @@ def connect(provider: str = typer.Argument(..., help=" or ".join(providers.names
     account_id = chosen.connect_cli(rt.settings, rt.db, user, no_browser=no_browser)
     err.print(f"connected {terminal_text(provider)} account {account_id}; syncing...")
     from ..sync import sync_account
+
     run_with_progress(sync_account, rt.settings, rt.db, account_id)
 
 
-def sync(user: Optional[str] = typer.Option(None, "--user")):
+def sync(user: str | None = typer.Option(None, "--user")):
     """Incremental sync of connected accounts (all users, or one)."""
     from ..sync import AlreadySyncing, sync_account
     from ..ties.scoring import score_user
@@ -40,20 +43,25 @@ def sync(user: Optional[str] = typer.Option(None, "--user")):
     rt = Runtime()
     with rt.db.tx() as conn:
         if user:
-            rows = conn.execute("SELECT id, user_id, provider, address, status FROM accounts WHERE user_id = %s "
-                                "AND provider = ANY(%s) ORDER BY id",
-                                (rt.user_id(user), list(providers.names()))).fetchall()
+            rows = conn.execute(
+                "SELECT id, user_id, provider, address, status FROM accounts WHERE user_id = %s "
+                "AND provider = ANY(%s) ORDER BY id",
+                (rt.user_id(user), list(providers.names())),
+            ).fetchall()
         else:
-            rows = conn.execute("SELECT id, user_id, provider, address, status FROM accounts "
-                                "WHERE provider = ANY(%s) ORDER BY id", (list(providers.names()),)).fetchall()
+            rows = conn.execute(
+                "SELECT id, user_id, provider, address, status FROM accounts WHERE provider = ANY(%s) ORDER BY id",
+                (list(providers.names()),),
+            ).fetchall()
     if not rows:
         err.print("no connected accounts: connect one with `kith connect google --user EMAIL`")
     users = set()
     for account_id, user_id, provider, address, status in rows:
         address = terminal_text(address)
         if status in ("auth_revoked", "disabled"):
-            err.print(f"[yellow]{provider} {address}: {status}[/] — reconnect with "
-                      f"`kith connect {provider} --user ...`")
+            err.print(
+                f"[yellow]{provider} {address}: {status}[/] — reconnect with `kith connect {provider} --user ...`"
+            )
             continue
         try:
             reports = run_with_progress(sync_account, rt.settings, rt.db, account_id)
@@ -64,36 +72,45 @@ def sync(user: Optional[str] = typer.Option(None, "--user")):
             err.print(f"[red]{provider} {address}: {terminal_text(exc)}[/]")
             continue
         for r in reports:
-            err.print(f"{provider} {address} {terminal_text(r.resource)}: {r.written} written, {r.removed} removed, "
-                      f"{r.quarantined} quarantined")
+            err.print(
+                f"{provider} {address} {terminal_text(r.resource)}: {r.written} written, {r.removed} removed, "
+                f"{r.quarantined} quarantined"
+            )
         users.add(user_id)
     for user_id in users:
         score_user(rt.db, user_id)
 
 
-def _import(kind: str, path: Path, user: str, addresses: Optional[List[str]], restart: bool):
+def _import(kind: str, path: Path, user: str, addresses: list[str] | None, restart: bool):
     from ..imports import import_file
     from ..ties.scoring import score_user
 
     rt = Runtime()
     user_id = rt.user_id(user)
-    reports = run_with_progress(import_file, rt.db, user_id, kind, path, addresses=addresses or [],
-                                restart=restart)
+    reports = run_with_progress(import_file, rt.db, user_id, kind, path, addresses=addresses or [], restart=restart)
     for r in reports:
-        err.print(f"{terminal_text(path)}: {r.written} items imported, {r.quarantined} quarantined"
-                  + (" (see `kith quarantine --user ...`)" if r.quarantined else ""))
+        err.print(
+            f"{terminal_text(path)}: {r.written} items imported, {r.quarantined} quarantined"
+            + (" (see `kith quarantine --user ...`)" if r.quarantined else "")
+        )
     score_user(rt.db, user_id)
 
 
-def import_mbox(path: Path, user: str = typer.Option(..., "--user"),
-                address: Optional[List[str]] = typer.Option(None, "--address", help="Your own address (repeatable)."),
-                restart: bool = typer.Option(False, help="Read the file again from the start.")):
+def import_mbox(
+    path: Path,
+    user: str = typer.Option(..., "--user"),
+    address: list[str] | None = typer.Option(None, "--address", help="Your own address (repeatable)."),
+    restart: bool = typer.Option(False, help="Read the file again from the start."),
+):
     """Import an mbox (Google Takeout or any), headers only."""
     _import("mbox", path, user, address, restart)
 
 
-def import_ics(path: Path, user: str = typer.Option(..., "--user"),
-               restart: bool = typer.Option(False, help="Read the file again from the start.")):
+def import_ics(
+    path: Path,
+    user: str = typer.Option(..., "--user"),
+    restart: bool = typer.Option(False, help="Read the file again from the start."),
+):
     """Import an iCalendar (.ics) file."""
     _import("ics", path, user, None, restart)
 
@@ -104,6 +121,8 @@ def quarantine(user: str = typer.Option(..., "--user"), limit: int = 50):
 
     rt = Runtime()
     with rt.db.tx() as conn:
-        rows = conn.execute("SELECT resource, ref, reason FROM quarantine WHERE user_id = %s "
-                            "ORDER BY id LIMIT %s", (rt.user_id(user), limit)).fetchall()
+        rows = conn.execute(
+            "SELECT resource, ref, reason FROM quarantine WHERE user_id = %s ORDER BY id LIMIT %s",
+            (rt.user_id(user), limit),
+        ).fetchall()
     output.quarantine_table(out, rows)

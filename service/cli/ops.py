@@ -1,18 +1,20 @@
 """`kith` commands that run Kith rather than ask it: demo, serve, worker, scheduler,
 migrate, rotate-key. Registered on the app in service.cli."""
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
 
 import typer
 
 from .runtime import Runtime, err, out
 
 
-def demo(port: int = typer.Option(8000, help="Port suggested for `kith serve`."),
-         seed: int = typer.Option(7, help="Seed of the synthetic world.")):
+def demo(
+    port: int = typer.Option(8000, help="Port suggested for `kith serve`."),
+    seed: int = typer.Option(7, help="Seed of the synthetic world."),
+):
     """The main job on embedded defaults: a synthetic year in, ties to deepen out."""
     from ..demo import run_demo
 
@@ -29,13 +31,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000):
     rt = Runtime()
     rt.db.close()
     # JSON log lines; the access log names route templates, never paths (they hold addresses).
-    uvicorn.run(create_app(rt.settings), host=host, port=port, log_config=LOG_CONFIG, access_log=False,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(rt.settings),
+        host=host,
+        port=port,
+        log_config=LOG_CONFIG,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
-def worker(processes: int = typer.Option(1, help="Worker processes."),
-           threads: int = typer.Option(4, help="Threads per process."),
-           queues: Optional[List[str]] = typer.Option(None, "--queue", help="Only these queues.")):
+def worker(
+    processes: int = typer.Option(1, help="Worker processes."),
+    threads: int = typer.Option(4, help="Threads per process."),
+    queues: list[str] | None = typer.Option(None, "--queue", help="Only these queues."),
+):
     """Run dramatiq workers for syncs, imports, scoring and email."""
     import dramatiq.cli
 

@@ -4,13 +4,13 @@ user add, delete. Registered on the app in service.cli.
 Ties are printed in the shape service.ties.shape gives the API (`--json`), so a script
 reading `kith ties --json` reads what `GET /v1/ties` returns.
 """
+
 from __future__ import annotations
 
 import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -20,8 +20,9 @@ from ..output import terminal_text
 from .runtime import Runtime, err, out, parse_as_of
 
 
-def user_add(email: str, timezone_: str = typer.Option("UTC", "--timezone"),
-             name: Optional[str] = typer.Option(None, "--name")):
+def user_add(
+    email: str, timezone_: str = typer.Option("UTC", "--timezone"), name: str | None = typer.Option(None, "--name")
+):
     """Create a user (or update one) and print a new API token."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +43,7 @@ def user_add(email: str, timezone_: str = typer.Option("UTC", "--timezone"),
     print(token)
 
 
-def score(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.Option(None, "--as-of")):
+def score(user: str = typer.Option(..., "--user"), as_of: str | None = typer.Option(None, "--as-of")):
     """Score every tie of a user and keep a snapshot."""
     from ..ties.scoring import score_user
 
@@ -51,9 +52,13 @@ def score(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.
     err.print(f"scored {len(ties)} ties")
 
 
-def ties(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.Option(None, "--as-of"),
-         limit: int = typer.Option(20, "--limit", min=1, max=10000), as_json: bool = typer.Option(False, "--json"),
-         excluded: bool = typer.Option(False, "--excluded", help="Show what was left out, and why.")):
+def ties(
+    user: str = typer.Option(..., "--user"),
+    as_of: str | None = typer.Option(None, "--as-of"),
+    limit: int = typer.Option(20, "--limit", min=1, max=10000),
+    as_json: bool = typer.Option(False, "--json"),
+    excluded: bool = typer.Option(False, "--excluded", help="Show what was left out, and why."),
+):
     """Show a user's ties (strongest first), or what was excluded."""
     from .. import output
     from ..people import exclusion_pages
@@ -78,8 +83,12 @@ def ties(user: str = typer.Option(..., "--user"), as_of: Optional[str] = typer.O
         output.ties_table(out, result, title=f"Ties of {user}")
 
 
-def digest(user: str = typer.Option(..., "--user"), week: Optional[str] = typer.Option(None, "--week"),
-           preview: Optional[Path] = typer.Option(None, "--preview"), send: bool = typer.Option(False, "--send")):
+def digest(
+    user: str = typer.Option(..., "--user"),
+    week: str | None = typer.Option(None, "--week"),
+    preview: Path | None = typer.Option(None, "--preview"),
+    send: bool = typer.Option(False, "--send"),
+):
     """Preview the weekly email into a file, or send it now."""
     from .. import digest as kdigest
 

@@ -4,11 +4,11 @@ migrations applied, a pool) and the progress bars of a sync or an import.
 Settings are built here, once per command, and passed down; nothing below the CLI reads
 the environment on its own.
 """
+
 from __future__ import annotations
 
 import atexit
 from datetime import datetime
-from typing import Optional
 
 from rich.console import Console
 
@@ -42,7 +42,7 @@ class Runtime:
             return require_user(conn, email)["id"]
 
 
-def parse_as_of(value: Optional[str]) -> Optional[datetime]:
+def parse_as_of(value: str | None) -> datetime | None:
     try:
         return to_utc(value)
     except BadMoment as exc:
@@ -57,15 +57,25 @@ def _progress_sink(progress, task_ids):
         if task is None:
             task = task_ids[resource] = progress.add_task(label, total=None)
         done, whole = page.progress if page.progress else (None, None)
-        progress.update(task, completed=done if done is not None else total.written,
-                        total=whole, description=f"{label[:30]}: "
-                        f"{total.written} kept, {total.quarantined} quarantined")
+        progress.update(
+            task,
+            completed=done if done is not None else total.written,
+            total=whole,
+            description=f"{label[:30]}: {total.written} kept, {total.quarantined} quarantined",
+        )
+
     return report
 
 
 def run_with_progress(fn, *args, **kwargs):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=False) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
         return fn(*args, progress=_progress_sink(progress, {}), **kwargs)

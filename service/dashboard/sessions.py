@@ -10,6 +10,7 @@ a page elsewhere (another port of this host counts: cookies are per host, not pe
 cannot read the session id, so it cannot forge the field; and the Origin, when the browser
 sends one, must be this site's.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,15 +48,20 @@ def open_session(conn, api_token: str | None) -> Session | None:
     """A new session for the owner of a live API token, or None for any other token."""
     if api_token is None or not auth.user_for_token(conn, api_token):
         return None
-    token_id, user_id = conn.execute("SELECT id, user_id FROM api_tokens WHERE token_hash = %s",
-                                     (auth.token_hash(api_token),)).fetchone()
+    token_id, user_id = conn.execute(
+        "SELECT id, user_id FROM api_tokens WHERE token_hash = %s", (auth.token_hash(api_token),)
+    ).fetchone()
     # Sessions long dead are of no use to anyone: drop this user's while we are here.
-    conn.execute("DELETE FROM dashboard_sessions WHERE user_id = %s AND (expires_at < now() OR revoked_at IS NOT NULL)",
-                 (user_id,))
+    conn.execute(
+        "DELETE FROM dashboard_sessions WHERE user_id = %s AND (expires_at < now() OR revoked_at IS NOT NULL)",
+        (user_id,),
+    )
     session_id = secrets.token_urlsafe(32)
-    conn.execute("INSERT INTO dashboard_sessions (session_hash, user_id, token_id, expires_at)"
-                 " VALUES (%s, %s, %s, now() + make_interval(days => %s))",
-                 (_hash(session_id), user_id, token_id, LIFETIME_DAYS))
+    conn.execute(
+        "INSERT INTO dashboard_sessions (session_hash, user_id, token_id, expires_at)"
+        " VALUES (%s, %s, %s, now() + make_interval(days => %s))",
+        (_hash(session_id), user_id, token_id, LIFETIME_DAYS),
+    )
     return Session(session_id, user_id)
 
 
@@ -66,13 +72,16 @@ def find_session(conn, session_id: str | None) -> Session | None:
     row = conn.execute(
         "SELECT s.user_id FROM dashboard_sessions s JOIN api_tokens t ON t.id = s.token_id"
         " WHERE s.session_hash = %s AND s.revoked_at IS NULL AND s.expires_at > now() AND t.revoked_at IS NULL",
-        (_hash(session_id),)).fetchone()
+        (_hash(session_id),),
+    ).fetchone()
     return Session(session_id, row[0]) if row else None
 
 
 def revoke_session(conn, session_id: str) -> None:
-    conn.execute("UPDATE dashboard_sessions SET revoked_at = coalesce(revoked_at, now()) WHERE session_hash = %s",
-                 (_hash(session_id),))
+    conn.execute(
+        "UPDATE dashboard_sessions SET revoked_at = coalesce(revoked_at, now()) WHERE session_hash = %s",
+        (_hash(session_id),),
+    )
 
 
 def same_origin(headers) -> bool:

@@ -6,6 +6,7 @@ something carries the session's CSRF token and must come from this site's origin
 plain HTML with inline SVG charts and no inline script or style (the app's Content-Security-
 Policy forbids both); static/app.js only adds hover and filtering.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -31,8 +32,12 @@ COOKIE = "kith_session"
 MAX_FORM_BYTES = 4096
 MAX_POINTS = 5000  # beyond this the chart shows the strongest ties (and says so)
 
-env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"]),
-                  trim_blocks=True, lstrip_blocks=True)
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 router = APIRouter(include_in_schema=False)
 
 
@@ -41,8 +46,11 @@ def _page(name: str, status: int = 200, request: Request | None = None, **contex
     # A chart of thousands of ties is a large page that compresses ~10x; API responses are
     # left alone (their clients choose), pages are compressed here when the browser agrees.
     if request is not None and len(html) > 32_000 and "gzip" in request.headers.get("accept-encoding", ""):
-        return HTMLResponse(gzip.compress(html, compresslevel=5), status_code=status,
-                            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        return HTMLResponse(
+            gzip.compress(html, compresslevel=5),
+            status_code=status,
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
     return HTMLResponse(html, status_code=status)
 
 
@@ -62,16 +70,19 @@ def _signed_in(request: Request) -> int | None:
 async def _form_fields(request: Request) -> dict[str, str]:
     """The posted form's fields (first value of each), read up to MAX_FORM_BYTES."""
     body = await request.body()
-    return {key: values[0] for key, values in
-            parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
+    return {key: values[0] for key, values in parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
 
 
 Form = Depends(_form_fields)
 
 
 def _refused() -> HTMLResponse:
-    return _page("problem.html.j2", status=403, title="Refused",
-                 text="That form did not come from this Kith page. Open Kith and try again.")
+    return _page(
+        "problem.html.j2",
+        status=403,
+        title="Refused",
+        text="That form did not come from this Kith page. Open Kith and try again.",
+    )
 
 
 def _to_signin() -> RedirectResponse:
@@ -90,17 +101,34 @@ def home(request: Request) -> Response:
         if snap is None:
             deepen, _ = pages.computed_page(ties, None, pages.Query(sort="deepen", limit=10, ranked_only=True), None)
         else:
-            texts, _, _ = pages.snapshot_page(conn, user, snap, pages.Query(sort="deepen", limit=10, ranked_only=True),
-                                           None)
+            texts, _, _ = pages.snapshot_page(
+                conn, user, snap, pages.Query(sort="deepen", limit=10, ranked_only=True), None
+            )
             deepen = [json.loads(t) for t in texts]
         accounts = account_health(conn, user)
-    points = [{"person_id": t["person_id"], "label": t.get("name") or t.get("contact") or "",
-               "strength": float(t["strength"]), "reciprocity": int(t["reciprocity"]), "tier": t["tier"]}
-              for t in ties[:MAX_POINTS]]
-    return _page("home.html.j2", request=request, csrf=session.csrf, me={"email": me[0], "name": me[1]},
-                 deepen=deepen, accounts=accounts,
-                 chart=charts.scatter(points), n_ties=total, n_points=len(points), as_of=snap,
-                 tiers=list(charts.TIER_COLOURS))
+    points = [
+        {
+            "person_id": t["person_id"],
+            "label": t.get("name") or t.get("contact") or "",
+            "strength": float(t["strength"]),
+            "reciprocity": int(t["reciprocity"]),
+            "tier": t["tier"],
+        }
+        for t in ties[:MAX_POINTS]
+    ]
+    return _page(
+        "home.html.j2",
+        request=request,
+        csrf=session.csrf,
+        me={"email": me[0], "name": me[1]},
+        deepen=deepen,
+        accounts=accounts,
+        chart=charts.scatter(points),
+        n_ties=total,
+        n_points=len(points),
+        as_of=snap,
+        tiers=list(charts.TIER_COLOURS),
+    )
 
 
 def _secure(request: Request) -> bool:
@@ -118,8 +146,14 @@ def signin(request: Request, fields: dict = Form) -> Response:
     if session is None:
         return _page("signin.html.j2", status=401, error="That token is unknown or revoked.")
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE, session.id, max_age=sessions.LIFETIME_DAYS * 24 * 3600, httponly=True,
-                        samesite="strict", secure=_secure(request))
+    response.set_cookie(
+        COOKIE,
+        session.id,
+        max_age=sessions.LIFETIME_DAYS * 24 * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
     return response
 
 
@@ -143,14 +177,19 @@ def tie_page(request: Request, person_id: int, weeks: int = 52) -> Response:
         return _to_signin()
     weeks = max(4, min(260, weeks))
     with request.app.state.db.tx() as conn:
-        detail = td.tie_detail(conn, user, person_id, None, weeks) \
-            if td.person_exists(conn, user, person_id) else None
+        detail = td.tie_detail(conn, user, person_id, None, weeks) if td.person_exists(conn, user, person_id) else None
     if detail is None:
         return _page("missing.html.j2", status=404, what=f"tie {person_id}")
-    return _page("tie.html.j2", tie=detail["tie"], weeks=weeks, history=detail["history"],
-                 timeline=charts.timeline(detail["timeline"]), spark=charts.sparkline(detail["history"]),
-                 totals={key: sum(w[key] for w in detail["timeline"]) for key, _, _ in charts.SERIES},
-                 series=charts.SERIES)
+    return _page(
+        "tie.html.j2",
+        tie=detail["tie"],
+        weeks=weeks,
+        history=detail["history"],
+        timeline=charts.timeline(detail["timeline"]),
+        spark=charts.sparkline(detail["history"]),
+        totals={key: sum(w[key] for w in detail["timeline"]) for key, _, _ in charts.SERIES},
+        series=charts.SERIES,
+    )
 
 
 def _connected_account(request: Request, account_id: int, fields: dict):
@@ -177,8 +216,9 @@ def reconnect(request: Request, account_id: int, fields: dict = Form) -> Respons
     if refused is not None:
         return refused
     try:
-        started = authorize_url(request.app.state.settings, request.app.state.db, user, account["provider"],
-                                login_hint=account["address"])
+        started = authorize_url(
+            request.app.state.settings, request.app.state.db, user, account["provider"], login_hint=account["address"]
+        )
     except ConnectUnavailable as exc:
         return _page("problem.html.j2", status=503, title="Cannot reconnect now", text=str(exc))
     # This browser starts the flow, so it gets the flow's nonce: only it can finish it.
@@ -187,7 +227,7 @@ def reconnect(request: Request, account_id: int, fields: dict = Form) -> Respons
 
 @router.post("/accounts/{account_id}/sync")
 def sync(request: Request, account_id: int, fields: dict = Form) -> Response:
-    user, account, refused = _connected_account(request, account_id, fields)
+    _user, _account, refused = _connected_account(request, account_id, fields)
     if refused is not None:
         return refused
     try:

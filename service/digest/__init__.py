@@ -6,6 +6,7 @@ service.jobs runs the sending on the `email` queue, links sign unsubscribe and s
 
 Public entry points (CLI, API, the `send_weekly_digest` job): `render_preview`, `send_digest`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,9 @@ def render_preview(settings, conn, user_id: int, week: date | None = None) -> st
     return render_preview_html(d, base_url=settings.base_url, secret=settings.secret())
 
 
-def send_digest(settings, db, user_id: int, week: date | None = None, *, force: bool = False,
-                now: datetime | None = None) -> str:
+def send_digest(
+    settings, db, user_id: int, week: date | None = None, *, force: bool = False, now: datetime | None = None
+) -> str:
     """Send the user's digest for `week` (default: this week, in their time zone).
 
     Returns "sent", "already_sent" or "skipped". Without `force` it is idempotent: once per
@@ -54,15 +56,22 @@ def send_digest(settings, db, user_id: int, week: date | None = None, *, force: 
             secret = settings.secret()
 
             def render(conn, resend: int):
-                if not force:
-                    if not p.enabled or (p.snooze_until is not None
-                                         and p.snooze_until >= target + timedelta(days=p.weekday)):
-                        return None
+                if not force and (
+                    not p.enabled
+                    or (p.snooze_until is not None and p.snooze_until >= target + timedelta(days=p.weekday))
+                ):
+                    return None
                 d = inputs.load_digest(conn, p, target, now)
                 if d.quiet and p.quiet_mode == "skip" and not force:
                     return None
-                return render_message(d, base_url=settings.base_url, secret=secret,
-                                      mail_from=getattr(settings, "mail_from", None), now=now, resend=resend)
+                return render_message(
+                    d,
+                    base_url=settings.base_url,
+                    secret=secret,
+                    mail_from=getattr(settings, "mail_from", None),
+                    now=now,
+                    resend=resend,
+                )
 
             return outbox.deliver(conn, mailer_for(settings), user_id, target, render=render, force=force)
         finally:

@@ -3,12 +3,13 @@
 Drawn with Pillow at twice the display size (sharp on phones), in a small palette so the
 PNG stays a few kilobytes; it is embedded in the mail by Content-ID, never fetched.
 """
+
 from __future__ import annotations
 
 import io
 import unicodedata
 from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -110,8 +111,9 @@ def chart_png(lines: Sequence[TieLine]) -> bytes:
         value = max(0, min(100, line.strength))
         if value:
             colour = BAR if line.tier in ("strong", "medium") else BAR_WEAK
-            draw.rounded_rectangle((x0, mid - 7 * s, x0 + max(8 * s, span * value // 100), mid + 7 * s),
-                                   radius=4 * s, fill=colour)
+            draw.rounded_rectangle(
+                (x0, mid - 7 * s, x0 + max(8 * s, span * value // 100), mid + 7 * s), radius=4 * s, fill=colour
+            )
         if line.previous_strength is not None:
             tx = x0 + span * max(0, min(100, line.previous_strength)) // 100
             draw.rectangle((tx - s, mid - 11 * s, tx + s, mid + 11 * s), fill=TICK)

@@ -14,11 +14,12 @@ authorisation, and the ties the user snoozed. Output: a `Digest` with
 Order of importance for the subject: an account to reconnect (without it every other line
 goes stale), then the first tie to deepen, then the largest change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .. import providers
 from ..ties.as_of import BadMoment, to_utc
@@ -147,8 +148,7 @@ def tie_line(tie: Mapping, previous: Mapping | None, as_of: datetime) -> TieLine
     )
 
 
-def _changes(lines: Iterable[TieLine], now: Mapping[str, Mapping],
-             before: Mapping[str, Mapping]) -> list[Change]:
+def _changes(lines: Iterable[TieLine], now: Mapping[str, Mapping], before: Mapping[str, Mapping]) -> list[Change]:
     out: list[Change] = []
     for line in lines:
         prev = before.get(line.key)
@@ -192,10 +192,18 @@ def _headline(digest_parts: dict) -> str:
     return "A quiet week for your relationships"
 
 
-def build_digest(*, user_id: int, user_name: str | None, user_email: str, week: date,
-                 ties: Iterable[Mapping], previous: Iterable[Mapping] | None,
-                 revoked: Iterable[Mapping] = (), hidden: Iterable[int] = (),
-                 as_of: datetime) -> Digest:
+def build_digest(
+    *,
+    user_id: int,
+    user_name: str | None,
+    user_email: str,
+    week: date,
+    ties: Iterable[Mapping],
+    previous: Iterable[Mapping] | None,
+    revoked: Iterable[Mapping] = (),
+    hidden: Iterable[int] = (),
+    as_of: datetime,
+) -> Digest:
     """Everything the digest says for one user and week.
 
     `previous` is None when there is no snapshot from a week ago (first digest): the
@@ -210,15 +218,24 @@ def build_digest(*, user_id: int, user_name: str | None, user_email: str, week: 
     lines = [tie_line(t, before.get(tie_key(t)), as_of) for t in visible]
     by_key = {line.key: line for line in lines}
 
-    ranked = sorted((t for t in visible if t.get("deepen_rank") is not None),
-                    key=lambda t: (int(t["deepen_rank"]), tie_key(t)))
+    ranked = sorted(
+        (t for t in visible if t.get("deepen_rank") is not None), key=lambda t: (int(t["deepen_rank"]), tie_key(t))
+    )
     deepen = tuple(by_key[tie_key(t)] for t in ranked[:MAX_DEEPEN])
     strongest = tuple(sorted(lines, key=lambda l: (-l.strength, l.name))[:MAX_STRONGEST])
     balanced_pool = [l for l in lines if l.strength >= BALANCE_MIN_STRENGTH]
-    you_give = tuple(sorted((l for l in balanced_pool if l.reciprocity >= BALANCE_THRESHOLD),
-                            key=lambda l: (-l.reciprocity, -l.strength, l.name))[:MAX_BALANCE])
-    they_give = tuple(sorted((l for l in balanced_pool if l.reciprocity <= -BALANCE_THRESHOLD),
-                             key=lambda l: (l.reciprocity, -l.strength, l.name))[:MAX_BALANCE])
+    you_give = tuple(
+        sorted(
+            (l for l in balanced_pool if l.reciprocity >= BALANCE_THRESHOLD),
+            key=lambda l: (-l.reciprocity, -l.strength, l.name),
+        )[:MAX_BALANCE]
+    )
+    they_give = tuple(
+        sorted(
+            (l for l in balanced_pool if l.reciprocity <= -BALANCE_THRESHOLD),
+            key=lambda l: (l.reciprocity, -l.strength, l.name),
+        )[:MAX_BALANCE]
+    )
     changes = tuple(_changes(lines, now, before)) if previous is not None else ()
     reconnect = tuple(Account(a.get("provider", ""), a.get("address", "")) for a in revoked)
 
@@ -227,8 +244,19 @@ def build_digest(*, user_id: int, user_name: str | None, user_email: str, week: 
     headline = _headline(parts)
     subject = _clip(headline if not quiet else "Kith: a quiet week, nothing needs you")
     return Digest(
-        user_id=user_id, user_name=(user_name or user_email.split("@")[0]), user_email=user_email,
-        week=week, deepen=deepen, strongest=strongest, you_give=you_give, they_give=they_give,
-        changes=changes, reconnect=reconnect, has_history=previous is not None,
-        subject=subject, headline=headline, quiet=quiet, chart=strongest,
+        user_id=user_id,
+        user_name=(user_name or user_email.split("@")[0]),
+        user_email=user_email,
+        week=week,
+        deepen=deepen,
+        strongest=strongest,
+        you_give=you_give,
+        they_give=they_give,
+        changes=changes,
+        reconnect=reconnect,
+        has_history=previous is not None,
+        subject=subject,
+        headline=headline,
+        quiet=quiet,
+        chart=strongest,
     )

@@ -10,6 +10,7 @@ process kill itself the first time it reaches that point (no cleanup, no atexit,
 
 Production never sets the variable; the check is one dict lookup.
 """
+
 from __future__ import annotations
 
 import os

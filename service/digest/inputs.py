@@ -4,6 +4,7 @@ Ties now are the latest score snapshot at or before the digest's moment; ties "l
 are the latest snapshot at least six days older than that (snapshots are taken after
 syncs and at digest time, not on a fixed grid). No older snapshot: no "what changed".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import psycopg
 
 from ..ties.scoring import compute_ties
 from .content import Digest, build_digest
-from .schedule import week_start  # noqa: F401  (the key of a digest: its local Monday)
+from .schedule import week_start
 
 PREVIOUS_GAP = timedelta(days=6)
 FRESH = timedelta(hours=20)  # a snapshot younger than this is good enough for the digest
@@ -45,7 +46,9 @@ def profile(conn: psycopg.Connection, user_id: int) -> Profile:
         "SELECT u.id, u.email, u.name, u.timezone, coalesce(s.weekday, 0), coalesce(s.hour, 8), "
         "coalesce(s.enabled, true), coalesce(s.quiet_mode, 'note'), s.snooze_until, "
         "(SELECT max(as_of) FROM score_snapshots WHERE user_id = u.id) "
-        "FROM users u LEFT JOIN digest_settings s ON s.user_id = u.id WHERE u.id = %s", (user_id,)).fetchone()
+        "FROM users u LEFT JOIN digest_settings s ON s.user_id = u.id WHERE u.id = %s",
+        (user_id,),
+    ).fetchone()
     if row is None:
         raise LookupError(f"no user {user_id}")
     return Profile(*row)
@@ -99,13 +102,21 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
         # Never scored (or nothing before this moment): compute, without a snapshot to compare.
         ties_now, previous = compute_ties(conn, p.user_id, as_of), []
     revoked, hidden = [], []
-    for kind, provider, address, person_id in conn.execute(
-            _FLAGS, {"u": p.user_id, "at": as_of, "day": as_of.date()}):
+    for kind, provider, address, person_id in conn.execute(_FLAGS, {"u": p.user_id, "at": as_of, "day": as_of.date()}):
         if kind == "revoked":
             revoked.append({"provider": provider, "address": address})
         else:
             hidden.append(person_id)
     revoked.sort(key=lambda a: (a["provider"], a["address"]))
     previous_or_none = previous or None
-    return build_digest(user_id=p.user_id, user_name=p.name, user_email=p.email, week=week,
-                        ties=ties_now, previous=previous_or_none, revoked=revoked, hidden=hidden, as_of=as_of)
+    return build_digest(
+        user_id=p.user_id,
+        user_name=p.name,
+        user_email=p.email,
+        week=week,
+        ties=ties_now,
+        previous=previous_or_none,
+        revoked=revoked,
+        hidden=hidden,
+        as_of=as_of,
+    )

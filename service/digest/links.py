@@ -12,6 +12,7 @@ date until which the tie is snoozed; they stay valid until that date.
 Acting on a link is a POST (RFC 8058 one-click for unsubscribe, a confirm form for
 snooze), never a GET: mail scanners fetch every URL in a message.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,8 +53,9 @@ def verify_unsubscribe(secret: bytes, user_id: int, token: str) -> bool:
     return _same(unsubscribe_token(secret, user_id), token)
 
 
-def verify_snooze(secret: bytes, user_id: int, person_id: int, until: date, token: str,
-                  *, today: date | None = None) -> bool:
+def verify_snooze(
+    secret: bytes, user_id: int, person_id: int, until: date, token: str, *, today: date | None = None
+) -> bool:
     if today is not None and until < today:
         return False
     return _same(snooze_token(secret, user_id, person_id, until), token)
@@ -65,8 +67,14 @@ def unsubscribe_url(base_url: str, secret: bytes, user_id: int) -> str:
 
 
 def snooze_url(base_url: str, secret: bytes, user_id: int, person_id: int, until: date) -> str:
-    query = urlencode({"u": int(user_id), "p": int(person_id), "until": until.isoformat(),
-                       "t": snooze_token(secret, user_id, person_id, until)})
+    query = urlencode(
+        {
+            "u": int(user_id),
+            "p": int(person_id),
+            "until": until.isoformat(),
+            "t": snooze_token(secret, user_id, person_id, until),
+        }
+    )
     return f"{base_url.rstrip('/')}{SNOOZE_PATH}?{query}"
 
 

@@ -21,6 +21,7 @@ The file mailer writes each message to `outbox/<user id>/<Message-ID>.eml`, mode
 if and only if the message was delivered, so its `delivered()` is exact. One folder per user
 lets `erase(user_id)` remove a user's mail without opening anyone else's.
 """
+
 from __future__ import annotations
 
 import logging
@@ -124,8 +125,7 @@ class SmtpMailer:
     def _open(self) -> smtplib.SMTP:
         conn: smtplib.SMTP
         if self.implicit_tls:
-            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
+            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
         else:
             conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.starttls:
@@ -159,16 +159,16 @@ class SmtpMailer:
         try:
             try:
                 conn = self._connection()
-                code, reply = conn.mail(sender)
+                code, _reply = conn.mail(sender)
             except (smtplib.SMTPServerDisconnected, OSError):
                 # An idle connection the server closed: nothing of this message was sent yet.
                 conn = self._connection(fresh=True)
-                code, reply = conn.mail(sender)
+                code, _reply = conn.mail(sender)
             if code != 250:
                 conn.rset()
                 raise NotDelivered(f"MAIL FROM refused: {code}", permanent=code >= 500)
             for rcpt in recipients:
-                code, reply = conn.rcpt(rcpt)
+                code, _reply = conn.rcpt(rcpt)
                 if code not in (250, 251):
                     conn.rset()
                     raise NotDelivered(f"RCPT TO refused: {code}", permanent=code >= 500)
@@ -179,7 +179,7 @@ class SmtpMailer:
             raise NotDelivered(f"SMTP failed before DATA: {type(exc).__name__}") from exc
         # From here on a failure is ambiguous: the server may have queued the message.
         try:
-            code, reply = conn.data(message)
+            code, _reply = conn.data(message)
         except smtplib.SMTPResponseException as exc:
             # The server answered DATA or the final dot with an error: it did not take it.
             self._drop()

@@ -46,6 +46,7 @@ at once for a killed process; TCP keepalive bounds it for a vanished host); a wo
 is alive but cut off from the database while mid-SMTP keeps sending while a second one may
 take over: that is the same identical re-send, not a different mail.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from datetime import date, datetime
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -91,17 +92,21 @@ def lock_key(user_id: int, week: date) -> int:
 
 
 def load(conn: psycopg.Connection, user_id: int, week: date) -> Row | None:
-    row = conn.execute("SELECT state, message_id, subject, message, sent_at FROM outbox "
-                       "WHERE user_id = %s AND week = %s", (user_id, week)).fetchone()
+    row = conn.execute(
+        "SELECT state, message_id, subject, message, sent_at FROM outbox WHERE user_id = %s AND week = %s",
+        (user_id, week),
+    ).fetchone()
     return Row(row[0], row[1], row[2], bytes(row[3]) if row[3] is not None else None, row[4]) if row else None
 
 
 def _set_state(conn: psycopg.Connection, user_id: int, week: date, state: str) -> None:
     # One statement in autocommit: committed when execute() returns.
     # sent_at: when the attempt started while 'sending', when it was accepted once 'sent'.
-    conn.execute("UPDATE outbox SET state = %s, sent_at = CASE WHEN %s IN ('sending', 'sent') "
-                 "THEN now() ELSE sent_at END WHERE user_id = %s AND week = %s",
-                 (state, state, user_id, week))
+    conn.execute(
+        "UPDATE outbox SET state = %s, sent_at = CASE WHEN %s IN ('sending', 'sent') "
+        "THEN now() ELSE sent_at END WHERE user_id = %s AND week = %s",
+        (state, state, user_id, week),
+    )
 
 
 def _save(conn: psycopg.Connection, user_id: int, week: date, state: str, rendered: Rendered | None) -> None:
@@ -115,8 +120,15 @@ def _save(conn: psycopg.Connection, user_id: int, week: date, state: str, render
             "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (user_id, week) DO UPDATE SET state = EXCLUDED.state, "
             "message_id = EXCLUDED.message_id, subject = EXCLUDED.subject, message = EXCLUDED.message, "
             "sent_at = NULL, created_at = now()",
-            (user_id, week, state, rendered.message_id if rendered else "",
-             rendered.subject if rendered else "", rendered.message if rendered else None))
+            (
+                user_id,
+                week,
+                state,
+                rendered.message_id if rendered else "",
+                rendered.subject if rendered else "",
+                rendered.message if rendered else None,
+            ),
+        )
 
 
 class _Lock:
@@ -146,8 +158,15 @@ class _Lock:
         return False
 
 
-def deliver(conn: psycopg.Connection, mailer, user_id: int, week: date, *,
-            render: Callable[[psycopg.Connection, int], Rendered | None], force: bool = False) -> str:
+def deliver(
+    conn: psycopg.Connection,
+    mailer,
+    user_id: int,
+    week: date,
+    *,
+    render: Callable[[psycopg.Connection, int], Rendered | None],
+    force: bool = False,
+) -> str:
     """Send this user's digest for `week` at most once and at least once; returns
     "sent", "already_sent" or "skipped".
 
@@ -197,13 +216,19 @@ def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> 
                 _set_state(conn, user_id, week, "sent")
                 return "already_sent"
             if evidence is None:
-                log.warning("outbox %s/%s: a previous attempt died mid-send and the mailer cannot tell "
-                            "whether it went out; re-sending the identical message %s",
-                            user_id, week, row.message_id)
+                log.warning(
+                    "outbox %s/%s: a previous attempt died mid-send and the mailer cannot tell "
+                    "whether it went out; re-sending the identical message %s",
+                    user_id,
+                    week,
+                    row.message_id,
+                )
         _set_state(conn, user_id, week, "sending")
         fault_point("before_send")
         try:
-            mailer.send(user_id=user_id, sender=sender, recipient=recipient, message_id=row.message_id, message=row.message)
+            mailer.send(
+                user_id=user_id, sender=sender, recipient=recipient, message_id=row.message_id, message=row.message
+            )
         except NotDelivered:
             _set_state(conn, user_id, week, "rendered")
             raise

@@ -5,6 +5,7 @@ The Message-ID is fixed here, at render time, and stored with the bytes in the o
 every attempt to deliver this digest sends the very same message, so a re-send after a
 crash is recognisable as the same mail (see outbox.py).
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,9 +35,14 @@ SNOOZE_WEEKS = 4
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
-                       autoescape=select_autoescape(["html", "html.j2"]), trim_blocks=True,
-                       lstrip_blocks=True, auto_reload=False)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html", "html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +66,19 @@ def sender_address(base_url: str, mail_from: str | None = None) -> str:
 
 def message_id(secret: bytes, user_id: int, week: date, domain: str, resend: int = 0) -> str:
     """Deterministic per (user, week[, manual resend]), not guessable without the secret."""
-    tag = hmac.new(secret, f"digest-message-id\x1f{user_id}\x1f{week.isoformat()}\x1f{resend}".encode(),
-                   hashlib.sha256).hexdigest()[:16]
+    tag = hmac.new(
+        secret, f"digest-message-id\x1f{user_id}\x1f{week.isoformat()}\x1f{resend}".encode(), hashlib.sha256
+    ).hexdigest()[:16]
     suffix = f".r{resend}" if resend else ""
     return f"digest.{user_id}.{week.isoformat()}{suffix}.{tag}@{domain}"
 
 
 def _context(d: Digest, *, base_url: str, secret: bytes, chart_src: str) -> dict:
     until = d.week + timedelta(weeks=SNOOZE_WEEKS)
-    snooze = {t.key: (snooze_url(base_url, secret, d.user_id, t.person_id, until)
-                      if t.person_id is not None else None) for t in d.deepen}
+    snooze = {
+        t.key: (snooze_url(base_url, secret, d.user_id, t.person_id, until) if t.person_id is not None else None)
+        for t in d.deepen
+    }
     return {
         "d": d,
         "week_label": f"{d.week.day} {d.week:%b %Y}",
@@ -81,8 +90,9 @@ def _context(d: Digest, *, base_url: str, secret: bytes, chart_src: str) -> dict
     }
 
 
-def render_parts(d: Digest, *, base_url: str, secret: bytes, chart: bytes | None,
-                 inline_chart: bool = False) -> tuple[str, str]:
+def render_parts(
+    d: Digest, *, base_url: str, secret: bytes, chart: bytes | None, inline_chart: bool = False
+) -> tuple[str, str]:
     """(html, text). `inline_chart` puts the PNG in a data: URI (browser preview);
     mail refers to the attached part by cid: instead."""
     if inline_chart and chart is not None:
@@ -99,8 +109,11 @@ def render_text(ctx: dict) -> str:
     d: Digest = ctx["d"]
     out = [f"Kith - week of {ctx['week_label']}", "", d.headline, ""]
     if d.reconnect:
-        out += ["RECONNECT: Kith lost access to " + ", ".join(a.label for a in d.reconnect) + ".",
-                f"Reconnect: {ctx['reconnect_url']}", ""]
+        out += [
+            "RECONNECT: Kith lost access to " + ", ".join(a.label for a in d.reconnect) + ".",
+            f"Reconnect: {ctx['reconnect_url']}",
+            "",
+        ]
     if d.quiet:
         out.append("Nothing needs you this week: no tie is asking for attention and nothing moved much.")
         if d.strongest:
@@ -132,8 +145,12 @@ def render_text(ctx: dict) -> str:
             if d.they_give:
                 out.append("Others give more: " + ", ".join(f"{t.name} ({t.reciprocity})" for t in d.they_give))
             out.append("")
-    out += ["-- ", "Kith reads who wrote to whom and who met whom, never what was said.",
-            f"Unsubscribe: {ctx['unsubscribe_url']}", ""]
+    out += [
+        "-- ",
+        "Kith reads who wrote to whom and who met whom, never what was said.",
+        f"Unsubscribe: {ctx['unsubscribe_url']}",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -165,36 +182,68 @@ def recipient_header(name: str, addr: str) -> str:
     return _header("To", Address(display_name=_one_line(name), addr_spec=addr))
 
 
-def mime(*, subject: str, sender: str, to_name: str, to_addr: str, date: datetime, message_id: str,
-         extra: dict[str, str], text: str, html: str, chart: bytes | None) -> bytes:
+def mime(
+    *,
+    subject: str,
+    sender: str,
+    to_name: str,
+    to_addr: str,
+    date: datetime,
+    message_id: str,
+    extra: dict[str, str],
+    text: str,
+    html: str,
+    chart: bytes | None,
+) -> bytes:
     """The message bytes, written directly (the stdlib's EmailMessage costs more than the
     rest of the digest together): multipart/alternative of text and, with the chart,
     multipart/related of HTML and the PNG it refers to by Content-ID. CRLF throughout."""
     tag = hashlib.blake2b(message_id.encode(), digest_size=8).hexdigest()
     alt, rel = f"=_kith_alt_{tag}", f"=_kith_rel_{tag}"
-    head = [_header("Subject", _one_line(subject)), _header("From", sender),
-            recipient_header(to_name, to_addr), f"Date: {format_datetime(date)}", f"Message-ID: <{message_id}>"]
+    head = [
+        _header("Subject", _one_line(subject)),
+        _header("From", sender),
+        recipient_header(to_name, to_addr),
+        f"Date: {format_datetime(date)}",
+        f"Message-ID: <{message_id}>",
+    ]
     head += [f"{k}: {v}" for k, v in extra.items()]
     head += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{alt}"']
     qp_headers = "Content-Transfer-Encoding: quoted-printable"
-    out = ["\r\n".join(head).encode(), b"\r\n\r\n",
-           f'--{alt}\r\nContent-Type: text/plain; charset="utf-8"\r\n{qp_headers}\r\n\r\n'.encode(),
-           _qp(text), b"\r\n"]
+    out = [
+        "\r\n".join(head).encode(),
+        b"\r\n\r\n",
+        f'--{alt}\r\nContent-Type: text/plain; charset="utf-8"\r\n{qp_headers}\r\n\r\n'.encode(),
+        _qp(text),
+        b"\r\n",
+    ]
     html_part = [f'Content-Type: text/html; charset="utf-8"\r\n{qp_headers}\r\n\r\n'.encode(), _qp(html), b"\r\n"]
     if chart is None:
         out += [f"--{alt}\r\n".encode()] + html_part
     else:
-        out += [f'--{alt}\r\nContent-Type: multipart/related; type="text/html"; boundary="{rel}"\r\n\r\n'.encode(),
-                f"--{rel}\r\n".encode()] + html_part
-        out += [f"--{rel}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
-                f"Content-ID: <{CHART_CID}>\r\nContent-Disposition: inline; filename=\"chart.png\"\r\n\r\n".encode(),
-                base64.encodebytes(chart).replace(b"\n", b"\r\n"), f"--{rel}--\r\n".encode()]
+        out += [
+            f'--{alt}\r\nContent-Type: multipart/related; type="text/html"; boundary="{rel}"\r\n\r\n'.encode(),
+            f"--{rel}\r\n".encode(),
+        ] + html_part
+        out += [
+            f"--{rel}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+            f'Content-ID: <{CHART_CID}>\r\nContent-Disposition: inline; filename="chart.png"\r\n\r\n'.encode(),
+            base64.encodebytes(chart).replace(b"\n", b"\r\n"),
+            f"--{rel}--\r\n".encode(),
+        ]
     out.append(f"--{alt}--\r\n".encode())
     return b"".join(out)
 
 
-def render_message(d: Digest, *, base_url: str, secret: bytes, mail_from: str | None = None,
-                   now: datetime | None = None, resend: int = 0) -> Rendered:
+def render_message(
+    d: Digest,
+    *,
+    base_url: str,
+    secret: bytes,
+    mail_from: str | None = None,
+    now: datetime | None = None,
+    resend: int = 0,
+) -> Rendered:
     now = now or datetime.now(timezone.utc)
     sender = sender_address(base_url, mail_from)
     envelope_from = parseaddr(sender)[1]
@@ -206,7 +255,16 @@ def render_message(d: Digest, *, base_url: str, secret: bytes, mail_from: str | 
     # Wanted, automated mail: ask vacation responders not to answer it.
     extra["Auto-Submitted"] = "auto-generated"
     extra["X-Auto-Response-Suppress"] = "All"
-    message = mime(subject=d.subject, sender=sender, to_name=d.user_name or "", to_addr=d.user_email,
-                   date=now, message_id=mid, extra=extra, text=text, html=html, chart=chart)
-    return Rendered(subject=d.subject, message_id=mid, sender=envelope_from, recipient=d.user_email,
-                    message=message)
+    message = mime(
+        subject=d.subject,
+        sender=sender,
+        to_name=d.user_name or "",
+        to_addr=d.user_email,
+        date=now,
+        message_id=mid,
+        extra=extra,
+        text=text,
+        html=html,
+        chart=chart,
+    )
+    return Rendered(subject=d.subject, message_id=mid, sender=envelope_from, recipient=d.user_email, message=message)

@@ -18,6 +18,7 @@ every five minutes on the wall clock, that asks the database who is due *now*:
   five minutes; after that, a digest still not sent (a worker died, a message was lost)
   is enqueued again. Enqueueing twice is harmless: the outbox sends once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,9 +78,12 @@ def preferences(conn) -> list[Preference]:
     """Every user who wants the digest, as of this moment (new and changed users included)."""
     rows = conn.execute(
         "SELECT u.id, u.timezone, s.weekday, s.hour, s.snooze_until FROM users u "
-        "JOIN digest_settings s ON s.user_id = u.id WHERE s.enabled ORDER BY u.id").fetchall()
-    return [Preference(user_id, timezone, weekday, hour, snooze_until=snooze_until)
-            for user_id, timezone, weekday, hour, snooze_until in rows]
+        "JOIN digest_settings s ON s.user_id = u.id WHERE s.enabled ORDER BY u.id"
+    ).fetchall()
+    return [
+        Preference(user_id, timezone, weekday, hour, snooze_until=snooze_until)
+        for user_id, timezone, weekday, hour, snooze_until in rows
+    ]
 
 
 def due_now(conn, now: datetime) -> list[tuple[int, date]]:
@@ -91,9 +95,13 @@ def due_now(conn, now: datetime) -> list[tuple[int, date]]:
             due.append((pref.user_id, week))
     if not due:
         return []
-    done = {(r[0], r[1]) for r in conn.execute(
-        "SELECT user_id, week FROM outbox WHERE week >= %s AND state IN ('sent', 'skipped')",
-        (min(w for _, w in due),))}
+    done = {
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT user_id, week FROM outbox WHERE week >= %s AND state IN ('sent', 'skipped')",
+            (min(w for _, w in due),),
+        )
+    }
     return [(u, w) for u, w in due if (u, w) not in done]
 
 

@@ -12,6 +12,7 @@ Nothing is built on import: no global broker, no Redis connection. The actors ru
 that lives elsewhere (`service.sync`, `service.imports`, `service.ties`, `service.digest`),
 and that code never imports this package, so there is no cycle to work around.
 """
+
 from __future__ import annotations
 
 from .actors import Jobs, QueueUnavailable

@@ -12,6 +12,7 @@ an older release still finds its actor. The work they run lives with its logic
 (`service.sync`, `service.imports`, `service.ties`, `service.digest`); none of those
 modules imports this package.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,19 +43,34 @@ class Jobs:
             return dramatiq.actor(actor_name=name, broker=broker, **options)(fn)
 
         # Background syncs yield to a sync a person waits for when one worker serves both queues.
-        self.sync_account = declare(self._sync, "sync_account", queue_name="sync", max_retries=20,
-                                    throws=(InputError,), priority=10)
-        self.sync_account_now = declare(self._sync, "sync_account_now", queue_name="interactive",
-                                        max_retries=20, throws=(InputError,))
-        self.import_file = declare(self._import_file, "import_file", queue_name="interactive",
-                                   max_retries=3, throws=(InputError,))
+        self.sync_account = declare(
+            self._sync, "sync_account", queue_name="sync", max_retries=20, throws=(InputError,), priority=10
+        )
+        self.sync_account_now = declare(
+            self._sync, "sync_account_now", queue_name="interactive", max_retries=20, throws=(InputError,)
+        )
+        self.import_file = declare(
+            self._import_file, "import_file", queue_name="interactive", max_retries=3, throws=(InputError,)
+        )
         self.score_user = declare(self._score_user, "score_user", queue_name="scoring", max_retries=5)
         self.sync_all = declare(self._sync_all, "sync_all", queue_name="sync", max_retries=3)
-        self.send_weekly_digest = declare(self._send_weekly_digest, "send_weekly_digest", queue_name="email",
-                                          max_retries=8, min_backoff=5_000, max_backoff=10 * 60_000,
-                                          time_limit=5 * 60_000)
-        self.actors = [self.sync_account, self.sync_account_now, self.import_file, self.score_user,
-                       self.sync_all, self.send_weekly_digest]
+        self.send_weekly_digest = declare(
+            self._send_weekly_digest,
+            "send_weekly_digest",
+            queue_name="email",
+            max_retries=8,
+            min_backoff=5_000,
+            max_backoff=10 * 60_000,
+            time_limit=5 * 60_000,
+        )
+        self.actors = [
+            self.sync_account,
+            self.sync_account_now,
+            self.import_file,
+            self.score_user,
+            self.sync_all,
+            self.send_weekly_digest,
+        ]
 
     # -- enqueue helpers (what entry points and routes call) --------------------------------
 
@@ -144,9 +160,14 @@ class Jobs:
     def _sync_all(self) -> None:
         """Enqueue an incremental sync of every live account (the scheduler calls this)."""
         with context.get().db.tx() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM accounts WHERE provider = ANY(%s) "
-                "AND status NOT IN ('auth_revoked', 'disabled') ORDER BY id", (list(providers.names()),))]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM accounts WHERE provider = ANY(%s) "
+                    "AND status NOT IN ('auth_revoked', 'disabled') ORDER BY id",
+                    (list(providers.names()),),
+                )
+            ]
         for account_id in ids:
             self.sync_account.send(account_id)
 

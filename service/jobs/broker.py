@@ -6,6 +6,7 @@ dramatiq's global one. Queues keep kinds of work apart so a backlog of one never
 the others: `interactive` (first sync after connecting, sync-now, imports asked for by a
 person), `sync` (background incremental syncs), `scoring`, `email`.
 """
+
 from __future__ import annotations
 
 from dramatiq.brokers.redis import RedisBroker
@@ -16,13 +17,20 @@ NAMESPACE = "dramatiq"
 
 
 def make_broker(redis_url: str) -> RedisBroker:
-    middleware = [AgeLimit(), TimeLimit(time_limit=60 * 60 * 1000), ShutdownNotifications(),
-                  Callbacks(), Pipelines(), Retries(min_backoff=1000, max_backoff=5 * 60 * 1000)]
+    middleware = [
+        AgeLimit(),
+        TimeLimit(time_limit=60 * 60 * 1000),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(min_backoff=1000, max_backoff=5 * 60 * 1000),
+    ]
     # Maintenance (re-queueing messages of workers that died) runs on 1% of commands rather
     # than dramatiq's 0.1%, so a SIGKILLed worker's syncs come back soon after its heartbeat
     # times out instead of waiting for the nightly sync_all.
-    broker = RedisBroker(url=redis_url, namespace=NAMESPACE, middleware=middleware,
-                         maintenance_chance=10_000, heartbeat_timeout=60_000)
+    broker = RedisBroker(
+        url=redis_url, namespace=NAMESPACE, middleware=middleware, maintenance_chance=10_000, heartbeat_timeout=60_000
+    )
     for queue in QUEUES:
         broker.declare_queue(queue)
     return broker
@@ -32,6 +40,7 @@ def queue_depths(redis_client) -> dict[str, int]:
     """Messages waiting per queue (plus delayed ones), cheap enough for /metrics."""
     depths = {}
     for queue in QUEUES:
-        depths[queue] = int(redis_client.llen(f"{NAMESPACE}:{queue}") or 0) + \
-            int(redis_client.llen(f"{NAMESPACE}:{queue}.DQ") or 0)
+        depths[queue] = int(redis_client.llen(f"{NAMESPACE}:{queue}") or 0) + int(
+            redis_client.llen(f"{NAMESPACE}:{queue}.DQ") or 0
+        )
     return depths

@@ -5,6 +5,7 @@ Who is due, and when, is the digest's pure business (`service.digest.schedule`: 
 and hands it an enqueue function bound to this process's broker. It sends nothing itself,
 so exactly one scheduler runs (the outbox keeps mail exactly-once even if two did).
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,11 +24,16 @@ def build_scheduler(settings, db, redis_client, enqueue, *, blocking: bool = Tru
     from apscheduler.triggers.cron import CronTrigger
 
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1,
-                                                          "misfire_grace_time": 240})
-    scheduler.add_job(sweep, CronTrigger(minute=SWEEP_MINUTES, second=2, timezone=timezone.utc),
-                      args=(db, enqueue, redis_client), id="digest-sweep",
-                      next_run_time=datetime.now(timezone.utc))
+    scheduler = cls(
+        timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 240}
+    )
+    scheduler.add_job(
+        sweep,
+        CronTrigger(minute=SWEEP_MINUTES, second=2, timezone=timezone.utc),
+        args=(db, enqueue, redis_client),
+        id="digest-sweep",
+        next_run_time=datetime.now(timezone.utc),
+    )
     return scheduler
 
 
@@ -45,8 +51,7 @@ def run(settings) -> None:
     client = redis_lib.Redis.from_url(settings.redis_url)
     scheduler = build_scheduler(settings, db, client, jobs.send_digest)
     # Nightly: sync every live account (each sync enqueues the user's scoring).
-    scheduler.add_job(jobs.sync_all.send, CronTrigger(hour=2, minute=30, timezone=timezone.utc),
-                      id="nightly-sync")
+    scheduler.add_job(jobs.sync_all.send, CronTrigger(hour=2, minute=30, timezone=timezone.utc), id="nightly-sync")
     log.info("scheduler running: digest sweep every 5 minutes, nightly sync at 02:30 UTC")
     # SIGTERM (docker stop, systemd, Kubernetes) ends the loop cleanly, like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))

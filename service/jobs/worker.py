@@ -6,6 +6,7 @@ KITH_REDIS_URL / KITH_DATABASE_URL are unset), makes the broker, binds the actor
 installs the per-process context the actors read. Importing this module does none of that;
 dramatiq calls `setup` in each child process, after the fork.
 """
+
 from __future__ import annotations
 
 import dramatiq

@@ -18,6 +18,7 @@ scores (`refresh_after` in `service.sync` and `service.imports`;
 runs in a READ ONLY transaction. Decisions are made by the pure
 `ingest.identity` (who is who) and `ingest.noise` (what is not a relationship).
 """
+
 from __future__ import annotations
 
 from . import exclusion_pages
@@ -31,9 +32,30 @@ from .rules import delete_rule, is_colleague, list_rules, org_domains, set_org_d
 from .suggestions import merge_suggestions, resolve_suggestion
 
 __all__ = [
-    "AnalyticsInput", "Directory", "InteractionRow", "add_own_addresses", "analytics_input", "assemble",
-    "delete_rule", "exclusion_pages", "exclusion_rows", "exclusions", "is_colleague", "is_own",
-    "list_people", "list_rules", "load_directory", "load_exchanges", "merge_people", "merge_suggestions",
-    "org_domains", "own_addresses", "refresh_after", "refresh_people", "resolve_suggestion", "set_org_domains", "set_rule",
+    "AnalyticsInput",
+    "Directory",
+    "InteractionRow",
+    "add_own_addresses",
+    "analytics_input",
+    "assemble",
+    "delete_rule",
+    "exclusion_pages",
+    "exclusion_rows",
+    "exclusions",
+    "is_colleague",
+    "is_own",
+    "list_people",
+    "list_rules",
+    "load_directory",
+    "load_exchanges",
+    "merge_people",
+    "merge_suggestions",
+    "org_domains",
+    "own_addresses",
+    "refresh_after",
+    "refresh_people",
+    "resolve_suggestion",
+    "set_org_domains",
+    "set_rule",
     "split_person",
 ]

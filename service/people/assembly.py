@@ -14,10 +14,11 @@ testable with plain values. Decisions about single mails and addresses come from
 bystanders). An address without a person (mail newer than the last `refresh_people`) is
 left out and listed in `result.unknown`: assembling never creates people.
 """
+
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from analytics.records import USER, Exchange
 from ingest import identity, noise
@@ -56,8 +57,10 @@ def assemble(rows: Iterable[tuple], directory: Directory, *, include_colleagues:
             excluded[(a, pid, noise.ONLY_ON.format(reason=reason))] += n
     # `tie_kept`: the person is still a tie through other interactions (only some of their
     # mail was left out, e.g. calendar notifications), as opposed to left out altogether.
-    out = [{"address": a, "person_id": pid, "reason": reason, "count": n, "tie_kept": pid in tied}
-           for (a, pid, reason), n in excluded.items()]
+    out = [
+        {"address": a, "person_id": pid, "reason": reason, "count": n, "tie_kept": pid in tied}
+        for (a, pid, reason), n in excluded.items()
+    ]
     return AnalyticsInput(kept, info, out, frozenset(book.unknown))
 
 
@@ -110,8 +113,23 @@ def _assemble(rows, book: _Book, excluded: Counter):
     seen_meetings: set[tuple] = set()
     listy: set[int] = set()
     who = book
-    for (kind, at, message_id, reply_to, thread_id, duration_s, status, labels,
-         is_sent, is_draft, headers, first, rcpt, attendees, n_participants) in rows:
+    for (
+        kind,
+        at,
+        message_id,
+        reply_to,
+        thread_id,
+        duration_s,
+        status,
+        labels,
+        is_sent,
+        is_draft,
+        headers,
+        first,
+        rcpt,
+        attendees,
+        n_participants,
+    ) in rows:
         labels = labels.split("\x1f") if labels else ()
         if kind == "email":
             if message_id and message_id in seen_mail:
@@ -131,8 +149,9 @@ def _assemble(rows, book: _Book, excluded: Counter):
             big = (n_participants or 0) > AUDIENCE_CAP  # a broadcast counted, not stored whole
             if headers or labels or is_draft or big or len(rcpt_raw) > noise.RECIPIENT_CAP:
                 n_rcpt = max(len(set(rcpt_raw)), n_participants - 1) if big else len(set(rcpt_raw))
-                reason = noise.email_reason({} if allowed else (headers or {}), () if allowed else labels,
-                                            n_rcpt, is_draft=is_draft)
+                reason = noise.email_reason(
+                    {} if allowed else (headers or {}), () if allowed else labels, n_rcpt, is_draft=is_draft
+                )
             if reason is None and sender != USER and not allowed:
                 reason = robot
             if reason:
@@ -154,9 +173,18 @@ def _assemble(rows, book: _Book, excluded: Counter):
                 continue
             if message_id:
                 seen_mail.add(message_id)
-            kept.append(Exchange(at=at, kind="email", sender=sender, recipients=tuple(recipients),
-                                 thread=thread_id, key=message_id, reply_to=reply_to,
-                                 audience=max(1, len(everyone))))
+            kept.append(
+                Exchange(
+                    at=at,
+                    kind="email",
+                    sender=sender,
+                    recipients=tuple(recipients),
+                    thread=thread_id,
+                    key=message_id,
+                    reply_to=reply_to,
+                    audience=max(1, len(everyone)),
+                )
+            )
             raw_sender.append(first)
             continue
         # A meeting: organiser -> attendees who did not decline.
@@ -191,9 +219,18 @@ def _assemble(rows, book: _Book, excluded: Counter):
         if mkey in seen_meetings:
             continue  # one meeting on two of the user's calendars
         seen_meetings.add(mkey)
-        kept.append(Exchange(at=at, kind="meeting", sender=org, recipients=tuple(recipients),
-                             thread=thread_id, key=message_id, duration_s=float(duration_s or 0),
-                             audience=len(others_set)))
+        kept.append(
+            Exchange(
+                at=at,
+                kind="meeting",
+                sender=org,
+                recipients=tuple(recipients),
+                thread=thread_id,
+                key=message_id,
+                duration_s=float(duration_s or 0),
+                audience=len(others_set),
+            )
+        )
         raw_sender.append(org_raw)
     return kept, raw_sender, listy
 
@@ -220,8 +257,9 @@ def _keep(raws, book: _Book, excluded: Counter, sender, count: bool = True) -> l
 _LIST_REASONS = frozenset({noise.LIST_ID, noise.LIST_UNSUBSCRIBE, noise.PRECEDENCE.format(value="list")})
 
 
-def _drop_non_ties(kept: list[Exchange], raw_sender: list, book: _Book, excluded: Counter,
-                   listy: set[int]) -> list[Exchange]:
+def _drop_non_ties(
+    kept: list[Exchange], raw_sender: list, book: _Book, excluded: Counter, listy: set[int]
+) -> list[Exchange]:
     """Leave out people who are in the data but not in a relationship with the user:
     list addresses (their own mail came with list headers, the user's mail to them is a
     post), people who only ever wrote and never got an answer, and bystanders only seen in
@@ -283,8 +321,17 @@ def _drop_non_ties(kept: list[Exchange], raw_sender: list, book: _Book, excluded
 
 
 def _replace_recipients(x: Exchange, recipients: tuple[int, ...]) -> Exchange:
-    return Exchange(at=x.at, kind=x.kind, sender=x.sender, recipients=recipients, thread=x.thread,
-                    key=x.key, reply_to=x.reply_to, duration_s=x.duration_s, audience=x.audience)
+    return Exchange(
+        at=x.at,
+        kind=x.kind,
+        sender=x.sender,
+        recipients=recipients,
+        thread=x.thread,
+        key=x.key,
+        reply_to=x.reply_to,
+        duration_s=x.duration_s,
+        audience=x.audience,
+    )
 
 
 def _without(kept: list[Exchange], leave_out: set[int]) -> list[Exchange]:

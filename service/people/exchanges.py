@@ -8,6 +8,7 @@ Only reads: people are given to new addresses by `refresh.refresh_people`, which
 writers of interactions and `score_user` run first. Mail newer than the last refresh is
 left out until then (`AnalyticsInput.unknown` names its addresses).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,25 +42,26 @@ def load_directory(conn, user_id: int) -> Directory:
     """Everything stored about the user's people that the assembly needs."""
     return Directory(
         own=own_addresses(conn, user_id),
-        person_of=dict(_rows(conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s",
-                             (user_id,))),
+        person_of=dict(_rows(conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s", (user_id,))),
         rules=_rows(conn, "SELECT kind, value, action FROM rules WHERE user_id = %s", (user_id,)),
         addresses=people_addresses(conn, user_id),
         names=dict(_rows(conn, "SELECT id, display_name FROM people WHERE user_id = %s", (user_id,))),
-        used=dict(_rows(conn, "SELECT address, count(*) FROM participants WHERE user_id = %s GROUP BY 1",
-                        (user_id,))),
-        org_domains=org_domains(conn, user_id))
+        used=dict(_rows(conn, "SELECT address, count(*) FROM participants WHERE user_id = %s GROUP BY 1", (user_id,))),
+        org_domains=org_domains(conn, user_id),
+    )
 
 
-def analytics_input(conn, user_id: int, as_of: datetime | None = None, *,
-                    include_colleagues: bool = True) -> AnalyticsInput:
+def analytics_input(
+    conn, user_id: int, as_of: datetime | None = None, *, include_colleagues: bool = True
+) -> AnalyticsInput:
     """The assembled input from interactions before `as_of` (all of them when None)."""
     rows = _rows(conn, _FETCH, (user_id, as_of))
     return assemble(rows, load_directory(conn, user_id), include_colleagues=include_colleagues)
 
 
-def load_exchanges(conn, user_id: int, as_of: datetime | None = None, *,
-                   include_colleagues: bool = True) -> tuple[list[Exchange], dict[int, dict]]:
+def load_exchanges(
+    conn, user_id: int, as_of: datetime | None = None, *, include_colleagues: bool = True
+) -> tuple[list[Exchange], dict[int, dict]]:
     """The model's input: every exchange with the user before `as_of`, noise left out, and
     {person_id: {"name", "addresses", "primary", "colleague"}} for everyone in them."""
     result = analytics_input(conn, user_id, as_of, include_colleagues=include_colleagues)

@@ -11,6 +11,7 @@ stored: each page is worked out from the user's data as `exchanges.exclusions` d
 computed page of ties is), and only the page's rows are picked (`heapq.nsmallest`, no full
 sort) and sent, so a response, and the CLI's table, stay small whatever the mailbox holds.
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,14 +56,16 @@ def decode(text: str) -> tuple:
         count, address, reason, person_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadCursor("The cursor is not one this API gave out.") from exc
-    if (not all(isinstance(v, int) and not isinstance(v, bool) for v in (count, person_id))
-            or not all(isinstance(v, str) and len(v) <= _MAX_FIELD for v in (address, reason))):
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (count, person_id)) or not all(
+        isinstance(v, str) and len(v) <= _MAX_FIELD for v in (address, reason)
+    ):
         raise BadCursor("The cursor is not one this API gave out.")
     return (-count, address, reason, person_id)
 
 
-def exclusion_page(conn, user_id: int, *, limit: int = 50, cursor: str | None = None,
-                   as_of: datetime | None = None) -> ExclusionPage:
+def exclusion_page(
+    conn, user_id: int, *, limit: int = 50, cursor: str | None = None, as_of: datetime | None = None
+) -> ExclusionPage:
     """One page of the user's exclusions after `cursor` (BadCursor when it is not ours)."""
     limit = max(1, int(limit))  # the API holds it to MAX_LIMIT; the CLI to its --limit
     after = decode(cursor) if cursor else None

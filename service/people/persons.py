@@ -5,6 +5,7 @@ and keeps them automatically; the functions here are the user's edits, stored wi
 'manual' so that every later refresh keeps them. A split is also remembered as a rejected
 merge suggestion (`suggestions.py`), so the same pair is not suggested back.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,19 @@ from ..db import rows as _rows
 
 
 def drop_orphans(conn, user_id: int) -> int:
-    cur = conn.execute("DELETE FROM people p WHERE p.user_id = %s AND NOT EXISTS "
-                       "(SELECT 1 FROM person_addresses pa WHERE pa.person_id = p.id)", (user_id,))
+    cur = conn.execute(
+        "DELETE FROM people p WHERE p.user_id = %s AND NOT EXISTS "
+        "(SELECT 1 FROM person_addresses pa WHERE pa.person_id = p.id)",
+        (user_id,),
+    )
     return cur.rowcount
 
 
 def people_addresses(conn, user_id: int) -> dict[int, list[str]]:
     out: dict[int, list[str]] = defaultdict(list)
-    for a, pid in _rows(conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s "
-                              "ORDER BY address", (user_id,)):
+    for a, pid in _rows(
+        conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s ORDER BY address", (user_id,)
+    ):
         out[pid].append(a)
     return dict(out)
 
@@ -37,19 +42,26 @@ def merge_people(conn, user_id: int, person_ids: list[int]) -> int:
     if missing or not ids:
         raise LookupError(f"no such people: {missing}")
     target, others = ids[0], ids[1:]
-    conn.execute("UPDATE person_addresses SET person_id = %s, source = 'manual' "
-                 "WHERE user_id = %s AND person_id = ANY(%s)", (target, user_id, ids))
+    conn.execute(
+        "UPDATE person_addresses SET person_id = %s, source = 'manual' WHERE user_id = %s AND person_id = ANY(%s)",
+        (target, user_id, ids),
+    )
     if others:
-        conn.execute("UPDATE feedback SET person_id = %s WHERE user_id = %s AND person_id = ANY(%s)",
-                     (target, user_id, others))
+        conn.execute(
+            "UPDATE feedback SET person_id = %s WHERE user_id = %s AND person_id = ANY(%s)", (target, user_id, others)
+        )
         conn.execute("DELETE FROM people WHERE user_id = %s AND id = ANY(%s)", (user_id, others))
     return target
 
 
 def split_person(conn, user_id: int, person_id: int, addresses: list[str]) -> int:
     """Take `addresses` out of a person into a new one, by hand; returns the new person id."""
-    held = {r[0] for r in _rows(conn, "SELECT address FROM person_addresses WHERE user_id = %s AND person_id = %s",
-                                (user_id, person_id))}
+    held = {
+        r[0]
+        for r in _rows(
+            conn, "SELECT address FROM person_addresses WHERE user_id = %s AND person_id = %s", (user_id, person_id)
+        )
+    }
     wanted = {a.strip().lower() for a in addresses}
     wanted = {a if a in held else identity.canonical(a) for a in wanted}
     if not wanted or not wanted <= held:
@@ -57,27 +69,41 @@ def split_person(conn, user_id: int, person_id: int, addresses: list[str]) -> in
     if wanted == held:
         raise ValueError("a split must leave at least one address with the person")
     new_id = _rows(conn, "INSERT INTO people (user_id) VALUES (%s) RETURNING id", (user_id,))[0][0]
-    conn.execute("UPDATE person_addresses SET person_id = %s, source = 'manual' "
-                 "WHERE user_id = %s AND address = ANY(%s)", (new_id, user_id, sorted(wanted)))
-    conn.execute("UPDATE person_addresses SET source = 'manual' WHERE user_id = %s AND person_id = %s",
-                 (user_id, person_id))
+    conn.execute(
+        "UPDATE person_addresses SET person_id = %s, source = 'manual' WHERE user_id = %s AND address = ANY(%s)",
+        (new_id, user_id, sorted(wanted)),
+    )
+    conn.execute(
+        "UPDATE person_addresses SET source = 'manual' WHERE user_id = %s AND person_id = %s", (user_id, person_id)
+    )
     # Remember the split as a rejected pair, so it is not suggested back.
     pair = sorted((min(held - wanted), min(wanted)))
-    conn.execute("INSERT INTO merge_suggestions (user_id, addresses, evidence, status) "
-                 "VALUES (%s, %s, %s, 'rejected') ON CONFLICT (user_id, addresses) DO UPDATE "
-                 "SET status = 'rejected'", (user_id, pair, json.dumps({"score": None, "evidence": [
-                     {"kind": "split_by_hand", "detail": "you split these apart", "weight": 0}]})))
+    conn.execute(
+        "INSERT INTO merge_suggestions (user_id, addresses, evidence, status) "
+        "VALUES (%s, %s, %s, 'rejected') ON CONFLICT (user_id, addresses) DO UPDATE "
+        "SET status = 'rejected'",
+        (
+            user_id,
+            pair,
+            json.dumps(
+                {"score": None, "evidence": [{"kind": "split_by_hand", "detail": "you split these apart", "weight": 0}]}
+            ),
+        ),
+    )
     for pid in (person_id, new_id):
-        conn.execute("UPDATE people SET display_name = coalesce((SELECT p.name FROM participants p "
-                     "JOIN person_addresses pa ON pa.address = p.address AND pa.user_id = p.user_id "
-                     "WHERE pa.person_id = %s AND p.name IS NOT NULL GROUP BY p.name "
-                     "ORDER BY count(*) DESC, p.name LIMIT 1), display_name) WHERE id = %s", (pid, pid))
+        conn.execute(
+            "UPDATE people SET display_name = coalesce((SELECT p.name FROM participants p "
+            "JOIN person_addresses pa ON pa.address = p.address AND pa.user_id = p.user_id "
+            "WHERE pa.person_id = %s AND p.name IS NOT NULL GROUP BY p.name "
+            "ORDER BY count(*) DESC, p.name LIMIT 1), display_name) WHERE id = %s",
+            (pid, pid),
+        )
     return new_id
 
 
 def list_people(conn, user_id: int) -> list[dict]:
     addrs = people_addresses(conn, user_id)
-    return [{"id": pid, "name": name, "addresses": addrs.get(pid, [])}
-            for pid, name in _rows(conn, "SELECT id, display_name FROM people WHERE user_id = %s ORDER BY id",
-                                   (user_id,))]
-
+    return [
+        {"id": pid, "name": name, "addresses": addrs.get(pid, [])}
+        for pid, name in _rows(conn, "SELECT id, display_name FROM people WHERE user_id = %s ORDER BY id", (user_id,))
+    ]

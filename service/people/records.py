@@ -1,6 +1,7 @@
 """The plain values the assembly of the analytics input works on (`assembly.py`): the rows
 `exchanges.py` reads, what is known of the user's people, and the result. No database.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from analytics.records import Exchange
 class InteractionRow(NamedTuple):
     """One interaction, its participants joined by \\x1f (\\x1e before an attendee's response):
     parsing text arrays would cost more than the query at 100,000 rows."""
+
     kind: str
     at: float  # epoch seconds
     message_id: str | None
@@ -32,6 +34,7 @@ class InteractionRow(NamedTuple):
 @dataclass(frozen=True)
 class Directory:
     """What is stored about the user's people, as plain values."""
+
     own: set[str]  # canonical own addresses
     person_of: dict[str, int]  # address -> person id
     rules: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, value, action)

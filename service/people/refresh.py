@@ -7,11 +7,12 @@ before it scores. Reading the analytics input (`exchanges.py`) never refreshes, 
 never writes. Decisions are made by the pure `ingest.identity`; this module reads facts,
 feeds them in and stores the results. Hand edits (`persons.py`) win over automatic ones.
 """
+
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ingest import identity
 from ingest.records import SyncReport
@@ -29,10 +30,14 @@ _OWN = "\x00own@own"  # stands for every own address when legacy DNs are resolve
 
 def _participant_facts(conn, user_id: int):
     """(address, name, account, count) for every participant row of the user."""
-    return _rows(conn, """
+    return _rows(
+        conn,
+        """
         SELECT p.address, p.name, i.account_id, count(*)
         FROM participants p JOIN interactions i ON i.id = p.interaction_id
-        WHERE p.user_id = %s GROUP BY 1, 2, 3""", (user_id,))
+        WHERE p.user_id = %s GROUP BY 1, 2, 3""",
+        (user_id,),
+    )
 
 
 def refresh_people(conn, user_id: int) -> dict:
@@ -77,10 +82,15 @@ def refresh_people(conn, user_id: int) -> dict:
     links = [(raw, smtp) for dn, smtp in resolved.items() if dn not in own for raw in dn_raw[dn]]
     root_of = identity.group_addresses(addresses, links)
 
-    existing = {a: (pid, src) for a, pid, src in _rows(
-        conn, "SELECT address, person_id, source FROM person_addresses WHERE user_id = %s", (user_id,))}
-    manual = {a: pid for a, (pid, src) in existing.items()
-              if src == "manual" and not is_own(identity.canonical(a), own)}
+    existing = {
+        a: (pid, src)
+        for a, pid, src in _rows(
+            conn, "SELECT address, person_id, source FROM person_addresses WHERE user_id = %s", (user_id,)
+        )
+    }
+    manual = {
+        a: pid for a, (pid, src) in existing.items() if src == "manual" and not is_own(identity.canonical(a), own)
+    }
 
     groups: dict[str, list[str]] = defaultdict(list)
     for a in addresses:
@@ -107,31 +117,52 @@ def refresh_people(conn, user_id: int) -> dict:
             pending.append(autos)
 
     if pending:
-        ids = [r[0] for r in _rows(conn, "SELECT nextval(pg_get_serial_sequence('people', 'id')) "
-                                         "FROM generate_series(1, %s)", (len(pending),))]
+        ids = [
+            r[0]
+            for r in _rows(
+                conn,
+                "SELECT nextval(pg_get_serial_sequence('people', 'id')) FROM generate_series(1, %s)",
+                (len(pending),),
+            )
+        ]
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO people (id, user_id) VALUES (%s, %s)", [(i, user_id) for i in ids])
         for pid, members in zip(ids, pending):
             for a in members:
                 assign[a] = pid
 
-    changed = [(user_id, a, pid, "manual" if a in manual else "auto") for a, pid in assign.items()
-               if existing.get(a, (None, None))[0] != pid]
-    gone = [a for a, (_pid, src) in existing.items()
-            if a not in assign and (src == "auto" or is_own(identity.canonical(a), own))]
+    changed = [
+        (user_id, a, pid, "manual" if a in manual else "auto")
+        for a, pid in assign.items()
+        if existing.get(a, (None, None))[0] != pid
+    ]
+    gone = [
+        a
+        for a, (_pid, src) in existing.items()
+        if a not in assign and (src == "auto" or is_own(identity.canonical(a), own))
+    ]
     with conn.cursor() as cur:
         if gone:
             cur.execute("DELETE FROM person_addresses WHERE user_id = %s AND address = ANY(%s)", (user_id, gone))
         if changed:
             cur.executemany(
                 "INSERT INTO person_addresses (user_id, address, person_id, source) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (user_id, address) DO UPDATE SET person_id = EXCLUDED.person_id", changed)
+                "ON CONFLICT (user_id, address) DO UPDATE SET person_id = EXCLUDED.person_id",
+                changed,
+            )
     orphans = drop_orphans(conn, user_id)
     _update_names(conn, user_id, names)
     suggestions = recompute_suggestions(conn, user_id, own, facts)
-    return {"addresses": len(assign), "people": len(set(assign.values())), "new_people": len(pending),
-            "reassigned": len(changed), "removed_people": orphans, "own_addresses": len(own),
-            "legacy_resolved": len(links), "suggestions": suggestions}
+    return {
+        "addresses": len(assign),
+        "people": len(set(assign.values())),
+        "new_people": len(pending),
+        "reassigned": len(changed),
+        "removed_people": orphans,
+        "own_addresses": len(own),
+        "legacy_resolved": len(links),
+        "suggestions": suggestions,
+    }
 
 
 def _best_name(names: Counter) -> str | None:
@@ -149,9 +180,10 @@ def _update_names(conn, user_id: int, names: dict[str, Counter]) -> None:
     rows = [(_best_name(c), pid, user_id) for pid, c in by_person.items()]
     rows.sort(key=lambda r: r[1])
     with conn.cursor() as cur:
-        cur.executemany("UPDATE people SET display_name = %s WHERE id = %s AND user_id = %s "
-                        "AND display_name IS DISTINCT FROM %s",
-                        [(n, pid, uid, n) for n, pid, uid in rows])
+        cur.executemany(
+            "UPDATE people SET display_name = %s WHERE id = %s AND user_id = %s AND display_name IS DISTINCT FROM %s",
+            [(n, pid, uid, n) for n, pid, uid in rows],
+        )
 
 
 def refresh_after(db, user_id: int, run: Callable[[], Sequence[SyncReport]]) -> Sequence[SyncReport]:

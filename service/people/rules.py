@@ -5,9 +5,10 @@ Both are read by the assembly of the analytics input (`assembly.py` applies the 
 marks colleagues); the API and the CLI edit them here. Values are stored canonical, so a
 rule matches however the address was spelled in the mail.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ingest import identity
 
@@ -21,9 +22,11 @@ def set_rule(conn, user_id: int, kind: str, value: str, action: str) -> dict:
     value = identity.canonical(value) if kind == "address" else value.strip().lower().lstrip("@").strip(".")
     if not value or (kind == "address" and "@" not in value and not identity.is_legacy_dn(value)):
         raise ValueError(f"not an {kind}: {value!r}")
-    conn.execute("INSERT INTO rules (user_id, kind, value, action) VALUES (%s, %s, %s, %s) "
-                 "ON CONFLICT (user_id, kind, value) DO UPDATE SET action = EXCLUDED.action, created_at = now()",
-                 (user_id, kind, value, action))
+    conn.execute(
+        "INSERT INTO rules (user_id, kind, value, action) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (user_id, kind, value) DO UPDATE SET action = EXCLUDED.action, created_at = now()",
+        (user_id, kind, value, action),
+    )
     return {"kind": kind, "value": value, "action": action}
 
 
@@ -34,8 +37,14 @@ def delete_rule(conn, user_id: int, kind: str, value: str) -> bool:
 
 
 def list_rules(conn, user_id: int) -> list[dict]:
-    return [{"kind": k, "value": v, "action": a, "created_at": c} for k, v, a, c in _rows(
-        conn, "SELECT kind, value, action, created_at FROM rules WHERE user_id = %s ORDER BY kind, value", (user_id,))]
+    return [
+        {"kind": k, "value": v, "action": a, "created_at": c}
+        for k, v, a, c in _rows(
+            conn,
+            "SELECT kind, value, action, created_at FROM rules WHERE user_id = %s ORDER BY kind, value",
+            (user_id,),
+        )
+    ]
 
 
 def set_org_domains(conn, user_id: int, domains: Iterable[str]) -> list[str]:
@@ -58,8 +67,13 @@ def org_domains(conn, user_id: int) -> list[str]:
     named = [r[0] for r in _rows(conn, "SELECT domain FROM org_domains WHERE user_id = %s ORDER BY domain", (user_id,))]
     if named:
         return named
-    return sorted({identity.domain_of(a) for a in own_addresses(conn, user_id)
-                   if "@" in a and not identity.is_shared_domain(identity.domain_of(a))})
+    return sorted(
+        {
+            identity.domain_of(a)
+            for a in own_addresses(conn, user_id)
+            if "@" in a and not identity.is_shared_domain(identity.domain_of(a))
+        }
+    )
 
 
 def is_colleague(conn, user_id: int, address: str, domains: Iterable[str] | None = None) -> bool:

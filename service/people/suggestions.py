@@ -6,6 +6,7 @@ a mail sent to the other, co-occurrence on small mails), worked out by
 or "this is you": the addresses become the user's own) or rejects, and decided pairs are
 never suggested again.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,17 +26,23 @@ SUGGEST_MAX_PARTICIPANTS = 6  # co-occurrence on bigger mails says nothing about
 
 def _mail_threads(conn, user_id: int):
     """Small emails only: (message_id, in_reply_to, is_sent, addresses, roles)."""
-    return _rows(conn, """
+    return _rows(
+        conn,
+        """
         SELECT i.message_id, i.in_reply_to, coalesce(i.is_sent, false),
                array_agg(p.address), array_agg(p.role)
         FROM interactions i JOIN participants p ON p.interaction_id = i.id
         WHERE i.user_id = %s AND i.kind = 'email' AND i.n_participants <= %s
-        GROUP BY i.id""", (user_id, SUGGEST_MAX_PARTICIPANTS + 1))
+        GROUP BY i.id""",
+        (user_id, SUGGEST_MAX_PARTICIPANTS + 1),
+    )
 
 
 def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple]) -> int:
-    person_of = {a: pid for a, pid in _rows(
-        conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s", (user_id,))}
+    person_of = {
+        a: pid
+        for a, pid in _rows(conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s", (user_id,))
+    }
     # Keyed like ingest.identity.suggest_merges asks: person ids, and USER for the user.
     people: dict[Hashable, identity.PersonFacts] = {}
     # The user takes part as person 0: an address with the user's name may be theirs.
@@ -56,14 +63,14 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
     replies: Counter = Counter()
     sole_recipient: dict[str, int] = {}
     threads = _mail_threads(conn, user_id)
-    for message_id, _irt, is_sent, addrs, roles in threads:
+    for message_id, _irt, is_sent, addrs, _roles in threads:
         others = {person_of[a] for a in addrs if a in person_of}
         if is_sent and message_id and len(others) == 1:
             sole_recipient[message_id] = next(iter(others))
         if 2 <= len(others) <= SUGGEST_MAX_PARTICIPANTS:
             ordered = sorted(others)
             for i, a in enumerate(ordered):
-                for b in ordered[i + 1:]:
+                for b in ordered[i + 1 :]:
                     together[(a, b)] += 1
     for _mid, in_reply_to, is_sent, addrs, roles in threads:
         if is_sent or not in_reply_to or in_reply_to not in sole_recipient:
@@ -92,14 +99,19 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
         evidence = [{"kind": e.kind, "detail": e.detail, "weight": round(e.weight, 3)} for e in s.evidence]
         rows.append((user_id, pair, json.dumps({"score": s.score, "evidence": evidence})))
     # Keep the ids of suggestions that still hold (the API may hold them); drop the rest.
-    conn.execute("DELETE FROM merge_suggestions WHERE user_id = %s AND status = 'open' "
-                 "AND array_to_string(addresses, E'\\x1f') <> ALL(%s::text[])",
-                 (user_id, ["\x1f".join(r[1]) for r in rows]))
+    conn.execute(
+        "DELETE FROM merge_suggestions WHERE user_id = %s AND status = 'open' "
+        "AND array_to_string(addresses, E'\\x1f') <> ALL(%s::text[])",
+        (user_id, ["\x1f".join(r[1]) for r in rows]),
+    )
     if rows:
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO merge_suggestions (user_id, addresses, evidence) VALUES (%s, %s, %s) "
-                            "ON CONFLICT (user_id, addresses) DO UPDATE SET evidence = EXCLUDED.evidence "
-                            "WHERE merge_suggestions.status = 'open'", rows)
+            cur.executemany(
+                "INSERT INTO merge_suggestions (user_id, addresses, evidence) VALUES (%s, %s, %s) "
+                "ON CONFLICT (user_id, addresses) DO UPDATE SET evidence = EXCLUDED.evidence "
+                "WHERE merge_suggestions.status = 'open'",
+                rows,
+            )
     return len(rows)
 
 
@@ -108,20 +120,36 @@ def merge_suggestions(conn, user_id: int, status: str | None = "open") -> list[d
     "score", "evidence", "status", "is_you"}]. `is_you`: one side is the user (person id
     None): accepting makes the other address one of the user's own."""
     own = own_addresses(conn, user_id)
-    person_of = {a: (pid, name) for a, pid, name in _rows(
-        conn, "SELECT pa.address, pa.person_id, p.display_name FROM person_addresses pa "
-              "JOIN people p ON p.id = pa.person_id WHERE pa.user_id = %s", (user_id,))}
+    person_of = {
+        a: (pid, name)
+        for a, pid, name in _rows(
+            conn,
+            "SELECT pa.address, pa.person_id, p.display_name FROM person_addresses pa "
+            "JOIN people p ON p.id = pa.person_id WHERE pa.user_id = %s",
+            (user_id,),
+        )
+    }
     out = []
     for sid, addrs, evidence, st in _rows(
-            conn, "SELECT id, addresses, evidence, status FROM merge_suggestions "
-                  "WHERE user_id = %s AND (%s::text IS NULL OR status = %s) ORDER BY id",
-            (user_id, status, status)):
+        conn,
+        "SELECT id, addresses, evidence, status FROM merge_suggestions "
+        "WHERE user_id = %s AND (%s::text IS NULL OR status = %s) ORDER BY id",
+        (user_id, status, status),
+    ):
         body = evidence if isinstance(evidence, dict) else {"score": None, "evidence": evidence}
         people = [person_of.get(a, (None, None)) for a in addrs]
-        out.append({"id": sid, "addresses": list(addrs), "person_ids": [p[0] for p in people],
-                    "names": [p[1] for p in people], "score": body.get("score"),
-                    "evidence": body.get("evidence", []), "status": st,
-                    "is_you": any(is_own(identity.canonical(a), own) for a in addrs)})
+        out.append(
+            {
+                "id": sid,
+                "addresses": list(addrs),
+                "person_ids": [p[0] for p in people],
+                "names": [p[1] for p in people],
+                "score": body.get("score"),
+                "evidence": body.get("evidence", []),
+                "status": st,
+                "is_you": any(is_own(identity.canonical(a), own) for a in addrs),
+            }
+        )
     out.sort(key=lambda s: (-(s["score"] or 0), s["id"]))
     return out
 
@@ -129,23 +157,34 @@ def merge_suggestions(conn, user_id: int, status: str | None = "open") -> list[d
 def resolve_suggestion(conn, user_id: int, suggestion_id: int, accept: bool) -> int | None:
     """Accept (merge, by hand) or reject a suggestion. Returns the merged person id, 0 when
     the suggestion was "this is you" (the addresses become the user's), None on reject."""
-    row = _rows(conn, "SELECT addresses FROM merge_suggestions WHERE id = %s AND user_id = %s",
-                (suggestion_id, user_id))
+    row = _rows(
+        conn, "SELECT addresses FROM merge_suggestions WHERE id = %s AND user_id = %s", (suggestion_id, user_id)
+    )
     if not row:
         raise LookupError(f"no suggestion {suggestion_id}")
-    conn.execute("UPDATE merge_suggestions SET status = %s WHERE id = %s",
-                 ("accepted" if accept else "rejected", suggestion_id))
+    conn.execute(
+        "UPDATE merge_suggestions SET status = %s WHERE id = %s", ("accepted" if accept else "rejected", suggestion_id)
+    )
     if not accept:
         return None
-    pids = [r[0] for r in _rows(conn, "SELECT DISTINCT person_id FROM person_addresses "
-                                      "WHERE user_id = %s AND address = ANY(%s)", (user_id, row[0][0]))]
+    pids = [
+        r[0]
+        for r in _rows(
+            conn,
+            "SELECT DISTINCT person_id FROM person_addresses WHERE user_id = %s AND address = ANY(%s)",
+            (user_id, row[0][0]),
+        )
+    ]
     own = own_addresses(conn, user_id)
     if any(is_own(identity.canonical(a), own) for a in row[0][0]):
         # "This is you": the other person's addresses become the user's own.
-        mine = [r[0] for r in _rows(conn, "SELECT address FROM person_addresses WHERE user_id = %s "
-                                          "AND person_id = ANY(%s)", (user_id, pids))]
+        mine = [
+            r[0]
+            for r in _rows(
+                conn, "SELECT address FROM person_addresses WHERE user_id = %s AND person_id = ANY(%s)", (user_id, pids)
+            )
+        ]
         add_own_addresses(conn, user_id, mine, "confirmed")
         drop_orphans(conn, user_id)
         return USER
     return merge_people(conn, user_id, sorted(pids)) if pids else None
-

@@ -21,6 +21,7 @@ in `REGISTRY`. File sources (mbox, ics, memory) are imported, not synced, and ar
 The provider modules are imported when first used, not with this package: service.store
 asks `synced()` while the provider modules themselves use service.store.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -80,10 +81,12 @@ class Provider:
 
 
 REGISTRY: dict[str, Provider] = {
-    provider.name: provider for provider in (
+    provider.name: provider
+    for provider in (
         Provider("google", "Google", "service.providers.google"),
         Provider("microsoft", "Microsoft 365", "service.providers.microsoft"),
-    )}
+    )
+}
 
 
 def names() -> tuple[str, ...]:

@@ -1,4 +1,5 @@
 """Credentials of connected accounts (refresh tokens, msal caches), encrypted at rest."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,12 @@ def save_credentials(conn, settings: Settings, account_id: int, payload: dict) -
     conn.execute(
         "INSERT INTO credentials (account_id, ciphertext) VALUES (%s, %s) "
         "ON CONFLICT (account_id) DO UPDATE SET ciphertext = EXCLUDED.ciphertext, updated_at = now()",
-        (account_id, blob))
+        (account_id, blob),
+    )
 
 
 def load_credentials(conn, settings: Settings, account_id: int) -> dict | None:
-    row = conn.execute("SELECT ciphertext FROM credentials WHERE account_id = %s",
-                       (account_id,)).fetchone()
+    row = conn.execute("SELECT ciphertext FROM credentials WHERE account_id = %s", (account_id,)).fetchone()
     if row is None:
         return None
     return json.loads(crypto.decrypt(settings.secret(), row[0]))
@@ -31,8 +32,9 @@ def usable_credentials(conn, settings: Settings, account_id: int, *, what: str, 
     try:
         payload = load_credentials(conn, settings, account_id)
     except crypto.CredentialError:
-        raise AuthRevoked(f"the stored {what} cannot be decrypted with KITH_SECRET_KEY "
-                          "(key changed?): reconnect the account") from None
+        raise AuthRevoked(
+            f"the stored {what} cannot be decrypted with KITH_SECRET_KEY (key changed?): reconnect the account"
+        ) from None
     if not payload or not payload.get(needed):
         raise AuthRevoked(f"no stored {who} credentials: connect the account")
     return payload
@@ -46,6 +48,8 @@ def rotate_all(conn, settings: Settings) -> int:
     """Re-encrypt every stored credential under the newest key; returns how many."""
     rows = conn.execute("SELECT account_id, ciphertext FROM credentials FOR UPDATE").fetchall()
     for account_id, blob in rows:
-        conn.execute("UPDATE credentials SET ciphertext = %s, updated_at = now() WHERE account_id = %s",
-                     (crypto.rotate(settings.secret(), blob), account_id))
+        conn.execute(
+            "UPDATE credentials SET ciphertext = %s, updated_at = now() WHERE account_id = %s",
+            (crypto.rotate(settings.secret(), blob), account_id),
+        )
     return len(rows)

@@ -10,6 +10,7 @@ id_token's email claim); service.oauth_accounts attaches them, encrypted, once c
 The connector refreshes access tokens with google.oauth2 Credentials at the configured
 token URI and stores each new token, so other workers reuse it instead of refreshing.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,11 +47,18 @@ DEMO_QUOTA_SCALE = 20.0
 
 def _client_config(settings: Settings) -> dict:
     if not settings.google_client_id:
-        raise ConfigError("KITH_GOOGLE_CLIENT_ID is not set: create an OAuth client in the Google "
-                          "Cloud console (or run `kith demo`, which uses the local emulator)")
-    return {"web": {"client_id": settings.google_client_id,
-                    "client_secret": settings.google_client_secret.get_secret_value(),
-                    "auth_uri": settings.google_auth_uri, "token_uri": settings.google_token_uri}}
+        raise ConfigError(
+            "KITH_GOOGLE_CLIENT_ID is not set: create an OAuth client in the Google "
+            "Cloud console (or run `kith demo`, which uses the local emulator)"
+        )
+    return {
+        "web": {
+            "client_id": settings.google_client_id,
+            "client_secret": settings.google_client_secret.get_secret_value(),
+            "auth_uri": settings.google_auth_uri,
+            "token_uri": settings.google_token_uri,
+        }
+    }
 
 
 def _oauthlib_env(settings: Settings) -> None:
@@ -65,18 +73,22 @@ def _oauthlib_env(settings: Settings) -> None:
 
 # --- the authorization-code flow ----------------------------------------------------------
 
-def start_flow(settings: Settings, db: Database, user_id: int, redirect_uri: str,
-               login_hint: str | None = None) -> oauth_states.Started:
+
+def start_flow(
+    settings: Settings, db: Database, user_id: int, redirect_uri: str, login_hint: str | None = None
+) -> oauth_states.Started:
     """Begin a PKCE flow for `user_id`: the URL to send the browser to, and the nonce that
     only the starter keeps (the callback demands it back)."""
     _oauthlib_env(settings)
-    flow = Flow.from_client_config(_client_config(settings), scopes=list(SCOPES),
-                                   redirect_uri=redirect_uri, autogenerate_code_verifier=True)
+    flow = Flow.from_client_config(
+        _client_config(settings), scopes=list(SCOPES), redirect_uri=redirect_uri, autogenerate_code_verifier=True
+    )
     state = oauth_states.new_state()
     extra = {"login_hint": login_hint} if login_hint else {}
     url, _ = flow.authorization_url(state=state, access_type="offline", prompt="consent", **extra)
-    nonce = oauth_states.save(settings, db, "google", state, user_id,
-                              {"code_verifier": flow.code_verifier, "redirect_uri": redirect_uri})
+    nonce = oauth_states.save(
+        settings, db, "google", state, user_id, {"code_verifier": flow.code_verifier, "redirect_uri": redirect_uri}
+    )
     return oauth_states.Started(url, state, nonce)
 
 
@@ -87,9 +99,14 @@ def exchange(settings: Settings, saved: dict, auth_response: dict) -> dict:
     if not auth_response.get("code"):
         raise InputError("the sign-in answer carries no authorization code")
     _oauthlib_env(settings)
-    flow = Flow.from_client_config(_client_config(settings), scopes=list(SCOPES),
-                                   redirect_uri=saved["redirect_uri"], state=auth_response.get("state"),
-                                   code_verifier=saved["code_verifier"], autogenerate_code_verifier=False)
+    flow = Flow.from_client_config(
+        _client_config(settings),
+        scopes=list(SCOPES),
+        redirect_uri=saved["redirect_uri"],
+        state=auth_response.get("state"),
+        code_verifier=saved["code_verifier"],
+        autogenerate_code_verifier=False,
+    )
     try:
         token = flow.fetch_token(code=auth_response["code"])
     except OAuth2Error as exc:
@@ -101,7 +118,9 @@ def exchange(settings: Settings, saved: dict, auth_response: dict) -> dict:
     if METADATA_SCOPE not in granted:
         raise InputError("Google did not grant Gmail metadata access: connect again and allow it")
     if not token.get("refresh_token"):
-        raise InputError("Google sent no refresh token: remove Kith's access in your Google account, then connect again")
+        raise InputError(
+            "Google sent no refresh token: remove Kith's access in your Google account, then connect again"
+        )
     address = _address(settings, flow.credentials, token)
     return oauth_accounts.exchanged("google", address, granted, _payload(flow.credentials, granted, address))
 
@@ -112,8 +131,11 @@ complete_flow = oauth_accounts.in_process("google", exchange, AGAIN)
 def _address(settings: Settings, credentials: Credentials, token: dict) -> str:
     """The mailbox's own address: getProfile (1 quota unit), else the id_token's email."""
     try:
-        response = requests.get(f"{settings.google_api_base.rstrip('/')}/gmail/v1/users/me/profile",
-                                headers={"Authorization": f"Bearer {credentials.token}"}, timeout=30)
+        response = requests.get(
+            f"{settings.google_api_base.rstrip('/')}/gmail/v1/users/me/profile",
+            headers={"Authorization": f"Bearer {credentials.token}"},
+            timeout=30,
+        )
         if response.ok:
             address = str(response.json().get("emailAddress", "")).lower()
             if "@" in address:
@@ -134,14 +156,25 @@ def _address(settings: Settings, credentials: Credentials, token: dict) -> str:
 
 
 def _payload(credentials: Credentials, scopes, address: str) -> dict:
-    return {"refresh_token": credentials.refresh_token, "token": credentials.token,
-            "expiry": credentials.expiry.isoformat() if credentials.expiry else None,
-            "scopes": list(scopes), "address": address}
+    return {
+        "refresh_token": credentials.refresh_token,
+        "token": credentials.token,
+        "expiry": credentials.expiry.isoformat() if credentials.expiry else None,
+        "scopes": list(scopes),
+        "address": address,
+    }
 
 
-def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool = False,
-                timeout: float = 300.0, open_url=webbrowser.open, say=print,
-                confirm_shared: oauth_accounts.ConfirmShared | None = None) -> int:
+def connect_cli(
+    settings: Settings,
+    db: Database,
+    email: str,
+    no_browser: bool = False,
+    timeout: float = 300.0,
+    open_url=webbrowser.open,
+    say=print,
+    confirm_shared: oauth_accounts.ConfirmShared | None = None,
+) -> int:
     """`kith connect google`: the flow through a one-shot loopback redirect on 127.0.0.1.
 
     This process started the flow and keeps its nonce, so the redirect it receives attaches
@@ -159,10 +192,18 @@ def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool =
         begin,
         # An answer without state ends the wait too: complete_flow then says why it is refused
         # instead of the person waiting out the timeout.
-        accept=("state", "code", "error"), done_text="Google answered.", provider="Google",
-        command="kith connect google", no_browser=no_browser, timeout=timeout, open_url=open_url, say=say)
-    return complete_flow(settings, db, answer, started[-1].nonce,
-                         confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say)
+        accept=("state", "code", "error"),
+        done_text="Google answered.",
+        provider="Google",
+        command="kith connect google",
+        no_browser=no_browser,
+        timeout=timeout,
+        open_url=open_url,
+        say=say,
+    )
+    return complete_flow(
+        settings, db, answer, started[-1].nonce, confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say
+    )
 
 
 def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:
@@ -181,8 +222,9 @@ def connect_headless(settings: Settings, db: Database, user_id: int, login_hint:
     location = response.headers.get("Location", "")
     if response.status_code not in (302, 303) or not location.startswith(redirect_uri):
         raise ConfigError("the Google authorization server wants a person to consent: use `kith connect google`")
-    return complete_flow(settings, db, dict(parse_qsl(urlparse(location).query)), started.nonce,
-                         confirm_shared=lambda address: True)
+    return complete_flow(
+        settings, db, dict(parse_qsl(urlparse(location).query)), started.nonce, confirm_shared=lambda address: True
+    )
 
 
 def with_emulator(settings: Settings, emulator, quota_scale: float | None = None) -> Settings:
@@ -217,6 +259,7 @@ def emulator_url(emulator) -> str:
 
 # --- the connector of a connected account -----------------------------------------------------
 
+
 def _naive_utc(value: str | None) -> datetime | None:
     """google-auth compares `expiry` as a naive UTC datetime."""
     if not value:
@@ -240,12 +283,14 @@ class StoringCredentials(Credentials):
 
 def build_connector(settings: Settings, db: Database, account_id: int, **options) -> GoogleConnector:
     with db.tx() as conn:
-        row = conn.execute("SELECT address FROM accounts WHERE id = %s AND provider = 'google'",
-                           (account_id,)).fetchone()
+        row = conn.execute(
+            "SELECT address FROM accounts WHERE id = %s AND provider = 'google'", (account_id,)
+        ).fetchone()
         if row is None:
             raise LookupError(f"no Google account {account_id}")
-        payload = usable_credentials(conn, settings, account_id, what="Google token", who="Google",
-                                     needed="refresh_token")
+        payload = usable_credentials(
+            conn, settings, account_id, what="Google token", who="Google", needed="refresh_token"
+        )
     address = row[0]
 
     def store(credentials: Credentials) -> None:
@@ -254,19 +299,38 @@ def build_connector(settings: Settings, db: Database, account_id: int, **options
 
     expiry = payload.get("expiry")
     credentials = StoringCredentials(
-        payload.get("token"), refresh_token=payload["refresh_token"], token_uri=settings.google_token_uri,
-        client_id=settings.google_client_id, client_secret=settings.google_client_secret.get_secret_value(),
-        scopes=payload.get("scopes") or list(SCOPES), on_refresh=store,
+        payload.get("token"),
+        refresh_token=payload["refresh_token"],
+        token_uri=settings.google_token_uri,
+        client_id=settings.google_client_id,
+        client_secret=settings.google_client_secret.get_secret_value(),
+        scopes=payload.get("scopes") or list(SCOPES),
+        on_refresh=store,
         # google-auth compares expiry as a naive UTC datetime
-        expiry=_naive_utc(expiry))
+        expiry=_naive_utc(expiry),
+    )
     scale = float(getattr(settings, "google_quota_scale", 1.0) or 1.0)
     quota = options.pop("quota", None) or Quota(
-        redis_url=settings.redis_url, account=address, units_per_second=GMAIL_UNITS_PER_SECOND * scale,
-        calendar_per_second=10.0 * scale)
+        redis_url=settings.redis_url,
+        account=address,
+        units_per_second=GMAIL_UNITS_PER_SECOND * scale,
+        calendar_per_second=10.0 * scale,
+    )
     calendars = [c for c in settings.google_calendars.split(",") if c.strip()] or ["primary"]
-    return GoogleConnector(credentials, api_base=settings.google_api_base, calendars=calendars,
-                           quota=quota, address=address, **options)
+    return GoogleConnector(
+        credentials, api_base=settings.google_api_base, calendars=calendars, quota=quota, address=address, **options
+    )
 
 
-__all__ = ["start_flow", "exchange", "complete_flow", "connect_cli", "connect_headless", "connect_demo",
-           "emulator_url", "with_emulator", "build_connector", "StoringCredentials"]
+__all__ = [
+    "start_flow",
+    "exchange",
+    "complete_flow",
+    "connect_cli",
+    "connect_headless",
+    "connect_demo",
+    "emulator_url",
+    "with_emulator",
+    "build_connector",
+    "StoringCredentials",
+]

@@ -18,6 +18,7 @@ Every HTTP call (msal's and Graph's) goes through a requests session with
 to validate any other authority unless told not to; for a non-Microsoft authority (the
 emulator, a sovereign proxy) that check is turned off. Tokens are never logged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,21 +47,39 @@ AGAIN = REGISTRY["microsoft"].again()
 # Resource scopes only: msal adds openid, profile and offline_access itself (and refuses them here).
 SCOPES = ["Mail.ReadBasic", "Calendars.ReadBasic", "User.Read"]
 GRANTED = SCOPES + ["offline_access"]
-MICROSOFT_HOSTS = {"login.microsoftonline.com", "login.microsoft.com", "login.windows.net",
-                   "login.microsoftonline.us", "login.partner.microsoftonline.cn"}
-REVOKED = {"invalid_grant", "interaction_required", "consent_required", "login_required",
-           "invalid_client", "unauthorized_client"}
+MICROSOFT_HOSTS = {
+    "login.microsoftonline.com",
+    "login.microsoft.com",
+    "login.windows.net",
+    "login.microsoftonline.us",
+    "login.partner.microsoftonline.cn",
+}
+REVOKED = {
+    "invalid_grant",
+    "interaction_required",
+    "consent_required",
+    "login_required",
+    "invalid_client",
+    "unauthorized_client",
+}
 
 
-def msal_app(settings: Settings, cache: msal.SerializableTokenCache | None = None) -> msal.ConfidentialClientApplication:
+def msal_app(
+    settings: Settings, cache: msal.SerializableTokenCache | None = None
+) -> msal.ConfidentialClientApplication:
     if not settings.ms_client_id:
         raise ConfigError("KITH_MS_CLIENT_ID and KITH_MS_CLIENT_SECRET are needed to connect Microsoft 365")
     microsoft = (urlparse(settings.ms_authority).hostname or "") in MICROSOFT_HOSTS
     try:
         return msal.ConfidentialClientApplication(
-            settings.ms_client_id, client_credential=settings.ms_client_secret.get_secret_value(),
-            authority=settings.ms_authority, token_cache=cache, http_client=make_session(settings.ca_bundle),
-            validate_authority=microsoft, instance_discovery=None if microsoft else False)
+            settings.ms_client_id,
+            client_credential=settings.ms_client_secret.get_secret_value(),
+            authority=settings.ms_authority,
+            token_cache=cache,
+            http_client=make_session(settings.ca_bundle),
+            validate_authority=microsoft,
+            instance_discovery=None if microsoft else False,
+        )
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise TransientError(f"Microsoft identity platform unreachable: {type(exc).__name__}") from None
     except ValueError as exc:
@@ -69,16 +88,19 @@ def msal_app(settings: Settings, cache: msal.SerializableTokenCache | None = Non
 
 # --- the authorization-code flow ------------------------------------------------------------
 
-def start_flow(settings: Settings, db: Database, user_id: int, redirect_uri: str,
-               login_hint: str | None = None) -> oauth_states.Started:
+
+def start_flow(
+    settings: Settings, db: Database, user_id: int, redirect_uri: str, login_hint: str | None = None
+) -> oauth_states.Started:
     """Begin a PKCE flow for `user_id`: the URL to send the browser to, and the nonce that
     only the starter keeps (the callback demands it back)."""
     with warnings.catch_warnings():
         # msal suggests response_mode=form_post; the loopback and the API callback read the query
         # (a cross-site POST would not carry the SameSite=Lax cookie that binds the browser).
         warnings.simplefilter("ignore", UserWarning)
-        flow = msal_app(settings).initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri, login_hint=login_hint,
-                                                          state=oauth_states.new_state())
+        flow = msal_app(settings).initiate_auth_code_flow(
+            SCOPES, redirect_uri=redirect_uri, login_hint=login_hint, state=oauth_states.new_state()
+        )
     nonce = oauth_states.save(settings, db, "microsoft", flow["state"], user_id, flow)
     return oauth_states.Started(flow["auth_uri"], flow["state"], nonce)
 
@@ -87,8 +109,10 @@ def exchange(settings: Settings, flow: dict, auth_response: dict) -> dict:
     """Trade the redirect's code for an msal token cache; the mailbox it opens
     (oauth_accounts.exchanged)."""
     if auth_response.get("error"):
-        raise InputError(f"Microsoft sign-in failed: {auth_response.get('error')}: "
-                         f"{auth_response.get('error_description', '')}".strip())
+        raise InputError(
+            f"Microsoft sign-in failed: {auth_response.get('error')}: "
+            f"{auth_response.get('error_description', '')}".strip()
+        )
     cache = msal.SerializableTokenCache()
     app = msal_app(settings, cache)
     try:
@@ -96,24 +120,40 @@ def exchange(settings: Settings, flow: dict, auth_response: dict) -> dict:
     except ValueError as exc:  # state mismatch and friends, raised by msal
         raise InputError(f"Microsoft sign-in response does not match its request: {exc}") from None
     if "error" in result:
-        raise InputError(f"Microsoft refused the sign-in: {result['error']}: "
-                         f"{result.get('error_description', '').splitlines()[0] if result.get('error_description') else ''}")
+        raise InputError(
+            f"Microsoft refused the sign-in: {result['error']}: "
+            f"{result.get('error_description', '').splitlines()[0] if result.get('error_description') else ''}"
+        )
     claims = result.get("id_token_claims") or {}
     address = (claims.get("preferred_username") or claims.get("email") or "").strip().lower()
     if "@" not in address:
         raise InputError("Microsoft did not say which mailbox signed in (no preferred_username)")
     accounts = app.get_accounts(username=address) or app.get_accounts()
-    return oauth_accounts.exchanged("microsoft", address, GRANTED, {
-        "msal_cache": cache.serialize(), "username": address,
-        "home_account_id": accounts[0]["home_account_id"] if accounts else None})
+    return oauth_accounts.exchanged(
+        "microsoft",
+        address,
+        GRANTED,
+        {
+            "msal_cache": cache.serialize(),
+            "username": address,
+            "home_account_id": accounts[0]["home_account_id"] if accounts else None,
+        },
+    )
 
 
 complete_flow = oauth_accounts.in_process("microsoft", exchange, AGAIN)
 
 
-def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool = False,
-                timeout: float = 300.0, open_url=webbrowser.open, say=print,
-                confirm_shared: oauth_accounts.ConfirmShared | None = None) -> int:
+def connect_cli(
+    settings: Settings,
+    db: Database,
+    email: str,
+    no_browser: bool = False,
+    timeout: float = 300.0,
+    open_url=webbrowser.open,
+    say=print,
+    confirm_shared: oauth_accounts.ConfirmShared | None = None,
+) -> int:
     """`kith connect microsoft`: the flow through a one-shot loopback redirect on 127.0.0.1.
     This process keeps the nonce, so it attaches at once (see google.connect_cli)."""
     with db.tx() as conn:
@@ -125,10 +165,19 @@ def connect_cli(settings: Settings, db: Database, email: str, no_browser: bool =
         return started[-1].url
 
     answer = oauth_loopback.receive(
-        begin, accept=("state",), done_text="Microsoft answered.", provider="Microsoft 365",
-        command="kith connect microsoft", no_browser=no_browser, timeout=timeout, open_url=open_url, say=say)
-    return complete_flow(settings, db, answer, started[-1].nonce,
-                         confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say)
+        begin,
+        accept=("state",),
+        done_text="Microsoft answered.",
+        provider="Microsoft 365",
+        command="kith connect microsoft",
+        no_browser=no_browser,
+        timeout=timeout,
+        open_url=open_url,
+        say=say,
+    )
+    return complete_flow(
+        settings, db, answer, started[-1].nonce, confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say
+    )
 
 
 def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:
@@ -142,11 +191,13 @@ def connect_headless(settings: Settings, db: Database, user_id: int, login_hint:
     location = response.headers.get("Location", "")
     if response.status_code not in (302, 303) or not location.startswith(redirect_uri):
         raise ConfigError("the Microsoft authority wants a person to sign in: use `kith connect microsoft`")
-    return complete_flow(settings, db, dict(parse_qsl(urlparse(location).query)), started.nonce,
-                         confirm_shared=lambda address: True)
+    return complete_flow(
+        settings, db, dict(parse_qsl(urlparse(location).query)), started.nonce, confirm_shared=lambda address: True
+    )
 
 
 # --- tokens of a connected account ---------------------------------------------------------------
+
 
 class AccountTokens:
     """Access tokens for one account from its msal cache; the cache is saved when msal changes it
@@ -156,8 +207,9 @@ class AccountTokens:
         self.settings, self.db, self.account_id = settings, db, account_id
         self.lock = threading.Lock()
         with db.tx() as conn:
-            payload = usable_credentials(conn, settings, account_id, what="Microsoft token cache", who="Microsoft",
-                                         needed="msal_cache")
+            payload = usable_credentials(
+                conn, settings, account_id, what="Microsoft token cache", who="Microsoft", needed="msal_cache"
+            )
         self.cache = msal.SerializableTokenCache()
         try:
             self.cache.deserialize(payload["msal_cache"])
@@ -188,17 +240,26 @@ class AccountTokens:
 
     def _save(self) -> None:
         with self.db.tx() as conn:
-            save_credentials(conn, self.settings, self.account_id, {**self.payload, "msal_cache": self.cache.serialize()})
+            save_credentials(
+                conn, self.settings, self.account_id, {**self.payload, "msal_cache": self.cache.serialize()}
+            )
         self.cache.has_state_changed = False
 
 
 # --- the emulator (demo, tests) -------------------------------------------------------------
 
+
 def with_emulator(settings: Settings, emulator) -> Settings:
     """Settings that route msal and Graph to a local `MicrosoftEmulator` (its CA trusted)."""
-    return settings.model_copy(update={
-        "ms_client_id": emulator.client_id, "ms_client_secret": SecretStr(emulator.client_secret),
-        "ms_authority": emulator.authority, "graph_base": emulator.graph_base, "ca_bundle": emulator.ca_file})
+    return settings.model_copy(
+        update={
+            "ms_client_id": emulator.client_id,
+            "ms_client_secret": SecretStr(emulator.client_secret),
+            "ms_authority": emulator.authority,
+            "graph_base": emulator.graph_base,
+            "ca_bundle": emulator.ca_file,
+        }
+    )
 
 
 def connect_demo(settings: Settings, db: Database, user_id: int, world):
@@ -222,24 +283,32 @@ def emulator_url(emulator) -> str:
 
 # --- the connector ---------------------------------------------------------------------------
 
+
 def add_folder(db: Database, account_id: int, folder: str) -> str:
     """Sync one more mail folder (well-known name or Graph id) of this account from now on."""
     resource = f"mail:{folder.strip()}"
     with db.tx() as conn:
-        conn.execute("INSERT INTO sync_state (account_id, resource) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                     (account_id, resource))
+        conn.execute(
+            "INSERT INTO sync_state (account_id, resource) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (account_id, resource),
+        )
     return resource
 
 
 def build_connector(settings: Settings, db: Database, account_id: int, **options) -> MicrosoftConnector:
     with db.tx() as conn:
-        row = conn.execute("SELECT address FROM accounts WHERE id = %s AND provider = 'microsoft'",
-                           (account_id,)).fetchone()
+        row = conn.execute(
+            "SELECT address FROM accounts WHERE id = %s AND provider = 'microsoft'", (account_id,)
+        ).fetchone()
         if row is None:
             raise LookupError(f"no Microsoft account {account_id}")
-        extra = [r[0][5:] for r in conn.execute(
-            "SELECT resource FROM sync_state WHERE account_id = %s AND resource LIKE 'mail:%%' ORDER BY resource",
-            (account_id,)).fetchall()]
+        extra = [
+            r[0][5:]
+            for r in conn.execute(
+                "SELECT resource FROM sync_state WHERE account_id = %s AND resource LIKE 'mail:%%' ORDER BY resource",
+                (account_id,),
+            ).fetchall()
+        ]
     tokens = AccountTokens(settings, db, account_id)
     throttle = RedisThrottle.from_url(settings.redis_url, row[0]) if settings.redis_url else LocalThrottle()
     client = GraphClient(settings.graph_base, tokens, throttle=throttle, session=make_session(settings.ca_bundle))

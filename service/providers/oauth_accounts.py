@@ -14,6 +14,7 @@ Reconnecting an account that was revoked or disconnected resets it and its resou
 the next sync runs, from their cursors where they have one (service.account_state's
 `connect` transition).
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,12 @@ Exchange = Callable[[Settings, dict, dict], dict]
 
 
 def exchanged(provider: str, address: str, scopes, credentials: dict) -> dict:
-    return {"provider": provider, "address": address.strip().lower(), "scopes": list(scopes),
-            "credentials": credentials}
+    return {
+        "provider": provider,
+        "address": address.strip().lower(),
+        "scopes": list(scopes),
+        "credentials": credentials,
+    }
 
 
 def kith_email(db: Database, user_id: int) -> str:
@@ -52,9 +57,15 @@ def kith_email(db: Database, user_id: int) -> str:
 def connected_elsewhere(db: Database, user_id: int, provider: str, address: str) -> bool:
     """Whether another Kith user has this mailbox connected (a disconnected one does not count)."""
     with db.tx() as conn:
-        return bool(scalar(conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM accounts WHERE provider = %s AND address = %s AND user_id <> %s "
-            "AND status <> 'disabled')", (provider, address.strip().lower(), user_id))))
+        return bool(
+            scalar(
+                conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM accounts WHERE provider = %s AND address = %s AND user_id <> %s "
+                    "AND status <> 'disabled')",
+                    (provider, address.strip().lower(), user_id),
+                )
+            )
+        )
 
 
 def attach(settings: Settings, db: Database, user_id: int, done: dict) -> int:
@@ -67,9 +78,18 @@ def attach(settings: Settings, db: Database, user_id: int, done: dict) -> int:
     return account_id
 
 
-def complete_in_process(settings: Settings, db: Database, provider: str, exchange: Exchange,
-                        auth_response: dict, nonce: str, *, again: str,
-                        confirm_shared: ConfirmShared, say: Callable[[str], object] | None = None) -> int:
+def complete_in_process(
+    settings: Settings,
+    db: Database,
+    provider: str,
+    exchange: Exchange,
+    auth_response: dict,
+    nonce: str,
+    *,
+    again: str,
+    confirm_shared: ConfirmShared,
+    say: Callable[[str], object] | None = None,
+) -> int:
     """Finish a flow whose starter is this process (CLI, headless): answer, exchange, attach."""
     state = auth_response.get("state") or ""
     user_id, flow = oauth_states.answer(settings, db, provider, state, nonce, again=again)
@@ -78,8 +98,10 @@ def complete_in_process(settings: Settings, db: Database, provider: str, exchang
         if say is not None:
             say(f"Connecting the mailbox {done['address']} to the Kith account of {kith_email(db, user_id)}.")
         if connected_elsewhere(db, user_id, provider, done["address"]) and not confirm_shared(done["address"]):
-            raise InputError(f"{done['address']} is already connected to another Kith account, and connecting "
-                             "it here too was not confirmed")
+            raise InputError(
+                f"{done['address']} is already connected to another Kith account, and connecting "
+                "it here too was not confirmed"
+            )
         return attach(settings, db, user_id, done)
     finally:
         oauth_states.burn(db, state)
@@ -90,23 +112,43 @@ def in_process(provider: str, exchange: Exchange, again: str):
     finish, in this process, the flow it started (`nonce` from its start_flow); the account id.
     Without `confirm_shared`, a mailbox another Kith user has is refused. The web callback
     instead holds the tokens for a confirmation (service.api.connect)."""
-    def complete_flow(settings: Settings, db: Database, auth_response: dict, nonce: str,
-                      confirm_shared: ConfirmShared = lambda address: False, say=None) -> int:
-        return complete_in_process(settings, db, provider, exchange, auth_response, nonce, again=again,
-                                   confirm_shared=confirm_shared, say=say)
+
+    def complete_flow(
+        settings: Settings,
+        db: Database,
+        auth_response: dict,
+        nonce: str,
+        confirm_shared: ConfirmShared = lambda address: False,
+        say=None,
+    ) -> int:
+        return complete_in_process(
+            settings, db, provider, exchange, auth_response, nonce, again=again, confirm_shared=confirm_shared, say=say
+        )
+
     return complete_flow
 
 
 def ask_terminal(prompt: Callable[[str], str] = input) -> ConfirmShared:
     """A ConfirmShared that asks at the terminal; no answer (no terminal) is a no."""
+
     def confirm(address: str) -> bool:
         try:
             reply = prompt(f"{address} is already connected to another Kith account. Connect it here too? [y/N] ")
         except EOFError:
             return False
         return reply.strip().lower() in ("y", "yes")
+
     return confirm
 
 
-__all__ = ["ConfirmShared", "Exchange", "exchanged", "kith_email", "connected_elsewhere", "attach",
-           "complete_in_process", "in_process", "ask_terminal"]
+__all__ = [
+    "ConfirmShared",
+    "Exchange",
+    "exchanged",
+    "kith_email",
+    "connected_elsewhere",
+    "attach",
+    "complete_in_process",
+    "in_process",
+    "ask_terminal",
+]

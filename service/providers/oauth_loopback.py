@@ -6,6 +6,7 @@ open, or by hand with `--no-browser`), and the first request carrying the expect
 parameters ends the wait. The query dict is handed back to the provider's complete_flow.
 Nothing is logged: the query holds the authorization code.
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,7 +27,7 @@ class _Handler(BaseHTTPRequestHandler):
     page: bytes = b""
     result: dict | None = None
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         query = dict(parse_qsl(urlparse(self.path).query))
         # Favicon fetches and stray probes are not the redirect: keep waiting for it.
         if not any(key in query for key in self.accept):
@@ -43,9 +44,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def receive(authorization_url: Callable[[str], str], *, accept: Iterable[str], done_text: str,
-            provider: str, command: str, no_browser: bool = False, timeout: float = 300.0,
-            open_url=webbrowser.open, say=print) -> dict:
+def receive(
+    authorization_url: Callable[[str], str],
+    *,
+    accept: Iterable[str],
+    done_text: str,
+    provider: str,
+    command: str,
+    no_browser: bool = False,
+    timeout: float = 300.0,
+    open_url=webbrowser.open,
+    say=print,
+) -> dict:
     """Serve one redirect on 127.0.0.1 and return its query.
 
     `authorization_url(redirect_uri)` starts the provider's flow for this server's address;
@@ -56,7 +66,7 @@ def receive(authorization_url: Callable[[str], str], *, accept: Iterable[str], d
     body = f"<!doctype html><p>Kith: {done_text} You can close this tab.</p>".encode()
     wanted = tuple(accept)
 
-    class handler(_Handler):  # noqa: N801 - one class per flow, named like the instance it stands for
+    class handler(_Handler):
         accept = wanted
         page = body
         result = None

@@ -10,6 +10,7 @@ living as long as the flow. The routes that read it back are service.api.connect
 routes that start flows are `POST /v1/accounts/connect`, `GET /v1/connect/{provider}` and
 the dashboard's reconnect, which is why this sits here and not in api/.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,17 +31,20 @@ class ConnectUnavailable(KithError, RuntimeError):
     """The provider is not configured or not reachable: a 503, not the user's fault."""
 
 
-def start(settings: Settings, db: Database, user_id: int, provider: Provider,
-          login_hint: str | None = None) -> oauth_states.Started:
+def start(
+    settings: Settings, db: Database, user_id: int, provider: Provider, login_hint: str | None = None
+) -> oauth_states.Started:
     try:
-        return provider.start_flow(settings, db, user_id, provider.callback_url(settings.base_url),
-                                   login_hint=login_hint)
+        return provider.start_flow(
+            settings, db, user_id, provider.callback_url(settings.base_url), login_hint=login_hint
+        )
     except (ConfigError, TransientError) as exc:
         raise ConnectUnavailable(str(exc)) from exc
 
 
-def authorize_url(settings: Settings, db: Database, user_id: int, provider: str,
-                  login_hint: str | None = None) -> oauth_states.Started:
+def authorize_url(
+    settings: Settings, db: Database, user_id: int, provider: str, login_hint: str | None = None
+) -> oauth_states.Started:
     """Start the named provider's OAuth flow for the user: the URL to send their browser to,
     and the nonce that browser must hold (`bind` sets it as a cookie)."""
     return start(settings, db, user_id, get(provider), login_hint)
@@ -54,9 +58,15 @@ def cookie_name(state: str) -> str:
 
 def bind(response: Response, settings: Settings, started: oauth_states.Started) -> Response:
     """Give the browser that receives `response` the nonce of the flow it starts."""
-    response.set_cookie(cookie_name(started.state), started.nonce, max_age=oauth_states.FLOW_TTL_SECONDS,
-                        path=COOKIE_PATH, httponly=True, samesite="lax",
-                        secure=settings.base_url.startswith("https://"))
+    response.set_cookie(
+        cookie_name(started.state),
+        started.nonce,
+        max_age=oauth_states.FLOW_TTL_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+    )
     return response
 
 

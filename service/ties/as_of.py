@@ -6,6 +6,7 @@ same aware UTC datetime here: a date means its midnight UTC, a time without an o
 UTC. Each caller words the refusal for its own surface (a 422, a CLI error, a 400 for a
 cursor). `iso` writes a moment back the way the API reports it.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone

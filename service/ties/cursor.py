@@ -7,6 +7,7 @@ refused with BadCursor, which routes answer with a 400. Paging code (service/tie
 and any other list paged "like ties") checks the value against its own key type before
 putting it into SQL.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,12 +33,13 @@ class Cursor:
     as_of: str | None
 
     def encode(self) -> str:
-        raw = json.dumps({"s": self.sort, "v": self.value, "p": self.person_id, "a": self.as_of},
-                         separators=(",", ":")).encode()
+        raw = json.dumps(
+            {"s": self.sort, "v": self.value, "p": self.person_id, "a": self.as_of}, separators=(",", ":")
+        ).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     @classmethod
-    def decode(cls, text: str, sort: str) -> "Cursor":
+    def decode(cls, text: str, sort: str) -> Cursor:
         try:
             data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             cursor = cls(str(data["s"]), data["v"], int(data["p"]), data.get("a"))

@@ -4,6 +4,7 @@ What GET /v1/ties/{id} answers and the dashboard's tie page shows. The tie comes
 snapshot asked for (shape.TIE_JSON, rebuilt from the row) or, without one, is computed
 from the data (scoring.compute_ties), cut to the API's keys either way (shape.public).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -15,14 +16,17 @@ from .snapshots import pick_snapshot
 
 
 def snapshot_tie(conn, user_id: int, person_id: int, as_of: datetime) -> dict | None:
-    row = conn.execute(f"SELECT {TIE_JSON} FROM score_snapshots s WHERE s.user_id = %s AND s.as_of = %s"
-                       " AND s.person_id = %s", (user_id, as_of, person_id)).fetchone()
+    row = conn.execute(
+        f"SELECT {TIE_JSON} FROM score_snapshots s WHERE s.user_id = %s AND s.as_of = %s AND s.person_id = %s",
+        (user_id, as_of, person_id),
+    ).fetchone()
     return row[0] if row else None
 
 
 def person_exists(conn, user_id: int, person_id: int) -> bool:
-    return conn.execute("SELECT 1 FROM people WHERE id = %s AND user_id = %s",
-                        (person_id, user_id)).fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM people WHERE id = %s AND user_id = %s", (person_id, user_id)).fetchone() is not None
+    )
 
 
 def monday(d: date) -> date:
@@ -56,9 +60,13 @@ def timeline(conn, user_id: int, person_id: int, until: datetime, weeks: int) ->
                    WHERE f.interaction_id = m.id AND f.role IN ('from', 'organizer')),
                count(*)
         FROM mine m GROUP BY 1, 2, 3
-        """, {"u": user_id, "p": person_id, "since": since, "until": until}).fetchall()
-    weeks_out = {first_week + timedelta(weeks=k): {"email_out": 0, "email_in": 0, "meeting_out": 0,
-                                                    "meeting_in": 0} for k in range(weeks)}
+        """,
+        {"u": user_id, "p": person_id, "since": since, "until": until},
+    ).fetchall()
+    weeks_out = {
+        first_week + timedelta(weeks=k): {"email_out": 0, "email_in": 0, "meeting_out": 0, "meeting_in": 0}
+        for k in range(weeks)
+    }
     for week, kind, outgoing, n in rows:
         bucket = weeks_out.get(week)
         if bucket is not None:
@@ -70,9 +78,12 @@ def history(conn, user_id: int, person_id: int, limit: int = 260) -> list[dict]:
     rows = conn.execute(
         "SELECT as_of, strength, tier, reciprocity, flags FROM score_snapshots"
         " WHERE user_id = %s AND person_id = %s ORDER BY as_of DESC LIMIT %s",
-        (user_id, person_id, limit)).fetchall()
-    return [{"as_of": iso(r[0]), "strength": r[1], "tier": r[2], "reciprocity": r[3], "flags": list(r[4])}
-            for r in reversed(rows)]
+        (user_id, person_id, limit),
+    ).fetchall()
+    return [
+        {"as_of": iso(r[0]), "strength": r[1], "tier": r[2], "reciprocity": r[3], "flags": list(r[4])}
+        for r in reversed(rows)
+    ]
 
 
 def tie_detail(conn, user_id: int, person_id: int, wanted: datetime | None, weeks: int) -> dict | None:
@@ -85,6 +96,8 @@ def tie_detail(conn, user_id: int, person_id: int, wanted: datetime | None, week
         tie = next((t for t in compute_ties(conn, user_id, until) if t["person_id"] == person_id), None)
     if tie is None:
         return None
-    return {"tie": public(tie),
-            "timeline": timeline(conn, user_id, person_id, until, weeks),
-            "history": history(conn, user_id, person_id)}
+    return {
+        "tie": public(tie),
+        "timeline": timeline(conn, user_id, person_id, until, weeks),
+        "history": history(conn, user_id, person_id),
+    }

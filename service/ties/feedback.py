@@ -4,6 +4,7 @@ Given through POST /v1/ties/{id}/feedback and read back by the same route; scori
 each person's latest word (`latest_words`) and analytics.score_ties acts on it. The digest
 reads the same rule in its own one-round-trip query (service/digest/inputs.py `_FLAGS`).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -18,7 +19,8 @@ def latest_words(conn, user_id: int, as_of: datetime) -> dict[int, str]:
     rows = conn.execute(
         "SELECT DISTINCT ON (person_id) person_id, kind, until FROM feedback "
         "WHERE user_id = %s AND created_at <= %s ORDER BY person_id, created_at DESC, id DESC",
-        (user_id, as_of)).fetchall()
+        (user_id, as_of),
+    ).fetchall()
     out = {}
     for person_id, kind, until in rows:
         if kind == "snooze" and until is not None and until < as_of.date():
@@ -29,13 +31,24 @@ def latest_words(conn, user_id: int, as_of: datetime) -> dict[int, str]:
 
 def give(conn, user_id: int, person_id: int, kind: str, until: date | None) -> dict:
     """Keep the user's word (a snooze's date only with a snooze) and return it as stored."""
-    return conn.cursor(row_factory=dict_row).execute(
-        f"INSERT INTO feedback (user_id, person_id, kind, until) VALUES (%s, %s, %s, %s) RETURNING {_COLUMNS}",
-        (user_id, person_id, kind, until if kind == "snooze" else None)).fetchone()
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            f"INSERT INTO feedback (user_id, person_id, kind, until) VALUES (%s, %s, %s, %s) RETURNING {_COLUMNS}",
+            (user_id, person_id, kind, until if kind == "snooze" else None),
+        )
+        .fetchone()
+    )
 
 
 def given(conn, user_id: int, person_id: int, limit: int = 100) -> list[dict]:
     """The user's words on the person, latest first."""
-    return conn.cursor(row_factory=dict_row).execute(
-        f"SELECT {_COLUMNS} FROM feedback WHERE user_id = %s AND person_id = %s"
-        " ORDER BY created_at DESC, id DESC LIMIT %s", (user_id, person_id, limit)).fetchall()
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            f"SELECT {_COLUMNS} FROM feedback WHERE user_id = %s AND person_id = %s"
+            " ORDER BY created_at DESC, id DESC LIMIT %s",
+            (user_id, person_id, limit),
+        )
+        .fetchall()
+    )

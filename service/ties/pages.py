@@ -9,6 +9,7 @@ Python with the same keys (`computed_page`), so both give the same order and cur
 cursor pins the snapshot it started on: a new scoring run in the middle of paging does
 not shuffle the pages (the cursor itself: cursor.py; each tie's JSON: shape.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,13 +65,14 @@ def _checked(key: str, value) -> str:
         text = str(kind(value))
     except (ValueError, OverflowError) as exc:
         raise BadCursor(NOT_OURS) from exc
-    if "\x00" in text or (kind is int and not -2**31 <= int(value) < 2**31) or text in ("nan", "inf", "-inf"):
+    if "\x00" in text or (kind is int and not -(2**31) <= int(value) < 2**31) or text in ("nan", "inf", "-inf"):
         raise BadCursor(NOT_OURS)
     return text
 
 
-def page_sql(user_id: int | None, as_of: datetime | None, query: Query, cursor: Cursor | None,
-             user_sql: str = "%(u)s") -> tuple[str, dict]:
+def page_sql(
+    user_id: int | None, as_of: datetime | None, query: Query, cursor: Cursor | None, user_sql: str = "%(u)s"
+) -> tuple[str, dict]:
     """The statement for one page of the snapshot at `as_of` (None: the latest one).
 
     The latest snapshot is found inside the same statement: one round trip per page.
@@ -90,31 +92,37 @@ def page_sql(user_id: int | None, as_of: datetime | None, query: Query, cursor: 
     if query.ranked_only:
         where.append("(s.payload->>'deepen_rank') IS NOT NULL")
     if query.text:
-        where.append("(s.payload->>'name' ILIKE %(q)s OR s.payload->>'contact' ILIKE %(q)s"
-                     " OR (s.payload->'addresses')::text ILIKE %(q)s)")
+        where.append(
+            "(s.payload->>'name' ILIKE %(q)s OR s.payload->>'contact' ILIKE %(q)s"
+            " OR (s.payload->'addresses')::text ILIKE %(q)s)"
+        )
         params["q"] = _like(query.text)
     if cursor is not None:
         where.append(f"({expr}, s.person_id) {op} (%(cv)s::{sql_type}, %(cp)s)")
         params["cv"], params["cp"] = _checked(query.key, cursor.value), cursor.person_id
-    sql = (f"SELECT {TIE_TEXT} AS t, ({expr})::text AS k, s.person_id, s.as_of FROM score_snapshots s"
-           f" WHERE {' AND '.join(where)} ORDER BY {expr} {order}, s.person_id {order} LIMIT %(n)s")
+    sql = (
+        f"SELECT {TIE_TEXT} AS t, ({expr})::text AS k, s.person_id, s.as_of FROM score_snapshots s"
+        f" WHERE {' AND '.join(where)} ORDER BY {expr} {order}, s.person_id {order} LIMIT %(n)s"
+    )
     return sql, params
 
 
-def page_result(rows: list[tuple], query: Query,
-                as_of: datetime | None) -> tuple[list[str], str | None, datetime | None]:
+def page_result(
+    rows: list[tuple], query: Query, as_of: datetime | None
+) -> tuple[list[str], str | None, datetime | None]:
     if rows:
         as_of = rows[0][3]
     next_cursor = None
     if len(rows) > query.limit:
-        rows = rows[:query.limit]
+        rows = rows[: query.limit]
         value, person_id = rows[-1][1], rows[-1][2]
         next_cursor = Cursor(query.sort, value, person_id, iso(as_of)).encode()
     return [r[0] for r in rows], next_cursor, as_of
 
 
-def snapshot_page(conn, user_id: int, as_of: datetime | None, query: Query,
-                  cursor: Cursor | None) -> tuple[list[str], str | None, datetime | None]:
+def snapshot_page(
+    conn, user_id: int, as_of: datetime | None, query: Query, cursor: Cursor | None
+) -> tuple[list[str], str | None, datetime | None]:
     """One page of the snapshot at `as_of` (None: the latest) as JSON texts, the next cursor,
     and the snapshot's time (None when the page is empty and no time was given)."""
     sql, params = page_sql(user_id, as_of, query, cursor)
@@ -151,8 +159,9 @@ def _matches(tie: dict, query: Query) -> bool:
     return True
 
 
-def computed_page(ties: list[dict], as_of: datetime | None, query: Query,
-                  cursor: Cursor | None) -> tuple[list[dict], str | None]:
+def computed_page(
+    ties: list[dict], as_of: datetime | None, query: Query, cursor: Cursor | None
+) -> tuple[list[dict], str | None]:
     """The same page as `snapshot_page`, over tie dicts computed in Python."""
     _, _, keyfn, kind = SORTS[query.key]
     rows = [t for t in ties if _matches(t, query)]
@@ -166,7 +175,7 @@ def computed_page(ties: list[dict], as_of: datetime | None, query: Query,
             rows = [t for t in rows if (keyfn(t), t["person_id"]) < mark]
         else:
             rows = [t for t in rows if (keyfn(t), t["person_id"]) > mark]
-    page = rows[:query.limit]
+    page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:
         last = page[-1]

@@ -5,6 +5,7 @@ The one path from stored interactions to the tie of DESIGN.md: people and noise
 kept as snapshots in score_snapshots so trends can be shown. Snapshots are read back by
 snapshots.py (whole), pages.py (a page at a time) and detail.py (one tie).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -19,8 +20,7 @@ from .feedback import latest_words
 from .shape import tie_dict
 
 
-def compute_ties(conn, user_id: int, as_of: datetime | None = None, *,
-                 include_colleagues: bool = True) -> list[dict]:
+def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_colleagues: bool = True) -> list[dict]:
     as_of = as_of or datetime.now(timezone.utc)
     exchanges, info = people.load_exchanges(conn, user_id, as_of, include_colleagues=include_colleagues)
     feedback = latest_words(conn, user_id, as_of)
@@ -46,8 +46,10 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
 def write_snapshot(conn, user_id: int, as_of: datetime, ties: list[dict]) -> None:
     """Keep tie dicts as the snapshot at `as_of` (the payload is the whole tie)."""
     with conn.cursor() as cur:
-        with cur.copy("COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, "
-                      "flags, payload) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, flags, payload) FROM STDIN"
+        ) as copy:
             for t in ties:
-                copy.write_row((user_id, t["person_id"], as_of, t["strength"], t["tier"],
-                                t["reciprocity"], t["flags"], Jsonb(t)))
+                copy.write_row(
+                    (user_id, t["person_id"], as_of, t["strength"], t["tier"], t["reciprocity"], t["flags"], Jsonb(t))
+                )

@@ -11,6 +11,7 @@ The first ten keys are the tie of DESIGN.md ("A tie, as the API and `kith ties -
 report it"), which `kith ties --json` prints (`DESIGN_KEYS`); the API adds person_id,
 suggestion, deepen_rank and colleague (`KEYS`, service/api/schemas.py `Tie`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -34,11 +35,13 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("contact", lambda s, p: p.get("primary") or (p.get("addresses") or [""])[0],
-          "coalesce(s.payload->>'contact', '')"),
+    Field(
+        "contact",
+        lambda s, p: p.get("primary") or (p.get("addresses") or [""])[0],
+        "coalesce(s.payload->>'contact', '')",
+    ),
     Field("name", lambda s, p: p.get("name"), "s.payload->'name'"),
-    Field("addresses", lambda s, p: list(p.get("addresses") or []),
-          "coalesce(s.payload->'addresses', '[]'::jsonb)"),
+    Field("addresses", lambda s, p: list(p.get("addresses") or []), "coalesce(s.payload->'addresses', '[]'::jsonb)"),
     Field("strength", lambda s, p: int(round(s.strength)), "s.strength"),
     Field("tier", lambda s, p: s.tier, "s.tier"),
     Field("reciprocity", lambda s, p: int(s.reciprocity), "s.reciprocity"),
@@ -49,8 +52,7 @@ FIELDS: tuple[Field, ...] = (
     Field("person_id", lambda s, p: s.contact, "s.person_id"),
     Field("suggestion", lambda s, p: s.suggestion, "s.payload->'suggestion'"),
     Field("deepen_rank", lambda s, p: s.deepen_rank, "s.payload->'deepen_rank'"),
-    Field("colleague", lambda s, p: bool(p.get("colleague")),
-          "coalesce((s.payload->>'colleague')::boolean, false)"),
+    Field("colleague", lambda s, p: bool(p.get("colleague")), "coalesce((s.payload->>'colleague')::boolean, false)"),
 )
 
 KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)
@@ -78,5 +80,7 @@ TIE_JSON = "jsonb_build_object(\n    " + ",\n    ".join(f"'{f.key}', {f.sql}" fo
 # Payloads written by `tie_dict` already have every key: sent as stored, they cost Postgres
 # half as much as rebuilding them. A payload missing a key (an older or hand-written row)
 # is rebuilt from the row instead.
-TIE_TEXT = ("(CASE WHEN s.payload ?& ARRAY[" + ", ".join(f"'{k}'" for k in KEYS) + "]"
-            f" THEN s.payload ELSE {TIE_JSON} END)::text")
+TIE_TEXT = (
+    "(CASE WHEN s.payload ?& ARRAY[" + ", ".join(f"'{k}'" for k in KEYS) + "]"
+    f" THEN s.payload ELSE {TIE_JSON} END)::text"
+)

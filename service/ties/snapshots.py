@@ -6,6 +6,7 @@ read them here; when there is none to read, the ties are computed from the data 
 (scoring.compute_ties), so a user never scored still sees ties. Paged reads for the API
 are pages.py; one tie in depth is detail.py.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -19,8 +20,12 @@ def latest_as_of(conn, user_id: int) -> datetime | None:
 
 
 def snapshot_exists(conn, user_id: int, as_of: datetime) -> bool:
-    return conn.execute("SELECT 1 FROM score_snapshots WHERE user_id = %s AND as_of = %s LIMIT 1",
-                        (user_id, as_of)).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM score_snapshots WHERE user_id = %s AND as_of = %s LIMIT 1", (user_id, as_of)
+        ).fetchone()
+        is not None
+    )
 
 
 def pick_snapshot(conn, user_id: int, wanted: datetime | None) -> datetime | None:
@@ -31,8 +36,10 @@ def pick_snapshot(conn, user_id: int, wanted: datetime | None) -> datetime | Non
 
 
 def snapshot(conn, user_id: int, as_of: datetime) -> list[dict]:
-    rows = conn.execute("SELECT payload FROM score_snapshots WHERE user_id = %s AND as_of = %s "
-                        "ORDER BY strength DESC, person_id", (user_id, as_of)).fetchall()
+    rows = conn.execute(
+        "SELECT payload FROM score_snapshots WHERE user_id = %s AND as_of = %s ORDER BY strength DESC, person_id",
+        (user_id, as_of),
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -60,11 +67,16 @@ def strongest(conn, user_id: int, limit: int) -> tuple[list[dict], datetime | No
     if snap is None:
         ties = compute_ties(conn, user_id)
         return ties, None, len(ties)
-    total = conn.execute("SELECT count(*) FROM score_snapshots WHERE user_id = %s AND as_of = %s",
-                         (user_id, snap)).fetchone()[0]
+    total = conn.execute(
+        "SELECT count(*) FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user_id, snap)
+    ).fetchone()[0]
     rows = conn.execute(
         "SELECT person_id, coalesce(payload->>'name', payload->>'contact', ''), strength, reciprocity, tier"
         " FROM score_snapshots WHERE user_id = %s AND as_of = %s ORDER BY strength DESC, person_id LIMIT %s",
-        (user_id, snap, limit)).fetchall()
-    return [{"person_id": r[0], "name": r[1], "strength": r[2], "reciprocity": r[3], "tier": r[4]}
-            for r in rows], snap, total
+        (user_id, snap, limit),
+    ).fetchall()
+    return (
+        [{"person_id": r[0], "name": r[1], "strength": r[2], "reciprocity": r[3], "tier": r[4]} for r in rows],
+        snap,
+        total,
+    )

@@ -1,6 +1,7 @@
 """Google's batch format: a multipart/mixed body of `application/http` parts, each a whole
 HTTP request; the answer is a multipart/mixed body of HTTP responses in the same order,
 each `Content-ID: <response-ID>` for the request part's `<ID>`."""
+
 from __future__ import annotations
 
 import secrets
@@ -62,8 +63,15 @@ def parse_batch(content_type: str, body: bytes) -> list[Part]:
             if ":" in line:
                 name, value = line.split(":", 1)
                 headers[name.strip().lower()] = value.strip()
-        parts.append(Part(content_id=part_headers.get("content-id", ""), method=request_line[0].upper(),
-                          target=request_line[1], headers=headers, body=rest.rstrip("\r\n").encode()))
+        parts.append(
+            Part(
+                content_id=part_headers.get("content-id", ""),
+                method=request_line[0].upper(),
+                target=request_line[1],
+                headers=headers,
+                body=rest.rstrip("\r\n").encode(),
+            )
+        )
     if not parts:
         raise BatchError("an empty batch")
     if len(parts) > MAX_PARTS:
@@ -82,7 +90,12 @@ def render_batch(responses: list[tuple[Part, int, dict, bytes]]) -> tuple[str, b
         inner = [f"HTTP/1.1 {status} {reason}"]
         inner += [f"{k}: {v}" for k, v in headers.items()]
         inner.append(f"Content-Length: {len(body)}")
-        chunks.append(f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: {cid}\r\n\r\n"
-                      + "\r\n".join(inner) + "\r\n\r\n" + body.decode() + "\r\n")
+        chunks.append(
+            f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: {cid}\r\n\r\n"
+            + "\r\n".join(inner)
+            + "\r\n\r\n"
+            + body.decode()
+            + "\r\n"
+        )
     payload = "".join(chunks) + f"--{boundary}--\r\n"
     return f"multipart/mixed; boundary={boundary}", payload.encode()

@@ -1,5 +1,6 @@
 """Calendar REST handlers of the emulator (calendar.v3): calendarList.list and events.list
 with `singleEvents`, key-based page tokens, `syncToken` and 410 for a stale one."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -8,25 +9,38 @@ from .calendars import Calendar, StoredEvent, event_json
 from .gmail_api import ApiError, _decode_token, _encode_token, _int, _one, _require, not_found
 
 UTC = timezone.utc
-LIST_SCOPES = {"https://www.googleapis.com/auth/calendar",
-               "https://www.googleapis.com/auth/calendar.readonly",
-               "https://www.googleapis.com/auth/calendar.calendarlist",
-               "https://www.googleapis.com/auth/calendar.calendarlist.readonly"}
-EVENT_SCOPES = {"https://www.googleapis.com/auth/calendar",
-                "https://www.googleapis.com/auth/calendar.readonly",
-                "https://www.googleapis.com/auth/calendar.events",
-                "https://www.googleapis.com/auth/calendar.events.readonly",
-                "https://www.googleapis.com/auth/calendar.events.owned",
-                "https://www.googleapis.com/auth/calendar.events.owned.readonly"}
+LIST_SCOPES = {
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/calendar.readonly",
+    "https://www.googleapis.com/auth/calendar.calendarlist",
+    "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+}
+EVENT_SCOPES = {
+    "https://www.googleapis.com/auth/calendar",
+    "https://www.googleapis.com/auth/calendar.readonly",
+    "https://www.googleapis.com/auth/calendar.events",
+    "https://www.googleapis.com/auth/calendar.events.readonly",
+    "https://www.googleapis.com/auth/calendar.events.owned",
+    "https://www.googleapis.com/auth/calendar.events.owned.readonly",
+}
 EXCLUSIVE_WITH_SYNC = ("timeMin", "timeMax", "orderBy", "q", "iCalUID", "updatedMin")
 
 
 def list_calendars(calendars: dict[str, Calendar], scopes, query) -> dict:
     _require(scopes, LIST_SCOPES)
-    items = [{"kind": "calendar#calendarListEntry", "etag": f'"{c.seq}"', "id": c.id,
-              "summary": c.summary, "timeZone": c.timezone, "accessRole": c.access_role,
-              "defaultReminders": [], **({"primary": True} if c.primary else {})}
-             for c in calendars.values()]
+    items = [
+        {
+            "kind": "calendar#calendarListEntry",
+            "etag": f'"{c.seq}"',
+            "id": c.id,
+            "summary": c.summary,
+            "timeZone": c.timezone,
+            "accessRole": c.access_role,
+            "defaultReminders": [],
+            **({"primary": True} if c.primary else {}),
+        }
+        for c in calendars.values()
+    ]
     return {"kind": "calendar#calendarList", "etag": '"1"', "items": items}
 
 
@@ -52,19 +66,22 @@ def list_events(calendar: Calendar, owner: str, scopes, query) -> dict:
         state = _decode_token(token)
     elif sync_token:
         if any(_one(query, name) for name in EXCLUSIVE_WITH_SYNC):
-            raise ApiError(400, "Sync token cannot be used with other request restrictions.",
-                           "invalid")
+            raise ApiError(400, "Sync token cannot be used with other request restrictions.", "invalid")
         seq, epoch = _sync_seq(sync_token)
         state = {"mode": "changes", "from": seq, "epoch": epoch, "upto": calendar.seq, "after": None}
     else:
-        state = {"mode": "full", "upto": calendar.seq, "after": None,
-                 "show_deleted": (_one(query, "showDeleted") or "").lower() == "true",
-                 "min": _one(query, "timeMin"), "max": _one(query, "timeMax")}
+        state = {
+            "mode": "full",
+            "upto": calendar.seq,
+            "after": None,
+            "show_deleted": (_one(query, "showDeleted") or "").lower() == "true",
+            "min": _one(query, "timeMin"),
+            "max": _one(query, "timeMax"),
+        }
     if state["mode"] == "changes":
         changed = calendar.changed_after(state["from"], state.get("epoch", 0))
         if changed is None:
-            raise ApiError(410, "Sync token is no longer valid, a full sync is required.",
-                           "fullSyncRequired")
+            raise ApiError(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired")
         events = [e for e in changed if e.changed_seq <= state["upto"]]
         key = _change_key
     else:
@@ -82,11 +99,16 @@ def list_events(calendar: Calendar, owner: str, scopes, query) -> dict:
         after = tuple(state["after"])
         events = [e for e in events if key(e) > after]
     chunk = events[:size]
-    body: dict = {"kind": "calendar#events", "etag": f'"{calendar.seq}"', "summary": calendar.summary,
-                  "updated": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                  "timeZone": calendar.timezone, "accessRole": calendar.access_role,
-                  "defaultReminders": [],
-                  "items": [event_json(e, calendar, owner) for e in chunk]}
+    body: dict = {
+        "kind": "calendar#events",
+        "etag": f'"{calendar.seq}"',
+        "summary": calendar.summary,
+        "updated": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timeZone": calendar.timezone,
+        "accessRole": calendar.access_role,
+        "defaultReminders": [],
+        "items": [event_json(e, calendar, owner) for e in chunk],
+    }
     if len(events) > size:
         body["nextPageToken"] = _encode_token(dict(state, after=list(key(chunk[-1]))))
     else:
@@ -99,8 +121,7 @@ def _sync_seq(token: str) -> tuple[int, int]:
         state = _decode_token(token)
         return int(state["seq"]), int(state.get("epoch", 0))
     except (ApiError, KeyError, TypeError, ValueError):
-        raise ApiError(410, "Sync token is no longer valid, a full sync is required.",
-                       "fullSyncRequired") from None
+        raise ApiError(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired") from None
 
 
 def _time_key(event: StoredEvent) -> tuple:

@@ -6,6 +6,7 @@ sequence; a sync token names a sequence, and `events.list(syncToken)` returns wh
 after it, deleted events included as `status: cancelled`. Tokens older than `token_floor`
 are gone (410), as Google's are after a while.
 """
+
 from __future__ import annotations
 
 import threading
@@ -80,17 +81,25 @@ class Calendar:
         with self.lock:
             if epoch != self.epoch or seq < self.token_floor or seq > self.seq:
                 return None
-            return sorted((e for e in self.events.values() if e.changed_seq > seq),
-                          key=lambda e: (e.changed_seq, e.id))
+            return sorted((e for e in self.events.values() if e.changed_seq > seq), key=lambda e: (e.changed_seq, e.id))
 
 
 def stored_from_world(event) -> StoredEvent:
     return StoredEvent(
-        id=event.id, ical_uid=event.ical_uid, start=event.start, end=event.end,
-        timezone=event.timezone, all_day=event.all_day, organizer=tuple(event.organizer),
-        attendees=tuple(tuple(a) for a in event.attendees), status=event.status,
-        recurring_event_id=event.recurring_event_id, original_start=event.original_start,
-        sequence=event.sequence, summary=getattr(event, "summary", "") or "")
+        id=event.id,
+        ical_uid=event.ical_uid,
+        start=event.start,
+        end=event.end,
+        timezone=event.timezone,
+        all_day=event.all_day,
+        organizer=tuple(event.organizer),
+        attendees=tuple(tuple(a) for a in event.attendees),
+        status=event.status,
+        recurring_event_id=event.recurring_event_id,
+        original_start=event.original_start,
+        sequence=event.sequence,
+        summary=getattr(event, "summary", "") or "",
+    )
 
 
 def expand_world_events(events, until: datetime) -> list[StoredEvent]:
@@ -108,8 +117,7 @@ def _rfc3339(value: datetime) -> str:
 
 def _time(value: datetime, tz: str, all_day: bool) -> dict:
     if all_day:
-        return {"date": value.astimezone(ZoneInfo(tz)).date().isoformat()
-                if value.tzinfo else value.date().isoformat()}
+        return {"date": value.astimezone(ZoneInfo(tz)).date().isoformat() if value.tzinfo else value.date().isoformat()}
     local = value.astimezone(ZoneInfo(tz))
     return {"dateTime": local.isoformat(), "timeZone": tz}
 
@@ -126,22 +134,26 @@ def event_json(event: StoredEvent, calendar: Calendar, owner: str) -> dict:
     if event.status == "cancelled" and event.recurring_event_id is None:
         return body  # a deleted event in an incremental sync: id and status only
     org_name, org_address = event.organizer
-    body.update({
-        "created": _rfc3339(event.created),
-        "iCalUID": event.ical_uid,
-        "sequence": event.sequence,
-        "organizer": {"email": org_address, **({"displayName": org_name} if org_name else {}),
-                      **({"self": True} if org_address.lower() == owner else {})},
-        "start": _time(event.start, event.timezone, event.all_day),
-        "end": _time(event.end, event.timezone, event.all_day),
-        "eventType": "default",
-    })
+    body.update(
+        {
+            "created": _rfc3339(event.created),
+            "iCalUID": event.ical_uid,
+            "sequence": event.sequence,
+            "organizer": {
+                "email": org_address,
+                **({"displayName": org_name} if org_name else {}),
+                **({"self": True} if org_address.lower() == owner else {}),
+            },
+            "start": _time(event.start, event.timezone, event.all_day),
+            "end": _time(event.end, event.timezone, event.all_day),
+            "eventType": "default",
+        }
+    )
     if event.summary:
         body["summary"] = event.summary
     if event.recurring_event_id:
         body["recurringEventId"] = event.recurring_event_id
-        body["originalStartTime"] = _time(event.original_start or event.start, event.timezone,
-                                          event.all_day)
+        body["originalStartTime"] = _time(event.original_start or event.start, event.timezone, event.all_day)
     if event.attendees:
         attendees = []
         for name, address, response in event.attendees:

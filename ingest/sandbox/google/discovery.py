@@ -2,10 +2,11 @@
 google-api-python-client): every property must be declared by the schema, with its type
 (string, integer, boolean, number, array, object, int64-as-string), recursing through $ref,
 items and additionalProperties. Returns a list of problems; empty means conforming."""
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import googleapiclient
@@ -13,7 +14,7 @@ import googleapiclient
 DOCUMENTS = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
 
 
-@lru_cache(maxsize=None)
+@cache
 def document(name: str) -> dict:
     return json.loads((DOCUMENTS / f"{name}.json").read_text())
 
@@ -71,6 +72,5 @@ def _check(schemas: dict, schema: dict, value, where: str, problems: list[str]) 
     elif kind == "number":
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             problems.append(f"{where}: expected number, got {type(value).__name__}")
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            problems.append(f"{where}: expected boolean, got {type(value).__name__}")
+    elif kind == "boolean" and not isinstance(value, bool):
+        problems.append(f"{where}: expected boolean, got {type(value).__name__}")

@@ -1,6 +1,9 @@
 """Gmail REST handlers of the emulator (gmail.v1): profile, messages, threads, history,
 labels and sendAs, with the `gmail.metadata` scope's refusals (`q`, `format=full|raw`)."""
+
 from __future__ import annotations
+
+from typing import ClassVar
 
 import base64
 import bisect
@@ -8,29 +11,42 @@ import json
 
 from .mailbox import Mailbox, StoredMessage
 
-FULL_SCOPES = {"https://mail.google.com/", "https://www.googleapis.com/auth/gmail.readonly",
-               "https://www.googleapis.com/auth/gmail.modify"}
+FULL_SCOPES = {
+    "https://mail.google.com/",
+    "https://www.googleapis.com/auth/gmail.readonly",
+    "https://www.googleapis.com/auth/gmail.modify",
+}
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 READ_SCOPES = FULL_SCOPES | {METADATA_SCOPE}
 SETTINGS_SCOPES = READ_SCOPES | {"https://www.googleapis.com/auth/gmail.settings.basic"}
 
 
 class ApiError(Exception):
-    STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-              404: "NOT_FOUND", 410: "FAILED_PRECONDITION", 429: "RESOURCE_EXHAUSTED",
-              500: "INTERNAL", 503: "UNAVAILABLE"}
+    STATUS: ClassVar[dict[int, str]] = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        410: "FAILED_PRECONDITION",
+        429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL",
+        503: "UNAVAILABLE",
+    }
 
-    def __init__(self, code: int, message: str, reason: str, domain: str = "global",
-                 headers: dict | None = None):
+    def __init__(self, code: int, message: str, reason: str, domain: str = "global", headers: dict | None = None):
         super().__init__(message)
         self.code, self.message, self.reason, self.domain = code, message, reason, domain
         self.headers = headers or {}
 
     def body(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message,
-                          "errors": [{"message": self.message, "domain": self.domain,
-                                      "reason": self.reason}],
-                          "status": self.STATUS.get(self.code, "UNKNOWN")}}
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "errors": [{"message": self.message, "domain": self.domain, "reason": self.reason}],
+                "status": self.STATUS.get(self.code, "UNKNOWN"),
+            }
+        }
 
 
 def not_found() -> ApiError:
@@ -66,8 +82,7 @@ def _decode_token(token: str):
 
 def _require(scopes, allowed) -> None:
     if not set(scopes) & set(allowed):
-        raise ApiError(403, "Request had insufficient authentication scopes.",
-                       "insufficientPermissions")
+        raise ApiError(403, "Request had insufficient authentication scopes.", "insufficientPermissions")
 
 
 def _metadata_only(scopes) -> bool:
@@ -75,14 +90,18 @@ def _metadata_only(scopes) -> bool:
 
 
 def message_json(message: StoredMessage, fmt: str, wanted: list[str]) -> dict:
-    body = {"id": message.id, "threadId": message.thread_id, "labelIds": list(message.labels),
-            "historyId": str(message.history_id), "internalDate": str(message.internal_ms),
-            "sizeEstimate": message.size_estimate}
+    body = {
+        "id": message.id,
+        "threadId": message.thread_id,
+        "labelIds": list(message.labels),
+        "historyId": str(message.history_id),
+        "internalDate": str(message.internal_ms),
+        "sizeEstimate": message.size_estimate,
+    }
     if fmt == "minimal":
         return body
     lowered = {w.lower() for w in wanted}
-    headers = [{"name": k, "value": v} for k, v in message.headers
-               if not lowered or k.lower() in lowered]
+    headers = [{"name": k, "value": v} for k, v in message.headers if not lowered or k.lower() in lowered]
     body["payload"] = {"partId": "", "mimeType": "text/plain", "filename": "", "headers": headers}
     return body
 
@@ -102,8 +121,12 @@ def _format(query, scopes) -> str:
 def get_profile(mailbox: Mailbox, scopes, query) -> dict:
     _require(scopes, READ_SCOPES)
     threads = {m.thread_id for m in mailbox.messages.values()}
-    return {"emailAddress": mailbox.address, "messagesTotal": len(mailbox.messages),
-            "threadsTotal": len(threads), "historyId": str(mailbox.history_id)}
+    return {
+        "emailAddress": mailbox.address,
+        "messagesTotal": len(mailbox.messages),
+        "threadsTotal": len(threads),
+        "historyId": str(mailbox.history_id),
+    }
 
 
 def list_messages(mailbox: Mailbox, scopes, query) -> dict:
@@ -151,8 +174,11 @@ def get_thread(mailbox: Mailbox, scopes, query, thread_id: str) -> dict:
     if not messages:
         raise not_found()
     wanted = query.get("metadataHeaders", [])
-    return {"id": thread_id, "historyId": str(max(m.history_id for m in messages)),
-            "messages": [message_json(m, fmt, wanted) for m in messages]}
+    return {
+        "id": thread_id,
+        "historyId": str(max(m.history_id for m in messages)),
+        "messages": [message_json(m, fmt, wanted) for m in messages],
+    }
 
 
 def list_history(mailbox: Mailbox, scopes, query) -> dict:
@@ -168,14 +194,18 @@ def list_history(mailbox: Mailbox, scopes, query) -> dict:
     if records is None:
         raise not_found()
     kinds = {k for k in query.get("historyTypes", [])}
-    names = {"messageAdded": "added", "messageDeleted": "deleted", "labelAdded": "labelsAdded",
-             "labelRemoved": "labelsRemoved"}
+    names = {
+        "messageAdded": "added",
+        "messageDeleted": "deleted",
+        "labelAdded": "labelsAdded",
+        "labelRemoved": "labelsRemoved",
+    }
     if kinds:
         wanted = {names.get(k, k) for k in kinds}
         records = [r for r in records if r.kind in wanted]
     size = _int(query, "maxResults", 100, 500)
     offset = int(_decode_token(_one(query, "pageToken"))) if _one(query, "pageToken") else 0
-    chunk = records[offset:offset + size]
+    chunk = records[offset : offset + size]
     body: dict = {"historyId": str(mailbox.history_id)}
     history = []
     for r in chunk:
@@ -204,10 +234,26 @@ def list_labels(mailbox: Mailbox, scopes, query) -> dict:
 
 def list_send_as(mailbox: Mailbox, scopes, query) -> dict:
     _require(scopes, SETTINGS_SCOPES)
-    out = [{"sendAsEmail": mailbox.address, "displayName": mailbox.name, "replyToAddress": "",
-            "signature": "", "isPrimary": True, "isDefault": True}]
+    out = [
+        {
+            "sendAsEmail": mailbox.address,
+            "displayName": mailbox.name,
+            "replyToAddress": "",
+            "signature": "",
+            "isPrimary": True,
+            "isDefault": True,
+        }
+    ]
     for alias in mailbox.aliases:
-        out.append({"sendAsEmail": alias, "displayName": mailbox.name, "replyToAddress": "",
-                    "signature": "", "isDefault": False, "treatAsAlias": True,
-                    "verificationStatus": "accepted"})
+        out.append(
+            {
+                "sendAsEmail": alias,
+                "displayName": mailbox.name,
+                "replyToAddress": "",
+                "signature": "",
+                "isDefault": False,
+                "treatAsAlias": True,
+                "verificationStatus": "accepted",
+            }
+        )
     return {"sendAs": out}

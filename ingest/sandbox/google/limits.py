@@ -6,6 +6,7 @@ charged per method with Google's documented costs. Calendar has no units: 600 re
 per user per minute, sliding. `quota_scale` speeds the clock of both (x20: 5,000 units/s)
 so benchmarks finish; the shape of the limit does not change.
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,9 +16,14 @@ from dataclasses import dataclass, field
 
 # https://developers.google.com/gmail/api/reference/quota (per-method quota usage)
 GMAIL_COSTS = {
-    "users.getProfile": 1, "users.labels.list": 1, "users.settings.sendAs.list": 1,
-    "users.messages.list": 5, "users.messages.get": 5, "users.threads.get": 10,
-    "users.threads.list": 10, "users.history.list": 2,
+    "users.getProfile": 1,
+    "users.labels.list": 1,
+    "users.settings.sendAs.list": 1,
+    "users.messages.list": 5,
+    "users.messages.get": 5,
+    "users.threads.get": 10,
+    "users.threads.list": 10,
+    "users.history.list": 2,
 }
 GMAIL_UNITS_PER_SECOND = 250.0
 CALENDAR_REQUESTS_PER_SECOND = 600.0 / 60.0

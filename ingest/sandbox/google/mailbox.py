@@ -6,6 +6,7 @@ different mailboxes live in far-apart ranges, so an id from another account is a
 unknown here as it is at Google (404). Old history is forgotten past `history_floor`.
 Bodies are kept only to prove they are never served.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,9 +15,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime, formataddr
 
-SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT",
-                 "CATEGORY_PERSONAL", "CATEGORY_SOCIAL", "CATEGORY_PROMOTIONS",
-                 "CATEGORY_UPDATES", "CATEGORY_FORUMS", "CHAT")
+SYSTEM_LABELS = (
+    "INBOX",
+    "SENT",
+    "DRAFT",
+    "SPAM",
+    "TRASH",
+    "UNREAD",
+    "STARRED",
+    "IMPORTANT",
+    "CATEGORY_PERSONAL",
+    "CATEGORY_SOCIAL",
+    "CATEGORY_PROMOTIONS",
+    "CATEGORY_UPDATES",
+    "CATEGORY_FORUMS",
+    "CHAT",
+)
 
 
 @dataclass
@@ -75,23 +89,37 @@ class Mailbox:
         self.history_id += 1
         return self.history_id
 
-    def add(self, *, id: str | None = None, thread_id: str | None = None,
-            headers: list[tuple[str, str]], labels=(), internal_ms: int | None = None,
-            body: str = "", size_estimate: int = 0, record: bool = True) -> StoredMessage:
+    def add(
+        self,
+        *,
+        id: str | None = None,
+        thread_id: str | None = None,
+        headers: list[tuple[str, str]],
+        labels=(),
+        internal_ms: int | None = None,
+        body: str = "",
+        size_estimate: int = 0,
+        record: bool = True,
+    ) -> StoredMessage:
         with self.lock:
             now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
             mid = id or _hex_id(self.address, str(len(self.messages)), str(now_ms), repr(headers))
             hid = self._bump()
-            message = StoredMessage(id=mid, thread_id=thread_id or mid,
-                                    internal_ms=internal_ms if internal_ms is not None else now_ms,
-                                    headers=list(headers), labels=list(labels), history_id=hid,
-                                    size_estimate=size_estimate or 200 + len(body), body=body)
+            message = StoredMessage(
+                id=mid,
+                thread_id=thread_id or mid,
+                internal_ms=internal_ms if internal_ms is not None else now_ms,
+                headers=list(headers),
+                labels=list(labels),
+                history_id=hid,
+                size_estimate=size_estimate or 200 + len(body),
+                body=body,
+            )
             self.messages[mid] = message
             self._threads.setdefault(message.thread_id, set()).add(mid)
             self._ordered = None
             if record:
-                self.history.append(HistoryRecord(hid, "added", mid, message.thread_id,
-                                                  tuple(message.labels)))
+                self.history.append(HistoryRecord(hid, "added", mid, message.thread_id, tuple(message.labels)))
             return message
 
     def delete(self, message_id: str) -> bool:
@@ -101,8 +129,9 @@ class Mailbox:
                 return False
             self._threads.get(message.thread_id, set()).discard(message_id)
             self._ordered = None
-            self.history.append(HistoryRecord(self._bump(), "deleted", message_id,
-                                              message.thread_id, tuple(message.labels)))
+            self.history.append(
+                HistoryRecord(self._bump(), "deleted", message_id, message.thread_id, tuple(message.labels))
+            )
             return True
 
     def modify(self, message_id: str, add=(), remove=()) -> None:
@@ -113,13 +142,15 @@ class Mailbox:
             for label in added:
                 message.labels.append(label)
                 message.history_id = self._bump()
-                self.history.append(HistoryRecord(message.history_id, "labelsAdded", message_id,
-                                                  message.thread_id, (label,)))
+                self.history.append(
+                    HistoryRecord(message.history_id, "labelsAdded", message_id, message.thread_id, (label,))
+                )
             for label in removed:
                 message.labels.remove(label)
                 message.history_id = self._bump()
-                self.history.append(HistoryRecord(message.history_id, "labelsRemoved", message_id,
-                                                  message.thread_id, (label,)))
+                self.history.append(
+                    HistoryRecord(message.history_id, "labelsRemoved", message_id, message.thread_id, (label,))
+                )
 
     def forget_history(self) -> None:
         """Drop all history: every earlier start id is now stale (Gmail keeps about a week)."""
@@ -133,8 +164,7 @@ class Mailbox:
         """Newest first, as messages.list returns them."""
         with self.lock:
             if self._ordered is None:
-                self._ordered = sorted(self.messages.values(), key=StoredMessage.sort_key,
-                                       reverse=True)
+                self._ordered = sorted(self.messages.values(), key=StoredMessage.sort_key, reverse=True)
             return self._ordered
 
     def thread(self, thread_id: str) -> list[StoredMessage]:
@@ -182,7 +212,13 @@ def add_world_message(mailbox: Mailbox, message, record: bool = False) -> Stored
     if getattr(message, "is_draft", False) and "DRAFT" not in labels:
         labels.append("DRAFT")
     internal = int(message.date.timestamp() * 1000) if message.date is not None else None
-    return mailbox.add(id=message.gmail_id, thread_id=message.thread_id,
-                       headers=headers_of_world_message(message), labels=labels,
-                       internal_ms=internal, body=message.body,
-                       size_estimate=getattr(message, "size_estimate", 0), record=record)
+    return mailbox.add(
+        id=message.gmail_id,
+        thread_id=message.thread_id,
+        headers=headers_of_world_message(message),
+        labels=labels,
+        internal_ms=internal,
+        body=message.body,
+        size_estimate=getattr(message, "size_estimate", 0),
+        record=record,
+    )

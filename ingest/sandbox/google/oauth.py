@@ -10,6 +10,7 @@
 
 Access tokens live `access_ttl_s`; API calls resolve them with `bearer()`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,10 @@ from urllib.parse import urlencode
 
 import hmac
 
-SCOPE_ALIASES = {"email": "https://www.googleapis.com/auth/userinfo.email",
-                 "profile": "https://www.googleapis.com/auth/userinfo.profile"}
+SCOPE_ALIASES = {
+    "email": "https://www.googleapis.com/auth/userinfo.email",
+    "profile": "https://www.googleapis.com/auth/userinfo.profile",
+}
 CODE_TTL_S = 600
 
 
@@ -79,29 +82,32 @@ class OAuthServer:
         """Validate the request; redirect with a code (auto-consent) or show consent."""
         redirect_uri = query.get("redirect_uri", "")
         if not query.get("client_id") or not redirect_uri:
-            return _page(400, "Error 400: invalid_request",
-                         "Missing required parameter: client_id or redirect_uri.")
+            return _page(400, "Error 400: invalid_request", "Missing required parameter: client_id or redirect_uri.")
         if query.get("response_type") != "code":
             return _page(400, "Error 400: unsupported_response_type", "Only response_type=code.")
         if not query.get("scope"):
             return _page(400, "Error 400: invalid_request", "Missing required parameter: scope.")
         if not query.get("code_challenge") or query.get("code_challenge_method", "plain") != "S256":
-            return _page(400, "Error 400: invalid_request",
-                         "This emulator requires PKCE with code_challenge_method=S256.")
+            return _page(
+                400, "Error 400: invalid_request", "This emulator requires PKCE with code_challenge_method=S256."
+            )
         hint = (query.get("login_hint") or "").lower()
         users = self.known_users()
         if query.get("auto_consent") == "1" or hint in users:
             user = hint if hint in users else (users[0] if users else "")
             return self.consent(dict(query, user=user, decision="allow"))
         options = "".join(f'<option value="{html.escape(u)}">{html.escape(u)}</option>' for u in users)
-        hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                         for k, v in query.items())
-        body = (f"<h1>Kith wants to see your Gmail and Calendar metadata</h1>"
-                f"<p>Scopes: {html.escape(query['scope'])}</p>"
-                f'<form method="post" action="/o/oauth2/consent">{hidden}'
-                f'<select name="user">{options}</select>'
-                f'<button name="decision" value="allow">Allow</button>'
-                f'<button name="decision" value="deny">Deny</button></form>')
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in query.items()
+        )
+        body = (
+            f"<h1>Kith wants to see your Gmail and Calendar metadata</h1>"
+            f"<p>Scopes: {html.escape(query['scope'])}</p>"
+            f'<form method="post" action="/o/oauth2/consent">{hidden}'
+            f'<select name="user">{options}</select>'
+            f'<button name="decision" value="allow">Allow</button>'
+            f'<button name="decision" value="deny">Deny</button></form>'
+        )
         return _page(200, "Sign in - Google Accounts (emulator)", body, raw=True)
 
     def consent(self, form: dict[str, str]) -> tuple[int, dict, bytes]:
@@ -112,10 +118,14 @@ class OAuthServer:
             params["error"] = "access_denied"
         else:
             code = "4/" + secrets.token_urlsafe(24)
-            grant = Grant(user=form["user"].lower(), client_id=form.get("client_id", ""),
-                          scopes=normalise_scopes(form.get("scope", "")), redirect_uri=redirect_uri,
-                          challenge=form.get("code_challenge", ""),
-                          method=form.get("code_challenge_method", "S256"))
+            grant = Grant(
+                user=form["user"].lower(),
+                client_id=form.get("client_id", ""),
+                scopes=normalise_scopes(form.get("scope", "")),
+                redirect_uri=redirect_uri,
+                challenge=form.get("code_challenge", ""),
+                method=form.get("code_challenge_method", "S256"),
+            )
             with self.lock:
                 self.codes[code] = grant
             params["code"] = code
@@ -138,10 +148,12 @@ class OAuthServer:
             else:
                 raise OAuthError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
         except OAuthError as exc:
-            return exc.status, {"Content-Type": "application/json"}, json.dumps(
-                {"error": exc.error, "error_description": exc.description}).encode()
-        return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, \
-            json.dumps(payload).encode()
+            return (
+                exc.status,
+                {"Content-Type": "application/json"},
+                json.dumps({"error": exc.error, "error_description": exc.description}).encode(),
+            )
+        return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, json.dumps(payload).encode()
 
     def _exchange(self, form: dict[str, str]) -> dict:
         with self.lock:
@@ -164,9 +176,17 @@ class OAuthServer:
         if "openid" in grant.scopes:
             now = int(time.time())
             payload["id_token"] = _jwt_hs256(
-                {"iss": self.issuer, "aud": grant.client_id, "sub": str(int(hashlib.sha256(grant.user.encode()).hexdigest()[:15], 16)),
-                 "email": grant.user, "email_verified": True, "iat": now, "exp": now + 3600},
-                self.signing_key)
+                {
+                    "iss": self.issuer,
+                    "aud": grant.client_id,
+                    "sub": str(int(hashlib.sha256(grant.user.encode()).hexdigest()[:15], 16)),
+                    "email": grant.user,
+                    "email_verified": True,
+                    "iat": now,
+                    "exp": now + 3600,
+                },
+                self.signing_key,
+            )
         return payload
 
     def _refresh(self, form: dict[str, str]) -> dict:
@@ -180,8 +200,12 @@ class OAuthServer:
         token = "ya29." + secrets.token_urlsafe(32)
         with self.lock:
             self.access[token] = (grant, time.time() + self.access_ttl_s)
-        return {"access_token": token, "expires_in": self.access_ttl_s, "token_type": "Bearer",
-                "scope": " ".join(grant.scopes)}
+        return {
+            "access_token": token,
+            "expires_in": self.access_ttl_s,
+            "token_type": "Bearer",
+            "scope": " ".join(grant.scopes),
+        }
 
     # --- revoke and use ---------------------------------------------------------------
 

@@ -8,6 +8,7 @@ Every API request is checked in Google's order: bearer token (401), fault switch
 rate-limit storms), the per-user quota (429 `rateLimitExceeded`, or 403
 `userRateLimitExceeded`), then the method. A batch charges and fails per part.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,15 +49,15 @@ JSON = {"Content-Type": "application/json; charset=UTF-8"}
 
 
 class GoogleEmulator:
-    def __init__(self, *, quota_scale: float = 1.0, burst_s: float = 1.0, enforce_quota: bool = True,
-                 access_ttl_s: int = 3600):
+    def __init__(
+        self, *, quota_scale: float = 1.0, burst_s: float = 1.0, enforce_quota: bool = True, access_ttl_s: int = 3600
+    ):
         self.faults = Faults()
         self.quota = QuotaBook(quota_scale=quota_scale, burst_s=burst_s, enforce=enforce_quota)
         self.mailboxes: dict[str, Mailbox] = {}
         self.calendars: dict[str, dict[str, Calendar]] = {}
         self.url = ""
-        self.oauth = OAuthServer(issuer="", known_users=lambda: list(self.mailboxes),
-                                 access_ttl_s=access_ttl_s)
+        self.oauth = OAuthServer(issuer="", known_users=lambda: list(self.mailboxes), access_ttl_s=access_ttl_s)
         self.requests_seen = 0
         self.batch_sizes: list[int] = []  # parts of each batch received, in order
         # Open-ended series are expanded this far (a world sets it a year past its as_of).
@@ -66,13 +67,13 @@ class GoogleEmulator:
 
     # --- lifecycle ------------------------------------------------------------------
 
-    def start(self) -> "GoogleEmulator":
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True,
-                                   request_handler=_QuietHandler)
+    def start(self) -> GoogleEmulator:
+        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.oauth.issuer = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="google-emulator",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="google-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -90,20 +91,25 @@ class GoogleEmulator:
 
     def settings_overrides(self) -> dict:
         """Settings fields that send Kith's Google traffic here."""
-        return {"google_auth_uri": f"{self.url}/o/oauth2/auth", "google_token_uri": f"{self.url}/token",
-                "google_api_base": self.url, "google_client_id": "kith-emulator-client",
-                "google_client_secret": "kith-emulator-secret"}
+        return {
+            "google_auth_uri": f"{self.url}/o/oauth2/auth",
+            "google_token_uri": f"{self.url}/token",
+            "google_api_base": self.url,
+            "google_client_id": "kith-emulator-client",
+            "google_client_secret": "kith-emulator-secret",
+        }
 
     # --- data -------------------------------------------------------------------------
 
-    def add_account(self, address: str, name: str = "", aliases=(), timezone: str = "UTC",
-                    labels: dict | None = None) -> Mailbox:
+    def add_account(
+        self, address: str, name: str = "", aliases=(), timezone: str = "UTC", labels: dict | None = None
+    ) -> Mailbox:
         address = address.lower()
-        mailbox = Mailbox(address=address, name=name, aliases=tuple(a.lower() for a in aliases),
-                          user_labels=dict(labels or {}))
+        mailbox = Mailbox(
+            address=address, name=name, aliases=tuple(a.lower() for a in aliases), user_labels=dict(labels or {})
+        )
         self.mailboxes[address] = mailbox
-        self.calendars[address] = {address: Calendar(id=address, summary=address, timezone=timezone,
-                                                     primary=True)}
+        self.calendars[address] = {address: Calendar(id=address, summary=address, timezone=timezone, primary=True)}
         return mailbox
 
     def user(self, address: str | None = None) -> str:
@@ -138,8 +144,11 @@ class GoogleEmulator:
     def add_event(self, event, calendar_id: str = "primary", user: str | None = None) -> list[str]:
         """Add a world event (expanded into occurrences) or a StoredEvent; returns the ids."""
         calendar = self.calendar(calendar_id, user)
-        stored = [event] if isinstance(event, StoredEvent) else \
-            [stored_from_world(e) for e in event.instances(until=self.horizon)]
+        stored = (
+            [event]
+            if isinstance(event, StoredEvent)
+            else [stored_from_world(e) for e in event.instances(until=self.horizon)]
+        )
         return [calendar.put(e).id for e in stored]
 
     def cancel_event(self, event_id: str, calendar_id: str = "primary", user: str | None = None) -> bool:
@@ -152,17 +161,21 @@ class GoogleEmulator:
         for calendar in self.calendars[self.user(user)].values():
             calendar.expire_tokens()
 
-    def issue_refresh_token(self, user: str | None = None, scopes=None,
-                            client_id: str = "kith-emulator-client") -> str:
+    def issue_refresh_token(self, user: str | None = None, scopes=None, client_id: str = "kith-emulator-client") -> str:
         """A refresh token as the consent flow would grant it (for tests that are not about OAuth)."""
         from .oauth import Grant, normalise_scopes
 
-        default = ("https://www.googleapis.com/auth/gmail.metadata",
-                   "https://www.googleapis.com/auth/calendar.events.readonly", "openid", "email")
+        default = (
+            "https://www.googleapis.com/auth/gmail.metadata",
+            "https://www.googleapis.com/auth/calendar.events.readonly",
+            "openid",
+            "email",
+        )
         token = "1//test-" + secrets.token_urlsafe(24)
         with self.oauth.lock:
-            self.oauth.refresh[token] = Grant(user=self.user(user), client_id=client_id,
-                                              scopes=normalise_scopes(" ".join(scopes or default)))
+            self.oauth.refresh[token] = Grant(
+                user=self.user(user), client_id=client_id, scopes=normalise_scopes(" ".join(scopes or default))
+            )
         return token
 
     def revoke(self, user: str | None = None) -> None:
@@ -172,8 +185,7 @@ class GoogleEmulator:
         return set(self.mailboxes[self.user(user)].messages)
 
     def event_ids(self, calendar_id: str = "primary", user: str | None = None) -> set[str]:
-        return {e.id for e in self.calendar(calendar_id, user).events.values()
-                if e.status != "cancelled"}
+        return {e.id for e in self.calendar(calendar_id, user).events.values() if e.status != "cancelled"}
 
     def usage(self, user: str | None = None, api: str = "gmail"):
         return self.quota.used(self.user(user), api)
@@ -186,12 +198,16 @@ class GoogleEmulator:
     def wsgi(self, environ, start_response):
         request = Request(environ)
         status, headers, body = self.dispatch(
-            request.method, request.full_path if request.query_string else request.path,
-            {k.lower(): v for k, v in request.headers.items()}, request.get_data())
+            request.method,
+            request.full_path if request.query_string else request.path,
+            {k.lower(): v for k, v in request.headers.items()},
+            request.get_data(),
+        )
         return Response(body, status=status, headers=headers)(environ, start_response)
 
-    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes,
-                 in_batch: bool = False) -> tuple[int, dict, bytes]:
+    def dispatch(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, in_batch: bool = False
+    ) -> tuple[int, dict, bytes]:
         self.requests_seen += 1
         split = urlsplit(target)
         path, query = split.path, parse_qs(split.query, keep_blank_values=True)
@@ -203,7 +219,11 @@ class GoogleEmulator:
         if path == "/token" and method == "POST":
             form = _form(body, flat)
             if self.faults.revoked and form.get("grant_type") == "refresh_token":
-                return 400, dict(JSON), b'{"error": "invalid_grant", "error_description": "Token has been expired or revoked."}'
+                return (
+                    400,
+                    dict(JSON),
+                    b'{"error": "invalid_grant", "error_description": "Token has been expired or revoked."}',
+                )
             return self.oauth.token(form)
         if path == "/revoke" and method == "POST":
             return self.oauth.revoke(_form(body, flat).get("token", ""))
@@ -223,12 +243,19 @@ class GoogleEmulator:
             time.sleep(self.faults.latency_s)
         grant = None if self.faults.revoked else self.oauth.bearer(headers.get("authorization"))
         if grant is None:
-            raise ApiError(401, "Request had invalid authentication credentials.", "authError",
-                           headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
+            raise ApiError(
+                401,
+                "Request had invalid authentication credentials.",
+                "authError",
+                headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            )
         if self.faults.take_server_error():
             code = self.faults.server_error_status
-            raise ApiError(code, "The service is currently unavailable." if code == 503
-                           else "Internal error encountered.", "backendError")
+            raise ApiError(
+                code,
+                "The service is currently unavailable." if code == 503 else "Internal error encountered.",
+                "backendError",
+            )
         if self.faults.take_storm(name):
             raise self._rate_limited(self.faults.retry_after_s)
         wait = self.quota.charge(grant.user, api, name)
@@ -247,16 +274,19 @@ class GoogleEmulator:
                 return gmail_api.get_message(mailbox, grant.scopes, query, match["id"])
             if name == "users.threads.get":
                 return gmail_api.get_thread(mailbox, grant.scopes, query, match["id"])
-            handler = {"users.getProfile": gmail_api.get_profile,
-                       "users.messages.list": gmail_api.list_messages,
-                       "users.history.list": gmail_api.list_history,
-                       "users.labels.list": gmail_api.list_labels,
-                       "users.settings.sendAs.list": gmail_api.list_send_as}[name]
+            handler = {
+                "users.getProfile": gmail_api.get_profile,
+                "users.messages.list": gmail_api.list_messages,
+                "users.history.list": gmail_api.list_history,
+                "users.labels.list": gmail_api.list_labels,
+                "users.settings.sendAs.list": gmail_api.list_send_as,
+            }[name]
             return handler(mailbox, grant.scopes, query)
         calendars = self.calendars[grant.user]
         if name == "calendarList.list":
             return calendar_api.list_calendars(calendars, grant.scopes, query)
         from urllib.parse import unquote
+
         calendar = calendar_api.find_calendar(calendars, grant.user, unquote(match["cal"]))
         return calendar_api.list_events(calendar, grant.user, grant.scopes, query)
 
@@ -264,10 +294,10 @@ class GoogleEmulator:
         status = self.faults.rate_limit_status
         extra = {"Retry-After": str(max(1, math.ceil(wait)))} if wait is not None else {}
         if status == 403:
-            return ApiError(403, "User Rate Limit Exceeded", "userRateLimitExceeded",
-                            domain="usageLimits", headers=extra)
-        return ApiError(429, "User-rate limit exceeded.", "rateLimitExceeded",
-                        domain="usageLimits", headers=extra)
+            return ApiError(
+                403, "User Rate Limit Exceeded", "userRateLimitExceeded", domain="usageLimits", headers=extra
+            )
+        return ApiError(429, "User-rate limit exceeded.", "rateLimitExceeded", domain="usageLimits", headers=extra)
 
     def _batch(self, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         try:
@@ -280,8 +310,9 @@ class GoogleEmulator:
             part_headers = dict(part.headers)
             if "authorization" not in part_headers and "authorization" in headers:
                 part_headers["authorization"] = headers["authorization"]
-            status, resp_headers, resp_body = self.dispatch(part.method, part.target, part_headers,
-                                                            part.body, in_batch=True)
+            status, resp_headers, resp_body = self.dispatch(
+                part.method, part.target, part_headers, part.body, in_batch=True
+            )
             out.append((part, status, resp_headers, resp_body))
         content_type, payload = render_batch(out)
         return 200, {"Content-Type": content_type}, payload
@@ -303,16 +334,23 @@ def _form(body: bytes, query: dict[str, str]) -> dict[str, str]:
     return {**query, **form}
 
 
-def start_google_emulator(world=None, *, quota_scale: float = 1.0, burst_s: float = 1.0,
-                          enforce_quota: bool = True, access_ttl_s: int = 3600,
-                          accounts=()) -> GoogleEmulator:
+def start_google_emulator(
+    world=None,
+    *,
+    quota_scale: float = 1.0,
+    burst_s: float = 1.0,
+    enforce_quota: bool = True,
+    access_ttl_s: int = 3600,
+    accounts=(),
+) -> GoogleEmulator:
     """Start an emulator on 127.0.0.1 (ephemeral port), seeded from `world` when given.
 
     The world's Google account becomes a mailbox (its aliases the sendAs list) and a primary
     calendar; recurring events are expanded up to a year after the world's `as_of`.
     """
-    emu = GoogleEmulator(quota_scale=quota_scale, burst_s=burst_s, enforce_quota=enforce_quota,
-                         access_ttl_s=access_ttl_s)
+    emu = GoogleEmulator(
+        quota_scale=quota_scale, burst_s=burst_s, enforce_quota=enforce_quota, access_ttl_s=access_ttl_s
+    )
     for address in accounts:
         emu.add_account(address)
     if world is not None:
@@ -323,8 +361,13 @@ def start_google_emulator(world=None, *, quota_scale: float = 1.0, burst_s: floa
 def seed_from_world(emu: GoogleEmulator, world) -> None:
     address = world.account_address("google")
     aliases = [a for a in world.user_aliases if "@" in a and a.lower() != world.work_email.lower()]
-    mailbox = emu.add_account(address, name=world.user_name, aliases=aliases,
-                              timezone=world.timezone, labels=getattr(world, "label_names", {}))
+    mailbox = emu.add_account(
+        address,
+        name=world.user_name,
+        aliases=aliases,
+        timezone=world.timezone,
+        labels=getattr(world, "label_names", {}),
+    )
     for message in world.messages_for("google"):
         add_world_message(mailbox, message, record=False)
     emu.horizon = default_horizon(world.as_of)

@@ -1,4 +1,5 @@
 """A local Microsoft 365 (identity platform + Graph mail and calendar delta), over TLS."""
+
 from .mailbox import Mailbox, graph_id
 from .server import MicrosoftEmulator, start_microsoft_emulator
 

@@ -5,6 +5,7 @@ refused under Mail.ReadBasic), `Prefer: odata.maxpagesize` sets the page size up
 emulator's maximum, `Prefer: outlook.timezone` sets the zone of event times (UTC
 otherwise). Links carry their state in `$skiptoken` / `$deltatoken`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,17 @@ from werkzeug.wrappers import Request, Response
 from .mailbox import Mailbox, StaleToken, decode_token, encode_token, overlaps
 from .responses import CONTENT, DEFAULT_PAGE, MESSAGE_PROPERTIES, _json, graph_error, prefer
 
-USER_PROPERTIES = ("id", "displayName", "mail", "userPrincipalName", "givenName", "surname",
-                   "jobTitle", "preferredLanguage", "proxyAddresses")
+USER_PROPERTIES = (
+    "id",
+    "displayName",
+    "mail",
+    "userPrincipalName",
+    "givenName",
+    "surname",
+    "jobTitle",
+    "preferredLanguage",
+    "proxyAddresses",
+)
 
 
 def route(emulator, request: Request, path: str, mailbox: Mailbox, scopes: set[str]) -> Response:
@@ -46,15 +56,25 @@ def _context(emulator, what: str) -> str:
 
 
 def me(emulator, request: Request, mailbox: Mailbox) -> Response:
-    full = {"id": mailbox.user_id, "displayName": mailbox.display_name, "mail": mailbox.upn,
-            "userPrincipalName": mailbox.upn, "givenName": mailbox.display_name.split(" ")[0],
-            "surname": mailbox.display_name.split(" ")[-1], "jobTitle": None, "preferredLanguage": "en-US",
-            "proxyAddresses": [f"SMTP:{mailbox.upn}"] + [f"smtp:{a}" for a in mailbox.aliases if a != mailbox.upn]
-            + [f"x500:/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn={mailbox.user_id}"]}
+    full = {
+        "id": mailbox.user_id,
+        "displayName": mailbox.display_name,
+        "mail": mailbox.upn,
+        "userPrincipalName": mailbox.upn,
+        "givenName": mailbox.display_name.split(" ")[0],
+        "surname": mailbox.display_name.split(" ")[-1],
+        "jobTitle": None,
+        "preferredLanguage": "en-US",
+        "proxyAddresses": [f"SMTP:{mailbox.upn}"]
+        + [f"smtp:{a}" for a in mailbox.aliases if a != mailbox.upn]
+        + [f"x500:/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn={mailbox.user_id}"],
+    }
     select = [s for s in request.args.get("$select", "").split(",") if s]
     unknown = [s for s in select if s not in USER_PROPERTIES]
     if unknown:
-        return graph_error(400, "BadRequest", f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'.")
+        return graph_error(
+            400, "BadRequest", f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'."
+        )
     keep = select or [k for k in USER_PROPERTIES if k != "proxyAddresses"]
     body = {"@odata.context": _context(emulator, "users/$entity")}
     body.update({k: full[k] for k in keep if k in full})
@@ -97,10 +117,16 @@ def mail(emulator, request: Request, rest: list[str], mailbox: Mailbox, scopes: 
             select = [s.strip() for s in request.args.get("$select", "").split(",") if s.strip()]
             unknown = [s for s in select if s not in MESSAGE_PROPERTIES]
             if unknown:
-                return graph_error(400, "RequestBroker--ParseUri",
-                                   f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.message'.")
-            if "mail.readbasic" in scopes and not scopes & {"mail.read", "mail.readwrite"} \
-                    and (not select or set(select) & CONTENT):
+                return graph_error(
+                    400,
+                    "RequestBroker--ParseUri",
+                    f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.message'.",
+                )
+            if (
+                "mail.readbasic" in scopes
+                and not scopes & {"mail.read", "mail.readwrite"}
+                and (not select or set(select) & CONTENT)
+            ):
                 select = [s for s in (select or sorted(MESSAGE_PROPERTIES)) if s not in CONTENT]
             state = mailbox.start_round(collection, 0, {"s": select})
         size, headers = _page_size(request, emulator)
@@ -109,13 +135,16 @@ def mail(emulator, request: Request, rest: list[str], mailbox: Mailbox, scopes: 
         return graph_error(410, "syncStateNotFound", f"The sync state generation is no longer valid: {exc}.")
     select = state.get("s") or []
     if select:
-        items = [item if "@removed" in item else {k: v for k, v in item.items() if k in select or k == "id"}
-                 for item in items]
+        items = [
+            item if "@removed" in item else {k: v for k, v in item.items() if k in select or k == "id"}
+            for item in items
+        ]
     return _delta_answer(emulator, "Collection(message)", link, items, state, after, headers)
 
 
-def _delta_answer(emulator, what: str, link: str, items: list[dict], state: dict, after: dict | None,
-                  headers: dict) -> Response:
+def _delta_answer(
+    emulator, what: str, link: str, items: list[dict], state: dict, after: dict | None, headers: dict
+) -> Response:
     body = {"@odata.context": _context(emulator, what)}
     if after is not None:
         body["@odata.nextLink"] = f"{link}?$skiptoken={encode_token(after)}"
@@ -168,8 +197,10 @@ def _in_zone(event: dict, zone_name: str | None) -> dict:
     for side in ("start", "end"):
         moment = _stored_moment(event.get(side))
         if moment is not None:
-            event[side] = {"dateTime": moment.astimezone(target).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
-                           "timeZone": label}
+            event[side] = {
+                "dateTime": moment.astimezone(target).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+                "timeZone": label,
+            }
     return event
 
 
@@ -183,9 +214,12 @@ def calendar_delta(emulator, request: Request, mailbox: Mailbox) -> Response:
         else:
             start, end = _when(request.args.get("startDateTime")), _when(request.args.get("endDateTime"))
             if start is None or end is None or end <= start:
-                return graph_error(400, "ErrorInvalidParameter",
-                                   "This request requires a time window specified by the query string "
-                                   "parameters StartDateTime and EndDateTime.")
+                return graph_error(
+                    400,
+                    "ErrorInvalidParameter",
+                    "This request requires a time window specified by the query string "
+                    "parameters StartDateTime and EndDateTime.",
+                )
             state = mailbox.start_round("calendar", 0, {"ws": start.isoformat(), "we": end.isoformat()})
         window = (datetime.fromisoformat(state["ws"]), datetime.fromisoformat(state["we"]))
         size, headers = _page_size(request, emulator)

@@ -5,6 +5,7 @@ challenge; refresh tokens rotate (each use returns a new one and retires the old
 reuse is `invalid_grant`); id_tokens are JWTs carrying iss, aud, nonce, tid, oid and
 preferred_username; `client_info` is base64url JSON {uid, utid}, as msal expects.
 """
+
 from __future__ import annotations
 
 import base64
@@ -83,8 +84,17 @@ class Identity:
         }
 
     # -- authorize ------------------------------------------------------------------------------
-    def issue_code(self, *, user: str, client_id: str, redirect_uri: str, scope: str, challenge: str,
-                   method: str, nonce: str | None) -> str:
+    def issue_code(
+        self,
+        *,
+        user: str,
+        client_id: str,
+        redirect_uri: str,
+        scope: str,
+        challenge: str,
+        method: str,
+        nonce: str | None,
+    ) -> str:
         if client_id not in self.clients:
             raise GrantError("unauthorized_client", f"AADSTS700016: application {client_id} not found")
         if user not in self.users:
@@ -93,8 +103,16 @@ class Identity:
             raise GrantError("invalid_request", "AADSTS9002325: PKCE is required for this client")
         code = secrets.token_urlsafe(24)
         with self.lock:
-            self.codes[code] = Grant(user, client_id, tuple(scope.split()), time.time() + 600, redirect_uri,
-                                     challenge, method or "plain", nonce)
+            self.codes[code] = Grant(
+                user,
+                client_id,
+                tuple(scope.split()),
+                time.time() + 600,
+                redirect_uri,
+                challenge,
+                method or "plain",
+                nonce,
+            )
         return code
 
     # -- token ------------------------------------------------------------------------------------
@@ -103,7 +121,8 @@ class Identity:
             self.token_requests += 1
         client_id = form.get("client_id", "")
         if self.clients.get(client_id) is None or not hmac.compare_digest(
-                self.clients[client_id], form.get("client_secret", "")):
+            self.clients[client_id], form.get("client_secret", "")
+        ):
             raise GrantError("invalid_client", "AADSTS7000215: invalid client secret provided", 401)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
@@ -132,19 +151,33 @@ class Identity:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
         resource_scopes = tuple(s for s in grant.scopes if s.lower() not in RESERVED)
         with self.lock:
-            self.access[access] = Grant(grant.user, grant.client_id, resource_scopes, time.time() + self.access_lifetime)
+            self.access[access] = Grant(
+                grant.user, grant.client_id, resource_scopes, time.time() + self.access_lifetime
+            )
             if "offline_access" in grant.scopes:  # no refresh token without it, as in Entra
                 self.refresh[refresh] = Grant(grant.user, grant.client_id, grant.scopes)
         now = int(time.time())
-        claims = {"aud": grant.client_id, "iss": self.issuer, "iat": now, "nbf": now, "exp": now + 3600,
-                  "name": user["name"], "oid": user["oid"], "preferred_username": grant.user,
-                  "sub": b64url(hashlib.sha256(f"{user['oid']}/{grant.client_id}".encode()).digest()),
-                  "tid": TENANT_ID, "ver": "2.0"}
+        claims = {
+            "aud": grant.client_id,
+            "iss": self.issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "name": user["name"],
+            "oid": user["oid"],
+            "preferred_username": grant.user,
+            "sub": b64url(hashlib.sha256(f"{user['oid']}/{grant.client_id}".encode()).digest()),
+            "tid": TENANT_ID,
+            "ver": "2.0",
+        }
         if nonce:
             claims["nonce"] = nonce
         answer = {
-            "token_type": "Bearer", "scope": " ".join(resource_scopes), "expires_in": self.access_lifetime,
-            "ext_expires_in": self.access_lifetime, "access_token": access,
+            "token_type": "Bearer",
+            "scope": " ".join(resource_scopes),
+            "expires_in": self.access_lifetime,
+            "ext_expires_in": self.access_lifetime,
+            "access_token": access,
             "id_token": self._jwt(claims),
             "client_info": b64url(json.dumps({"uid": user["oid"], "utid": TENANT_ID}).encode()),
         }

@@ -9,6 +9,7 @@ base64 JSON carrying the collection, the bounds, and the mailbox's epoch: bumpin
 epoch (`expire_delta_state`) makes every outstanding token stale, as Exchange does when
 it drops sync state.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,8 +20,13 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-WELL_KNOWN = {"inbox": "Inbox", "sentitems": "Sent Items", "drafts": "Drafts", "archive": "Archive",
-              "deleteditems": "Deleted Items"}
+WELL_KNOWN = {
+    "inbox": "Inbox",
+    "sentitems": "Sent Items",
+    "drafts": "Drafts",
+    "archive": "Archive",
+    "deleteditems": "Deleted Items",
+}
 
 
 class StaleToken(Exception):
@@ -75,10 +81,19 @@ class Mailbox:
     # -- folders -------------------------------------------------------------------------
     def add_folder(self, well_known: str, display: str) -> str:
         folder_id = graph_id("folder", f"{self.upn}/{well_known}")
-        self.folders.setdefault(folder_id, {
-            "id": folder_id, "displayName": display, "parentFolderId": graph_id("folder", f"{self.upn}/root"),
-            "childFolderCount": 0, "unreadItemCount": 0, "totalItemCount": 0, "isHidden": False,
-            "_wellKnown": well_known})
+        self.folders.setdefault(
+            folder_id,
+            {
+                "id": folder_id,
+                "displayName": display,
+                "parentFolderId": graph_id("folder", f"{self.upn}/root"),
+                "childFolderCount": 0,
+                "unreadItemCount": 0,
+                "totalItemCount": 0,
+                "isHidden": False,
+                "_wellKnown": well_known,
+            },
+        )
         return folder_id
 
     def folder_id(self, name_or_id: str) -> str | None:
@@ -143,15 +158,22 @@ class Mailbox:
         with self.lock:
             self.check(state, collection)
             changes: list[tuple[int, str, dict | None]] = [
-                (e.seq, item_id, e.body) for item_id, e in self.entries.items()
-                if e.collection == collection and base < e.seq <= upto and keep(e.body)]
+                (e.seq, item_id, e.body)
+                for item_id, e in self.entries.items()
+                if e.collection == collection and base < e.seq <= upto and keep(e.body)
+            ]
             if base > 0:
-                changes += [(seq, item_id, None) for seq, item_id, c in self.tombstones
-                            if c == collection and base < seq <= upto]
+                changes += [
+                    (seq, item_id, None)
+                    for seq, item_id, c in self.tombstones
+                    if c == collection and base < seq <= upto
+                ]
             changes = sorted((c for c in changes if (c[0], c[1]) > after), key=lambda c: (c[0], c[1]))
             chunk = changes[:size]
-            out = [copy.deepcopy(body) if body is not None else {"id": item_id, "@removed": {"reason": "deleted"}}
-                   for _, item_id, body in chunk]
+            out = [
+                copy.deepcopy(body) if body is not None else {"id": item_id, "@removed": {"reason": "deleted"}}
+                for _, item_id, body in chunk
+            ]
         if len(changes) > size:
             last = chunk[-1]
             return out, {**state, "k": [last[0], last[1]]}

@@ -3,6 +3,7 @@
 Only what Graph's `message` and `event` types hold; the world's bodies are never copied
 (the emulator could not serve them under Mail.ReadBasic anyway).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,10 +14,17 @@ from tzlocal.windows_tz import tz_win
 from .mailbox import Mailbox, graph_id
 
 UTC = timezone.utc
-RESPONSES = {"accepted": "accepted", "declined": "declined", "tentative": "tentativelyAccepted",
-             "needsAction": "notResponded", "needs_action": "notResponded", "none": "none",
-             "organizer": "organizer", "tentativelyAccepted": "tentativelyAccepted",
-             "notResponded": "notResponded"}
+RESPONSES = {
+    "accepted": "accepted",
+    "declined": "declined",
+    "tentative": "tentativelyAccepted",
+    "needsAction": "notResponded",
+    "needs_action": "notResponded",
+    "none": "none",
+    "organizer": "organizer",
+    "tentativelyAccepted": "tentativelyAccepted",
+    "notResponded": "notResponded",
+}
 
 
 def graph_time(moment: datetime) -> str:
@@ -38,23 +46,41 @@ def recipient(name: str | None, address: str | None) -> dict:
     return {"emailAddress": email}
 
 
-def message_json(mailbox: Mailbox, *, item_id: str, folder: str, sender, to=(), cc=(), bcc=(),
-                 date: datetime, conversation_id: str, message_id: str | None, is_draft: bool = False,
-                 subject: str = "") -> dict:
+def message_json(
+    mailbox: Mailbox,
+    *,
+    item_id: str,
+    folder: str,
+    sender,
+    to=(),
+    cc=(),
+    bcc=(),
+    date: datetime,
+    conversation_id: str,
+    message_id: str | None,
+    is_draft: bool = False,
+    subject: str = "",
+) -> dict:
     folder_id = mailbox.folder_id(folder) or mailbox.add_folder(folder, folder.title())
     stamp = graph_time(date)
     return {
         "id": item_id,
-        "createdDateTime": stamp, "lastModifiedDateTime": stamp,
+        "createdDateTime": stamp,
+        "lastModifiedDateTime": stamp,
         "changeKey": graph_id("change", f"{item_id}/{stamp}")[:40],
         "categories": [],
-        "receivedDateTime": stamp, "sentDateTime": None if is_draft else stamp,
+        "receivedDateTime": stamp,
+        "sentDateTime": None if is_draft else stamp,
         "hasAttachments": False,
         "internetMessageId": f"<{message_id}>" if message_id else None,
-        "subject": subject, "importance": "normal",
-        "parentFolderId": folder_id, "conversationId": conversation_id,
-        "isDeliveryReceiptRequested": False, "isReadReceiptRequested": False,
-        "isRead": folder != "inbox", "isDraft": is_draft,
+        "subject": subject,
+        "importance": "normal",
+        "parentFolderId": folder_id,
+        "conversationId": conversation_id,
+        "isDeliveryReceiptRequested": False,
+        "isReadReceiptRequested": False,
+        "isRead": folder != "inbox",
+        "isDraft": is_draft,
         "inferenceClassification": "focused",
         "from": recipient(*sender) if sender else None,
         "sender": recipient(*sender) if sender else None,
@@ -65,29 +91,56 @@ def message_json(mailbox: Mailbox, *, item_id: str, folder: str, sender, to=(), 
     }
 
 
-def event_json(*, item_id: str, ical_uid: str, subject: str, start: datetime, end: datetime,
-               zone: str, all_day: bool, organizer, attendees, cancelled: bool, owner: str,
-               series_master_id: str | None = None, show_as: str = "busy") -> dict:
+def event_json(
+    *,
+    item_id: str,
+    ical_uid: str,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    zone: str,
+    all_day: bool,
+    organizer,
+    attendees,
+    cancelled: bool,
+    owner: str,
+    series_master_id: str | None = None,
+    show_as: str = "busy",
+) -> dict:
     organizer_address = organizer[1] if organizer and organizer[1] else None
     is_organizer = bool(organizer_address) and organizer_address.lower() == owner.lower()
     stamp = graph_time(start)
     return {
         "id": item_id,
-        "createdDateTime": stamp, "lastModifiedDateTime": stamp,
+        "createdDateTime": stamp,
+        "lastModifiedDateTime": stamp,
         "changeKey": graph_id("change", f"{item_id}/{stamp}")[:40],
         "categories": [],
-        "iCalUId": ical_uid, "subject": subject,
-        "start": wall_time(start, "UTC"), "end": wall_time(end, "UTC"),
-        "originalStartTimeZone": tz_win.get(zone, zone), "originalEndTimeZone": tz_win.get(zone, zone),
-        "isAllDay": all_day, "isCancelled": cancelled, "isOrganizer": is_organizer, "isDraft": False,
+        "iCalUId": ical_uid,
+        "subject": subject,
+        "start": wall_time(start, "UTC"),
+        "end": wall_time(end, "UTC"),
+        "originalStartTimeZone": tz_win.get(zone, zone),
+        "originalEndTimeZone": tz_win.get(zone, zone),
+        "isAllDay": all_day,
+        "isCancelled": cancelled,
+        "isOrganizer": is_organizer,
+        "isDraft": False,
         "showAs": "free" if cancelled else show_as,
         "type": "occurrence" if series_master_id else "singleInstance",
         "seriesMasterId": series_master_id,
-        "responseRequested": True, "sensitivity": "normal", "importance": "normal",
+        "responseRequested": True,
+        "sensitivity": "normal",
+        "importance": "normal",
         "organizer": recipient(*organizer) if organizer_address else None,
-        "attendees": [{"type": "required", "emailAddress": recipient(name, address)["emailAddress"],
-                       "status": {"response": RESPONSES.get(response, "none"), "time": "0001-01-01T00:00:00Z"}}
-                      for name, address, response in attendees],
+        "attendees": [
+            {
+                "type": "required",
+                "emailAddress": recipient(name, address)["emailAddress"],
+                "status": {"response": RESPONSES.get(response, "none"), "time": "0001-01-01T00:00:00Z"},
+            }
+            for name, address, response in attendees
+        ],
     }
 
 
@@ -96,15 +149,43 @@ def seed_mailbox(mailbox: Mailbox, world) -> None:
     for m in world.messages_for("microsoft"):
         folder = m.folder or ("sentitems" if m.is_sent else "inbox")
         folder_id = mailbox.folder_id(folder) or mailbox.add_folder(folder, folder.title())
-        mailbox.put(m.graph_id, f"mail:{folder_id}", message_json(
-            mailbox, item_id=m.graph_id, folder=folder, sender=m.sender, to=m.to, cc=m.cc, bcc=m.bcc,
-            date=m.date, conversation_id=m.conversation_id, message_id=m.message_id,
-            is_draft=m.is_draft, subject=m.subject))
+        mailbox.put(
+            m.graph_id,
+            f"mail:{folder_id}",
+            message_json(
+                mailbox,
+                item_id=m.graph_id,
+                folder=folder,
+                sender=m.sender,
+                to=m.to,
+                cc=m.cc,
+                bcc=m.bcc,
+                date=m.date,
+                conversation_id=m.conversation_id,
+                message_id=m.message_id,
+                is_draft=m.is_draft,
+                subject=m.subject,
+            ),
+        )
     for event in world.events_for("microsoft"):
         for one in event.instances(until=world.as_of.replace(year=world.as_of.year + 1)):
             master = graph_id("event", event.graph_id) if one.recurring_event_id else None
             item_id = event.graph_id if not one.recurring_event_id else graph_id("event", one.id)
-            mailbox.put(item_id, "calendar", event_json(
-                item_id=item_id, ical_uid=one.ical_uid, subject=one.summary, start=one.start, end=one.end,
-                zone=one.timezone, all_day=one.all_day, organizer=one.organizer, attendees=one.attendees,
-                cancelled=one.status == "cancelled", owner=mailbox.upn, series_master_id=master))
+            mailbox.put(
+                item_id,
+                "calendar",
+                event_json(
+                    item_id=item_id,
+                    ical_uid=one.ical_uid,
+                    subject=one.summary,
+                    start=one.start,
+                    end=one.end,
+                    zone=one.timezone,
+                    all_day=one.all_day,
+                    organizer=one.organizer,
+                    attendees=one.attendees,
+                    cancelled=one.status == "cancelled",
+                    owner=mailbox.upn,
+                    series_master_id=master,
+                ),
+            )

@@ -10,6 +10,7 @@ PEM is written to `ca_file` for KITH_CA_BUNDLE. Graph admits 4 concurrent reques
 mailbox and answers a fifth with 429 + Retry-After, like Exchange Online's
 MailboxConcurrency limit; `fail_next` injects 429/503 storms.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -28,15 +29,25 @@ from .responses import graph_error
 from .identity import Identity
 from .mailbox import Mailbox, graph_id
 
+
 class _Quiet(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):  # the request log is `emulator.log`, not stderr
         pass
 
 
 class MicrosoftEmulator:
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, auto_consent: bool = True,
-                 latency: float = 0.0, max_concurrent: int = 4, max_page_size: int = 1000,
-                 client_id: str = "kith-emulator-client", client_secret: str = "kith-emulator-secret"):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        auto_consent: bool = True,
+        latency: float = 0.0,
+        max_concurrent: int = 4,
+        max_page_size: int = 1000,
+        client_id: str = "kith-emulator-client",
+        client_secret: str = "kith-emulator-secret",
+    ):
         import trustme
 
         self.auto_consent = auto_consent
@@ -63,16 +74,16 @@ class MicrosoftEmulator:
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(context)
-        self._server = make_server(host, port, self._app, threaded=True, request_handler=_Quiet,
-                                   ssl_context=context)
+        self._server = make_server(host, port, self._app, threaded=True, request_handler=_Quiet, ssl_context=context)
         # Clients keep connections alive; stopping must not wait for their handler threads.
         self._server.daemon_threads = True
         self._server.block_on_close = False
         self.port = self._server.server_port
         self.base = f"https://{host}:{self.port}"
         self.identity = Identity(self.base, clients={client_id: client_secret})
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="ms-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="ms-emulator", daemon=True
+        )
         self._thread.start()
 
     # -- addresses ---------------------------------------------------------------------------------
@@ -104,8 +115,9 @@ class MicrosoftEmulator:
     def mailbox(self, upn: str | None = None) -> Mailbox:
         return self.mailboxes[(upn or self.default_user).lower()]
 
-    def access_token_for(self, upn: str | None = None,
-                         scopes=("Mail.ReadBasic", "Calendars.ReadBasic", "User.Read")) -> str:
+    def access_token_for(
+        self, upn: str | None = None, scopes=("Mail.ReadBasic", "Calendars.ReadBasic", "User.Read")
+    ) -> str:
         """A valid access token without the OAuth dance (connector tests that are not about OAuth)."""
         import secrets as _secrets
 
@@ -113,8 +125,9 @@ class MicrosoftEmulator:
 
         token = _secrets.token_urlsafe(32)
         with self.identity.lock:
-            self.identity.access[token] = Grant(self.mailbox(upn).upn, self.client_id, tuple(scopes),
-                                                time.time() + 3600)
+            self.identity.access[token] = Grant(
+                self.mailbox(upn).upn, self.client_id, tuple(scopes), time.time() + 3600
+            )
         return token
 
     def fail_next(self, count: int, status: int = 429, retry_after: float = 1.0) -> None:
@@ -129,10 +142,21 @@ class MicrosoftEmulator:
         self.identity.revoke(self.mailbox(upn).upn)
 
     # -- changes to a mailbox, as if made in Outlook ----------------------------------------------------
-    def add_message(self, *, folder: str = "inbox", sender=("Ana Ruiz", "ana@example.org"), to=(), cc=(),
-                    bcc=(), date: datetime | None = None, conversation_id: str | None = None,
-                    message_id: str | None = None, is_draft: bool = False, upn: str | None = None,
-                    item_id: str | None = None) -> str:
+    def add_message(
+        self,
+        *,
+        folder: str = "inbox",
+        sender=("Ana Ruiz", "ana@example.org"),
+        to=(),
+        cc=(),
+        bcc=(),
+        date: datetime | None = None,
+        conversation_id: str | None = None,
+        message_id: str | None = None,
+        is_draft: bool = False,
+        upn: str | None = None,
+        item_id: str | None = None,
+    ) -> str:
         from .seed import message_json
 
         mailbox = self.mailbox(upn)
@@ -141,10 +165,19 @@ class MicrosoftEmulator:
             n = self._added
         item_id = item_id or graph_id("message", f"{mailbox.upn}/added/{n}/{time.time_ns()}")
         to = tuple(to) or ((mailbox.display_name, mailbox.upn),)
-        body = message_json(mailbox, item_id=item_id, folder=folder, sender=sender, to=to, cc=cc, bcc=bcc,
-                            date=date or datetime.now(timezone.utc),
-                            conversation_id=conversation_id or graph_id("conversation", item_id),
-                            message_id=message_id or f"{item_id[-12:]}@emulator.example", is_draft=is_draft)
+        body = message_json(
+            mailbox,
+            item_id=item_id,
+            folder=folder,
+            sender=sender,
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            date=date or datetime.now(timezone.utc),
+            conversation_id=conversation_id or graph_id("conversation", item_id),
+            message_id=message_id or f"{item_id[-12:]}@emulator.example",
+            is_draft=is_draft,
+        )
         mailbox.put(item_id, f"mail:{body['parentFolderId']}", body)
         return item_id
 
@@ -181,7 +214,9 @@ class MicrosoftEmulator:
 
         mailbox = self.mailbox(upn)
         with mailbox.lock:
-            return {i for i, e in mailbox.entries.items() if e.collection == "calendar" and overlaps(e.body, start, end)}
+            return {
+                i for i, e in mailbox.entries.items() if e.collection == "calendar" and overlaps(e.body, start, end)
+            }
 
     def graph_requests(self, upn: str | None = None) -> int:
         upn = (upn or self.default_user).lower()
@@ -199,7 +234,7 @@ class MicrosoftEmulator:
         path = request.path
         try:
             if path.startswith("/v1.0/"):
-                response = self._graph(request, path[len("/v1.0"):])
+                response = self._graph(request, path[len("/v1.0") :])
             else:
                 response = login_routes.login(self, request, path)
         except Exception as exc:  # an emulator bug must show up as a 500, not a hung client
@@ -225,8 +260,14 @@ class MicrosoftEmulator:
         if busy or fault is not None:
             status, wait = fault or (429, 1.0)
             code = "ApplicationThrottled" if status == 429 else "ServiceUnavailable"
-            response = graph_error(status, code, "Application is over its MailboxConcurrency limit." if busy
-                                   else "The service is temporarily unavailable.", {"Retry-After": f"{wait:g}"})
+            response = graph_error(
+                status,
+                code,
+                "Application is over its MailboxConcurrency limit."
+                if busy
+                else "The service is temporarily unavailable.",
+                {"Retry-After": f"{wait:g}"},
+            )
             self.log.append((grant.user, path, status))
             return response
         try:
@@ -238,7 +279,6 @@ class MicrosoftEmulator:
                 self.in_flight[grant.user] -= 1
         self.log.append((grant.user, path, response.status_code))
         return response
-
 
 
 def start_microsoft_emulator(world=None, **options) -> MicrosoftEmulator:

@@ -2,6 +2,7 @@
 and the meetings. Everything draws from one `random.Random(seed)` and one numpy
 generator seeded alike, in a fixed order, so a seed always gives the same world.
 """
+
 from __future__ import annotations
 
 import random
@@ -16,20 +17,32 @@ from .mail import Mailer, Thread, relationship_thread
 from .noise import noise_mail, noise_people
 
 USER_TZ = "Europe/Madrid"
-LABELS = {"Label_3": "Family", "Label_7": "Travel", "Label_12": "Work/Clients",
-          "Label_15": "Receipts"}
+LABELS = {"Label_3": "Family", "Label_7": "Travel", "Label_12": "Work/Clients", "Label_15": "Receipts"}
 
 
 def user_aliases(user_email: str, user_name: str) -> tuple[str, ...]:
     """A +tag variant, an old Gmail the user still sends from, its dotted form, the DN."""
     local, domain = user_email.split("@")
     parts = [p.lower() for p in user_name.split()] or ["me"]
-    return (f"{local}+news@{domain}", f"{''.join(parts)}@gmail.com", f"{'.'.join(parts)}@gmail.com",
-            exchange_dn(parts[0][0] + parts[-1]))
+    return (
+        f"{local}+news@{domain}",
+        f"{''.join(parts)}@gmail.com",
+        f"{'.'.join(parts)}@gmail.com",
+        exchange_dn(parts[0][0] + parts[-1]),
+    )
 
 
-def build(*, seed: int, user_email: str, user_name: str, work_email: str, as_of: datetime,
-          days: int, contacts: int, scale: float) -> World:
+def build(
+    *,
+    seed: int,
+    user_email: str,
+    user_name: str,
+    work_email: str,
+    as_of: datetime,
+    days: int,
+    contacts: int,
+    scale: float,
+) -> World:
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     start = as_of - timedelta(days=days)
@@ -41,14 +54,21 @@ def build(*, seed: int, user_email: str, user_name: str, work_email: str, as_of:
         name, first, last = names.take()
         crowd.append(WorldPerson(name, (f"{first}.{last}@{WORK_DOMAIN}",), "colleague"))
     noise = noise_people(names, cold=max(2, round(6 * contacts / 60)))
-    mailer = Mailer(rng, user_name=user_name, user_email=user_email, work_email=work_email,
-                    aliases=aliases, start=start, as_of=as_of, user_tz=USER_TZ)
+    mailer = Mailer(
+        rng,
+        user_name=user_name,
+        user_email=user_email,
+        work_email=work_email,
+        aliases=aliases,
+        start=start,
+        as_of=as_of,
+        user_tz=USER_TZ,
+    )
     planner = Planner(mailer, days)
 
     # Plan: recurring 1:1s are part of the truth, so they are fixed before it.
     for index, tie in enumerate(ties):
-        if tie.archetype in ("strong_steady", "cooling", "dormant") and (
-                tie.account == "microsoft" or index % 2 == 0):
+        if tie.archetype in ("strong_steady", "cooling", "dormant") and (tie.account == "microsoft" or index % 2 == 0):
             active = np.nonzero(tie.threads)[0]
             end = int(active[-1]) + 1 if len(active) else 0
             if tie.archetype == "strong_steady":
@@ -59,9 +79,14 @@ def build(*, seed: int, user_email: str, user_name: str, work_email: str, as_of:
     truth = {t.person.address: true_tie(t, start, as_of, days) for t in ties}
 
     # Sample: conversations, meetings, then everything that is not a relationship.
-    pools = {acc: [t for t in ties if t.account == acc and t.archetype in
-                   ("strong_steady", "medium_steady", "weak_occasional", "new_rising")]
-             for acc in ("google", "microsoft")}
+    pools = {
+        acc: [
+            t
+            for t in ties
+            if t.account == acc and t.archetype in ("strong_steady", "medium_steady", "weak_occasional", "new_rising")
+        ]
+        for acc in ("google", "microsoft")
+    }
     for tie in ties:
         for day in spread(tie.threads, nrng):
             relationship_thread(mailer, tie, int(day), pools[tie.account])
@@ -70,8 +95,12 @@ def build(*, seed: int, user_email: str, user_name: str, work_email: str, as_of:
             planner.add(event)
         if tie.series and tie.account == "microsoft":  # the user set the 1:1 up; they accept
             first = tie.series[0]
-            planner.response(first, (tie.person.name, tie.person.address), "Accepted",
-                             first.start.astimezone(UTC) - timedelta(days=3))
+            planner.response(
+                first,
+                (tie.person.name, tie.person.address),
+                "Accepted",
+                first.start.astimezone(UTC) - timedelta(days=3),
+            )
         planner.meetings(tie, nrng)
     group_events(planner, ties, crowd, days)
     noise_mail(mailer, noise, days, scale, nrng)
@@ -84,9 +113,21 @@ def build(*, seed: int, user_email: str, user_name: str, work_email: str, as_of:
     people = tuple([t.person for t in ties] + crowd + noise)
     messages = tuple(sorted(mailer.messages, key=lambda m: (m.date, m.gmail_id)))
     events = tuple(sorted(planner.events, key=lambda e: (e.start, e.id)))
-    return World(seed=seed, user_email=user_email, user_name=user_name, work_email=work_email,
-                 user_aliases=aliases, timezone=USER_TZ, start=start, as_of=as_of, people=people,
-                 messages=messages, events=events, truth=truth, label_names=dict(LABELS))
+    return World(
+        seed=seed,
+        user_email=user_email,
+        user_name=user_name,
+        work_email=work_email,
+        user_aliases=aliases,
+        timezone=USER_TZ,
+        start=start,
+        as_of=as_of,
+        people=people,
+        messages=messages,
+        events=events,
+        truth=truth,
+        label_names=dict(LABELS),
+    )
 
 
 def _all_hands_mail(mailer: Mailer, noise, ties, crowd, days: int, nrng, scale: float) -> None:
@@ -104,8 +145,7 @@ def _all_hands_mail(mailer: Mailer, noise, ties, crowd, days: int, nrng, scale: 
         mailer.emit(thread, "microsoft", (sender.name, sender.address), to, at, folder="inbox")
         if active and rng.random() < 0.1:
             who = rng.choice(active)
-            mailer.emit(thread, "microsoft", who, to, at + timedelta(minutes=rng.randint(5, 300)),
-                        folder="inbox")
+            mailer.emit(thread, "microsoft", who, to, at + timedelta(minutes=rng.randint(5, 300)), folder="inbox")
 
 
 def _self_and_drafts(mailer: Mailer, ties, aliases, days: int) -> None:
@@ -115,8 +155,7 @@ def _self_and_drafts(mailer: Mailer, ties, aliases, days: int) -> None:
     for _ in range(6):
         at = mailer.clock(rng.randrange(days), mailer.user_tz, False)
         if at < mailer.as_of:
-            mailer.emit(Thread("Note to self"), "google", me, ((me[0], aliases[1]),), at,
-                        labels=("SENT", "INBOX"))
+            mailer.emit(Thread("Note to self"), "google", me, ((me[0], aliases[1]),), at, labels=("SENT", "INBOX"))
     contacts = [t for t in ties if t.account == "google"]
     colleagues = [t for t in ties if t.account == "microsoft"]
     for pool, account, n in ((contacts, "google", 8), (colleagues, "microsoft", 3)):
@@ -126,9 +165,16 @@ def _self_and_drafts(mailer: Mailer, ties, aliases, days: int) -> None:
             if at >= mailer.as_of:
                 continue
             own = me if account == "google" else (me[0], mailer.work_email)
-            mailer.emit(Thread("Draft: thoughts"), account, own, ((t.person.name, t.person.address),), at,
-                        labels=("DRAFT",) if account == "google" else (),
-                        folder="drafts" if account == "microsoft" else None, draft=True)
+            mailer.emit(
+                Thread("Draft: thoughts"),
+                account,
+                own,
+                ((t.person.name, t.person.address),),
+                at,
+                labels=("DRAFT",) if account == "google" else (),
+                folder="drafts" if account == "microsoft" else None,
+                draft=True,
+            )
 
 
 def _calendar_reminders(mailer: Mailer, planner: Planner) -> None:
@@ -139,24 +185,42 @@ def _calendar_reminders(mailer: Mailer, planner: Planner) -> None:
         at = event.start.astimezone(UTC) - timedelta(minutes=10)
         if mailer.start <= at < mailer.as_of:
             labels, _ = mailer.received_labels("google", at, "CATEGORY_UPDATES", unread=0.5)
-            mailer.emit(Thread(f"Notification: {event.summary}"), "google",
-                        ("Google Calendar", "calendar-notification@google.com"),
-                        ((mailer.user_name, mailer.user_email),), at, labels=labels,
-                        headers=(("Auto-Submitted", "auto-generated"),))
+            mailer.emit(
+                Thread(f"Notification: {event.summary}"),
+                "google",
+                ("Google Calendar", "calendar-notification@google.com"),
+                ((mailer.user_name, mailer.user_email),),
+                at,
+                labels=labels,
+                headers=(("Auto-Submitted", "auto-generated"),),
+            )
 
 
 __all__ = ["build", "user_aliases"]
 
 
-def generate_world(seed: int = 7, *, user_email: str = "you@kith.example",
-                   user_name: str = "Sam Rivera",
-                   work_email: str = "sam.rivera@northwind.example",
-                   as_of: datetime | None = None, days: int = 730, contacts: int = 60,
-                   scale: float = 1.0) -> World:
+def generate_world(
+    seed: int = 7,
+    *,
+    user_email: str = "you@kith.example",
+    user_name: str = "Sam Rivera",
+    work_email: str = "sam.rivera@northwind.example",
+    as_of: datetime | None = None,
+    days: int = 730,
+    contacts: int = 60,
+    scale: float = 1.0,
+) -> World:
     """Build the world (deterministic for a seed). See the module docstring for truth."""
     as_of = (as_of or DEFAULT_AS_OF).astimezone(UTC)
     if days < 30 or contacts < 1 or scale <= 0:
         raise ValueError("days >= 30, contacts >= 1 and scale > 0 are required")
-    return build(seed=seed, user_email=user_email.lower(), user_name=user_name,
-                 work_email=work_email.lower(), as_of=as_of, days=days, contacts=contacts,
-                 scale=scale)
+    return build(
+        seed=seed,
+        user_email=user_email.lower(),
+        user_name=user_name,
+        work_email=work_email.lower(),
+        as_of=as_of,
+        days=days,
+        contacts=contacts,
+        scale=scale,
+    )

@@ -5,6 +5,7 @@ meetings per day, who starts threads, how likely each side answers, how fast. Th
 (`TrueTie`) is computed from the plan alone, never from the sampled mail, so sampling
 noise is exactly what a model has to see through.
 """
+
 from __future__ import annotations
 
 import random
@@ -12,24 +13,142 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .records import (WINDOW_DAYS, WORK_DOMAIN, TrueTie, WorldEvent, WorldPerson,
-                                  exchange_dn, month_starts, strength_from_rate)
+from .records import (
+    WINDOW_DAYS,
+    WORK_DOMAIN,
+    TrueTie,
+    WorldEvent,
+    WorldPerson,
+    exchange_dn,
+    month_starts,
+    strength_from_rate,
+)
 
 MONTH = 30.44  # days
-FIRST = ["Ana", "Bo", "Carmen", "Dev", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas",
-         "Kenji", "Lena", "Marco", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Stefan", "Tara",
-         "Umar", "Vera", "Wes", "Ximena", "Yusuf", "Zoë", "Aiko", "Bruno", "Chloe", "Diego",
-         "Emma", "Felix", "Gala", "Hana", "Ivan", "Julia", "Kofi", "Lucia", "Mateo", "Nora",
-         "Oscar", "Paula", "Rafael", "Sofia", "Tomás", "Ulla", "Victor", "Wanda", "Yara", "José",
-         "Mina", "Noah", "Olga", "Pablo", "Rhea", "Sven", "Teo", "Uma", "Vik", "Willa"]
-LAST = ["Ruiz", "Chen", "Okafor", "Patel", "Novak", "Haddad", "Lindqvist", "Moreau", "Silva",
-        "Berg", "Tanaka", "Fischer", "Rossi", "Karimi", "Nguyen", "Iyer", "Walsh", "Ortega",
-        "Kowalski", "Mensah", "Sato", "Dubois", "Costa", "Novák", "Schmidt", "Horvat", "Ahmed",
-        "Jensen", "Romero", "Park", "Levi", "Castro", "Yilmaz", "Bauer", "Lopez", "Núñez",
-        "Meyer", "Ivanova", "Garcia", "Kim", "Murphy", "Hughes", "Santos", "Weber", "Marin",
-        "Ito", "Russo", "Stone", "Vidal", "Brandt"]
-CONTACT_DOMAINS = ["acme.example", "contoso.example", "globex.example", "initech.example",
-                   "umbrella.example", "fastmail.example", "proton.example", "mail.example"]
+FIRST = [
+    "Ana",
+    "Bo",
+    "Carmen",
+    "Dev",
+    "Elif",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kenji",
+    "Lena",
+    "Marco",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Stefan",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wes",
+    "Ximena",
+    "Yusuf",
+    "Zoë",
+    "Aiko",
+    "Bruno",
+    "Chloe",
+    "Diego",
+    "Emma",
+    "Felix",
+    "Gala",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Kofi",
+    "Lucia",
+    "Mateo",
+    "Nora",
+    "Oscar",
+    "Paula",
+    "Rafael",
+    "Sofia",
+    "Tomás",
+    "Ulla",
+    "Victor",
+    "Wanda",
+    "Yara",
+    "José",
+    "Mina",
+    "Noah",
+    "Olga",
+    "Pablo",
+    "Rhea",
+    "Sven",
+    "Teo",
+    "Uma",
+    "Vik",
+    "Willa",
+]
+LAST = [
+    "Ruiz",
+    "Chen",
+    "Okafor",
+    "Patel",
+    "Novak",
+    "Haddad",
+    "Lindqvist",
+    "Moreau",
+    "Silva",
+    "Berg",
+    "Tanaka",
+    "Fischer",
+    "Rossi",
+    "Karimi",
+    "Nguyen",
+    "Iyer",
+    "Walsh",
+    "Ortega",
+    "Kowalski",
+    "Mensah",
+    "Sato",
+    "Dubois",
+    "Costa",
+    "Novák",
+    "Schmidt",
+    "Horvat",
+    "Ahmed",
+    "Jensen",
+    "Romero",
+    "Park",
+    "Levi",
+    "Castro",
+    "Yilmaz",
+    "Bauer",
+    "Lopez",
+    "Núñez",
+    "Meyer",
+    "Ivanova",
+    "Garcia",
+    "Kim",
+    "Murphy",
+    "Hughes",
+    "Santos",
+    "Weber",
+    "Marin",
+    "Ito",
+    "Russo",
+    "Stone",
+    "Vidal",
+    "Brandt",
+]
+CONTACT_DOMAINS = [
+    "acme.example",
+    "contoso.example",
+    "globex.example",
+    "initech.example",
+    "umbrella.example",
+    "fastmail.example",
+    "proton.example",
+    "mail.example",
+]
 ZONES = ["Europe/Madrid"] * 6 + ["Europe/London", "America/New_York", "Asia/Tokyo"]
 # Archetype counts for 60 relationships; weak_occasional takes what is left.
 # How the other side (or the user) answers a one-sided invitation. Only a declined one
@@ -37,8 +156,15 @@ ZONES = ["Europe/Madrid"] * 6 + ["Europe/London", "America/New_York", "Asia/Toky
 # hold, and Kith's pipeline (ingest/noise.py, service/people/) counts it as one.
 INVITE_ANSWERS = ("declined", "declined", "needsAction", "needsAction", "tentative")
 INVITES_HELD = sum(a != "declined" for a in INVITE_ANSWERS) / len(INVITE_ANSWERS)
-BASE_COUNTS = [("strong_steady", 6), ("cooling", 5), ("dormant", 4), ("one_sided_you", 4),
-               ("one_sided_them", 4), ("new_rising", 2), ("medium_steady", 12)]
+BASE_COUNTS = [
+    ("strong_steady", 6),
+    ("cooling", 5),
+    ("dormant", 4),
+    ("one_sided_you", 4),
+    ("one_sided_them", 4),
+    ("new_rising", 2),
+    ("medium_steady", 12),
+]
 
 
 @dataclass
@@ -70,8 +196,10 @@ class Tie:
         """Probability a thread becomes two-way: the first message is answered, or it is
         not, the opener nudges, and the nudge is answered (at the follow-up rate, as
         `mail.relationship_thread` samples it)."""
+
         def side(p: float) -> float:
             return p + (1 - p) * self.nudge * p * self.cont
+
         return self.user_init * side(self.them_reply) + (1 - self.user_init) * side(self.user_reply)
 
 
@@ -120,8 +248,9 @@ def _flat(days: int, per_month: float) -> np.ndarray:
     return np.full(days, per_month / MONTH)
 
 
-def plan_ties(rng: random.Random, names: NameBook, days: int, contacts: int,
-              scale: float, taken_dns: set[str]) -> list[Tie]:
+def plan_ties(
+    rng: random.Random, names: NameBook, days: int, contacts: int, scale: float, taken_dns: set[str]
+) -> list[Tie]:
     """The relationship cast, with ~1/3 of each archetype at work, and split identities."""
     ties: list[Tie] = []
     u = rng.uniform
@@ -136,8 +265,12 @@ def plan_ties(rng: random.Random, names: NameBook, days: int, contacts: int,
                     n += 1
                     alias = f"{first[0]}{last}"[:11] + str(n)
                 taken_dns.add(exchange_dn(alias))
-                person = WorldPerson(name, (f"{first}.{last}@{WORK_DOMAIN}", exchange_dn(alias)),
-                                     "colleague", rng.choice(["Europe/Madrid"] * 4 + ["America/New_York"]))
+                person = WorldPerson(
+                    name,
+                    (f"{first}.{last}@{WORK_DOMAIN}", exchange_dn(alias)),
+                    "colleague",
+                    rng.choice(["Europe/Madrid"] * 4 + ["America/New_York"]),
+                )
             else:
                 domain = rng.choice(CONTACT_DOMAINS + ["gmail.com"])
                 person = WorldPerson(name, (f"{first}.{last}@{domain}",), "contact", rng.choice(ZONES))
@@ -180,15 +313,29 @@ def plan_ties(rng: random.Random, names: NameBook, days: int, contacts: int,
                 ramp = np.linspace(0.1, 1.0, days - begin)
                 threads[begin:] = ramp * u(5, 7) / MONTH
                 meets[begin:] = ramp * 1.5 / MONTH
-            ties.append(Tie(person, archetype, "microsoft" if colleague else "google",
-                            threads * scale, meets, invites, ui, ur, tr, cont, lat,
-                            change=change if archetype == "cooling" else None))
+            ties.append(
+                Tie(
+                    person,
+                    archetype,
+                    "microsoft" if colleague else "google",
+                    threads * scale,
+                    meets,
+                    invites,
+                    ui,
+                    ur,
+                    tr,
+                    cont,
+                    lat,
+                    change=change if archetype == "cooling" else None,
+                )
+            )
     _split_identities(rng, ties)
     return ties
 
 
 def _split_identities(rng: random.Random, ties: list[Tie]) -> None:
     """One person behind several addresses: gmail dots, googlemail, personal + work."""
+
     def pick(archetype: str, kind: str, nth: int) -> Tie | None:
         found = [t for t in ties if t.archetype == archetype and t.person.kind == kind]
         return found[nth] if len(found) > nth else None
@@ -261,8 +408,7 @@ def true_tie(tie: Tie, start, as_of, days: int) -> TrueTie:
         end = min(max(end, 0), days)
         return float(cum[end] - cum[max(0, end - span)]) * MONTH / span
 
-    monthly = tuple((m, strength_from_rate(rate((m - start).days)))
-                    for m in month_starts(start, as_of))
+    monthly = tuple((m, strength_from_rate(rate((m - start).days))) for m in month_starts(start, as_of))
     recent = rate(days)
     flags = set()
     peak = max((s for _, s in monthly), default=0)
@@ -276,11 +422,23 @@ def true_tie(tie: Tie, start, as_of, days: int) -> TrueTie:
     if tie.archetype in ("one_sided_you", "one_sided_them"):
         flags.add(tie.archetype)
     p = tie.person
-    return TrueTie(p.address, p.name, tie.archetype, True, strength_from_rate(recent), monthly,
-                   frozenset(flags), p.addresses, recent, p.kind, tie.user_init)
+    return TrueTie(
+        p.address,
+        p.name,
+        tie.archetype,
+        True,
+        strength_from_rate(recent),
+        monthly,
+        frozenset(flags),
+        p.addresses,
+        recent,
+        p.kind,
+        tie.user_init,
+    )
 
 
 def noise_truth(person: WorldPerson, start, as_of) -> TrueTie:
     monthly = tuple((m, 0) for m in month_starts(start, as_of))
-    return TrueTie(person.address, person.name, "noise", False, 0, monthly, frozenset(),
-                   person.addresses, 0.0, person.kind)
+    return TrueTie(
+        person.address, person.name, "noise", False, 0, monthly, frozenset(), person.addresses, 0.0, person.kind
+    )

@@ -6,6 +6,7 @@ The Google mbox looks like a Takeout export: a ``From <msgid>@xxx <date>`` separ
 the sender's own offset, and a quoted-printable body. The Microsoft mbox is what a
 desktop client exports: no Gmail headers, Exchange DNs already resolved to SMTP.
 """
+
 from __future__ import annotations
 
 import quopri
@@ -20,14 +21,22 @@ from icalendar import Calendar, Event, vCalAddress, vRecur
 
 from .records import World, WorldEvent, WorldMessage
 
-TAKEOUT_NAMES = {"INBOX": "Inbox", "SENT": "Sent", "UNREAD": "Unread", "IMPORTANT": "Important",
-                 "DRAFT": "Drafts", "STARRED": "Starred", "SPAM": "Spam", "TRASH": "Trash",
-                 "CATEGORY_PERSONAL": "Category Personal",
-                 "CATEGORY_PROMOTIONS": "Category Promotions",
-                 "CATEGORY_SOCIAL": "Category Social", "CATEGORY_UPDATES": "Category Updates",
-                 "CATEGORY_FORUMS": "Category Forums"}
-PARTSTAT = {"accepted": "ACCEPTED", "declined": "DECLINED", "tentative": "TENTATIVE",
-            "needsAction": "NEEDS-ACTION"}
+TAKEOUT_NAMES = {
+    "INBOX": "Inbox",
+    "SENT": "Sent",
+    "UNREAD": "Unread",
+    "IMPORTANT": "Important",
+    "DRAFT": "Drafts",
+    "STARRED": "Starred",
+    "SPAM": "Spam",
+    "TRASH": "Trash",
+    "CATEGORY_PERSONAL": "Category Personal",
+    "CATEGORY_PROMOTIONS": "Category Promotions",
+    "CATEGORY_SOCIAL": "Category Social",
+    "CATEGORY_UPDATES": "Category Updates",
+    "CATEGORY_FORUMS": "Category Forums",
+}
+PARTSTAT = {"accepted": "ACCEPTED", "declined": "DECLINED", "tentative": "TENTATIVE", "needsAction": "NEEDS-ACTION"}
 _FROM_LINE = re.compile(r"^(>*From )", re.M)
 
 
@@ -90,8 +99,10 @@ class _Renderer:
         if not m.is_sent and not m.is_draft:
             own = world.account_address(self.account)
             lines.append(f"Delivered-To: {own}\n")
-            lines.append(f"Received: by 2002:a05:6a10:{int(m.gmail_id[-4:], 16):x} with SMTP id "
-                         f"{m.gmail_id}; {format_datetime(m.date)}\n")
+            lines.append(
+                f"Received: by 2002:a05:6a10:{int(m.gmail_id[-4:], 16):x} with SMTP id "
+                f"{m.gmail_id}; {format_datetime(m.date)}\n"
+            )
         lines.append("MIME-Version: 1.0\n")
         lines.append(f"Date: {format_datetime(m.date.astimezone(sent_zone))}\n")
         lines.append(f"Message-ID: <{m.message_id}>\n")
@@ -178,8 +189,9 @@ def write_ics(world: World, path, account: str = "google", calendar_id: str | No
         if calendar_id is None or event.calendar_id == calendar_id:
             cal.add_component(_vevent(event, world.as_of))
             count += 1
-    cal.add_missing_timezones(first_date=world.start.date() - timedelta(days=400),
-                              last_date=world.as_of.date() + timedelta(days=800))
+    cal.add_missing_timezones(
+        first_date=world.start.date() - timedelta(days=400), last_date=world.as_of.date() + timedelta(days=800)
+    )
     # icalendar collects zones in a set: put them in a fixed order so output is stable
     zones = sorted((c for c in cal.subcomponents if c.name == "VTIMEZONE"), key=lambda c: str(c["TZID"]))
     cal.subcomponents = zones + [c for c in cal.subcomponents if c.name != "VTIMEZONE"]

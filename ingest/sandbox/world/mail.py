@@ -5,6 +5,7 @@ unique Gmail and Graph ids and threads that hold together (In-Reply-To, Referenc
 one thread id per mailbox). Relationship threads follow their `Tie`; noise is in
 `noise`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,19 +20,50 @@ from .cast import Tie
 
 GOOGLE_ID_CHARS = "abcdefghijklmnopqrstuv0123456789"
 SUBJECTS = {
-    "contact": ["Dinner next week?", "Photos from the trip", "Quick question", "That book",
-                "Weekend plans", "Re-reading your draft", "Birthday ideas", "Moving boxes",
-                "Concert tickets", "Long time!", "Recipe you asked for", "Advice needed",
-                "Running club", "Article you might like", "Are you around Saturday?"],
-    "colleague": ["Q3 roadmap", "Budget review", "Customer escalation", "Hiring loop",
-                  "Design doc comments", "Launch checklist", "Offsite agenda",
-                  "Vendor contract", "Metrics for Monday", "Retro notes", "Slides for the board",
-                  "On-call handover", "Migration plan", "Pricing proposal"],
+    "contact": [
+        "Dinner next week?",
+        "Photos from the trip",
+        "Quick question",
+        "That book",
+        "Weekend plans",
+        "Re-reading your draft",
+        "Birthday ideas",
+        "Moving boxes",
+        "Concert tickets",
+        "Long time!",
+        "Recipe you asked for",
+        "Advice needed",
+        "Running club",
+        "Article you might like",
+        "Are you around Saturday?",
+    ],
+    "colleague": [
+        "Q3 roadmap",
+        "Budget review",
+        "Customer escalation",
+        "Hiring loop",
+        "Design doc comments",
+        "Launch checklist",
+        "Offsite agenda",
+        "Vendor contract",
+        "Metrics for Monday",
+        "Retro notes",
+        "Slides for the board",
+        "On-call handover",
+        "Migration plan",
+        "Pricing proposal",
+    ],
 }
-LINES = ["Let me know what you think.", "Sounds good to me.", "Can we move it to Thursday?",
-         "Attached the notes from earlier.", "Thanks again for yesterday!",
-         "I'll check and get back to you.", "Does the new version work for you?",
-         "Happy to help, just say when."]
+LINES = [
+    "Let me know what you think.",
+    "Sounds good to me.",
+    "Can we move it to Thursday?",
+    "Attached the notes from earlier.",
+    "Thanks again for yesterday!",
+    "I'll check and get back to you.",
+    "Does the new version work for you?",
+    "Happy to help, just say when.",
+]
 
 
 @dataclass
@@ -42,8 +74,18 @@ class Thread:
 
 
 class Mailer:
-    def __init__(self, rng: random.Random, *, user_name: str, user_email: str, work_email: str,
-                 aliases: tuple[str, ...], start: datetime, as_of: datetime, user_tz: str):
+    def __init__(
+        self,
+        rng: random.Random,
+        *,
+        user_name: str,
+        user_email: str,
+        work_email: str,
+        aliases: tuple[str, ...],
+        start: datetime,
+        as_of: datetime,
+        user_tz: str,
+    ):
         self.rng = rng
         self.user_name, self.user_email, self.work_email = user_name, user_email, work_email
         # aliases: (+tag, old gmail the user still sends from, its dotted form, Exchange DN)
@@ -92,8 +134,9 @@ class Mailer:
             local += timedelta(days=7 - local.weekday())
         hours = range(8, 19) if work else (7, 8, 9, 12, 13, 18, 19, 20, 21, 22)
         hour = self.rng.choice(hours)
-        at = datetime(local.year, local.month, local.day, hour, self.rng.randrange(60),
-                      self.rng.randrange(60), tzinfo=tz).astimezone(UTC)
+        at = datetime(
+            local.year, local.month, local.day, hour, self.rng.randrange(60), self.rng.randrange(60), tzinfo=tz
+        ).astimezone(UTC)
         if at < self.start:  # the first day of the span starts at noon
             at = self.start + timedelta(minutes=self.rng.randrange(30, 600))
         return at
@@ -108,9 +151,24 @@ class Mailer:
         return reply
 
     # -- messages ------------------------------------------------------------------
-    def emit(self, thread: Thread, account: str, sender, to, at: datetime, *, cc=(), bcc=(),
-             labels=(), folder=None, headers=(), reply=True, message_id=None,
-             draft=False, subject=None) -> WorldMessage:
+    def emit(
+        self,
+        thread: Thread,
+        account: str,
+        sender,
+        to,
+        at: datetime,
+        *,
+        cc=(),
+        bcc=(),
+        labels=(),
+        folder=None,
+        headers=(),
+        reply=True,
+        message_id=None,
+        draft=False,
+        subject=None,
+    ) -> WorldMessage:
         parent = thread.last if reply else None
         at = at.replace(microsecond=0)
         mid = message_id or self.message_id(sender[1], at)
@@ -121,25 +179,38 @@ class Mailer:
         if subject is None:
             subject = thread.subject if parent is None else "Re: " + thread.subject
         first = sender[0].split()[0] if sender[0] else "there"
-        body = (f"Hi,\n\n{self.rng.choice(LINES)}\n\n[{BODY_MARKER}] private words stay here.\n"
-                f"-- \n{first}\n")
+        body = f"Hi,\n\n{self.rng.choice(LINES)}\n\n[{BODY_MARKER}] private words stay here.\n-- \n{first}\n"
         recipients = len(to) + len(cc) + len(bcc)
         message = WorldMessage(
-            gmail_id=gid, graph_id=self.graph_id(), account=account, thread_id=thread_id,
-            conversation_id=conversation_id, message_id=mid,
+            gmail_id=gid,
+            graph_id=self.graph_id(),
+            account=account,
+            thread_id=thread_id,
+            conversation_id=conversation_id,
+            message_id=mid,
             in_reply_to=parent.message_id if parent else None,
             references=(parent.references + (parent.message_id,)) if parent else (),
-            sender=sender, to=tuple(to), cc=tuple(cc), bcc=tuple(bcc), date=at,
-            labels=tuple(labels), folder=folder, extra_headers=tuple(headers), subject=subject,
-            body=body, is_draft=draft,
-            size_estimate=700 + len(body) + len(subject) + 48 * recipients + 40 * len(headers))
+            sender=sender,
+            to=tuple(to),
+            cc=tuple(cc),
+            bcc=tuple(bcc),
+            date=at,
+            labels=tuple(labels),
+            folder=folder,
+            extra_headers=tuple(headers),
+            subject=subject,
+            body=body,
+            is_draft=draft,
+            size_estimate=700 + len(body) + len(subject) + 48 * recipients + 40 * len(headers),
+        )
         self.messages.append(message)
         if not draft:
             thread.last = message
         return message
 
-    def received_labels(self, account: str, at: datetime, category: str = "CATEGORY_PERSONAL",
-                        extra=(), unread: float = 0.05):
+    def received_labels(
+        self, account: str, at: datetime, category: str = "CATEGORY_PERSONAL", extra=(), unread: float = 0.05
+    ):
         """Google labels (or the Outlook folder) of a message the user received."""
         if account == "microsoft":
             return (), "inbox"
@@ -201,7 +272,7 @@ def relationship_thread(mailer: Mailer, tie: Tie, day: int, cc_pool: list[Tie]) 
     if cc_pool and rng.random() < (0.25 if account == "microsoft" else 0.1):
         # a few candidates drawn first keeps big worlds linear; only people active then
         drawn = rng.sample(cc_pool, min(len(cc_pool), 6))
-        active = [t for t in drawn if t is not tie and t.threads[day] > 0][:rng.randint(1, 2)]
+        active = [t for t in drawn if t is not tie and t.threads[day] > 0][: rng.randint(1, 2)]
         cc = tuple(address_of(mailer, t, account) for t in active)
     count, nudged = 0, False
     while True:
@@ -223,8 +294,19 @@ def relationship_thread(mailer: Mailer, tie: Tie, day: int, cc_pool: list[Tie]) 
             if dual:  # the same message delivered to the work mailbox too
                 copy = Thread(thread.subject)
                 copy.last = None
-                mailer.emit(copy, "microsoft", them, to, at, cc=cc, labels=(), folder="inbox",
-                            reply=False, message_id=message.message_id, subject=message.subject)
+                mailer.emit(
+                    copy,
+                    "microsoft",
+                    them,
+                    to,
+                    at,
+                    cc=cc,
+                    labels=(),
+                    folder="inbox",
+                    reply=False,
+                    message_id=message.message_id,
+                    subject=message.subject,
+                )
         count += 1
         responder_user = not from_user
         p = tie.user_reply if responder_user else tie.them_reply

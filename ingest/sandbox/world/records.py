@@ -37,6 +37,7 @@ computes the truth, `mail`/`noise`/`calendar` sample mail, noise and meetings, `
 assembles them (`generate_world`), `files` writes Takeout mbox and .ics files. Each imports
 only the ones before it in that list, so the package has no import cycle.
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,8 +58,17 @@ WINDOW_DAYS = 90
 
 KINDS = ("contact", "colleague", "newsletter", "noreply", "notifier", "bulk_sender", "cold_sender")
 NOISE_KINDS = ("newsletter", "noreply", "notifier", "bulk_sender", "cold_sender")
-ARCHETYPES = ("strong_steady", "medium_steady", "weak_occasional", "cooling", "dormant",
-              "one_sided_you", "one_sided_them", "new_rising", "noise")
+ARCHETYPES = (
+    "strong_steady",
+    "medium_steady",
+    "weak_occasional",
+    "cooling",
+    "dormant",
+    "one_sided_you",
+    "one_sided_them",
+    "new_rising",
+    "noise",
+)
 FLAGS = ("cooling", "dormant", "one_sided_you", "one_sided_them")
 RESPONSES = ("accepted", "declined", "tentative", "needsAction")
 
@@ -178,7 +188,7 @@ class WorldEvent:
     sequence: int = 0
     created: datetime | None = None  # when it reached the calendar (never after as_of)
 
-    def instances(self, until: datetime | None = None) -> tuple["WorldEvent", ...]:
+    def instances(self, until: datetime | None = None) -> tuple[WorldEvent, ...]:
         """Concrete occurrences. A series is expanded in its own time zone, so a 10:00
         Madrid meeting stays at 10:00 local on both sides of a DST change."""
         if self.recurrence is None:
@@ -196,13 +206,21 @@ class WorldEvent:
                 break
             if occurrence in skip:
                 continue
-            stamp = start.strftime("%Y%m%d") if self.all_day else \
-                start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-            out.append(replace(
-                self, id=f"{self.id}_{stamp}", graph_id=occurrence_graph_id(self.graph_id, stamp),
-                start=start,
-                end=(occurrence + duration).replace(tzinfo=tz), recurrence=None, exdates=(),
-                overridden=(), recurring_event_id=self.id, original_start=start))
+            stamp = start.strftime("%Y%m%d") if self.all_day else start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+            out.append(
+                replace(
+                    self,
+                    id=f"{self.id}_{stamp}",
+                    graph_id=occurrence_graph_id(self.graph_id, stamp),
+                    start=start,
+                    end=(occurrence + duration).replace(tzinfo=tz),
+                    recurrence=None,
+                    exdates=(),
+                    overridden=(),
+                    recurring_event_id=self.id,
+                    original_start=start,
+                )
+            )
         return tuple(out)
 
 
@@ -268,6 +286,20 @@ def month_starts(start: datetime, end: datetime) -> list[datetime]:
     return out
 
 
-__all__ = ["World", "WorldPerson", "WorldMessage", "WorldEvent", "TrueTie", "strength_from_rate",
-           "exchange_dn", "month_starts", "DEFAULT_AS_OF", "BODY_MARKER", "WORK_DOMAIN", "KINDS",
-           "ARCHETYPES", "FLAGS", "occurrence_graph_id"]
+__all__ = [
+    "World",
+    "WorldPerson",
+    "WorldMessage",
+    "WorldEvent",
+    "TrueTie",
+    "strength_from_rate",
+    "exchange_dn",
+    "month_starts",
+    "DEFAULT_AS_OF",
+    "BODY_MARKER",
+    "WORK_DOMAIN",
+    "KINDS",
+    "ARCHETYPES",
+    "FLAGS",
+    "occurrence_graph_id",
+]

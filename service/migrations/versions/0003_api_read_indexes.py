@@ -6,6 +6,7 @@ index a page reads its 50 rows from the index instead of sorting every tie of th
 Revision ID: 0003
 Revises: 0002
 """
+
 from alembic import op
 
 revision = "0003"

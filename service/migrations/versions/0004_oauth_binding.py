@@ -8,6 +8,7 @@ the confirmation whose token is hashed in `confirm_hash`; `used_at` ends the flo
 Revision ID: 0004
 Revises: 0003
 """
+
 from alembic import op
 
 revision = "0004"
@@ -17,10 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE oauth_states ADD COLUMN nonce_hash bytea, "
-               "ADD COLUMN answered_at timestamptz, ADD COLUMN confirm_hash bytea")
+    op.execute(
+        "ALTER TABLE oauth_states ADD COLUMN nonce_hash bytea, "
+        "ADD COLUMN answered_at timestamptz, ADD COLUMN confirm_hash bytea"
+    )
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE oauth_states DROP COLUMN nonce_hash, DROP COLUMN answered_at, "
-               "DROP COLUMN confirm_hash")
+    op.execute("ALTER TABLE oauth_states DROP COLUMN nonce_hash, DROP COLUMN answered_at, DROP COLUMN confirm_hash")

@@ -7,6 +7,7 @@ token it was opened with is revoked or deleted (the foreign key and the lookup's
 Revision ID: 0005
 Revises: 0003
 """
+
 from alembic import op
 
 revision = "0005"

@@ -9,6 +9,7 @@ account of another provider exists (as it must: the old schema cannot hold it).
 Revision ID: 0010
 Revises: 0005
 """
+
 from alembic import op
 
 revision = "0010"
