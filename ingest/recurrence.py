@@ -138,6 +138,11 @@ def expand(event: Event, start: date, ws: datetime, we: datetime, *, cap: int, b
         parts = {k: v for k, v in rule.items() if k in _RRULE_KEYS}
         subdaily = subdaily or str(next(iter(parts.get("FREQ") or []), "")).upper() in _SUBDAILY
         text = ";".join(f"{k}={','.join(_rrule_value(x) for x in v)}" for k, v in parts.items())
+        interval = next(iter(parts.get("INTERVAL") or []), 1)
+        if not isinstance(interval, int) or interval < 1:
+            # RFC 5545 wants a positive integer; with 0 dateutil gives the same start for ever,
+            # which rruleset drops as a repeat before any budget sees it: a silent hang.
+            raise Unreadable(f"INTERVAL={str(interval)[:20]} (it must be a positive whole number)")
         rr = rrulestr(text, dtstart=base)
         until, count = rule.get("UNTIL"), rule.get("COUNT")
         if until and not count:  # both is invalid (RFC 5545): COUNT is the safer bound

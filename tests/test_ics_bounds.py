@@ -17,7 +17,7 @@ from ingest.records import Interaction, Quarantined
 from ingest.recurrence import ITERATIONS, SUBDAILY_INSTANCES
 from service.imports import import_file
 from service.store import create_user
-from tests.bench.bench_ics_attacks import attendees, never_matching, secondly
+from tests.bench.bench_ics_attacks import _calendar, attendees, never_matching, secondly
 
 
 @contextmanager
@@ -59,6 +59,20 @@ def test_rules_that_never_match_are_detected_quickly_and_quarantined():
         for n in range(10)
     }
     assert spent < 5
+
+
+def test_a_rule_with_interval_zero_is_refused_at_once():
+    # Given a daily rule with INTERVAL=0 (found by the fuzz harness: dateutil repeats the
+    # first start for ever and rruleset drops each repeat before the budget sees it)
+    data = _calendar(["UID:still@x\r\nDTSTART:20260105T080000Z\r\nRRULE:FREQ=DAILY;INTERVAL=0\r\n"])
+    # When read under a CPU limit
+    with cpu_limit(10):
+        items, _, _ = read_calendar(data, "still.ics")
+    # Then the series keeps its first occurrence and says why the rule was not expanded
+    meetings = [i for i in items if isinstance(i, Interaction)]
+    reasons = [q.reason for q in items if isinstance(q, Quarantined)]
+    assert len(meetings) == 1
+    assert len(reasons) == 1 and "INTERVAL=0 (it must be a positive whole number)" in reasons[0]
 
 
 def test_secondly_series_are_capped_and_the_cap_is_reported():
