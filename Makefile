@@ -34,7 +34,7 @@ lint: install
 	$(VENV)/bin/mypy
 
 # pytest's exit code 5 (no tests collected) is a failure of the suite, not a pass.
-test: install browser
+test: install browser lint
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 

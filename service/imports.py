@@ -11,7 +11,8 @@ from ingest.sync import run_sync
 
 from .db import Database, scalar
 from .people import add_own_addresses, own_addresses, refresh_after
-from .store import AccountSyncStore, ensure_account
+from .store import ensure_account
+from .sync_store import AccountSyncStore
 
 
 def file_resource(kind: str, path: Path) -> str:

@@ -19,12 +19,9 @@ from datetime import datetime
 import psycopg
 
 from ingest.errors import InputError
-from ingest.records import Interaction, Page, Quarantined, Removed, SyncReport
-from ingest.sync import ResourceState
+from ingest.records import Interaction, Quarantined
 
 from . import providers
-from .account_state import event_of, transition
-from .db import Database
 from .people import add_own_addresses
 
 MAX_EXCERPT = 2000
@@ -301,82 +298,6 @@ def remove_interactions(conn, account_id: int, provider_ids: list[str], resource
             (account_id, provider_ids, resource),
         )
     return cur.rowcount
-
-
-class AccountSyncStore:
-    """The sync engine's view of one account in PostgreSQL (see ingest.sync.SyncStore)."""
-
-    def __init__(self, db: Database, account_id: int):
-        self.db = db
-        self.account_id = account_id
-        with db.tx() as conn:
-            row = conn.execute("SELECT user_id, provider FROM accounts WHERE id = %s", (account_id,)).fetchone()
-        if row is None:
-            raise LookupError(f"no account {account_id}")
-        self.user_id = row[0]
-        # An mbox holds a message once per label (Takeout): copies merge, see write_interactions.
-        self.merge_copies = row[1] == "mbox"
-
-    def load(self, resource: str) -> ResourceState:
-        with self.db.tx() as conn:
-            row = conn.execute(
-                "SELECT cursor, state, generation FROM sync_state WHERE account_id = %s AND resource = %s",
-                (self.account_id, resource),
-            ).fetchone()
-        if row is None:
-            return ResourceState(None, "initial", 0)
-        return ResourceState(*row)
-
-    def commit_page(self, resource: str, page: Page, state: str, generation: int) -> SyncReport:
-        interactions = [i for i in page.items if isinstance(i, Interaction)]
-        quarantined = [i for i in page.items if isinstance(i, Quarantined)]
-        removed = [i.provider_id for i in page.items if isinstance(i, Removed)]
-        with self.db.tx() as conn:
-            # Serialise writers of the same account+resource (two workers, one account).
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self.account_id, resource))
-            written, refused = write_interactions_or_split(
-                conn, self.user_id, self.account_id, resource, interactions, generation, self.merge_copies
-            )
-            q = write_quarantine(conn, self.user_id, self.account_id, resource, quarantined + refused)
-            gone = remove_interactions(conn, self.account_id, removed, resource)
-            if page.complete and page.full_sync:
-                # Whatever a completed full sync did not see is gone at the provider.
-                gone += conn.execute(
-                    "DELETE FROM interactions WHERE account_id = %s AND resource = %s AND sync_generation < %s",
-                    (self.account_id, resource, generation),
-                ).rowcount
-            if page.own_addresses:
-                add_own_addresses(conn, self.user_id, page.own_addresses, "provider")
-            done, total = page.progress if page.progress else (None, None)
-            conn.execute(
-                """
-                INSERT INTO sync_state (account_id, resource, cursor, state, generation, items_seen,
-                    items_total, cursor_advanced_at)
-                VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, now())
-                ON CONFLICT (account_id, resource) DO UPDATE SET cursor = EXCLUDED.cursor,
-                    state = EXCLUDED.state, generation = EXCLUDED.generation,
-                    items_seen = CASE WHEN %s::bigint IS NULL THEN sync_state.items_seen
-                                      ELSE EXCLUDED.items_seen END,
-                    items_total = COALESCE(EXCLUDED.items_total, sync_state.items_total),
-                    cursor_advanced_at = now(), last_error = NULL
-                """,
-                (self.account_id, resource, page.cursor, state, generation, done, total, done),
-            )
-        return SyncReport(
-            resource=resource, written=written, quarantined=q, removed=gone, pages=1, full_sync=page.full_sync
-        )
-
-    def reset(self, resource: str, state: str) -> None:
-        with self.db.tx() as conn:
-            conn.execute(
-                "INSERT INTO sync_state (account_id, resource, cursor, state) VALUES (%s, %s, NULL, %s) "
-                "ON CONFLICT (account_id, resource) DO UPDATE SET cursor = NULL, state = EXCLUDED.state",
-                (self.account_id, resource, state),
-            )
-
-    def set_account_state(self, state: str, error: str | None = None) -> None:
-        with self.db.tx() as conn:
-            transition(conn, self.account_id, event_of(state), error=error)
 
 
 def count_interactions(conn, user_id: int) -> int:

@@ -17,7 +17,7 @@ from . import providers
 from .config import Settings
 from .db import Database, scalar
 from .people import refresh_after
-from .store import AccountSyncStore
+from .sync_store import AccountSyncStore
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from ingest.sync import run_sync
 from service.providers.credentials import save_credentials
 from service.providers.google import build_connector
 from service.imports import import_file
-from service.store import AccountSyncStore, create_user, ensure_account
+from service.store import create_user, ensure_account
+from service.sync_store import AccountSyncStore
 
 PROFILE = os.environ.get("KITH_FUZZ_PROFILE", "short")
 EXAMPLES = {"short": 12, "long": 400}[PROFILE]

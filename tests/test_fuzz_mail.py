@@ -33,7 +33,8 @@ from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sync import run_sync
 from service.providers.credentials import save_credentials
 from service.providers.google import build_connector
-from service.store import AccountSyncStore, create_user, ensure_account
+from service.store import create_user, ensure_account
+from service.sync_store import AccountSyncStore
 
 from .fuzz_mail_support import PROFILE, Tally, gmail_headers, graph_fields, mailboxes, mbox_bytes, measure, msgid
 

@@ -16,7 +16,8 @@ from ingest.sandbox.world import BODY_MARKER, generate_world
 from ingest.sync import run_sync
 from service.providers.credentials import save_credentials
 from service.providers.google import build_connector
-from service.store import AccountSyncStore, create_user, ensure_account
+from service.store import create_user, ensure_account
+from service.sync_store import AccountSyncStore
 
 SCALE = 20.0  # the emulator's quota clock and the connector's budget, both x20
 

@@ -31,7 +31,7 @@ def worker_main() -> None:
     from service.config import Settings
     from service.db import Database
     from service.providers.google import build_connector
-    from service.store import AccountSyncStore
+    from service.sync_store import AccountSyncStore
     from service.sync import account_lock
 
     kill_after = int(os.environ.get("KITH_TEST_KILL_AFTER", "0"))

@@ -14,7 +14,7 @@ from ingest.mbox import MboxConnector
 from ingest.sync import run_sync
 from service import store
 from service.imports import file_resource
-from service.store import AccountSyncStore
+from service.sync_store import AccountSyncStore
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 PAGE = 4

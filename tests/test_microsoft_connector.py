@@ -23,7 +23,8 @@ from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sandbox.microsoft.seed import event_json
 from ingest.sandbox.world import generate_world
 from ingest.sync import run_sync
-from service.store import AccountSyncStore, create_user, ensure_account
+from service.store import create_user, ensure_account
+from service.sync_store import AccountSyncStore
 
 from .conftest import ROOT
 

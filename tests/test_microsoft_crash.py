@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow  # worker processes killed mid-sync, on the Graph 
 WORKER = textwrap.dedent("""
     import os, signal, sys
     from ingest.sync import run_sync
-    from service import store
+    from service import store, sync_store
     from service.providers import microsoft
     from service.config import Settings
     from service.db import Database
@@ -40,7 +40,7 @@ WORKER = textwrap.dedent("""
         if commits == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    commit_page = store.AccountSyncStore.commit_page
+    commit_page = sync_store.AccountSyncStore.commit_page
     remove = store.remove_interactions
 
     def counted_commit(self, *args, **kwargs):
@@ -57,10 +57,10 @@ WORKER = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         return remove(*args, **kwargs)
 
-    store.AccountSyncStore.commit_page = counted_commit
+    sync_store.AccountSyncStore.commit_page = counted_commit
     store.remove_interactions = dying_remove
     connector = microsoft.build_connector(settings, db, account_id, page_size=page_size)
-    run_sync(store.AccountSyncStore(db, account_id), connector)
+    run_sync(sync_store.AccountSyncStore(db, account_id), connector)
     print("done")
 """)
 

@@ -11,7 +11,8 @@ from ingest.sync import run_sync
 from service.providers import microsoft
 from service.imports import import_file
 from service.people import refresh_people
-from service.store import AccountSyncStore, create_user
+from service.store import create_user
+from service.sync_store import AccountSyncStore
 
 
 def in_both_worlds(world) -> set[str]:

@@ -18,7 +18,8 @@ from service.account_health import account_health
 from service.providers.credentials import save_credentials
 from service.providers.google import build_connector
 from service.imports import import_file
-from service.store import AccountSyncStore, create_user, ensure_account
+from service.store import create_user, ensure_account
+from service.sync_store import AccountSyncStore
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
 POISONS = (

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ingest.records import Interaction, Page, Participant, Quarantined, Removed
-from service import store
+from service import store, sync_store
 from service.providers.credentials import load_credentials, rotate_all, save_credentials
 from service.crypto import CredentialError
 
@@ -45,7 +45,7 @@ def counts(database, account_id):
 def test_writing_a_page_twice_changes_nothing(database, account):
     # Given a page of two messages, when it is committed twice
     _, account_id = account
-    s = store.AccountSyncStore(database, account_id)
+    s = sync_store.AccountSyncStore(database, account_id)
     page = Page(items=(mail("a"), mail("b", 5, to=("you@kith.example", "bo@example.org"))), cursor="2")
     s.commit_page("mail", page, "initial", 1)
     first = counts(database, account_id)
@@ -57,7 +57,7 @@ def test_writing_a_page_twice_changes_nothing(database, account):
 
 def test_an_updated_item_replaces_its_participants(database, account):
     _, account_id = account
-    s = store.AccountSyncStore(database, account_id)
+    s = sync_store.AccountSyncStore(database, account_id)
     s.commit_page("mail", Page(items=(mail("a", to=("you@kith.example", "bo@example.org")),), cursor="1"), "initial", 1)
     s.commit_page("mail", Page(items=(mail("a", to=("you@kith.example",)),), cursor="2"), "incremental", 1)
     assert counts(database, account_id) == (1, 2)
@@ -66,7 +66,7 @@ def test_an_updated_item_replaces_its_participants(database, account):
 def test_quarantine_removal_and_full_sync_cleanup(database, account):
     # Given a first full sync with three items
     _, account_id = account
-    s = store.AccountSyncStore(database, account_id)
+    s = sync_store.AccountSyncStore(database, account_id)
     s.commit_page(
         "mail",
         Page(items=(mail("a"), mail("b"), mail("c")), cursor="x", complete=True, full_sync=True),
@@ -90,7 +90,7 @@ def test_quarantine_removal_and_full_sync_cleanup(database, account):
 
 def test_own_addresses_from_pages_are_the_users(database, account):
     user_id, account_id = account
-    s = store.AccountSyncStore(database, account_id)
+    s = sync_store.AccountSyncStore(database, account_id)
     s.commit_page("mail", Page(items=(), cursor="1", own_addresses=("Sam@Alias.example",)), "initial", 1)
     with database.tx() as conn:
         own = {r[0] for r in conn.execute("SELECT address FROM user_addresses WHERE user_id = %s", (user_id,))}

@@ -14,7 +14,7 @@ from ..providers.web_flow import ConnectUnavailable, authorize_url, bind
 from .errors import documented
 from .deps import Config, Db, User
 from .jobs import Queue
-from .schemas import Accepted, Account, ConnectIn, ConnectOut
+from .account_schemas import Accepted, Account, ConnectIn, ConnectOut
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 

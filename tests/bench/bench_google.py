@@ -34,7 +34,8 @@ from service import db as kdb
 from service.config import Settings
 from service.providers.credentials import save_credentials
 from service.providers.google import build_connector
-from service.store import AccountSyncStore, create_user, ensure_account
+from service.store import create_user, ensure_account
+from service.sync_store import AccountSyncStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.scale_support import fresh_database

@@ -21,7 +21,8 @@ from ingest.sandbox.microsoft import start_microsoft_emulator
 from ingest.sandbox.world import generate_world
 from ingest.sync import run_sync
 from service.providers import microsoft
-from service.store import AccountSyncStore, create_user
+from service.store import create_user
+from service.sync_store import AccountSyncStore
 
 from ..conftest import ROOT
 from ..test_microsoft_connector import WORKER

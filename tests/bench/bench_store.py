@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from ingest.records import Interaction, Page, Participant
-from service import store
+from service import store, sync_store
 
 N = 40_000
 PAGE = 500
@@ -80,7 +80,7 @@ def test_store_write_rate_against_raw_copy(database):
     raw = time.perf_counter() - t
 
     # Kith: pages through the sync store, each page and its cursor in one transaction.
-    s = store.AccountSyncStore(database, a1)
+    s = sync_store.AccountSyncStore(database, a1)
     t = time.perf_counter()
     for start in range(0, N, PAGE):
         s.commit_page("mail", Page(items=tuple(items[start : start + PAGE]), cursor=str(start + PAGE)), "initial", 1)
