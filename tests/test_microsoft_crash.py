@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow  # worker processes killed mid-sync, on the Graph 
 WORKER = textwrap.dedent("""
     import os, signal, sys
     from ingest.sync import run_sync
-    from service import store, sync_store
+    from service import sync_store
     from service.providers import microsoft
     from service.config import Settings
     from service.db import Database
@@ -41,7 +41,7 @@ WORKER = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
 
     commit_page = sync_store.AccountSyncStore.commit_page
-    remove = store.remove_interactions
+    remove = sync_store.remove_interactions  # the name commit_page calls
 
     def counted_commit(self, *args, **kwargs):
         global commits
@@ -58,7 +58,7 @@ WORKER = textwrap.dedent("""
         return remove(*args, **kwargs)
 
     sync_store.AccountSyncStore.commit_page = counted_commit
-    store.remove_interactions = dying_remove
+    sync_store.remove_interactions = dying_remove
     connector = microsoft.build_connector(settings, db, account_id, page_size=page_size)
     run_sync(sync_store.AccountSyncStore(db, account_id), connector)
     print("done")
