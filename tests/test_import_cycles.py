@@ -177,8 +177,6 @@ ELSEWHERE = [
         "analytics.signals_study",
         "analytics.yardstick",
     ],
-    ["ingest.sandbox.google", "ingest.sandbox.google.server"],
-    ["ingest.sandbox.microsoft", "ingest.sandbox.microsoft.server"],
 ]
 
 

@@ -24,10 +24,20 @@ from urllib.parse import parse_qs, urlsplit
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import calendar_api, gmail_api
+from .calendar_api import find_calendar, list_calendars, list_events
 from .batch import BatchError, parse_batch, render_batch
 from .calendars import Calendar, StoredEvent, default_horizon, stored_from_world
-from .gmail_api import ApiError
+from .gmail_api import (
+    ApiError,
+    get_message,
+    get_profile,
+    get_thread,
+    list_history,
+    list_labels,
+    list_messages,
+    list_send_as,
+    not_found,
+)
 from .limits import Faults, QuotaBook
 from .mailbox import Mailbox, add_world_message, headers_of_world_message
 from .oauth import OAuthServer
@@ -262,7 +272,7 @@ class GoogleEmulator:
         if wait > 0:
             raise self._rate_limited(wait)
         if self.faults.stale_cursors and name == "users.history.list":
-            raise gmail_api.not_found()
+            raise not_found()
         if self.faults.stale_cursors and name == "events.list" and "syncToken" in query:
             raise ApiError(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired")
         user = match.groupdict().get("user")
@@ -271,24 +281,24 @@ class GoogleEmulator:
         if api == "gmail":
             mailbox = self.mailboxes[grant.user]
             if name == "users.messages.get":
-                return gmail_api.get_message(mailbox, grant.scopes, query, match["id"])
+                return get_message(mailbox, grant.scopes, query, match["id"])
             if name == "users.threads.get":
-                return gmail_api.get_thread(mailbox, grant.scopes, query, match["id"])
+                return get_thread(mailbox, grant.scopes, query, match["id"])
             handler = {
-                "users.getProfile": gmail_api.get_profile,
-                "users.messages.list": gmail_api.list_messages,
-                "users.history.list": gmail_api.list_history,
-                "users.labels.list": gmail_api.list_labels,
-                "users.settings.sendAs.list": gmail_api.list_send_as,
+                "users.getProfile": get_profile,
+                "users.messages.list": list_messages,
+                "users.history.list": list_history,
+                "users.labels.list": list_labels,
+                "users.settings.sendAs.list": list_send_as,
             }[name]
             return handler(mailbox, grant.scopes, query)
         calendars = self.calendars[grant.user]
         if name == "calendarList.list":
-            return calendar_api.list_calendars(calendars, grant.scopes, query)
+            return list_calendars(calendars, grant.scopes, query)
         from urllib.parse import unquote
 
-        calendar = calendar_api.find_calendar(calendars, grant.user, unquote(match["cal"]))
-        return calendar_api.list_events(calendar, grant.user, grant.scopes, query)
+        calendar = find_calendar(calendars, grant.user, unquote(match["cal"]))
+        return list_events(calendar, grant.user, grant.scopes, query)
 
     def _rate_limited(self, wait: float | None) -> ApiError:
         status = self.faults.rate_limit_status

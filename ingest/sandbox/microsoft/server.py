@@ -24,7 +24,8 @@ from pathlib import Path
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import graph_routes, login_routes
+from .graph_routes import route as graph_route
+from .login_routes import login
 from .responses import graph_error
 from .identity import Identity
 from .mailbox import Mailbox, graph_id
@@ -236,7 +237,7 @@ class MicrosoftEmulator:
             if path.startswith("/v1.0/"):
                 response = self._graph(request, path[len("/v1.0") :])
             else:
-                response = login_routes.login(self, request, path)
+                response = login(self, request, path)
         except Exception as exc:  # an emulator bug must show up as a 500, not a hung client
             response = graph_error(500, "InternalServerError", f"{type(exc).__name__}: {exc}")
         return response(environ, start_response)
@@ -273,7 +274,7 @@ class MicrosoftEmulator:
         try:
             if self.latency:
                 time.sleep(self.latency)
-            response = graph_routes.route(self, request, path, mailbox, {s.lower() for s in grant.scopes})
+            response = graph_route(self, request, path, mailbox, {s.lower() for s in grant.scopes})
         finally:
             with self.lock:
                 self.in_flight[grant.user] -= 1
