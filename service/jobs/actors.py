@@ -86,9 +86,8 @@ class Jobs:
         """The first sync after connecting; False when the broker is down (`kith sync` or the
         nightly round picks the account up later)."""
         try:
-            self.sync_account_now.send(account_id)
-        except Exception as exc:
-            log.warning("could not queue the first sync of account %s: %s", account_id, type(exc).__name__)
+            self.sync_now(account_id)
+        except QueueUnavailable:
             return False
         return True
 
