@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.explain import explain, facts
-from analytics.features import FEATURES, Habits, habits_of, snapshot
+from analytics.features import FEATURES, MODEL_FEATURES, Habits, habits_of, snapshot
+from analytics.feedback_layer import fit_layer, labels_of, logit, sigmoid, word_lines
 from analytics.frame import DAY, Frame, build_frame
 from analytics.model import StrengthModel
 from analytics.reciprocity import reciprocity
@@ -78,13 +79,16 @@ def score_ties(
     model: StrengthModel | None = None,
     feedback: Mapping[int, str] | None = None,
     user_habits: Mapping[str, float] | None = None,
+    domains: Mapping[int, str] | None = None,
 ) -> list[TieScore]:
     """One TieScore per contact seen before `as_of`, strongest first.
 
     `model`: a fitted StrengthModel to reuse, or an unfitted one to fit here on the user's
     history (None: a default one). `feedback`: person id -> "not_relationship" | "matters"
-    | "snooze". `user_habits`: optional overrides of the user's reply habits
-    (reply_hours_you, reply_hours_them, reply_rate_you, reply_rate_them, initiation_share).
+    | "snooze"; the first two are labels a per-user layer learns from (feedback_layer.py).
+    `user_habits`: optional overrides of the user's reply habits (reply_hours_you,
+    reply_hours_them, reply_rate_you, reply_rate_them, initiation_share). `domains`: person
+    id -> the organisation domain the layer may treat as alike (none for free mail).
     """
     t = epoch(as_of)
     feedback = dict(feedback or {})
@@ -102,12 +106,18 @@ def score_ties(
     strength_before = np.where(before.present, to_strength(model.predict_proba(before.X)[:, 1]), np.nan)
     contrib_before = model.contributions(before.X)
 
-    for i, person in enumerate(frame.contacts.tolist()):
-        fb = feedback.get(person)
-        if fb == "not_relationship":
-            strength[i] *= 0.5
-        elif fb == "matters":
-            strength[i] += (100.0 - strength[i]) * 0.25
+    labels = labels_of(frame.contacts, feedback)
+    words: dict[int, str] = {}
+    if labels:  # the user's word: marked ties pinned, their likes moved (feedback_layer.py)
+        cols = [FEATURES.index(n) for n in MODEL_FEATURES]
+        doms = [(domains or {}).get(p) for p in frame.contacts.tolist()]
+        layer = fit_layer(now.X[:, cols], logit(strength / 100.0), labels, doms)
+        base_strength = strength
+        strength = 100.0 * sigmoid(layer.adjust(now.X[:, cols], logit(strength / 100.0), doms))
+        words = word_lines(labels, base_strength, strength)
+        z_before = logit(np.nan_to_num(strength_before) / 100.0)
+        adjusted_before = 100.0 * sigmoid(layer.adjust(before.X[:, cols], z_before, doms))
+        strength_before = np.where(before.present, adjusted_before, np.nan)
 
     rec = reciprocity(frame, t, now.present, share)
     rh = rhythm(frame, t, now.present)
@@ -153,6 +163,8 @@ def score_ties(
             i, now.X[i], contrib[i], fx, led, s, sb, contrib_before[i] if sb is not None else None, order=order[i]
         )
         rank, pick = picked.get(i, (None, None))
+        if i in words:
+            lines.append(words[i])
         if pick is not None:
             lines.append(pick.reason)
         ledger = {name: col[i] for name, col in ledger_cols.items()}

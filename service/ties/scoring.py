@@ -16,7 +16,7 @@ import analytics
 
 from .. import people
 from ..db import Database
-from .feedback import latest_words
+from .feedback import domains_of, latest_words
 from .shape import tie_dict
 
 
@@ -24,7 +24,7 @@ def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_c
     as_of = as_of or datetime.now(timezone.utc)
     exchanges, info = people.load_exchanges(conn, user_id, as_of, include_colleagues=include_colleagues)
     feedback = latest_words(conn, user_id, as_of)
-    scores = analytics.score_ties(exchanges, as_of, feedback=feedback)
+    scores = analytics.score_ties(exchanges, as_of, feedback=feedback, domains=domains_of(info))
     ties = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
     # The order snapshots are read back in: strength as shown, then a stable key.
     ties.sort(key=lambda t: (-t["strength"], t["person_id"]))
