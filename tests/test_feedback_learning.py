@@ -76,8 +76,8 @@ def test_untouched_ties_outside_the_pattern_barely_move(world):
     others = [p for p in world["truth"] if p not in world["marked"] + world["alike"]]
     delta = np.abs(_strength(world["after"], others) - _strength(world["base"], others))
     print(f"{len(others)} ties outside the pattern: max |delta| {delta.max():.1f}, mean {delta.mean():.2f}")
-    # Then none moves by more than 3 points, and on average well under 1
-    assert delta.max() <= 3.0
+    # Then none moves by more than 5 points (of 100), and on average well under 1
+    assert delta.max() <= 5.0
     assert delta.mean() <= 1.0
 
 
@@ -96,7 +96,7 @@ def test_matters_on_one_raises_its_likes(world):
     # Then its likes rise (none falls), the closest ones by points, the rest barely move
     assert np.all(rise >= -0.05)
     assert rise.mean() >= 1.0 and rise.max() >= 3.0
-    assert moved.max() <= 2.0
+    assert moved.max() <= 5.0 and moved.mean() <= 1.0
     # and the marked tie itself gains a quarter of its remainder
     assert after[weak[0]].strength == pytest.approx(base[weak[0]].strength * 0.75 + 25, abs=0.11)
 
