@@ -7,8 +7,9 @@ before it, exactly as Kith would have scored them then. From the mail between `a
 most five people; `features.two_way_between`, the yardstick's label). Two claims are checked,
 each beside a plain baseline with the same number of ties:
 
-- the ties Kith called strong: the share the user was in touch with since; the baseline is
-  a most-recent-first list of all ties;
+- the ties Kith called strong (or, when it called fewer than TOP strong, the TOP it ranked
+  strongest, as most users' mail has few ties that strong): the share the user was in
+  touch with since; the baseline is a most-recent-first list of as many ties;
 - the ties Kith flagged cooling: the share that went quiet (no two-way touch since); the
   baseline is the longest-silent of the ties that were active (in two-way touch in the 180
   days before `as_of`).
@@ -36,6 +37,7 @@ LOOKBACK = 90 * DAY  # how far back the service places `as_of`
 MIN_HISTORY = 90 * DAY  # mail needed before `as_of`
 MIN_TIES = 10  # ties scored at `as_of`
 MIN_CALLED = 5  # ties behind a claim before a share of them means anything
+TOP = 10  # the strong claim covers at least this many ties (MIN_TIES >= TOP)
 ACTIVE = 180 * DAY
 OK, SHORT_HISTORY, FEW_TIES, NO_MAIL_SINCE = "ok", "short_history", "few_ties", "no_mail_since"
 IN_TOUCH = "In touch means mail both ways, or a meeting of at most five people."
@@ -60,11 +62,11 @@ class Evidence:
     verdict: str  # OK | SHORT_HISTORY | FEW_TIES | NO_MAIL_SINCE
     history_days: float  # mail before as_of, in days (0: none)
     ties: int  # ties scored at as_of
-    strong: Share | None  # ties called strong, in touch since (None: nothing to judge)
+    strong: Share | None  # ties called strong (or the TOP strongest), in touch since (None: nothing to judge)
     strong_recency: Share | None  # the same number of most recent ties, in touch since
     cooling: Share | None  # ties flagged cooling, quiet since
     cooling_recency: Share | None  # the same number of longest-silent active ties, quiet since
-    called_strong: int  # how many ties Kith called strong (also when too few to judge)
+    called_strong: int  # how many ties Kith called strong (the tier; the claim covers at least TOP)
     called_cooling: int
     sentences: tuple[str, ...]
 
@@ -124,7 +126,10 @@ def measure(
         )
     frame = build_frame(after, until)
     in_touch = set(frame.contacts[two_way_between(frame, as_of, until)].tolist())
-    strong_called = [s.contact for s in scores if s.tier == "strong"]
+    n_strong = sum(s.tier == "strong" for s in scores)
+    # score_ties answers strongest first
+    strong_called = [s.contact for s in scores[: max(n_strong, TOP)]]
+    claim = "called strong" if n_strong >= TOP else "ranked strongest"
     cooling_called = [s.contact for s in scores if "cooling" in s.flags]
     recent = [s.contact for s in sorted(scores, key=_most_recent_first)][: len(strong_called)]
     silent = _longest_silent_active(before, as_of, scores)[: len(cooling_called)]
@@ -137,17 +142,12 @@ def measure(
 
     n, m = len(strong_called), len(cooling_called)
     sentences: list[str] = []
-    strong = strong_recency = cooling = cooling_recency = None
-    if n >= MIN_CALLED:
-        strong, strong_recency = touched(strong_called), touched(recent)
-        sentences.append(
-            f"Of the {_ties(n)} Kith called strong on {when}, you were in touch with {strong.hits} since. "
-            f"A plain most-recent-first list got {strong_recency.hits} of {strong_recency.ties}."
-        )
-    elif n == 0:
-        sentences.append(f"Kith called no tie strong on {when}, so there is no strong call to check.")
-    else:
-        sentences.append(f"Kith called only {_ties(n)} strong on {when}: too few to tell how right that was.")
+    cooling = cooling_recency = None
+    strong, strong_recency = touched(strong_called), touched(recent)
+    sentences.append(
+        f"Of the {_ties(n)} Kith {claim} on {when}, you were in touch with {strong.hits} since. "
+        f"A plain most-recent-first list got {strong_recency.hits} of {strong_recency.ties}."
+    )
     if m >= MIN_CALLED:
         cooling, cooling_recency = quiet(cooling_called), quiet(silent)
         sentences.append(
@@ -169,7 +169,7 @@ def measure(
         strong_recency,
         cooling,
         cooling_recency,
-        n,
+        n_strong,
         m,
         tuple(sentences),
     )

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import Exchange, score_ties
-from analytics.evidence import FEW_TIES, MIN_CALLED, NO_MAIL_SINCE, OK, SHORT_HISTORY, measure
+from analytics.evidence import FEW_TIES, MIN_CALLED, NO_MAIL_SINCE, OK, SHORT_HISTORY, TOP, Share, measure
 from tests.analytics_builders import DAY, T_END
 from tests.evidence_support import CALLS, history
 
@@ -48,6 +48,19 @@ def test_strong_calls_are_checked_against_two_way_touch_since_beside_recency():
         f"Of the {len(called)} ties Kith called strong on 3 March 2026, you were in touch with "
         f"{e.strong.hits} since. A plain most-recent-first list got {e.strong_recency.hits} of {len(called)}."
     )
+
+
+def test_with_fewer_than_ten_strong_ties_the_ten_strongest_are_checked():
+    # Given a history where Kith calls fewer than ten ties strong
+    ex = [x for x in history() if not {x.sender, *x.recipients} & {1, 2, 3, 4, 5}]
+    e = measure(ex, ex, CALLS, T_END)
+    scores = score_ties([x for x in ex if x.at < CALLS], CALLS)
+    n_strong = sum(s.tier == "strong" for s in scores)
+    assert 0 < n_strong < TOP and e.called_strong == n_strong
+    # Then the claim covers the ten Kith ranked strongest, and says so
+    top = [s.contact for s in scores[:TOP]]
+    assert e.strong == Share(TOP, sum(two_way_since(ex, c) for c in top))
+    assert e.sentences[0].startswith("Of the 10 ties Kith ranked strongest on 3 March 2026, you were in touch with ")
 
 
 def test_cooling_calls_are_checked_against_going_quiet():

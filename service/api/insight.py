@@ -29,8 +29,11 @@ class QuietShare(BaseModel):
 
 
 class StrongClaim(BaseModel):
-    called: int = Field(description="Ties Kith called strong then (shares only from 5 on).")
-    kith: StrongShare | None = Field(description="Kith's strong ties; null when too few to judge.")
+    called: int = Field(description="Ties Kith called strong then (its tier).")
+    kith: StrongShare | None = Field(
+        description="The ties Kith called strong, or its 10 strongest when it called fewer; "
+        "null when there is too little to judge."
+    )
     recency: StrongShare | None = Field(description="As many ties, most recent first.")
 
 
