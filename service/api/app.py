@@ -8,7 +8,7 @@ create_app(settings)
               user's cached pages of ties (page_cache) after any request of theirs that may write;
               security headers on every response, errors included (headers.SecurityHeaders)
   errors: JSON bodies for every 4xx/5xx (errors.install)
-  routers: ties, people, accounts, digest, me (tokens, export, delete), dashboard
+  routers: ties, people, accounts, digest, me (tokens, export, delete), insight, dashboard
 """
 
 from __future__ import annotations
