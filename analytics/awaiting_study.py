@@ -12,6 +12,11 @@ The second replaces the `awaiting_reply` column in every row the study scores an
 (the egos' rows, their own training sets and the pooled priors' rows); the baseline does
 not read that column. The lockbox is never read here.
 
+It also checks the ghosting guard's premise: active ties (two-way touch in the 180 days
+before) where the user's last GUARD_RUN or more direct messages went unanswered, against
+the other active ties and the active ties flagged cooling — their future two-way rate
+(the yardstick's label), with intervals over people.
+
     .venv/bin/python -m analytics.awaiting_study [--data DIR] [--egos 30] [--boot 200]
 """
 
@@ -26,12 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from analytics import lockbox as lb
-from analytics.awaiting import Timeline, awaiting_column
+from analytics.awaiting import GUARD_RUN, Timeline, awaiting_column
 from analytics.backtest import Mail, _data_folder, ego_exchanges, messages, sample_egos
 from analytics.features import MODEL_FEATURES, F
 from analytics.frame import build_frame
 from analytics.records import USER, Exchange
-from analytics.scorecard import lift, lift_line
+from analytics.metrics import bootstrap
+from analytics.scorecard import fmt, lift, lift_line
 from analytics.training import TrainingSet
 from analytics.yardstick import Study, dev_dates
 
@@ -79,11 +85,14 @@ def _set_column(ts: TrainingSet, contacts: np.ndarray, timeline: Timeline) -> No
         ts.X[rows, F["awaiting_reply"]] = awaiting_column(timeline, contacts[ts.contact[rows]].tolist(), float(s))
 
 
-def install(study: Study, mail: Mail, lines: Lines) -> None:
-    """Replace the signals.py column with awaiting.py's everywhere the study reads it."""
+def install(study: Study, mail: Mail, lines: Lines) -> np.ndarray:
+    """Replace the signals.py column with awaiting.py's everywhere the study reads it;
+    return, per scored row (in `Study.evaluate` order), whether the tie is guarded."""
+    guarded: list[np.ndarray] = []
     for d in study.data:
         exchanges = ego_exchanges(mail, d.ego)
         timeline = Timeline.of(with_lines(exchanges, d.ego, lines))
+        rows_guarded = np.zeros(len(d.label), bool)
         for fit_at, ts in d.fits.items():
             _set_column(ts, build_frame(exchanges, fit_at).contacts, timeline)
         for j, t in enumerate(study.dates):
@@ -92,10 +101,18 @@ def install(study: Study, mail: Mail, lines: Lines) -> None:
                 contacts = build_frame(exchanges, t).contacts
                 assert len(contacts) == len(rows)  # every contact seen before t has a row
                 d.X[rows, F["awaiting_reply"]] = awaiting_column(timeline, contacts.tolist(), t)
+                ghosted = timeline.guarded(t, GUARD_RUN)
+                rows_guarded[rows] = [c in ghosted for c in contacts.tolist()]
+        guarded.append(rows_guarded)
     cutoff = study.dates[0]
     for ego, ts in study.pool.items():
         exchanges = ego_exchanges(mail, ego)
         _set_column(ts, build_frame(exchanges, cutoff).contacts, Timeline.of(with_lines(exchanges, ego, lines)))
+    return np.concatenate(guarded)
+
+
+def _rate(y: np.ndarray, sel: np.ndarray) -> float:
+    return float(y[sel].mean()) if sel.any() else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,10 +139,20 @@ def main(argv: list[str] | None = None) -> int:
         lift_line("signals.awaiting_reply", lift(base, signals_variant, n_boot=args.boot)),
         f"(rows flagged {flagged:.3f})",
     )
-    install(study, mail, lines)
+    guarded = install(study, mail, lines)
     flagged = float(np.mean(np.concatenate([d.X[:, F["awaiting_reply"]] for d in study.data])))
     mine = study.evaluate(with_feature)
     print(lift_line("awaiting.awaiting_reply", lift(base, mine, n_boot=args.boot)), f"(rows flagged {flagged:.3f})")
+    y, active, cooling = base.label, base.active, base.cooling
+    g, other, cool = guarded & active, ~guarded & active, cooling & active
+    print(
+        f"ghosting guard: {int(g.sum())} active tie-months guarded (>= {GUARD_RUN} unanswered), "
+        f"{int(other.sum())} other active, {int(cool.sum())} active flagged cooling; future two-way rate:"
+    )
+    for name, sel in (("guarded", g), ("other active", other), ("cooling", cool)):
+        print(f"  {name:13s} {fmt(bootstrap(base.ego, lambda r, c, sel=sel: _rate(y[r], sel[r]), n=args.boot))}")
+    ratio = bootstrap(base.ego, lambda r, c: _rate(y[r], g[r]) / max(_rate(y[r], other[r]), 1e-9), n=args.boot)
+    print(f"  guarded / other active {fmt(ratio)}")
     return 0
 
 
