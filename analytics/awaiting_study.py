@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,6 +116,11 @@ def _rate(y: np.ndarray, sel: np.ndarray) -> float:
     return float(y[sel].mean()) if sel.any() else float("nan")
 
 
+def _rate_of(y: np.ndarray, sel: np.ndarray) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The bootstrap statistic: the label rate of the selected rows among those drawn."""
+    return lambda rows, _copy: _rate(y[rows], sel[rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analytics.awaiting_study")
     ap.add_argument("--data")
@@ -150,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{int(other.sum())} other active, {int(cool.sum())} active flagged cooling; future two-way rate:"
     )
     for name, sel in (("guarded", g), ("other active", other), ("cooling", cool)):
-        print(f"  {name:13s} {fmt(bootstrap(base.ego, lambda r, c, sel=sel: _rate(y[r], sel[r]), n=args.boot))}")
+        print(f"  {name:13s} {fmt(bootstrap(base.ego, _rate_of(y, sel), n=args.boot))}")
     ratio = bootstrap(base.ego, lambda r, c: _rate(y[r], g[r]) / max(_rate(y[r], other[r]), 1e-9), n=args.boot)
     print(f"  guarded / other active {fmt(ratio)}")
     return 0
