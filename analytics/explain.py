@@ -8,11 +8,13 @@ last 90 days") rather than a feature name, and adds what changed since a month a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
+from analytics.awaiting import Unanswered, Waiting
 from analytics.features import F, FEATURES
 from analytics.frame import DAY, IN, OUT, Frame
 
@@ -256,3 +258,46 @@ def explain(
             verb = "Up" if delta > 0 else "Down"
             out.append(f"{verb} from {strength_before:.0f} 30 days ago{why}")
     return out
+
+
+def _day(ts: float) -> str:
+    d = datetime.fromtimestamp(ts, timezone.utc)
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def _within(seconds: float) -> str:
+    hours = seconds / 3600.0
+    if hours < 1.5:
+        return "within an hour"
+    if hours < 20:
+        return f"within {round(hours)} hours"
+    if hours < 36:
+        return "within a day"
+    return f"within {round(hours / 24)} days"
+
+
+def waiting_words(w: Waiting, as_of: float) -> tuple[str, str]:
+    """(reason, suggestion) for a message waiting for the user's answer."""
+    wrote = "wrote to you" if w.messages == 1 else f"wrote to you {w.messages} times since"
+    waited = _span((as_of - w.since) / 86400.0)
+    if w.basis == "them":
+        habit = f"; you usually answer them {_within(w.usual_s)}"
+    elif w.basis == "overall":
+        habit = f"; you usually answer people {_within(w.usual_s)}"
+    else:
+        habit = ""
+    reason = f"Awaiting your reply: they {wrote} on {_day(w.since)} ({waited} ago){habit}"
+    return reason, f"Answer their message of {_day(w.since)}: it has waited {waited}{habit}."
+
+
+def guard_words(u: Unanswered) -> tuple[str, str]:
+    """(reason, suggestion) for a tie where the user's last messages went unanswered."""
+    heard = (
+        f"they last wrote or met you on {_day(u.last_heard)}" if u.last_heard is not None else "they never wrote back"
+    )
+    reason = f"Your last {u.messages} messages to them, since {_day(u.since)}, have had no answer; {heard}"
+    suggestion = (
+        f"Leave the next move to them: you have written {u.messages} times since {_day(u.since)} "
+        "without an answer, so Kith will not suggest writing again."
+    )
+    return reason, suggestion

@@ -5,6 +5,12 @@ a strong tie that is cooling (worth what it was a month ago), a dormant tie with
 revival value, and a tie where the other side invests more than the user (worth its
 strength). The user's feedback wins: "not_relationship" and "snooze" never appear,
 "matters" counts half again as much.
+
+Two facts from analytics/awaiting.py come first: a message waiting for the user's answer
+is the most concrete thing to do on a tie, so it replaces any other suggestion for it
+("awaiting_reply"); and after GUARD_RUN unanswered messages from the user, a suggestion to
+reach out (cooling, dormant, they invest more) becomes one to wait for them
+("waiting_on_them"), ranked below every suggestion to act.
 """
 
 from __future__ import annotations
@@ -15,18 +21,23 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from analytics.awaiting import Unanswered, Waiting
+from analytics.explain import guard_words, waiting_words
 from analytics.reciprocity import Reciprocity
 from analytics.rhythm import Rhythm
 
 MAX_DEEPEN = 5
 COOLING_MIN_STRENGTH = 30.0
+AWAITING_MIN_STRENGTH = 15.0  # a weaker tie's waiting message is not one to deepen
+GUARD_SHARE = 0.25  # a "wait for them" ranks at a quarter of the outreach it replaces
 EXCLUDED = ("not_relationship", "snooze")
+ACTIONS = ("awaiting_reply", "cooling", "dormant", "they_invest_more")
 
 
 @dataclass(frozen=True)
 class Pick:
     index: int  # contact index
-    kind: str  # "cooling" | "dormant" | "they_invest_more"
+    kind: str  # "awaiting_reply" | "cooling" | "dormant" | "they_invest_more" | "waiting_on_them"
     value: float
     reason: str
     suggestion: str
@@ -57,14 +68,29 @@ def candidates(
     met_at_baseline: np.ndarray,
     feedback: Mapping[int, str],
     limit: int = MAX_DEEPEN,
+    *,
+    waiting: Mapping[int, Waiting] | None = None,
+    guarded: Mapping[int, Unanswered] | None = None,
+    as_of: float | None = None,
 ) -> list[Pick]:
+    """The short list. `waiting` and `guarded` (by person id, from awaiting.Timeline at
+    `as_of`) are the messages waiting for the user and the ties the user keeps writing to
+    without an answer."""
+    waiting, guarded = waiting or {}, guarded or {}
     picks: list[Pick] = []
     for i in range(len(contacts)):
-        fb = feedback.get(int(contacts[i]))
+        person = int(contacts[i])
+        fb = feedback.get(person)
         if fb in EXCLUDED:
             continue
         boost = 1.5 if fb == "matters" else 1.0
         then = max(strength[i], strength_before[i] if np.isfinite(strength_before[i]) else 0.0)
+        w = waiting.get(person)
+        if w is not None and as_of is not None and strength[i] >= AWAITING_MIN_STRENGTH:
+            reason, action = waiting_words(w, as_of)
+            picks.append(Pick(i, "awaiting_reply", then * boost, reason, action))
+            continue
+        before = len(picks)
         if rh.cooling[i] and then >= COOLING_MIN_STRENGTH:
             every = _every(rh.interval_days[i])
             recent = int(rh.recent_days[i])
@@ -93,12 +119,19 @@ def candidates(
             )
             reason = f"They invest more: {them} messages from them against {you} from you in the last year"
             picks.append(Pick(i, "they_invest_more", strength[i] * 0.8 * boost + 10, reason, action))
+        g = guarded.get(person)
+        if g is not None and len(picks) > before:
+            # Every kind above suggests writing to them: after GUARD_RUN unanswered
+            # messages, the suggestion is to wait, and the words say why.
+            reason, action = guard_words(g)
+            picks[-1] = Pick(i, "waiting_on_them", picks[-1].value * GUARD_SHARE, reason, action)
     picks.sort(key=lambda p: (-p.value, int(contacts[p.index])))
-    # The best of each kind first (a list of five dormant ties says less than one of each),
-    # then the rest by value.
+    # The best of each kind of action first (a list of five dormant ties says less than one
+    # of each), then the rest by value.
     firsts: dict[str, Pick] = {}
     for p in picks:
-        firsts.setdefault(p.kind, p)
+        if p.kind in ACTIONS:
+            firsts.setdefault(p.kind, p)
     lead = sorted(firsts.values(), key=lambda p: (-p.value, int(contacts[p.index])))
     ranked = lead + [p for p in picks if p not in lead]
     return ranked[: min(limit, MAX_DEEPEN)]

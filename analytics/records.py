@@ -16,7 +16,8 @@ USER = 0
 class Exchange:
     """One message or meeting that involves the user.
 
-    email:   `sender` wrote to `recipients` (to/cc/bcc), one of them is USER or sender is.
+    email:   `sender` wrote to `recipients` (to/cc/bcc, those off the To line also in `cc`),
+             one of them is USER or sender is.
     meeting: `sender` is the organiser; `recipients` are the attendees who did not decline.
     """
 
@@ -29,6 +30,9 @@ class Exchange:
     reply_to: str | None = None  # In-Reply-To (or last of References)
     duration_s: float = 0.0
     audience: int = 0  # everyone on it except the user (0: computed from sender+recipients)
+    # Recipients not on the To line (Cc, Bcc, or delivered without being named: an alias, a
+    # forward); a subset of `recipients`. Empty when unknown: everyone is then taken as To.
+    cc: tuple[int, ...] = ()
 
     def size(self) -> int:
         if self.audience:

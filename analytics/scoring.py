@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from analytics.awaiting import Timeline
 from analytics.explain import explain, facts
 from analytics.features import FEATURES, MODEL_FEATURES, Habits, habits_of, snapshot
 from analytics.feedback_layer import fit_layer, labels_of, logit, sigmoid, word_lines
@@ -124,7 +125,19 @@ def score_ties(
     fx = facts(frame, t)
     base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
     met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0
-    picks = candidates(frame.contacts, strength, strength_before, rh, rec, met_at_baseline, feedback)
+    timeline = Timeline.of(x for x in exchanges if x.at < t)
+    picks = candidates(
+        frame.contacts,
+        strength,
+        strength_before,
+        rh,
+        rec,
+        met_at_baseline,
+        feedback,
+        waiting=timeline.waiting(t),
+        guarded=timeline.guarded(t),
+        as_of=t,
+    )
     picked = {p.index: (rank, p) for rank, p in enumerate(picks, start=1)}
 
     led = rec.ledger

@@ -213,3 +213,18 @@ def test_the_assembly_reads_no_database():
             m.startswith("psycopg") or m in ("db", "own", "persons", "rules", "refresh", "suggestions", "exchanges")
             for m in imported
         ), name
+
+
+def test_the_to_line_is_kept_so_awaiting_reply_can_tell_to_from_cc():
+    # Given Ana writing to the user with Bob on Cc, Bob writing to Ana with the user on Cc,
+    # and a row from before the To line was read (no `to` column)
+    rows = [
+        mail(1, "ana@example.org", ["me@home.example", "bob@example.org"])._replace(to="me@home.example"),
+        mail(2, "bob@example.org", ["ana@example.org", "me@home.example"])._replace(to="ana@example.org"),
+        mail(3, "me@home.example", ["ana@example.org", "bob@example.org"], sent=True)._replace(to="ana@example.org"),
+        mail(4, "ana@example.org", ["me@home.example"]),
+    ]
+    # When they are assembled
+    out = assemble(rows, directory()).exchanges
+    # Then each exchange names who was off the To line, and an unknown line leaves it empty
+    assert [x.cc for x in out] == [(BOB,), (USER,), (BOB,), ()]

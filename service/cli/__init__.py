@@ -18,7 +18,7 @@ import typer
 from ingest.errors import KithError
 
 from ..output import terminal_text
-from . import mailboxes, ops, reading
+from . import insight, mailboxes, ops, reading
 from .runtime import err, out
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ for command in (
     reading.score,
     reading.ties,
     reading.digest,
+    insight.backtest,
     reading.delete,
     mailboxes.quarantine,
     ops.migrate,

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import providers
-from ..ties import detail as td, pages
+from ..ties import detail as td, evidence as tie_evidence, pages
 from ..ties.snapshots import strongest
 from ..account_health import account_health
 from ..providers.web_flow import ConnectUnavailable, authorize_url, bind as oauth_bind
@@ -106,6 +106,7 @@ def home(request: Request) -> Response:
             )
             deepen = [json.loads(t) for t in texts]
         accounts = account_health(conn, user)
+        evidence = tie_evidence.panel(conn, user, snap)
     points = [
         {
             "person_id": t["person_id"],
@@ -123,6 +124,7 @@ def home(request: Request) -> Response:
         me={"email": me[0], "name": me[1]},
         deepen=deepen,
         accounts=accounts,
+        evidence=evidence,
         chart=charts.scatter(points),
         n_ties=total,
         n_points=len(points),

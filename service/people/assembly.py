@@ -113,23 +113,25 @@ def _assemble(rows, book: _Book, excluded: Counter):
     seen_meetings: set[tuple] = set()
     listy: set[int] = set()
     who = book
-    for (
-        kind,
-        at,
-        message_id,
-        reply_to,
-        thread_id,
-        duration_s,
-        status,
-        labels,
-        is_sent,
-        is_draft,
-        headers,
-        first,
-        rcpt,
-        attendees,
-        n_participants,
-    ) in rows:
+    for row in rows:
+        (
+            kind,
+            at,
+            message_id,
+            reply_to,
+            thread_id,
+            duration_s,
+            status,
+            labels,
+            is_sent,
+            is_draft,
+            headers,
+            first,
+            rcpt,
+            attendees,
+            n_participants,
+        ) = row[:15]
+        to_raw = row[15].split("\x1f") if len(row) > 15 and row[15] else None
         labels = labels.split("\x1f") if labels else ()
         if kind == "email":
             if message_id and message_id in seen_mail:
@@ -171,6 +173,7 @@ def _assemble(rows, book: _Book, excluded: Counter):
                 recipients.append(USER)  # delivered to the user (bcc, alias, forward)
             if sender == USER and not recipients:
                 continue
+            cc = _off_to_line(recipients, to_raw, book)
             if message_id:
                 seen_mail.add(message_id)
             kept.append(
@@ -183,6 +186,7 @@ def _assemble(rows, book: _Book, excluded: Counter):
                     key=message_id,
                     reply_to=reply_to,
                     audience=max(1, len(everyone)),
+                    cc=cc,
                 )
             )
             raw_sender.append(first)
@@ -233,6 +237,14 @@ def _assemble(rows, book: _Book, excluded: Counter):
         )
         raw_sender.append(org_raw)
     return kept, raw_sender, listy
+
+
+def _off_to_line(recipients: list[int], to_raw: list[str] | None, book: _Book) -> tuple[int, ...]:
+    """The recipients not named on the To line (all on it when the line is not known)."""
+    if to_raw is None:
+        return ()
+    on_to = {book[a][0] for a in to_raw}
+    return tuple(p for p in recipients if p not in on_to)
 
 
 def _keep(raws, book: _Book, excluded: Counter, sender, count: bool = True) -> list[int]:
@@ -331,6 +343,7 @@ def _replace_recipients(x: Exchange, recipients: tuple[int, ...]) -> Exchange:
         reply_to=x.reply_to,
         duration_s=x.duration_s,
         audience=x.audience,
+        cc=tuple(p for p in x.cc if p in recipients),
     )
 
 

@@ -30,7 +30,8 @@ SELECT i.kind, extract(epoch FROM i.occurred_at)::float8, i.message_id,
        min(p.address) FILTER (WHERE p.role IN ('from', 'organizer')),
        string_agg(p.address, E'\\x1f') FILTER (WHERE p.role IN ('to', 'cc', 'bcc')),
        string_agg(p.address || E'\\x1e' || coalesce(p.response, ''), E'\\x1f') FILTER (WHERE p.role = 'attendee'),
-       i.n_participants
+       i.n_participants,
+       string_agg(p.address, E'\\x1f') FILTER (WHERE p.role = 'to')
 FROM interactions i JOIN participants p ON p.interaction_id = i.id
 WHERE i.user_id = %s AND i.occurred_at < coalesce(%s::timestamptz, 'infinity'::timestamptz)
 GROUP BY i.id

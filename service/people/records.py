@@ -29,6 +29,7 @@ class InteractionRow(NamedTuple):
     rcpt: str | None  # to, cc, bcc
     attendees: str | None
     n_participants: int | None
+    to: str | None = None  # the To line alone (None: not known, every recipient is taken as To)
 
 
 @dataclass(frozen=True)
