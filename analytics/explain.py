@@ -105,6 +105,8 @@ def facts(frame: Frame, as_of: float) -> Facts:
 
 def _plural(n: float, word: str) -> str:
     n = int(round(n))
+    if n == 0:
+        return f"no {word}s"
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -146,7 +148,10 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
             "from them in the last 90 days"
         )
     if name == "volume_shared":
-        return f"You were both on {_plural(fx.shared[i], 'message')} from others in the last 90 days"
+        n = int(fx.shared[i])
+        if n == 0:
+            return "No message from others went to you both in the last 90 days"
+        return f"{_plural(n, 'message')} from others went to you both in the last 90 days"
     if name == "meeting_hours":
         if fx.meetings[i] == 0:
             return "No meetings together in the last 90 days"
@@ -227,6 +232,7 @@ def explain(
         order = np.argsort(-np.abs(contrib), kind="stable")
     for j in order.tolist():
         s = sentence(FEATURES[j], i, x, fx, ledger)
+        s = s[:1].upper() + s[1:] if s else s  # "no messages to them and ..." starts a sentence
         if s and s not in seen:
             out.append(s)
             seen.add(s)
@@ -237,7 +243,7 @@ def explain(
     else:
         delta = strength - strength_before
         if abs(delta) < 5:
-            out.append(f"About as strong as 30 days ago ({strength_before:.0f})")
+            out.append(f"About as strong as 30 days ago, when it was {strength_before:.0f}")
         else:
             why = ""
             if contrib_before is not None:
@@ -254,5 +260,5 @@ def explain(
                     word = word.replace("no two-way", "a two-way")
                 why = f", mostly {word}"
             verb = "Up" if delta > 0 else "Down"
-            out.append(f"{verb} from {strength_before:.0f} 30 days ago{why}")
+            out.append(f"{verb} from {strength_before:.0f} to {strength:.0f} over the last 30 days{why}")
     return out
