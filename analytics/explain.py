@@ -253,7 +253,8 @@ def explain(
                 if delta > 0:
                     word = word.replace("fewer", "more").replace("less", "more").replace("slower", "faster")
                     word = (
-                        word.replace("a longer silence", "more recent contact")
+                        word.replace("a longer silence from one side", "more recent contact both ways")
+                        .replace("a longer silence", "more recent contact")
                         .replace("a lower", "a higher")
                         .replace("no recent", "a recent")
                     )

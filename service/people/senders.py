@@ -2,8 +2,8 @@
 
 An import with the wrong own address (`--address me@example.org` for a mailbox that never
 sends from it) makes every message incoming: no tie is two-way and the table stays empty.
-`check` notices it ("none of the 521 messages was sent from ...") and names the most
-frequent sender, the likely owner; the CLI prints it after an import and the dashboard
+`check` notices it ("none of the 521 messages was sent from ...") and names the address
+on the most messages, the likely owner; the CLI prints it after an import and the dashboard
 shows it. `learn_aliases` adds the user's other addresses, as the identity rules do for a
 provider's sendAs list: a sender on the same domain as one of the user's own addresses,
 either with the same display name ("Robert Badeer") or with the usual short form of it as
@@ -26,8 +26,8 @@ class SenderCheck:
     messages: int  # email interactions held for the user
     from_user: bool  # at least one was sent from an own address
     own: tuple[str, ...]  # the user's addresses, as given
-    top_sender: str | None = None  # the most frequent sender, when none is the user
-    top_count: int = 0
+    top_sender: str | None = None  # the address on the most messages, when none is the user's
+    top_count: int = 0  # how many messages it is on
 
     @property
     def wrong_address(self) -> bool:
@@ -49,8 +49,8 @@ class SenderCheck:
             else "if that is you, add it as your address and import again"
         )
         return (
-            f"{head}; the most frequent sender is {self.top_sender} ({self.top_count} {message}): {tail}. "
-            "Until then every message counts as received, and no tie can be two-way."
+            f"{head}; the address on most of them is {self.top_sender} ({self.top_count} of {self.messages}): "
+            f"{tail}. Until then every message counts as received, and no tie can be two-way."
         )
 
 
@@ -77,10 +77,13 @@ def check(conn, user_id: int) -> SenderCheck:
     ).fetchone()
     if mine is not None:
         return SenderCheck(messages, True, given)
+    # The owner of a mailbox is on nearly every message in it, sent or received: the
+    # address on the most messages names them better than the busiest sender does.
     top = conn.execute(
-        "SELECT p.address, count(*) FROM participants p JOIN interactions i ON i.id = p.interaction_id "
-        "WHERE p.user_id = %s AND p.role = 'from' AND i.kind = 'email' "
-        "GROUP BY p.address ORDER BY count(*) DESC, p.address LIMIT 1",
+        "SELECT p.address, count(DISTINCT p.interaction_id) FROM participants p "
+        "JOIN interactions i ON i.id = p.interaction_id "
+        "WHERE p.user_id = %s AND i.kind = 'email' AND NOT i.is_draft "
+        "GROUP BY p.address ORDER BY 2 DESC, p.address LIMIT 1",
         (user_id,),
     ).fetchone()
     return SenderCheck(messages, False, given, top[0] if top else None, int(top[1]) if top else 0)
