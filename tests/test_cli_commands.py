@@ -11,7 +11,7 @@ from rich.console import Console
 
 from service.demo import next_steps
 
-from .test_cli import kith  # noqa: F401  (the fixture)
+from .test_cli import kith
 
 TOKEN = "kith_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
 
@@ -31,7 +31,7 @@ def test_next_steps_keep_every_command_on_one_line_at_80_and_100_columns():
         assert "  .venv/bin/kith ties --user ada.lovelace@kith.example --json" in lines
 
 
-def test_user_list_and_revoke_token(kith):  # noqa: F811
+def test_user_list_and_revoke_token(kith):
     # Given a user with two tokens
     first = kith("user", "add", "ada@kith.example", "--name", "Ada").stdout.strip()
     kith("user", "add", "ada@kith.example")
@@ -52,7 +52,7 @@ def test_user_list_and_revoke_token(kith):  # noqa: F811
     assert missing.returncode == 1 and "has no token 999999" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_refusals_are_one_line_errors(kith, tmp_path):  # noqa: F811
+def test_refusals_are_one_line_errors(kith, tmp_path):
     kith("user", "add", "ada@kith.example")
     # Given no terminal (stdin is /dev/null), `kith delete` without --yes refuses
     delete = kith("delete", "--user", "ada@kith.example", check=False)
@@ -61,7 +61,9 @@ def test_refusals_are_one_line_errors(kith, tmp_path):  # noqa: F811
     # A preview into a directory that does not exist is one line, not a traceback
     preview = kith("digest", "--user", "ada@kith.example", "--preview", "/no/such/dir/x.html", check=False)
     assert preview.returncode == 1 and "Traceback" not in preview.stderr
-    assert preview.stderr.strip().splitlines() == ["error: cannot write /no/such/dir/x.html: the directory /no/such/dir does not exist"]
+    assert preview.stderr.strip().splitlines() == [
+        "error: cannot write /no/such/dir/x.html: the directory /no/such/dir does not exist"
+    ]
     # `kith serve` on a port something already listens on says so
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -72,8 +74,33 @@ def test_refusals_are_one_line_errors(kith, tmp_path):  # noqa: F811
     assert "Traceback" not in serve.stderr
 
 
-def test_every_option_documents_its_format(kith):  # noqa: F811
+def test_every_option_documents_its_format(kith):
     assert "YYYY-MM-DD" in kith("ties", "--help").stdout
     assert "YYYY-MM-DD" in kith("score", "--help").stdout
     digest_help = kith("digest", "--help").stdout
     assert "YYYY-MM-DD" in digest_help and "--resend" in digest_help
+
+
+def test_the_ties_table_shows_flags_in_words_and_last_contact_as_time_ago():
+    from datetime import datetime, timedelta, timezone
+
+    from service import output
+
+    # Given a one-sided tie last in touch three days ago
+    when = (datetime.now(timezone.utc) - timedelta(days=3, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tie = {
+        "strength": 40,
+        "tier": "medium",
+        "contact": "ana@example.org",
+        "name": "Ana",
+        "reciprocity": -40,
+        "flags": ["one_sided_them"],
+        "last_interaction": when,
+    }
+    buffer = io.StringIO()
+    # When the table is printed
+    output.ties_table(Console(file=buffer, width=160, emoji=False), [tie])
+    text = buffer.getvalue()
+    # Then the flag is a phrase, the date is relative, and balance is explained
+    assert "one-sided: they reach out" in text and "one_sided_them" not in text
+    assert "3 days ago" in text and "+100 when you do" in text

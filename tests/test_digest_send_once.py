@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 from tests.digest_helpers import seed_user
 
-from .test_cli import kith  # noqa: F401  (the fixture)
+from .test_cli import kith
 
 
-def test_send_twice_mails_once_and_resend_mails_again(kith, settings, database, tmp_path):  # noqa: F811
+def test_send_twice_mails_once_and_resend_mails_again(kith, settings, database, tmp_path):
     # Given a user with scored ties
     with database.tx() as conn:
         user_id = seed_user(conn, "zoe@example.org", datetime.now(timezone.utc))

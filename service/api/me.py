@@ -76,7 +76,9 @@ EXPORT_BATCH = 2000
 
 
 class MailState(BaseModel):
-    latest: datetime | None = Field(default=None, description="Your newest mail or meeting up to now; null without any.")
+    latest: datetime | None = Field(
+        default=None, description="Your newest mail or meeting up to now; null without any."
+    )
     ended: bool = Field(default=False, description="True when that is more than 90 days ago.")
     scored_as_of: datetime | None = Field(
         default=None, description="When ended: the moment your ties are scored as of (the end of that day, UTC)."
