@@ -112,6 +112,11 @@ def test_the_api_and_dashboard_say_so_and_offer_a_date(settings, database, tmp_p
         # And a date that cannot be read is said so, not a 500
         bad = client.get("/", params={"as_of": "not-a-date"})
         assert bad.status_code == 200 and "could not be read" in bad.text
+        # And another user's dashboard, even asked for a date, shows none of this user's ties
+        client.post("/signin", data={"token": other.token}, headers={"origin": ORIGIN}, follow_redirects=False)
+        theirs = client.get("/", params={"as_of": "2000-03-01"}).text
+        assert "14 August 2000" not in theirs and "Zed Young" not in theirs
+        assert "Strongest ties as of 1 March 2000" in theirs and "No ties yet on that date" in theirs
 
 
 def test_the_digest_says_so(settings, database, tmp_path):
