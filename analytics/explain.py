@@ -162,7 +162,8 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
             f"{int(fx.one_to_one_meetings[i])} of them one-to-one"
         )
     if name == "volume_long":
-        return f"Contact on {round(x[F['active_weeks']] * 52)} of the last 52 weeks"
+        weeks = round(x[F["active_weeks"]] * 52)
+        return f"Contact on {weeks} of the last 52 weeks" if weeks else "No contact in any of the last 52 weeks"
     if name == "one_to_one_share":
         return f"{round(100 * v)}% of the last year's contact was one-to-one"
     if name == "small_group_share":
@@ -170,7 +171,8 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "tie_age":
         return f"You have been in touch for {_span(np.expm1(v))}"
     if name == "active_weeks":
-        return f"In touch in {round(v * 52)} of the last 52 weeks"
+        weeks = round(v * 52)
+        return f"In touch in {weeks} of the last 52 weeks" if weeks else "No contact in any of the last 52 weeks"
     if name == "reply_rate_you":
         return f"You answer about {round(100 * v)}% of their messages within a week"
     if name == "reply_rate_them":
@@ -195,7 +197,10 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name in ("two_way_rate", "two_way_typical"):
         return f"About {np.expm1(v):.1f} two-way exchanges (answered conversations or meetings) a month"
     if name == "two_way_weeks":
-        return f"Two-way contact in {round(v * 13)} of the last 13 weeks"
+        weeks = round(v * 13)
+        return (
+            f"Two-way contact in {weeks} of the last 13 weeks" if weeks else "No two-way contact in the last 13 weeks"
+        )
     if name in ("two_way_volume", "two_way_steady", "two_way_long"):
         return (
             f"{_plural(ledger['replies_by_you'][i] + ledger['replies_by_them'][i], 'answer')} "

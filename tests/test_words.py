@@ -59,6 +59,8 @@ def test_no_count_is_written_as_zero():
     assert sentence("volume_shared", 0, x, _facts(shared=3), _ledger()) == (
         "3 messages from others went to you both in the last 90 days"
     )
+    assert sentence("volume_long", 0, x, _facts(), _ledger()) == "No contact in any of the last 52 weeks"
+    assert sentence("two_way_weeks", 0, x, _facts(), _ledger()) == "No two-way contact in the last 13 weeks"
     # And no sentence of a tie with no contact at all shows a 0 count
     lines = explain(0, x, np.arange(len(FEATURES), dtype=float), _facts(), _ledger(), 10.0, None, None)
     assert not any(" 0 " in f" {line} " for line in lines), lines
