@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service import digest, store
@@ -20,6 +21,7 @@ from service.ties.scoring import score_user
 from service.ties.snapshots import latest_as_of, list_ties
 
 from .api_support import auth_header, seed_user
+from .conftest import ENRON
 from .old_mail import LAST, ME, write_old_mbox
 
 ORIGIN = "http://testserver"
@@ -125,3 +127,26 @@ def test_the_digest_says_so(settings, database, tmp_path):
     with database.tx() as conn:
         html = digest.render_preview(settings, conn, user_id)
     assert "14 August 2000" in html and "scored your ties as of that day" in html
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ENRON.exists(), reason="../shared/data/enron-igraph is not beside the repo")
+def test_a_real_enron_mailbox_is_ranked_as_of_its_end(database, tmp_path):
+    from ingest.sandbox.enron import employee_mbox, load_people
+
+    # Given one Enron employee's mail (it ends in 2002), imported and scored without a date
+    employee = 107  # Louise Kitchen
+    path = tmp_path / "kitchen.mbox"
+    employee_mbox(ENRON, employee, path)
+    me = load_people(ENRON)[employee].address
+    with database.tx() as conn:
+        user_id = store.create_user(conn, me, "Louise Kitchen")
+    import_file(database, user_id, "mbox", path, addresses=[me])
+    ties = score_user(database, user_id)
+    # Then the ties are scored as of the end of her mail, ranked, and not all fading
+    with database.tx() as conn:
+        seen = horizon.horizon(conn, user_id)
+        assert seen.ended and latest_as_of(conn, user_id) == seen.as_of and seen.as_of.year < 2005
+    strengths = [t["strength"] for t in ties]
+    assert strengths == sorted(strengths, reverse=True) and strengths[0] >= 50
+    assert sum(t["tier"] != "fading" for t in ties) >= 10
