@@ -73,6 +73,9 @@ def test_user_import_ties_json(kith, tmp_path):
     # When it is imported
     proc = kith("import", "mbox", str(path), "--user", "you@kith.example", "--address", "you@kith.example")
     assert "2 items imported, 1 quarantined" in proc.stderr
+    # And imported again, it says there was nothing new
+    again = kith("import", "mbox", str(path), "--user", "you@kith.example", "--address", "you@kith.example")
+    assert "nothing new since the last import" in again.stderr
     # Then `kith ties --json` prints one JSON document with Ana as a tie shaped as the API's
     # tie (the DESIGN keys, in their order, then the API's own)
     ties = json.loads(kith("ties", "--user", "you@kith.example", "--json").stdout)

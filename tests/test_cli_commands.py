@@ -31,6 +31,25 @@ def test_next_steps_keep_every_command_on_one_line_at_80_and_100_columns():
         assert "  .venv/bin/kith ties --user ada.lovelace@kith.example --json" in lines
 
 
+def test_the_real_console_keeps_the_curl_line_whole_at_80_and_100_columns():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from service.cli.runtime import out\n"
+        "from service.demo import next_steps\n"
+        f"next_steps(out, 'ada.lovelace@kith.example', {TOKEN!r}, 8000)\n"
+    )
+    for columns in ("80", "100"):
+        # Given the terminal width a user has, as the COLUMNS variable says
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")} | {"COLUMNS": columns}
+        # When the CLI's own console prints the demo's next steps
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        # Then the curl line is one line
+        assert f"  curl -H 'Authorization: Bearer {TOKEN}' http://127.0.0.1:8000/v1/ties\n" in done.stdout, done
+
+
 def test_user_list_and_revoke_token(kith):
     # Given a user with two tokens
     first = kith("user", "add", "ada@kith.example", "--name", "Ada").stdout.strip()

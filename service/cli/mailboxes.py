@@ -96,6 +96,10 @@ def _import(kind: str, path: Path, user: str, addresses: list[str] | None, resta
         own_before = set(own_addresses(conn, user_id))
     reports = run_with_progress(import_file, rt.db, user_id, kind, path, addresses=addresses or [], restart=restart)
     for r in reports:
+        if not (r.written or r.quarantined or r.removed):
+            empty = "nothing in it to import" if r.full_sync else "nothing new since the last import"
+            err.print(f"{terminal_text(path)}: {empty}")
+            continue
         err.print(
             f"{terminal_text(path)}: {r.written} items imported, {r.quarantined} quarantined"
             + (f" (see `kith quarantine --user {terminal_text(user)}`)" if r.quarantined else "")
