@@ -107,6 +107,8 @@ def facts(frame: Frame, as_of: float) -> Facts:
 
 def _plural(n: float, word: str) -> str:
     n = int(round(n))
+    if n == 0:
+        return f"no {word}s"
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -148,7 +150,10 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
             "from them in the last 90 days"
         )
     if name == "volume_shared":
-        return f"You were both on {_plural(fx.shared[i], 'message')} from others in the last 90 days"
+        n = int(fx.shared[i])
+        if n == 0:
+            return "No message from others went to you both in the last 90 days"
+        return f"{_plural(n, 'message')} from others went to you both in the last 90 days"
     if name == "meeting_hours":
         if fx.meetings[i] == 0:
             return "No meetings together in the last 90 days"
@@ -159,7 +164,8 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
             f"{int(fx.one_to_one_meetings[i])} of them one-to-one"
         )
     if name == "volume_long":
-        return f"Contact on {round(x[F['active_weeks']] * 52)} of the last 52 weeks"
+        weeks = round(x[F["active_weeks"]] * 52)
+        return f"Contact on {weeks} of the last 52 weeks" if weeks else "No contact in any of the last 52 weeks"
     if name == "one_to_one_share":
         return f"{round(100 * v)}% of the last year's contact was one-to-one"
     if name == "small_group_share":
@@ -167,7 +173,8 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "tie_age":
         return f"You have been in touch for {_span(np.expm1(v))}"
     if name == "active_weeks":
-        return f"In touch in {round(v * 52)} of the last 52 weeks"
+        weeks = round(v * 52)
+        return f"In touch in {weeks} of the last 52 weeks" if weeks else "No contact in any of the last 52 weeks"
     if name == "reply_rate_you":
         return f"You answer about {round(100 * v)}% of their messages within a week"
     if name == "reply_rate_them":
@@ -192,7 +199,10 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name in ("two_way_rate", "two_way_typical"):
         return f"About {np.expm1(v):.1f} two-way exchanges (answered conversations or meetings) a month"
     if name == "two_way_weeks":
-        return f"Two-way contact in {round(v * 13)} of the last 13 weeks"
+        weeks = round(v * 13)
+        return (
+            f"Two-way contact in {weeks} of the last 13 weeks" if weeks else "No two-way contact in the last 13 weeks"
+        )
     if name in ("two_way_volume", "two_way_steady", "two_way_long"):
         return (
             f"{_plural(ledger['replies_by_you'][i] + ledger['replies_by_them'][i], 'answer')} "
@@ -229,6 +239,7 @@ def explain(
         order = np.argsort(-np.abs(contrib), kind="stable")
     for j in order.tolist():
         s = sentence(FEATURES[j], i, x, fx, ledger)
+        s = s[:1].upper() + s[1:] if s else s  # "no messages to them and ..." starts a sentence
         if s and s not in seen:
             out.append(s)
             seen.add(s)
@@ -239,7 +250,7 @@ def explain(
     else:
         delta = strength - strength_before
         if abs(delta) < 5:
-            out.append(f"About as strong as 30 days ago ({strength_before:.0f})")
+            out.append(f"About as strong as 30 days ago, when it was {strength_before:.0f}")
         else:
             why = ""
             if contrib_before is not None:
@@ -249,14 +260,15 @@ def explain(
                 if delta > 0:
                     word = word.replace("fewer", "more").replace("less", "more").replace("slower", "faster")
                     word = (
-                        word.replace("a longer silence", "more recent contact")
+                        word.replace("a longer silence from one side", "more recent contact both ways")
+                        .replace("a longer silence", "more recent contact")
                         .replace("a lower", "a higher")
                         .replace("no recent", "a recent")
                     )
                     word = word.replace("no two-way", "a two-way")
                 why = f", mostly {word}"
             verb = "Up" if delta > 0 else "Down"
-            out.append(f"{verb} from {strength_before:.0f} 30 days ago{why}")
+            out.append(f"{verb} from {strength_before:.0f} to {strength:.0f} over the last 30 days{why}")
     return out
 
 

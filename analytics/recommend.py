@@ -59,6 +59,33 @@ def _month(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%B %Y")
 
 
+def _day(ts: float) -> str:
+    d = datetime.fromtimestamp(ts, timezone.utc)
+    return f"{d.day} {d:%B %Y}"
+
+
+def _dormant_words(rh: Rhythm, i: int) -> tuple[str, str]:
+    """(reason, action) for a dormant tie: its best stretch and its last contact, by date."""
+    months = max(1, round(rh.silence_days[i] / 30.4))
+    reason = (
+        f"Quiet for {_plural(months, 'month')} after a close stretch "
+        f"({_plural(int(rh.peak_days[i]), 'active day')} in its best three months)"
+    )
+    last = rh.last_contact[i] if rh.last_contact is not None else np.nan
+    if not np.isfinite(last):
+        lead = f"You were in close touch until {_month(rh.peak_end[i])} and have not been in touch for {_plural(months, 'month')}"
+    else:
+        until = min(float(rh.peak_end[i]), float(last))
+        if _month(until) == _month(last):
+            lead = f"You were in close touch until {_day(last)}, {_plural(months, 'month')} ago"
+        else:
+            lead = (
+                f"You were in close touch until {_month(until)}; your last contact was on {_day(last)}, "
+                f"{_plural(months, 'month')} ago"
+            )
+    return reason, lead + "; send a short note about what you are doing now and ask about them."
+
+
 def candidates(
     contacts: np.ndarray,
     strength: np.ndarray,
@@ -95,7 +122,11 @@ def candidates(
             every = _every(rh.interval_days[i])
             recent = int(rh.recent_days[i])
             if met_at_baseline[i]:
-                action = f"You used to meet {every}; suggest a 30-minute catch-up in the next two weeks."
+                # `every` is the rhythm of all contact, mail included, not of the meetings.
+                action = (
+                    f"You used to be in touch {every} and have met before; "
+                    "suggest a 30-minute catch-up in the next two weeks."
+                )
             else:
                 action = f"You used to be in touch {every}; send a short personal note this week."
             reason = (
@@ -104,12 +135,7 @@ def candidates(
             )
             picks.append(Pick(i, "cooling", then * boost, reason, action))
         elif rh.dormant[i] and rh.revival[i] > 0:
-            silent = rh.silence_days[i] / 30.4
-            action = (
-                f"You were in close touch until {_month(rh.peak_end[i])} and have not spoken for "
-                f"{silent:.0f} months; send a short note about what you are doing now and ask about them."
-            )
-            reason = f"Dormant after a strong past (revival value {rh.revival[i]:.0f})"
+            reason, action = _dormant_words(rh, i)
             picks.append(Pick(i, "dormant", rh.revival[i] * boost, reason, action))
         elif rec.one_sided_them[i]:
             them, you = int(rec.them[i]), int(rec.you[i])

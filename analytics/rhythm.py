@@ -59,6 +59,7 @@ class Rhythm:
     dormant: np.ndarray
     revival: np.ndarray  # 0..100
     interval_days: np.ndarray  # typical days between active days at baseline (nan if none)
+    last_contact: np.ndarray | None = None  # epoch seconds of the last personal contact (nan if none)
 
 
 def benjamini_hochberg(p: np.ndarray, q: float = FDR) -> np.ndarray:
@@ -146,4 +147,22 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     fade = np.exp(-np.maximum(np.nan_to_num(silence, nan=0.0) - dormant_days, 0) / (3 * 365.0))
     revival = np.where(dormant, np.round(100 * strength_then * fade), 0.0)
     interval = np.where(baseline > 0, np.maximum(span, 1) / np.maximum(baseline, 1), np.nan)
-    return Rhythm(recent, baseline, span, p, cooling, quiet, silence, ratio, peak, peak_end, dormant, revival, interval)
+    last_contact = np.full(k, -np.inf)
+    np.maximum.at(last_contact, c, frame.t[m])
+    last_contact = np.where(np.isfinite(last_contact), last_contact, np.nan)
+    return Rhythm(
+        recent,
+        baseline,
+        span,
+        p,
+        cooling,
+        quiet,
+        silence,
+        ratio,
+        peak,
+        peak_end,
+        dormant,
+        revival,
+        interval,
+        last_contact,
+    )

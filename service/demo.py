@@ -101,11 +101,25 @@ def run_demo(rt, out, err, *, seed: int = 7, port: int = 8000) -> None:
     )
     output.ties_table(out, ties[:15], title=f"Strongest ties of {world.user_email}")
     output.deepen_table(out, ties_to_deepen(ties))
-    out.print(
-        f"\nAPI token for {world.user_email}: [bold]{token}[/]\n"
-        f"Open the API and dashboard:  .venv/bin/kith serve --port {port}\n"
-        f"  curl -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/v1/ties\n"
-        f"  or http://127.0.0.1:{port}/ in a browser (sign in with the token)\n"
-        f"More: .venv/bin/kith ties --user {world.user_email} --json, "
-        f"--excluded for what was left out and why"
-    )
+    next_steps(out, world.user_email, token, port)
+
+
+def next_steps(console, email: str, token: str, port: int) -> None:
+    """What to run next. Each command is one line however narrow the terminal: a command
+    broken across lines does not paste (soft wrap leaves the folding to the terminal)."""
+    lines = [
+        "",
+        f"API token for {email}: [bold]{token}[/]",
+        "Open the API and dashboard (the embedded servers run while it does):",
+        f"  .venv/bin/kith serve --port {port}",
+        "then, in another terminal:",
+        f"  curl -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/v1/ties",
+        f"or open http://127.0.0.1:{port}/ in a browser and sign in with the token.",
+        "More:",
+        f"  .venv/bin/kith ties --user {email} --json",
+        f"  .venv/bin/kith ties --user {email} --excluded",
+        "Each kith command stops the embedded PostgreSQL and Redis when it ends and nothing else",
+        "uses them (this demo too); `kith stop` stops them if a command was killed first.",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True)

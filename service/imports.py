@@ -10,7 +10,7 @@ from ingest.errors import InputError
 from ingest.sync import run_sync
 
 from .db import Database, scalar
-from .people import add_own_addresses, own_addresses, refresh_after
+from .people import add_own_addresses, own_addresses, refresh_after, senders
 from .store import ensure_account
 from .sync_store import AccountSyncStore
 
@@ -56,4 +56,8 @@ def import_file(
     store = AccountSyncStore(db, account_id)
     if restart:
         store.reset(resource, "initial")
-    return refresh_after(db, user_id, lambda: run_sync(store, connector, progress=progress))
+    reports = refresh_after(db, user_id, lambda: run_sync(store, connector, progress=progress))
+    if kind == "mbox":
+        with db.tx() as conn:
+            senders.learn_aliases(conn, user_id)
+    return reports

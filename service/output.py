@@ -33,13 +33,46 @@ def _balance(value: int) -> str:
     return f"even {value:+d}"
 
 
+FLAG_WORDS = {
+    "cooling": "cooling",
+    "dormant": "gone quiet",
+    "one_sided_you": "one-sided: you reach out",
+    "one_sided_them": "one-sided: they reach out",
+}
+
+
+def _ago(iso: str | None) -> str:
+    """`2026-10-02T14:03:00Z` as "3 days ago", "5 months ago"; empty when unknown."""
+    from datetime import datetime, timezone
+
+    if not iso:
+        return ""
+    try:
+        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    days = (datetime.now(timezone.utc) - then).days
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    if days < 60:
+        return f"{days} days ago"
+    if days < 730:
+        return f"{round(days / 30.4)} months ago"
+    return f"{round(days / 365.25)} years ago"
+
+
 def _add_row(table: Table, *cells) -> None:
     table.add_row(*(terminal_text(cell) for cell in cells))
 
 
 def ties_table(console, ties, title="Ties"):
-    table = Table(title=terminal_text(title))
-    for col in ("strength", "tier", "contact", "name", "balance", "flags", "last"):
+    table = Table(
+        title=terminal_text(title),
+        caption="balance: -100 when they do all the reaching out, +100 when you do",
+    )
+    for col in ("strength", "tier", "contact", "name", "balance", "flags", "last contact"):
         table.add_column(col, justify="right" if col == "strength" else "left")
     for t in ties:
         _add_row(
@@ -49,8 +82,8 @@ def ties_table(console, ties, title="Ties"):
             t["contact"],
             t.get("name"),
             _balance(t["reciprocity"]),
-            ", ".join(t["flags"]),
-            (t.get("last_interaction") or "")[:10],
+            ", ".join(FLAG_WORDS.get(f, f) for f in t["flags"]),
+            _ago(t.get("last_interaction")),
         )
     console.print(table)
 
@@ -60,7 +93,7 @@ def deepen_table(console, ties):
     for col in ("#", "who", "strength", "why", "suggested"):
         table.add_column(col, overflow="fold")
     for t in ties:
-        flags = ", ".join(f.replace("_", " ") for f in t.get("flags", []))
+        flags = ", ".join(FLAG_WORDS.get(f, f) for f in t.get("flags", []))
         why = "; ".join(([flags] if flags else []) + list(t.get("explanation", [])[:1]))
         _add_row(
             table,

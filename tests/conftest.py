@@ -28,21 +28,34 @@ def _with_dbname(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(**conninfo)
 
 
-def _server(tmp_path_factory, variable: str, embedded_url) -> str:
+def _server(home: Path, variable: str, embedded_url) -> str:
     """The server named by `variable`, else the embedded one, shared by every worker."""
     url = os.environ.get(variable)
     if url:
         return url
-    home = tmp_path_factory.getbasetemp().parent / "kith-embedded"
-    home.mkdir(exist_ok=True)
     return embedded_url(home)
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory) -> str:
+def embedded_home(tmp_path_factory):
+    """Where the embedded servers live when no URL is set; at the end of the session this
+    process lets go of them, and the last process of the run (xdist workers share them)
+    checks that none outlived the tests."""
     from service import embedded
 
-    return _server(tmp_path_factory, "KITH_DATABASE_URL", embedded.postgres_url)
+    home = tmp_path_factory.getbasetemp().parent / "kith-embedded"
+    home.mkdir(exist_ok=True)
+    yield home
+    if embedded.release(home):
+        left = embedded.running(home)
+        assert not left, f"embedded PostgreSQL/Redis outlived the tests: pids {left}"
+
+
+@pytest.fixture(scope="session")
+def server_url(embedded_home) -> str:
+    from service import embedded
+
+    return _server(embedded_home, "KITH_DATABASE_URL", embedded.postgres_url)
 
 
 @pytest.fixture(scope="session")
@@ -90,10 +103,10 @@ def database(database_url):
 
 
 @pytest.fixture(scope="session")
-def redis_server_url(tmp_path_factory) -> str:
+def redis_server_url(embedded_home) -> str:
     from service import embedded
 
-    return _server(tmp_path_factory, "KITH_REDIS_URL", embedded.redis_url)
+    return _server(embedded_home, "KITH_REDIS_URL", embedded.redis_url)
 
 
 def _worker_number() -> int:

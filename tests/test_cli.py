@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from service.api.schemas import Tie
+
 MBOX = """From ana@example.org Mon Mar  2 09:00:00 2026
 Message-ID: <m1@example.org>
 Date: Mon, 2 Mar 2026 09:00:00 +0000
@@ -71,11 +73,16 @@ def test_user_import_ties_json(kith, tmp_path):
     # When it is imported
     proc = kith("import", "mbox", str(path), "--user", "you@kith.example", "--address", "you@kith.example")
     assert "2 items imported, 1 quarantined" in proc.stderr
-    # Then `kith ties --json` prints one JSON document with Ana as a tie in the DESIGN shape
+    # And imported again, it says there was nothing new
+    again = kith("import", "mbox", str(path), "--user", "you@kith.example", "--address", "you@kith.example")
+    assert "nothing new since the last import" in again.stderr
+    # Then `kith ties --json` prints one JSON document with Ana as a tie shaped as the API's
+    # tie (the DESIGN keys, in their order, then the API's own)
     ties = json.loads(kith("ties", "--user", "you@kith.example", "--json").stdout)
     assert [t["contact"] for t in ties] == ["ana@example.org"]
     assert ties[0]["name"] == "Ana Ruíz"
-    assert set(ties[0]) == {
+    assert set(ties[0]) == set(Tie.model_fields)
+    assert list(ties[0])[:10] == [
         "contact",
         "name",
         "addresses",
@@ -86,7 +93,7 @@ def test_user_import_ties_json(kith, tmp_path):
         "last_interaction",
         "explanation",
         "ledger",
-    }
+    ]
     # And the quarantined message is listed with its reason
     assert "Date" in kith("quarantine", "--user", "you@kith.example").stdout
 

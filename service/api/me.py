@@ -8,13 +8,15 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from psycopg.rows import dict_row
 
 from .. import auth
 from ..db import Database, scalar
 from .errors import documented
 from ..erasure import erase_user
+from ..people import senders
+from ..ties.horizon import horizon
 from .deps import Config, Db, User
 from .schemas import Deleted, NewToken, TokenIn, TokenInfo
 
@@ -73,12 +75,27 @@ EXPORT: tuple[tuple[str, str], ...] = (
 EXPORT_BATCH = 2000
 
 
+class MailState(BaseModel):
+    latest: datetime | None = Field(
+        default=None, description="Your newest mail or meeting up to now; null without any."
+    )
+    ended: bool = Field(default=False, description="True when that is more than 90 days ago.")
+    scored_as_of: datetime | None = Field(
+        default=None, description="When ended: the moment your ties are scored as of (the end of that day, UTC)."
+    )
+    notice: str | None = Field(default=None, description="A sentence saying so, to show above your ties.")
+    address_warning: str | None = Field(
+        default=None, description="Set when none of your mail was sent from your addresses: the likely one is named."
+    )
+
+
 class Me(BaseModel):
     id: int
     email: str
     name: str | None
     timezone: str
     created_at: datetime
+    mail: MailState = Field(default_factory=lambda: MailState())
 
 
 def export_stream(db: Database, user_id: int) -> Iterator[bytes]:
@@ -110,6 +127,9 @@ def me(user: User, db: Db) -> dict:
             .execute("SELECT id, email, name, timezone, created_at FROM users WHERE id = %s", (user,))
             .fetchone()
         )
+        if row is not None:
+            check = senders.check(conn, user)
+            row["mail"] = horizon(conn, user).as_dict() | {"address_warning": check.warning(cli=False)}
     if row is None:  # erased between the token check and this read
         raise HTTPException(404, "The user is gone.")
     return row

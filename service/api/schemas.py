@@ -98,6 +98,11 @@ class TiePage(BaseModel):
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
     as_of: datetime | None = Field(None, description="When these scores were computed for.")
     source: Literal["snapshot", "computed"]
+    notice: str | None = Field(
+        None,
+        description="Set when your newest mail or meeting is more than 90 days old: the ties are then scored "
+        "as of that day, not today, and this sentence says so.",
+    )
 
 
 class TimelineWeek(BaseModel):

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import auth
-from ..ties import as_of as moments, detail as td, feedback, pages
+from ..ties import as_of as moments, detail as td, feedback, horizon, pages
 from ..ties.cursor import BadCursor, Cursor
 from ..ties.scoring import compute_ties
 from ..ties.snapshots import latest_as_of
@@ -83,10 +83,10 @@ def parse_as_of(text: str | None) -> datetime | None:
         raise HTTPException(422, f"as_of: {exc}") from None
 
 
-def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: str) -> bytes:
+def _json(items: str, next_cursor: str | None, as_of: datetime | None, source: str, notice: str | None) -> bytes:
     # The snapshot page arrives as JSON texts from Postgres; wrap them without re-parsing.
     head = '{"items":[' + items + "],"
-    tail = json.dumps({"next_cursor": next_cursor, "as_of": moments.iso(as_of), "source": source})[1:]
+    tail = json.dumps({"next_cursor": next_cursor, "as_of": moments.iso(as_of), "source": source, "notice": notice})[1:]
     return (head + tail).encode()
 
 
@@ -142,7 +142,10 @@ async def list_ties(
                 sql, sql_params = pages.page_sql(user, snap, query, pinned)
                 rows = await (await conn.execute(sql, sql_params)).fetchall()
                 items, nxt, _ = pages.page_result(rows, query, snap)
-                body = _json(",".join(items), nxt, snap, "snapshot")
+                now = datetime.now(timezone.utc)
+                latest = await (await conn.execute(horizon.LATEST_SQL, (user, now))).fetchone()
+                notice = horizon.Horizon(latest[0] if latest else None, now).notice()
+                body = _json(",".join(items), nxt, snap, "snapshot", notice)
                 cache.put(user, snap, key, body)
     except (BadCursor, ValueError) as exc:
         raise HTTPException(400, str(exc) if isinstance(exc, BadCursor) else "The cursor is not valid.") from None
@@ -153,14 +156,17 @@ async def list_ties(
 
 def _computed_page(db, user: int, query: pages.Query, pinned: Cursor | None, wanted: datetime | None) -> TiePage:
     """Ties computed from the data (an `as_of` without a snapshot, or a user never scored)."""
-    computed_at = wanted or datetime.now(timezone.utc).replace(microsecond=0)
     with reading(db) as conn:
+        seen = horizon.horizon(conn, user)
+        computed_at = wanted or seen.as_of
         ties = compute_ties(conn, user, computed_at)
     try:
         page, nxt = pages.computed_page(ties, computed_at, query, pinned)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return TiePage(items=[Tie(**t) for t in page], next_cursor=nxt, as_of=computed_at, source="computed")
+    return TiePage(
+        items=[Tie(**t) for t in page], next_cursor=nxt, as_of=computed_at, source="computed", notice=seen.notice()
+    )
 
 
 @router.get(

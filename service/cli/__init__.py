@@ -18,7 +18,7 @@ import typer
 from ingest.errors import KithError
 
 from ..output import terminal_text
-from . import insight, mailboxes, ops, reading
+from . import insight, mailboxes, ops, reading, users
 from .runtime import err, out
 
 app = typer.Typer(
@@ -46,10 +46,13 @@ for command in (
     reading.delete,
     mailboxes.quarantine,
     ops.migrate,
+    ops.stop,
 ):
     app.command()(command)
 app.command("rotate-key")(ops.rotate_key)
 user_app.command("add")(reading.user_add)
+user_app.command("list")(users.user_list)
+user_app.command("revoke-token")(users.revoke_token)
 import_app.command("mbox")(mailboxes.import_mbox)
 import_app.command("ics")(mailboxes.import_ics)
 

@@ -85,21 +85,44 @@ def _import(kind: str, path: Path, user: str, addresses: list[str] | None, resta
     from ..imports import import_file
     from ..ties.scoring import score_user
 
+    from ingest.identity import canonical
+
+    from ..people import own_addresses, senders
+    from .reading import print_notice
+
     rt = Runtime()
     user_id = rt.user_id(user)
+    with rt.db.tx() as conn:
+        own_before = set(own_addresses(conn, user_id))
     reports = run_with_progress(import_file, rt.db, user_id, kind, path, addresses=addresses or [], restart=restart)
     for r in reports:
+        if not (r.written or r.quarantined or r.removed):
+            empty = "nothing in it to import" if r.full_sync else "nothing new since the last import"
+            err.print(f"{terminal_text(path)}: {empty}")
+            continue
         err.print(
             f"{terminal_text(path)}: {r.written} items imported, {r.quarantined} quarantined"
-            + (" (see `kith quarantine --user ...`)" if r.quarantined else "")
+            + (f" (see `kith quarantine --user {terminal_text(user)}`)" if r.quarantined else "")
         )
-    score_user(rt.db, user_id)
+    with rt.db.tx() as conn:
+        learned = sorted(set(own_addresses(conn, user_id)) - own_before - {canonical(a) for a in addresses or ()})
+        check = senders.check(conn, user_id)
+    if learned:
+        err.print(f"counted as you too (you send from them): {terminal_text(', '.join(learned))}")
+    warning = check.warning(cli=True)
+    if warning:
+        err.print(f"[yellow]warning:[/] {terminal_text(warning)}")
+    ties = score_user(rt.db, user_id)
+    err.print(f"scored {len(ties)} ties")
+    print_notice(rt, user_id)
 
 
 def import_mbox(
     path: Path,
     user: str = typer.Option(..., "--user"),
-    address: list[str] | None = typer.Option(None, "--address", help="Your own address (repeatable)."),
+    address: list[str] | None = typer.Option(
+        None, "--address", help="An address you send from, e.g. me@example.org (repeatable)."
+    ),
     restart: bool = typer.Option(False, help="Read the file again from the start."),
 ):
     """Import an mbox (Google Takeout or any), headers only."""

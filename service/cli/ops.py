@@ -8,6 +8,8 @@ import sys
 
 import typer
 
+from ingest.errors import KithError
+
 from .runtime import Runtime, err, out
 
 
@@ -21,13 +23,17 @@ def demo(
     run_demo(Runtime(), out, err, seed=seed, port=port)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000):
-    """Run the JSON API and the dashboard."""
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on (1-65535).", min=1, max=65535),
+):
+    """Run the JSON API and the dashboard (the embedded servers stay up while it runs)."""
     import uvicorn
 
     from ..api.app import create_app
     from ..api.logs import LOG_CONFIG
 
+    check_port(host, port)
     rt = Runtime()
     rt.db.close()
     # JSON log lines; the access log names route templates, never paths (they hold addresses).
@@ -39,6 +45,40 @@ def serve(host: str = "127.0.0.1", port: int = 8000):
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse at once, in words, when something already listens on host:port."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise KithError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise KithError(
+                    f"port {port} on {host} is busy: another program (perhaps another `kith serve`) "
+                    f"listens there; stop it or pass --port with a free port"
+                ) from None
+            raise KithError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def stop():
+    """Stop the embedded PostgreSQL and Redis under KITH_HOME (even while a command uses them)."""
+    from .. import embedded
+    from ..config import load_settings
+
+    settings = load_settings()
+    home = settings.home_dir()
+    stopped = embedded.stop_all(home)
+    err.print(f"stopped {' and '.join(stopped)} under {home}" if stopped else f"nothing was running under {home}")
 
 
 def worker(

@@ -26,6 +26,7 @@ from ..account_health import account_health
 from ..providers.web_flow import ConnectUnavailable, authorize_url, bind as oauth_bind
 from ..jobs import QueueUnavailable
 from . import charts, sessions
+from .mail_panel import mail_panel
 
 HERE = Path(__file__).parent
 COOKIE = "kith_session"
@@ -107,6 +108,7 @@ def home(request: Request) -> Response:
             deepen = [json.loads(t) for t in texts]
         accounts = account_health(conn, user)
         evidence = tie_evidence.panel(conn, user, snap)
+        mail = mail_panel(conn, user, request.query_params.get("as_of"))
     points = [
         {
             "person_id": t["person_id"],
@@ -130,6 +132,7 @@ def home(request: Request) -> Response:
         n_points=len(points),
         as_of=snap,
         tiers=list(charts.TIER_COLOURS),
+        mail=mail,
     )
 
 

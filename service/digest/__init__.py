@@ -19,7 +19,13 @@ from .render import render_message, render_preview_html
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Digest", "build_digest", "render_preview", "send_digest", "digest_for"]
+__all__ = ["Digest", "build_digest", "render_preview", "send_digest", "digest_for", "target_week"]
+
+
+def target_week(conn, user_id: int, week: date | None = None, *, now: datetime | None = None) -> date:
+    """The Monday of `week`, or of this week in the user's time zone."""
+    now = now or datetime.now(timezone.utc)
+    return inputs.week_start(week) if week else inputs.current_week(inputs.profile(conn, user_id), now)
 
 
 def digest_for(settings, conn, user_id: int, week: date | None = None, *, now: datetime | None = None) -> Digest:
@@ -36,15 +42,26 @@ def render_preview(settings, conn, user_id: int, week: date | None = None) -> st
 
 
 def send_digest(
-    settings, db, user_id: int, week: date | None = None, *, force: bool = False, now: datetime | None = None
+    settings,
+    db,
+    user_id: int,
+    week: date | None = None,
+    *,
+    force: bool = False,
+    resend: bool | None = None,
+    now: datetime | None = None,
 ) -> str:
     """Send the user's digest for `week` (default: this week, in their time zone).
 
     Returns "sent", "already_sent" or "skipped". Without `force` it is idempotent: once per
     user and week, nothing when the digest is off or snoozed, nothing when the week is
     quiet and the user chose quiet_mode 'skip'. `force` (the CLI's --send) ignores those
-    choices and re-sends even a week that already went out, as a new message.
+    choices, so a week the schedule skipped goes out when asked for; a week that already
+    went out is sent again, as a new message, only with `resend` (default: `force`, as
+    before; the CLI's --send passes False, its --resend True), so a cron job running
+    `kith digest --send` twice mails once.
     """
+    again = force if resend is None else resend
     now = now or datetime.now(timezone.utc)
     with db.pool.connection() as conn:
         conn.autocommit = True  # plain reads; the outbox commits each state change on its own
@@ -73,7 +90,9 @@ def send_digest(
                     resend=resend,
                 )
 
-            return outbox.deliver(conn, mailer_for(settings), user_id, target, render=render, force=force)
+            return outbox.deliver(
+                conn, mailer_for(settings), user_id, target, render=render, force=again, retry_skipped=force
+            )
         finally:
             if not conn.closed:
                 conn.autocommit = False

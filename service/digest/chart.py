@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 from collections.abc import Sequence
 
+import font_roboto
 from PIL import Image, ImageDraw, ImageFont
 
 from .content import TieLine
@@ -47,9 +49,14 @@ def _palette() -> bytes:
 PALETTE = _palette()
 
 
+# Roboto, shipped in the pinned `font-roboto` package: it covers Latin-1 and Latin
+# Extended-A/B (Zoë, Łukasz, Ștefan, Ğül), which Pillow's built-in font draws as boxes.
+FONT_FILE = Path(font_roboto.font_files["Roboto"])
+
+
 @lru_cache(maxsize=4)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+    return ImageFont.truetype(str(FONT_FILE), size=size)
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:

@@ -98,6 +98,7 @@ class Digest:
     headline: str = ""
     quiet: bool = True
     chart: tuple[TieLine, ...] = field(default=())
+    notice: str | None = None  # the mail ended long ago: scored as of its end (ties.horizon)
 
 
 def tie_key(tie: Mapping) -> str:
@@ -176,7 +177,30 @@ def _clip(text: str, limit: int = SUBJECT_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return one if n == 1 else f"{n} {many}"
+
+
 def _headline(digest_parts: dict) -> str:
+    """The week in one line: what is below, counted, so it never repeats the first card."""
+    reconnect: tuple[Account, ...] = digest_parts["reconnect"]
+    deepen: tuple[TieLine, ...] = digest_parts["deepen"]
+    changes: tuple[Change, ...] = digest_parts["changes"]
+    parts = []
+    if deepen:
+        parts.append(_count(len(deepen), "one tie to deepen", "ties to deepen"))
+    if changes:
+        parts.append(_count(len(changes), "one change since last week", "changes since last week"))
+    if reconnect:
+        parts.append(_count(len(reconnect), "an account to reconnect", "accounts to reconnect"))
+    if not parts:
+        return "A quiet week for your relationships"
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"This week: {listed}"
+
+
+def _lead(digest_parts: dict) -> str:
+    """The subject: the most important item itself."""
     reconnect: tuple[Account, ...] = digest_parts["reconnect"]
     deepen: tuple[TieLine, ...] = digest_parts["deepen"]
     changes: tuple[Change, ...] = digest_parts["changes"]
@@ -203,6 +227,7 @@ def build_digest(
     revoked: Iterable[Mapping] = (),
     hidden: Iterable[int] = (),
     as_of: datetime,
+    notice: str | None = None,
 ) -> Digest:
     """Everything the digest says for one user and week.
 
@@ -242,7 +267,7 @@ def build_digest(
     parts = {"reconnect": reconnect, "deepen": deepen, "changes": changes}
     quiet = not (deepen or changes or reconnect)
     headline = _headline(parts)
-    subject = _clip(headline if not quiet else "Kith: a quiet week, nothing needs you")
+    subject = _clip(_lead(parts) if not quiet else "Kith: a quiet week, nothing needs you")
     return Digest(
         user_id=user_id,
         user_name=(user_name or user_email.split("@")[0]),
@@ -259,4 +284,5 @@ def build_digest(
         headline=headline,
         quiet=quiet,
         chart=strongest,
+        notice=notice,
     )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from ..ties import horizon
 from ..ties.scoring import compute_ties
 from .content import Digest, build_digest
 from .schedule import week_start
@@ -109,6 +110,7 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
             hidden.append(person_id)
     revoked.sort(key=lambda a: (a["provider"], a["address"]))
     previous_or_none = previous or None
+    ended = horizon.Horizon(horizon.latest_interaction(conn, p.user_id, as_of), as_of)
     return build_digest(
         user_id=p.user_id,
         user_name=p.name,
@@ -119,4 +121,5 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
         revoked=revoked,
         hidden=hidden,
         as_of=as_of,
+        notice=ended.notice(),
     )

@@ -166,6 +166,7 @@ def deliver(
     *,
     render: Callable[[psycopg.Connection, int], Rendered | None],
     force: bool = False,
+    retry_skipped: bool = False,
 ) -> str:
     """Send this user's digest for `week` at most once and at least once; returns
     "sent", "already_sent" or "skipped".
@@ -173,6 +174,8 @@ def deliver(
     `render(conn, resend)` builds the message (or None: nothing to send, record 'skipped');
     it runs at most once per (user, week) unless `force`. `force` is the explicit manual
     re-send: a fresh message with a new Message-ID even if this week's went out.
+    `retry_skipped` renders again a week recorded as skipped (an explicit send), never
+    one that was sent.
     """
     # Every state change must really commit before the next step (a savepoint inside an
     # implicit transaction would not): autocommit, with explicit transactions where needed.
@@ -181,21 +184,22 @@ def deliver(
         conn.rollback()
     conn.autocommit = True
     try:
-        return _deliver(conn, mailer, user_id, week, render=render, force=force)
+        return _deliver(conn, mailer, user_id, week, render=render, force=force, retry_skipped=retry_skipped)
     finally:
         if not conn.closed and not conn.broken:
             conn.autocommit = saved
 
 
-def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool) -> str:
+def _deliver(conn, mailer, user_id: int, week: date, *, render, force: bool, retry_skipped: bool = False) -> str:
     with _Lock(conn, lock_key(user_id, week)):
         row = load(conn, user_id, week)
+        again = row is not None and row.state == "skipped" and retry_skipped
         if row is not None and not force:
             if row.state == "sent":
                 return "already_sent"
-            if row.state == "skipped":
+            if row.state == "skipped" and not again:
                 return "skipped"
-        if row is None or force:
+        if row is None or force or again:
             resend = int(time.time()) if (force and row is not None and row.state == "sent") else 0
             rendered = render(conn, resend)
             _save(conn, user_id, week, "skipped" if rendered is None else "rendered", rendered)

@@ -108,6 +108,8 @@ def render_text(ctx: dict) -> str:
     """The plain-text part: same content, short lines, links spelled out."""
     d: Digest = ctx["d"]
     out = [f"Kith - week of {ctx['week_label']}", "", d.headline, ""]
+    if d.notice:
+        out += [d.notice, ""]
     if d.reconnect:
         out += [
             "RECONNECT: Kith lost access to " + ", ".join(a.label for a in d.reconnect) + ".",

@@ -3,6 +3,7 @@ analytics input built from them. Every SQL function takes a psycopg 3 connection
 inside the caller's transaction.
 
     own.py          the user's own addresses (user_addresses)
+    senders.py      is the user among the senders (the wrong-address check); their other addresses
     persons.py      persons behind addresses; the user's merges and splits (by hand wins)
     suggestions.py  merge suggestions: worked out, accepted, rejected
     rules.py        allow/block rules and the organisation's domains (colleagues)
@@ -21,7 +22,7 @@ runs in a READ ONLY transaction. Decisions are made by the pure
 
 from __future__ import annotations
 
-from . import exclusion_pages
+from . import exclusion_pages, senders
 from .assembly import assemble, is_own
 from .exchanges import analytics_input, exclusion_rows, exclusions, load_directory, load_exchanges
 from .own import add_own_addresses, own_addresses
@@ -55,6 +56,7 @@ __all__ = [
     "refresh_after",
     "refresh_people",
     "resolve_suggestion",
+    "senders",
     "set_org_domains",
     "set_rule",
     "split_person",

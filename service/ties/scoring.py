@@ -16,12 +16,13 @@ import analytics
 
 from .. import people
 from ..db import Database
+from . import horizon
 from .feedback import domains_of, latest_words
 from .shape import tie_dict
 
 
 def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_colleagues: bool = True) -> list[dict]:
-    as_of = as_of or datetime.now(timezone.utc)
+    as_of = as_of or horizon.scoring_moment(conn, user_id)
     exchanges, info = people.load_exchanges(conn, user_id, as_of, include_colleagues=include_colleagues)
     feedback = latest_words(conn, user_id, as_of)
     scores = analytics.score_ties(exchanges, as_of, feedback=feedback, domains=domains_of(info))
@@ -32,13 +33,22 @@ def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_c
 
 
 def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> list[dict]:
-    """Refresh people, score every tie and keep the result as a snapshot at `as_of`."""
-    as_of = as_of or datetime.now(timezone.utc).replace(microsecond=0)
+    """Refresh people, score every tie and keep the result as a snapshot at `as_of`.
+
+    Without `as_of`: now, or the day the user's mail ended when it ended long ago
+    (horizon.py); snapshots taken past that end (all silence) are then replaced by it,
+    so the latest snapshot is the one that says something.
+    """
     with db.tx() as conn:
         people.refresh_people(conn, user_id)
     with db.tx() as conn:
+        ended = False
+        if as_of is None:
+            seen = horizon.horizon(conn, user_id, datetime.now(timezone.utc).replace(microsecond=0))
+            as_of, ended = seen.as_of, seen.ended
         ties = compute_ties(conn, user_id, as_of)
-        conn.execute("DELETE FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user_id, as_of))
+        past = ">=" if ended else "="
+        conn.execute(f"DELETE FROM score_snapshots WHERE user_id = %s AND as_of {past} %s", (user_id, as_of))
         write_snapshot(conn, user_id, as_of, ties)
     return ties
 

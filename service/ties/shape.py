@@ -8,8 +8,8 @@ JSON itself (`TIE_TEXT`) so a page costs one statement and no per-tie parsing in
 cannot drift apart; tests/test_ties_shape.py checks they agree on the same snapshot.
 
 The first ten keys are the tie of DESIGN.md ("A tie, as the API and `kith ties --json`
-report it"), which `kith ties --json` prints (`DESIGN_KEYS`); the API adds person_id,
-suggestion, deepen_rank and colleague (`KEYS`, service/api/schemas.py `Tie`).
+report it", `DESIGN_KEYS`); the API adds person_id, suggestion, deepen_rank and colleague
+(`KEYS`, service/api/schemas.py `Tie`), and `kith ties --json` prints the same (`public`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,123 @@
+"""Sentences Kith shows about a tie, read as its user reads them: true, plain and specific.
+
+The issue's examples, each fixed: "Down from 76 30 days ago" (two numbers run together),
+"You were both on 0 messages from others", "revival value 87" (a number with no meaning
+to a person), "You used to meet every week" for six meetings a year (the rhythm was of all
+contact, mail included), "close touch until June 2025" when the last contact was 2 July.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+import numpy as np
+
+from analytics.explain import Facts, explain, sentence
+from analytics.features import FEATURES
+from analytics.reciprocity import Reciprocity
+from analytics.recommend import candidates
+from analytics.rhythm import Rhythm
+
+
+def _facts(**counts) -> Facts:
+    base = {name: np.zeros(1) for name in Facts.__dataclass_fields__}
+    base.update({k: np.array([v], dtype=float) for k, v in counts.items()})
+    return Facts(**base)
+
+
+def _ledger():
+    return defaultdict(lambda: np.zeros(1))
+
+
+def _ts(y: int, m: int, d: int) -> float:
+    return datetime(y, m, d, 12, tzinfo=timezone.utc).timestamp()
+
+
+def _change_line(now: float, before: float) -> str:
+    x = np.zeros(len(FEATURES))
+    return explain(0, x, np.zeros(len(FEATURES)), _facts(), _ledger(), now, before, None)[-1]
+
+
+def test_a_change_names_both_strengths_and_the_span_in_words():
+    # Given a tie at 64 that was at 76 thirty days ago
+    line = _change_line(64.0, 76.0)
+    # Then the sentence says from what to what, over which span
+    assert line == "Down from 76 to 64 over the last 30 days"
+    assert _change_line(80.0, 70.0) == "Up from 70 to 80 over the last 30 days"
+    assert _change_line(71.0, 70.0) == "About as strong as 30 days ago, when it was 70"
+
+
+def test_no_count_is_written_as_zero():
+    x = np.zeros(len(FEATURES))
+    # Given no messages from others to both of you, and none sent
+    shared = sentence("volume_shared", 0, x, _facts(shared=0), _ledger())
+    sent = sentence("volume_out", 0, x, _facts(sent=0), _ledger())
+    # Then they say so in words
+    assert shared == "No message from others went to you both in the last 90 days"
+    assert sent == "You sent them no messages in the last 90 days"
+    assert sentence("volume_shared", 0, x, _facts(shared=3), _ledger()) == (
+        "3 messages from others went to you both in the last 90 days"
+    )
+    assert sentence("volume_long", 0, x, _facts(), _ledger()) == "No contact in any of the last 52 weeks"
+    assert sentence("two_way_weeks", 0, x, _facts(), _ledger()) == "No two-way contact in the last 13 weeks"
+    # And no sentence of a tie with no contact at all shows a 0 count
+    lines = explain(0, x, np.arange(len(FEATURES), dtype=float), _facts(), _ledger(), 10.0, None, None)
+    assert not any(" 0 " in f" {line} " for line in lines), lines
+    assert all(line[:1].isupper() for line in lines), lines
+
+
+def _rhythm(**values) -> Rhythm:
+    fields = {name: np.zeros(1) for name in Rhythm.__dataclass_fields__}
+    fields.update({k: np.array([v]) for k, v in values.items()})
+    return Rhythm(**fields)
+
+
+def _rec(one_sided_them: bool = False) -> Reciprocity:
+    zero = np.zeros(1)
+    return Reciprocity({}, zero, zero, zero, zero, zero, zero, np.array([False]), np.array([one_sided_them]))
+
+
+def _pick(rh: Rhythm, met: bool = False):
+    picks = candidates(np.array([42]), np.array([60.0]), np.array([70.0]), rh, _rec(), np.array([met]), {})
+    assert len(picks) == 1
+    return picks[0]
+
+
+def test_a_cooling_tie_that_met_six_times_a_year_is_not_said_to_meet_every_week():
+    # Given weekly contact (mail included) and a few meetings at baseline, now cooling
+    pick = _pick(_rhythm(cooling=True, interval_days=5.0, recent_days=2.0), met=True)
+    # Then the action names the rhythm of contact, not of meetings
+    assert "meet every week" not in pick.suggestion
+    assert pick.suggestion.startswith("You used to be in touch every week and have met before;")
+
+
+def test_a_dormant_tie_names_its_close_stretch_and_its_last_contact_by_date():
+    # Given a tie whose best stretch ended in June 2025, last in touch on 2 July 2025
+    rh = _rhythm(
+        dormant=True,
+        revival=87.0,
+        silence_days=420.0,
+        peak_days=20.0,
+        peak_end=_ts(2025, 6, 20),
+        last_contact=_ts(2025, 7, 2),
+    )
+    pick = _pick(rh)
+    # Then the reason is in words (no "revival value"), and the dates agree with each other
+    assert "revival" not in pick.reason
+    assert pick.reason == "Quiet for 14 months after a close stretch (20 active days in its best three months)"
+    assert pick.suggestion.startswith(
+        "You were in close touch until June 2025; your last contact was on 2 July 2025, 14 months ago;"
+    )
+    # And when the last contact falls inside the close stretch, the day itself is the end
+    inside = _pick(
+        _rhythm(
+            dormant=True,
+            revival=50.0,
+            silence_days=400.0,
+            peak_days=9.0,
+            peak_end=_ts(2025, 7, 20),
+            last_contact=_ts(2025, 7, 2),
+        )
+    )
+    assert inside.suggestion.startswith("You were in close touch until 2 July 2025, 13 months ago;")
