@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.frame import DAY, GAP, IN, OUT, SHARED, WEEK, Frame
+from analytics.answers import group_median, latencies
+from analytics.frame import DAY, IN, OUT, SHARED, WEEK, Frame
+from analytics.signals import signal_columns
 
 FEATURES: tuple[str, ...] = (
     "recency",  # log1p days since the last interaction of any kind
@@ -108,35 +110,8 @@ class Snapshot:
     habits: Habits
 
 
-def _group_median(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
-    out = np.full(k, np.nan)
-    if not len(values):
-        return out
-    order = np.lexsort((values, groups))
-    v, g = values[order], groups[order]
-    counts = np.bincount(g, minlength=k)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    has = counts > 0
-    lo = starts[has] + (counts[has] - 1) // 2
-    hi = starts[has] + counts[has] // 2
-    out[has] = (v[lo] + v[hi]) / 2.0
-    return out
-
-
 def _decay(age: np.ndarray, half_life: float) -> np.ndarray:
     return np.exp2(-age / half_life)
-
-
-def latencies(
-    frame: Frame, as_of: float, mask: np.ndarray, direction: int
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.float64]]:
-    """Rows of `direction` (the side being answered) and the answer latency, answered
-    within 7 days and before as_of; also which rows are old enough to be judged."""
-    rows = mask & (frame.direction == direction) & ~frame.meeting
-    lat = frame.answer_t - frame.t
-    answered = rows & (frame.answer_t < as_of) & (lat <= GAP)
-    judged = answered | (rows & (frame.t <= as_of - GAP))
-    return answered, judged, lat
 
 
 def habits_of(frame: Frame, as_of: float) -> Habits:
@@ -218,7 +193,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
         n_j = np.bincount(frame.c[judged], minlength=k)
         n_a = np.bincount(frame.c[answered], minlength=k)
         X[:, F[rate_col]] = (n_a + 2.0 * habit_r) / (n_j + 2.0)
-        med = _group_median(lat[answered] / 3600.0, frame.c[answered], k)
+        med = group_median(lat[answered] / 3600.0, frame.c[answered], k)
         rel = np.log(np.maximum(med, 0.05) / habit_h)
         # Unknown latency sits at the user's habit (0), shrunk toward it with few answers.
         X[:, F[lat_col]] = np.where(np.isnan(med), 0.0, rel * n_a / (n_a + 2.0))
@@ -248,8 +223,6 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     both = np.minimum(*last_side)
     silent_days = np.where(np.isfinite(both), (as_of - both) / DAY, days_age + 365.0)
     X[:, F["recency_mutual"]] = np.log1p(np.minimum(np.where(present, silent_days, 0.0), 365.0))
-    from analytics.signals import signal_columns  # it reads this module's helpers
-
     for name, col in signal_columns(frame, as_of, habits.reply_hours_you).items():
         X[:, F[name]] = col
     X[~present] = 0.0

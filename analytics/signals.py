@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.features import _group_median, latencies
+from analytics.answers import group_median, latencies
 from analytics.frame import DAY, IN, OUT, SHARED, Frame
 
 SIGNAL_FEATURES: tuple[str, ...] = (
@@ -75,7 +75,7 @@ def rhythm_gaps(
     same = np.r_[False, c[1:] == c[:-1]]
     gc, gap = c[same], np.diff(d)[same[1:]]
     n_gaps = np.bincount(gc, minlength=k).astype(float)
-    median = _group_median(gap, gc, k)
+    median = group_median(gap, gc, k)
     mu = np.bincount(gc, weights=gap, minlength=k) / np.maximum(n_gaps, 1)
     var = np.bincount(gc, weights=gap**2, minlength=k) / np.maximum(n_gaps, 1) - mu**2
     sigma = np.sqrt(np.maximum(var, 0.0))
@@ -112,7 +112,7 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     last_in_small = latest(email & (d == IN) & (frame.size[mask] <= SMALL))
     last_out = latest(email & (d == OUT))
     answered, _, lat = latencies(frame, as_of, mask, IN)
-    usual = _group_median(lat[answered], frame.c[answered], k)
+    usual = group_median(lat[answered], frame.c[answered], k)
     usual = np.where(np.isnan(usual), reply_hours_you * 3600.0, usual)
     waited = as_of - last_in_small
     out["awaiting_reply"] = (
