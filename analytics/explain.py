@@ -57,6 +57,10 @@ PHRASES = {  # what a feature means when it lowers the score, named in the chang
     "inbound_recency": "a longer silence from them",
     "attention_share": "a smaller share of your mail",
     "network_overlap": "fewer people in common",
+    "introductions_given": "fewer introductions from you",
+    "introductions_received": "fewer introductions from them",
+    "two_way_kept": "a silence longer than the tie's pace",
+    "contact_kept": "a silence longer than the tie's pace",
 }
 
 

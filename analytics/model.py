@@ -37,6 +37,36 @@ def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
     return p
 
 
+def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    q = np.clip(p, 1e-4, 1 - 1e-4)
+    z: NDArray[np.float64] = np.log(q / (1 - q))
+    return z
+
+
+RECAL_PENALTY = 20.0  # rows' worth of belief that the model is already calibrated
+
+
+def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> tuple[float, float] | None:
+    """(a, b) of logit p' = a + b logit p fitted on the user's newest rows (weighted log
+    loss, with a ridge pull of RECAL_PENALTY towards a = 0, b = 1, and b kept positive so
+    the order of ties never changes): the drift of the user's own mail, corrected."""
+    from scipy.optimize import minimize
+
+    if len(np.unique(y)) < 2 or w.sum() <= 0:
+        return None
+    z, t = _logit(p), (y == 1).astype(float)
+
+    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        a, b = theta
+        u = a + b * z
+        loss = np.sum(w * (np.logaddexp(0.0, u) - t * u)) + RECAL_PENALTY * (a * a + (b - 1) ** 2)
+        r = w * (_sigmoid(u) - t)
+        return float(loss), np.array([r.sum() + 2 * RECAL_PENALTY * a, r @ z + 2 * RECAL_PENALTY * (b - 1)])
+
+    res = minimize(objective, np.array([0.0, 1.0]), jac=True, method="L-BFGS-B", bounds=[(None, None), (0.05, None)])
+    return float(res.x[0]), float(res.x[1])
+
+
 class Calibration(TypedDict):
     x: list[float]
     y: list[float]
@@ -213,10 +243,11 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         features: tuple[str, ...] = MODEL_FEATURES,
         calibration_share: float = 0.25,
-        prior_rows: float = 3000.0,
+        prior_rows: float = 1000.0,
         use_prior: bool = True,
         max_rows: int = 60000,
         prior: PriorSpec | None = None,
+        recalibrate: bool = True,
     ) -> None:
         self.C = C
         self.features = features
@@ -225,6 +256,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.use_prior = use_prior
         self.max_rows = max_rows
         self.prior = prior
+        self.recalibrate = recalibrate
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None, sample_weight: ArrayLike | None = None
@@ -251,7 +283,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             keep = np.linspace(0, len(y) - 1, self.max_rows).astype(int)
             X, y, w, sample_time = X[keep], y[keep], w[keep], sample_time[keep]
         self.n_rows_ = len(y)
-        X = X[:, self.cols_]
+        X_all, X = X, X[:, self.cols_]
         self.pipeline_ = None
         self.calibrated_ = None
         self.weight_ = 0.0
@@ -287,6 +319,10 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             else:
                 self.pipeline_ = None
                 self.base_rate_ = float(np.average(y, weights=w)) if w.sum() > 0 else 0.5
+        self.recal_ = None
+        if self.recalibrate and len(times) >= 2:
+            newest = sample_time >= times[-max(1, int(round(len(times) * self.calibration_share)))]
+            self.recal_ = recalibration(self._blend(X_all[newest]), y[newest], w[newest])
         return self
 
     @staticmethod
@@ -307,13 +343,21 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             return p
         return np.full(len(X), getattr(self, "base_rate_", 0.5))
 
-    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
-        check_is_fitted(self, "n_rows_")
-        X = np.asarray(X, float)
+    def _blend(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The user's model and the prior, weighted by how much history the user has."""
         p = self._user_proba(X) if self.weight_ > 0 else 0.0
         if self.prior_ is not None and self.weight_ < 1:
             p = self.weight_ * p + (1 - self.weight_) * self.prior_.predict(X)
-        p = np.broadcast_to(np.asarray(p, float), (len(X),)).copy()
+        out: NDArray[np.float64] = np.broadcast_to(np.asarray(p, float), (len(X),)).copy()
+        return out
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        check_is_fitted(self, "n_rows_")
+        X = np.asarray(X, float)
+        p = self._blend(X)
+        if getattr(self, "recal_", None) is not None:
+            a, b = self.recal_
+            p = _sigmoid(a + b * _logit(p))
         return np.stack([1 - p, p], axis=1)
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
