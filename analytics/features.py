@@ -87,12 +87,17 @@ SIGNS: dict[str, int] = {
     "two_way_kept": 1,
     "contact_kept": 1,
     "recency": -1,
+    # More people in common, and more introductions either way: a contact's own message
+    # to the user adds no co-participant and no introduction, so neither can fall.
+    "network_overlap": 1,
+    "introductions_given": 1,
+    "introductions_received": 1,
 }
 # The few the model reads (issue 15): long-window rates that a tie keeping its rhythm holds
-# steady, capped by a silence longer than three of its beats, and two plain volumes and a
-# recency. Chosen on the Enron yardstick *and* the synthetic world together: recent-window
-# counts and any-contact recency lift Enron but are noise for a tie that keeps a regular
-# pace (see analytics/STATUS.md for the measured lifts).
+# steady, capped by a silence longer than three of its beats, two plain volumes and the
+# days since the last two-way exchange. Chosen on the Enron yardstick *and* the synthetic
+# world together: recent-window counts, any-contact recency and the network signals lift
+# Enron but cost the world's Spearman (see analytics/STATUS.md for the measured lifts).
 MODEL_FEATURES: tuple[str, ...] = (
     "days_since_two_way",
     "volume_long",
@@ -301,14 +306,15 @@ KEPT_SILENCE = 3.0  # events a tie would have had to miss for its silence to cap
 def kept_rate(sustained: np.ndarray, t: np.ndarray, c: np.ndarray, as_of: float, k: int) -> np.ndarray:
     """`sustained` (events per 30 days) capped by KEPT_SILENCE events over the silence since
     the tie's last event: a tie keeping its rhythm is not touched (its silence is shorter
-    than three of its gaps), one that has missed three beats is held to the pace its
-    silence allows. An added event shortens the silence or raises `sustained`: it never
+    than three of its gaps), a fast tie that has missed three beats is held to the pace
+    its silence allows (a slow one is held down by the sustained rate's own windows). An added event shortens the silence or raises `sustained`: it never
     lowers the result.
     """
     last = np.full(k, -np.inf)
     np.maximum.at(last, c, t)
     silence = np.maximum((as_of - last) / DAY, 1.0)
-    return np.minimum(sustained, KEPT_SILENCE * 30.0 / silence)
+    kept: np.ndarray = np.minimum(sustained, KEPT_SILENCE * 30.0 / silence)
+    return kept
 
 
 def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int) -> np.ndarray:

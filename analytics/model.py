@@ -1,10 +1,13 @@
-"""The strength model: P(two-way contact in the next 90 days), learned without labels.
+"""The strength model: P(personal two-way contact in a given week), learned without labels.
 
-A user's own history labels itself: at monthly snapshots in the past, every tie's features
-are paired with whether the two sides were in touch both ways in the 90 days after. A
-StandardScaler + LogisticRegression pipeline learns from the older snapshots, the newer
-ones calibrate it (time split, never random), and the result is blended with the prior
-fitted on real Enron mail (`prior.json`), which carries users with little history.
+A user's own history labels itself: at snapshots in the past, every tie's features are
+paired with the share of the 13 weeks after it that held personal two-way contact (see
+training.py). A StandardScaler + sign-constrained logistic pipeline learns from the older
+snapshots, the newer ones calibrate it (time split, never random), the result is blended
+with the prior fitted on real Enron mail (`prior.json`), which carries users with little
+history, and the blend is recalibrated on the newest slice of the user's own snapshots so
+the drift of their mail does not bias it. `strength` (scoring.to_strength) turns the
+weekly probability into the chance of two-way contact within the next four weeks.
 """
 
 from __future__ import annotations
@@ -235,7 +238,9 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     `prior_rows` is how many of the user's rows the prior is worth: with few rows the
     prior dominates, with years of history the user's own model does. `prior` is a prior
     spec (the dict `prior_spec` returns) to use instead of the shipped `prior.json`: the
-    backtest passes one fitted on other people than the user it scores.
+    backtest passes one fitted on other people than the user it scores. `recalibrate`:
+    refit logit p' = a + b logit p on the newest `calibration_share` of snapshots (order
+    of ties unchanged; see `recalibration`).
     """
 
     def __init__(
@@ -319,7 +324,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             else:
                 self.pipeline_ = None
                 self.base_rate_ = float(np.average(y, weights=w)) if w.sum() > 0 else 0.5
-        self.recal_ = None
+        self.recal_: tuple[float, float] | None = None
         if self.recalibrate and len(times) >= 2:
             newest = sample_time >= times[-max(1, int(round(len(times) * self.calibration_share)))]
             self.recal_ = recalibration(self._blend(X_all[newest]), y[newest], w[newest])
@@ -355,8 +360,9 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "n_rows_")
         X = np.asarray(X, float)
         p = self._blend(X)
-        if getattr(self, "recal_", None) is not None:
-            a, b = self.recal_
+        recal: tuple[float, float] | None = getattr(self, "recal_", None)
+        if recal is not None:
+            a, b = recal
             p = _sigmoid(a + b * _logit(p))
         return np.stack([1 - p, p], axis=1)
 
