@@ -6,10 +6,11 @@ import numpy as np
 
 from analytics import Exchange
 from analytics.explain import silence_words
-from analytics.features import F, KEPT_SILENCE, kept_rate, snapshot
+from analytics.features import F, snapshot
 from analytics.frame import DAY, build_frame
 from analytics.introductions import introductions
-from analytics.model import _logit, recalibration
+from analytics.logistic import _logit, recalibration
+from analytics.pace import KEPT_SILENCE, kept_rate
 from tests.analytics_builders import T_END, regular
 
 
