@@ -17,65 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from analytics.features import two_way_between, two_way_weeks
 from analytics.frame import DAY, build_frame
-from analytics.records import Exchange
+from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, sample_egos
 from analytics.scoring import STRENGTH_WEEKS, epoch, fit_strength_model, score_ties
 
-VALID_FROM = datetime(1998, 1, 1, tzinfo=timezone.utc).timestamp()
 HORIZON = 90 * DAY
-
-
-@dataclass(frozen=True)
-class Mail:
-    """Messages: one per (sender, time), recipients as a CSR list."""
-
-    sender: np.ndarray
-    time: np.ndarray
-    offsets: np.ndarray  # recipients of message i: recipients[offsets[i]:offsets[i+1]]
-    recipients: np.ndarray
-    invalid_rows: int = 0
-
-    def __len__(self) -> int:
-        return len(self.sender)
-
-
-def messages(sender: ArrayLike, recipient: ArrayLike, time: ArrayLike) -> Mail:
-    """Group recipient rows into messages; drop self-addressed rows and bogus dates."""
-    sender = np.asarray(sender, np.int64)
-    recipient = np.asarray(recipient, np.int64)
-    time = np.asarray(time, np.float64)
-    valid = time >= VALID_FROM
-    keep = valid & (sender != recipient)
-    s, r, t = sender[keep], recipient[keep], time[keep]
-    triples = np.unique(np.stack([s, t.astype(np.int64), r], axis=1), axis=0)
-    s, t, r = triples[:, 0], triples[:, 1].astype(np.float64), triples[:, 2]
-    new = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
-    starts = np.flatnonzero(new)
-    offsets = np.r_[starts, len(s)]
-    return Mail(s[starts], t[starts], offsets, r, invalid_rows=int((~valid).sum()))
-
-
-def ego_exchanges(mail: Mail, ego: int) -> list[Exchange]:
-    """The ego's mailbox as Exchanges: the ego is person 0, employee k is person k + 1."""
-    counts = np.diff(mail.offsets)
-    owner = np.repeat(np.arange(len(mail)), counts)
-    received = np.unique(owner[mail.recipients == ego])
-    sent = np.flatnonzero(mail.sender == ego)
-    out = []
-    for i in np.union1d(sent, received).tolist():
-        rec = mail.recipients[mail.offsets[i] : mail.offsets[i + 1]]
-        people = tuple(0 if p == ego else int(p) + 1 for p in rec.tolist())
-        s = int(mail.sender[i])
-        out.append(Exchange(at=float(mail.time[i]), kind="email", sender=0 if s == ego else s + 1, recipients=people))
-    return out
 
 
 def auc(score: np.ndarray, label: np.ndarray) -> float:
@@ -193,46 +146,8 @@ def format_calibration(table: Iterable[CalibrationBin]) -> str:
     return "\n".join(lines)
 
 
-def load_edges(folder: Path) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
-    """Read edges.csv into arrays (times as UTC epoch seconds; the source has no zone)."""
-    import csv
-
-    s: list[int] = []
-    r: list[int] = []
-    t: list[float] = []
-    with open(Path(folder) / "edges.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            s.append(int(row["sender_id"]))
-            r.append(int(row["recipient_id"]))
-            t.append(datetime.fromisoformat(row["time"]).replace(tzinfo=timezone.utc).timestamp())
-    return np.array(s), np.array(r), np.array(t)
-
-
 def default_dates() -> list[datetime]:
     return [datetime(2001, m, 1, tzinfo=timezone.utc) for m in range(4, 11)]
-
-
-def _data_folder(given: str | None) -> Path:
-    if given:
-        return Path(given)
-    here = Path(__file__).resolve()
-    for root in (here.parents[2], here.parents[3]):
-        if (root / "shared/data/enron-igraph/edges.csv").exists():
-            return root / "shared/data/enron-igraph"
-    return here.parents[2] / "shared/data/enron-igraph"
-
-
-def sample_egos(mail: Mail, employees: Sequence[int], n: int, *, min_exchanges: int = 50) -> list[int]:
-    """n employees with enough mail, in a fixed hashed order (not by volume or id)."""
-    import hashlib
-
-    counts = np.bincount(mail.sender, minlength=max(employees) + 1)
-    owner = np.repeat(np.arange(len(mail)), np.diff(mail.offsets))
-    for e in employees:
-        counts[e] += len(np.unique(owner[mail.recipients == e]))
-    ok = [e for e in employees if counts[e] >= min_exchanges]
-    ok.sort(key=lambda e: hashlib.sha256(f"kith-sample-v1:{e}".encode()).hexdigest())
-    return ok[:n]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--signals", action="store_true", help="measure each candidate signal's lift")
     ap.add_argument("--lockbox", action="store_true", help="final report only: the lockbox figures")
     args = ap.parse_args(argv)
-    everything = messages(*load_edges(_data_folder(args.data)))
+    everything = messages(*load_edges(data_folder(args.data)))
     if args.lockbox:
         from analytics.lockbox_report import report
 

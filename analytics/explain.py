@@ -59,6 +59,10 @@ PHRASES = {  # what a feature means when it lowers the score, named in the chang
     "inbound_recency": "a longer silence from them",
     "attention_share": "a smaller share of your mail",
     "network_overlap": "fewer people in common",
+    "introductions_given": "fewer introductions from you",
+    "introductions_received": "fewer introductions from them",
+    "two_way_kept": "a silence longer than the tie's pace",
+    "contact_kept": "a silence longer than the tie's pace",
 }
 
 
@@ -133,10 +137,7 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "volume_out":
         return f"You sent them {_plural(fx.sent[i], 'message')} in the last 90 days"
     if name == "silence_ratio":
-        ratio = np.expm1(v)
-        if ratio < 1.5:
-            return None
-        return f"Quiet for {ratio:.1f}x your usual gap between contacts"
+        return silence_words(float(np.expm1(v)))
     if name == "volume_in":
         return f"They sent you {_plural(fx.received[i], 'message')} in the last 90 days"
     if name == "recency_mutual":
@@ -214,6 +215,18 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     return None
 
 
+SILENCE_SHOWN = 2.0  # a silence under twice the usual gap is the rhythm, not news
+SILENCE_CAP = 99.5  # signals.py caps the ratio at 100, and gives 100 to a tie never active
+
+
+def silence_words(ratio: float, name: str | None = None) -> str | None:
+    """The silence ratio in words: "Quiet for 3.4x your usual gap with Ana"."""
+    if not np.isfinite(ratio) or ratio < SILENCE_SHOWN or ratio >= SILENCE_CAP:
+        return None  # the rhythm itself, or no rhythm to compare with (the feature's cap)
+    shown = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}"
+    return f"Quiet for {shown}x your usual gap with {name or 'them'}"
+
+
 def _hours(h: float) -> str:
     if h < 1:
         return "under an hour"
@@ -245,6 +258,9 @@ def explain(
             seen.add(s)
         if len(out) >= TOP:
             break
+    quiet = sentence("silence_ratio", i, x, fx, ledger)
+    if quiet and quiet not in seen:
+        out.append(quiet)
     if strength_before is None:
         out.append("New in the last 30 days")
     else:

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 from collections.abc import Iterable
 
 import numpy as np
 
-if TYPE_CHECKING:  # backtest imports this module
-    from analytics.backtest import Mail
+from analytics.corpus import Mail
 
 LOCKBOX_START = datetime(2002, 1, 1, tzinfo=timezone.utc).timestamp()
 DATA_END = datetime(2002, 4, 1, tzinfo=timezone.utc).timestamp()
@@ -63,8 +61,6 @@ def lockbox_dates() -> list[float]:
 
 
 def mail_before(mail: Mail, end: float) -> Mail:
-    from analytics.backtest import Mail
-
     keep = mail.time < end
     idx = np.flatnonzero(keep)
     counts = np.diff(mail.offsets)[idx]

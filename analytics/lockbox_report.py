@@ -14,7 +14,7 @@ Nothing here is used while developing: run it once, at the end.
 from __future__ import annotations
 
 from analytics import lockbox as lb
-from analytics.backtest import Mail, sample_egos
+from analytics.corpus import Mail, sample_egos
 from analytics.scorecard import summarise, table
 from analytics.yardstick import Study, dev_dates
 

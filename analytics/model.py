@@ -1,10 +1,13 @@
-"""The strength model: P(two-way contact in the next 90 days), learned without labels.
+"""The strength model: P(personal two-way contact in a given week), learned without labels.
 
-A user's own history labels itself: at monthly snapshots in the past, every tie's features
-are paired with whether the two sides were in touch both ways in the 90 days after. A
-StandardScaler + LogisticRegression pipeline learns from the older snapshots, the newer
-ones calibrate it (time split, never random), and the result is blended with the prior
-fitted on real Enron mail (`prior.json`), which carries users with little history.
+A user's own history labels itself: at snapshots in the past, every tie's features are
+paired with the share of the 13 weeks after it that held personal two-way contact (see
+training.py). A StandardScaler + sign-constrained logistic pipeline learns from the older
+snapshots, the newer ones calibrate it (time split, never random), the result is blended
+with the prior fitted on real Enron mail (`prior.json`), which carries users with little
+history, and the blend is recalibrated on the newest slice of the user's own snapshots so
+the drift of their mail does not bias it. `strength` (scoring.to_strength) turns the
+weekly probability into the chance of two-way contact within the next four weeks.
 """
 
 from __future__ import annotations
@@ -13,11 +16,9 @@ import json
 import warnings
 from pathlib import Path
 from typing import Any, TypedDict
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from threadpoolctl import threadpool_limits
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -26,15 +27,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
+from analytics.logistic import SignedLogisticRegression, _logit, _sigmoid, recalibration
 from analytics.signals import SIGNAL_SIGNS
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
 ISOTONIC_MIN_ROWS = 1000  # below this, isotonic over-fits: use a sigmoid
-
-
-def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    p: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
-    return p
 
 
 class Calibration(TypedDict):
@@ -118,73 +115,6 @@ def prior_spec(
     }
 
 
-class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
-    """L2-regularised logistic regression whose coefficients keep given signs.
-
-    Same objective as scikit-learn's LogisticRegression (C x weighted log-loss + half the
-    squared norm), solved with L-BFGS-B under bounds: `signs[j]` = +1 keeps coef j >= 0,
-    -1 keeps it <= 0, 0 leaves it free. Signs make the model monotone where it must be
-    (more contact never weakens a tie) and its explanations read the right way round.
-    """
-
-    def __init__(self, C: float = 1.0, signs: Sequence[float] | None = None, max_iter: int = 500) -> None:
-        self.C = C
-        self.signs = signs
-        self.max_iter = max_iter
-
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> SignedLogisticRegression:
-        from scipy.optimize import minimize
-
-        X = np.asarray(X, float)
-        y = np.asarray(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
-            raise ValueError("SignedLogisticRegression needs two classes")
-        t = (y == self.classes_[1]).astype(float)
-        w = np.ones(len(t)) if sample_weight is None else np.asarray(sample_weight, float)
-        _n, d = X.shape
-        signs = np.zeros(d) if self.signs is None else np.asarray(self.signs, float)
-        bounds = [(None, None)] + [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs]
-
-        def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-            z = X @ theta[1:] + theta[0]
-            loss = np.sum(w * (np.logaddexp(0.0, z) - t * z))
-            r = w * (_sigmoid(z) - t)
-            grad = np.concatenate([[r.sum()], X.T @ r]) * self.C
-            grad[1:] += theta[1:]
-            return self.C * loss + 0.5 * theta[1:] @ theta[1:], grad
-
-        # Tall, thin products: one BLAS thread is fastest, and on a busy machine a pool of
-        # them spinning against each other is ten times slower.
-        with threadpool_limits(limits=1, user_api="blas"):
-            res = minimize(
-                objective,
-                np.zeros(d + 1),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"maxiter": self.max_iter},
-            )
-        self.coef_ = res.x[1:][None, :]
-        self.intercept_ = np.array([res.x[0]])
-        self.n_features_in_ = d
-        self.n_iter_ = np.array([res.nit])
-        return self
-
-    def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
-        check_is_fitted(self, "coef_")
-        z: NDArray[np.float64] = np.asarray(X, float) @ self.coef_[0] + self.intercept_[0]
-        return z
-
-    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
-        p = _sigmoid(self.decision_function(X))
-        return np.stack([1 - p, p], axis=1)
-
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        labels: np.ndarray = self.classes_[(self.decision_function(X) > 0).astype(int)]
-        return labels
-
-
 def _fit(pipe: Pipeline, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> Pipeline:
     # The scaler is a reparametrisation: unweighted (weighted variances of constant
     # columns can come out slightly negative).
@@ -205,7 +135,9 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     `prior_rows` is how many of the user's rows the prior is worth: with few rows the
     prior dominates, with years of history the user's own model does. `prior` is a prior
     spec (the dict `prior_spec` returns) to use instead of the shipped `prior.json`: the
-    backtest passes one fitted on other people than the user it scores.
+    backtest passes one fitted on other people than the user it scores. `recalibrate`:
+    refit logit p' = a + b logit p on the newest `calibration_share` of snapshots (order
+    of ties unchanged; see `recalibration`).
     """
 
     def __init__(
@@ -213,10 +145,11 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         features: tuple[str, ...] = MODEL_FEATURES,
         calibration_share: float = 0.25,
-        prior_rows: float = 3000.0,
+        prior_rows: float = 1000.0,
         use_prior: bool = True,
         max_rows: int = 60000,
         prior: PriorSpec | None = None,
+        recalibrate: bool = True,
     ) -> None:
         self.C = C
         self.features = features
@@ -225,6 +158,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.use_prior = use_prior
         self.max_rows = max_rows
         self.prior = prior
+        self.recalibrate = recalibrate
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None, sample_weight: ArrayLike | None = None
@@ -251,7 +185,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             keep = np.linspace(0, len(y) - 1, self.max_rows).astype(int)
             X, y, w, sample_time = X[keep], y[keep], w[keep], sample_time[keep]
         self.n_rows_ = len(y)
-        X = X[:, self.cols_]
+        X_all, X = X, X[:, self.cols_]
         self.pipeline_ = None
         self.calibrated_ = None
         self.weight_ = 0.0
@@ -287,6 +221,10 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             else:
                 self.pipeline_ = None
                 self.base_rate_ = float(np.average(y, weights=w)) if w.sum() > 0 else 0.5
+        self.recal_: tuple[float, float] | None = None
+        if self.recalibrate and len(times) >= 2:
+            newest = sample_time >= times[-max(1, int(round(len(times) * self.calibration_share)))]
+            self.recal_ = recalibration(self._blend(X_all[newest]), y[newest], w[newest])
         return self
 
     @staticmethod
@@ -307,13 +245,22 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             return p
         return np.full(len(X), getattr(self, "base_rate_", 0.5))
 
-    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
-        check_is_fitted(self, "n_rows_")
-        X = np.asarray(X, float)
+    def _blend(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The user's model and the prior, weighted by how much history the user has."""
         p = self._user_proba(X) if self.weight_ > 0 else 0.0
         if self.prior_ is not None and self.weight_ < 1:
             p = self.weight_ * p + (1 - self.weight_) * self.prior_.predict(X)
-        p = np.broadcast_to(np.asarray(p, float), (len(X),)).copy()
+        out: NDArray[np.float64] = np.broadcast_to(np.asarray(p, float), (len(X),)).copy()
+        return out
+
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        check_is_fitted(self, "n_rows_")
+        X = np.asarray(X, float)
+        p = self._blend(X)
+        recal: tuple[float, float] | None = getattr(self, "recal_", None)
+        if recal is not None:
+            a, b = recal
+            p = _sigmoid(a + b * _logit(p))
         return np.stack([1 - p, p], axis=1)
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.backtest import Mail, ego_exchanges, load_edges, messages
+from analytics.corpus import Mail, ego_exchanges, load_edges, messages
 from analytics.features import FEATURES, MODEL_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
@@ -29,6 +29,7 @@ from analytics.model import PRIOR_PATH, PriorSpec, _fit, base_pipeline, prior_sp
 from analytics.training import training_set
 
 CUTOFF = datetime(2001, 4, 1, tzinfo=timezone.utc)
+PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's (standardised) coefficients
 
 
 def training_rows(
@@ -71,6 +72,7 @@ def prior_from_rows(
     *,
     features: tuple[str, ...] = MODEL_FEATURES,
     calibration_share: float = 0.25,
+    C: float | None = None,
 ) -> PriorSpec:
     """The prior spec from pooled training rows: the older snapshots fit the linear model,
     the newest `calibration_share` of them the isotonic curve."""
@@ -78,7 +80,7 @@ def prior_from_rows(
     cut = times[-max(1, int(round(len(times) * calibration_share)))]
     train, cal = t < cut, t >= cut
     cols = [FEATURES.index(n) for n in features]
-    pipe = _fit(base_pipeline(C=1.0, features=features), X[train][:, cols], y[train], w[train])
+    pipe = _fit(base_pipeline(C=PRIOR_C if C is None else C, features=features), X[train][:, cols], y[train], w[train])
     meta = {
         **meta,
         "rows": int(len(y)),

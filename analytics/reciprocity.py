@@ -17,7 +17,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import binom
 
-from analytics.features import LEDGER_WINDOW, _group_median, latencies
+from analytics.answers import group_median, latencies
+from analytics.features import LEDGER_WINDOW
 from analytics.frame import IN, OUT, Frame
 
 HABIT_PSEUDO = 10.0  # gestures of "even" mixed into the user's habit
@@ -63,7 +64,7 @@ def ledger(frame: Frame, as_of: float) -> dict[str, np.ndarray]:
     }
     for name, answered_dir in (("median_reply_hours_you", IN), ("median_reply_hours_them", OUT)):
         answered, _, lat = latencies(frame, as_of, m, answered_dir)
-        out[name] = _group_median(lat[answered] / 3600.0, c[answered], k)
+        out[name] = group_median(lat[answered] / 3600.0, c[answered], k)
     return out
 
 

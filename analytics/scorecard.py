@@ -164,4 +164,4 @@ def table(summary: dict[str, Any]) -> str:
 
 
 def lift_line(name: str, result: dict[str, Interval]) -> str:
-    return f"{name:22s} " + "  ".join(f"{k} {fmt(v)}" for k, v in result.items())
+    return f"{name:34s} " + "  ".join(f"{k} {fmt(v)}" for k, v in result.items())

@@ -13,6 +13,7 @@
 - inbound recency: log1p days since the contact last wrote to the user (capped at a year).
 - attention share: the tie's share of the user's outgoing direct mail (1/recipients each,
   90-day half-life), as log1p(100 x share).
+- introductions given and received (analytics/introductions.py), log1p counts in a year.
 - network overlap: distinct other people seen with the contact in the last year over the
   user's people active in that year.
 
@@ -24,8 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.features import _group_median, latencies
+from analytics.answers import group_median, latencies
 from analytics.frame import DAY, IN, OUT, SHARED, Frame
+from analytics.introductions import introductions
 
 SIGNAL_FEATURES: tuple[str, ...] = (
     "silence_ratio",
@@ -34,6 +36,8 @@ SIGNAL_FEATURES: tuple[str, ...] = (
     "inbound_recency",
     "attention_share",
     "network_overlap",
+    "introductions_given",
+    "introductions_received",
 )
 # The sign each one's coefficient is held to when a model reads it (see features.SIGNS).
 SIGNAL_SIGNS: dict[str, int] = {
@@ -43,6 +47,8 @@ SIGNAL_SIGNS: dict[str, int] = {
     "inbound_recency": -1,
     "attention_share": 1,
     "network_overlap": 1,
+    "introductions_given": 1,
+    "introductions_received": 1,
 }
 SHRINK_GAPS = 2.0
 AWAIT_LIMIT = 30 * DAY
@@ -75,7 +81,7 @@ def rhythm_gaps(
     same = np.r_[False, c[1:] == c[:-1]]
     gc, gap = c[same], np.diff(d)[same[1:]]
     n_gaps = np.bincount(gc, minlength=k).astype(float)
-    median = _group_median(gap, gc, k)
+    median = group_median(gap, gc, k)
     mu = np.bincount(gc, weights=gap, minlength=k) / np.maximum(n_gaps, 1)
     var = np.bincount(gc, weights=gap**2, minlength=k) / np.maximum(n_gaps, 1) - mu**2
     sigma = np.sqrt(np.maximum(var, 0.0))
@@ -112,7 +118,7 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     last_in_small = latest(email & (d == IN) & (frame.size[mask] <= SMALL))
     last_out = latest(email & (d == OUT))
     answered, _, lat = latencies(frame, as_of, mask, IN)
-    usual = _group_median(lat[answered], frame.c[answered], k)
+    usual = group_median(lat[answered], frame.c[answered], k)
     usual = np.where(np.isnan(usual), reply_hours_you * 3600.0, usual)
     waited = as_of - last_in_small
     out["awaiting_reply"] = (
@@ -126,6 +132,7 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     out["attention_share"] = np.log1p(100.0 * mine / max(mine.sum(), 1e-12))
 
     out["network_overlap"] = _overlap(frame, mask & (frame.t >= as_of - YEAR))
+    out["introductions_given"], out["introductions_received"] = introductions(frame, as_of)
     return out
 
 

@@ -1,29 +1,50 @@
-"""Each candidate signal's lift on the yardstick: Kith with it against Kith without it.
+"""Each candidate signal's lift on the yardstick, with intervals from the bootstrap over people.
 
-Same egos, dates and rows; the fold priors and the users' models are refitted with the
-extra feature (its coefficient held to the sign in signals.SIGNAL_SIGNS or features.SIGNS).
-Differences are paired, with intervals from the bootstrap over people. A signal is worth
-keeping when its pooled and per-person AUC lifts are both above zero.
+Same egos, dates and rows; the fold priors and the users' models are refitted for each
+variant (coefficients held to the signs in features.SIGNS or signals.SIGNAL_SIGNS).
+For a signal the model reads, the lift is Kith against Kith without it; for one it does
+not read, Kith with it against Kith. Differences are paired (same rows). A signal earns
+its place when its pooled and per-person AUC lifts are above zero — and, for the model,
+when it does not cost the synthetic world its Spearman (tests/test_analytics_world.py).
 """
 
 from __future__ import annotations
 
 from analytics.features import MODEL_FEATURES
-from analytics.scorecard import lift, lift_line
-from analytics.signals import SIGNAL_FEATURES, SIGNAL_SIGNS
+from analytics.scorecard import Interval, lift, lift_line
 from analytics.yardstick import Study
 
-VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = tuple((s, (s,)) for s in SIGNAL_FEATURES) + (
-    ("recency", ("recency",)),  # a Kith feature the model did not read
-    ("recency+silence_ratio", ("recency", "silence_ratio")),
-    ("all six signals", SIGNAL_FEATURES),
+# name -> the features that make up the signal
+CANDIDATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("silence ratio + burstiness", ("silence_ratio", "burstiness")),
+    ("silence cap (two_way_kept)", ("two_way_kept",)),
+    ("contact pace cap (contact_kept)", ("contact_kept",)),
+    ("recency (any contact)", ("recency",)),
+    ("inbound recency", ("inbound_recency",)),
+    ("attention share", ("attention_share",)),
+    ("network overlap", ("network_overlap",)),
+    ("introductions given+received", ("introductions_given", "introductions_received")),
+    ("awaiting reply", ("awaiting_reply",)),
 )
 
 
-def print_lifts(study: Study, *, n_boot: int = 200) -> None:
-    SIGNAL_SIGNS.setdefault("recency", -1)  # more silence never strengthens a tie
+def lifts(study: Study, *, n_boot: int = 200) -> list[tuple[str, bool, dict[str, Interval]]]:
+    """(signal, in the model?, lift intervals) for every candidate."""
     base = study.evaluate()
-    print("lift over Kith (variant - Kith), 95% intervals over people:")
-    for name, extra in VARIANTS:
-        features = MODEL_FEATURES + tuple(f for f in extra if f not in MODEL_FEATURES)
-        print(lift_line(name, lift(base, study.evaluate(features), n_boot=n_boot)), flush=True)
+    out = []
+    for name, feats in CANDIDATES:
+        inside = set(feats) <= set(MODEL_FEATURES)
+        if inside:
+            fewer = tuple(f for f in MODEL_FEATURES if f not in feats)
+            res = lift(study.evaluate(fewer), base, n_boot=n_boot)
+        else:
+            more = MODEL_FEATURES + tuple(f for f in feats if f not in MODEL_FEATURES)
+            res = lift(base, study.evaluate(more), n_boot=n_boot)
+        out.append((name, inside, res))
+    return out
+
+
+def print_lifts(study: Study, *, n_boot: int = 200) -> None:
+    print("lift of each signal (with - without), 95% intervals over people; * = in the model:")
+    for name, inside, res in lifts(study, n_boot=n_boot):
+        print(lift_line(("* " if inside else "  ") + name, res), flush=True)

@@ -34,7 +34,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from analytics.backtest import Mail, ego_exchanges
+from analytics.corpus import Mail, ego_exchanges
 from analytics.features import MODEL_FEATURES, snapshot, two_way_between
 from analytics.frame import DAY, SHARED, Frame, build_frame
 from analytics.lockbox import check_development

@@ -119,3 +119,25 @@ def test_development_run_never_sees_a_lockbox_ego_or_month(small_run):
     study, scored, _ = small_run
     assert not lb.lockbox_egos(np.unique(scored.ego)) and not lb.lockbox_egos(study.pool)
     assert max(study.dates) + HORIZON <= lb.LOCKBOX_START
+
+
+@pytest.mark.slow
+def test_development_figures_hold_what_was_reached():
+    """Given the 30 development egos at the ten monthly dates (the lockbox apart), when the
+    yardstick runs, then Kith's figures are at least those reached for issue 15 (see
+    analytics/STATUS.md): ECE <= 0.03 on the latest three months (goal met), quiet cooling
+    at most half the future contact of comparable ties (goal met), and AUC clear of recency.
+    The issue's other goals (AUC 0.02 above the best baseline, precision@10 0.03 above the
+    decayed count, plain cooling <= 0.5) are not reached and not asserted."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    mail = lb.development_mail(messages(*load_edges(DATA)))
+    dev = lb.development_egos(range(184))
+    egos = sample_egos(mail, dev, 30)
+    study = Study(mail, egos, dev_dates(), prior_egos=sample_egos(mail, dev, 184, min_exchanges=20))
+    summary = summarise(study.evaluate(), n_boot=20)
+    print("\n" + table(summary))
+    assert summary["ece kith"][0] <= 0.03
+    assert summary["quiet cooling ratio"][0] <= 0.5
+    assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
+    assert summary["auc kith"][0] >= 0.85

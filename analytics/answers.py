@@ -1,0 +1,40 @@
+"""Answers between the user and each contact: which messages were answered, how fast,
+and per-contact medians of such figures.
+
+Shared by features, signals and reciprocity, so none of them imports another for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytics.frame import GAP, Frame
+
+
+def group_median(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
+    """Median of `values` per group index in range(k) (NaN for an empty group)."""
+    out = np.full(k, np.nan)
+    if not len(values):
+        return out
+    order = np.lexsort((values, groups))
+    v, g = values[order], groups[order]
+    counts = np.bincount(g, minlength=k)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    has = counts > 0
+    lo = starts[has] + (counts[has] - 1) // 2
+    hi = starts[has] + counts[has] // 2
+    out[has] = (v[lo] + v[hi]) / 2.0
+    return out
+
+
+def latencies(
+    frame: Frame, as_of: float, mask: np.ndarray, direction: int
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.float64]]:
+    """Rows of `direction` (the side being answered) and the answer latency, answered
+    within 7 days and before as_of; also which rows are old enough to be judged."""
+    rows = mask & (frame.direction == direction) & ~frame.meeting
+    lat = frame.answer_t - frame.t
+    answered = rows & (frame.answer_t < as_of) & (lat <= GAP)
+    judged = answered | (rows & (frame.t <= as_of - GAP))
+    return answered, judged, lat

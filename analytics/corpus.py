@@ -1,0 +1,102 @@
+"""The Enron corpus as the backtests read it: messages, and one employee's mailbox.
+
+`../shared/data/enron-igraph/edges.csv` holds one row per recipient (sender, recipient,
+time, type). Rows sharing sender and time are one message; 174 rows carry a bogus 1979
+date (a null timestamp in the source) and are set aside as `invalid`, counted, not used.
+Reading the CSV happens in `load_edges` only; the rest is pure.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from analytics.records import Exchange
+
+VALID_FROM = datetime(1998, 1, 1, tzinfo=timezone.utc).timestamp()
+
+
+@dataclass(frozen=True)
+class Mail:
+    """Messages: one per (sender, time), recipients as a CSR list."""
+
+    sender: np.ndarray
+    time: np.ndarray
+    offsets: np.ndarray  # recipients of message i: recipients[offsets[i]:offsets[i+1]]
+    recipients: np.ndarray
+    invalid_rows: int = 0
+
+    def __len__(self) -> int:
+        return len(self.sender)
+
+
+def messages(sender: ArrayLike, recipient: ArrayLike, time: ArrayLike) -> Mail:
+    """Group recipient rows into messages; drop self-addressed rows and bogus dates."""
+    sender = np.asarray(sender, np.int64)
+    recipient = np.asarray(recipient, np.int64)
+    time = np.asarray(time, np.float64)
+    valid = time >= VALID_FROM
+    keep = valid & (sender != recipient)
+    s, r, t = sender[keep], recipient[keep], time[keep]
+    triples = np.unique(np.stack([s, t.astype(np.int64), r], axis=1), axis=0)
+    s, t, r = triples[:, 0], triples[:, 1].astype(np.float64), triples[:, 2]
+    new = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
+    starts = np.flatnonzero(new)
+    offsets = np.r_[starts, len(s)]
+    return Mail(s[starts], t[starts], offsets, r, invalid_rows=int((~valid).sum()))
+
+
+def ego_exchanges(mail: Mail, ego: int) -> list[Exchange]:
+    """The ego's mailbox as Exchanges: the ego is person 0, employee k is person k + 1."""
+    counts = np.diff(mail.offsets)
+    owner = np.repeat(np.arange(len(mail)), counts)
+    received = np.unique(owner[mail.recipients == ego])
+    sent = np.flatnonzero(mail.sender == ego)
+    out = []
+    for i in np.union1d(sent, received).tolist():
+        rec = mail.recipients[mail.offsets[i] : mail.offsets[i + 1]]
+        people = tuple(0 if p == ego else int(p) + 1 for p in rec.tolist())
+        s = int(mail.sender[i])
+        out.append(Exchange(at=float(mail.time[i]), kind="email", sender=0 if s == ego else s + 1, recipients=people))
+    return out
+
+
+def load_edges(folder: Path) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
+    """Read edges.csv into arrays (times as UTC epoch seconds; the source has no zone)."""
+    s: list[int] = []
+    r: list[int] = []
+    t: list[float] = []
+    with open(Path(folder) / "edges.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            s.append(int(row["sender_id"]))
+            r.append(int(row["recipient_id"]))
+            t.append(datetime.fromisoformat(row["time"]).replace(tzinfo=timezone.utc).timestamp())
+    return np.array(s), np.array(r), np.array(t)
+
+
+def data_folder(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    here = Path(__file__).resolve()
+    for root in (here.parents[2], here.parents[3]):
+        if (root / "shared/data/enron-igraph/edges.csv").exists():
+            return root / "shared/data/enron-igraph"
+    return here.parents[2] / "shared/data/enron-igraph"
+
+
+def sample_egos(mail: Mail, employees: Sequence[int], n: int, *, min_exchanges: int = 50) -> list[int]:
+    """n employees with enough mail, in a fixed hashed order (not by volume or id)."""
+    counts = np.bincount(mail.sender, minlength=max(employees) + 1)
+    owner = np.repeat(np.arange(len(mail)), np.diff(mail.offsets))
+    for e in employees:
+        counts[e] += len(np.unique(owner[mail.recipients == e]))
+    ok = [e for e in employees if counts[e] >= min_exchanges]
+    ok.sort(key=lambda e: hashlib.sha256(f"kith-sample-v1:{e}".encode()).hexdigest())
+    return ok[:n]

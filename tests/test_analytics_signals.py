@@ -1,0 +1,95 @@
+"""Issue 15's signals and the model's recalibration, on small hand-made histories."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analytics import Exchange
+from analytics.explain import silence_words
+from analytics.features import F, snapshot
+from analytics.frame import DAY, build_frame
+from analytics.introductions import introductions
+from analytics.logistic import _logit, recalibration
+from analytics.pace import KEPT_SILENCE, kept_rate
+from tests.analytics_builders import T_END, regular
+
+
+def test_a_tie_keeping_its_pace_is_not_capped_and_a_silent_one_is():
+    # Given a tie with a conversation every 7 days for a year, and a young one that had one
+    # every 2 days and then fell silent for 20 (ten of its beats; its age limits every
+    # window of the sustained rate, so only the silence can hold it down)
+    steady = regular(1, every_days=7, start_days_ago=365, seed=1)
+    silent = regular(2, every_days=2, start_days_ago=40, stop_days_ago=20, seed=1)
+    frame = build_frame(steady + silent, T_END)
+    # When the snapshot is taken
+    x = snapshot(frame, T_END).X
+    a, b = frame.index_of(1), frame.index_of(2)
+    # Then the steady tie's kept pace is its sustained pace, and the silent one is held to
+    # three events over its silence
+    assert x[a, F["two_way_kept"]] == x[a, F["two_way_sustained"]]
+    silence = (T_END - max(e.at for e in silent)) / DAY
+    assert np.expm1(x[b, F["two_way_kept"]]) <= KEPT_SILENCE * 30.0 / silence + 1e-9
+    assert x[b, F["two_way_kept"]] < x[b, F["two_way_sustained"]]
+
+
+def test_kept_rate_never_falls_when_an_event_is_added():
+    # Given random events of five contacts, when one more event is added anywhere before as_of
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        n = int(rng.integers(1, 30))
+        t, c = T_END - rng.uniform(0, 400, n) * DAY, rng.integers(0, 5, n)
+        sustained = rng.uniform(0, 5, 5)
+        more = rng.uniform(0, 2, 5)  # an added event can only raise the sustained rate
+        extra_t, extra_c = T_END - rng.uniform(0, 400) * DAY, int(rng.integers(0, 5))
+        before = kept_rate(sustained, t, c, T_END, 5)
+        after = kept_rate(sustained + more, np.r_[t, extra_t], np.r_[c, extra_c], T_END, 5)
+        # Then no contact's kept rate falls
+        assert np.all(after >= before - 1e-12)
+
+
+def test_introductions_given_and_received():
+    # Given the user writing to 1 and 2 apart, then to both together (an introduction the
+    # user gave), and contact 3 writing to the user and a new person 4 (one received from 3)
+    day = 86400.0
+    t0 = T_END - 100 * day
+    ex = [
+        Exchange(t0, "email", 0, (1,)),
+        Exchange(t0 + day, "email", 0, (2,)),
+        Exchange(t0 + 2 * day, "email", 0, (1, 2)),
+        Exchange(t0 + 3 * day, "email", 3, (0,)),
+        Exchange(t0 + 4 * day, "email", 3, (0, 4)),
+        Exchange(t0 + 5 * day, "email", 0, (1, 2)),  # they have met by now: no new one
+    ]
+    frame = build_frame(ex, T_END)
+    # When counted
+    given, received = introductions(frame, T_END)
+    i = {p: frame.index_of(p) for p in (1, 2, 3, 4)}
+    # Then 1 and 2 each got one introduction from the user, and 3 gave the user one
+    assert np.expm1(given[i[1]]) == 1 and np.expm1(given[i[2]]) == 1
+    assert np.expm1(received[i[3]]) == 1
+    assert given[i[3]] == 0 and received[i[1]] == 0 and received[i[4]] == 0
+    # And before the introduction happened, nothing is counted
+    g0, r0 = introductions(build_frame(ex, t0 + 2 * day), t0 + 2 * day)
+    assert not g0.any() and not r0.any()
+
+
+def test_silence_in_words():
+    # Given silence ratios, then only a silence of at least twice the usual gap is news
+    assert silence_words(3.44, "Ana") == "Quiet for 3.4x your usual gap with Ana"
+    assert silence_words(12.2) == "Quiet for 12x your usual gap with them"
+    assert silence_words(1.4) is None and silence_words(100.0) is None
+
+
+def test_recalibration_corrects_drift_and_keeps_the_order():
+    # Given a model whose probabilities are twice the observed rate on the newest rows
+    rng = np.random.default_rng(2)
+    p = rng.uniform(0.02, 0.4, 4000)
+    y = (rng.uniform(size=4000) < p / 2).astype(int)
+    # When recalibrated
+    fit = recalibration(p, y, np.ones(len(y)))
+    assert fit is not None
+    a, b = fit
+    q = 1 / (1 + np.exp(-(a + b * _logit(p))))
+    # Then the mean prediction meets the observed rate, and the order of rows is unchanged
+    assert abs(q.mean() - y.mean()) < 0.01 < abs(p.mean() - y.mean())
+    assert b > 0 and np.array_equal(np.argsort(q, kind="stable"), np.argsort(p, kind="stable"))
