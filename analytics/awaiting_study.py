@@ -33,7 +33,7 @@ import numpy as np
 
 from analytics import lockbox as lb
 from analytics.awaiting import GUARD_RUN, Timeline, awaiting_column
-from analytics.backtest import Mail, _data_folder, ego_exchanges, messages, sample_egos
+from analytics.corpus import Mail, data_folder, ego_exchanges, messages, sample_egos
 from analytics.features import MODEL_FEATURES, F
 from analytics.frame import build_frame
 from analytics.records import USER, Exchange
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dates", type=int, default=10)
     ap.add_argument("--boot", type=int, default=200)
     args = ap.parse_args(argv)
-    everything, lines = load_lines(_data_folder(args.data))
+    everything, lines = load_lines(data_folder(args.data))
     mail = lb.development_mail(everything)
     dev = lb.development_egos(range(184))
     egos = sample_egos(mail, dev, args.egos)
