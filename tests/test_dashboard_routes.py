@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from psycopg.types.json import Jsonb
 
 from .api_support import AS_OF, _interaction, seed_user
-from .test_api import GOOGLE_AUTH, app, ben, client  # noqa: F401 (fixtures)
+from .test_api import GOOGLE_AUTH, app, ben, client
 from .test_web_security import ORIGIN, csrf_of, sign_in
 
 HOSTILE = '<img src=x onerror="alert(1)">Eve </td><script>alert(2)</script>'
@@ -128,7 +128,9 @@ def test_feedback_buttons_save_the_word_for_the_users_own_ties_only(client, ben)
     assert "You said this tie matters" in page and "Snoozed until" in page
 
     refused = [
-        client.post(f"/ties/{ben.people[1]}/feedback", data={"csrf": csrf, "kind": "matters"}, headers={"origin": ORIGIN}),
+        client.post(
+            f"/ties/{ben.people[1]}/feedback", data={"csrf": csrf, "kind": "matters"}, headers={"origin": ORIGIN}
+        ),
         client.post(f"/ties/{ana.people[4]}/feedback", data={"kind": "matters"}, headers={"origin": ORIGIN}),
         client.post(
             f"/ties/{ana.people[4]}/feedback",
@@ -195,7 +197,10 @@ def test_account_health_is_in_words_and_the_demos_finished_accounts_are_not_erro
         ).fetchone()[0]
     _signed_in(client, ana)
     home = client.get("/").text
-    tones = {int(account): tone for tone, account in re.findall(r'class="account (tone-\w+) [^"]*" data-account="(\d+)"', home)}
+    tones = {
+        int(account): tone
+        for tone, account in re.findall(r'class="account (tone-\w+) [^"]*" data-account="(\d+)"', home)
+    }
     assert tones[demo] == "tone-quiet" and tones[revoked] == "tone-bad" and tones[ana.account_id] == "tone-busy"
     text = _visible_text(home)
     assert "Disconnected (the demo's emulator has stopped); last synced 2 hours ago. Its mail stays in Kith." in text
@@ -213,15 +218,29 @@ def test_the_tie_page_shows_the_whole_history_since_the_first_contact_and_the_le
     with client.app.state.db.tx() as conn:
         for k in range(12):
             when = long_ago + timedelta(days=7 * k)
-            _interaction(conn, ana.user_id, ana.account_id, f"old{k}", "email", when, "person5@north.example",
-                         [ana.email], False)
+            _interaction(
+                conn, ana.user_id, ana.account_id, f"old{k}", "email", when, "person5@north.example", [ana.email], False
+            )
         conn.execute(
             "UPDATE score_snapshots SET payload = payload || %s WHERE user_id = %s AND person_id = %s",
             (
-                Jsonb({"name": "Ana Ruiz", "ledger": {
-                    "initiated_by_you": 5, "initiated_by_them": 9, "replies_by_you": 3, "replies_by_them": 0,
-                    "meetings_you_organised": 0, "meetings_they_organised": 0, "median_reply_hours_you": 20.0,
-                    "median_reply_hours_them": 1.6, "messages_to_them": 0.0, "window_days": 180}}),
+                Jsonb(
+                    {
+                        "name": "Ana Ruiz",
+                        "ledger": {
+                            "initiated_by_you": 5,
+                            "initiated_by_them": 9,
+                            "replies_by_you": 3,
+                            "replies_by_them": 0,
+                            "meetings_you_organised": 0,
+                            "meetings_they_organised": 0,
+                            "median_reply_hours_you": 20.0,
+                            "median_reply_hours_them": 1.6,
+                            "messages_to_them": 0.0,
+                            "window_days": 180,
+                        },
+                    }
+                ),
                 ana.user_id,
                 pid,
             ),

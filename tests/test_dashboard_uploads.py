@@ -5,7 +5,7 @@ status, and a failed import leaves no account behind. Each user sees only their 
 from __future__ import annotations
 
 from .api_support import auth_header, seed_user
-from .test_api import app, ben, client  # noqa: F401 (fixtures)
+from .test_api import app, ben, client
 from .test_web_security import ORIGIN, csrf_of, sign_in
 
 
@@ -46,7 +46,12 @@ def test_a_dashboard_upload_is_imported_followed_and_scored(client, settings):
     assert status["text"] == "Imported 12 messages from All mail.mbox."
     stored = list((settings.home / "uploads" / str(ana.user_id)).iterdir())
     assert len(stored) == 1 and stored[0].stat().st_mode & 0o777 == 0o600
-    assert _count(client, "SELECT count(*) FROM interactions WHERE user_id = %s AND provider_id LIKE %s", ana.user_id, "%u%") >= 12
+    assert (
+        _count(
+            client, "SELECT count(*) FROM interactions WHERE user_id = %s AND provider_id LIKE %s", ana.user_id, "%u%"
+        )
+        >= 12
+    )
     assert _count(client, "SELECT count(*) FROM score_snapshots WHERE user_id = %s", ana.user_id) > 0
 
 

@@ -81,6 +81,22 @@ def totals(buckets: list[dict]) -> dict[str, int]:
     return {key: sum(int(b[key]) for b in buckets) for key, _, _ in SERIES}
 
 
+TOTAL_WORDS = {
+    "email_out": ("message you sent", "messages you sent"),
+    "email_in": ("message to you", "messages to you"),
+    "meeting_out": ("meeting you set up", "meetings you set up"),
+    "meeting_in": ("meeting they set up", "meetings they set up"),
+}
+
+
+def totals_words(totals: dict[str, int]) -> str:
+    """'12 messages you sent, 1 meeting they set up' (kinds with none are left out)."""
+    parts = [
+        f"{totals[k]} {one if totals[k] == 1 else many}" for k, (one, many) in TOTAL_WORDS.items() if totals.get(k)
+    ]
+    return ", ".join(parts) if parts else "nothing on record"
+
+
 def trend_words(counts: list[int]) -> str:
     """The sparkline in words, for its label: the last three months against the three before."""
     if not any(counts):

@@ -119,7 +119,7 @@ def home(request: Request) -> Response:
     ]
     for account in accounts:
         account["words"], account["tone"] = words.account_health(account, now)
-        account["label"] = providers.label(account["provider"])
+        account["label"] = words.SOURCE_TEXT.get(account["provider"]) or providers.label(account["provider"])
     return page(
         "home.html.j2",
         request=request,
@@ -203,8 +203,7 @@ def tie_page(request: Request, person_id: int) -> Response:
         ledger=words.ledger(tie),
         whole=whole,
         history_chart=charts.history(whole["buckets"], whole["unit"]),
-        totals=charts.totals(whole["buckets"]),
-        series=charts.SERIES,
+        totals=charts.totals_words(charts.totals(whole["buckets"])),
         strength_chart=charts.strength_line(detail["history"]) if len(detail["history"]) > 1 else None,
         scorings=len(detail["history"]),
         snooze_days=actions.SNOOZE_DAYS,

@@ -19,6 +19,7 @@ FLAG_TEXT = {
     "one_sided_them": "one-sided: they do the reaching out",
 }
 TIER_TEXT = {"strong": "strong", "medium": "medium", "weak": "weak", "fading": "fading"}
+SOURCE_TEXT = {"mbox": "Mail file (mbox)", "ics": "Calendar file (.ics)"}
 FEEDBACK_TEXT = {"matters": "You said this tie matters", "not_relationship": "You said this is not a relationship"}
 
 
@@ -204,8 +205,11 @@ def account_health(account: Mapping, now: datetime | None = None) -> tuple[str, 
         return f"Disconnected{tail}; {when}. Its mail stays in Kith.", "quiet"
     if file_source:
         if status == "incremental":
-            return f"Imported from a file, {relative(synced, now) if synced else 'finished'}.", "ok"
-        return "Importing from a file.", "busy"
+            return f"Imported from a file {relative(synced, now) if synced else 'earlier'}.", "ok"
+        read = sum(int(r.get("items_seen") or 0) for r in account.get("resources") or ())
+        if read:
+            return f"Import under way or stopped part-way: {read} items read so far.", "busy"
+        return "No import from a file has finished yet.", "quiet"
     if status in ("initial", "full_resync"):
         share = account.get("synced_share")
         done = f"{int(round(float(share) * 100))}% read so far" if share else "starting"
