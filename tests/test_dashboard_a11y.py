@@ -48,7 +48,7 @@ def _sign_in(page, base, token):
     page.goto(base + "/")
     page.fill("#token", token)
     page.click("form#signin button")
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
 
 
 def _serious(page) -> list[str]:
@@ -82,13 +82,13 @@ def test_every_width_fits_and_axe_finds_no_serious_violation(browser, site):
         page.set_viewport_size({"width": width, "height": 900})
         for name, path in (("home", "/"), ("tie", f"/ties/{ana.people[0]}")):
             page.goto(base + path)
-            page.wait_for_function("document.body.dataset.ready === '1' && document.body.dataset.charts >= '1'")
+            page.wait_for_selector("body[data-ready='1'][data-charts]:not([data-charts='0'])", state="attached")
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{name} at {width}px scrolls sideways by {overflow}px"
             page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{width}.png"), full_page=True)
             assert _serious(page) == [], f"{name} at {width}px"
     page.goto(base + "/")
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     hostile_row = page.locator(f"#tie-{ana.people[1]} a.tie-link")
     assert hostile_row.inner_text() == HOSTILE.strip()
     assert page.locator("#ties img").count() == 0 and dialogs == []
@@ -120,16 +120,16 @@ def test_keyboard_alone_reaches_a_tie_and_gives_feedback(browser, site):
         pytest.fail("Tab never reached the first tie of the table")
     page.keyboard.press("Enter")
     page.wait_for_url("**" + target)
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     for _ in range(30):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.textContent") == "Matters":
             break
     else:
         pytest.fail("Tab never reached the Matters button")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     assert "You said this tie matters" in page.locator("#tie").inner_text()
 
 

@@ -121,7 +121,7 @@ def test_sign_in_chart_timeline_and_reconnect(browser, site):
 
     page.fill("#token", ana.token)
     page.click("form#signin button")
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     assert chart_points(page) == 6
     box = page.locator("#scatter").bounding_box()
     assert box and box["width"] > 300 and box["height"] > 150  # the chart is drawn, not collapsed
@@ -138,13 +138,13 @@ def test_sign_in_chart_timeline_and_reconnect(browser, site):
     first = deepen.nth(0).locator("a.tie-link")
     name = first.inner_text()
     first.click()
-    page.wait_for_function("document.body.dataset.charts >= '1'")
+    page.wait_for_selector("body[data-charts]:not([data-charts='0'])", state="attached")
     assert page.locator("h1").inner_text() == name
     assert history_total(page) >= 4  # mail out, mail in, a meeting, last week's mail
     page.screenshot(path=str(ARTIFACTS / "dashboard-tie.png"), full_page=True)
 
     page.go_back()
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     click_strongest_dot(page)
     page.wait_for_url("**/ties/*")
     assert "/ties/" in page.url
@@ -190,7 +190,7 @@ def test_the_chart_draws_five_thousand_ties(browser, site):
     page.goto(base + "/")
     page.fill("#token", many.token)
     page.click("form#signin button")
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     assert chart_points(page) == 5000
     assert "5000 ties" in page.locator("#chart .meta").inner_text()
     page.screenshot(path=str(ARTIFACTS / "dashboard-5000-ties.png"))
@@ -239,15 +239,15 @@ def test_csp_holds_and_another_origin_cannot_sync_or_frame(browser, site):
     signin = page.goto(base + "/")
     page.fill("#token", ana.token)
     page.click("form#signin button")
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     home = page.goto(base + "/")
-    page.wait_for_function("document.body.dataset.ready === '1'")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
     page.uncheck("input.tier-filter[value=strong]")  # the script runs under the CSP
     assert chart_points(page, visible_only=True) == 4
     swatch = page.eval_on_selector(".swatch-strong", "e => getComputedStyle(e).backgroundColor")
     assert swatch == "rgb(27, 127, 91)"  # the stylesheet, not a style attribute, colours it
     tie = page.goto(f"{base}/ties/{ana.people[0]}")
-    page.wait_for_function("document.body.dataset.charts >= '1'")
+    page.wait_for_selector("body[data-charts]:not([data-charts='0'])", state="attached")
     snooze = page.goto(
         links.snooze_url(base, settings.secret(), ana.user_id, ana.people[0], date.today() + timedelta(days=14))
     )
