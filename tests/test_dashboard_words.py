@@ -86,3 +86,10 @@ def test_account_health_in_words():
     assert words.account_health(live, NOW) == ("Up to date: last synced yesterday.", "ok")
     imported = {"provider": "mbox", "status": "incremental", "last_synced_at": NOW - timedelta(days=3)}
     assert words.account_health(imported, NOW) == ("Imported from a file 3 days ago.", "ok")
+
+
+def test_an_even_balance_without_any_mail_is_called_silence():
+    quiet = {"messages_to_them": 0.0, "messages_from_them": 0.0}
+    assert words.balance(0, "Julia", quiet) == "no recent mail either way to weigh"
+    assert words.balance(0, "Julia", {"messages_to_them": 2.0, "messages_from_them": 3.0}) == "even: you both reach out"
+    assert words.balance(-60, "Julia", quiet) == "Julia gives clearly more"

@@ -57,7 +57,7 @@ def row(tie: dict, counts: list[int], given: dict | None, now: datetime) -> dict
         "address": words.address(tie),
         "strength": int(round(float(tie.get("strength") or 0))),
         "tier": tie.get("tier") or "weak",
-        "balance": words.balance(tie.get("reciprocity"), words.first_name(tie)),
+        "balance": words.balance(tie.get("reciprocity"), words.first_name(tie), tie.get("ledger")),
         "flags": words.flags(tie.get("flags")),
         "last_iso": words.iso_utc(last),
         "last_relative": words.relative(last, now),
@@ -204,7 +204,10 @@ def tie_page(request: Request, person_id: int) -> Response:
         whole=whole,
         history_chart=charts.history(whole["buckets"], whole["unit"]),
         totals=charts.totals_words(charts.totals(whole["buckets"])),
-        strength_chart=charts.strength_line(detail["history"]) if len(detail["history"]) > 1 else None,
+        # A line needs scorings on at least two days; two runs on one day are one point.
+        strength_chart=charts.strength_line(detail["history"])
+        if len({str(h["as_of"])[:10] for h in detail["history"]}) > 1
+        else None,
         scorings=len(detail["history"]),
         snooze_days=actions.SNOOZE_DAYS,
     )

@@ -77,10 +77,15 @@ def day(value) -> str:
     return f"{moment.day} {moment.strftime('%B %Y')}"
 
 
-def balance(reciprocity: int | None, name: str = "they") -> str:
-    """The balance (-100..100, positive: the user gives more) in words."""
+def balance(reciprocity: int | None, name: str = "they", ledger: Mapping | None = None) -> str:
+    """The balance (-100..100, positive: the user gives more) in words. An even balance of a
+    tie with no mail either way in the ledger's window is silence, not give and take."""
     r = int(reciprocity or 0)
     if abs(r) < 15:
+        if ledger is not None and "messages_to_them" in ledger:
+            exchanged = sum(float(ledger.get(k) or 0) for k in ("messages_to_them", "messages_from_them"))
+            if exchanged == 0:
+                return "no recent mail either way to weigh"
         return "even: you both reach out"
     if r > 0:
         who = "you give"
