@@ -56,6 +56,12 @@ def status(request: Request, user: int, upload_id: str) -> dict:
     status_code=202,
     responses=documented(404, 413, 422),
     summary="Upload an mbox or .ics file to import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
     description="Send the file itself as the request body (`Content-Type: application/octet-stream`). "
     "`kind` is `mbox` or `ics`; without it the kind comes from `name`'s extension. The import runs "
     "after the answer, as `kith import` does (unreadable items are quarantined); follow it at "
