@@ -8,7 +8,9 @@
     statuses.get(user, upload id)                       where it stands, for the progress bar
 
 The import is the same as `kith import`: bad messages are quarantined with their reason and
-the rest goes on. An import that brings in nothing (not an mbox, an empty calendar, a
+the rest goes on. The file is deleted once read, whatever the outcome: it holds whole
+messages, and Kith keeps no bodies. A server stopped mid-import leaves the file behind;
+erasing the user (`erase`, from service.erasure) removes it with the rest. An import that brings in nothing (not an mbox, an empty calendar, a
 failure before the first page) leaves no account behind: one this upload created is
 removed again, and the file is deleted. The status lives in Redis for a week, so any API
 process can answer for it; it holds counts and a sentence, never a header or an address.
@@ -183,10 +185,11 @@ def run(db: Database, statuses: Statuses, upload: Upload) -> None:
         failure = f"No {what} could be read from {upload.name}" + (
             f": {'; '.join(reasons)}." if reasons else " (is it an empty file?)."
         )
+    # The file holds whole messages, bodies too, and Kith keeps no bodies: it goes once read.
+    upload.path.unlink(missing_ok=True)
     if failure is not None:
         if not existed:
             _forget_if_empty(db, upload.user_id, upload.kind)
-        upload.path.unlink(missing_ok=True)
         statuses.put(upload, "failed", f"Nothing imported from {upload.name}: {failure}", **seen)
         return
     statuses.put(upload, "scoring", f"Imported {seen['written']} {what}; scoring your ties.", **seen)
@@ -198,10 +201,22 @@ def run(db: Database, statuses: Statuses, upload: Upload) -> None:
     statuses.put(upload, "done", f"Imported {seen['written']} {what} from {upload.name}{note}.", **seen)
 
 
+def erase(settings: Settings, user_id: int) -> int:
+    """Remove the user's uploaded files still on disk; how many there were."""
+    folder = settings.home_dir() / "uploads" / str(int(user_id))
+    if not folder.is_dir():
+        return 0
+    files = [f for f in folder.iterdir() if f.is_file()]
+    for f in files:
+        f.unlink(missing_ok=True)
+    folder.rmdir()
+    return len(files)
+
+
 def describe(upload: Upload) -> dict:
     body = asdict(upload)
     body.pop("path")
     return body
 
 
-__all__ = ["Upload", "UploadRefused", "TooLarge", "Statuses", "kind_of", "receive", "run", "MAX_UPLOAD_BYTES"]
+__all__ = ["Upload", "UploadRefused", "TooLarge", "Statuses", "kind_of", "receive", "run", "erase", "MAX_UPLOAD_BYTES"]

@@ -28,8 +28,7 @@ def _count(client, sql: str, *args) -> int:
 
 def test_a_dashboard_upload_is_imported_followed_and_scored(client, settings):
     """Given a signed-in user, when the upload form sends a 12-message mbox with the page's
-    CSRF token, then it answers 202, the file sits under KITH_HOME/uploads/<user> (mode 0600),
-    the status says 12 messages were imported, the interactions are in, and the user is scored."""
+    CSRF token, then it answers 202, the status says 12 messages were imported, the interactions are in, and the user is scored."""
     ana = seed_user(client.app.state.db, "ana@north.example", snapshots=False)
     sign_in(client, ana.token)
     csrf = csrf_of(client)
@@ -44,8 +43,7 @@ def test_a_dashboard_upload_is_imported_followed_and_scored(client, settings):
     status = client.get(body["status_url"]).json()
     assert status["state"] == "done" and status["written"] == 12
     assert status["text"] == "Imported 12 messages from All mail.mbox."
-    stored = list((settings.home / "uploads" / str(ana.user_id)).iterdir())
-    assert len(stored) == 1 and stored[0].stat().st_mode & 0o777 == 0o600
+    assert list((settings.home / "uploads" / str(ana.user_id)).iterdir()) == []  # read, then deleted
     assert (
         _count(
             client, "SELECT count(*) FROM interactions WHERE user_id = %s AND provider_id LIKE %s", ana.user_id, "%u%"
@@ -115,4 +113,22 @@ def test_a_large_upload_passes_the_body_limit_only_on_the_upload_paths(client, m
     refused = client.post("/v1/uploads?name=big.mbox", content=big, headers=auth_header(ana.token))
     assert refused.status_code == 413
     home = client.app.state.settings.home / "uploads" / str(ana.user_id)
-    assert len(list(home.iterdir())) == 1  # the first upload only
+    assert list(home.iterdir()) == []  # nothing kept of the refused one (and the first was read)
+
+
+def test_a_received_file_is_private_to_its_user_and_erased_with_them(settings):
+    """Given a file received for a user, then it is mode 0600 in a folder of that user's, and
+    erasing the user's uploads removes it."""
+    import asyncio
+
+    from service import uploads
+
+    async def body():
+        yield b"From x\n"
+        yield b"From: a@b.example\n\n"
+
+    upload = asyncio.run(uploads.receive(settings, 7, "mbox", "a.mbox", body()))
+    assert upload.path.parent == settings.home.resolve() / "uploads" / "7"
+    assert upload.path.stat().st_mode & 0o777 == 0o600 and upload.size == 26
+    assert uploads.erase(settings, 7) == 1 and not upload.path.exists()
+    assert uploads.erase(settings, 7) == 0
