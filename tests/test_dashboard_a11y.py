@@ -155,3 +155,19 @@ def test_an_mbox_upload_shows_its_progress_and_its_result(browser, site, tmp_pat
     page.click("form#upload button[type=submit]")
     expect(page.locator("#upload-status")).to_have_text(re.compile("^Nothing"), timeout=60000)
     assert "not an mbox file" in page.locator("#upload-status").inner_text()
+
+
+def test_dates_are_written_in_the_browsers_time_zone(browser, site):
+    """Given a last contact at 06:00 UTC on 23 November 2026, when the tie page opens in a
+    browser in Los Angeles, then the date reads 22 November (the evening before, there)."""
+    app, base = site
+    ana = _user(app.state.db)
+    context = browser.new_context(timezone_id="America/Los_Angeles", locale="en-US")
+    page = context.new_page()
+    _sign_in(page, base, ana.token)
+    page.goto(f"{base}/ties/{ana.people[0]}")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
+    last = page.locator('dd time[data-local="date"]').first
+    assert last.get_attribute("datetime") == "2026-11-23T06:00:00Z"
+    assert last.inner_text() == "November 22, 2026"
+    context.close()
