@@ -273,3 +273,17 @@ def test_dashboard_routes_need_a_session(client):
     assert client.post("/accounts/connect/google", follow_redirects=False).status_code == 303
     assert client.post("/uploads?name=x.mbox", content=b"From x").status_code == 401
     assert client.get("/uploads/abc").status_code == 401
+
+
+def test_a_user_never_scored_still_sees_ties_computed_from_the_data(client):
+    """Given a user with mail but no scoring yet, when the home page opens, then the table and
+    the chart hold the ties computed from the data, and their tie pages open."""
+    ana = seed_user(client.app.state.db, "ana@north.example", snapshots=False)
+    _signed_in(client, ana)
+    home = client.get("/")
+    assert home.status_code == 200
+    rows = [int(r) for r in re.findall(r'<tr id="tie-(\d+)"', home.text)]
+    assert rows and set(rows) <= set(ana.people)
+    chart = json.loads(unescape(re.search(r"id=\"scatter\"[^>]*data-chart='([^']*)'", home.text).group(1)))
+    assert chart["n"] == len(rows)
+    assert client.get(f"/ties/{rows[0]}").status_code == 200
