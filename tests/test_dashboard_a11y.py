@@ -67,7 +67,8 @@ def _serious(page) -> list[str]:
 def test_every_width_fits_and_axe_finds_no_serious_violation(browser, site):
     """Given a user with six ties (one named with markup) and a finished demo account, when
     home and a tie page open at 375, 800 and 1280 px, then nothing scrolls sideways, the charts
-    are drawn, axe-core reports no serious or critical violation, the markup is shown as text
+    are drawn, axe-core reports no serious or critical violation (nor on the sign-in and
+    not-found pages), the markup is shown as text
     (no dialog opens), and the demo account is not marked as an error."""
     app, base = site
     ana = _user(app.state.db)
@@ -77,7 +78,12 @@ def test_every_width_fits_and_axe_finds_no_serious_violation(browser, site):
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.goto(base + "/")
+    assert _serious(page) == [], "sign-in page"
     _sign_in(page, base, ana.token)
+    page.goto(base + "/ties/999999999")
+    assert _serious(page) == [], "not-found page"
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         for name, path in (("home", "/"), ("tie", f"/ties/{ana.people[0]}")):
