@@ -1,5 +1,5 @@
 """Erasing a user: every row (the schema cascades from `users`) and every file Kith wrote
-for them outside the database (digest `.eml` files in the outbox).
+for them outside the database (digest `.eml` files in the outbox, uploads not yet imported).
 
 `kith delete` and `DELETE /v1/me` both come here, so neither can forget a part.
 """
@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import psycopg
 
+from . import uploads
 from .db import Database
 from .digest.mailer import FileMailer
 
@@ -36,5 +37,6 @@ def erase_user(
     # Again after the commit: a digest being written at that moment may have put a file
     # back between the first sweep and the commit.
     files += outbox.erase(user_id)
+    files += uploads.erase(settings, user_id)
     log.info("erased user %s (%d outbox files)", user_id, files)
     return counted

@@ -245,6 +245,9 @@ def test_another_users_ids_are_not_found_on_every_route(client, ana, ben):
         "account_id": ben.account_id,
         "token_id": ben.token_id,
         "suggestion_id": ben.suggestion_id,
+        "upload_id": client.post(
+            "/v1/uploads?name=cal.ics", content=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", headers=auth_header(ben.token)
+        ).json()["id"],
     }
     bodies = {
         "POST /v1/ties/{person_id}/feedback": {"kind": "matters"},

@@ -1,8 +1,8 @@
-"""The dashboard's server-drawn SVG charts (pure functions)."""
+"""What the dashboard's charts plot (service/dashboard/charts.py, pure functions): the data
+Chart.js draws, and the words beside each chart."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from hypothesis import given, strategies as st
@@ -17,40 +17,42 @@ def _points(n: int) -> list[dict]:
             "label": f"P{i}",
             "strength": (i * 37) % 101,
             "reciprocity": (i * 53) % 201 - 100,
-            "tier": "strong",
+            "tier": ("strong", "medium", "weak", "fading")[i % 4],
         }
         for i in range(n)
     ]
 
 
-def test_scatter_has_one_linked_dot_per_tie_and_escapes_names():
-    points = _points(3) + [
-        {"person_id": 99, "label": '<script>alert(1)</script> "Eve"', "strength": 50, "reciprocity": 0, "tier": "weak"}
+def test_scatter_has_one_point_per_tie_by_tier_and_labels_the_strongest_and_those_to_deepen():
+    points = _points(40) + [
+        {"person_id": 99, "label": '<script>alert(1)</script> "Eve"', "strength": 1, "reciprocity": 0, "tier": "weak"}
     ]
-    svg = str(charts.scatter(points))
-    assert svg.count("<circle") == 4
-    assert svg.count('<a href="/ties/') == 4
-    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    data = charts.scatter(points, deepen_ids={99})
+    flat = [p for ds in data["datasets"] for p in ds["points"]]
+    assert data["n"] == 41 and len(flat) == 41
+    assert {ds["tier"] for ds in data["datasets"]} == set(charts.TIER_COLOURS)
+    labelled = {p["id"] for p in flat if p["label"]}
+    strongest = {p["person_id"] for p in sorted(points, key=lambda p: -p["strength"])[: charts.LABELLED]}
+    assert labelled == strongest | {99}
+    assert (
+        next(p for p in flat if p["id"] == 99)["name"] == '<script>alert(1)</script> "Eve"'
+    )  # text, drawn by fillText
 
 
 @given(strength=st.floats(-50, 150), reciprocity=st.integers(-500, 500))
-def test_scatter_keeps_every_dot_inside_the_plot(strength, reciprocity):
-    svg = str(
-        charts.scatter(
-            [{"person_id": 1, "label": "x", "strength": strength, "reciprocity": reciprocity, "tier": "medium"}],
-            width=640,
-            height=420,
-        )
+def test_scatter_keeps_every_point_inside_the_axes(strength, reciprocity):
+    data = charts.scatter(
+        [{"person_id": 1, "label": "x", "strength": strength, "reciprocity": reciprocity, "tier": "medium"}]
     )
-    cx, cy = (float(v) for v in re.search(r'cx="([-\d.]+)" cy="([-\d.]+)"', svg).groups())
-    assert 48 <= cx <= 640 - 16 and 16 <= cy <= 420 - 44
+    point = next(p for ds in data["datasets"] for p in ds["points"])
+    assert -100 <= point["x"] <= 100 and 0 <= point["y"] <= 100
 
 
-def test_timeline_stacks_one_bar_per_nonzero_series_per_week():
+def test_history_has_one_series_per_kind_and_direction_and_totals_in_words():
     start = date(2026, 9, 7)
-    weeks = [
+    buckets = [
         {
-            "week": start + timedelta(weeks=k),
+            "start": start + timedelta(weeks=k),
             "email_out": k % 2,
             "email_in": 1,
             "meeting_out": 0,
@@ -58,14 +60,24 @@ def test_timeline_stacks_one_bar_per_nonzero_series_per_week():
         }
         for k in range(4)
     ]
-    svg = str(charts.timeline(weeks))
-    assert svg.count('class="bar email_out"') == 2
-    assert svg.count('class="bar email_in"') == 4
-    assert svg.count('class="bar meeting_in"') == 1
-    assert 'data-weeks="4"' in svg
+    data = charts.history(buckets, "week")
+    assert data["starts"] == [(start + timedelta(weeks=k)).isoformat() for k in range(4)]
+    by_key = {s["key"]: s["data"] for s in data["series"]}
+    assert by_key == {
+        "email_out": [0, 1, 0, 1],
+        "email_in": [1, 1, 1, 1],
+        "meeting_out": [0] * 4,
+        "meeting_in": [0, 0, 0, 2],
+    }
+    assert (
+        charts.totals_words(charts.totals(buckets)) == "2 messages you sent, 4 messages to you, 2 meetings they set up"
+    )
+    assert charts.totals_words(charts.totals([])) == "nothing on record"
 
 
-def test_sparkline_is_empty_without_history_and_a_polyline_with_it():
-    assert "polyline" not in str(charts.sparkline([]))
-    line = str(charts.sparkline([{"strength": 10}, {"strength": 90}]))
-    assert line.count(",") == 2 and "polyline" in line
+def test_trend_words_say_what_the_sparkline_shows():
+    assert charts.trend_words([0] * 12) == "no mail or meetings in the last 12 months"
+    assert charts.trend_words([5] * 9 + [0, 0, 0]) == "45 in the last 12 months, none in the last 3 months"
+    assert charts.trend_words([0] * 6 + [1, 1, 1] + [5, 6, 7]) == "21 in the last 12 months, rising lately"
+    assert charts.trend_words([0] * 6 + [6, 6, 6] + [1, 0, 1]) == "20 in the last 12 months, falling lately"
+    assert charts.sparkline([1, 2]) == {"kind": "spark", "data": [1, 2]}

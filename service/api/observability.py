@@ -75,10 +75,11 @@ class StateCollector:
 class Middleware:
     """Pure ASGI: counts and times every request, logs it, and refuses oversized bodies."""
 
-    def __init__(self, app, metrics: Metrics, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, app, metrics: Metrics, max_body: int = MAX_BODY_BYTES, larger: dict[str, int] | None = None):
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
+        self.larger = larger or {}  # path -> its own limit (file uploads), exact paths only
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -91,14 +92,15 @@ class Middleware:
                 status["code"] = message["status"]
             await send(message)
 
+        limit = self.larger.get(scope.get("path", ""), self.max_body)
         length = next((v for k, v in scope.get("headers", ()) if k == b"content-length"), None)
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await _too_large(send_wrapper, self.max_body)
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _too_large(send_wrapper, limit)
         else:
             try:
-                await self.app(scope, _limited(receive, self.max_body), send_wrapper)
+                await self.app(scope, _limited(receive, limit), send_wrapper)
             except _BodyTooLarge:
-                await _too_large(send_wrapper, self.max_body)
+                await _too_large(send_wrapper, limit)
         elapsed = time.perf_counter() - start
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"

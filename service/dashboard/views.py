@@ -2,142 +2,150 @@
 
 Signing in posts an API token once and opens a session (sessions.py): the HttpOnly,
 SameSite=Strict cookie holds the session's own id, never the token. Every form that changes
-something carries the session's CSRF token and must come from this site's origin. Pages are
-plain HTML with inline SVG charts and no inline script or style (the app's Content-Security-
-Policy forbids both); static/app.js only adds hover and filtering.
+something carries the session's CSRF token and must come from this site's origin
+(actions.py). Pages are plain HTML with no inline script or style (the app's Content-
+Security-Policy forbids both): the table sorts, searches and pages through links and a GET
+form, so it works by keyboard and without script; static/charts.js draws the charts with the
+vendored Chart.js from data the page carries, and static/app.js writes dates in the
+browser's time zone and runs the upload's progress bar.
+
+    GET /            ties to deepen, all ties (table: ?q=&sort=&cursor=), the chart, accounts
+    GET /ties/{id}   one tie: its words, whole history since the first contact, its ledger
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-from pathlib import Path
-from urllib.parse import parse_qs
+from datetime import datetime, timezone
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import providers
-from ..ties import detail as td, evidence as tie_evidence, pages
-from ..ties.snapshots import strongest
 from ..account_health import account_health
-from ..providers.web_flow import ConnectUnavailable, authorize_url, bind as oauth_bind
-from ..jobs import QueueUnavailable
-from . import charts, sessions
+from ..ties import detail as td, evidence as tie_evidence, pages as tie_pages
+from ..ties.cursor import BadCursor, Cursor
+from ..ties.snapshots import strongest
+from . import actions, charts, history, sessions, words
+from .pages import COOKIE, HERE, Form, page, refused, secure, session_of, to_signin
 from .mail_panel import mail_panel
 
-HERE = Path(__file__).parent
-COOKIE = "kith_session"
-MAX_FORM_BYTES = 4096
 MAX_POINTS = 5000  # beyond this the chart shows the strongest ties (and says so)
+PAGE_SIZE = 50
+SORTABLE = ("name", "strength", "reciprocity", "last_interaction")
 
-env = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 router = APIRouter(include_in_schema=False)
 
 
-def _page(name: str, status: int = 200, request: Request | None = None, **context) -> HTMLResponse:
-    html = env.get_template(name).render(**context).encode()
-    # A chart of thousands of ties is a large page that compresses ~10x; API responses are
-    # left alone (their clients choose), pages are compressed here when the browser agrees.
-    if request is not None and len(html) > 32_000 and "gzip" in request.headers.get("accept-encoding", ""):
-        return HTMLResponse(
-            gzip.compress(html, compresslevel=5),
-            status_code=status,
-            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
-        )
-    return HTMLResponse(html, status_code=status)
+def _sort(value: str | None) -> str:
+    key = (value or "").lstrip("-")
+    return value if key in SORTABLE and value else "-strength"
 
 
-def _session(request: Request) -> sessions.Session | None:
-    session_id = request.cookies.get(COOKIE)
-    if not session_id:
-        return None
-    with request.app.state.db.tx() as conn:
-        return sessions.find_session(conn, session_id)
+def row(tie: dict, counts: list[int], given: dict | None, now: datetime) -> dict:
+    """A tie as the table, the list to deepen and the tie page show it: words, not keys."""
+    last = tie.get("last_interaction")
+    word = None
+    if given:
+        if given["kind"] == "snooze" and given["until"] is not None:
+            word = f"Snoozed until {given['until'].day} {given['until'].strftime('%B %Y')}"
+        else:
+            word = words.FEEDBACK_TEXT.get(given["kind"])
+    return {
+        "id": int(tie["person_id"]),
+        "name": words.name(tie),
+        "address": words.address(tie),
+        "strength": int(round(float(tie.get("strength") or 0))),
+        "tier": tie.get("tier") or "weak",
+        "balance": words.balance(tie.get("reciprocity"), words.first_name(tie), tie.get("ledger")),
+        "flags": words.flags(tie.get("flags")),
+        "last_iso": words.iso_utc(last),
+        "last_relative": words.relative(last, now),
+        "last_day": words.day(last),
+        "spark": charts.sparkline(counts),
+        "trend": charts.trend_words(counts),
+        "given": word,
+        "suggestion": tie.get("suggestion"),
+    }
 
 
-def _signed_in(request: Request) -> int | None:
-    session = _session(request)
-    return session.user_id if session else None
-
-
-async def _form_fields(request: Request) -> dict[str, str]:
-    """The posted form's fields (first value of each), read up to MAX_FORM_BYTES."""
-    body = await request.body()
-    return {key: values[0] for key, values in parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
-
-
-Form = Depends(_form_fields)
-
-
-def _refused() -> HTMLResponse:
-    return _page(
-        "problem.html.j2",
-        status=403,
-        title="Refused",
-        text="That form did not come from this Kith page. Open Kith and try again.",
-    )
-
-
-def _to_signin() -> RedirectResponse:
-    return RedirectResponse("/", status_code=303)
+def _table(conn, user: int, snap, computed: list[dict] | None, query: tie_pages.Query, cursor: str | None):
+    """One page of the table: tie dicts, the next cursor, and a note when the cursor was bad."""
+    try:
+        pinned = Cursor.decode(cursor, query.sort) if cursor else None
+        if snap is not None:
+            texts, nxt, _ = tie_pages.snapshot_page(conn, user, snap, query, pinned)
+            return [json.loads(t) for t in texts], nxt, None
+        ties, nxt = tie_pages.computed_page(computed or [], None, query, pinned)
+        return ties, nxt, None
+    except (BadCursor, ValueError):
+        ties, nxt, _ = _table(conn, user, snap, computed, query, None)
+        return ties, nxt, "That page link had expired, so the list starts again from the top."
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    session = _session(request)
+    session = session_of(request)
     if session is None:
-        return _page("signin.html.j2", error=None)
-    user = session.user_id
+        return page("signin.html.j2", error=None)
+    user, params = session.user_id, request.query_params
+    text = (params.get("q") or "").replace("\x00", "").strip()[:100]
+    query = tie_pages.Query(sort=_sort(params.get("sort")), text=text or None, limit=PAGE_SIZE)
+    now = datetime.now(timezone.utc)
     with request.app.state.db.tx() as conn:
         me = conn.execute("SELECT email, name FROM users WHERE id = %s", (user,)).fetchone()
-        ties, snap, total = strongest(conn, user, MAX_POINTS)
+        points, snap, total = strongest(conn, user, MAX_POINTS)
+        computed = points if snap is None else None
+        deepen_query = tie_pages.Query(sort="deepen", limit=10, ranked_only=True)
         if snap is None:
-            deepen, _ = pages.computed_page(ties, None, pages.Query(sort="deepen", limit=10, ranked_only=True), None)
+            deepen, _ = tie_pages.computed_page(points, None, deepen_query, None)
         else:
-            texts, _, _ = pages.snapshot_page(
-                conn, user, snap, pages.Query(sort="deepen", limit=10, ranked_only=True), None
-            )
+            texts, _, _ = tie_pages.snapshot_page(conn, user, snap, deepen_query, None)
             deepen = [json.loads(t) for t in texts]
+        table, next_cursor, note = _table(conn, user, snap, computed, query, params.get("cursor", "")[:600] or None)
+        ids = sorted({int(t["person_id"]) for t in table + deepen})
+        counts = history.activity(conn, user, ids, snap or now)
+        given = actions.latest_words(conn, user, ids)
         accounts = account_health(conn, user)
         evidence = tie_evidence.panel(conn, user, snap)
         mail = mail_panel(conn, user, request.query_params.get("as_of"))
-    points = [
+    plotted = [
         {
             "person_id": t["person_id"],
-            "label": t.get("name") or t.get("contact") or "",
+            "label": words.name(t),
             "strength": float(t["strength"]),
             "reciprocity": int(t["reciprocity"]),
             "tier": t["tier"],
         }
-        for t in ties[:MAX_POINTS]
+        for t in points[:MAX_POINTS]
     ]
-    return _page(
+    for account in accounts:
+        account["words"], account["tone"] = words.account_health(account, now)
+        account["label"] = words.SOURCE_TEXT.get(account["provider"]) or providers.label(account["provider"])
+    return page(
         "home.html.j2",
         request=request,
         csrf=session.csrf,
         me={"email": me[0], "name": me[1]},
-        deepen=deepen,
+        deepen=[row(t, counts.get(int(t["person_id"]), []), given.get(int(t["person_id"])), now) for t in deepen],
+        rows=[row(t, counts.get(int(t["person_id"]), []), given.get(int(t["person_id"])), now) for t in table],
+        query=query,
+        q=text,
+        next_cursor=next_cursor,
+        first_page=not params.get("cursor"),
+        table_note=note,
         accounts=accounts,
         evidence=evidence,
-        chart=charts.scatter(points),
+        connectable=[(name, p.label) for name, p in providers.REGISTRY.items()],
+        chart=charts.scatter(plotted, {int(t["person_id"]) for t in deepen}),
         n_ties=total,
-        n_points=len(points),
+        n_points=len(plotted),
         as_of=snap,
         tiers=list(charts.TIER_COLOURS),
         mail=mail,
+        snooze_days=actions.SNOOZE_DAYS,
     )
-
-
-def _secure(request: Request) -> bool:
-    return request.app.state.settings.base_url.startswith("https://")
 
 
 @router.post("/signin")
@@ -145,11 +153,11 @@ def signin(request: Request, fields: dict = Form) -> Response:
     # No session yet, so no CSRF token: the Origin keeps other sites from signing a
     # browser in to an account of theirs.
     if not sessions.same_origin(request.headers):
-        return _page("signin.html.j2", status=403, error="Sign in from Kith's own page.")
+        return page("signin.html.j2", 403, error="Sign in from Kith's own page.")
     with request.app.state.db.tx() as conn:
         session = sessions.open_session(conn, fields.get("token", "").strip())
     if session is None:
-        return _page("signin.html.j2", status=401, error="That token is unknown or revoked.")
+        return page("signin.html.j2", 401, error="That token is unknown or revoked.")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -157,91 +165,60 @@ def signin(request: Request, fields: dict = Form) -> Response:
         max_age=sessions.LIFETIME_DAYS * 24 * 3600,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=secure(request),
     )
     return response
 
 
 @router.post("/signout")
 def signout(request: Request, fields: dict = Form) -> Response:
-    session = _session(request)
+    session = session_of(request)
     if session is not None:
         if not sessions.form_allowed(request.headers, session, fields):
-            return _refused()
+            return refused()
         with request.app.state.db.tx() as conn:
             sessions.revoke_session(conn, session.id)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE, httponly=True, samesite="strict", secure=_secure(request))
+    response.delete_cookie(COOKIE, httponly=True, samesite="strict", secure=secure(request))
     return response
 
 
 @router.get("/ties/{person_id}", response_class=HTMLResponse)
-def tie_page(request: Request, person_id: int, weeks: int = 52) -> Response:
-    user = _signed_in(request)
-    if user is None:
-        return _to_signin()
-    weeks = max(4, min(260, weeks))
-    with request.app.state.db.tx() as conn:
-        detail = td.tie_detail(conn, user, person_id, None, weeks) if td.person_exists(conn, user, person_id) else None
-    if detail is None:
-        return _page("missing.html.j2", status=404, what=f"tie {person_id}")
-    return _page(
-        "tie.html.j2",
-        tie=detail["tie"],
-        weeks=weeks,
-        history=detail["history"],
-        timeline=charts.timeline(detail["timeline"]),
-        spark=charts.sparkline(detail["history"]),
-        totals={key: sum(w[key] for w in detail["timeline"]) for key, _, _ in charts.SERIES},
-        series=charts.SERIES,
-    )
-
-
-def _connected_account(request: Request, account_id: int, fields: dict):
-    """(user, account, None) for a signed-in action, posted from this site with the
-    session's CSRF token, on one of the user's connected accounts; else (.., .., the
-    response that refuses it)."""
-    session = _session(request)
+def tie_page(request: Request, person_id: int) -> Response:
+    session = session_of(request)
     if session is None:
-        return None, None, _to_signin()
-    if not sessions.form_allowed(request.headers, session, fields):
-        return session.user_id, None, _refused()
-    user = session.user_id
+        return to_signin()
+    user, now = session.user_id, datetime.now(timezone.utc)
     with request.app.state.db.tx() as conn:
-        found = account_health(conn, user, account_id)
-    account = found[0] if found else None
-    if account is None or not providers.synced(account["provider"]):
-        return user, account, _page("missing.html.j2", status=404, what=f"account {account_id}")
-    return user, account, None
-
-
-@router.post("/accounts/{account_id}/reconnect")
-def reconnect(request: Request, account_id: int, fields: dict = Form) -> Response:
-    user, account, refused = _connected_account(request, account_id, fields)
-    if refused is not None:
-        return refused
-    try:
-        started = authorize_url(
-            request.app.state.settings, request.app.state.db, user, account["provider"], login_hint=account["address"]
-        )
-    except ConnectUnavailable as exc:
-        return _page("problem.html.j2", status=503, title="Cannot reconnect now", text=str(exc))
-    # This browser starts the flow, so it gets the flow's nonce: only it can finish it.
-    return oauth_bind(RedirectResponse(started.url, status_code=303), request.app.state.settings, started)
-
-
-@router.post("/accounts/{account_id}/sync")
-def sync(request: Request, account_id: int, fields: dict = Form) -> Response:
-    _user, _account, refused = _connected_account(request, account_id, fields)
-    if refused is not None:
-        return refused
-    try:
-        request.app.state.jobs.sync_now(account_id)
-    except QueueUnavailable:
-        pass  # the account table shows the last sync; a retry is one click away
-    return RedirectResponse("/#accounts", status_code=303)
+        detail = td.tie_detail(conn, user, person_id, None, 4) if td.person_exists(conn, user, person_id) else None
+        if detail is None:
+            return page("missing.html.j2", 404, what=f"tie {person_id}")
+        snap = conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user,)).fetchone()[0]
+        whole = history.whole_history(conn, user, person_id, snap or now)
+        counts = history.activity(conn, user, [person_id], snap or now)[person_id]
+        given = actions.latest_words(conn, user, [person_id]).get(person_id)
+    tie = detail["tie"]
+    return page(
+        "tie.html.j2",
+        request=request,
+        csrf=session.csrf,
+        tie=row(tie, counts, given, now),
+        addresses=[a for a in tie.get("addresses") or () if not words.is_exchange_dn(a)],
+        explanation=tie.get("explanation") or [],
+        ledger=words.ledger(tie),
+        whole=whole,
+        history_chart=charts.history(whole["buckets"], whole["unit"]),
+        totals=charts.totals_words(charts.totals(whole["buckets"])),
+        # A line needs scorings on at least two days; two runs on one day are one point.
+        strength_chart=charts.strength_line(detail["history"])
+        if len({str(h["as_of"])[:10] for h in detail["history"]}) > 1
+        else None,
+        scorings=len(detail["history"]),
+        snooze_days=actions.SNOOZE_DAYS,
+    )
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(actions.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
