@@ -1,4 +1,4 @@
-"""The dashboard's word on the user's mail as a whole, for the partial `_mail_panel.html.j2`:
+"""The dashboard's word on the user's mail as a whole, for the partial `partials/mail.html.j2`:
 
 - a mailbox that ended long ago (ties scored as of its end: service.ties.horizon);
 - mail none of which the user sent (the wrong own address: service.people.senders);
