@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.frame import DAY, GAP, IN, OUT, SHARED, WEEK, Frame
+from analytics.frame import DAY, GAP, IN, OUT, SHARED, WEEK, Frame, unique_keys
 
 FEATURES: tuple[str, ...] = (
     "recency",  # log1p days since the last interaction of any kind
@@ -207,7 +207,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     week = np.floor(age / WEEK).astype(np.int64)
     recent = engaged & (week < 52)
     if recent.any():
-        pairs = np.unique(c[recent] * 52 + week[recent])
+        pairs = unique_keys(c[recent] * 52 + week[recent])
         X[:, F["active_weeks"]] = np.bincount(pairs // 52, minlength=k) / 52.0
 
     for _side, answered_dir, rate_col, lat_col, habit_h, habit_r in (
@@ -382,7 +382,7 @@ def two_way_periods(frame: Frame, start: float, n: int, period: float, before: f
     if not m.any():
         return np.zeros(k, int)
     slot = ((frame.t[m] - start) // period).astype(np.int64)
-    pairs = np.unique(frame.c[m] * n + slot)
+    pairs = unique_keys(frame.c[m] * n + slot)
     return np.bincount(pairs // n, minlength=k)
 
 
