@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from analytics.answers import group_median, latencies
 from analytics.pace import kept_rate, steady_rate, sustained_rate, typical_rate
-from analytics.frame import DAY, IN, OUT, SHARED, WEEK, Frame
+from analytics.frame import DAY, IN, OUT, SHARED, WEEK, Frame, unique_keys
 from analytics.signals import signal_columns
 
 FEATURES: tuple[str, ...] = (
@@ -210,7 +210,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     week = np.floor(age / WEEK).astype(np.int64)
     recent = engaged & (week < 52)
     if recent.any():
-        pairs = np.unique(c[recent] * 52 + week[recent])
+        pairs = unique_keys(c[recent] * 52 + week[recent])
         X[:, F["active_weeks"]] = np.bincount(pairs // 52, minlength=k) / 52.0
 
     for _side, answered_dir, rate_col, lat_col, habit_h, habit_r in (
@@ -243,7 +243,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     sustained = sustained_rate(t[personal], c[personal], as_of, first, k)
     X[:, F["two_way_sustained"]] = np.log1p(sustained)
     X[:, F["two_way_kept"]] = np.log1p(kept_rate(sustained, t[personal], c[personal], as_of, k))
-    days = np.unique(c[engaged] * 100_000 + np.floor(age[engaged] / DAY).astype(np.int64))
+    days = unique_keys(c[engaged] * 100_000 + np.floor(age[engaged] / DAY).astype(np.int64))
     day_c, day_t = days // 100_000, as_of - (days % 100_000 + 0.5) * DAY
     X[:, F["contact_kept"]] = np.log1p(kept_rate(sustained_rate(day_t, day_c, as_of, first, k), day_t, day_c, as_of, k))
     X[:, F["volume_mutual"]] = np.minimum(X[:, F["volume_out"]], X[:, F["volume_in"]])
@@ -316,7 +316,7 @@ def two_way_periods(frame: Frame, start: float, n: int, period: float, before: f
     if not m.any():
         return np.zeros(k, int)
     slot = ((frame.t[m] - start) // period).astype(np.int64)
-    pairs = np.unique(frame.c[m] * n + slot)
+    pairs = unique_keys(frame.c[m] * n + slot)
     return np.bincount(pairs // n, minlength=k)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.stats import binom
 
 from analytics.features import PERSONAL, personal_two_way
-from analytics.frame import DAY, SHARED, Frame
+from analytics.frame import DAY, SHARED, Frame, unique_keys
 from analytics.signals import silence_ratio
 
 RECENT = 90 * DAY
@@ -85,7 +85,7 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     m = (frame.t < as_of) & ((frame.direction != SHARED) | frame.meeting) & (frame.size <= PERSONAL)
     c = frame.c[m]
     day = np.floor((as_of - frame.t[m]) / DAY).astype(np.int64)  # 0 = the last 24 hours
-    pairs = np.unique(c * 1_000_000 + day)
+    pairs = unique_keys(c * 1_000_000 + day)
     pc, pday = pairs // 1_000_000, pairs % 1_000_000
 
     recent = np.bincount(pc[pday < 90], minlength=k).astype(float)
@@ -97,7 +97,7 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     # valid for counts that rise and fall together, as these two do, and less wasteful
     # than a Bonferroni factor of two.
     e = personal_two_way(frame, end=as_of)
-    e_pairs = np.unique(frame.c[e] * 1_000_000 + np.floor((as_of - frame.t[e]) / DAY).astype(np.int64))
+    e_pairs = unique_keys(frame.c[e] * 1_000_000 + np.floor((as_of - frame.t[e]) / DAY).astype(np.int64))
     ec, eday = e_pairs // 1_000_000, e_pairs % 1_000_000
     recent2 = np.bincount(ec[eday < 90], minlength=k).astype(float)
     baseline2 = np.bincount(ec[(eday >= 90) & (eday < 90 + 365)], minlength=k).astype(float)

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.answers import group_median, latencies
-from analytics.frame import DAY, IN, OUT, SHARED, Frame
+from analytics.frame import DAY, IN, OUT, SHARED, Frame, unique_keys
 from analytics.introductions import introductions
 
 SIGNAL_FEATURES: tuple[str, ...] = (
@@ -67,7 +67,7 @@ def rhythm_gaps(
     if max_size is not None:
         m &= frame.size <= max_size
     day = np.floor(frame.t[m] / DAY).astype(np.int64)
-    pairs = np.unique(frame.c[m] * 1_000_000 + (day - day.min() if len(day) else day))
+    pairs = unique_keys(frame.c[m] * 1_000_000 + (day - day.min() if len(day) else day))
     c, d = pairs // 1_000_000, (pairs % 1_000_000).astype(float)
     last = np.full(k, np.nan)
     n_gaps = np.zeros(k)
@@ -143,7 +143,7 @@ def _overlap(frame: Frame, mask: np.ndarray) -> np.ndarray:
     """Distinct other people seen with each contact (on messages of at most CO_MAX people
     besides the user) over the user's people seen in the window."""
     k = frame.n_contacts
-    pairs = np.unique(frame.exchange[mask] * k + frame.c[mask])
+    pairs = unique_keys(frame.exchange[mask] * k + frame.c[mask])
     ex, c = pairs // k, pairs % k
     if not len(ex):
         return np.zeros(k)
@@ -158,6 +158,6 @@ def _overlap(frame: Frame, mask: np.ndarray) -> np.ndarray:
     i = np.repeat(small, rep)
     j = np.repeat(start_of[small], rep) + (np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep))
     keep = c[i] != c[j]
-    co = np.unique(c[i][keep] * k + c[j][keep])
+    co = unique_keys(c[i][keep] * k + c[j][keep])
     distinct = np.bincount(co // k, minlength=k)
     return distinct / max(len(np.unique(c)) - 1, 1)

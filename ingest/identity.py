@@ -367,8 +367,39 @@ def suggest_merges(
     Pair keys are sorted tuples of person keys.
     """
     together = together or {}
-    replies_from_other = replies_from_other or {}
     excluded = {_pair(*p) for p in exclude}
+    evidence = _evidence(people, replies_from_other or {})
+    for (a, b), n in together.items():
+        pair = _pair(a, b)
+        if pair in evidence:  # only supports other evidence: colleagues are seen together too
+            evidence[pair].append(Evidence("seen_together", f"seen together on {n} message(s)", TOGETHER))
+
+    out: list[Suggestion[_K]] = []
+    for pair, items in evidence.items():
+        if pair in excluded or pair[0] == pair[1] or pair[0] not in people or pair[1] not in people:
+            continue
+        miss = 1.0
+        for e in items:
+            miss *= 1 - e.weight
+        score = 1 - miss
+        if score > THRESHOLD:
+            out.append(Suggestion(pair[0], pair[1], tuple(items), round(score, 3)))
+    out.sort(key=lambda s: (-s.score, str(s.left), str(s.right)))
+    return out
+
+
+def candidate_pairs(
+    people: Mapping[_K, PersonFacts], replies_from_other: Mapping[tuple[_K, _K], int] | None = None
+) -> set[tuple[_K, _K]]:
+    """The pairs `suggest_merges` may suggest: those with evidence other than being seen
+    together (which only supports it). A caller counts co-occurrence for these alone."""
+    return set(_evidence(people, replies_from_other or {}))
+
+
+def _evidence(
+    people: Mapping[_K, PersonFacts], replies_from_other: Mapping[tuple[_K, _K], int]
+) -> dict[tuple[_K, _K], list[Evidence]]:
+    """Every pair's evidence but co-occurrence: names, local parts, replies."""
     evidence: dict[tuple[_K, _K], list[Evidence]] = defaultdict(list)
 
     by_name: dict[str, list[_K]] = defaultdict(list)
@@ -422,23 +453,7 @@ def suggest_merges(
                 1 - (1 - REPLY_OTHER) ** min(n, 3),
             )
         )
-    for (a, b), n in together.items():
-        pair = _pair(a, b)
-        if pair in evidence:  # only supports other evidence: colleagues are seen together too
-            evidence[pair].append(Evidence("seen_together", f"seen together on {n} message(s)", TOGETHER))
-
-    out: list[Suggestion[_K]] = []
-    for pair, items in evidence.items():
-        if pair in excluded or pair[0] == pair[1] or pair[0] not in people or pair[1] not in people:
-            continue
-        miss = 1.0
-        for e in items:
-            miss *= 1 - e.weight
-        score = 1 - miss
-        if score > THRESHOLD:
-            out.append(Suggestion(pair[0], pair[1], tuple(items), round(score, 3)))
-    out.sort(key=lambda s: (-s.score, str(s.left), str(s.right)))
-    return out
+    return evidence
 
 
 # ---------------------------------------------------------------- organisations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,32 @@ def migrate(url: str, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:\"([^\"]+)\"|'([^']+)'|None)", re.M)
+
+
+def head_revision() -> str | None:
+    """The head of the migration chain, read from the version files' own `revision` and
+    `down_revision` lines without importing Alembic (a second of every command otherwise);
+    None when the files do not name exactly one head (then Alembic decides)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = {m.group(1): m.group(2) or m.group(3) for m in _REVISION.finditer(path.read_text())}
+        if found.get("revision"):
+            revisions.add(found["revision"])
+            if found.get("down_revision"):
+                parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def ensure_migrated(url: str) -> None:
+    """Migrate to head unless the database already says it is there: one cheap query on
+    the usual path, Alembic only when there is something to do (or the head is unclear)."""
+    head = head_revision()
+    if head is None or current_revision(url) != head:
+        migrate(url)
 
 
 def current_revision(url: str) -> str | None:

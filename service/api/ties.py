@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import auth
 from ..ties import as_of as moments, detail as td, feedback, horizon, pages
 from ..ties.cursor import BadCursor, Cursor
-from ..ties.scoring import compute_ties
 from ..ties.snapshots import latest_as_of
 from . import query_model, snooze
 from .errors import documented
@@ -237,3 +236,11 @@ def list_feedback(person_id: int, user: User, db: Db) -> list[dict]:
         if not td.person_exists(conn, user, person_id):
             raise HTTPException(404, f"No person {person_id}.")
         return feedback.given(conn, user, person_id)
+
+
+def compute_ties(conn, user: int, as_of: datetime | None = None) -> list[dict]:
+    # The model (scikit-learn, SciPy) is imported on the first computed answer, never to
+    # serve a snapshot.
+    from ..ties.scoring import compute_ties as compute
+
+    return compute(conn, user, as_of)

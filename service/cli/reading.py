@@ -83,7 +83,6 @@ def ties(
 ):
     """Show a user's ties (strongest first), or what was excluded."""
     from .. import output
-    from ..people import exclusion_pages
     from ..ties.shape import public
     from ..ties.snapshots import list_ties
 
@@ -91,13 +90,15 @@ def ties(
     user_id = rt.user_id(user)
     with rt.db.tx() as conn:
         if excluded:
+            from ..people import exclusion_pages  # people and noise rules: not for reading ties
+
             rows = exclusion_pages.exclusion_page(conn, user_id, limit=limit).items
             if as_json:
                 print(json.dumps(rows, default=str))
             else:
                 output.exclusions_table(out, rows)
             return
-        result = list_ties(conn, user_id, as_of=parse_as_of(as_of))[:limit]
+        result = list_ties(conn, user_id, as_of=parse_as_of(as_of), limit=limit)
     if as_json:
         print(json.dumps([public(t) for t in result]))
     else:

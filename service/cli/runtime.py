@@ -23,23 +23,27 @@ err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 class Runtime:
-    """What every command needs: settings with URLs resolved, migrations applied, a pool."""
+    """What every command needs: settings with URLs resolved, migrations applied (checked
+    with one query when there are none to apply), a pool."""
 
     def __init__(self):
         from .. import db as kdb, embedded
         from ..config import load_settings
 
         self.settings = embedded.resolve(load_settings())
-        kdb.migrate(self.settings.db_url())
+        kdb.ensure_migrated(self.settings.db_url())
         self.db = kdb.Database(self.settings.db_url())
         # Closed before the interpreter tears down: a pool collected late warns on stderr.
         atexit.register(self.db.close)
 
     def user_id(self, email: str) -> int:
-        from ..store import require_user
-
+        # One query, not service.store: that module's writers pull in people and providers,
+        # which a command that only reads does not need.
         with self.db.tx() as conn:
-            return require_user(conn, email)["id"]
+            row = conn.execute("SELECT id FROM users WHERE email = %s", (email.strip().lower(),)).fetchone()
+        if row is None:
+            raise KithError(f"no user {email!r}: create one with `kith user add {email}`")
+        return row[0]
 
 
 def parse_as_of(value: str | None) -> datetime | None:

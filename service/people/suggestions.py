@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+
+from psycopg.rows import tuple_row
 
 from analytics.records import USER
 from ingest import identity, noise
@@ -24,18 +26,36 @@ from .persons import drop_orphans, merge_people
 SUGGEST_MAX_PARTICIPANTS = 6  # co-occurrence on bigger mails says nothing about identity
 
 
-def _mail_threads(conn, user_id: int):
-    """Small emails only: (message_id, in_reply_to, is_sent, addresses, roles)."""
-    return _rows(
-        conn,
-        """
-        SELECT i.message_id, i.in_reply_to, coalesce(i.is_sent, false),
-               array_agg(p.address), array_agg(p.role)
-        FROM interactions i JOIN participants p ON p.interaction_id = i.id
-        WHERE i.user_id = %s AND i.kind = 'email' AND i.n_participants <= %s
-        GROUP BY i.id""",
-        (user_id, SUGGEST_MAX_PARTICIPANTS + 1),
-    )
+_SMALL_MAILS = """{prefix}
+    SELECT i.message_id, i.in_reply_to, coalesce(i.is_sent, false),
+           array_agg(p.address), array_agg(p.role)
+    FROM interactions i JOIN participants p ON p.interaction_id = i.id
+    WHERE i.user_id = %s AND i.kind = 'email' AND i.n_participants <= %s AND {which}
+    GROUP BY i.id"""
+_SENT = "coalesce(i.is_sent, false) AND i.message_id <> ''"
+_REPLIES = "NOT coalesce(i.is_sent, false) AND i.in_reply_to IS NOT NULL"
+# Mails with an address of one of the given persons (the only ones co-occurrence is counted
+# on): their ids first, materialised, so the planner never runs the lookup once per mail.
+_PERSONS_MAILS = """
+    WITH chosen AS MATERIALIZED (
+        SELECT DISTINCT p2.interaction_id AS id FROM participants p2
+        JOIN person_addresses pa ON pa.user_id = p2.user_id AND pa.address = p2.address
+        WHERE p2.user_id = %s AND pa.person_id = ANY(%s))"""
+_WITH_PERSONS = "i.id IN (SELECT id FROM chosen)"
+
+
+def _mail_threads(conn, user_id: int, which: str, persons: list | None = None) -> Iterator[tuple]:
+    """Small emails only: (message_id, in_reply_to, is_sent, addresses, roles), `which` of
+    them. Streamed through a server-side cursor: a mailbox of a million mails passes in
+    batches, never held whole."""
+    with conn.cursor(name="kith_small_mails", row_factory=tuple_row) as cur:
+        cur.itersize = 5000
+        if persons is None:
+            cur.execute(_SMALL_MAILS.format(prefix="", which=which), (user_id, SUGGEST_MAX_PARTICIPANTS + 1))
+        else:
+            query = _SMALL_MAILS.format(prefix=_PERSONS_MAILS, which=which)
+            cur.execute(query, (user_id, persons, user_id, SUGGEST_MAX_PARTICIPANTS + 1))
+        yield from cur
 
 
 def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple]) -> int:
@@ -62,18 +82,12 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
     together: Counter = Counter()
     replies: Counter = Counter()
     sole_recipient: dict[str, int] = {}
-    threads = _mail_threads(conn, user_id)
-    for message_id, _irt, is_sent, addrs, _roles in threads:
+    for message_id, _irt, _sent, addrs, _roles in _mail_threads(conn, user_id, _SENT):
         others = {person_of[a] for a in addrs if a in person_of}
-        if is_sent and message_id and len(others) == 1:
+        if len(others) == 1:
             sole_recipient[message_id] = next(iter(others))
-        if 2 <= len(others) <= SUGGEST_MAX_PARTICIPANTS:
-            ordered = sorted(others)
-            for i, a in enumerate(ordered):
-                for b in ordered[i + 1 :]:
-                    together[(a, b)] += 1
-    for _mid, in_reply_to, is_sent, addrs, roles in threads:
-        if is_sent or not in_reply_to or in_reply_to not in sole_recipient:
+    for _mid, in_reply_to, _sent, addrs, roles in _mail_threads(conn, user_id, _REPLIES):
+        if in_reply_to not in sole_recipient:
             continue
         asked = sole_recipient[in_reply_to]
         senders = {person_of[a] for a, r in zip(addrs, roles) if r == "from" and a in person_of}
@@ -81,6 +95,20 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
         for s in senders:
             if s != asked and asked not in present:
                 replies[tuple(sorted((s, asked)))] += 1
+
+    del sole_recipient
+    # Being seen together only supports other evidence, so only pairs that have some are
+    # counted: a mailbox's every pair of correspondents would not fit in memory.
+    candidates = identity.candidate_pairs(people, replies)
+    involved = sorted({p for pair in candidates for p in pair if p != USER})
+    for _mid, _irt, _sent, addrs, _roles in _mail_threads(conn, user_id, _WITH_PERSONS, involved):
+        others = {person_of[a] for a in addrs if a in person_of}
+        if 2 <= len(others) <= SUGGEST_MAX_PARTICIPANTS:
+            ordered = sorted(others)
+            for i, a in enumerate(ordered):
+                for b in ordered[i + 1 :]:
+                    if (a, b) in candidates:
+                        together[(a, b)] += 1
 
     existing = _rows(conn, "SELECT addresses, status FROM merge_suggestions WHERE user_id = %s", (user_id,))
     decided = set()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from .as_of import iso
-from .scoring import compute_ties
 from .shape import TIE_JSON, public
 from .snapshots import pick_snapshot
 
@@ -93,6 +92,8 @@ def tie_detail(conn, user_id: int, person_id: int, wanted: datetime | None, week
         tie, until = snapshot_tie(conn, user_id, person_id, snap), snap
     else:
         until = wanted or datetime.now(timezone.utc)
+        from .scoring import compute_ties  # the model, imported only when a tie is computed
+
         tie = next((t for t in compute_ties(conn, user_id, until) if t["person_id"] == person_id), None)
     if tie is None:
         return None

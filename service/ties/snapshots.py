@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from . import as_of as moments
-from .scoring import compute_ties
 
 
 def latest_as_of(conn, user_id: int) -> datetime | None:
@@ -35,24 +34,27 @@ def pick_snapshot(conn, user_id: int, wanted: datetime | None) -> datetime | Non
     return wanted if snapshot_exists(conn, user_id, wanted) else None
 
 
-def snapshot(conn, user_id: int, as_of: datetime) -> list[dict]:
+def snapshot(conn, user_id: int, as_of: datetime, limit: int | None = None) -> list[dict]:
+    """The ties of one snapshot, strongest first; the first `limit` only when given."""
     rows = conn.execute(
-        "SELECT payload FROM score_snapshots WHERE user_id = %s AND as_of = %s ORDER BY strength DESC, person_id",
-        (user_id, as_of),
+        "SELECT payload FROM score_snapshots WHERE user_id = %s AND as_of = %s ORDER BY strength DESC, person_id"
+        " LIMIT %s",
+        (user_id, as_of, limit),
     ).fetchall()
     return [r[0] for r in rows]
 
 
-def list_ties(conn, user_id: int, *, as_of: datetime | date | None = None) -> list[dict]:
-    """The user's ties: the latest snapshot, or as they looked at `as_of` (from data before it)."""
+def list_ties(conn, user_id: int, *, as_of: datetime | date | None = None, limit: int | None = None) -> list[dict]:
+    """The user's ties, strongest first (the first `limit` when given): the latest snapshot,
+    or as they looked at `as_of` (from data before it)."""
     moment = moments.to_utc(as_of)
     if moment is not None:
-        rows = snapshot(conn, user_id, moment)
-        return rows if rows else compute_ties(conn, user_id, moment)
+        rows = snapshot(conn, user_id, moment, limit)
+        return rows if rows else _computed(conn, user_id, moment)[:limit]
     latest = latest_as_of(conn, user_id)
     if latest is None:
-        return compute_ties(conn, user_id)
-    return snapshot(conn, user_id, latest)
+        return _computed(conn, user_id)[:limit]
+    return snapshot(conn, user_id, latest, limit)
 
 
 def ties_to_deepen(ties: list[dict]) -> list[dict]:
@@ -65,7 +67,7 @@ def strongest(conn, user_id: int, limit: int) -> tuple[list[dict], datetime | No
     what a chart plots; the snapshot's time (None: computed); how many ties there are."""
     snap = latest_as_of(conn, user_id)
     if snap is None:
-        ties = compute_ties(conn, user_id)
+        ties = _computed(conn, user_id)
         return ties, None, len(ties)
     total = conn.execute(
         "SELECT count(*) FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user_id, snap)
@@ -80,3 +82,11 @@ def strongest(conn, user_id: int, limit: int) -> tuple[list[dict], datetime | No
         snap,
         total,
     )
+
+
+def _computed(conn, user_id: int, moment: datetime | None = None) -> list[dict]:
+    # Imported here: scoring pulls in scikit-learn and SciPy (over a second), which a read
+    # of a kept snapshot never needs.
+    from .scoring import compute_ties
+
+    return compute_ties(conn, user_id, moment)

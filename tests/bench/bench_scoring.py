@@ -24,30 +24,28 @@ AS_OF = 1_790_000_000.0  # 2026-09-21
 SPAN = 730 * 86400.0
 
 
-def synthetic_rows(seed: int = 0) -> list[tuple]:
+def synthetic_rows(seed: int = 0, n: int = N_INTERACTIONS, contacts: int = N_CONTACTS) -> list[tuple]:
     """(at, kind, sender, recipients, thread, key, reply_to, duration_s): heavy-tailed tie
     intensities, 1:1 and group mail with replies, and meetings."""
     rng = np.random.default_rng(seed)
-    weight = rng.pareto(1.2, N_CONTACTS) + 0.05
+    weight = rng.pareto(1.2, contacts) + 0.05
     weight /= weight.sum()
-    contact = rng.choice(np.arange(1, N_CONTACTS + 1), size=N_INTERACTIONS, p=weight)
-    at = np.sort(AS_OF - rng.random(N_INTERACTIONS) * SPAN)
-    kind = rng.random(N_INTERACTIONS)
+    contact = rng.choice(np.arange(1, contacts + 1), size=n, p=weight)
+    at = np.sort(AS_OF - rng.random(n) * SPAN)
+    kind = rng.random(n)
     rows = []
     last_from = {}
-    for i in range(N_INTERACTIONS):
+    for i in range(n):
         c = int(contact[i])
         t = float(at[i])
         if kind[i] < 0.08:  # a meeting, sometimes with others
-            others = tuple(int(x) for x in rng.choice(N_CONTACTS, size=int(rng.integers(0, 4))) + 1)
+            others = tuple(int(x) for x in rng.choice(contacts, size=int(rng.integers(0, 4))) + 1)
             organiser = 0 if rng.random() < 0.5 else c
             people = tuple(p for p in (0, c) + others if p != organiser)
             rows.append((t, "meeting", organiser, list(people), None, None, None, 1800.0))
             continue
         group = (
-            tuple(int(x) for x in rng.choice(N_CONTACTS, size=int(rng.integers(0, 6))) + 1)
-            if rng.random() < 0.3
-            else ()
+            tuple(int(x) for x in rng.choice(contacts, size=int(rng.integers(0, 6))) + 1) if rng.random() < 0.3 else ()
         )
         you = rng.random() < 0.5
         key = f"m{i}"
@@ -69,8 +67,7 @@ def to_exchanges(rows) -> list[Exchange]:
     ]
 
 
-def test_scoring_vs_reading_from_postgres(database):
-    rows = synthetic_rows()
+def _load(database, rows) -> None:
     with database.tx() as conn:
         conn.execute("""CREATE TABLE bench_exchanges (
             at double precision, kind text, sender bigint, recipients bigint[],
@@ -81,6 +78,17 @@ def test_scoring_vs_reading_from_postgres(database):
                     copy.write_row(row)
         conn.execute("ANALYZE bench_exchanges")
 
+
+def _read(database) -> list[tuple]:
+    with database.tx() as conn:
+        return conn.execute(
+            "SELECT at, kind, sender, recipients, thread, key, reply_to, duration_s FROM bench_exchanges"
+        ).fetchall()
+
+
+def test_scoring_vs_reading_from_postgres(database):
+    rows = synthetic_rows()
+    _load(database, rows)
     reads = []
     for _ in range(3):
         started = time.perf_counter()
@@ -122,3 +130,46 @@ def test_scoring_vs_reading_from_postgres(database):
     assert n_contacts > 4_000
     assert fit <= 2.0
     assert score <= 3 * read
+
+
+def _hwm_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def _reset_hwm() -> None:
+    # Writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+BIG_INTERACTIONS = 1_000_000
+BIG_CONTACTS = 20_000
+
+
+def test_scoring_a_million_interactions(database):
+    """One user with 1,000,000 interactions and 20,000 contacts: score_ties (fitting its own
+    model, as scoring a user does) against reading the rows from PostgreSQL in the same
+    run. Goals: <= 3x the read; peak RSS of scoring <= 2 GB."""
+    rows = synthetic_rows(seed=1, n=BIG_INTERACTIONS, contacts=BIG_CONTACTS)
+    _load(database, rows)
+    del rows
+    started = time.perf_counter()
+    fetched = _read(database)
+    read = time.perf_counter() - started
+    assert len(fetched) == BIG_INTERACTIONS
+    exchanges = to_exchanges(fetched)
+    del fetched
+    _reset_hwm()
+    base = _hwm_mb()
+    started = time.perf_counter()
+    scores = score_ties(exchanges, AS_OF)
+    score = time.perf_counter() - started
+    peak = _hwm_mb()
+    print(f"\n{BIG_INTERACTIONS} interactions, {len(scores)} contacts scored")
+    print(f"read from PostgreSQL (SELECT + fetch):   {read:.2f} s")
+    print(f"score_ties (fits its own model):         {score:.2f} s = {score / read:.2f}x read (goal <= 3x)")
+    print(f"peak RSS while scoring: {peak:.0f} MB (before: {base:.0f} MB; goal <= 2048 MB)")
+    assert len(scores) > 15_000
+    assert score <= 3 * read
+    assert peak <= 2048
