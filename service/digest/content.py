@@ -98,6 +98,7 @@ class Digest:
     headline: str = ""
     quiet: bool = True
     chart: tuple[TieLine, ...] = field(default=())
+    team_line: str = ""  # introductions asked of the user (team_line.py), at most one line
 
 
 def tie_key(tie: Mapping) -> str:

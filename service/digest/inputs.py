@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from ..ties.scoring import compute_ties
+from . import team_line
 from .content import Digest, build_digest
 from .schedule import week_start
 
@@ -109,7 +110,7 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
             hidden.append(person_id)
     revoked.sort(key=lambda a: (a["provider"], a["address"]))
     previous_or_none = previous or None
-    return build_digest(
+    digest = build_digest(
         user_id=p.user_id,
         user_name=p.name,
         user_email=p.email,
@@ -120,3 +121,4 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
         hidden=hidden,
         as_of=as_of,
     )
+    return team_line.attach(conn, digest)

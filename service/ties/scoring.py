@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 import analytics
 
 from .. import people
+from ..teams import shares as team_shares
 from ..db import Database
 from .feedback import latest_words
 from .shape import tie_dict
@@ -40,6 +41,7 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
         ties = compute_ties(conn, user_id, as_of)
         conn.execute("DELETE FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user_id, as_of))
         write_snapshot(conn, user_id, as_of, ties)
+        team_shares.refresh_user(conn, user_id)  # teams the user shares with see this snapshot
     return ties
 
 
