@@ -51,7 +51,9 @@ def _renamed(world: World, mapping: dict[str, str]) -> World:
         return (pair[0], mapping.get(pair[1].lower(), pair[1]))
 
     messages = tuple(
-        replace(m, sender=addr(m.sender), to=tuple(map(addr, m.to)), cc=tuple(map(addr, m.cc)), bcc=tuple(map(addr, m.bcc)))
+        replace(
+            m, sender=addr(m.sender), to=tuple(map(addr, m.to)), cc=tuple(map(addr, m.cc)), bcc=tuple(map(addr, m.bcc))
+        )
         for m in world.messages
     )
     events = tuple(
@@ -65,7 +67,9 @@ def _renamed(world: World, mapping: dict[str, str]) -> World:
     people = tuple(replace(p, addresses=tuple(mapping.get(a.lower(), a) for a in p.addresses)) for p in world.people)
     truth = {
         mapping.get(key.lower(), key): replace(
-            t, address=mapping.get(t.address.lower(), t.address), addresses=tuple(mapping.get(a.lower(), a) for a in t.addresses)
+            t,
+            address=mapping.get(t.address.lower(), t.address),
+            addresses=tuple(mapping.get(a.lower(), a) for a in t.addresses),
         )
         for key, t in world.truth.items()
     }

@@ -80,8 +80,16 @@ def test_who_knows_an_address_and_a_person_and_a_one_way_tie_has_no_month(client
     r = client.get(f"/v1/team/{team}/who-knows", params={"address": "KIM@acme.example"}, headers=ana.auth)
     # Then Bo ranks first on band, and his month is withheld
     assert r.json()["known_by"] == [
-        {"member": {"user_id": crew["bo"].user_id, "name": "Bo Chen", "email": "bo@home.example"}, "band": "strong", "month": None},
-        {"member": {"user_id": ana.user_id, "name": "Ana Ruiz", "email": "ana@home.example"}, "band": "medium", "month": "2026-09"},
+        {
+            "member": {"user_id": crew["bo"].user_id, "name": "Bo Chen", "email": "bo@home.example"},
+            "band": "strong",
+            "month": None,
+        },
+        {
+            "member": {"user_id": ana.user_id, "name": "Ana Ruiz", "email": "ana@home.example"},
+            "band": "medium",
+            "month": "2026-09",
+        },
     ]
     # And a person of Ana's own book is looked up by its addresses
     with client.app.state.db.tx() as conn:
@@ -183,7 +191,9 @@ def test_stopping_sharing_and_leaving_remove_a_member_at_once(client, crew):
     assert _names(r.json()) == ["Ana Ruiz"]
     assert client.get(f"/v1/team/{team}/orgs/initech.example", headers=ana.auth).json()["people"] == []
     with db.tx() as conn:
-        assert conn.execute("SELECT count(*) FROM team_shared_ties WHERE user_id = %s", (bo.user_id,)).fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM team_shared_ties WHERE user_id = %s", (bo.user_id,)).fetchone()[0] == 0
+        )
         assert conn.execute("SELECT count(*) FROM team_intro_requests").fetchone()[0] == 0
     # When Ana (owner) leaves, what the team held of her goes and Bo becomes owner
     assert client.delete(f"/v1/team/{team}/members/me", headers=ana.auth).status_code == 200

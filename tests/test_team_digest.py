@@ -34,7 +34,9 @@ def _digest_text(settings, database, user_id):
 
 def test_a_request_reaches_the_holders_digest_and_leaves_it_when_they_stop_sharing(settings, database):
     # Given Bo shares lee@acme.example and kim@ with a team, and Ana asks him about lee
-    ana = mate(database, "ana@home.example", "Ana <b>Ruiz</b>", [("lee@acme.example", 80, "2026-11-01T10:00:00Z", True)])
+    ana = mate(
+        database, "ana@home.example", "Ana <b>Ruiz</b>", [("lee@acme.example", 80, "2026-11-01T10:00:00Z", True)]
+    )
     bo = mate(database, "bo@home.example", "Bo Chen")
     with database.tx() as conn:
         snapshot(conn, bo.user_id, [("lee@acme.example", 75, "2026-11-02T10:00:00Z", True)])

@@ -21,7 +21,9 @@ def test_bands_follow_the_tiers(strength, band):
 
 def test_the_month_is_given_only_for_a_two_way_tie():
     assert ranking.month_of("2026-10-31T23:59:00Z", TWO_WAY) == date(2026, 10, 1)
-    assert ranking.month_of("2026-10-31T23:59:00Z", {"messages_to_them": 2, "messages_from_them": 1}) == date(2026, 10, 1)
+    assert ranking.month_of("2026-10-31T23:59:00Z", {"messages_to_them": 2, "messages_from_them": 1}) == date(
+        2026, 10, 1
+    )
     assert ranking.month_of("2026-10-31T23:59:00Z", {"messages_to_them": 5, "messages_from_them": 0}) is None
     assert ranking.month_of(None, TWO_WAY) is None
     assert ranking.month_of("garbage", TWO_WAY) is None
@@ -71,8 +73,12 @@ def test_the_draft_is_plain_text_for_the_holder_to_send():
     note = draft.clean_note("We met at the fair.\r\nKeen on the pilot\x1b[31m")
     assert "\x1b" not in note and note.count("\n") == 1
     made = draft.introduction(
-        holder="Bo Chen", asker="Ana Ruiz", asker_email="ana@home.example", contact="lee@acme.example",
-        contact_name="Lee Wong", note=note,
+        holder="Bo Chen",
+        asker="Ana Ruiz",
+        asker_email="ana@home.example",
+        contact="lee@acme.example",
+        contact_name="Lee Wong",
+        note=note,
     )
     assert made["subject"] == "Introduction: Lee Wong <> Ana Ruiz"
     assert made["body"].startswith("Hi Lee,") and made["body"].endswith("Bo")

@@ -33,7 +33,9 @@ def measured(server_url, template_db, tmp_path_factory):
     """Build the team once for this module's tests; its figures."""
     name = f"kith_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
+        )
     database = kdb.Database(_with_dbname(server_url, name), min_size=1, max_size=2)
     try:
         yield _measure(database, tmp_path_factory.mktemp("team-world"))

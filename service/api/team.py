@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query as Q
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..teams import answers, introductions, invitations, membership
-from .deps import Config, Db, User, known_query_only
+from .deps import Config, Db, User, known_query_only, reading
 from .errors import documented
 
 router = APIRouter(prefix="/v1/team", tags=["team"])
@@ -126,6 +126,12 @@ def _run(db, fn: Callable[..., T], *args, **kwargs) -> T:
         return fn(conn, *args, **kwargs)
 
 
+def _read(db, fn: Callable[..., T], *args, **kwargs) -> T:
+    """A read in autocommit: each statement its own snapshot, no BEGIN/COMMIT round trips."""
+    with _mapped(), reading(db) as conn:
+        return fn(conn, *args, **kwargs)
+
+
 @router.post("", status_code=201, summary="Create a team (you are its owner; sharing starts off)")
 def create(body: TeamIn, user: User, db: Db) -> dict:
     team_id = _run(db, membership.create_team, user, body.name)
@@ -159,7 +165,9 @@ def join(body: JoinIn, user: User, db: Db, settings: Config) -> dict:
     return _run(db, membership.team, team_id, user)
 
 
-@router.put("/{team_id:int}/sharing", responses=documented(404), summary="Share your ties' bands with the team, or stop")
+@router.put(
+    "/{team_id:int}/sharing", responses=documented(404), summary="Share your ties' bands with the team, or stop"
+)
 def sharing(team_id: TeamId, body: SharingIn, user: User, db: Db) -> dict:
     shared = _run(db, membership.set_sharing, team_id, user, body.share)
     return {"team_id": team_id, "sharing": body.share, "shared_ties": shared}
@@ -193,7 +201,7 @@ def who_knows(
     domain: Annotated[str | None, Q(max_length=253)] = None,
     person: Annotated[int | None, Q(ge=1, le=2**62, description="A person id of your own book")] = None,
 ) -> dict:
-    return _run(db, answers.who_knows, team_id, user, address=address, domain=domain, person=person)
+    return _read(db, answers.who_knows, team_id, user, address=address, domain=domain, person=person)
 
 
 @router.get(
@@ -203,7 +211,7 @@ def who_knows(
     summary="An organisation's people reachable through the team, and who to ask for each",
 )
 def org(team_id: TeamId, domain: Annotated[str, Path(max_length=253)], user: User, db: Db) -> dict:
-    return _run(db, answers.org_reach, team_id, user, domain)
+    return _read(db, answers.org_reach, team_id, user, domain)
 
 
 @router.get(
@@ -213,7 +221,7 @@ def org(team_id: TeamId, domain: Annotated[str, Path(max_length=253)], user: Use
     summary="Organisations where only one teammate holds a strong tie",
 )
 def risk(team_id: TeamId, user: User, db: Db) -> dict:
-    return _run(db, answers.key_person_risk, team_id, user)
+    return _read(db, answers.key_person_risk, team_id, user)
 
 
 @router.post(
@@ -250,7 +258,5 @@ def decide(
 def install(app: FastAPI) -> None:
     from ..dashboard import team_page
 
-    app.include_router(
-        router, responses=documented(400, 401, 413, 422), dependencies=[Depends(known_query_only)]
-    )
+    app.include_router(router, responses=documented(400, 401, 413, 422), dependencies=[Depends(known_query_only)])
     app.include_router(team_page.router)

@@ -138,9 +138,7 @@ def risk(team: int, user: str = USER, as_json: bool = JSON):
 
 
 @team_app.command("ask")
-def ask(
-    team: int, member: int, contact: str, user: str = USER, note: str = typer.Option("", "--note")
-):
+def ask(team: int, member: int, contact: str, user: str = USER, note: str = typer.Option("", "--note")):
     """Ask a teammate (a user id from who-knows) to introduce you to a contact."""
     _, _, request_id = _call(introductions.ask, team, member, contact, note, user=user)
     err.print(f"asked: request {request_id} waits for an answer")

@@ -85,7 +85,16 @@ async def answer(request: Request, team_id: int, request_id: int) -> Response:
     body = await request.body()
     fields = {k: v[0] for k, v in parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
     if not sessions.form_allowed(request.headers, session, fields):
-        return _page(403, csrf=session.csrf, q="", teams=[], results=[], problem="That form did not come from Kith.", asked=[], draft=None)
+        return _page(
+            403,
+            csrf=session.csrf,
+            q="",
+            teams=[],
+            results=[],
+            problem="That form did not come from Kith.",
+            asked=[],
+            draft=None,
+        )
     accept = fields.get("decision") == "accept"
     try:
         with request.app.state.db.tx() as conn:

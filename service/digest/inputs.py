@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from ..ties.scoring import compute_ties
-from . import team_line
+from .team_line import attach as attach_team_line
 from .content import Digest, build_digest
 from .schedule import week_start
 
@@ -121,4 +121,4 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
         hidden=hidden,
         as_of=as_of,
     )
-    return team_line.attach(conn, digest)
+    return attach_team_line(conn, digest)

@@ -59,7 +59,12 @@ def invite(conn, secret: bytes, team_id: int, inviter: int, email: str, *, now: 
         (team_id, email, inviter, expires),
     ).fetchone()[0]
     token = f"{invitation_id}.{expires}.{_mac(secret, invitation_id, team_id, email, expires)}"
-    return {"team_id": team_id, "email": email, "token": token, "expires_at": datetime.fromtimestamp(expires, timezone.utc)}
+    return {
+        "team_id": team_id,
+        "email": email,
+        "token": token,
+        "expires_at": datetime.fromtimestamp(expires, timezone.utc),
+    }
 
 
 def accept(conn, secret: bytes, token: str, user_id: int, *, now: datetime | None = None) -> int:

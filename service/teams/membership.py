@@ -126,9 +126,10 @@ def leave(conn, team_id: int, user_id: int) -> None:
     ).fetchone()
     if heir is None:
         conn.execute("DELETE FROM teams WHERE id = %s", (team_id,))
-    elif m.owner and not conn.execute(
-        "SELECT 1 FROM team_members WHERE team_id = %s AND role = 'owner'", (team_id,)
-    ).fetchone():
+    elif (
+        m.owner
+        and not conn.execute("SELECT 1 FROM team_members WHERE team_id = %s AND role = 'owner'", (team_id,)).fetchone()
+    ):
         conn.execute("UPDATE team_members SET role = 'owner' WHERE team_id = %s AND user_id = %s", (team_id, heir[0]))
 
 

@@ -24,8 +24,28 @@ BANDS = {3: "strong", 2: "medium", 1: "weak"}
 BOUNDS = ((70.0, 3), (40.0, 2), (15.0, 1))
 # Personal mail providers are not organisations: no reach or key-person risk for them.
 PUBLIC_MAIL = frozenset(
-    "gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com icloud.com me.com"
-    " aol.com proton.me protonmail.com gmx.com gmx.de gmx.net web.de yandex.ru mail.ru qq.com 163.com".split()
+    [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+    ]
 )
 TWO_WAY_KEYS = ("replies_by_you", "replies_by_them", "meetings_you_organised", "meetings_they_organised")
 

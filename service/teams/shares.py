@@ -6,8 +6,9 @@ strength, addresses, time of last interaction and ledger (to tell a two-way tie)
 written is `team_shared_ties`: address, domain, band, month. Messages, subjects, counts,
 timelines, meetings, flags and other participants are never read here.
 
-Reads join `team_members ... AND sharing`, so a member who stops sharing is out of every
-answer even before their rows are gone.
+Rows exist only for members who share: turning sharing off and leaving delete them in the
+same transaction. Most reads also join `team_members ... AND sharing` (cheap with a
+member-first index); the organisation listing relies on the invariant alone, for speed.
 """
 
 from __future__ import annotations
@@ -67,25 +68,29 @@ def _shares(rows) -> list[Share]:
 
 
 def by_domain_best(conn, team_id: int, domain: str) -> list[Share]:
-    """Each sharing member's best share at the domain (one row per member)."""
+    """Each sharing member's best share at the domain: one index probe per member
+    (team_shared_ties_member_domain), however many people the domain holds."""
     return _shares(
         conn.execute(
-            "SELECT DISTINCT ON (s.user_id) s.user_id, s.address, s.band, s.month FROM team_shared_ties s"
-            " JOIN team_members m ON m.team_id = s.team_id AND m.user_id = s.user_id AND m.sharing"
-            " WHERE s.team_id = %s AND s.domain = %s ORDER BY s.user_id, s.band DESC, s.month DESC NULLS LAST",
-            (team_id, domain.lower()),
+            "SELECT m.user_id, b.address, b.band, b.month FROM team_members m CROSS JOIN LATERAL ("
+            " SELECT s.address, s.band, s.month FROM team_shared_ties s"
+            " WHERE s.team_id = m.team_id AND s.user_id = m.user_id AND s.domain = %s"
+            " ORDER BY s.band DESC, s.month DESC NULLS LAST LIMIT 1) b"
+            " WHERE m.team_id = %s AND m.sharing",
+            (domain.lower(), team_id),
         ).fetchall()
     )
 
 
 def by_domain_people(conn, team_id: int, domain: str) -> list[Share]:
-    """The best share of each address at the domain (the teammate to ask for each)."""
+    """The best share of each address at the domain (the teammate to ask for each), read
+    in the order of team_shared_ties_domain_address, with no sort of the domain's rows.
+    It has no join on `sharing`: it relies on rows existing only for members who share
+    (membership.set_sharing and leave delete them in the transaction that ends sharing)."""
     return _shares(
         conn.execute(
             "SELECT * FROM (SELECT DISTINCT ON (s.address) s.user_id, s.address, s.band, s.month"
-            " FROM team_shared_ties s"
-            " JOIN team_members m ON m.team_id = s.team_id AND m.user_id = s.user_id AND m.sharing"
-            " WHERE s.team_id = %s AND s.domain = %s"
+            " FROM team_shared_ties s WHERE s.team_id = %s AND s.domain = %s"
             " ORDER BY s.address, s.band DESC, s.month DESC NULLS LAST, s.user_id) best"
             " ORDER BY band DESC, month DESC NULLS LAST, address LIMIT %s",
             (team_id, domain.lower(), MAX_REACH),
@@ -98,8 +103,8 @@ def by_addresses(conn, team_id: int, addresses: list[str]) -> list[Share]:
         conn.execute(
             "SELECT s.user_id, s.address, s.band, s.month FROM team_shared_ties s"
             " JOIN team_members m ON m.team_id = s.team_id AND m.user_id = s.user_id AND m.sharing"
-            " WHERE s.team_id = %s AND s.address = ANY(%s)",
-            (team_id, [a.lower() for a in addresses]),
+            " WHERE s.team_id = %s AND s.domain = ANY(%s) AND s.address = ANY(%s)",
+            (team_id, sorted({domain_of(a) for a in addresses}), [a.lower() for a in addresses]),
         ).fetchall()
     )
 
@@ -136,4 +141,3 @@ def person_addresses(conn, user_id: int, person_id: int) -> list[str]:
     if not rows:
         raise LookupError(f"No person {person_id}.")
     return [r[0] for r in rows]
-

@@ -7,8 +7,10 @@ two-way contact, nothing else. Rows exist only while the member shares: turning 
 or leaving deletes them (and leaving deletes the membership, which cascades to the
 introduction requests that name the member). Deleting a user cascades through all of it.
 
-The index `team_shared_ties_domain` serves "who knows" for a domain (one team, one domain,
-best band and month first); `team_shared_ties_address` serves one address.
+Indexes: `team_shared_ties_member_domain` answers "who knows" for a domain with one probe
+per member (tests/bench/bench_team.py measures it at 50 members x 5,000 contacts);
+`team_shared_ties_domain_address` serves an organisation's people and address lookups;
+`team_shared_ties_strong` key-person risk.
 
 Revision ID: 0012
 Revises: 0010
@@ -54,16 +56,21 @@ CREATE INDEX team_invitations_team ON team_invitations (team_id);
 CREATE TABLE team_shared_ties (
     team_id     bigint NOT NULL,
     user_id     bigint NOT NULL,
-    address     text NOT NULL,
-    domain      text NOT NULL,
+    address     text COLLATE "C" NOT NULL,  -- byte order: sorted and compared as keys, not prose
+    domain      text COLLATE "C" NOT NULL,
     band        smallint NOT NULL CHECK (band BETWEEN 1 AND 3),
     month       date,
     PRIMARY KEY (team_id, user_id, address),
     FOREIGN KEY (team_id, user_id) REFERENCES team_members (team_id, user_id) ON DELETE CASCADE
 );
-CREATE INDEX team_shared_ties_domain ON team_shared_ties (team_id, domain, band DESC, month DESC NULLS LAST)
-    INCLUDE (user_id, address);
-CREATE INDEX team_shared_ties_address ON team_shared_ties (team_id, address);
+-- "who knows" for a domain: per sharing member, one probe for their best tie there.
+CREATE INDEX team_shared_ties_member_domain
+    ON team_shared_ties (team_id, user_id, domain, band DESC, month DESC NULLS LAST) INCLUDE (address);
+-- An organisation's people (and one address): the best holder of each address at a domain.
+CREATE INDEX team_shared_ties_domain_address
+    ON team_shared_ties (team_id, domain, address, band DESC, month DESC NULLS LAST, user_id);
+-- Key-person risk reads only the strong ties.
+CREATE INDEX team_shared_ties_strong ON team_shared_ties (team_id, domain, user_id) INCLUDE (month) WHERE band = 3;
 
 CREATE TABLE team_intro_requests (
     id            bigserial PRIMARY KEY,
