@@ -99,3 +99,29 @@ def team_of(client, owner: Mate, *members: Mate, name: str = "Sales", share: tup
         on = client.put(f"/v1/team/{team_id}/sharing", json={"share": True}, headers=m.auth)
         assert on.status_code == 200, on.text
     return team_id
+
+
+def seed_team_rows(conn, user_id: int, email: str) -> tuple[int, int]:
+    """A row in every team table for a seeded API user (api_support.seed_user): their own
+    team (owner, sharing, an open invitation); and, when an earlier seeded user's team
+    exists, membership there, sharing, and a request to its owner for one of the owner's
+    shared contacts. Returns (their own team, that request or 0)."""
+    from service.teams import introductions, invitations, membership
+
+    earlier = conn.execute(
+        "SELECT t.id, t.created_by FROM teams t WHERE t.created_by IS NOT NULL ORDER BY t.id LIMIT 1"
+    ).fetchone()
+    team = membership.create_team(conn, user_id, f"Team of {email}")
+    membership.set_sharing(conn, team, user_id, True)
+    invitations.invite(conn, b"seed-secret", team, user_id, f"invitee.{user_id}@example.org")
+    request = 0
+    if earlier is not None:
+        membership.join(conn, earlier[0], user_id)
+        membership.set_sharing(conn, earlier[0], user_id, True)
+        address = conn.execute(
+            "SELECT address FROM team_shared_ties WHERE team_id = %s AND user_id = %s ORDER BY address LIMIT 1",
+            (earlier[0], earlier[1]),
+        ).fetchone()
+        if address is not None:
+            request = introductions.ask(conn, earlier[0], user_id, earlier[1], address[0], "seeded")
+    return team, request

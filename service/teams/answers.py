@@ -58,10 +58,10 @@ def who_knows(
 ) -> dict:
     """Sharing teammates who know the address, the person (of the asker's own book) or
     someone at the domain, ranked by band then recency. Exactly one of the three."""
+    membership.sharing_member(conn, team_id, user_id)
     given = [x for x in (address, domain, person) if x is not None]
     if len(given) != 1:
         raise ValueError("Give exactly one of address, domain or person.")
-    membership.sharing_member(conn, team_id, user_id)
     if domain is not None:
         target = {"kind": "domain", "value": clean_domain(domain)}
         found = shares.by_domain_best(conn, team_id, target["value"])

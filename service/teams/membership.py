@@ -133,6 +133,15 @@ def leave(conn, team_id: int, user_id: int) -> None:
         conn.execute("UPDATE team_members SET role = 'owner' WHERE team_id = %s AND user_id = %s", (team_id, heir[0]))
 
 
+def leave_all(conn, user_id: int) -> int:
+    """The user leaves every team (before their account is erased): ownership passes on,
+    teams left empty go with their invitations. Returns how many teams they left."""
+    teams = [r[0] for r in conn.execute("SELECT team_id FROM team_members WHERE user_id = %s", (user_id,)).fetchall()]
+    for team_id in teams:
+        leave(conn, team_id, user_id)
+    return len(teams)
+
+
 def remove(conn, team_id: int, owner_id: int, user_id: int) -> None:
     """An owner removes a member (as if they had left)."""
     if not membership(conn, team_id, owner_id).owner:
