@@ -257,3 +257,20 @@ def test_bad_requests_get_4xx_with_a_message(client, crew):
         r = client.request(method, path, json=body, headers=ana.auth)
         assert r.status_code == 422, (path, r.status_code, r.text)
         assert r.json()["message"]
+
+
+def test_erasing_an_owner_hands_the_team_on_and_drops_what_it_held(client, crew):
+    # Given Ana owns the team and shares; when her account is erased
+    from service.erasure import erase_user
+
+    team, ana, bo = crew["team"], crew["ana"], crew["bo"]
+    db = client.app.state.db
+    erase_user(db, client.app.state.settings, ana.user_id)
+    # Then Bo owns the team, and nothing of Ana's is left in it
+    assert client.get(f"/v1/team/{team}", headers=bo.auth).json()["role"] == "owner"
+    r = client.get(f"/v1/team/{team}/who-knows", params={"domain": ACME}, headers=bo.auth)
+    assert _names(r.json()) == ["Bo Chen"]
+    # And the other team, whose only member is erased, is gone with its rows
+    erase_user(db, client.app.state.settings, crew["out"].user_id)
+    with db.tx() as conn:
+        assert conn.execute("SELECT count(*) FROM teams WHERE id = %s", (crew["other"],)).fetchone()[0] == 0
