@@ -15,6 +15,7 @@ import psycopg
 from . import uploads
 from .db import Database
 from .digest.mailer import FileMailer
+from .teams.membership import leave_all as leave_all_teams
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def erase_user(
     outbox = FileMailer(settings.outbox_dir())
     with db.tx() as conn:
         counted = inventory(conn) if inventory is not None else None
+        leave_all_teams(conn, user_id)  # teams left empty go too; the rest cascades from users
         # Every table references users ON DELETE CASCADE (directly or through accounts).
         conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
         # Inside the transaction: if the files cannot be removed, the rows stay too and the

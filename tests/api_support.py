@@ -15,6 +15,8 @@ from psycopg.types.json import Jsonb
 from service import auth, store
 from service.dashboard import sessions
 
+from .team_support import seed_team_rows
+
 AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 EARLIER = AS_OF - timedelta(days=7)
 TIERS = ("strong", "medium", "weak", "fading")
@@ -32,6 +34,8 @@ class Seeded:
     token_id: int = 0
     suggestion_id: int = 0
     ties: list[dict] = field(default_factory=list)
+    team_id: int = 0
+    request_id: int = 0
 
 
 def tie_payload(person_id: int, i: int, email: str, name: str) -> dict:
@@ -168,6 +172,7 @@ def seed_user(db, email: str, n_people: int = 6, snapshots: bool = True) -> Seed
             (f"state-{user_id}", user_id, b"verifier"),
         )
         sessions.open_session(conn, token)
+        seeded.team_id, seeded.request_id = seed_team_rows(conn, user_id, email)
     return seeded
 
 

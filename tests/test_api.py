@@ -86,7 +86,16 @@ def test_every_v1_route_needs_a_token(client, ana):
     assert len(operations) >= 25
     for method, template in operations:
         path = template.replace("{kind}", "domain")
-        for name in ("person_id", "account_id", "token_id", "suggestion_id", "value"):
+        for name in (
+            "person_id",
+            "account_id",
+            "token_id",
+            "suggestion_id",
+            "value",
+            "team_id",
+            "member_id",
+            "request_id",
+        ):
             path = path.replace("{" + name + "}", "1")
         bare = client.request(method, path)
         assert_error(bare, 401)
@@ -248,8 +257,16 @@ def test_another_users_ids_are_not_found_on_every_route(client, ana, ben):
         "upload_id": client.post(
             "/v1/uploads?name=cal.ics", content=b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", headers=auth_header(ben.token)
         ).json()["id"],
+        "team_id": ben.team_id,
+        "member_id": ben.user_id,
+        "request_id": ben.request_id or 1,
+        "domain": "south.example",
+        "decision": "accept",
     }
     bodies = {
+        "POST /v1/team/{team_id}/invitations": {"email": "x@north.example"},
+        "PUT /v1/team/{team_id}/sharing": {"share": True},
+        "POST /v1/team/{team_id}/introductions": {"member": ben.user_id, "contact": "person0@south.example"},
         "POST /v1/ties/{person_id}/feedback": {"kind": "matters"},
         "POST /v1/people/{person_id}/split": {"addresses": ["alt0@south.example"]},
         "POST /v1/people/merge-suggestions/{suggestion_id}": {"accept": True},

@@ -26,7 +26,7 @@ from ..dashboard import views as dashboard
 from ..db import Database
 from ..digest import web as digest_links
 from ..jobs import Jobs, make_broker
-from . import accounts, connect, digest, docs, errors, me, insight, people, ties, uploads
+from . import accounts, connect, digest, docs, errors, insight, me, people, team, ties, uploads
 from .deps import known_query_only
 from .headers import SecurityHeaders, security_headers
 from .observability import Metrics, Middleware, StateCollector
@@ -127,5 +127,6 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
     # The digest's one-click unsubscribe and snooze links: signed, so no token.
     app.include_router(digest_links.router, responses=errors.documented(400, 403, 404, 413, 422))
     app.include_router(docs.router)  # FastAPI's own /docs page has an inline script
+    team.install(app)  # /v1/team/... and the dashboard's /team page
     dashboard.install(app)
     return app

@@ -71,6 +71,19 @@ EXPORT: tuple[tuple[str, str], ...] = (
         "oauth_states",
         "SELECT provider, created_at, used_at FROM oauth_states WHERE user_id = %(u)s ORDER BY created_at",
     ),
+    (
+        "team_members",
+        "SELECT team_id, role, sharing, joined_at FROM team_members WHERE user_id = %(u)s ORDER BY team_id",
+    ),
+    (
+        "team_shared_ties",
+        "SELECT team_id, address, band, month FROM team_shared_ties WHERE user_id = %(u)s ORDER BY team_id, address",
+    ),
+    (
+        "team_intro_requests",
+        "SELECT id, team_id, requester_id, holder_id, address, note, status, created_at, decided_at"
+        " FROM team_intro_requests WHERE requester_id = %(u)s OR holder_id = %(u)s ORDER BY id",
+    ),
 )
 EXPORT_BATCH = 2000
 

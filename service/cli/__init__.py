@@ -18,7 +18,7 @@ import typer
 from ingest.errors import KithError
 
 from ..output import terminal_text
-from . import insight, mailboxes, ops, reading, users
+from . import insight, mailboxes, ops, reading, team, users
 from .runtime import err, out
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ user_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
 import_app = typer.Typer(help="Import mail and calendar files.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
+app.add_typer(team.team_app, name="team")
 
 for command in (
     ops.demo,

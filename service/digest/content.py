@@ -99,6 +99,7 @@ class Digest:
     quiet: bool = True
     chart: tuple[TieLine, ...] = field(default=())
     notice: str | None = None  # the mail ended long ago: scored as of its end (ties.horizon)
+    team_line: str = ""  # introductions asked of the user (team_line.py), at most one line
 
 
 def tie_key(tie: Mapping) -> str:

@@ -15,6 +15,7 @@ import psycopg
 
 from ..ties import horizon
 from ..ties.scoring import compute_ties
+from .team_line import attach as attach_team_line
 from .content import Digest, build_digest
 from .schedule import week_start
 
@@ -111,7 +112,7 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
     revoked.sort(key=lambda a: (a["provider"], a["address"]))
     previous_or_none = previous or None
     ended = horizon.Horizon(horizon.latest_interaction(conn, p.user_id, as_of), as_of)
-    return build_digest(
+    digest = build_digest(
         user_id=p.user_id,
         user_name=p.name,
         user_email=p.email,
@@ -123,3 +124,4 @@ def load_digest(conn: psycopg.Connection, p: Profile, week: date, now: datetime)
         as_of=as_of,
         notice=ended.notice(),
     )
+    return attach_team_line(conn, digest)

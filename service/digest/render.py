@@ -147,6 +147,8 @@ def render_text(ctx: dict) -> str:
             if d.they_give:
                 out.append("Others give more: " + ", ".join(f"{t.name} ({t.reciprocity})" for t in d.they_give))
             out.append("")
+    if d.team_line:
+        out += [f"{d.team_line} Team page: {ctx['reconnect_url']}team", ""]
     out += [
         "-- ",
         "Kith reads who wrote to whom and who met whom, never what was said.",

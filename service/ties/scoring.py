@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 import analytics
 
 from .. import people
+from ..teams import shares as team_shares
 from ..db import Database
 from . import horizon
 from .feedback import domains_of, latest_words
@@ -50,6 +51,7 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
         past = ">=" if ended else "="
         conn.execute(f"DELETE FROM score_snapshots WHERE user_id = %s AND as_of {past} %s", (user_id, as_of))
         write_snapshot(conn, user_id, as_of, ties)
+        team_shares.refresh_user(conn, user_id)  # teams the user shares with see this snapshot
     return ties
 
 

@@ -1,0 +1,166 @@
+"""What a team may know of a member's tie, and how teammates are ranked (pure: no I/O).
+
+A shared tie is a band and a month, nothing else:
+
+    band   3 strong (strength >= 70), 2 medium (>= 40), 1 weak (>= 15); weaker ties are
+           not shared at all (analytics/STATUS.md's tiers)
+    month  the first day of the month of the last two-way contact, or None when the
+           snapshot's 180-day ledger shows no exchange in both directions
+
+A snapshot keeps the time of the last interaction of any kind; it is the month of the last
+two-way contact when the ledger shows the tie is two-way, and is withheld otherwise (a
+one-way tail after the last answer can make it a month late at worst).
+
+Teammates are ranked by band, then by recency, then by user id so an answer is stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+BANDS = {3: "strong", 2: "medium", 1: "weak"}
+BOUNDS = ((70.0, 3), (40.0, 2), (15.0, 1))
+# Personal mail providers are not organisations: no reach or key-person risk for them.
+PUBLIC_MAIL = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+    ]
+)
+TWO_WAY_KEYS = ("replies_by_you", "replies_by_them", "meetings_you_organised", "meetings_they_organised")
+
+
+def band_of(strength: float) -> int | None:
+    """The band of a strength, or None for a tie too weak to share."""
+    for bound, band in BOUNDS:
+        if strength >= bound:
+            return band
+    return None
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and value > 0
+
+
+def two_way(ledger: Mapping | None) -> bool:
+    """Whether the tie's ledger shows contact in both directions (answers, meetings, or
+    mail each way)."""
+    if not ledger:
+        return False
+    if any(_positive(ledger.get(k)) for k in TWO_WAY_KEYS):
+        return True
+    return _positive(ledger.get("messages_to_them")) and _positive(ledger.get("messages_from_them"))
+
+
+def month_of(last_interaction: str | None, ledger: Mapping | None) -> date | None:
+    """The month of the last two-way contact, from a stored tie's time and ledger."""
+    if not last_interaction or not two_way(ledger):
+        return None
+    try:
+        year, month = int(last_interaction[0:4]), int(last_interaction[5:7])
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        return None
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One shared tie: which member, which address, its band and month."""
+
+    user_id: int
+    address: str
+    band: int
+    month: date | None
+
+
+def shares_of(user_id: int, ties: Iterable[tuple[float, Iterable[str], str | None, Mapping | None]]) -> list[Share]:
+    """A member's shares from their stored ties (strength, addresses, last interaction,
+    ledger); an address in two ties keeps the stronger band."""
+    best: dict[str, Share] = {}
+    for strength, addresses, last, ledger in ties:
+        band = band_of(float(strength))
+        if band is None:
+            continue
+        month = month_of(last, ledger)
+        for raw in addresses or ():
+            address = str(raw).strip().lower()
+            if "@" not in address or len(address) > 320:
+                continue
+            share = Share(user_id, address, band, month)
+            if address not in best or _key(share) < _key(best[address]):
+                best[address] = share
+    return sorted(best.values(), key=lambda s: s.address)
+
+
+def _key(share: Share) -> tuple[int, int, int]:
+    recency = share.month.toordinal() if share.month else 0
+    return (-share.band, -recency, share.user_id)
+
+
+def best_per_member(shares: Iterable[Share]) -> list[Share]:
+    """Each member's best share (band, then recency), members ranked the same way."""
+    best: dict[int, Share] = {}
+    for s in shares:
+        if s.user_id not in best or _key(s) < _key(best[s.user_id]):
+            best[s.user_id] = s
+    return sorted(best.values(), key=_key)
+
+
+def reach(shares: Iterable[Share]) -> list[tuple[str, Share]]:
+    """An organisation's people reachable through the team: for each address, the member
+    to ask (the best share); addresses with the best bands first, then by address."""
+    best: dict[str, Share] = {}
+    for s in shares:
+        if s.address not in best or _key(s) < _key(best[s.address]):
+            best[s.address] = s
+    return sorted(best.items(), key=lambda item: (_key(item[1])[:2], item[0]))
+
+
+def key_person_risk(shares: Iterable[Share], ignore: Iterable[str] = ()) -> list[tuple[str, Share]]:
+    """Domains where exactly one member holds a strong tie: (domain, that member's most
+    recent strong share there), the domains in alphabetical order. Personal mail
+    providers and the `ignore`d domains (the team's own) are no organisation to widen."""
+    skip = PUBLIC_MAIL | {d.lower() for d in ignore}
+    holders: dict[str, dict[int, Share]] = {}
+    for s in shares:
+        if s.band != 3 or domain_of(s.address) in skip:
+            continue
+        per = holders.setdefault(domain_of(s.address), {})
+        if s.user_id not in per or _key(s) < _key(per[s.user_id]):
+            per[s.user_id] = s
+    return sorted(
+        ((domain, next(iter(per.values()))) for domain, per in holders.items() if len(per) == 1),
+        key=lambda item: item[0],
+    )
+
+
+def band_name(band: int) -> str:
+    return BANDS[band]
+
+
+def month_text(month: date | None) -> str | None:
+    return month.strftime("%Y-%m") if month else None

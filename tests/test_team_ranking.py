@@ -1,0 +1,88 @@
+"""The pure part of teams: bands, months, ranking, reach, key-person risk, the draft."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from service.teams import draft, ranking
+from service.teams.ranking import Share
+
+TWO_WAY = {"replies_by_them": 1}
+
+
+@pytest.mark.parametrize(
+    ("strength", "band"), [(100, 3), (70, 3), (69.9, 2), (40, 2), (39.9, 1), (15, 1), (14.9, None), (0, None)]
+)
+def test_bands_follow_the_tiers(strength, band):
+    assert ranking.band_of(strength) == band
+
+
+def test_the_month_is_given_only_for_a_two_way_tie():
+    assert ranking.month_of("2026-10-31T23:59:00Z", TWO_WAY) == date(2026, 10, 1)
+    assert ranking.month_of("2026-10-31T23:59:00Z", {"messages_to_them": 2, "messages_from_them": 1}) == date(
+        2026, 10, 1
+    )
+    assert ranking.month_of("2026-10-31T23:59:00Z", {"messages_to_them": 5, "messages_from_them": 0}) is None
+    assert ranking.month_of(None, TWO_WAY) is None
+    assert ranking.month_of("garbage", TWO_WAY) is None
+
+
+def test_shares_keep_only_addresses_and_the_best_band():
+    ties = [
+        (80, ["Lee@Acme.example", "not-an-address"], "2026-09-01T00:00:00Z", TWO_WAY),
+        (45, ["lee@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY),
+        (10, ["weak@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY),
+    ]
+    assert ranking.shares_of(7, ties) == [Share(7, "lee@acme.example", 3, date(2026, 9, 1))]
+
+
+def test_members_rank_by_band_then_recency_then_id():
+    rows = [
+        Share(1, "a@x.example", 2, date(2026, 11, 1)),
+        Share(2, "b@x.example", 3, date(2026, 1, 1)),
+        Share(3, "c@x.example", 3, date(2026, 5, 1)),
+        Share(4, "d@x.example", 3, None),
+        Share(3, "e@x.example", 1, date(2026, 12, 1)),
+        Share(5, "f@x.example", 3, date(2026, 5, 1)),
+    ]
+    assert [s.user_id for s in ranking.best_per_member(rows)] == [3, 5, 2, 4, 1]
+
+
+def test_reach_asks_the_best_holder_of_each_address():
+    rows = [Share(1, "a@x.example", 2, None), Share(2, "a@x.example", 3, None), Share(1, "b@x.example", 1, None)]
+    assert [(a, s.user_id) for a, s in ranking.reach(rows)] == [("a@x.example", 2), ("b@x.example", 1)]
+
+
+def test_key_person_risk_flags_a_domain_with_one_strong_holder_only():
+    rows = [
+        Share(1, "a@solo.example", 3, date(2026, 3, 1)),
+        Share(1, "b@solo.example", 3, date(2026, 8, 1)),
+        Share(2, "c@solo.example", 2, None),  # medium does not widen it
+        Share(1, "a@pair.example", 3, None),
+        Share(2, "b@pair.example", 3, None),
+        Share(1, "me@gmail.com", 3, None),  # a mail provider is no organisation
+        Share(2, "boss@home.example", 3, None),  # nor is the team's own
+    ]
+    risky = ranking.key_person_risk(rows, ignore={"home.example"})
+    assert [(d, s.user_id, s.month) for d, s in risky] == [("solo.example", 1, date(2026, 8, 1))]
+
+
+def test_the_draft_is_plain_text_for_the_holder_to_send():
+    note = draft.clean_note("We met at the fair.\r\nKeen on the pilot\x1b[31m")
+    assert "\x1b" not in note and note.count("\n") == 1
+    made = draft.introduction(
+        holder="Bo Chen",
+        asker="Ana Ruiz",
+        asker_email="ana@home.example",
+        contact="lee@acme.example",
+        contact_name="Lee Wong",
+        note=note,
+    )
+    assert made["subject"] == "Introduction: Lee Wong <> Ana Ruiz"
+    assert made["body"].startswith("Hi Lee,") and made["body"].endswith("Bo")
+    assert "> We met at the fair." in made["body"]
+    assert "\n" not in made["mailto"] and made["mailto"].startswith("mailto:lee@acme.example?cc=ana@home.example&")
+    with pytest.raises(ValueError):
+        draft.clean_note("x" * 1001)

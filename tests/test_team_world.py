@@ -1,0 +1,105 @@
+"""The synthetic world with a team: five users at one company whose worlds share 24
+contacts (12 clients, 12 colleagues), each tie with a known true strength. Through the
+whole pipeline (files -> import -> scoring -> sharing) each shared contact is looked up
+with "who knows", and the answer is compared with the truth.
+
+Figures (printed with -s): `strict` is the share of contacts known by two or more teammates
+(true strength >= 15, the weak band) whose first-ranked teammate holds the truly strongest
+tie; `top group` the share whose truly strongest teammate is among the first-ranked ones
+(same band and month as the first: the answer cannot order them, having nothing but band
+and month); `raw` what ranking by each member's unshared Kith strength would have scored,
+the ceiling the scoring model itself sets.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from service import db as kdb
+from service.teams import answers, membership
+from service.ties.scoring import score_user
+from tests.conftest import _with_dbname
+from tests.team_world import import_world, teammates
+
+KNOWN = 15  # the weakest band that is shared
+
+
+@pytest.fixture(scope="module")
+def measured(server_url, template_db, tmp_path_factory):
+    """Build the team once for this module's tests; its figures."""
+    name = f"kith_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
+        )
+    database = kdb.Database(_with_dbname(server_url, name), min_size=1, max_size=2)
+    try:
+        yield _measure(database, tmp_path_factory.mktemp("team-world"))
+    finally:
+        database.close()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _measure(database, tmp_path) -> dict:
+    # Given five users, each with their own world imported and scored, in one sharing team
+    mates = teammates(5)
+    ids, raw = [], []
+    for m in mates:
+        user_id = import_world(database, m.world, tmp_path)
+        ties = score_user(database, user_id, m.world.as_of)
+        raw.append({a: t["strength"] for t in ties for a in t["addresses"]})
+        ids.append(user_id)
+    with database.tx() as conn:
+        team = membership.create_team(conn, ids[0], "Five")
+        for user_id in ids[1:]:
+            membership.join(conn, team, user_id)
+        for user_id in ids:
+            membership.set_sharing(conn, team, user_id, True)
+    index = {user_id: i for i, user_id in enumerate(ids)}
+    shared = sorted(a for a in mates[0].truth if sum(m.truth.get(a, 0) >= KNOWN for m in mates) >= 2)
+    # When each shared contact is looked up
+    strict = group = ceiling = 0
+    misses = []
+    with database.tx() as conn:
+        for address in shared:
+            truths = [m.truth.get(address, 0) for m in mates]
+            best = max(truths)
+            found = answers.who_knows(conn, team, ids[0], address=address)["known_by"]
+            ranked = [(index[k["member"]["user_id"]], k["band"], k["month"]) for k in found]
+            if ranked and truths[ranked[0][0]] == best:
+                strict += 1
+            else:
+                misses.append((address, truths, ranked))
+            if ranked and any(truths[i] == best for i, b, mo in ranked if (b, mo) == ranked[0][1:]):
+                group += 1
+            kith = [r.get(address, -1.0) for r in raw]
+            ceiling += truths[kith.index(max(kith))] == best
+    n = len(shared)
+    figures = {"n": n, "strict": strict / n, "top_group": group / n, "raw": ceiling / n, "misses": misses}
+    print(
+        f"\nteam world: {n} shared contacts; strict {strict}/{n} = {strict / n:.1%}; "
+        f"top group {group}/{n} = {group / n:.1%}; ranking by raw Kith strength {ceiling}/{n} = {ceiling / n:.1%}"
+    )
+    return figures
+
+
+def test_the_truly_strongest_teammate_is_always_among_the_first_ranked(measured):
+    # Then for at least 90% of the shared contacts the truly strongest teammate is ranked
+    # first or tied for first on band and month
+    assert measured["n"] >= 10
+    assert measured["top_group"] >= 0.9, measured["misses"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18's target: the first-ranked teammate is the truly strongest for >= 90%. Not met: with only band "
+    "and month shared, teammates tied on both cannot be ordered (and ranking by the unshared model strength would not "
+    "reach it either; see the printed figures)",
+)
+def test_the_first_ranked_teammate_is_the_truly_strongest_for_90_percent(measured):
+    assert measured["strict"] >= 0.9, measured["misses"]
