@@ -27,6 +27,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -51,6 +52,8 @@ LIST_PAGE = 500
 BATCH_CALLS = 50
 BATCH_UNITS = 250
 KEEP_DONE_THREADS = 5000
+SENT_PAGE = 100  # the sent stage lists in small pages: it stops at the horizon, a page late at most
+RECENT_DAYS = 180  # the months read first, whole: what provisional scores stand on
 
 # One fetch: ("thread", thread id, the listed ids in it) or ("message", id, [id]).
 Unit = tuple[Literal["thread", "message"], str, list[str]]
@@ -60,6 +63,7 @@ Fetch = Callable[[], list[Item]]
 class _Listing(TypedDict):
     """One messages.list page of a full sync, and how much of it is stored."""
 
+    stage: str  # "sent" (the user's own mail, recent first) or "all"
     token: str | None  # the page token that listed it
     next: str | None  # its nextPageToken
     after: str | None  # the id after which this run started on the page
@@ -67,6 +71,33 @@ class _Listing(TypedDict):
     positions: dict[str, int]  # message id -> its place in `listed`
     covered: set[int]  # places fetched
     prefix: int  # every place before this one is fetched
+    dates: dict[str, int]  # message id -> internalDate (ms) of the listed ids fetched
+    stop: bool  # the sent stage ends with this listing
+
+
+class _SentEdge:
+    """How far back the sent stage has read: it ends once its mail is older than the
+    horizon (the recent months that provisional scores need whole)."""
+
+    def __init__(self, horizon_ms: int | None) -> None:
+        self.horizon_ms = horizon_ms
+        self.oldest: int | None = None
+        self.fetched: set[str] = set()  # ids the sent stage fetched in this run
+
+    def saw(self, dates: Iterable[int]) -> None:
+        for value in dates:
+            if value and (self.oldest is None or value < self.oldest):
+                self.oldest = value
+
+    def passed(self) -> bool:
+        return self.horizon_ms is None or (self.oldest is not None and self.oldest < self.horizon_ms)
+
+
+def _ms(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 class GoogleConnector(Connector):
@@ -84,7 +115,9 @@ class GoogleConnector(Connector):
         batch_units: int = BATCH_UNITS,
         sleep: Callable[[float], None] = time.sleep,
         address: str | None = None,
+        recent_days: int = RECENT_DAYS,
     ) -> None:
+        self.recent_days = recent_days
         self.transport = Transport(credentials, api_base)
         self.calendars = [c.strip() for c in calendars if c.strip()]
         self.quota = quota or Quota()
@@ -132,9 +165,14 @@ class GoogleConnector(Connector):
             userId="me", id=thread_id, format="metadata", metadataHeaders=list(METADATA_HEADERS)
         )
 
-    def _gmail_list(self, token: str | None) -> HttpRequest:
+    def _gmail_list(self, token: str | None, sent: bool = False) -> HttpRequest:
+        # labelIds works under the gmail.metadata scope (q does not); both list newest first.
         return self.transport.gmail_users("messages").list(
-            userId="me", maxResults=self.list_page, includeSpamTrash=True, **({"pageToken": token} if token else {})
+            userId="me",
+            maxResults=min(self.list_page, SENT_PAGE) if sent else self.list_page,
+            includeSpamTrash=True,
+            **({"labelIds": ["SENT"]} if sent else {}),
+            **({"pageToken": token} if token else {}),
         )
 
     def _send_as(self) -> list[str]:
@@ -188,7 +226,11 @@ class GoogleConnector(Connector):
         return out
 
     def _fetch(self, batch: list[Unit]) -> list[Item]:
-        """Fetch one batch of units; the items in the units' order."""
+        return self._fetch_dated(batch)[0]
+
+    def _fetch_dated(self, batch: list[Unit]) -> tuple[list[Item], dict[str, int]]:
+        """Fetch one batch of units: the items in the units' order, and Gmail's
+        internalDate (epoch ms) of every message fetched, by id."""
         calls: dict[str, tuple[str, Callable[[], HttpRequest]]] = {}
         for index, (kind, key, _ids) in enumerate(batch):
             rid = f"{kind[0]}{index}"
@@ -199,17 +241,19 @@ class GoogleConnector(Connector):
         bodies = self.calls.batch("gmail", calls)
         own = self._own_forms()
         items: list[Item] = []
+        dates: dict[str, int] = {}
         for index, (kind, _key, ids) in enumerate(batch):
             body = bodies.get(f"{kind[0]}{index}")
             if body is None:
                 items.extend(Removed(i) for i in ids)  # deleted since it was listed
-            elif kind == "thread":
-                fetched = {m.get("id") for m in body.get("messages", [])}
-                items.extend(parse_message(m, own=own) for m in body.get("messages", []))
+                continue
+            messages = body.get("messages", []) if kind == "thread" else [body]
+            dates.update((str(m.get("id")), _ms(m.get("internalDate"))) for m in messages)
+            items.extend(parse_message(m, own=own) for m in messages)
+            if kind == "thread":
+                fetched = {m.get("id") for m in messages}
                 items.extend(Removed(i) for i in ids if i not in fetched)
-            else:
-                items.append(parse_message(body, own=own))
-        return items
+        return items, dates
 
     def _gmail_full(self, state: dict[str, Any] | None) -> Iterator[Page]:
         self.transport.ensure_token()
@@ -220,29 +264,46 @@ class GoogleConnector(Connector):
             self.address = self.address or str(profile.get("emailAddress", "")).lower() or None
             state = {
                 "phase": "full",
+                "stage": "sent",
+                "horizon_ms": int((time.time() - self.recent_days * 86_400) * 1000),
                 "history_id": int(profile["historyId"]),
                 "page_token": None,
                 "after": None,
                 "done_threads": [],
                 "seen": 0,
                 "total": int(profile.get("messagesTotal") or 0) or None,
+                "covered_ms": None,
             }
         own = tuple(self._send_as())
         # Threads planned for a whole fetch in this run; the cursor keeps only those stored.
         claimed = set(state["done_threads"])
-        jobs = self._full_jobs(state["page_token"], state.get("after"), claimed)
-        for (listing, batch, last_of_listing), items in self.calls.pipelined(jobs):
+        edge = _SentEdge(state.get("horizon_ms"))
+        jobs = self._full_jobs(state.get("stage", "all"), state["page_token"], state.get("after"), claimed, edge)
+        for (listing, batch, last_of_listing), (items, dates) in self.calls.pipelined(jobs):
             for kind, key, ids in batch:
                 listing["covered"].update(listing["positions"][i] for i in ids)
+                listing["dates"].update((i, dates[i]) for i in ids if i in dates)
                 if kind == "thread":
                     state["done_threads"].append(key)
             while listing["prefix"] in listing["covered"]:
                 listing["prefix"] += 1
             state["done_threads"] = state["done_threads"][-KEEP_DONE_THREADS:]
             state["seen"] += sum(1 for i in items if not isinstance(i, Removed))
-            final = last_of_listing and listing["next"] is None
+            sent = listing["stage"] == "sent"
+            if sent:
+                edge.saw(listing["dates"].values())
+            elif listing["prefix"]:
+                # Newest first: every message down to the stored prefix's last is in.
+                last = listing["dates"].get(listing["listed"][listing["prefix"] - 1][0])
+                if last is not None:
+                    state["covered_ms"] = min(last, state.get("covered_ms") or last)
+            final = last_of_listing and listing["next"] is None and not sent
+            state["stage"] = listing["stage"]
             if final:
                 cursor = {"phase": "incr", "history_id": state["history_id"]}
+            elif last_of_listing and sent and (listing["next"] is None or listing["stop"]):
+                state.update(stage="all", page_token=None, after=None)
+                cursor = state
             elif last_of_listing:
                 state.update(page_token=listing["next"], after=None)
                 cursor = state
@@ -252,6 +313,7 @@ class GoogleConnector(Connector):
                     page_token=listing["token"], after=listing["listed"][prefix - 1][0] if prefix else listing["after"]
                 )
                 cursor = state
+            covered = state.get("covered_ms")
             yield Page(
                 items=tuple(items),
                 cursor=json.dumps(cursor),
@@ -259,24 +321,31 @@ class GoogleConnector(Connector):
                 full_sync=True,
                 own_addresses=own,
                 progress=(state["seen"], state["total"]),
+                covered_since=datetime.fromtimestamp(covered / 1000, timezone.utc) if covered else None,
             )
 
     def _full_jobs(
-        self, token: str | None, after: str | None, claimed: set[str]
-    ) -> Iterator[tuple[tuple[_Listing, list[Unit], bool], Fetch]]:
+        self, stage: str, token: str | None, after: str | None, claimed: set[str], edge: _SentEdge
+    ) -> Iterator[tuple[tuple[_Listing, list[Unit], bool], Callable[[], tuple[list[Item], dict[str, int]]]]]:
         """Batches of the full listing, listing the next page as soon as the pipeline wants
-        more work: ((listing, batch, last_of_listing), job) pairs."""
+        more work: ((listing, batch, last_of_listing), job) pairs. The "sent" stage lists the
+        user's own mail newest first, whole threads, until it passes the horizon; the "all"
+        stage then lists everything newest first, skipping threads already fetched."""
         while True:
-            body = self.calls.call("gmail", "users.messages.list", partial(self._gmail_list, token))
+            sent = stage == "sent"
+            body = self.calls.call("gmail", "users.messages.list", partial(self._gmail_list, token, sent))
             listed = [(m["id"], m.get("threadId", "")) for m in body.get("messages", [])]
             if after:
                 ids = [m for m, _ in listed]
                 if after in ids:  # else it is gone: the whole page again, stored rows are upserts
                     listed = listed[ids.index(after) + 1 :]
-            listed = [(m, t) for m, t in listed if t not in claimed]
+            listed = [(m, t) for m, t in listed if t not in claimed and m not in edge.fetched]
             units = self._plan(listed, threads_from=2)
             claimed.update(key for kind, key, _ in units if kind == "thread")
+            if sent:  # the all stage lists them again: fetched once (per run) is enough
+                edge.fetched.update(m for m, _ in listed)
             listing: _Listing = {
+                "stage": stage,
                 "token": token,
                 "next": body.get("nextPageToken"),
                 "after": after,
@@ -284,10 +353,16 @@ class GoogleConnector(Connector):
                 "positions": {m: i for i, (m, _) in enumerate(listed)},
                 "covered": set(),
                 "prefix": 0,
+                "dates": {},
+                "stop": False,
             }
             batches = self._batches(units) or [[]]
             for number, batch in enumerate(batches):
-                yield (listing, batch, number == len(batches) - 1), partial(self._fetch, batch)
+                yield (listing, batch, number == len(batches) - 1), partial(self._fetch_dated, batch)
+            if sent and (listing["next"] is None or edge.passed()):
+                listing["stop"] = True
+                stage, token, after = "all", None, None
+                continue
             if listing["next"] is None:
                 return
             token, after = listing["next"], None
