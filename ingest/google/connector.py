@@ -135,7 +135,8 @@ class GoogleConnector(Connector):
     # --- Connector ----------------------------------------------------------------
 
     def resources(self) -> list[str]:
-        return ["gmail"] + [f"calendar:{c}" for c in self.calendars]
+        # Calendars first (a few cheap pages): provisional scores then have the meetings too.
+        return [f"calendar:{c}" for c in self.calendars] + ["gmail"]
 
     def own_addresses(self) -> list[str]:
         return list(self._own)

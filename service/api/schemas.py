@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 from pydantic.config import JsonDict
 
+from .coverage import CoverageOut
+
 
 Address = Annotated[
     str,
@@ -98,6 +100,7 @@ class TiePage(BaseModel):
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
     as_of: datetime | None = Field(None, description="When these scores were computed for.")
     source: Literal["snapshot", "computed"]
+    coverage: CoverageOut | None = Field(None, description="Provisional or final, and on what mail.")
 
 
 class TimelineWeek(BaseModel):

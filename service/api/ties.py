@@ -21,7 +21,7 @@ from ..ties import as_of as moments, detail as td, feedback, pages
 from ..ties.cursor import BadCursor, Cursor
 from ..ties.scoring import compute_ties
 from ..ties.snapshots import latest_as_of
-from . import query_model, snooze
+from . import coverage as coverage_api, query_model, snooze
 from .errors import documented
 from .deps import UNAUTHORIZED, Db, User, bearer, reading, refuse_unknown
 from .page_cache import PageCache
@@ -147,7 +147,9 @@ async def list_ties(
     except (BadCursor, ValueError) as exc:
         raise HTTPException(400, str(exc) if isinstance(exc, BadCursor) else "The cursor is not valid.") from None
     if body is not None:
-        return Response(body, media_type="application/json")
+        # Outside the page cache: the time left of a provisional snapshot moves.
+        extra = ',"coverage":' + await coverage_api.of_page(request, user, snap) + "}"
+        return Response(body[:-1] + extra.encode(), media_type="application/json")
     return await run_in_threadpool(_computed_page, request.app.state.db, user, query, pinned, wanted)
 
 
@@ -160,7 +162,13 @@ def _computed_page(db, user: int, query: pages.Query, pinned: Cursor | None, wan
         page, nxt = pages.computed_page(ties, computed_at, query, pinned)
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
-    return TiePage(items=[Tie(**t) for t in page], next_cursor=nxt, as_of=computed_at, source="computed")
+    return TiePage(
+        items=[Tie(**t) for t in page],
+        next_cursor=nxt,
+        as_of=computed_at,
+        source="computed",
+        coverage=coverage_api.computed(db, user),
+    )
 
 
 @router.get(

@@ -76,11 +76,26 @@ def ties(
                 output.exclusions_table(out, rows)
             return
         result = list_ties(conn, user_id, as_of=parse_as_of(as_of))[:limit]
+        note = _coverage_note(conn, user_id, parse_as_of(as_of))
+    if note:  # on stderr: `--json` stays the one document on stdout
+        err.print(f"Provisional: {terminal_text(note)}.")
     if as_json:
         public = [design(t) for t in result]
         print(json.dumps(public))
     else:
         output.ties_table(out, result, title=f"Ties of {user}")
+
+
+def _coverage_note(conn, user_id: int, as_of) -> str | None:
+    from .. import coverage
+    from ..ties import as_of as moments
+    from ..ties.snapshots import pick_snapshot
+
+    moment = moments.to_utc(as_of)
+    snap = pick_snapshot(conn, user_id, moment)
+    if snap is None and moment is None:
+        return coverage.live(conn, user_id).note()  # computed from the mail stored now
+    return coverage.of_snapshot(conn, user_id, snap).note()
 
 
 def digest(
@@ -109,6 +124,8 @@ def digest(
         err.print(f"wrote {terminal_text(preview)}")
     else:
         outcome = kdigest.send_digest(rt.settings, rt.db, user_id, week_date, force=True)
+        if outcome == "provisional":
+            raise KithError("digest not sent: the scores are provisional until older mail has arrived")
         err.print(f"digest: {terminal_text(outcome)}")
 
 

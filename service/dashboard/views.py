@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from .. import providers
+from .. import coverage, providers
 from ..ties import detail as td, pages
 from ..ties.snapshots import strongest
 from ..account_health import account_health
@@ -106,6 +106,7 @@ def home(request: Request) -> Response:
             )
             deepen = [json.loads(t) for t in texts]
         accounts = account_health(conn, user)
+        coverage_note = (coverage.of_snapshot(conn, user, snap) if snap else coverage.live(conn, user)).note()
     points = [
         {
             "person_id": t["person_id"],
@@ -128,6 +129,7 @@ def home(request: Request) -> Response:
         n_points=len(points),
         as_of=snap,
         tiers=list(charts.TIER_COLOURS),
+        coverage_note=coverage_note,
     )
 
 

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 import analytics
 
-from .. import people
+from .. import coverage, people
 from ..db import Database
 from .feedback import latest_words
 from .shape import tie_dict
@@ -32,7 +32,8 @@ def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_c
 
 
 def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> list[dict]:
-    """Refresh people, score every tie and keep the result as a snapshot at `as_of`."""
+    """Refresh people, score every tie and keep the result as a snapshot at `as_of`,
+    marked provisional while a first sync is still reading older mail (service.coverage)."""
     as_of = as_of or datetime.now(timezone.utc).replace(microsecond=0)
     with db.tx() as conn:
         people.refresh_people(conn, user_id)
@@ -40,6 +41,7 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
         ties = compute_ties(conn, user_id, as_of)
         conn.execute("DELETE FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user_id, as_of))
         write_snapshot(conn, user_id, as_of, ties)
+        coverage.remember(conn, user_id, as_of, coverage.live(conn, user_id))
     return ties
 
 
