@@ -9,7 +9,8 @@ older mail still arriving, about 40 minutes left"). The time left comes from the
 still to read and the provider's rate: Gmail's per-user quota (250 units/s, about 226
 messages per 1,000 units), elsewhere the rate observed since the first sync began.
 
-An account is still backfilling until its first sync has completed (`last_synced_at`);
+An account is still backfilling until its first sync has completed (`last_synced_at`),
+unless it was disconnected or its access revoked (then nothing is arriving);
 its mail is covered since the latest `covered_since` of its mail resources, and not at all
 while one of them has not begun or has no newest-first mark yet.
 """
@@ -41,7 +42,7 @@ class Coverage:
         """The sentence shown to a person, or None when scores are final."""
         if not self.provisional:
             return None
-        based = f"based on mail since {self.since:%B %Y}" if self.since else "based on the first mail read"
+        based = f"based on mail since {self.since:%B %Y}" if self.since else "based on the newest mail read so far"
         if not self.arriving:
             return f"{based}; the rest has arrived and is being scored"
         return f"{based}; older mail still arriving, {_left(self.seconds_left)}"
@@ -77,7 +78,8 @@ def live(conn, user_id: int, now: datetime | None = None) -> Coverage:
         SELECT a.id, a.provider, s.resource, s.state, s.covered_since, s.items_seen, s.items_total,
                s.backfill_started_at
         FROM accounts a LEFT JOIN sync_state s ON s.account_id = a.id
-        WHERE a.user_id = %s AND a.provider = ANY(%s) AND a.last_synced_at IS NULL AND a.status <> 'disabled'
+        WHERE a.user_id = %s AND a.provider = ANY(%s) AND a.last_synced_at IS NULL
+          AND a.status NOT IN ('disabled', 'auth_revoked')
         ORDER BY a.id
         """,
         (user_id, list(MAIL_RESOURCES)),

@@ -293,6 +293,7 @@ class GoogleConnector(Connector):
             sent = listing["stage"] == "sent"
             if sent:
                 edge.saw(listing["dates"].values())
+                edge.fetched.update(dates)  # whole threads: their answers need no second fetch
             elif listing["prefix"]:
                 # Newest first: every message down to the stored prefix's last is in.
                 last = listing["dates"].get(listing["listed"][listing["prefix"] - 1][0])
