@@ -37,24 +37,24 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ingest.audience import own_forms  # noqa: E402
-from ingest.google import SCOPES, parse_message  # noqa: E402
-from ingest.google.gmail import METADATA_HEADERS  # noqa: E402
-from ingest.records import Page  # noqa: E402
-from ingest.sandbox.google import start_google_emulator  # noqa: E402
-from ingest.sandbox.google.gmail_api import message_json  # noqa: E402
-from ingest.sandbox.google.mailbox import Mailbox, add_world_message  # noqa: E402
-from ingest.sandbox.world import generate_world  # noqa: E402
-from ingest.sync import run_sync  # noqa: E402
-from service import coverage, db as kdb  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.providers.credentials import save_credentials  # noqa: E402
-from service.providers.google import build_connector  # noqa: E402
-from service.store import create_user, ensure_account  # noqa: E402
-from service.sync import ProvisionalWatch  # noqa: E402
-from service.sync_store import AccountSyncStore  # noqa: E402
-from service.ties.scoring import score_user  # noqa: E402
-from tests.scale_support import fresh_database  # noqa: E402
+from ingest.audience import own_forms
+from ingest.google import SCOPES, parse_message
+from ingest.google.gmail import METADATA_HEADERS
+from ingest.records import Page
+from ingest.sandbox.google import start_google_emulator
+from ingest.sandbox.google.gmail_api import message_json
+from ingest.sandbox.google.mailbox import Mailbox, add_world_message
+from ingest.sandbox.world import generate_world
+from ingest.sync import run_sync
+from service import coverage, db as kdb
+from service.config import Settings
+from service.providers.credentials import save_credentials
+from service.providers.google import build_connector
+from service.store import create_user, ensure_account
+from service.sync import ProvisionalWatch
+from service.sync_store import AccountSyncStore
+from service.ties.scoring import score_user
+from tests.scale_support import fresh_database
 
 YEARS = 15
 PER_SCALE = 26_808  # Google messages of seed 7 over fifteen years at scale 1 (measured)
