@@ -44,7 +44,10 @@ def test_the_sentence_says_since_when_and_how_long_the_rest_takes(database):
             conn,
             uid,
             "google",
-            [("gmail", "initial", MARCH, 4_400, 140_000, None), ("calendar:primary", "incremental", None, 90, 90, None)],
+            [
+                ("gmail", "initial", MARCH, 4_400, 140_000, None),
+                ("calendar:primary", "incremental", None, 90, 90, None),
+            ],
         )
         # When the coverage is read
         live = coverage.live(conn, uid, NOW)
@@ -110,7 +113,8 @@ def test_tie_list_and_coverage_route_tell_each_user_their_own(client):
     ana, ben = seed_user(db, "ana@north.example"), seed_user(db, "ben@south.example")
     with db.tx() as conn:
         conn.execute(
-            "INSERT INTO score_coverage (user_id, as_of, covered_since) VALUES (%s, %s, %s)", (ana.user_id, AS_OF, MARCH)
+            "INSERT INTO score_coverage (user_id, as_of, covered_since) VALUES (%s, %s, %s)",
+            (ana.user_id, AS_OF, MARCH),
         )
         conn.execute("UPDATE accounts SET last_synced_at = now() WHERE user_id = %s", (ben.user_id,))
     # When each reads the tie list (twice: the second page comes from the page cache)

@@ -152,4 +152,3 @@ def test_a_first_sync_that_dies_keeps_its_mark_and_resumes_from_it(gsettings, da
         ids = {r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE resource = 'gmail'")}
         assert coverage.live(conn, user_id) == coverage.FINAL
     assert ids == emu.message_ids()
-

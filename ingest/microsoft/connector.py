@@ -146,7 +146,8 @@ class MicrosoftConnector(Connector):
             items = tuple(parse(entry, resource) for entry in entries)
             done += len(items)
             if full and extra.get("newest"):  # newest first: all after this page's oldest is in
-                covered = min((_received(e) for e in entries), default=None) or covered
+                dated = [d for d in map(_received, entries) if d is not None]
+                covered = min(dated) if dated else covered
             progress = (done, max(total, done) if total is not None else None)
             next_link, delta_link = data.get("@odata.nextLink"), data.get("@odata.deltaLink")
             if next_link:
