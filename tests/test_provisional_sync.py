@@ -152,3 +152,47 @@ def test_a_first_sync_that_dies_keeps_its_mark_and_resumes_from_it(gsettings, da
         ids = {r[0] for r in conn.execute("SELECT provider_id FROM interactions WHERE resource = 'gmail'")}
         assert coverage.live(conn, user_id) == coverage.FINAL
     assert ids == emu.message_ids()
+
+
+def test_graph_reads_sent_items_first_and_each_folder_newest_first(settings):
+    # Given a Graph mailbox seeded from a year of mail
+    from ingest.microsoft import GraphClient, LocalThrottle, MicrosoftConnector
+    from ingest.sandbox.microsoft import start_microsoft_emulator
+
+    world = generate_world(11, days=365, contacts=10, as_of=NOW)
+    emulator = start_microsoft_emulator(world)
+    try:
+        token = emulator.access_token_for()
+        client = GraphClient(
+            emulator.graph_base, lambda force_refresh=False: token, ca_bundle=emulator.ca_file, throttle=LocalThrottle()
+        )
+        connector = MicrosoftConnector(client, page_size=5, now=lambda: NOW)
+        mailbox = emulator.mailbox()
+        # Then the mail folders come sent items first (after the small calendar)
+        assert connector.resources() == ["calendar", "mail:sentitems", "mail:inbox"]
+        for folder in ("sentitems", "inbox"):
+            collection = f"mail:{mailbox.folder_id(folder)}"
+            received = {
+                i: datetime.fromisoformat(e.body["receivedDateTime"].replace("Z", "+00:00"))
+                for i, e in mailbox.entries.items()
+                if e.collection == collection
+            }
+            # When the folder's first round is read
+            seen: list[str] = []
+            marks = []
+            for page in connector.pages(f"mail:{folder}", None):
+                seen += [i.provider_id for i in page.items if isinstance(i, Interaction)]
+                if page.covered_since is not None:
+                    marks.append(page.covered_since)
+                    # Then all that arrived after the page's mark is read
+                    assert {i for i, when in received.items() if when > page.covered_since} <= set(seen)
+            # ... newest first, every message once
+            assert [received[i] for i in seen] == sorted((received[i] for i in seen), reverse=True)
+            assert set(seen) == set(received) and len(seen) == len(received) and len(marks) > 2
+        # And an order Graph does not take is refused, as Graph refuses it
+        with pytest.raises(Exception, match="400 errorinvalidparameter"):
+            client.get(
+                f"me/mailFolders/{mailbox.folder_id('inbox')}/messages/delta", params={"$orderby": "subject asc"}
+            )
+    finally:
+        emulator.stop()
