@@ -126,6 +126,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--scale", type=float, default=1.0, help="quota clock; 1 is Google's real 250 units/s")
     parser.add_argument("--rest", choices=("sync", "load"), default="sync")
+    parser.add_argument(
+        "--provisional", type=int, default=1, help="with --rest load: provisional scorings to see before loading"
+    )
     args = parser.parse_args()
     server = os.environ.get("KITH_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
     redis_url = os.environ.get("KITH_REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -164,6 +167,8 @@ def main() -> None:
         firsts: list[tuple[float, list[str], datetime | None, int]] = []
 
         def score(uid: int) -> None:
+            asked = time.monotonic() - started
+
             def run() -> None:
                 score_user(database, uid)
                 with database.tx() as conn:
@@ -171,14 +176,17 @@ def main() -> None:
                     shown = coverage.latest(conn, uid)
                     stored = conn.execute("SELECT count(*) FROM interactions WHERE user_id = %s", (uid,)).fetchone()
                 firsts.append((time.monotonic() - started, ranked, shown.since, stored[0]))
-                print(f"  provisional ties at {firsts[-1][0]:.1f} s: {shown.note()} ({stored[0]} items stored)")
+                print(
+                    f"  provisional ties at {firsts[-1][0]:.1f} s (asked for at {asked:.1f} s): {shown.note()} "
+                    f"({stored[0]} items stored)"
+                )
 
             if not scorer or not scorer[-1].is_alive():  # one scoring at a time, as one worker
                 scorer.append(threading.Thread(target=run))
                 scorer[-1].start()
 
         def stop_when_measured(resource, report, page) -> None:
-            if args.rest == "load" and firsts:
+            if args.rest == "load" and len(firsts) >= args.provisional:
                 raise Stop
 
         store = AccountSyncStore(database, account_id)
