@@ -29,18 +29,18 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable, Iterator
 
 from ingest.audience import own_forms
 from ingest.connector import Connector
-from ingest.errors import CursorExpired
 from ingest.records import Item, Page, Removed
 
-from .calendar import parse_event
+from .calendar_pages import calendar_pages
 from .dispatch import Dispatcher
 from .gmail import METADATA_HEADERS, parse_message
-from .quota import GMAIL_COSTS, Quota
+from .listing import Listing, SentEdge, Unit, batches, load_cursor, millis, plan
+from .quota import Quota
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -52,52 +52,9 @@ LIST_PAGE = 500
 BATCH_CALLS = 50
 BATCH_UNITS = 250
 KEEP_DONE_THREADS = 5000
+Fetch = Callable[[], list[Item]]
 SENT_PAGE = 100  # the sent stage lists in small pages: it stops at the horizon, a page late at most
 RECENT_DAYS = 180  # the months read first, whole: what provisional scores stand on
-
-# One fetch: ("thread", thread id, the listed ids in it) or ("message", id, [id]).
-Unit = tuple[Literal["thread", "message"], str, list[str]]
-Fetch = Callable[[], list[Item]]
-
-
-class _Listing(TypedDict):
-    """One messages.list page of a full sync, and how much of it is stored."""
-
-    stage: str  # "sent" (the user's own mail, recent first) or "all"
-    token: str | None  # the page token that listed it
-    next: str | None  # its nextPageToken
-    after: str | None  # the id after which this run started on the page
-    listed: list[tuple[str, str]]  # (message id, thread id) still to fetch
-    positions: dict[str, int]  # message id -> its place in `listed`
-    covered: set[int]  # places fetched
-    prefix: int  # every place before this one is fetched
-    dates: dict[str, int]  # message id -> internalDate (ms) of the listed ids fetched
-    stop: bool  # the sent stage ends with this listing
-
-
-class _SentEdge:
-    """How far back the sent stage has read: it ends once its mail is older than the
-    horizon (the recent months that provisional scores need whole)."""
-
-    def __init__(self, horizon_ms: int | None) -> None:
-        self.horizon_ms = horizon_ms
-        self.oldest: int | None = None
-        self.fetched: set[str] = set()  # ids the sent stage fetched in this run
-
-    def saw(self, dates: Iterable[int]) -> None:
-        for value in dates:
-            if value and (self.oldest is None or value < self.oldest):
-                self.oldest = value
-
-    def passed(self) -> bool:
-        return self.horizon_ms is None or (self.oldest is not None and self.oldest < self.horizon_ms)
-
-
-def _ms(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 class GoogleConnector(Connector):
@@ -143,12 +100,12 @@ class GoogleConnector(Connector):
 
     def pages(self, resource: str, cursor: str | None) -> Iterator[Page]:
         if resource == "gmail":
-            state = _load(cursor)
+            state = load_cursor(cursor)
             if state is None or state.get("phase") == "full":
                 return self._gmail_full(state)
             return self._gmail_incremental(state)
         if resource.startswith("calendar:"):
-            return self._calendar(resource.split(":", 1)[1], _load(cursor))
+            return calendar_pages(self.calls, self.transport, resource.split(":", 1)[1], load_cursor(cursor))
         raise ValueError(f"unknown resource {resource!r}")
 
     def close(self) -> None:
@@ -193,38 +150,10 @@ class GoogleConnector(Connector):
         return self._forms
 
     def _plan(self, listed: list[tuple[str, str]], threads_from: int) -> list[Unit]:
-        """Work units in list order: ("thread", tid, ids) when `threads_from` or more ids
-        of one thread are listed together, else ("message", id, [id])."""
-        by_thread: OrderedDict[str, list[str]] = OrderedDict()
-        for message_id, thread_id in listed:
-            by_thread.setdefault(thread_id or message_id, []).append(message_id)
-        units: list[Unit] = []
-        emitted: set[str] = set()
-        for message_id, thread_id in listed:
-            key = thread_id or message_id
-            ids = by_thread[key]
-            if len(ids) >= threads_from:
-                if key not in emitted:
-                    emitted.add(key)
-                    units.append(("thread", key, ids))
-            else:
-                units.append(("message", message_id, [message_id]))
-        return units
+        return plan(listed, threads_from)
 
     def _batches(self, units: list[Unit]) -> list[list[Unit]]:
-        out: list[list[Unit]] = []
-        current: list[Unit] = []
-        cost = 0
-        for unit in units:
-            unit_cost = GMAIL_COSTS["users.threads.get" if unit[0] == "thread" else "users.messages.get"]
-            if current and (len(current) >= self.batch_calls or cost + unit_cost > self.batch_units):
-                out.append(current)
-                current, cost = [], 0
-            current.append(unit)
-            cost += unit_cost
-        if current:
-            out.append(current)
-        return out
+        return batches(units, self.batch_calls, self.batch_units)
 
     def _fetch(self, batch: list[Unit]) -> list[Item]:
         return self._fetch_dated(batch)[0]
@@ -249,7 +178,7 @@ class GoogleConnector(Connector):
                 items.extend(Removed(i) for i in ids)  # deleted since it was listed
                 continue
             messages = body.get("messages", []) if kind == "thread" else [body]
-            dates.update((str(m.get("id")), _ms(m.get("internalDate"))) for m in messages)
+            dates.update((str(m.get("id")), millis(m.get("internalDate"))) for m in messages)
             items.extend(parse_message(m, own=own) for m in messages)
             if kind == "thread":
                 fetched = {m.get("id") for m in messages}
@@ -278,7 +207,7 @@ class GoogleConnector(Connector):
         own = tuple(self._send_as())
         # Threads planned for a whole fetch in this run; the cursor keeps only those stored.
         claimed = set(state["done_threads"])
-        edge = _SentEdge(state.get("horizon_ms"))
+        edge = SentEdge(state.get("horizon_ms"))
         jobs = self._full_jobs(state.get("stage", "all"), state["page_token"], state.get("after"), claimed, edge)
         for (listing, batch, last_of_listing), (items, dates) in self.calls.pipelined(jobs):
             for kind, key, ids in batch:
@@ -327,8 +256,8 @@ class GoogleConnector(Connector):
             )
 
     def _full_jobs(
-        self, stage: str, token: str | None, after: str | None, claimed: set[str], edge: _SentEdge
-    ) -> Iterator[tuple[tuple[_Listing, list[Unit], bool], Callable[[], tuple[list[Item], dict[str, int]]]]]:
+        self, stage: str, token: str | None, after: str | None, claimed: set[str], edge: SentEdge
+    ) -> Iterator[tuple[tuple[Listing, list[Unit], bool], Callable[[], tuple[list[Item], dict[str, int]]]]]:
         """Batches of the full listing, listing the next page as soon as the pipeline wants
         more work: ((listing, batch, last_of_listing), job) pairs. The "sent" stage lists the
         user's own mail newest first, whole threads, until it passes the horizon; the "all"
@@ -346,7 +275,7 @@ class GoogleConnector(Connector):
             claimed.update(key for kind, key, _ in units if kind == "thread")
             if sent:  # the all stage lists them again: fetched once (per run) is enough
                 edge.fetched.update(m for m, _ in listed)
-            listing: _Listing = {
+            listing: Listing = {
                 "stage": stage,
                 "token": token,
                 "next": body.get("nextPageToken"),
@@ -413,49 +342,6 @@ class GoogleConnector(Connector):
         for number, items in self.calls.pipelined(jobs):
             final = number == len(jobs) - 1
             yield Page(items=tuple(items) + (gone if final else ()), cursor=new if final else old, complete=final)
-
-    # --- Calendar -------------------------------------------------------------------
-
-    def _calendar(self, calendar_id: str, state: dict[str, Any] | None) -> Iterator[Page]:
-        self.transport.ensure_token()
-        resource = f"calendar:{calendar_id}"
-        sync_token = (state or {}).get("sync_token")
-        page_token = (state or {}).get("page_token")
-        full = sync_token is None
-        while True:
-            params: dict[str, str | int | bool] = {"calendarId": calendar_id, "singleEvents": True, "maxResults": 2500}
-            if page_token:
-                params["pageToken"] = page_token
-            if sync_token:
-                params["syncToken"] = sync_token
-            body = self.calls.call(
-                "calendar",
-                "events.list",
-                lambda: self.transport.events().list(**params),  # noqa: B023 - called at once
-                cursor_call=bool(sync_token or page_token),
-            )
-            tz = body.get("timeZone")
-            items = tuple(parse_event(e, calendar_id, tz, resource) for e in body.get("items", []))
-            page_token = body.get("nextPageToken")
-            if page_token:
-                cursor = {"page_token": page_token} if full else {"sync_token": sync_token}
-                yield Page(items=items, cursor=json.dumps(cursor), full_sync=full)
-                continue
-            next_sync = body.get("nextSyncToken")
-            yield Page(items=items, cursor=json.dumps({"sync_token": next_sync}), complete=True, full_sync=full)
-            return
-
-
-def _load(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise CursorExpired("unreadable cursor") from None
-    if not isinstance(state, dict):
-        raise CursorExpired("unreadable cursor")
-    return state
 
 
 __all__ = ["GoogleConnector"]
