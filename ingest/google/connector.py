@@ -53,7 +53,7 @@ BATCH_CALLS = 50
 BATCH_UNITS = 250
 KEEP_DONE_THREADS = 5000
 Fetch = Callable[[], list[Item]]
-SENT_PAGE = 100  # the sent stage lists in small pages: it stops at the horizon, a page late at most
+SENT_PAGE = 50  # the sent stage lists in small pages: it stops at the horizon, a page or two late
 RECENT_DAYS = 180  # the months read first, whole: what provisional scores stand on
 
 
