@@ -272,9 +272,8 @@ class GoogleConnector(Connector):
                     listed = listed[ids.index(after) + 1 :]
             listed = [(m, t) for m, t in listed if t not in claimed and m not in edge.fetched]
             units = self._plan(listed, threads_from=2)
-            claimed.update(key for kind, key, _ in units if kind == "thread")
-            if sent:  # the all stage lists them again: fetched once (per run) is enough
-                edge.fetched.update(m for m, _ in listed)
+            if not sent:
+                claimed.update(key for kind, key, _ in units if kind == "thread")
             listing: Listing = {
                 "stage": stage,
                 "token": token,
@@ -289,6 +288,15 @@ class GoogleConnector(Connector):
             }
             batches = self._batches(units) or [[]]
             for number, batch in enumerate(batches):
+                if sent and edge.passed():
+                    # Past the horizon: the rest of the page waits for the all stage. An
+                    # empty batch closes the stage, so the cursor moves on with it.
+                    listing["stop"] = True
+                    yield (listing, [], True), partial(self._fetch_dated, [])
+                    break
+                if sent:  # claimed only once asked for: the all stage fetches what was not
+                    claimed.update(key for kind, key, _ in batch if kind == "thread")
+                    edge.fetched.update(i for _, _, ids in batch for i in ids)
                 yield (listing, batch, number == len(batches) - 1), partial(self._fetch_dated, batch)
             if sent and (listing["next"] is None or edge.passed()):
                 listing["stop"] = True

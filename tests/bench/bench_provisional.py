@@ -209,10 +209,12 @@ def main() -> None:
             ).fetchone()[0]
         rate = seen / elapsed
         if synced:
-            print(f"full sync: {elapsed:.0f} s, {usage.units} units, refused {usage.refused}, {seen} stored")
+            print(
+                f"full sync: {elapsed:.0f} s, {usage.units} units {dict(usage.requests)}, refused {usage.refused}, {seen} stored"
+            )
         else:
             print(
-                f"stopped after {elapsed:.0f} s with {seen} of {total} messages ({usage.units} units, "
+                f"stopped after {elapsed:.0f} s with {seen} of {total} messages ({usage.units} units {dict(usage.requests)}, "
                 f"refused {usage.refused}); at {rate:.1f} messages/s the full sync would take about "
                 f"{total / rate / 60:.0f} min (estimate)"
             )
