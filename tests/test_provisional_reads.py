@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from service import coverage, digest
 from service.api.app import create_app
-from service.dashboard.views import env
+from service.dashboard.pages import env
 from service.store import create_user, ensure_account
 
 from .api_support import AS_OF, auth_header, seed_user
@@ -149,9 +149,8 @@ def test_tie_list_and_coverage_route_tell_each_user_their_own(client):
 
 def test_the_dashboard_partial_shows_the_sentence_escaped_and_nothing_when_final():
     # Given the home page's template and its coverage partial
-    page = env.get_template("home.html.j2")
-    base = {"me": {"email": "a@example.org", "name": "A"}, "csrf": "x", "deepen": [], "accounts": []}
-    base |= {"chart": "", "n_ties": 0, "n_points": 0, "as_of": None, "tiers": []}
+    page = env.get_template("partials/coverage.html.j2")
+    base: dict = {}
     # When it renders provisional scores (with markup in the sentence) and final ones
     shown = page.render(**base, coverage_note="based on mail since March 2025 <b>")
     final = page.render(**base, coverage_note=None)
