@@ -24,7 +24,7 @@ from .ics_event import (
     event_uid,
     excerpt,
     instance_key,
-    participants,
+    participants as event_participants,
     raw,
     rid_text,
     sequence,
@@ -155,7 +155,7 @@ class Reader:
         # Once per VEVENT, not once per instance: a series repeats the same attendee list.
         key = id(event)
         if key not in self.people:
-            self.people[key] = bound_attendees(participants(event), MAX_ATTENDEES)
+            self.people[key] = bound_attendees(event_participants(event), MAX_ATTENDEES)
         return self.people[key]
 
     def emit(self, uid: str, event: Event, start: date, recurrence_id: date | None) -> None:
