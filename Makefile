@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 # servers the tests run one by one, so that only one process starts them.
 # `make test PYTEST_ARGS=-n0` runs them one by one anyway.
 PYTEST_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 3,-n 0),-n 0)
+# The tests marked slow, with real servers: two workers, each test file whole on one worker
+# (--dist loadfile), so a file's crash and resume runs never share a worker's time.
+SLOW_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 2 --dist loadfile,-n 0),-n 0)
 
 .PHONY: install browser demo test test-fast lint serve clean
 
@@ -33,15 +36,19 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# pytest's exit code 5 (no tests collected) is a failure of the suite, not a pass. The tests
-# marked slow start worker processes, emulators and kill -9 of their own and measure what
-# they did against wall-clock limits: they run after the others, one at a time.
-test: install browser lint
-	@$(VENV)/bin/pytest $(PYTEST_ARGS) -m "not slow"; rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; \
-	  $(VENV)/bin/pytest -m slow; rc2=$$?; \
-	  if [ $$rc2 -eq 5 ]; then echo "no slow tests were collected: failing"; exit 1; fi; \
-	  [ $$rc -eq 0 ] && [ $$rc2 -eq 0 ]
+# pytest's exit code 5 (no tests collected) is a failure of the suite, not a pass. `make lint`
+# runs beside the first tests (its output is printed after them; a finding fails `make test`).
+# The tests marked slow start worker processes, emulators and kill -9 of their own and measure
+# what they did against wall-clock limits: they run after the others, on two workers.
+test: install browser
+	@lintlog=$$(mktemp); $(MAKE) --no-print-directory lint >$$lintlog 2>&1 & lint=$$!; \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS) -m "not slow"; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; rc=1; fi; \
+	  wait $$lint; lrc=$$?; echo "--- make lint"; cat $$lintlog; rm -f $$lintlog; \
+	  if [ $$lrc -ne 0 ]; then echo "make lint failed"; fi; \
+	  $(VENV)/bin/pytest $(SLOW_ARGS) -m slow; rc2=$$?; \
+	  if [ $$rc2 -eq 5 ]; then echo "no slow tests were collected: failing"; rc2=1; fi; \
+	  [ $$rc -eq 0 ] && [ $$rc2 -eq 0 ] && [ $$lrc -eq 0 ]
 
 # The inner loop: everything but the tests marked slow (real-mail backtests, scale, crashes).
 test-fast: install

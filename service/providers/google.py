@@ -17,7 +17,6 @@ import base64
 import json
 import logging
 import os
-import webbrowser
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlparse
 
@@ -33,7 +32,6 @@ from ingest.google.quota import GMAIL_UNITS_PER_SECOND
 
 from ..config import Settings
 from ..db import Database, scalar
-from ..store import require_user
 from . import REGISTRY, oauth_accounts, oauth_loopback, oauth_states
 from .credentials import save_credentials, usable_credentials
 
@@ -165,45 +163,16 @@ def _payload(credentials: Credentials, scopes, address: str) -> dict:
     }
 
 
-def connect_cli(
-    settings: Settings,
-    db: Database,
-    email: str,
-    no_browser: bool = False,
-    timeout: float = 300.0,
-    open_url=webbrowser.open,
-    say=print,
-    confirm_shared: oauth_accounts.ConfirmShared | None = None,
-) -> int:
-    """`kith connect google`: the flow through a one-shot loopback redirect on 127.0.0.1.
-
-    This process started the flow and keeps its nonce, so the redirect it receives attaches
-    at once (saying which mailbox goes to which Kith user); a mailbox another Kith user has
-    connected needs a yes at the terminal."""
-    with db.tx() as conn:
-        user = require_user(conn, email)
-    started: list[oauth_states.Started] = []
-
-    def begin(redirect_uri: str) -> str:
-        started.append(start_flow(settings, db, user["id"], redirect_uri))
-        return started[-1].url
-
-    answer = oauth_loopback.receive(
-        begin,
-        # An answer without state ends the wait too: complete_flow then says why it is refused
-        # instead of the person waiting out the timeout.
-        accept=("state", "code", "error"),
-        done_text="Google answered.",
-        provider="Google",
-        command="kith connect google",
-        no_browser=no_browser,
-        timeout=timeout,
-        open_url=open_url,
-        say=say,
-    )
-    return complete_flow(
-        settings, db, answer, started[-1].nonce, confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say
-    )
+connect_cli = oauth_loopback.connect_command(
+    start_flow,
+    complete_flow,
+    # An answer without state ends the wait too: complete_flow then says why it is refused
+    # instead of the person waiting out the timeout.
+    accept=("state", "code", "error"),
+    done_text="Google answered.",
+    provider="Google",
+    command="kith connect google",
+)
 
 
 def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-import webbrowser
 from urllib.parse import parse_qsl, urlparse
 
 import msal
@@ -37,7 +36,6 @@ from ingest.microsoft.connector import DEFAULT_FOLDERS
 
 from ..config import Settings
 from ..db import Database
-from ..store import require_user
 from . import REGISTRY, oauth_accounts, oauth_loopback, oauth_states
 from .credentials import save_credentials, usable_credentials
 
@@ -144,40 +142,14 @@ def exchange(settings: Settings, flow: dict, auth_response: dict) -> dict:
 complete_flow = oauth_accounts.in_process("microsoft", exchange, AGAIN)
 
 
-def connect_cli(
-    settings: Settings,
-    db: Database,
-    email: str,
-    no_browser: bool = False,
-    timeout: float = 300.0,
-    open_url=webbrowser.open,
-    say=print,
-    confirm_shared: oauth_accounts.ConfirmShared | None = None,
-) -> int:
-    """`kith connect microsoft`: the flow through a one-shot loopback redirect on 127.0.0.1.
-    This process keeps the nonce, so it attaches at once (see google.connect_cli)."""
-    with db.tx() as conn:
-        user = require_user(conn, email)
-    started: list[oauth_states.Started] = []
-
-    def begin(redirect_uri: str) -> str:
-        started.append(start_flow(settings, db, user["id"], redirect_uri, login_hint=None))
-        return started[-1].url
-
-    answer = oauth_loopback.receive(
-        begin,
-        accept=("state",),
-        done_text="Microsoft answered.",
-        provider="Microsoft 365",
-        command="kith connect microsoft",
-        no_browser=no_browser,
-        timeout=timeout,
-        open_url=open_url,
-        say=say,
-    )
-    return complete_flow(
-        settings, db, answer, started[-1].nonce, confirm_shared=confirm_shared or oauth_accounts.ask_terminal(), say=say
-    )
+connect_cli = oauth_loopback.connect_command(
+    start_flow,
+    complete_flow,
+    accept=("state",),
+    done_text="Microsoft answered.",
+    provider="Microsoft 365",
+    command="kith connect microsoft",
+)
 
 
 def connect_headless(settings: Settings, db: Database, user_id: int, login_hint: str | None = None) -> int:

@@ -5,6 +5,9 @@ module builds its authorization URL for it, the person opens that URL (in the br
 open, or by hand with `--no-browser`), and the first request carrying the expected query
 parameters ends the wait. The query dict is handed back to the provider's complete_flow.
 Nothing is logged: the query holds the authorization code.
+
+    connect_command(start_flow, complete_flow, ...) -> connect_cli   a provider's `kith connect`
+    receive(authorization_url, ...) -> query                           the one redirect itself
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qsl, urlparse
 
 from ingest.errors import InputError
+
+from ..config import Settings
+from ..db import Database
+from ..store import require_user
+from . import oauth_accounts, oauth_states
 
 # One handle_request() waits at most this long, so the overall timeout is checked this often.
 POLL_SECONDS = 1.0
@@ -89,4 +97,57 @@ def receive(
     return handler.result
 
 
-__all__ = ["receive"]
+def connect_command(
+    start_flow: Callable[..., oauth_states.Started],
+    complete_flow: Callable[..., int],
+    *,
+    accept: Iterable[str],
+    done_text: str,
+    provider: str,
+    command: str,
+) -> Callable[..., int]:
+    """A provider's `connect_cli(settings, db, email, no_browser=False, timeout=300.0,
+    open_url=webbrowser.open, say=print, confirm_shared=None)` -> account id: its flow
+    through one loopback redirect (see `receive` for `accept`, `done_text`, `provider` and
+    `command`).
+
+    This process started the flow and keeps its nonce, so the redirect it receives attaches
+    at once (saying which mailbox goes to which Kith user); a mailbox another Kith user has
+    connected needs a yes at the terminal."""
+
+    def connect_cli(
+        settings: Settings,
+        db: Database,
+        email: str,
+        no_browser: bool = False,
+        timeout: float = 300.0,
+        open_url=webbrowser.open,
+        say=print,
+        confirm_shared: oauth_accounts.ConfirmShared | None = None,
+    ) -> int:
+        with db.tx() as conn:
+            user = require_user(conn, email)
+        started: list[oauth_states.Started] = []
+
+        def begin(redirect_uri: str) -> str:
+            started.append(start_flow(settings, db, user["id"], redirect_uri))
+            return started[-1].url
+
+        answer = receive(
+            begin,
+            accept=accept,
+            done_text=done_text,
+            provider=provider,
+            command=command,
+            no_browser=no_browser,
+            timeout=timeout,
+            open_url=open_url,
+            say=say,
+        )
+        confirm = confirm_shared or oauth_accounts.ask_terminal()
+        return complete_flow(settings, db, answer, started[-1].nonce, confirm_shared=confirm, say=say)
+
+    return connect_cli
+
+
+__all__ = ["connect_command", "receive"]

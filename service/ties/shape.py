@@ -5,7 +5,7 @@ analytics TieScore and the person's entry in the book of people) and keeps it wh
 snapshot's payload. The API pages snapshots inside PostgreSQL, which renders each tie's
 JSON itself (`TIE_TEXT`) so a page costs one statement and no per-tie parsing in Python
 (tests/bench/bench_api.py measures it). Both roads are generated from FIELDS, so they
-cannot drift apart; tests/test_ties_shape.py checks they agree on the same snapshot.
+cannot drift apart; tests/db/test_ties_shape.py checks they agree on the same snapshot.
 
 The first ten keys are the tie of DESIGN.md ("A tie, as the API and `kith ties --json`
 report it", `DESIGN_KEYS`); the API adds person_id, suggestion, deepen_rank and colleague

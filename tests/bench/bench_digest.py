@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from service import db as kdb  # noqa: E402
 from service.jobs import make_broker  # noqa: E402
 from service.digest import schedule  # noqa: E402
-from tests.digest_helpers import NAMES, claim_redis_db, release_redis_db, start_smtp, tie  # noqa: E402
+from tests.support.digest import NAMES, claim_redis_db, release_redis_db, start_smtp, tie  # noqa: E402
 
 
 class CountingSink:

@@ -38,7 +38,7 @@ from service.store import create_user, ensure_account
 from service.sync_store import AccountSyncStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.scale_support import fresh_database
+from tests.support.scale import fresh_database
 
 
 def world_of(messages: int, seed: int = 7):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.scale_support import fresh_database
+from tests.support.scale import fresh_database
 
 
 def _calendar(events: list[str]) -> bytes:

@@ -25,7 +25,7 @@ from service.store import create_user
 from service.sync_store import AccountSyncStore
 
 from ..conftest import ROOT
-from ..test_microsoft_connector import WORKER
+from tests.emulators.test_microsoft_connector import WORKER
 
 TARGET = 20_000
 

@@ -17,7 +17,7 @@ rows/s, lost and extra rows, and for Gmail the most units any one user received 
 emulator's refusals (with how many fell near a stall of the emulator's process), and where
 the CPU went (workers, emulators, this database's Postgres backends) and how long the
 workers' threads waited for a core. Redis: a database index claimed as
-tests.digest_helpers does, so other runs' workers neither eat nor flush our queues.
+tests.support.digest does, so other runs' workers neither eat nor flush our queues.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 from service import db as kdb  # noqa: E402
 from service.jobs import Jobs, make_broker, queue_depths  # noqa: E402
 from service.config import Settings  # noqa: E402
-from tests.digest_helpers import claim_redis_db, release_redis_db  # noqa: E402
-from tests.scale_support import fresh_database, process_env  # noqa: E402
-from tests.scale_world import add_user, connect_microsoft, seed_google, seed_microsoft, start_google  # noqa: E402
+from tests.support.digest import claim_redis_db, release_redis_db  # noqa: E402
+from tests.support.scale import fresh_database, process_env  # noqa: E402
+from tests.support.scale_world import add_user, connect_microsoft, seed_google, seed_microsoft, start_google  # noqa: E402
 
 
 CLAIM_S = 3 * 3600
@@ -144,7 +144,7 @@ class MicrosoftSide:
         }
 
     def expected(self) -> dict[str, int]:
-        from tests.scale_world import microsoft_expected
+        from tests.support.scale_world import microsoft_expected
 
         return {u: sum(len(ids) for ids in microsoft_expected(self.emu, u).values()) for u in self.users}
 
@@ -174,7 +174,7 @@ def wipe(database, redis_url: str) -> None:
         conn.execute("UPDATE accounts SET status = 'initial', last_synced_at = NULL, last_error = NULL")
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
-    # Keep our claim on this database index (see tests.digest_helpers.claim_redis_db).
+    # Keep our claim on this database index (see tests.support.digest.claim_redis_db).
     client.set("kith:test:claim", str(os.getpid()), ex=CLAIM_S)
     client.close()
 
@@ -340,7 +340,7 @@ def main() -> None:
     args = parser.parse_args()
     server = os.environ.get("KITH_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
     # A Redis database index of our own: on the shared one, other runs' workers and tests would
-    # consume or flush our queues (the claim protocol of tests.digest_helpers).
+    # consume or flush our queues (the claim protocol of tests.support.digest).
     redis_url = claim_redis_db(os.environ.get("KITH_REDIS_URL") or "redis://127.0.0.1:6379/0", ttl=CLAIM_S)
 
     n_ms = round(args.users * args.microsoft)

@@ -1,0 +1,115 @@
+"""The strength model: scikit-learn rules, sign constraints, calibration, the prior."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
+from analytics.frame import build_frame
+from analytics.model import PRIOR_PATH, PriorModel, SignedLogisticRegression, StrengthModel
+from analytics.training import HORIZON, training_set
+from tests.support.analytics import T_END, small_world
+
+
+@pytest.fixture(scope="module")
+def rows():
+    frame = build_frame(small_world(), T_END)
+    return training_set(frame, T_END)
+
+
+def test_training_rows_are_labelled_from_the_past_only(rows):
+    """Every snapshot's 13-week label window ends at or before as_of; each (tie, snapshot)
+    is a weighted positive and negative whose weights add up to one."""
+    assert len(rows.y) > 0 and set(np.unique(rows.y)) == {0, 1}
+    assert rows.time.max() + HORIZON <= T_END
+    totals = {}
+    for c, t, w in zip(rows.contact, rows.time, rows.weight):
+        totals[(c, t)] = totals.get((c, t), 0.0) + w
+    assert np.allclose(list(totals.values()), 1.0)
+
+
+def test_follows_scikit_learn_rules(rows):
+    model = StrengthModel(C=0.5)
+    assert model.get_params()["C"] == 0.5 and clone(model).get_params() == model.get_params()
+    assert not hasattr(model, "n_rows_")
+    assert model.fit(rows.X, rows.y, sample_time=rows.time, sample_weight=rows.weight) is model
+    learned = [a for a in vars(model) if a.endswith("_") and not a.startswith("_")]
+    assert {"pipeline_", "calibrated_", "weight_", "n_rows_", "classes_"} <= set(learned)
+    p = model.predict_proba(rows.X)
+    assert p.shape == (len(rows.X), 2) and np.allclose(p.sum(axis=1), 1)
+    assert set(np.unique(model.predict(rows.X))) <= {0, 1}
+    assert model.contributions(rows.X).shape == rows.X.shape
+
+
+def test_coefficients_keep_their_signs(rows):
+    model = StrengthModel().fit(rows.X, rows.y, sample_time=rows.time, sample_weight=rows.weight)
+    coef = model.pipeline_[-1].coef_[0]
+    signs = np.array([SIGNS[n] for n in MODEL_FEATURES])
+    assert np.all(coef[signs > 0] >= 0) and np.all(coef[signs < 0] <= 0)
+
+
+def test_signed_regression_matches_plain_when_unconstrained():
+    """Without bounds it is ordinary L2 logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = (X @ [1.0, -2.0, 0.5] + rng.normal(size=400) > 0).astype(int)
+    ours = SignedLogisticRegression(C=1.0).fit(X, y)
+    ref = LogisticRegression(C=1.0).fit(X, y)
+    assert np.allclose(ours.coef_, ref.coef_, atol=1e-3)
+    bounded = SignedLogisticRegression(C=1.0, signs=[0, 1, 0]).fit(X, y)
+    assert bounded.coef_[0, 1] >= 0
+
+
+def synthetic(n: int, seed: int = 0):
+    """Rows whose label follows volume_long; 20 snapshot times."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, len(FEATURES)))
+    X[:, FEATURES.index("volume_long")] = rng.gamma(2.0, 1.0, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(3 - 1.5 * X[:, FEATURES.index("volume_long")]))).astype(int)
+    return X, y, np.repeat(np.arange(20.0), n // 20 + 1)[:n]
+
+
+def test_isotonic_with_many_rows_sigmoid_with_few():
+    """Calibration uses the newest quarter of snapshots: isotonic with >= 1000 of them."""
+    X, y, t = synthetic(8000)
+    many = StrengthModel(use_prior=False).fit(X, y, sample_time=t)
+    assert many.calibrated_.method == "isotonic"
+    p = many.predict_proba(X)[:, 1]
+    for lo in (0.1, 0.3, 0.5, 0.7):  # calibrated: predicted ~ observed, bin by bin
+        sel = (p >= lo) & (p < lo + 0.2)
+        assert abs(p[sel].mean() - y[sel].mean()) < 0.06
+    X, y, t = synthetic(800)
+    few = StrengthModel(use_prior=False).fit(X, y, sample_time=t)
+    assert few.calibrated_ is None or few.calibrated_.method == "sigmoid"
+
+
+def test_time_split_calibrates_on_the_newest_snapshots():
+    """Shuffling rows changes nothing: the split follows sample_time, never row order."""
+    X, y, t = synthetic(4000, seed=1)
+    order = np.random.default_rng(2).permutation(len(y))
+    a = StrengthModel(use_prior=False).fit(X, y, sample_time=t).predict_proba(X)
+    b = StrengthModel(use_prior=False).fit(X[order], y[order], sample_time=t[order]).predict_proba(X)
+    assert np.allclose(a, b, atol=1e-6)
+
+
+def test_prior_is_shipped_json_fitted_on_enron():
+    spec = json.loads(PRIOR_PATH.read_text())
+    assert spec["meta"]["source"] == "enron-igraph" and spec["meta"]["rows"] > 1000
+    prior = PriorModel.load()
+    assert set(prior.features) <= set(FEATURES)
+    assert np.all(np.diff(prior.cal_y_) >= 0)  # monotone calibration curve
+
+
+def test_prior_carries_a_user_without_history():
+    model = StrengthModel().fit(np.zeros((0, len(FEATURES))), np.zeros(0, int))
+    assert model.weight_ == 0.0 and model.prior_ is not None
+    X = np.zeros((2, len(FEATURES)))
+    X[1, FEATURES.index("volume_long")] = 3.0
+    p = model.predict_proba(X)[:, 1]
+    assert p[1] > p[0]
