@@ -5,7 +5,7 @@ variant (coefficients held to the signs in features.SIGNS or signals.SIGNAL_SIGN
 For a signal the model reads, the lift is Kith against Kith without it; for one it does
 not read, Kith with it against Kith. Differences are paired (same rows). A signal earns
 its place when its pooled and per-person AUC lifts are above zero — and, for the model,
-when it does not cost the synthetic world its Spearman (tests/test_analytics_world.py).
+when it does not cost the synthetic world its Spearman (tests/unit/test_analytics_world.py).
 """
 
 from __future__ import annotations

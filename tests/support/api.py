@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from service import auth, store
 from service.dashboard import sessions
 
-from .team_support import seed_team_rows
+from .team import seed_team_rows
 
 AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
 EARLIER = AS_OF - timedelta(days=7)

@@ -4,9 +4,9 @@ status, and a failed import leaves no account behind. Each user sees only their 
 
 from __future__ import annotations
 
-from .api_support import auth_header, seed_user
-from .test_api import app, ben, client
-from .test_web_security import ORIGIN, csrf_of, sign_in
+from tests.support.api import auth_header, seed_user
+from tests.api.test_api import app, ben, client
+from tests.api.test_web_security import ORIGIN, csrf_of, sign_in
 
 
 def mbox(n: int, me: str) -> bytes:

@@ -15,8 +15,8 @@ from service.api.app import create_app
 from service.dashboard.pages import env
 from service.store import create_user, ensure_account
 
-from .api_support import AS_OF, auth_header, seed_user
-from .digest_helpers import Sink, seed_user as seed_digest_user, start_smtp
+from tests.support.api import AS_OF, auth_header, seed_user
+from tests.support.digest import Sink, seed_user as seed_digest_user, start_smtp
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 MARCH = datetime(2025, 3, 10, 8, 0, tzinfo=timezone.utc)

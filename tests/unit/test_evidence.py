@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from analytics import Exchange, score_ties
 from analytics.evidence import FEW_TIES, MIN_CALLED, NO_MAIL_SINCE, OK, SHORT_HISTORY, TOP, Share, measure
-from tests.analytics_builders import DAY, T_END
-from tests.evidence_support import CALLS, history
+from tests.support.analytics import DAY, T_END
+from tests.support.evidence import CALLS, history
 
 
 def two_way_since(exchanges: list[Exchange], contact: int) -> bool:

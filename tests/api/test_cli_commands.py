@@ -11,7 +11,7 @@ from rich.console import Console
 
 from service.demo import next_steps
 
-from .test_cli import kith
+from tests.api.test_cli import kith
 
 TOKEN = "kith_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from analytics import Exchange
 from service import people
 from service.ties.scoring import compute_ties
-from tests.analytics_builders import AS_OF, DAY, T_END, small_world
-from tests.evidence_support import write_history
+from tests.support.analytics import AS_OF, DAY, T_END, small_world
+from tests.support.evidence import write_history
 
 
 def test_the_to_line_survives_the_store_and_a_waiting_message_reaches_the_tie(database):

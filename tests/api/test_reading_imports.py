@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from service import db as kdb
-from tests.test_cli import MBOX
+from tests.api.test_cli import MBOX
 
 # Runs `kith ARGS` in this process, then reports which heavy modules it imported.
 _PROBE = """

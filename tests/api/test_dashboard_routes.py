@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
 
-from .api_support import AS_OF, _interaction, seed_user
-from .test_api import GOOGLE_AUTH, app, ben, client
-from .test_web_security import ORIGIN, csrf_of, sign_in
+from tests.support.api import AS_OF, _interaction, seed_user
+from tests.api.test_api import GOOGLE_AUTH, app, ben, client
+from tests.api.test_web_security import ORIGIN, csrf_of, sign_in
 
 HOSTILE = '<img src=x onerror="alert(1)">Eve </td><script>alert(2)</script>'
 RAW = ("None", "0.0", "one_sided_", "not_relationship", "initiated_by", "median_reply", "_you", "_them")

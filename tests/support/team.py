@@ -102,7 +102,7 @@ def team_of(client, owner: Mate, *members: Mate, name: str = "Sales", share: tup
 
 
 def seed_team_rows(conn, user_id: int, email: str) -> tuple[int, int]:
-    """A row in every team table for a seeded API user (api_support.seed_user): their own
+    """A row in every team table for a seeded API user (support/api.py seed_user): their own
     team (owner, sharing, an open invitation); and, when an earlier seeded user's team
     exists, membership there, sharing, and a request to its owner for one of the owner's
     shared contacts. Returns (their own team, that request or 0)."""

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.teams import invitations
-from tests.team_support import mate
+from tests.support.team import mate
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from tests.digest_helpers import seed_user
+from tests.support.digest import seed_user
 
-from .test_cli import kith
+from tests.api.test_cli import kith
 
 
 def test_send_twice_mails_once_and_resend_mails_again(kith, settings, database, tmp_path):

@@ -11,7 +11,7 @@ from analytics.frame import DAY, build_frame
 from analytics.introductions import introductions
 from analytics.logistic import _logit, recalibration
 from analytics.pace import KEPT_SILENCE, kept_rate
-from tests.analytics_builders import T_END, regular
+from tests.support.analytics import T_END, regular
 
 
 def test_a_tie_keeping_its_pace_is_not_capped_and_a_silent_one_is():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from analytics import Exchange, score_ties
 from analytics.awaiting import DEFAULT_USUAL, GUARD_RUN, STALE, Timeline, is_direct
-from tests.analytics_builders import AS_OF, DAY, T_END, small_world
+from tests.support.analytics import AS_OF, DAY, T_END, small_world
 
 HOUR = 3600.0
 ANA, BO, CY = 1, 2, 3

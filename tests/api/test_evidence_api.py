@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from analytics.evidence import measure
 from service import auth
 from service.api.app import create_app
-from tests.analytics_builders import AS_OF, T_END
-from tests.api_support import auth_header
-from tests.evidence_support import CALLS, history, write_history
+from tests.support.analytics import AS_OF, T_END
+from tests.support.api import auth_header
+from tests.support.evidence import CALLS, history, write_history
 
 URL = "/v1/insight/accuracy"
 ORIGIN = "http://testserver"

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.teams import introductions, membership
-from tests.team_support import mate
+from tests.support.team import mate
 
 ORIGIN = "http://testserver"
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from tests.team_support import BAND_AND_MONTH, MEMBER_KEYS, mate, team_of
+from tests.support.team import BAND_AND_MONTH, MEMBER_KEYS, mate, team_of
 
 ACME = "acme.example"
 

@@ -15,11 +15,11 @@ import pytest
 from playwright.sync_api import expect
 from psycopg.types.json import Jsonb
 
-from .api_support import seed_user
-from .test_dashboard_browser import ARTIFACTS, CHROMIUM, browser, site
-from .test_dashboard_uploads import mbox
+from tests.support.api import seed_user
+from tests.browser.test_dashboard_browser import ARTIFACTS, CHROMIUM, browser, site
+from tests.api.test_dashboard_uploads import mbox
 
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
+AXE = Path(__file__).parent.parent / "vendor" / "axe-core-4.14.1.min.js"
 HOSTILE = '<img src=x onerror="alert(1)">Eve </td><script>alert(2)</script>'
 WIDTHS = (375, 800, 1280)
 

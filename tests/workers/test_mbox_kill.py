@@ -17,7 +17,7 @@ import pytest
 from service import store
 from tests.bench.bench_import_scale import generate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 16_000  # 8 pages of 2,000, with one message in twenty copied under another label
 
 _CHILD = """

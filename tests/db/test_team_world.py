@@ -23,7 +23,7 @@ from service import db as kdb
 from service.teams import answers, membership
 from service.ties.scoring import score_user
 from tests.conftest import _with_dbname
-from tests.team_world import import_world, teammates
+from tests.support.team_world import import_world, teammates
 
 KNOWN = 15  # the weakest band that is shared
 

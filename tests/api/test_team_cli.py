@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service import db as kdb
-from tests.team_support import mate
+from tests.support.team import mate
 
 
 @pytest.fixture

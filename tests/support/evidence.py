@@ -9,7 +9,7 @@ from analytics import Exchange
 from ingest.records import Interaction, Participant
 from service import store
 from service.people import refresh_people
-from tests.analytics_builders import DAY, T_END, regular
+from tests.support.analytics import DAY, T_END, regular
 
 CALLS = T_END - 90 * DAY  # Kith's calls, 90 days before AS_OF
 

@@ -20,9 +20,9 @@ from service.ties import horizon
 from service.ties.scoring import score_user
 from service.ties.snapshots import latest_as_of, list_ties
 
-from .api_support import auth_header, seed_user
-from .conftest import ENRON
-from .old_mail import LAST, ME, write_old_mbox
+from tests.support.api import auth_header, seed_user
+from tests.conftest import ENRON
+from tests.support.old_mail import LAST, ME, write_old_mbox
 
 ORIGIN = "http://testserver"
 

@@ -27,7 +27,7 @@ from analytics.feedback_layer import (
 )
 from service.ties.feedback import domains_of
 
-from .test_analytics_world import world_exchanges, world_mod
+from tests.unit.test_analytics_world import world_exchanges, world_mod
 
 VENDOR = "vendor.example"
 

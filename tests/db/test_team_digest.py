@@ -9,7 +9,7 @@ from service import digest
 from service.digest import render
 from service.digest.team_line import team_line
 from service.teams import introductions, membership
-from tests.team_support import mate, snapshot
+from tests.support.team import mate, snapshot
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 

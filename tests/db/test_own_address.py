@@ -7,7 +7,7 @@ from service import store
 from service.imports import import_file
 from service.people import senders
 
-from .old_mail import ALIAS, ME, write_old_mbox
+from tests.support.old_mail import ALIAS, ME, write_old_mbox
 
 
 def test_aliases_are_same_domain_senders_with_the_users_name_or_its_short_form():

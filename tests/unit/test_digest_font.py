@@ -9,7 +9,7 @@ from PIL import ImageFont
 
 from service.digest import chart
 from service.digest.content import TieLine, build_digest
-from tests.digest_helpers import tie
+from tests.support.digest import tie
 
 NAMES = "Zoë Łukasz Ștefan Ğül Øystein Dvořák Nguyễn"
 MISSING = "\u0378"  # an unassigned code point: every font draws its missing-glyph box for it

@@ -14,7 +14,7 @@ from service import auth, people, store
 from service.api.app import create_app
 from service.ties.scoring import compute_ties
 
-from .api_support import _interaction, auth_header
+from tests.support.api import _interaction, auth_header
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
