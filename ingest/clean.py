@@ -76,6 +76,9 @@ def clean_text(value: str | None, limit: int, *, keep_lines: bool = False) -> st
         return None
     if not isinstance(value, str):
         value = str(value)
+    # Work in proportion to what is kept: a 60,000-character label is read only as far as
+    # its first 4 x `limit` characters (cleaning removes, never adds).
+    value = value[: 4 * limit + 16]
     if _ANY.search(value) is not None:
         if keep_lines:
             value = value.replace("\r\n", "\n").replace("\r", "\n")

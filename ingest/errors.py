@@ -10,7 +10,10 @@
     │   ├── UnknownProvider            service.providers: no such source in the registry
     │   ├── NotThisBrowser             service.providers.oauth_states: a callback from another browser
     │   ├── BadMoment                  service.ties.as_of: an as_of that is not a time Kith can score at
-    │   └── BadCursor                  service.ties.cursor, service.people.exclusion_pages: a forged page cursor
+    │   ├── BadCursor                  service.ties.cursor, service.people.exclusion_pages: a forged page cursor
+    │   ├── UploadRefused              service.uploads: a dashboard upload Kith cannot take (kind, empty)
+    │   │   └── TooLarge                   service.uploads: over the upload size limit
+    │   └── InvitationRefused(status)  service.teams.invitations: a forged, expired, used or misaddressed invitation
     ├── ConfigError                 settings that cannot work
     ├── CredentialError             service.crypto: stored credentials cannot be decrypted
     ├── AlreadySyncing              service.sync: another worker holds this account's sync lock
@@ -23,7 +26,7 @@ Why the root is here: the top-level layout is fixed (ingest/, analytics/, servic
 imports ingest and never the other way, so the one module every layer may import is this
 one. Each subclass lives next to the code that raises it and is drawn above; a new error
 class goes into this drawing too (tests/unit/test_errors_tree.py holds the drawing to the code).
-Some keep a builtin base besides (BadMoment and BadCursor are ValueErrors, QueueUnavailable
+Some keep a builtin base besides (BadMoment, BadCursor and InvitationRefused are ValueErrors, QueueUnavailable
 and ConnectUnavailable RuntimeErrors) so that the code catching them as such still does.
 
 Left outside on purpose: control-flow signals that never leave their module

@@ -226,7 +226,7 @@ class GoogleConnector(Connector):
             elif listing["prefix"]:
                 # Newest first: every message down to the stored prefix's last is in.
                 last = listing["dates"].get(listing["listed"][listing["prefix"] - 1][0])
-                if last is not None:
+                if last:  # 0: an unknown or impossible internalDate says nothing of coverage
                     state["covered_ms"] = min(last, state.get("covered_ms") or last)
             final = last_of_listing and listing["next"] is None and not sent
             state["stage"] = listing["stage"]

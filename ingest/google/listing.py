@@ -49,11 +49,18 @@ class SentEdge:
         return self.horizon_ms is None or (self.oldest is not None and self.oldest < self.horizon_ms)
 
 
+# internalDate values a message can really have (1970-01-02 .. 9000-01-01, as gmail.py
+# bounds dates); anything else is a hostile or broken value and counts as unknown (0).
+_EARLIEST_MS = 86_400_000
+_LATEST_MS = 221_845_392_000_000
+
+
 def millis(value: Any) -> int:
     try:
-        return int(value)
+        ms = int(value)
     except (TypeError, ValueError):
         return 0
+    return ms if _EARLIEST_MS <= ms <= _LATEST_MS else 0
 
 
 def plan(listed: list[tuple[str, str]], threads_from: int) -> list[Unit]:

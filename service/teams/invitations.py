@@ -17,6 +17,8 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
 
+from ingest.errors import InputError
+
 from . import membership
 from .answers import clean_address
 
@@ -24,7 +26,7 @@ LIFETIME = timedelta(days=7)
 MAX_PENDING = 200  # unanswered invitations per team
 
 
-class InvitationRefused(ValueError):
+class InvitationRefused(InputError, ValueError):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status

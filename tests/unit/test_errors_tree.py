@@ -24,6 +24,8 @@ HOMES = (
     "service.ties.as_of",
     "service.ties.cursor",
     "service.people.exclusion_pages",
+    "service.uploads",
+    "service.teams.invitations",
 )
 OUTSIDE = {"Exhausted", "Unreadable", "_Refused", "_BodyTooLarge", "LockboxError"}  # named in the docstring as such
 

@@ -187,7 +187,10 @@ def _in_change_order(change: tuple[int, str, dict | None]) -> tuple:
 def _newest_first(change: tuple[int, str, dict | None]) -> tuple:
     """receivedDateTime descending, then id: the order of `$orderby=receivedDateTime desc`."""
     stamp = (change[2] or {}).get("receivedDateTime") or ""
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else 0.0
+    try:
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp() if stamp else 0.0
+    except (ValueError, OverflowError, OSError):
+        moment = 0.0  # a stamp only a fuzzer would seed: served last, like Graph's missing dates
     return (-moment, change[1])
 
 
