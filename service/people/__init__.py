@@ -10,6 +10,8 @@ inside the caller's transaction.
     refresh.py      refresh_people: gives new addresses persons, recomputes suggestions
     records.py      plain values of the assembly: InteractionRow, Directory, AnalyticsInput
     assembly.py     PURE: rows + Directory -> exchanges, people info, exclusions
+    book.py         PURE: who each raw address is (the user, a person, nobody yet), once
+    non_ties.py     PURE: one-way senders, lists and bystanders left out across the mailbox
     exchanges.py    reads rows and Directory, calls assembly (load_exchanges, exclusions)
     exclusion_pages.py  cursor pages of the exclusions for the API and the CLI
 
@@ -23,7 +25,8 @@ runs in a READ ONLY transaction. Decisions are made by the pure
 from __future__ import annotations
 
 from . import exclusion_pages, senders
-from .assembly import assemble, is_own
+from .assembly import assemble
+from .book import is_own
 from .exchanges import analytics_input, exclusion_rows, exclusions, load_directory, load_exchanges
 from .own import add_own_addresses, own_addresses
 from .persons import list_people, merge_people, split_person

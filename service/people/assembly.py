@@ -24,15 +24,9 @@ from analytics.records import USER, Exchange
 from ingest import identity, noise
 from ingest.audience import AUDIENCE_CAP
 
+from .book import _Book
+from .non_ties import _LIST_REASONS, _drop_non_ties, _without
 from .records import AnalyticsInput, Directory
-
-SMALL_MEETING = 3  # others in a meeting small enough to count as meeting someone
-
-
-def is_own(canon: str, own: set[str]) -> bool:
-    """Whether a canonical address is the user (the SQL modules ask it too)."""
-    # The user's own sub-addresses (you+news@...) are the user on any domain.
-    return canon in own or identity.untagged(canon) in own
 
 
 def assemble(rows: Iterable[tuple], directory: Directory, *, include_colleagues: bool = True) -> AnalyticsInput:
@@ -62,35 +56,6 @@ def assemble(rows: Iterable[tuple], directory: Directory, *, include_colleagues:
         for (a, pid, reason), n in excluded.items()
     ]
     return AnalyticsInput(kept, info, out, frozenset(book.unknown))
-
-
-# (person id or None, robot reason or None, the deciding rule's (action, reason) or None)
-_Hit = tuple[int | None, str | None, tuple[str, str] | None]
-
-
-class _Book(dict[str, _Hit]):
-    """raw address -> (person id, robot reason, rule verdict), worked out on first use."""
-
-    def __init__(self, person_of: dict[str, int], own: set[str], rules: noise.Rules):
-        super().__init__()
-        self.person_of, self.own, self.rules = person_of, own, rules
-        self.unknown: set[str] = set()
-        # (raw address, reason) -> interactions left out that this address was merely on.
-        self.collateral: Counter = Counter()
-
-    def __missing__(self, raw: str) -> _Hit:
-        canon = identity.canonical(raw)
-        hit: _Hit
-        if is_own(canon, self.own):
-            hit = (USER, None, None)
-        else:
-            pid = self.person_of.get(raw, self.person_of.get(canon))
-            if pid is None:
-                self.unknown.add(raw)
-            verdict = self.rules.verdict(canon) if self.rules else None
-            hit = (pid, noise.address_reason(canon), verdict)
-        self[raw] = hit
-        return hit
 
 
 def _people_info(directory: Directory, pids: set[int]) -> dict[int, dict]:
@@ -263,98 +228,4 @@ def _keep(raws, book: _Book, excluded: Counter, sender, count: bool = True) -> l
                 continue
         if pid != sender and pid not in out:
             out.append(pid)
-    return out
-
-
-_LIST_REASONS = frozenset({noise.LIST_ID, noise.LIST_UNSUBSCRIBE, noise.PRECEDENCE.format(value="list")})
-
-
-def _drop_non_ties(
-    kept: list[Exchange], raw_sender: list, book: _Book, excluded: Counter, listy: set[int]
-) -> list[Exchange]:
-    """Leave out people who are in the data but not in a relationship with the user:
-    list addresses (their own mail came with list headers, the user's mail to them is a
-    post), people who only ever wrote and never got an answer, and bystanders only seen in
-    someone else's group mail or in big meetings. The user's allow rule keeps anyone."""
-    received: Counter = Counter()
-    addressed: set[int] = set()
-    met: set[int] = set()
-    met_small: set[int] = set()
-    spoke: set[int] = set()
-    seen: set[int] = set()
-    for x in kept:
-        seen.add(x.sender)
-        seen.update(x.recipients)
-        if x.kind == "meeting":
-            met.update((x.sender, *x.recipients))
-            if x.audience <= SMALL_MEETING:
-                met_small.update((x.sender, *x.recipients))
-        elif x.sender == USER:
-            addressed.update(x.recipients)
-        else:
-            spoke.add(x.sender)
-            if USER in x.recipients:
-                received[x.sender] += 1
-    allowed = {pid for pid, _r, v in book.values() if pid is not None and v and v[0] == "allow"}
-    drop: dict[int, str] = {}
-    for pid in noise.one_way(received, addressed | met):
-        drop[pid] = noise.ONE_WAY
-    for pid in listy - spoke:
-        drop[pid] = noise.LIST_ADDRESS
-    bystander = noise.BYSTANDER.format(n=SMALL_MEETING + 2)
-    for pid in seen - spoke - addressed - met_small - {USER}:
-        drop.setdefault(pid, bystander)
-    for pid in allowed:
-        drop.pop(pid, None)
-    if not drop:
-        return kept
-    address_of: dict[int, str] = {}
-    for raw, (pid, _r, _v) in sorted(book.items()):
-        if pid is not None:
-            address_of.setdefault(pid, raw)
-    out = []
-    for x, raw in zip(kept, raw_sender):
-        if x.sender in drop:
-            excluded[(raw or address_of.get(x.sender, ""), x.sender, drop[x.sender])] += 1
-            for p in x.recipients:
-                if p != USER and p in address_of:
-                    book.collateral[(address_of[p], drop[x.sender])] += 1
-            continue
-        gone = [p for p in x.recipients if p in drop]
-        if gone:
-            for p in gone:
-                excluded[(address_of.get(p, ""), p, drop[p])] += 1
-            recipients = tuple(p for p in x.recipients if p not in drop)
-            if not ({x.sender, *recipients} - {USER}):
-                continue
-            x = _replace_recipients(x, recipients)
-        out.append(x)
-    return out
-
-
-def _replace_recipients(x: Exchange, recipients: tuple[int, ...]) -> Exchange:
-    return Exchange(
-        at=x.at,
-        kind=x.kind,
-        sender=x.sender,
-        recipients=recipients,
-        thread=x.thread,
-        key=x.key,
-        reply_to=x.reply_to,
-        duration_s=x.duration_s,
-        audience=x.audience,
-        cc=tuple(p for p in x.cc if p in recipients),
-    )
-
-
-def _without(kept: list[Exchange], leave_out: set[int]) -> list[Exchange]:
-    if not leave_out:
-        return kept
-    out = []
-    for x in kept:
-        if x.sender in leave_out:
-            continue
-        recipients = tuple(p for p in x.recipients if p not in leave_out)
-        if {x.sender, *recipients} - {USER}:
-            out.append(x if len(recipients) == len(x.recipients) else _replace_recipients(x, recipients))
     return out

@@ -18,7 +18,7 @@ from ingest import identity
 from ingest.records import SyncReport
 
 from ..db import rows as _rows
-from .assembly import is_own
+from .book import is_own
 from .own import add_own_addresses, own_addresses, sent_from
 from .persons import drop_orphans
 from .suggestions import recompute_suggestions

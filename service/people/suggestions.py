@@ -19,7 +19,7 @@ from analytics.records import USER
 from ingest import identity, noise
 
 from ..db import rows as _rows
-from .assembly import is_own
+from .book import is_own
 from .own import add_own_addresses, own_addresses
 from .persons import drop_orphans, merge_people
 
