@@ -115,8 +115,7 @@ class Jobs:
 
         ctx = context.get()
         try:
-            # A first sync asks for provisional scores as soon as the recent months are in.
-            run(ctx.settings, ctx.db, account_id, on_provisional=self.rescore)
+            run(ctx.settings, ctx.db, account_id)
         except AlreadySyncing:
             log.info("account %s already syncing elsewhere; skipped", account_id)
             return
