@@ -196,9 +196,9 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "meetings_they_organised":
         return f"They invited you to {_plural(ledger['meetings_they_organised'][i], 'meeting')} in 180 days"
     if name == "two_way_sustained":
-        return f"At most about {np.expm1(v):.1f} two-way exchanges a month, kept up over every recent stretch"
+        return f"At most {_monthly(float(np.expm1(v)))}, kept up over every recent stretch"
     if name in ("two_way_rate", "two_way_typical"):
-        return f"About {np.expm1(v):.1f} two-way exchanges (answered conversations or meetings) a month"
+        return f"{_monthly(float(np.expm1(v))).capitalize()} (answered conversations or meetings)"
     if name == "two_way_weeks":
         weeks = round(v * 13)
         return (
@@ -225,6 +225,18 @@ def silence_words(ratio: float, name: str | None = None) -> str | None:
         return None  # the rhythm itself, or no rhythm to compare with (the feature's cap)
     shown = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}"
     return f"Quiet for {shown}x your usual gap with {name or 'them'}"
+
+
+def _monthly(rate: float) -> str:
+    """A rate of two-way exchanges a month in words: "about 3 two-way exchanges a month",
+    "about one two-way exchange every 10 months" (never "0.1 exchanges")."""
+    if rate >= 0.95:
+        n = round(rate)
+        return "about one two-way exchange a month" if n == 1 else f"about {n} two-way exchanges a month"
+    if rate <= 0.0:
+        return "no two-way exchange in a typical month"
+    months = round(1.0 / rate)
+    return f"about one two-way exchange every {months} months"
 
 
 def _hours(h: float) -> str:

@@ -121,3 +121,16 @@ def test_a_dormant_tie_names_its_close_stretch_and_its_last_contact_by_date():
         )
     )
     assert inside.suggestion.startswith("You were in close touch until 2 July 2025, 13 months ago;")
+
+
+def test_a_monthly_rate_reads_as_whole_exchanges_never_a_fraction():
+    # Given rates of two-way exchanges a month, as the model's features hold them
+    from analytics.explain import _monthly
+
+    # Then each reads as a whole number of exchanges, a month or every few months
+    assert _monthly(0.1) == "about one two-way exchange every 10 months"
+    assert _monthly(0.3) == "about one two-way exchange every 3 months"
+    assert _monthly(1.2) == "about one two-way exchange a month"
+    assert _monthly(3.2) == "about 3 two-way exchanges a month"
+    assert _monthly(0.0) == "no two-way exchange in a typical month"
+    assert not any(ch in _monthly(r) for r in (0.07, 0.4, 2.6) for ch in ".")
