@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timezone
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from tzlocal.windows_tz import win_tz
 from werkzeug.wrappers import Request, Response
 
 from .mailbox import Mailbox, StaleToken, decode_token, encode_token, overlaps
+from .moments import named_zone, stored_moment
 from .responses import CONTENT, DEFAULT_PAGE, MESSAGE_PROPERTIES, _json, graph_error, prefer
 
 USER_PROPERTIES = (
@@ -164,38 +164,14 @@ def _when(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _named_zone(name: str) -> ZoneInfo | None:
-    """A zone as Graph names it in `Prefer: outlook.timezone` (Windows or IANA), None if unknown.
-
-    Written here, not borrowed from the connector: the emulator checks the connector's
-    parsing, so sharing that code would mirror a bug and hide it."""
-    if name.strip().upper() in ("UTC", "GMT"):
-        return ZoneInfo("UTC")
-    try:
-        return ZoneInfo(win_tz.get(name.strip(), name.strip()))
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def _stored_moment(value) -> datetime | None:
-    """An event time as the emulator stores it (see seed.py): local wall time and its zone."""
-    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
-        return None
-    tz = _named_zone(value.get("timeZone") or "UTC")
-    if tz is None:
-        return None
-    wall = datetime.strptime(value["dateTime"][:19], "%Y-%m-%dT%H:%M:%S")
-    return wall.replace(tzinfo=tz)
-
-
 def _in_zone(event: dict, zone_name: str | None) -> dict:
     """Event times in the zone the client preferred (UTC when it said nothing)."""
-    target = _named_zone(zone_name) if zone_name else ZoneInfo("UTC")
+    target = named_zone(zone_name) if zone_name else ZoneInfo("UTC")
     label = zone_name if zone_name and target is not None else "UTC"
     target = target or ZoneInfo("UTC")
     event = copy.deepcopy(event)
     for side in ("start", "end"):
-        moment = _stored_moment(event.get(side))
+        moment = stored_moment(event.get(side))
         if moment is not None:
             event[side] = {
                 "dateTime": moment.astimezone(target).strftime("%Y-%m-%dT%H:%M:%S.0000000"),

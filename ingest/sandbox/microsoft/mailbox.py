@@ -20,6 +20,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .moments import stored_moment
+
 WELL_KNOWN = {
     "inbox": "Inbox",
     "sentitems": "Sent Items",
@@ -181,7 +183,5 @@ class Mailbox:
 
 
 def overlaps(event: dict, start: datetime, end: datetime) -> bool:
-    from ingest.microsoft.calendar import parse_date_time_zone
-
-    begins, ends = parse_date_time_zone(event.get("start")), parse_date_time_zone(event.get("end"))
+    begins, ends = stored_moment(event.get("start")), stored_moment(event.get("end"))
     return begins is not None and ends is not None and begins < end and ends > start
