@@ -24,18 +24,8 @@ from service.digest import links
 
 from tests.support.api import seed_many, seed_user, serve
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM
+
 GOOGLE_AUTH = "http://127.0.0.1:9/o/oauth2/auth"  # never reached: the test intercepts it
 
 pytestmark = [

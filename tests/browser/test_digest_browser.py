@@ -20,18 +20,7 @@ from service.digest.content import build_digest
 from service.digest.render import render_message
 from tests.unit.test_digest_content import sample
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
