@@ -51,6 +51,10 @@ EXPORT: tuple[tuple[str, str], ...] = (
     ("interactions", "SELECT * FROM interactions WHERE user_id = %(u)s ORDER BY id"),
     ("participants", "SELECT * FROM participants WHERE user_id = %(u)s ORDER BY interaction_id, role, address"),
     ("score_snapshots", "SELECT * FROM score_snapshots WHERE user_id = %(u)s ORDER BY as_of, person_id"),
+    (
+        "accuracy_checks",
+        "SELECT scored_at, payload, computed_at FROM accuracy_checks WHERE user_id = %(u)s ORDER BY scored_at",
+    ),
     ("quarantine", "SELECT * FROM quarantine WHERE user_id = %(u)s ORDER BY id"),
     (
         "api_tokens",

@@ -6,21 +6,28 @@ that mail assembled from it alone, feedback as it stood then), and checked again
 interactions up to `as_of`. Reads only: people are whatever the last refresh made them.
 
 The dashboard's panel (`panel`) is checked as of the latest scoring, like the rest of the
-page, and kept per (user, scoring) in this process: it costs about a scoring run, and a
-page load must not pay that every time.
+page. It costs about a scoring run, so a page load must not pay it: `record` measures it
+when a scoring is written (service/ties/scoring.py) and keeps it in `accuracy_checks`, and
+`panel` reads it from there. A scoring written before that table existed is measured on
+first read and kept in this process only (reads do not write).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
+
+from psycopg.types.json import Jsonb
 
 from analytics import evidence as ev
 
 from .. import people
 from .as_of import iso
 from .feedback import latest_words
+
+log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(seconds=ev.LOOKBACK)
 PANELS_KEPT = 512
@@ -68,16 +75,41 @@ def as_json(e: ev.Evidence) -> dict:
     }
 
 
+def record(conn, user_id: int, scored_at: datetime) -> dict:
+    """Measure the panel as of the scoring at `scored_at` and keep it with that scoring
+    (replacing an earlier measure of the same scoring); checks of scorings no longer kept
+    go. Returns the panel."""
+    answer = as_json(accuracy(conn, user_id, scored_at))
+    conn.execute(
+        "INSERT INTO accuracy_checks (user_id, scored_at, payload) VALUES (%s, %s, %s)"
+        " ON CONFLICT (user_id, scored_at) DO UPDATE SET payload = excluded.payload, computed_at = now()",
+        (user_id, scored_at, Jsonb(answer)),
+    )
+    conn.execute(
+        "DELETE FROM accuracy_checks a WHERE a.user_id = %s AND NOT EXISTS"
+        " (SELECT 1 FROM score_snapshots s WHERE s.user_id = a.user_id AND s.as_of = a.scored_at)",
+        (user_id,),
+    )
+    return answer
+
+
 def panel(conn, user_id: int, scored_at: datetime | None) -> dict:
     """`as_json(accuracy(...))` as of the user's latest scoring (`scored_at`; None: never
-    scored, checked as of now and not kept)."""
+    scored, checked as of now and not kept): the measure kept with that scoring, or, for a
+    scoring that has none, measured now and kept in this process."""
     if scored_at is None:
         return as_json(accuracy(conn, user_id))
+    row = conn.execute(
+        "SELECT payload FROM accuracy_checks WHERE user_id = %s AND scored_at = %s", (user_id, scored_at)
+    ).fetchone()
+    if row is not None:
+        return row[0]
     key = (f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}", user_id, scored_at)
     with _panels_lock:
         if key in _panels:
             _panels.move_to_end(key)
             return _panels[key]
+    log.info("no accuracy check kept for user %s's scoring at %s; measuring it for this process", user_id, scored_at)
     answer = as_json(accuracy(conn, user_id, scored_at))
     with _panels_lock:
         _panels[key] = answer

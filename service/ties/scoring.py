@@ -8,6 +8,7 @@ snapshots.py (whole), pages.py (a page at a time) and detail.py (one tie).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 from psycopg.types.json import Jsonb
@@ -17,9 +18,11 @@ import analytics
 from .. import people
 from ..teams import shares as team_shares
 from ..db import Database
-from . import horizon
+from . import evidence, horizon
 from .feedback import domains_of, latest_words
 from .shape import tie_dict
+
+log = logging.getLogger(__name__)
 
 
 def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_colleagues: bool = True) -> list[dict]:
@@ -52,6 +55,19 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
         conn.execute(f"DELETE FROM score_snapshots WHERE user_id = %s AND as_of {past} %s", (user_id, as_of))
         write_snapshot(conn, user_id, as_of, ties)
         team_shares.refresh_user(conn, user_id)  # teams the user shares with see this snapshot
+    # "How right Kith has been on your mail" as of this scoring, measured now so that the
+    # dashboard only reads it. The snapshot above is already committed: a failure here
+    # leaves the panel to be measured when it is first read.
+    try:
+        with db.tx() as conn:
+            evidence.record(conn, user_id, as_of)
+    except Exception as exc:  # the scoring stands without its accuracy check
+        log.warning(
+            "accuracy check for user %s at %s failed (%s); it will be measured on read",
+            user_id,
+            as_of,
+            type(exc).__name__,
+        )
     return ties
 
 

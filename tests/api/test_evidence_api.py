@@ -157,18 +157,65 @@ def test_kith_backtest_prints_the_same_sentences_and_json(kith, database):
         assert bad.returncode != 0 and "Traceback" not in bad.stderr and "error" in bad.stderr.lower()
 
 
-def test_the_panel_is_checked_as_of_the_latest_scoring_and_kept_for_it(database):
+def test_the_panel_is_measured_when_scoring_and_a_page_load_only_reads_it(database, monkeypatch):
     from service.ties import evidence
     from service.ties.scoring import score_user
 
     # Given Ana's history scored as of 1 June 2026
     user = write_history(database, "ana@north.example", history())
     score_user(database, user, AS_OF)
+    # Then the check as of that scoring is kept with it
+    with database.tx() as conn:
+        kept = conn.execute("SELECT scored_at, payload FROM accuracy_checks WHERE user_id = %s", (user,)).fetchall()
+    assert [k[0] for k in kept] == [AS_OF]
+    assert kept[0][1]["as_of"] == "2026-06-01T00:00:00Z" and kept[0][1]["verdict"] == "ok"
+    assert kept[0][1]["summary"] == list(measure(history(), history(), CALLS, T_END).sentences)
+
+    # When the panel is asked for, with measuring made impossible
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("a page load measured the panel again")
+
+    monkeypatch.setattr(evidence, "accuracy", no_measuring)
+    with database.tx() as conn:
+        shown = evidence.panel(conn, user, AS_OF)
+    # Then it is the kept check
+    assert shown == kept[0][1]
+
+
+def test_a_scoring_with_no_kept_check_is_measured_once_per_process(database):
+    from service.ties import evidence
+    from service.ties.scoring import score_user
+
+    # Given Ana's history scored as of 1 June 2026, its kept check gone (a scoring written
+    # before checks were kept)
+    user = write_history(database, "ana@north.example", history())
+    score_user(database, user, AS_OF)
+    with database.tx() as conn:
+        conn.execute("DELETE FROM accuracy_checks WHERE user_id = %s", (user,))
     with database.tx() as conn:
         # When the panel is asked for twice for that scoring
         first = evidence.panel(conn, user, AS_OF)
         again = evidence.panel(conn, user, AS_OF)
-    # Then it is the check as of that scoring, computed once
+        # Then it is the check as of that scoring, computed once, and the read wrote nothing
+        assert conn.execute("SELECT count(*) FROM accuracy_checks WHERE user_id = %s", (user,)).fetchone()[0] == 0
     assert first["as_of"] == "2026-06-01T00:00:00Z" and first["verdict"] == "ok"
     assert again is first
     assert first["summary"] == list(measure(history(), history(), CALLS, T_END).sentences)
+
+
+def test_a_check_goes_with_its_scoring(database):
+    from service.ties import evidence
+    from service.ties.scoring import score_user
+
+    # Given Ana scored as of 1 June 2026 and again a week later
+    user = write_history(database, "ana@north.example", history())
+    score_user(database, user, AS_OF)
+    later = AS_OF.replace(day=8)
+    score_user(database, user, later)
+    with database.tx() as conn:
+        # When the earlier scoring's snapshot is removed and a check is recorded again
+        conn.execute("DELETE FROM score_snapshots WHERE user_id = %s AND as_of = %s", (user, AS_OF))
+        evidence.record(conn, user, later)
+        kept = [r[0] for r in conn.execute("SELECT scored_at FROM accuracy_checks WHERE user_id = %s", (user,))]
+    # Then only the check of the scoring still kept remains
+    assert kept == [later]

@@ -146,6 +146,10 @@ def seed_user(db, email: str, n_people: int = 6, snapshots: bool = True) -> Seed
                                 Jsonb(t),
                             ),
                         )
+            conn.execute(
+                "INSERT INTO accuracy_checks (user_id, scored_at, payload) VALUES (%s, %s, %s)",
+                (user_id, AS_OF, Jsonb({"verdict": "few_ties", "summary": ["Too few ties to tell."]})),
+            )
         conn.execute(
             "INSERT INTO quarantine (user_id, account_id, ref, reason) VALUES (%s, %s, 'x1', 'no date')",
             (user_id, seeded.account_id),
