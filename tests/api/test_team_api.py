@@ -26,9 +26,9 @@ def crew(client):
         "ana@home.example",
         "Ana Ruiz",
         [
-            ("lee@acme.example", 82, "2026-10-02T10:00:00Z", True),
-            ("kim@acme.example", 45, "2026-09-14T10:00:00Z", True),
-            ("zoe@globex.example", 90, "2026-11-10T10:00:00Z", True),
+            ("lee@acme.example", 92, "2026-10-02T10:00:00Z", True),
+            ("kim@acme.example", 65, "2026-09-14T10:00:00Z", True),
+            ("zoe@globex.example", 96, "2026-11-10T10:00:00Z", True),
             ("faint@acme.example", 9, "2026-11-10T10:00:00Z", True),
         ],
     )
@@ -37,9 +37,9 @@ def crew(client):
         "bo@home.example",
         "Bo Chen",
         [
-            ("lee@acme.example", 74, "2026-11-20T10:00:00Z", True),
-            ("kim@acme.example", 71, "2026-06-01T10:00:00Z", False),
-            ("max@initech.example", 88, "2026-10-01T10:00:00Z", True),
+            ("lee@acme.example", 94, "2026-11-20T10:00:00Z", True),
+            ("kim@acme.example", 91, "2026-06-01T10:00:00Z", False),
+            ("max@initech.example", 98, "2026-10-01T10:00:00Z", True),
         ],
     )
     cy = mate(db, "cy@home.example", "Cy Diaz", [("lee@acme.example", 99, "2026-11-21T10:00:00Z", True)])
@@ -71,7 +71,7 @@ def test_who_knows_a_domain_ranks_by_band_then_recency_and_carries_only_band_and
     for k in body["known_by"]:
         assert set(k) == BAND_AND_MONTH and set(k["member"]) == MEMBER_KEYS
     # and nothing of the snapshot beyond band and month leaks anywhere in the answer
-    assert "secret" not in r.text and "cooling" not in r.text and "reciprocity" not in r.text
+    assert "secret" not in r.text and "one_sided" not in r.text and "reciprocity" not in r.text
 
 
 def test_who_knows_an_address_and_a_person_and_a_one_way_tie_has_no_month(client, crew):

@@ -44,8 +44,8 @@ def test_team_commands_end_to_end(kith, settings):
     # Given two users with snapshots that share acme.example
     db = kdb.Database(settings.database_url, min_size=1, max_size=2)
     try:
-        mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 60, "2026-10-02T10:00:00Z", True)])
-        mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 88, "2026-11-20T10:00:00Z", True)])
+        mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 65, "2026-10-02T10:00:00Z", True)])
+        mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 98, "2026-11-20T10:00:00Z", True)])
     finally:
         db.close()
     # When Ana creates a team and invites Bo, who joins and shares, as does Ana

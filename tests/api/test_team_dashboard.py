@@ -19,8 +19,8 @@ ORIGIN = "http://testserver"
 def world(settings):
     with TestClient(create_app(settings)) as client:
         db = client.app.state.db
-        ana = mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 60, "2026-10-02T10:00:00Z", True)])
-        bo = mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 88, "2026-11-20T10:00:00Z", True)])
+        ana = mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 65, "2026-10-02T10:00:00Z", True)])
+        bo = mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 98, "2026-11-20T10:00:00Z", True)])
         dee = mate(db, "dee@home.example", "Dee Park", [("lee@acme.example", 95, "2026-11-20T10:00:00Z", True)])
         out = mate(db, "out@else.example", "Out Sider")
         with db.tx() as conn:
