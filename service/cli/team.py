@@ -114,10 +114,9 @@ def who_knows(
     """Who on the team knows an address (with @), someone at a domain, or a person of yours."""
     if (query is None) == (person is None):
         raise KithError("Give an address, a domain or --person ID: exactly one.")
-    if person is not None:
-        asked = {"person": person}
-    else:
-        asked = {"address" if "@" in str(query) else "domain": query}
+    asked: dict[str, str | int | None] = {"person": person}
+    if query is not None:
+        asked = {"address" if "@" in query else "domain": query}
     _, _, found = _call(answers.who_knows, team, user=user, **asked)
     if as_json:
         return _print_json(found)
