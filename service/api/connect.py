@@ -256,7 +256,9 @@ def _answer(request: Request, status: int, title: str, text: str) -> Response:
 def _page(status: int, title: str, text: str, raw: bool = False) -> HTMLResponse:
     main = text if raw else f"<p>{html.escape(text)}</p>"
     body = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)} · Kith"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)} · Kith"
         "</title><link rel='stylesheet' href='/static/app.css'></head><body><main><section class='card'>"
         f"<h1>{html.escape(title)}</h1>{main}</section></main></body></html>"
     )

@@ -3,7 +3,8 @@ API (registered on the app in service.cli as the `team` group).
 
     kith team create NAME --user EMAIL            kith team invite TEAM ADDRESS --user EMAIL
     kith team join TOKEN --user EMAIL             kith team share TEAM --user EMAIL [--off]
-    kith team who-knows TEAM QUERY --user EMAIL   kith team org TEAM DOMAIN --user EMAIL
+    kith team who-knows TEAM (QUERY | --person ID) --user EMAIL
+    kith team org TEAM DOMAIN --user EMAIL
     kith team risk TEAM --user EMAIL              kith team intros TEAM --user EMAIL
     kith team ask TEAM MEMBER_ID CONTACT --user EMAIL [--note TEXT]
     kith team answer TEAM REQUEST_ID accept|decline --user EMAIL
@@ -101,14 +102,27 @@ def share(team: int, user: str = USER, off: bool = typer.Option(False, "--off", 
 
 
 @team_app.command("who-knows")
-def who_knows(team: int, query: str, user: str = USER, as_json: bool = JSON):
-    """Who on the team knows an address (with @) or someone at a domain."""
-    key = "address" if "@" in query else "domain"
-    _, _, found = _call(answers.who_knows, team, user=user, **{key: query})
+def who_knows(
+    team: int,
+    query: str | None = typer.Argument(None, help="An address (with @) or an organisation's domain."),
+    user: str = USER,
+    person: int | None = typer.Option(
+        None, "--person", help="A person of your own book instead, by id (person_id in `kith ties --json`)."
+    ),
+    as_json: bool = JSON,
+):
+    """Who on the team knows an address (with @), someone at a domain, or a person of yours."""
+    if (query is None) == (person is None):
+        raise KithError("Give an address, a domain or --person ID: exactly one.")
+    asked: dict[str, str | int | None] = {"person": person}
+    if query is not None:
+        asked = {"address" if "@" in query else "domain": query}
+    _, _, found = _call(answers.who_knows, team, user=user, **asked)
     if as_json:
         return _print_json(found)
     if not found["known_by"]:
-        out.print(terminal_text(f"Nobody who shares in team {team} knows {found['value']}."))
+        whom = f"person {found['value']}" if found["kind"] == "person" else found["value"]
+        out.print(terminal_text(f"Nobody who shares in team {team} knows {whom}."))
     for k in found["known_by"]:
         out.print(_known_line(k["member"]["name"], k["band"], k["month"]))
 

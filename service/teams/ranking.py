@@ -2,16 +2,29 @@
 
 A shared tie is a band and a month, nothing else:
 
-    band   3 strong (strength >= 70), 2 medium (>= 40), 1 weak (>= 15); weaker ties are
-           not shared at all (analytics/STATUS.md's tiers)
+    band   3 strong (strength >= 90), 2 medium (>= 60), 1 weak (>= 15), one band lower
+           when Kith flags the tie cooling or dormant; ties under 15 are not shared
     month  the first day of the month of the last two-way contact, or None when the
            snapshot's 180-day ledger shows no exchange in both directions
 
+The bands are the team's, not the member's own tiers (strong >= 70, medium >= 40): they
+rank teammates, so they are cut where the synthetic world's true strength (the two-way
+rate of the last 90 days, ingest/sandbox/world) changes class. On four teams of five
+worlds (seeds 2000-5004, not the ones tests/db/test_team_world.py measures) Kith strength
+read: true >= 55 -> 88..99 (p10..p90), true 25-40 -> 52..76, true < 15 -> 25..53, and
+cooling ties 63..90 whatever their true strength (a cooling tie is weaker now than its
+strength, which remembers a longer past, says). Hence 90 / 60, and a cooling or dormant
+tie one band down. Only the band leaves the member's data: the flag and the strength
+decide it and are not shared.
+
 A snapshot keeps the time of the last interaction of any kind; it is the month of the last
 two-way contact when the ledger shows the tie is two-way, and is withheld otherwise (a
-one-way tail after the last answer can make it a month late at worst).
+one-way tail after the last answer can make it later than the last two-way contact).
 
 Teammates are ranked by band, then by recency, then by user id so an answer is stable.
+Nothing finer orders them: the order of an answer is itself shared, so it may rest on
+band and month alone (two teammates equal on both are listed by user id, which says
+nothing about their ties).
 """
 
 from __future__ import annotations
@@ -21,7 +34,8 @@ from dataclasses import dataclass
 from datetime import date
 
 BANDS = {3: "strong", 2: "medium", 1: "weak"}
-BOUNDS = ((70.0, 3), (40.0, 2), (15.0, 1))
+BOUNDS = ((90.0, 3), (60.0, 2), (15.0, 1))
+FADING = frozenset(["cooling", "dormant"])  # Kith's flags of a tie weaker now than its strength
 # Personal mail providers are not organisations: no reach or key-person risk for them.
 PUBLIC_MAIL = frozenset(
     [
@@ -50,10 +64,13 @@ PUBLIC_MAIL = frozenset(
 TWO_WAY_KEYS = ("replies_by_you", "replies_by_them", "meetings_you_organised", "meetings_they_organised")
 
 
-def band_of(strength: float) -> int | None:
-    """The band of a strength, or None for a tie too weak to share."""
+def band_of(strength: float, flags: Iterable[str] | None = ()) -> int | None:
+    """The band of a tie of that strength and flags, or None for a tie too weak to share
+    (a cooling or dormant tie is one band lower: a weak one is then not shared)."""
     for bound, band in BOUNDS:
         if strength >= bound:
+            if FADING.intersection(flags or ()):
+                return band - 1 or None
             return band
     return None
 
@@ -97,12 +114,15 @@ class Share:
     month: date | None
 
 
-def shares_of(user_id: int, ties: Iterable[tuple[float, Iterable[str], str | None, Mapping | None]]) -> list[Share]:
+Tie = tuple[float, Iterable[str], str | None, Mapping | None, Iterable[str] | None]
+
+
+def shares_of(user_id: int, ties: Iterable[Tie]) -> list[Share]:
     """A member's shares from their stored ties (strength, addresses, last interaction,
-    ledger); an address in two ties keeps the stronger band."""
+    ledger, flags); an address in two ties keeps the stronger band."""
     best: dict[str, Share] = {}
-    for strength, addresses, last, ledger in ties:
-        band = band_of(float(strength))
+    for strength, addresses, last, ledger, flags in ties:
+        band = band_of(float(strength), flags)
         if band is None:
             continue
         month = month_of(last, ledger)

@@ -2,9 +2,10 @@
 by "who knows" (SQL; band and month are decided in ranking.py).
 
 What is read of a member is their latest score snapshot, and of each tie only its
-strength, addresses, time of last interaction and ledger (to tell a two-way tie); what is
-written is `team_shared_ties`: address, domain, band, month. Messages, subjects, counts,
-timelines, meetings, flags and other participants are never read here.
+strength, flags (a cooling or dormant tie is a band lower), addresses, time of last
+interaction and ledger (to tell a two-way tie); what is written is `team_shared_ties`:
+address, domain, band, month. Messages, subjects, counts, timelines, meetings and other
+participants are never read here, and the flags only to set the band.
 
 Rows exist only for members who share: turning sharing off and leaving delete them in the
 same transaction. Most reads also join `team_members ... AND sharing` (cheap with a
@@ -18,7 +19,7 @@ from .ranking import Share, domain_of, shares_of
 MAX_REACH = 500  # addresses listed for one organisation
 
 _LATEST_TIES = """
-SELECT s.strength, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger'
+SELECT s.strength, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger', s.flags
 FROM score_snapshots s
 WHERE s.user_id = %(u)s AND s.as_of = (SELECT max(as_of) FROM score_snapshots WHERE user_id = %(u)s)
   AND s.strength >= 15

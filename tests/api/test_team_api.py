@@ -26,9 +26,9 @@ def crew(client):
         "ana@home.example",
         "Ana Ruiz",
         [
-            ("lee@acme.example", 82, "2026-10-02T10:00:00Z", True),
-            ("kim@acme.example", 45, "2026-09-14T10:00:00Z", True),
-            ("zoe@globex.example", 90, "2026-11-10T10:00:00Z", True),
+            ("lee@acme.example", 92, "2026-10-02T10:00:00Z", True),
+            ("kim@acme.example", 65, "2026-09-14T10:00:00Z", True),
+            ("zoe@globex.example", 96, "2026-11-10T10:00:00Z", True),
             ("faint@acme.example", 9, "2026-11-10T10:00:00Z", True),
         ],
     )
@@ -37,9 +37,9 @@ def crew(client):
         "bo@home.example",
         "Bo Chen",
         [
-            ("lee@acme.example", 74, "2026-11-20T10:00:00Z", True),
-            ("kim@acme.example", 71, "2026-06-01T10:00:00Z", False),
-            ("max@initech.example", 88, "2026-10-01T10:00:00Z", True),
+            ("lee@acme.example", 94, "2026-11-20T10:00:00Z", True),
+            ("kim@acme.example", 91, "2026-06-01T10:00:00Z", False),
+            ("max@initech.example", 98, "2026-10-01T10:00:00Z", True),
         ],
     )
     cy = mate(db, "cy@home.example", "Cy Diaz", [("lee@acme.example", 99, "2026-11-21T10:00:00Z", True)])
@@ -71,7 +71,7 @@ def test_who_knows_a_domain_ranks_by_band_then_recency_and_carries_only_band_and
     for k in body["known_by"]:
         assert set(k) == BAND_AND_MONTH and set(k["member"]) == MEMBER_KEYS
     # and nothing of the snapshot beyond band and month leaks anywhere in the answer
-    assert "secret" not in r.text and "cooling" not in r.text and "reciprocity" not in r.text
+    assert "secret" not in r.text and "one_sided" not in r.text and "reciprocity" not in r.text
 
 
 def test_who_knows_an_address_and_a_person_and_a_one_way_tie_has_no_month(client, crew):
@@ -130,14 +130,17 @@ ROUTES = [
     ("GET", "/v1/team/{t}", None),
     ("GET", "/v1/team/{t}/who-knows?domain=acme.example", None),
     ("GET", "/v1/team/{t}/who-knows?address=lee@acme.example", None),
+    ("GET", "/v1/team/{t}/who-knows?person={p}", None),  # lee, as a person of the caller's own book
     ("GET", "/v1/team/{t}/orgs/acme.example", None),
     ("GET", "/v1/team/{t}/key-person-risk", None),
     ("GET", "/v1/team/{t}/introductions", None),
     ("POST", "/v1/team/{t}/introductions", {"member": 0, "contact": "lee@acme.example", "note": "hi"}),
     ("POST", "/v1/team/{t}/invitations", {"email": "new@x.example"}),
     ("PUT", "/v1/team/{t}/sharing", {"share": True}),
+    ("DELETE", "/v1/team/{t}/members/{m}", None),  # remove Bo
     ("DELETE", "/v1/team/{t}/members/me", None),
     ("POST", "/v1/team/{t}/introductions/{r}/accept", None),
+    ("POST", "/v1/team/{t}/introductions/{r}/decline", None),
 ]
 TEAM_ANSWERS = {"/who-knows", "/orgs/", "/key-person-risk", "/introductions"}
 
@@ -155,8 +158,13 @@ def test_isolation_on_every_route(client, crew, who):
     request_id = asked.json()["id"]
     caller = crew["out"] if who == "other_team" else crew[who]
     # "other_team": the outsider, member and sharer of their own team, asks about ours.
+    with client.app.state.db.tx() as conn:
+        own = conn.execute(
+            "SELECT person_id FROM person_addresses WHERE user_id = %s AND address = 'lee@acme.example'",
+            (caller.user_id,),
+        ).fetchone()[0]
     for method, template, body in ROUTES:
-        path = template.format(t=team, r=request_id)
+        path = template.format(t=team, r=request_id, p=own, m=bo.user_id)
         if body is not None and "member" in body:
             body = dict(body, member=ana.user_id)
         r = client.request(method, path, json=body, headers=caller.auth)
@@ -166,15 +174,36 @@ def test_isolation_on_every_route(client, crew, who):
             # A non-sharing member's own listing: empty
             assert r.status_code == 200 and r.json() == {"asked_of_me": [], "asked_by_me": []}
             continue
-        if who == "dee" and path.endswith("/invitations"):
-            assert r.status_code == 403, (path, r.text)
+        if who == "dee" and (path.endswith("/invitations") or f"/members/{bo.user_id}" in path):
+            assert r.status_code == 403, (path, r.text)  # a member, but not the owner
             continue
         assert r.status_code == 404, (who, method, path, r.status_code, r.text)
         assert "lee@" not in r.text.replace(path, "") or "No teammate" in r.text
+    # Nobody of them removed Bo or answered the request
+    assert _names(client.get(f"/v1/team/{team}/who-knows", params={"domain": ACME}, headers=ana.auth).json()) == [
+        "Bo Chen",
+        "Ana Ruiz",
+    ]
+    assert client.get(f"/v1/team/{team}/introductions", headers=ana.auth).json()["asked_of_me"][0]["status"] == (
+        "pending"
+    )
     # And the other team's own answers never include ours
     out = crew["out"]
     r = client.get(f"/v1/team/{crew['other']}/who-knows", params={"domain": ACME}, headers=out.auth)
     assert _names(r.json()) == ["Out Sider"]
+
+
+def test_a_sharing_member_cannot_look_up_a_teammates_person(client, crew):
+    # Given Bo's person for lee (his own book), when Ana (sharing) asks by that id
+    team, ana, bo = crew["team"], crew["ana"], crew["bo"]
+    with client.app.state.db.tx() as conn:
+        his = conn.execute(
+            "SELECT person_id FROM person_addresses WHERE user_id = %s AND address = 'lee@acme.example'",
+            (bo.user_id,),
+        ).fetchone()[0]
+    r = client.get(f"/v1/team/{team}/who-knows", params={"person": his}, headers=ana.auth)
+    # Then it is not found, and nothing of Bo's person is named
+    assert r.status_code == 404 and "lee@" not in r.text and "Bo" not in r.text
 
 
 def test_stopping_sharing_and_leaving_remove_a_member_at_once(client, crew):

@@ -44,8 +44,8 @@ def test_team_commands_end_to_end(kith, settings):
     # Given two users with snapshots that share acme.example
     db = kdb.Database(settings.database_url, min_size=1, max_size=2)
     try:
-        mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 60, "2026-10-02T10:00:00Z", True)])
-        mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 88, "2026-11-20T10:00:00Z", True)])
+        mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 65, "2026-10-02T10:00:00Z", True)])
+        mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 98, "2026-11-20T10:00:00Z", True)])
     finally:
         db.close()
     # When Ana creates a team and invites Bo, who joins and shares, as does Ana
@@ -77,3 +77,45 @@ def test_team_commands_end_to_end(kith, settings):
     assert [k["member"]["name"] for k in found["known_by"]] == ["Ana Ruiz"]
     refused = kith("risk", team, "--user", "bo@home.example", ok=False)
     assert f"No team {team}" in refused.stderr_text and "Traceback" not in refused.stderr_text
+
+
+def test_who_knows_a_person_of_your_own_book(kith, settings):
+    # Given Ana and Bo sharing in a team, each with lee@acme.example in their own book
+    db = kdb.Database(settings.database_url, min_size=1, max_size=2)
+    try:
+        ana = mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 65, "2026-10-02T10:00:00Z", True)])
+        bo = mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 98, "2026-11-20T10:00:00Z", True)])
+        with db.tx() as conn:
+            mine, his = (
+                conn.execute(
+                    "SELECT person_id FROM person_addresses WHERE user_id = %s AND address = 'lee@acme.example'",
+                    (m.user_id,),
+                ).fetchone()[0]
+                for m in (ana, bo)
+            )
+    finally:
+        db.close()
+    team = kith("create", "Sales", "--user", "ana@home.example").stdout.strip()
+    token = kith("invite", team, "bo@home.example", "--user", "ana@home.example").stdout.strip()
+    kith("join", token, "--user", "bo@home.example")
+    kith("share", team, "--user", "bo@home.example")
+    kith("share", team, "--user", "ana@home.example")
+    # When Ana asks by the id of her own person (as `kith ties --json` gives it)
+    found = json.loads(kith("who-knows", team, "--person", str(mine), "--user", "ana@home.example", "--json").stdout)
+    # Then the answer is the one for that person's addresses: Bo first, band and month only
+    assert found["kind"] == "person" and found["value"] == str(mine)
+    assert [(k["member"]["name"], k["band"], k["month"]) for k in found["known_by"]] == [
+        ("Bo Chen", "strong", "2026-11"),
+        ("Ana Ruiz", "medium", "2026-10"),
+    ]
+    for k in found["known_by"]:
+        assert set(k) == {"member", "band", "month"}
+    text = kith("who-knows", team, "--person", str(mine), "--user", "ana@home.example").stdout
+    assert text.splitlines()[0] == "Bo Chen: strong, last two-way contact 2026-11"
+    # And Bo's person id is not in Ana's book: refused plainly, nothing of Bo's is named
+    refused = kith("who-knows", team, "--person", str(his), "--user", "ana@home.example", ok=False)
+    assert refused.stderr_text == f"No person {his}." and "lee" not in refused.stderr_text
+    # Exactly one of a query and --person
+    both = kith("who-knows", team, "acme.example", "--person", str(mine), "--user", "ana@home.example", ok=False)
+    assert "exactly one" in both.stderr_text
+    assert "exactly one" in kith("who-knows", team, "--user", "ana@home.example", ok=False).stderr_text

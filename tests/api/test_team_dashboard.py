@@ -19,18 +19,22 @@ ORIGIN = "http://testserver"
 def world(settings):
     with TestClient(create_app(settings)) as client:
         db = client.app.state.db
-        ana = mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 60, "2026-10-02T10:00:00Z", True)])
-        bo = mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 88, "2026-11-20T10:00:00Z", True)])
+        ana = mate(db, "ana@home.example", "Ana Ruiz", [("lee@acme.example", 65, "2026-10-02T10:00:00Z", True)])
+        bo = mate(db, "bo@home.example", "Bo Chen", [("lee@acme.example", 98, "2026-11-20T10:00:00Z", True)])
         dee = mate(db, "dee@home.example", "Dee Park", [("lee@acme.example", 95, "2026-11-20T10:00:00Z", True)])
-        out = mate(db, "out@else.example", "Out Sider")
+        cy = mate(db, "cy@home.example", "Cy Diaz", [("lee@acme.example", 99, "2026-11-21T10:00:00Z", True)])
+        out = mate(db, "out@else.example", "Out Sider", [("lee@acme.example", 97, "2026-11-21T10:00:00Z", True)])
         with db.tx() as conn:
             team = membership.create_team(conn, ana.user_id, "Sales <Team>")
-            for m in (bo, dee):
+            for m in (bo, dee, cy):
                 membership.join(conn, team, m.user_id)
-            for m in (ana, bo):
+            for m in (ana, bo, cy):
                 membership.set_sharing(conn, team, m.user_id, True)
             rid = introductions.ask(conn, team, ana.user_id, bo.user_id, "lee@acme.example", "<script>x</script> hi")
-        yield client, {"ana": ana, "bo": bo, "dee": dee, "out": out, "team": team, "rid": rid}
+            membership.remove(conn, team, ana.user_id, cy.user_id)  # Cy shared, then was removed
+            rivals = membership.create_team(conn, out.user_id, "Rivals")  # another team, sharing lee too
+            membership.set_sharing(conn, rivals, out.user_id, True)
+        yield client, {"ana": ana, "bo": bo, "dee": dee, "cy": cy, "out": out, "team": team, "rid": rid}
 
 
 def _sign_in(client, who):
@@ -74,16 +78,21 @@ def test_search_and_answer_an_introduction(world):
     assert again.status_code == 403
 
 
-@pytest.mark.parametrize("who", ["dee", "out", "ana"])
+@pytest.mark.parametrize("who", ["dee", "cy", "out", "ana"])
 def test_isolation_of_the_team_page(world, who):
     client, w = world
     _sign_in(client, w[who])
     page = client.get("/team", params={"q": "lee@acme.example"})
     if who == "ana":
-        # Ana shares: she sees Bo and herself; but not the request asked of Bo
+        # Ana shares: she sees Bo and herself; but not the request asked of Bo, nor Cy (removed)
         assert "Bo Chen" in page.text and "asks to meet" not in page.text
+        assert "Cy Diaz" not in page.text and "Out Sider" not in page.text
+    elif who == "out":
+        # Another team's sharing member sees their own team only
+        assert "Out Sider" in page.text and "Bo Chen" not in page.text and "Ana Ruiz" not in page.text
+        assert "Sales" not in page.text and "asks to meet" not in page.text
     else:
-        # A member who does not share, and a stranger: no names, no bands, no request
+        # A member who does not share, and a removed member: no names, no bands, no request
         assert "Bo Chen" not in page.text and "strong" not in page.text and "asks to meet" not in page.text
     # Nobody but Bo can answer his request
     answer = client.post(

@@ -4,6 +4,7 @@ in every table, written straight into the schema so the API is tested on its own
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -184,12 +185,20 @@ def auth_header(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def free_port() -> int:
+    """A loopback port free now (for an app whose base URL must name its port beforehand)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @contextmanager
-def serve(app):
-    """Run the app under uvicorn on an ephemeral loopback port in a thread; yield its base URL."""
+def serve(app, port: int = 0):
+    """Run the app under uvicorn on a loopback port (an ephemeral one by default) in a
+    thread; yield its base URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

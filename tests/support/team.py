@@ -1,6 +1,9 @@
 """Team tests' world: users whose latest snapshot holds ties of chosen strengths, written
 straight into the schema (people, addresses, one snapshot), plus the team calls the tests
-repeat. A tie here is (address, strength, last interaction ISO, two-way?)."""
+repeat. A tie here is (address, strength, last interaction ISO, two-way?). Bands are the
+team's (service/teams/ranking.py): strong >= 90, medium >= 60, weak >= 15. Every tie is
+flagged one_sided_them (a flag that does not move the band), so an answer can be checked
+for leaking it."""
 
 from __future__ import annotations
 
@@ -58,7 +61,7 @@ def snapshot(conn, user_id: int, ties: list[tuple[str, float, str, bool]], as_of
             "strength": strength,
             "tier": "strong" if strength >= 70 else "medium" if strength >= 40 else "weak",
             "reciprocity": 12,
-            "flags": ["cooling"],
+            "flags": ["one_sided_them"],
             "last_interaction": last,
             "explanation": ["secret explanation 4 one-to-one meetings"],
             "ledger": ledger(two_way),
@@ -69,7 +72,7 @@ def snapshot(conn, user_id: int, ties: list[tuple[str, float, str, bool]], as_of
         }
         conn.execute(
             "INSERT INTO score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, flags, payload)"
-            " VALUES (%s, %s, %s, %s, %s, 12, '{cooling}', %s)",
+            " VALUES (%s, %s, %s, %s, %s, 12, '{one_sided_them}', %s)",
             (user_id, pid, as_of, strength, payload["tier"], Jsonb(payload)),
         )
     shares.refresh_user(conn, user_id)

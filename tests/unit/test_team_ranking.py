@@ -13,10 +13,19 @@ TWO_WAY = {"replies_by_them": 1}
 
 
 @pytest.mark.parametrize(
-    ("strength", "band"), [(100, 3), (70, 3), (69.9, 2), (40, 2), (39.9, 1), (15, 1), (14.9, None), (0, None)]
+    ("strength", "band"), [(100, 3), (90, 3), (89.9, 2), (60, 2), (59.9, 1), (15, 1), (14.9, None), (0, None)]
 )
-def test_bands_follow_the_tiers(strength, band):
+def test_bands_cut_strength_at_90_60_and_15(strength, band):
     assert ranking.band_of(strength) == band
+    assert ranking.band_of(strength, ["one_sided_you", "one_sided_them"]) == band
+
+
+@pytest.mark.parametrize(
+    ("strength", "flags", "band"),
+    [(95, ["cooling"], 2), (95, ["dormant", "one_sided_you"], 2), (70, ["cooling"], 1), (40, ["dormant"], None)],
+)
+def test_a_cooling_or_dormant_tie_is_a_band_lower(strength, flags, band):
+    assert ranking.band_of(strength, flags) == band
 
 
 def test_the_month_is_given_only_for_a_two_way_tie():
@@ -31,11 +40,16 @@ def test_the_month_is_given_only_for_a_two_way_tie():
 
 def test_shares_keep_only_addresses_and_the_best_band():
     ties = [
-        (80, ["Lee@Acme.example", "not-an-address"], "2026-09-01T00:00:00Z", TWO_WAY),
-        (45, ["lee@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY),
-        (10, ["weak@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY),
+        (95, ["Lee@Acme.example", "not-an-address"], "2026-09-01T00:00:00Z", TWO_WAY, []),
+        (65, ["lee@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, None),
+        (10, ["weak@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, []),
+        (92, ["kim@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["cooling"]),
+        (50, ["fading@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["dormant"]),
     ]
-    assert ranking.shares_of(7, ties) == [Share(7, "lee@acme.example", 3, date(2026, 9, 1))]
+    assert ranking.shares_of(7, ties) == [
+        Share(7, "kim@acme.example", 2, date(2026, 11, 1)),
+        Share(7, "lee@acme.example", 3, date(2026, 9, 1)),
+    ]
 
 
 def test_members_rank_by_band_then_recency_then_id():
