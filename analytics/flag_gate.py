@@ -15,8 +15,9 @@ shown when its measured ratio clears the bar on at least MIN_FLAGGED flagged tie
 for a ratio against an expected count, MIN_EXPECTED expected events).
 
 Why not per-user evidence (analytics/evidence.py): a person rarely has enough flagged ties
-to measure. With the rate test and 60 days of silence, 11 of 1,719 (person, date) pairs
-on the development data held 5 or more active flagged ties; a ratio over a handful of ties
+to measure. With the shipped cooling, 8 of 1,719 (person, date) pairs on the development
+data held 5 or more active flagged ties (the most: 6); no pair held 5 dormant ones (the
+most: 2); a ratio over a handful of ties
 is noise, and a gate on noise would switch flags on and off at random. What generalises is
 the criterion (the silence ratio over 8x comes from published work on tie decay, not from
 Enron), so the evidence the user sees (`kith backtest`) reports how the shown flags fared
