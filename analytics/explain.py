@@ -227,6 +227,18 @@ def silence_words(ratio: float, name: str | None = None) -> str | None:
     return f"Quiet for {shown}x your usual gap with {name or 'them'}"
 
 
+def flag_silence_words(ratio: float, days: float) -> str | None:
+    """The silence a cooling or dormant flag rests on (personal mail and meetings of at most
+    three others): "No personal mail or meeting with them for 75 days, 12x your usual gap"."""
+    if not np.isfinite(days):
+        return None
+    span = _span(days)
+    if not np.isfinite(ratio) or ratio < SILENCE_SHOWN or ratio >= SILENCE_CAP:
+        return f"No personal mail or meeting with them for {span}"
+    shown = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}"
+    return f"No personal mail or meeting with them for {span}, {shown}x your usual gap"
+
+
 def _monthly(rate: float) -> str:
     """A rate of two-way exchanges a month in words: "about 3 two-way exchanges a month",
     "about one two-way exchange every 10 months" (never "0.1 exchanges")."""

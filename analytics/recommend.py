@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from analytics.awaiting import Unanswered, Waiting
-from analytics.explain import guard_words, waiting_words
+from analytics.explain import SILENCE_CAP, SILENCE_SHOWN, flag_silence_words, guard_words, waiting_words
 from analytics.reciprocity import Reciprocity
 from analytics.rhythm import Rhythm
 
@@ -71,6 +71,9 @@ def _dormant_words(rh: Rhythm, i: int) -> tuple[str, str]:
         f"Quiet for {_plural(months, 'month')} after a close stretch "
         f"({_plural(int(rh.peak_days[i]), 'active day')} in its best three months)"
     )
+    ratio = float(rh.silence_ratio[i])
+    if np.isfinite(ratio) and SILENCE_SHOWN <= ratio < SILENCE_CAP:
+        reason += f", {ratio:.0f}x your usual gap"
     last = rh.last_contact[i] if rh.last_contact is not None else np.nan
     if not np.isfinite(last):
         lead = f"You were in close touch until {_month(rh.peak_end[i])} and have not been in touch for {_plural(months, 'month')}"
@@ -133,6 +136,9 @@ def candidates(
                 f"Cooling: {_plural(recent, 'active day')} in the last 90 days, against about "
                 f"{90 / max(rh.interval_days[i], 1):.0f} before"
             )
+            quiet = flag_silence_words(float(rh.silence_ratio[i]), float(rh.silence_days[i]))
+            if quiet:
+                reason += "; " + quiet[:1].lower() + quiet[1:]
             picks.append(Pick(i, "cooling", then * boost, reason, action))
         elif rh.dormant[i] and rh.revival[i] > 0:
             reason, action = _dormant_words(rh, i)

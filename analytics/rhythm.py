@@ -6,9 +6,18 @@ than the tie's own history predicts (a conditional binomial test of two Poisson 
 against everything seen in the 640 days before those 90 — two years in all), with
 Benjamini-Hochberg control of the false discovery rate across all of the user's ties,
 *and* the recent rate is at most half the rate of the year just before it (so a tie that
-faded long ago and has been steady since is not news). Dormant: a long silence (365 days
-by default) after a strong peak; the revival value says how much the tie was worth at its
-best and how long it has slept.
+faded long ago and has been steady since is not news). That rate test is `rate_drop`;
+`cooling` is the rate test on a tie that has also gone quiet: silent for more than
+COOLING_SILENCE times its own usual gap (the silence ratio, signals.silence_ratio) and for
+at least COOLING_QUIET_DAYS. Dormant: a long silence (DORMANT_DAYS) after a strong peak,
+also more than DORMANT_SILENCE times the tie's usual gap; the revival value says how much
+the tie was worth at its best and how long it has slept.
+
+Why the silence: on the Enron backtest (development people only), active ties that passed
+the rate test alone were in two-way touch in the next 90 days at 0.66x the rate of active
+unflagged ties (the issue's bar is 0.5); a tie that keeps writing at a lower pace does not
+go quiet. Those also silent > 8x their rhythm and >= 60 days: 0.25x. Whether a flag is
+shown at all is decided by analytics/flag_gate.py.
 """
 
 from __future__ import annotations
@@ -35,13 +44,16 @@ MIN_DROP = 0.5  # recent rate at most half the baseline rate (and a significant 
 MIN_BASELINE_DAYS = 12  # active days in the baseline year for a tie to be able to cool
 PEAK_BIN = 90 * DAY
 DORMANT_PEAK_DAYS = 6  # active days in the best quarter to call a silent tie dormant
-# On the Enron backtest (development people), active ties that passed the rate test kept
-# 0.59x the future two-way contact of active unflagged ones; those also quiet for more than
-# 3x their own rhythm kept 0.37-0.44x. The synthetic world's truth calls a tie at half its
-# old pace "cooling" even while in touch, so `cooling` stays the rate test and `quiet`
-# marks the cooling ties that also went silent (the one that clears the issue's bar).
-COOLING_SILENCE = 3.0
-DORMANT_SILENCE = 8.0  # quiet for more than 8x its rhythm: such ties usually end
+# Published work on tie persistence: ties quiet for more than ~8x their rhythm usually end.
+# Not tuned on Enron; the day floors are (analytics/flag_study.py has every variant tried).
+COOLING_SILENCE = 8.0  # cooling: silent for more than 8x the tie's usual gap ...
+COOLING_QUIET_DAYS = 60.0  # ... and for at least two months (the outcome is 90 days out)
+DORMANT_SILENCE = 8.0
+# 270 days, not a year: with a year, 29 ties were flagged in 19 months of 108 development
+# people (1.3 revivals expected at the average tie's rate, too few to measure); with 270
+# days, 80 (5.8 expected, none revived). The synthetic world's 24 dormant ties are found
+# either way, with no false one.
+DORMANT_DAYS = 270.0
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,8 @@ class Rhythm:
     baseline_days: np.ndarray  # active days in the baseline window
     baseline_span: np.ndarray  # length of the baseline window actually observed (days)
     p_cooling: np.ndarray
-    cooling: np.ndarray
-    quiet: np.ndarray  # cooling and silent for more than COOLING_SILENCE x its rhythm
+    cooling: np.ndarray  # rate_drop, and silent > COOLING_SILENCE x its rhythm and >= COOLING_QUIET_DAYS
+    rate_drop: np.ndarray  # the rate test alone (significant drop, at most half the year before)
     silence_days: np.ndarray
     silence_ratio: np.ndarray  # current silence / the tie's typical gap (signals.silence_ratio)
     peak_days: np.ndarray  # active days in the tie's best 90-day stretch
@@ -78,7 +90,7 @@ def benjamini_hochberg(p: np.ndarray, q: float = FDR) -> np.ndarray:
     return out
 
 
-def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: float = 365.0) -> Rhythm:
+def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: float = DORMANT_DAYS) -> Rhythm:
     k = frame.n_contacts
     # Personal rows only (direct mail or meetings with at most three others): group mail
     # keeps flowing while a friendship cools, and would hide it.
@@ -141,8 +153,8 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     ratio, _ = silence_ratio(frame, as_of, PERSONAL)
     ratio = np.nan_to_num(ratio, nan=np.inf)
     dormant = present & (silence >= dormant_days) & (peak >= DORMANT_PEAK_DAYS) & (ratio > DORMANT_SILENCE)
-    cooling = benjamini_hochberg(p) & dropped & ~dormant
-    quiet = cooling & (ratio > COOLING_SILENCE)
+    rate_drop = benjamini_hochberg(p) & dropped & ~dormant
+    cooling = rate_drop & (ratio > COOLING_SILENCE) & (np.nan_to_num(silence, nan=0.0) >= COOLING_QUIET_DAYS)
     strength_then = np.clip(peak / 24.0, 0, 1)  # two active days a week is as strong as it gets
     fade = np.exp(-np.maximum(np.nan_to_num(silence, nan=0.0) - dormant_days, 0) / (3 * 365.0))
     revival = np.where(dormant, np.round(100 * strength_then * fade), 0.0)
@@ -156,7 +168,7 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
         span,
         p,
         cooling,
-        quiet,
+        rate_drop,
         silence,
         ratio,
         peak,

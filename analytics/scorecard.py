@@ -7,7 +7,8 @@ beats baselines     share of egos whose Kith AUC is >= 0.02 above the best of th
 precision@10        share of each snapshot's ten top-scored ties in two-way contact after
 cooling ratio       future two-way rate of active ties flagged cooling / of active ties
                     not flagged (active: two-way contact in the 180 days before as_of)
-quiet cooling ratio the same for cooling ties also silent > 3x their rhythm
+rate-drop ratio     the same for the rate test alone (cooling before it also had to be
+                    silent > 8x its rhythm and >= 60 days; rhythm.py)
 dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
                     users' average tie at the same dates
 ECE                 expected calibration error of the 90-day probability, latest 3 dates
@@ -60,8 +61,8 @@ def measures(s: Scored) -> dict[str, Statistic]:
     out["cooling rate"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r])
     out["active unflagged rate"] = lambda r, c: _rate(y[r], active_clear[r])
     out["cooling ratio"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r]) / _rate(y[r], active_clear[r])
-    quiet_clear = s.active & ~s.quiet & ~s.dormant
-    out["quiet cooling ratio"] = lambda r, c: _rate(y[r], (s.quiet & s.active)[r]) / _rate(y[r], quiet_clear[r])
+    drop_clear = s.active & ~s.rate_drop & ~s.dormant
+    out["rate-drop ratio"] = lambda r, c: _rate(y[r], (s.rate_drop & s.active)[r]) / _rate(y[r], drop_clear[r])
     out["dormant ratio"] = lambda r, c: _dormant_ratio(y[r], s.dormant[r], _rows(s, r, c))
     latest = s.date >= s.n_dates - 3
     for m, p in s.prob.items():
@@ -108,8 +109,9 @@ def summarise(s: Scored, *, n_boot: int = 200) -> dict[str, Any]:
         "rows": int(len(s.label)),
         "base rate": round(float(s.label.mean()), 3),
         "cooling flagged (active)": int((s.cooling & s.active).sum()),
-        "quiet cooling (active)": int((s.quiet & s.active).sum()),
+        "rate drop (active)": int((s.rate_drop & s.active).sum()),
         "dormant flagged": int(s.dormant.sum()),
+        "dormant revived": int((s.dormant & s.label).sum()),
     }
     return out
 
@@ -156,7 +158,7 @@ def table(summary: dict[str, Any]) -> str:
         "cooling rate",
         "active unflagged rate",
         "cooling ratio",
-        "quiet cooling ratio",
+        "rate-drop ratio",
         "dormant ratio",
     ):
         lines.append(f"{name:24s} {fmt(summary[name])}")

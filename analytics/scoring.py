@@ -8,6 +8,7 @@ list of ties to deepen.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from collections.abc import Mapping, Sequence
 
@@ -15,8 +16,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.awaiting import Timeline
-from analytics.explain import explain, facts
+from analytics.explain import explain, facts, flag_silence_words
 from analytics.features import FEATURES, MODEL_FEATURES, Habits, habits_of, snapshot
+from analytics.flag_gate import shown
 from analytics.feedback_layer import fit_layer, labels_of, logit, sigmoid, word_lines
 from analytics.frame import DAY, Frame, build_frame
 from analytics.model import StrengthModel
@@ -122,6 +124,8 @@ def score_ties(
 
     rec = reciprocity(frame, t, now.present, share)
     rh = rhythm(frame, t, now.present)
+    # A flag whose claim failed its bar on the backtest is not shown, nor acted on (flag_gate.py).
+    rh = replace(rh, cooling=rh.cooling & shown("cooling"), dormant=rh.dormant & shown("dormant"))
     fx = facts(frame, t)
     base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
     met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0
@@ -176,6 +180,14 @@ def score_ties(
             i, now.X[i], contrib[i], fx, led, s, sb, contrib_before[i] if sb is not None else None, order=order[i]
         )
         rank, pick = picked.get(i, (None, None))
+        if rh.cooling[i] or rh.dormant[i]:
+            # The silence the flag was raised on (personal contact), not the feature's
+            # (any direct contact), so the two never show different numbers; a suggestion
+            # for the flag says it in its reason already.
+            lines = [line for line in lines if not line.startswith("Quiet for ")]
+            quiet = flag_silence_words(float(rh.silence_ratio[i]), float(rh.silence_days[i]))
+            if quiet and not (pick is not None and pick.kind in ("cooling", "dormant")):
+                lines.append(quiet)
         if i in words:
             lines.append(words[i])
         if pick is not None:

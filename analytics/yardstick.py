@@ -83,7 +83,7 @@ class EgoData:
     decayed: np.ndarray
     cooling: np.ndarray
     dormant: np.ndarray
-    quiet: np.ndarray  # cooling and silent past its rhythm (rhythm.COOLING_SILENCE)
+    rate_drop: np.ndarray  # the rate test alone (rhythm.Rhythm.rate_drop): cooling before the silence
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-row arrays for flag studies
 
 
@@ -119,7 +119,7 @@ def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoD
                 decayed=decayed_count(frame, t)[idx],
                 cooling=rh.cooling[idx],
                 dormant=rh.dormant[idx],
-                quiet=rh.quiet[idx],
+                rate_drop=rh.rate_drop[idx],
                 silence=rh.silence_days[idx],
                 interval=rh.interval_days[idx],
                 ratio=rh.silence_ratio[idx],
@@ -161,7 +161,7 @@ class Scored:
     active: np.ndarray
     cooling: np.ndarray
     dormant: np.ndarray
-    quiet: np.ndarray
+    rate_drop: np.ndarray
     score: dict[str, np.ndarray]  # method -> array
     prob: dict[str, np.ndarray]  # method -> P(two-way contact in the 90 days), where the method has one
     n_dates: int
@@ -255,7 +255,7 @@ class Study:
             active=cat("active").astype(bool),
             cooling=cat("cooling").astype(bool),
             dormant=cat("dormant").astype(bool),
-            quiet=cat("quiet").astype(bool),
+            rate_drop=cat("rate_drop").astype(bool),
             score={m: np.concatenate(v) for m, v in cols.items()},
             prob={m: np.concatenate(v) for m, v in probs.items()},
             n_dates=len(self.dates),

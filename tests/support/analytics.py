@@ -65,8 +65,8 @@ def small_world(seed: int = 0) -> list[Exchange]:
     ex: list[Exchange] = []
     ex += regular(1, every_days=3, start_days_ago=700, seed=seed)  # strong and steady
     ex += regular(2, every_days=14, start_days_ago=700, seed=seed)  # medium
-    ex += regular(3, every_days=4, start_days_ago=700, stop_days_ago=120, seed=seed)  # cooling
-    ex += regular(3, every_days=40, start_days_ago=119, seed=seed)
+    ex += regular(3, every_days=4, start_days_ago=700, stop_days_ago=120, seed=seed)  # cooling: slowed down,
+    ex += regular(3, every_days=40, start_days_ago=119, stop_days_ago=75, seed=seed)  # then went quiet
     ex += regular(4, every_days=3, start_days_ago=900, stop_days_ago=450, seed=seed)  # dormant
     ex += regular(5, every_days=5, start_days_ago=500, you_share=1.0, answered=0.3, seed=seed)
     ex += regular(6, every_days=5, start_days_ago=500, you_share=0.0, answered=0.3, seed=seed)

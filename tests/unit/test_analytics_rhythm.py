@@ -8,8 +8,8 @@ from analytics import Exchange
 from analytics.frame import build_frame
 from analytics.features import snapshot
 from analytics.reciprocity import reciprocity
-from analytics.rhythm import benjamini_hochberg, rhythm
-from tests.support.analytics import DAY, T_END, regular
+from analytics.rhythm import COOLING_QUIET_DAYS, COOLING_SILENCE, benjamini_hochberg, rhythm
+from tests.support.analytics import DAY, T_END, conversation, regular
 
 
 def test_benjamini_hochberg_step_up():
@@ -26,15 +26,35 @@ def flags_for(exchanges):
 
 
 def test_cooling_needs_a_significant_drop_against_its_own_baseline():
-    """Given a tie that went from every 4 days to every 40, then cooling; given a tie that
-    was always every 40 days, then not (its rate did not change)."""
+    """Given a tie that went from every 4 days to every 40, then its rate dropped
+    (rate_drop) but it is still in touch, so not cooling; given one that went from every 4
+    days to silent for 85 days (21x its rhythm), then cooling; given a tie that was always
+    every 40 days, or every 5, then neither (its rate did not change)."""
     ex = regular(1, every_days=4, start_days_ago=600, stop_days_ago=100)
     ex += regular(1, every_days=40, start_days_ago=99)
     ex += regular(2, every_days=40, start_days_ago=600)
     ex += regular(3, every_days=5, start_days_ago=600)
+    ex += regular(4, every_days=4, start_days_ago=600, stop_days_ago=100) + conversation(4, T_END - 85 * DAY)
     frame, rh, _ = flags_for(ex)
-    assert rh.cooling[frame.index_of(1)]
-    assert not rh.cooling[frame.index_of(2)] and not rh.cooling[frame.index_of(3)]
+    assert rh.rate_drop[frame.index_of(1)] and not rh.cooling[frame.index_of(1)]
+    assert rh.rate_drop[frame.index_of(4)] and rh.cooling[frame.index_of(4)]
+    for quiet in (2, 3):
+        assert not rh.rate_drop[frame.index_of(quiet)] and not rh.cooling[frame.index_of(quiet)]
+
+
+def test_cooling_needs_a_silence_long_against_the_ties_own_rhythm():
+    """Given a tie every 20 days that has been silent for 100 days (5x its gap: under
+    COOLING_SILENCE), then its rate dropped but it is not cooling; given a weekly tie silent
+    for 45 days (over 8x its gap, but under COOLING_QUIET_DAYS), then not cooling either;
+    the same tie silent for 65 days is."""
+    ex = regular(1, every_days=20, start_days_ago=700, stop_days_ago=100)
+    ex += regular(2, every_days=4, start_days_ago=600, stop_days_ago=45)
+    ex += regular(3, every_days=4, start_days_ago=600, stop_days_ago=65)
+    frame, rh, _ = flags_for(ex)
+    one, two, three = (frame.index_of(p) for p in (1, 2, 3))
+    assert rh.rate_drop[one] and 3 < rh.silence_ratio[one] < COOLING_SILENCE and not rh.cooling[one]
+    assert rh.rate_drop[two] and rh.silence_ratio[two] > COOLING_SILENCE and not rh.cooling[two]
+    assert rh.rate_drop[three] and rh.silence_days[three] >= COOLING_QUIET_DAYS and rh.cooling[three]
 
 
 def test_dormant_after_a_strong_peak_only():

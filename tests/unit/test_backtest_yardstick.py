@@ -125,10 +125,11 @@ def test_development_run_never_sees_a_lockbox_ego_or_month(small_run):
 def test_development_figures_hold_what_was_reached():
     """Given the 30 development egos at the ten monthly dates (the lockbox apart), when the
     yardstick runs, then Kith's figures are at least those reached for issue 15 (see
-    analytics/STATUS.md): ECE <= 0.03 on the latest three months (goal met), quiet cooling
-    at most half the future contact of comparable ties (goal met), and AUC clear of recency.
-    The issue's other goals (AUC 0.02 above the best baseline, precision@10 0.03 above the
-    decayed count, plain cooling <= 0.5) are not reached and not asserted."""
+    analytics/STATUS.md): ECE <= 0.03 on the latest three months (goal met), cooling (the
+    rate test and silent > 8x the tie's rhythm and >= 60 days) at most half the future
+    contact of comparable ties (goal met), and AUC clear of recency. The issue's other goals
+    (AUC 0.02 above the best baseline, precision@10 0.03 above the decayed count) are not
+    reached and not asserted; dormant is measured on more people in test_enron_backtest.py."""
     if not (DATA / "edges.csv").exists():
         pytest.skip("no Enron data")
     mail = lb.development_mail(messages(*load_edges(DATA)))
@@ -138,6 +139,6 @@ def test_development_figures_hold_what_was_reached():
     summary = summarise(study.evaluate(), n_boot=20)
     print("\n" + table(summary))
     assert summary["ece kith"][0] <= 0.03
-    assert summary["quiet cooling ratio"][0] <= 0.5
+    assert summary["cooling ratio"][0] <= 0.5 and summary["_counts"]["cooling flagged (active)"] >= 50
     assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
     assert summary["auc kith"][0] >= 0.85
