@@ -123,6 +123,13 @@ MODEL_FEATURES: tuple[str, ...] = (
     "inbound_recency",
 )
 assert set(MODEL_FEATURES) <= set(SIGNS)
+# What the feedback layer (feedback_layer.py) measures likeness of ties on: the model's
+# pace and volume features without the three decayed mail counts and inbound recency,
+# which repeat the volumes at other half-lives and would count mail volume four times in
+# the kernel's distance (with them, one of 80 unrelated ties moved 5.3 points on a label,
+# past the layer's 5-point bound in tests/unit/test_feedback_learning.py).
+LAYER_FEATURES: tuple[str, ...] = MODEL_FEATURES[:8]
+assert "mail_30" not in LAYER_FEATURES
 
 SHORT_HALF_LIFE = 30 * DAY
 LONG_HALF_LIFE = 180 * DAY

@@ -126,9 +126,10 @@ def test_development_figures_hold_what_was_reached():
     """Given the 30 development egos at the ten monthly dates (the lockbox apart), when the
     yardstick runs, then Kith's figures are at least those reached for issue 15 (see
     analytics/STATUS.md): ECE <= 0.03 on the latest three months (goal met), quiet cooling
-    at most half the future contact of comparable ties (goal met), and AUC clear of recency.
-    The issue's other goals (AUC 0.02 above the best baseline, precision@10 0.03 above the
-    decayed count, plain cooling <= 0.5) are not reached and not asserted."""
+    at most half the future contact of comparable ties (goal met), AUC clear of recency, and
+    the pooled and per-person AUC the additive prior reached (0.861 and 0.852; were 0.855 and
+    0.835). The issue's other goals (AUC 0.02 above the best baseline, precision@10 0.03
+    above the decayed count, plain cooling <= 0.5) are not reached and not asserted."""
     if not (DATA / "edges.csv").exists():
         pytest.skip("no Enron data")
     mail = lb.development_mail(messages(*load_edges(DATA)))
@@ -140,4 +141,5 @@ def test_development_figures_hold_what_was_reached():
     assert summary["ece kith"][0] <= 0.03
     assert summary["quiet cooling ratio"][0] <= 0.5
     assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
-    assert summary["auc kith"][0] >= 0.85
+    assert summary["auc kith"][0] >= 0.86
+    assert summary["person auc kith"][0] >= 0.85
