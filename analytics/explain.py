@@ -63,6 +63,9 @@ PHRASES = {  # what a feature means when it lowers the score, named in the chang
     "introductions_received": "fewer introductions from them",
     "two_way_kept": "a silence longer than the tie's pace",
     "contact_kept": "a silence longer than the tie's pace",
+    "mail_30": "less mail either way in the last weeks",
+    "mail_90": "less mail either way in the last months",
+    "mail_365": "less mail either way over the year",
 }
 
 

@@ -50,6 +50,9 @@ FEATURES: tuple[str, ...] = (
     "two_way_sustained",  # log1p monthly rate the tie has kept up over every recent window
     "two_way_kept",  # the same, with the silence since the last two-way event as one more window
     "contact_kept",  # the same on days with any direct contact (mail either way or a meeting)
+    "mail_30",  # log1p direct mail both ways, 1/recipients each, 30-day half-life
+    "mail_90",  # the same, 90-day half-life (the yardstick's decayed-count baseline)
+    "mail_365",  # the same, 365-day half-life
     # analytics/signals.py:
     "silence_ratio",
     "burstiness",
@@ -87,6 +90,11 @@ SIGNS: dict[str, int] = {
     "two_way_sustained": 1,
     "two_way_kept": 1,
     "contact_kept": 1,
+    "mail_30": 1,
+    "mail_90": 1,
+    "mail_365": 1,
+    # A message from the contact shortens it; one from the user leaves it as it was.
+    "inbound_recency": -1,
     "recency": -1,
     # More people in common, and more introductions either way: a contact's own message
     # to the user adds no co-participant and no introduction, so neither can fall.
@@ -95,10 +103,11 @@ SIGNS: dict[str, int] = {
     "introductions_received": 1,
 }
 # The few the model reads (issue 15): long-window rates that a tie keeping its rhythm holds
-# steady, capped by a silence longer than three of its beats, two plain volumes and the
-# days since the last two-way exchange. Chosen on the Enron yardstick *and* the synthetic
-# world together: recent-window counts, any-contact recency and the network signals lift
-# Enron but cost the world's Spearman (see analytics/STATUS.md for the measured lifts).
+# steady, capped by a silence longer than three of its beats, plain volumes, the days since
+# the last two-way exchange, decayed counts of direct mail at three half-lives (30, 90, 365
+# days) and the days since the contact last wrote. Chosen on the Enron yardstick *and* the
+# synthetic world together: any-contact recency and the network signals lift Enron but cost
+# the world's Spearman (see analytics/STATUS.md for the measured lifts).
 MODEL_FEATURES: tuple[str, ...] = (
     "days_since_two_way",
     "volume_long",
@@ -108,8 +117,19 @@ MODEL_FEATURES: tuple[str, ...] = (
     "two_way_sustained",
     "two_way_kept",
     "contact_kept",
+    "mail_30",
+    "mail_90",
+    "mail_365",
+    "inbound_recency",
 )
 assert set(MODEL_FEATURES) <= set(SIGNS)
+# What the feedback layer (feedback_layer.py) measures likeness of ties on: the model's
+# pace and volume features without the three decayed mail counts and inbound recency,
+# which repeat the volumes at other half-lives and would count mail volume four times in
+# the kernel's distance (with them, one of 80 unrelated ties moved 5.3 points on a label,
+# past the layer's 5-point bound in tests/unit/test_feedback_learning.py).
+LAYER_FEATURES: tuple[str, ...] = MODEL_FEATURES[:8]
+assert "mail_30" not in LAYER_FEATURES
 
 SHORT_HALF_LIFE = 30 * DAY
 LONG_HALF_LIFE = 180 * DAY
@@ -246,6 +266,8 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     days = unique_keys(c[engaged] * 100_000 + np.floor(age[engaged] / DAY).astype(np.int64))
     day_c, day_t = days // 100_000, as_of - (days % 100_000 + 0.5) * DAY
     X[:, F["contact_kept"]] = np.log1p(kept_rate(sustained_rate(day_t, day_c, as_of, first, k), day_t, day_c, as_of, k))
+    for name, half_life in (("mail_30", 30), ("mail_90", 90), ("mail_365", 365)):
+        X[:, F[name]] = vol(email & direct, w * _decay(age, half_life * DAY))
     X[:, F["volume_mutual"]] = np.minimum(X[:, F["volume_out"]], X[:, F["volume_in"]])
     last_side = []
     for towards in (OUT, IN):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
 from analytics.logistic import SignedLogisticRegression, _logit, _sigmoid, recalibration
+from analytics.monotone import basis, knots_of, shapes
 from analytics.signals import SIGNAL_SIGNS
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
@@ -48,6 +49,11 @@ class PriorSpec(TypedDict):
     coef: list[float]
     intercept: float
     calibration: Calibration
+    # Present for a monotone additive prior (analytics/monotone.py): each feature's ramp
+    # knots, `coef` then holds one coefficient per ramp, and `reference` each feature's
+    # shape at the training rows' mean (what contributions are measured from).
+    knots: NotRequired[list[list[float]]]
+    reference: NotRequired[list[float]]
     # Free-form facts about the fit (source, egos, row counts), only ever reported.
     meta: dict[str, Any]
 
@@ -67,6 +73,8 @@ class PriorModel:
         self.intercept_ = float(spec["intercept"])
         self.cal_x_ = np.asarray(spec["calibration"]["x"], float)
         self.cal_y_ = np.asarray(spec["calibration"]["y"], float)
+        self.knots_ = spec.get("knots")
+        self.reference_ = np.asarray(spec.get("reference", np.zeros(len(names))), float)
         self.meta = spec.get("meta", {})
 
     @classmethod
@@ -76,6 +84,9 @@ class PriorModel:
         return cls(json.loads(path.read_text()))
 
     def decision(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        if self.knots_ is not None:
+            additive: NDArray[np.float64] = shapes(X[:, self.cols_], self.knots_, self.coef_).sum(axis=1)
+            return additive + self.intercept_
         z: NDArray[np.float64] = ((X[:, self.cols_] - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
         return z
 
@@ -85,7 +96,10 @@ class PriorModel:
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         out = np.zeros_like(X, dtype=float)
-        out[:, self.cols_] = (X[:, self.cols_] - self.mean_) / self.scale_ * self.coef_
+        if self.knots_ is not None:
+            out[:, self.cols_] = shapes(X[:, self.cols_], self.knots_, self.coef_) - self.reference_
+        else:
+            out[:, self.cols_] = (X[:, self.cols_] - self.mean_) / self.scale_ * self.coef_
         return out
 
 
@@ -111,6 +125,45 @@ def prior_spec(
         "coef": logit.coef_[0].tolist(),
         "intercept": float(logit.intercept_[0]),
         "calibration": {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()},
+        "meta": meta,
+    }
+
+
+def additive_spec(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    train: np.ndarray,
+    meta: dict[str, Any],
+    features: tuple[str, ...],
+    C: float,
+    n_knots: int,
+) -> PriorSpec:
+    """A monotone additive prior (analytics/monotone.py): ramps cut at the training rows'
+    quantiles, sign-constrained logistic on them, isotonic calibration on the newer rows."""
+    from sklearn.isotonic import IsotonicRegression
+
+    Xf = X[:, [FEATURES.index(n) for n in features]]
+    knots = [knots_of(Xf[train, j], n_knots) for j in range(len(features))]
+    B = basis(Xf, knots)
+    signs = [SIGNS[n] if n in SIGNS else SIGNAL_SIGNS[n] for n in features]
+    per_ramp = [s for s, k in zip(signs, knots) for _ in range(max(len(k) - 1, 0))]
+    logit = SignedLogisticRegression(C=C, signs=per_ramp).fit(B[train], y[train], sample_weight=w[train])
+    coef = logit.coef_[0]
+    f = shapes(Xf, knots, coef)
+    reference = np.average(f[train], axis=0, weights=w[train])
+    cal = ~train
+    z = f[cal].sum(axis=1) + logit.intercept_[0]
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.001, y_max=0.999).fit(z, y[cal], sample_weight=w[cal])
+    return {
+        "features": list(features),
+        "mean": [0.0] * len(features),
+        "scale": [1.0] * len(features),
+        "coef": coef.tolist(),
+        "intercept": float(logit.intercept_[0]),
+        "calibration": {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()},
+        "knots": knots,
+        "reference": reference.tolist(),
         "meta": meta,
     }
 

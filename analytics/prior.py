@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,11 +26,14 @@ from analytics.corpus import Mail, ego_exchanges, load_edges, messages
 from analytics.features import FEATURES, MODEL_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
-from analytics.model import PRIOR_PATH, PriorSpec, _fit, base_pipeline, prior_spec
+from analytics.model import PRIOR_PATH, PriorSpec, _fit, additive_spec, base_pipeline, prior_spec
 from analytics.training import training_set
 
 CUTOFF = datetime(2001, 4, 1, tzinfo=timezone.utc)
-PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's (standardised) coefficients
+PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's coefficients
+# The prior is a monotone additive model (analytics/monotone.py): each feature's shape has
+# up to PRIOR_KNOTS linear pieces, cut at quantiles of the pooled rows (0: a linear prior).
+PRIOR_KNOTS = 6
 
 
 def training_rows(
@@ -73,6 +77,7 @@ def prior_from_rows(
     features: tuple[str, ...] = MODEL_FEATURES,
     calibration_share: float = 0.25,
     C: float | None = None,
+    knots: int = PRIOR_KNOTS,
 ) -> PriorSpec:
     """The prior spec from pooled training rows: the older snapshots fit the linear model,
     the newest `calibration_share` of them the isotonic curve."""
@@ -80,7 +85,6 @@ def prior_from_rows(
     cut = times[-max(1, int(round(len(times) * calibration_share)))]
     train, cal = t < cut, t >= cut
     cols = [FEATURES.index(n) for n in features]
-    pipe = _fit(base_pipeline(C=PRIOR_C if C is None else C, features=features), X[train][:, cols], y[train], w[train])
     meta = {
         **meta,
         "rows": int(len(y)),
@@ -89,7 +93,20 @@ def prior_from_rows(
         "train_rows": int(train.sum()),
         "calibration_rows": int(cal.sum()),
     }
+    if knots:
+        return additive_spec(X, y, w, train, meta, features, PRIOR_C if C is None else C, knots)
+    pipe = _fit(base_pipeline(C=PRIOR_C if C is None else C, features=features), X[train][:, cols], y[train], w[train])
     return prior_spec(pipe, X[cal], y[cal], w[cal], meta, features=features)
+
+
+def feature_effects(spec: PriorSpec) -> list[float]:
+    """Per feature: the coefficient of a linear prior, or the full rise (sum of its ramps'
+    coefficients) of an additive one."""
+    if "knots" not in spec:
+        return list(spec["coef"])
+    sizes = [max(len(k) - 1, 0) for k in spec["knots"]]
+    ends = np.cumsum([0] + sizes)
+    return [float(np.sum(spec["coef"][a:b])) for a, b in pairwise(ends.tolist())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = fit_prior(mail, [e for e in development_egos(range(184)) if e % 2 == 0])
     PRIOR_PATH.write_text(json.dumps(spec, indent=1) + "\n")
     print(f"wrote {PRIOR_PATH}: {spec['meta']}")
-    for name, coef in sorted(zip(spec["features"], spec["coef"]), key=lambda p: -abs(p[1])):
-        print(f"  {name:26s} {coef:+.3f}")
+    print("  each feature's effect on the score, lowest value to highest (logit units):")
+    for name, effect in sorted(zip(spec["features"], feature_effects(spec)), key=lambda p: -abs(p[1])):
+        print(f"  {name:26s} {effect:+.3f}")
     return 0
 
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from analytics.awaiting import Timeline
 from analytics.explain import explain, facts, flag_silence_words
-from analytics.features import FEATURES, MODEL_FEATURES, Habits, habits_of, snapshot
+from analytics.features import FEATURES, LAYER_FEATURES, Habits, habits_of, snapshot
 from analytics.flag_gate import shown
 from analytics.feedback_layer import fit_layer, labels_of, logit, sigmoid, word_lines
 from analytics.frame import DAY, Frame, build_frame
@@ -112,7 +112,7 @@ def score_ties(
     labels = labels_of(frame.contacts, feedback)
     words: dict[int, str] = {}
     if labels:  # the user's word: marked ties pinned, their likes moved (feedback_layer.py)
-        cols = [FEATURES.index(n) for n in MODEL_FEATURES]
+        cols = [FEATURES.index(n) for n in LAYER_FEATURES]
         doms = [(domains or {}).get(p) for p in frame.contacts.tolist()]
         layer = fit_layer(now.X[:, cols], logit(strength / 100.0), labels, doms)
         base_strength = strength

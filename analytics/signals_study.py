@@ -19,6 +19,7 @@ CANDIDATES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("silence ratio + burstiness", ("silence_ratio", "burstiness")),
     ("silence cap (two_way_kept)", ("two_way_kept",)),
     ("contact pace cap (contact_kept)", ("contact_kept",)),
+    ("decayed mail counts 30/90/365 d", ("mail_30", "mail_90", "mail_365")),
     ("recency (any contact)", ("recency",)),
     ("inbound recency", ("inbound_recency",)),
     ("attention share", ("attention_share",)),

@@ -113,3 +113,43 @@ def test_prior_carries_a_user_without_history():
     X[1, FEATURES.index("volume_long")] = 3.0
     p = model.predict_proba(X)[:, 1]
     assert p[1] > p[0]
+
+
+def _spread_rows(prior: PriorModel, n: int = 300, seed: int = 4) -> np.ndarray:
+    """Rows whose model features run over and past the prior's knots."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, len(FEATURES)))
+    for j, knots in zip(prior.cols_, prior.knots_ or [[0.0, 5.0]] * len(prior.cols_)):
+        X[:, j] = rng.uniform(min(knots) - 0.5, max(knots) + 0.5, n)
+    return X
+
+
+def test_shipped_prior_is_monotone_the_way_each_sign_says():
+    """Given the shipped (additive) prior, when one feature rises and the rest stay, then the
+    score moves only the way features.SIGNS allows: more contact never lowers it."""
+    prior = PriorModel.load()
+    assert prior is not None and prior.knots_ is not None
+    X = _spread_rows(prior)
+    for j, name in zip(prior.cols_, prior.features):
+        grid = np.linspace(X[:, j].min(), X[:, j].max(), 25)
+        for row in X[:10]:
+            rows = np.repeat(row[None, :], len(grid), axis=0)
+            rows[:, j] = grid
+            step = np.diff(prior.decision(rows)) * SIGNS[name]
+            assert np.all(step >= -1e-12), name
+
+
+def test_contributions_add_up_to_the_score():
+    """Given the additive prior and a user's model blended with it, then each row's
+    contributions sum to its score less one constant: explanations name what the score is
+    made of, not an approximation."""
+    prior = PriorModel.load()
+    X = _spread_rows(prior)
+    gap = prior.decision(X) - prior.contributions(X).sum(axis=1)
+    assert np.ptp(gap) < 1e-9
+    frame = build_frame(small_world(), T_END)
+    ts = training_set(frame, T_END)
+    model = StrengthModel().fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+    assert 0 < model.weight_ < 1
+    gap = model.decision_function(X) - model.contributions(X).sum(axis=1)
+    assert np.ptp(gap) < 1e-9

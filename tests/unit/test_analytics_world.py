@@ -28,10 +28,9 @@ from analytics.scoring import epoch
 world_mod = pytest.importorskip("ingest.sandbox.world")
 SEEDS = (3, 5, 7, 11, 13, 17)
 GOAL = 0.9
-# Issue 15 asks for Spearman >= 0.9 on all six seeds. Reached (analytics/STATUS.md): 0.913,
-# 0.919, 0.908, 0.936, 0.892, 0.902 for seeds 3, 5, 7, 11, 13, 17. Seed 13 is held to what
-# it reached, so a regression fails; its gap to the goal is reported, not hidden.
-REACHED = {13: 0.89}
+# Issue 15 asks for Spearman >= 0.9 on all six seeds. Reached with the additive prior
+# (analytics/STATUS.md): 0.921, 0.930, 0.909, 0.956, 0.915, 0.916 for seeds 3, 5, 7, 11, 13, 17.
+REACHED: dict[int, float] = {}
 FLAGS = ("cooling", "dormant", "one_sided_you", "one_sided_them")
 
 

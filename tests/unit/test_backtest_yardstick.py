@@ -127,9 +127,11 @@ def test_development_figures_hold_what_was_reached():
     yardstick runs, then Kith's figures are at least those reached for issue 15 (see
     analytics/STATUS.md): ECE <= 0.03 on the latest three months (goal met), cooling (the
     rate test and silent > 8x the tie's rhythm and >= 60 days) at most half the future
-    contact of comparable ties (goal met), and AUC clear of recency. The issue's other goals
-    (AUC 0.02 above the best baseline, precision@10 0.03 above the decayed count) are not
-    reached and not asserted; dormant is measured on more people in test_enron_backtest.py."""
+    contact of comparable ties (goal met), AUC clear of recency, and the pooled and
+    per-person AUC the additive prior reached (0.861 and 0.852; were 0.855 and 0.835). The
+    issue's other goals (AUC 0.02 above the best baseline, precision@10 0.03 above the
+    decayed count) are not reached and not asserted; dormant is measured on more people in
+    test_enron_backtest.py."""
     if not (DATA / "edges.csv").exists():
         pytest.skip("no Enron data")
     mail = lb.development_mail(messages(*load_edges(DATA)))
@@ -141,4 +143,5 @@ def test_development_figures_hold_what_was_reached():
     assert summary["ece kith"][0] <= 0.03
     assert summary["cooling ratio"][0] <= 0.5 and summary["_counts"]["cooling flagged (active)"] >= 50
     assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
-    assert summary["auc kith"][0] >= 0.85
+    assert summary["auc kith"][0] >= 0.86
+    assert summary["person auc kith"][0] >= 0.85
