@@ -2,12 +2,16 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Parallel when real servers are named (CI, .ci/run): most tests wait on PostgreSQL, Redis,
-# emulators and subprocesses, so three workers keep two cores busy. Tests are handed out one at
-# a time as a worker frees up (--maxschedchunk 1), and tests/conftest.py puts the slow ones
-# first, so the long ones start at once and the short ones fill in around them. With the
-# embedded servers the tests run one by one, so that only one process starts them.
+# emulators and subprocesses, so three workers keep two cores busy. With the embedded
+# servers the tests run one by one, so that only one process starts them.
 # `make test PYTEST_ARGS=-n0` runs them one by one anyway.
-PYTEST_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 3 --dist load --maxschedchunk 1,-n 0),-n 0)
+PYTEST_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 3,-n 0),-n 0)
+# The tests marked slow start worker processes, kill them and hold them to wall-clock limits:
+# one at a time. (Beside a second slow file, tests/workers/test_scale.py once saw a page
+# committed while pg_stat_activity named no holder of the account's lock: its audit read the
+# other test's database's lock, fixed in tests/support/scale.py. A run with the slow tests
+# beside the others on a machine at load 16 still had failures not yet looked into.)
+SLOW_ARGS ?= -n 0
 
 .PHONY: install browser demo test test-fast lint serve clean
 
@@ -36,17 +40,18 @@ lint: install
 	$(VENV)/bin/mypy
 
 # pytest's exit code 5 (no tests collected) is a failure of the suite, not a pass. `make lint`
-# runs beside the tests (its output is printed after them; a finding fails `make test`).
-# The slow tests (worker processes, emulators and kill -9 of their own) run in the same session
-# as the others: each holds its own database, Redis database and ports, and checks only its own
-# database's locks (test_scale once misread another test's lock on the same account id).
+# runs beside the first tests (its output is printed after them; a finding fails `make test`).
+# The tests marked slow start worker processes, emulators and kill -9 of their own and measure
+# what they did against wall-clock limits: they run after the others, one at a time.
 test: install browser
 	@lintlog=$$(mktemp); $(MAKE) --no-print-directory lint >$$lintlog 2>&1 & lint=$$!; \
-	  $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS) -m "not slow"; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; rc=1; fi; \
 	  wait $$lint; lrc=$$?; echo "--- make lint"; cat $$lintlog; rm -f $$lintlog; \
 	  if [ $$lrc -ne 0 ]; then echo "make lint failed"; fi; \
-	  [ $$rc -eq 0 ] && [ $$lrc -eq 0 ]
+	  $(VENV)/bin/pytest $(SLOW_ARGS) -m slow; rc2=$$?; \
+	  if [ $$rc2 -eq 5 ]; then echo "no slow tests were collected: failing"; rc2=1; fi; \
+	  [ $$rc -eq 0 ] && [ $$rc2 -eq 0 ] && [ $$lrc -eq 0 ]
 
 # The inner loop: everything but the tests marked slow (real-mail backtests, scale, crashes).
 test-fast: install

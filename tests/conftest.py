@@ -42,14 +42,6 @@ ENRON = SHARED / "data" / "enron-igraph"
 TEMPLATE = "kith_test_template"
 
 
-def pytest_collection_modifyitems(config, items):
-    """The tests marked slow first, in their order. `make test` hands tests to its workers one at
-    a time as each frees up (xdist's --maxschedchunk 1), so the long ones start at once and the
-    short ones fill in around them, rather than the last slow test starting when the rest are
-    done and running alone."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 def _with_dbname(url: str, name: str) -> str:
     conninfo = psycopg.conninfo.conninfo_to_dict(url)
     conninfo["dbname"] = name
