@@ -49,15 +49,23 @@ def rows_per_account(db) -> dict[int, int]:
         return dict(conn.execute("SELECT account_id, count(*) FROM interactions GROUP BY account_id").fetchall())
 
 
+# pg_locks lists the whole server's locks, and an advisory lock is keyed by its database too:
+# account 1 of another test's database (a second test running beside this one) takes a lock
+# with the same (LOCK_SPACE, 1) key. Without this condition a page committed here could be
+# matched with that other holder (a test process, application_name '') and reported unlocked.
+THIS_DATABASE = "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+
+
 def locks_held(db) -> dict[int, str]:
-    """Accounts whose sync lock is held now -> application_name of the holder."""
+    """Accounts whose sync lock is held now in this database -> application_name of the holder."""
     from service.sync import LOCK_SPACE
 
     with db.tx() as conn:
         return dict(
             conn.execute(
                 "SELECT l.objid::int, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objsubid = 2 AND l.granted",
+                "WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objsubid = 2 AND l.granted "
+                f"AND {THIS_DATABASE}",
                 (LOCK_SPACE,),
             ).fetchall()
         )
@@ -82,9 +90,10 @@ BEGIN
   -- Who holds this account's sync lock (service.sync.account_lock) while the page commits, and
   -- since when: the lock's connection stays idle after taking it, so its query_start is the
   -- moment the run began (pid alone is not a run: a pool hands the connection out again).
+  -- Only this database's locks: another database's account with the same id has the same key.
   SELECT l.pid, a.application_name, a.query_start INTO holder FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
    WHERE l.locktype = 'advisory' AND l.classid = %(space)s AND l.objid = NEW.account_id
-     AND l.objsubid = 2 AND l.granted;
+     AND l.objsubid = 2 AND l.granted AND %(this_database)s;
   INSERT INTO scale_page_audit (account_id, resource, app, holder_app, holder_pid, holder_since)
   VALUES (NEW.account_id, NEW.resource, current_setting('application_name'), holder.application_name,
           holder.pid, holder.query_start);
@@ -103,7 +112,7 @@ def install_audit(db) -> None:
     from service.sync import LOCK_SPACE
 
     with db.tx() as conn:
-        conn.execute(AUDIT.replace("%(space)s", str(LOCK_SPACE)))
+        conn.execute(AUDIT.replace("%(space)s", str(LOCK_SPACE)).replace("%(this_database)s", THIS_DATABASE))
 
 
 def audit(db) -> dict:
