@@ -56,12 +56,13 @@ def import_file(
     connector: Connector
     if kind == "mbox":
         from ingest.mbox import MboxConnector
-        from ingest.read_ahead import ReadAhead
+        from ingest.read_ahead import ProcessReadAhead
 
         # Pages of 2,000: a commit per page is most of the store's fixed cost. The next page
-        # is parsed while the last one is written (ReadAhead): a big mbox takes about the
-        # longer of the two, not their sum.
-        connector = ReadAhead(MboxConnector(path, resource=resource, own=own, page_size=MBOX_PAGE))
+        # is parsed in a process of its own while the last one is written (ProcessReadAhead):
+        # a big mbox takes about the longer of the two, not their sum, and parsing never
+        # holds the interpreter lock the store needs between round trips.
+        connector = ProcessReadAhead(MboxConnector(path, resource=resource, own=own, page_size=MBOX_PAGE))
     elif kind == "ics":
         from ingest.ics import IcsConnector
 
