@@ -85,7 +85,6 @@ class ReadAhead(Connector):
             reader.join()
 
 
-
 class ProcessReadAhead(Connector):
     """Wraps a connector; its pages are read in a separate process, about a page ahead.
 

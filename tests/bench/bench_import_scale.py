@@ -182,6 +182,7 @@ def backend_cpu(dbname: str) -> float:
             continue
     return total / os.sysconf("SC_CLK_TCK")
 
+
 TABLES = ("interactions", "participants")
 
 
