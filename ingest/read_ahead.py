@@ -150,7 +150,10 @@ class ProcessReadAhead(Connector):
 
 def _reader_main() -> None:
     """The reader process: every page to stdout, then an end marker (None), or the error."""
-    out = sys.stdout.buffer
+    # The pages go to a private copy of stdout; anything else printed here goes to stderr,
+    # so no stray line can corrupt the stream the consumer unpickles.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     inner, resource, cursor = pickle.load(sys.stdin.buffer)
     try:
         for page in inner.pages(resource, cursor):
