@@ -44,10 +44,10 @@ class Participant:
 
     # Pickled pages cross from the mbox reader process (ingest.read_ahead): the generated
     # slots state calls dataclasses.fields() per object, most of the cost of a page.
-    def __getstate__(self) -> tuple:
+    def __getstate__(self) -> tuple[Any, ...]:
         return (self.address, self.role, self.name, self.response)
 
-    def __setstate__(self, state: tuple) -> None:
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
         _set_state(self, _PARTICIPANT_FIELDS, state)
 
 
@@ -102,10 +102,10 @@ class Interaction:
         if self.headers:
             setter(self, "headers", tuple((k, clean_header(v)) for k, v in self.headers))
 
-    def __getstate__(self) -> tuple:
+    def __getstate__(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _INTERACTION_FIELDS)
 
-    def __setstate__(self, state: tuple) -> None:
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
         _set_state(self, _INTERACTION_FIELDS, state)
 
     def header(self, name: str) -> str | None:
@@ -120,7 +120,7 @@ _PARTICIPANT_FIELDS = tuple(f.name for f in fields(Participant))
 _INTERACTION_FIELDS = tuple(f.name for f in fields(Interaction))
 
 
-def _set_state(item: object, names: tuple[str, ...], state: tuple) -> None:
+def _set_state(item: object, names: tuple[str, ...], state: tuple[Any, ...]) -> None:
     # Values are stored as pickled: they were cleaned when the record was first built.
     for name, value in zip(names, state, strict=True):
         object.__setattr__(item, name, value)

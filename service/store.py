@@ -101,7 +101,23 @@ CREATE TEMP TABLE IF NOT EXISTS stage_interactions (
 ) ON COMMIT DELETE ROWS
 """
 
-_STAGE_TYPES = "text text timestamptz text text text text[] int4 bool text text[] bool bool text int4".split()
+_STAGE_TYPES = [
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "text[]",
+    "int4",
+    "bool",
+    "text",
+    "text[]",
+    "bool",
+    "bool",
+    "text",
+    "int4",
+]
 _PARTICIPANT_TYPES = ["int8", "int8", "text", "text", "text", "text"]
 
 _UPSERT = """
