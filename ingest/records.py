@@ -7,7 +7,7 @@ field for a body or an attachment, so none can be stored by mistake.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -41,6 +41,14 @@ class Participant:
         # Every connector builds Participants: cleaning here means none can forget it.
         object.__setattr__(self, "address", clean_id(self.address))
         object.__setattr__(self, "name", clean_name(self.name))
+
+    # Pickled pages cross from the mbox reader process (ingest.read_ahead): the generated
+    # slots state calls dataclasses.fields() per object, most of the cost of a page.
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.address, self.role, self.name, self.response)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        _set_state(self, _PARTICIPANT_FIELDS, state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +102,28 @@ class Interaction:
         if self.headers:
             setter(self, "headers", tuple((k, clean_header(v)) for k, v in self.headers))
 
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _INTERACTION_FIELDS)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        _set_state(self, _INTERACTION_FIELDS, state)
+
     def header(self, name: str) -> str | None:
         name = name.lower()
         for key, value in self.headers:
             if key == name:
                 return value
         return None
+
+
+_PARTICIPANT_FIELDS = tuple(f.name for f in fields(Participant))
+_INTERACTION_FIELDS = tuple(f.name for f in fields(Interaction))
+
+
+def _set_state(item: object, names: tuple[str, ...], state: tuple[Any, ...]) -> None:
+    # Values are stored as pickled: they were cleaned when the record was first built.
+    for name, value in zip(names, state, strict=True):
+        object.__setattr__(item, name, value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,10 @@ and people are refreshed after (`service.people.refresh_after`), as after a sync
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import psycopg
 
 from ingest.connector import Connector
 from ingest.errors import InputError
@@ -16,6 +19,11 @@ from .sync_store import AccountSyncStore
 
 
 MBOX_PAGE = 2000
+# After an import that wrote this many rows the planner is told of them (ANALYZE) before
+# people are refreshed: on tables that autovacuum has not analysed yet it guesses a handful
+# of rows and joins the whole mailbox in nested loops (at a million messages, minutes).
+ANALYZE_AFTER = 10_000
+log = logging.getLogger(__name__)
 
 
 def file_resource(kind: str, path: Path) -> str:
@@ -48,12 +56,13 @@ def import_file(
     connector: Connector
     if kind == "mbox":
         from ingest.mbox import MboxConnector
-        from ingest.read_ahead import ReadAhead
+        from ingest.read_ahead import ProcessReadAhead
 
         # Pages of 2,000: a commit per page is most of the store's fixed cost. The next page
-        # is parsed while the last one is written (ReadAhead): a big mbox takes about the
-        # longer of the two, not their sum.
-        connector = ReadAhead(MboxConnector(path, resource=resource, own=own, page_size=MBOX_PAGE))
+        # is parsed in a process of its own while the last one is written (ProcessReadAhead):
+        # a big mbox takes about the longer of the two, not their sum, and parsing never
+        # holds the interpreter lock the store needs between round trips.
+        connector = ProcessReadAhead(MboxConnector(path, resource=resource, own=own, page_size=MBOX_PAGE))
     elif kind == "ics":
         from ingest.ics import IcsConnector
 
@@ -63,8 +72,23 @@ def import_file(
     store = AccountSyncStore(db, account_id)
     if restart:
         store.reset(resource, "initial")
-    reports = refresh_after(db, user_id, lambda: run_sync(store, connector, progress=progress))
+
+    def run():
+        reports = run_sync(store, connector, progress=progress)
+        if sum(r.written for r in reports) >= ANALYZE_AFTER:
+            _analyze(db)
+        return reports
+
+    reports = refresh_after(db, user_id, run)
     if kind == "mbox":
         with db.tx() as conn:
             senders.learn_aliases(conn, user_id)
     return reports
+
+
+def _analyze(db: Database) -> None:
+    try:
+        with db.tx() as conn:
+            conn.execute("ANALYZE interactions, participants")
+    except psycopg.Error as exc:  # not the tables' owner, say: autovacuum will do it later
+        log.warning("interactions not analysed after the import: %s", type(exc).__name__)

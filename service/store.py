@@ -101,6 +101,25 @@ CREATE TEMP TABLE IF NOT EXISTS stage_interactions (
 ) ON COMMIT DELETE ROWS
 """
 
+_STAGE_TYPES = [
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "text[]",
+    "int4",
+    "bool",
+    "text",
+    "text[]",
+    "bool",
+    "bool",
+    "text",
+    "int4",
+]
+_PARTICIPANT_TYPES = ["int8", "int8", "text", "text", "text", "text"]
+
 _UPSERT = """
 INSERT INTO interactions (user_id, account_id, provider_id, resource, kind, occurred_at,
     thread_id, message_id, in_reply_to, refs, duration_s, all_day, status, labels,
@@ -158,10 +177,13 @@ def write_interactions(
         return 0
     interactions = _dedupe(interactions)
     with conn.cursor() as cur:
-        cur.execute(_STAGE)
-        # Rows of an earlier call in this transaction would otherwise be taken for this page's.
-        cur.execute("TRUNCATE stage_interactions")
+        # Rows of an earlier call in this transaction would otherwise be taken for this page's
+        # (TRUNCATE); both in one round trip.
+        cur.execute(_STAGE + "; TRUNCATE stage_interactions")
         with cur.copy("COPY stage_interactions FROM STDIN") as copy:
+            # Types given once: psycopg then skips choosing a dumper for every value. The
+            # headers are JSON text already, so they go as text (jsonb would quote them again).
+            copy.set_types(_STAGE_TYPES)
             for it in interactions:
                 copy.write_row(
                     (
@@ -192,6 +214,7 @@ def write_interactions(
             # An update may change recipients: its participants are written anew.
             cur.execute("DELETE FROM participants WHERE interaction_id = ANY(%s)", (updated,))
         with cur.copy("COPY participants (interaction_id, user_id, address, role, name, response) FROM STDIN") as copy:
+            copy.set_types(_PARTICIPANT_TYPES)
             for it in interactions:
                 row_id = ids[it.provider_id]
                 seen = set()

@@ -29,6 +29,9 @@ class AccountSyncStore:
         self.user_id = row[0]
         # An mbox holds a message once per label (Takeout): copies merge, see write_interactions.
         self.merge_copies = row[1] == "mbox"
+        # The own addresses a page of this store last committed: a page naming the same ones
+        # again (every page of a big import does) has nothing to add.
+        self._own_committed: tuple[str, ...] = ()
 
     def load(self, resource: str) -> ResourceState:
         with self.db.tx() as conn:
@@ -58,7 +61,8 @@ class AccountSyncStore:
                     "DELETE FROM interactions WHERE account_id = %s AND resource = %s AND sync_generation < %s",
                     (self.account_id, resource, generation),
                 ).rowcount
-            if page.own_addresses:
+            own_new = bool(page.own_addresses) and page.own_addresses != self._own_committed
+            if own_new:
                 add_own_addresses(conn, self.user_id, page.own_addresses, "provider")
             done, total = page.progress if page.progress else (None, None)
             conn.execute(
@@ -75,6 +79,8 @@ class AccountSyncStore:
                 """,
                 (self.account_id, resource, page.cursor, state, generation, done, total, done),
             )
+        if own_new:
+            self._own_committed = page.own_addresses
         return SyncReport(
             resource=resource, written=written, quarantined=q, removed=gone, pages=1, full_sync=page.full_sync
         )

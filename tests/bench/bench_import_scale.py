@@ -110,28 +110,83 @@ def stdlib_parse(path: Path) -> int:
 
 
 _CHILD = """
-import sys, time
+import os, sys, time
 from service.db import Database
 from service.imports import import_file
+from tests.bench.bench_import_scale import ChildrenPeak, backend_cpu
 
 def hwm_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 url, path, user_id = sys.argv[1], sys.argv[2], int(sys.argv[3])
+dbname = url.rsplit("dbname=", 1)[1].split()[0]
 db = Database(url, min_size=1, max_size=2)
 base = hwm_mb()
-started = time.perf_counter()
+watch = ChildrenPeak()
+started, cpu, pg = time.perf_counter(), os.times(), backend_cpu(dbname)
 import_file(db, user_id, "mbox", path, addresses=["me@example.com"])
-elapsed = time.perf_counter() - started
-print(elapsed, base, hwm_mb())
+elapsed, cpu_end = time.perf_counter() - started, os.times()
+cpu_s = sum(cpu_end[:4]) - sum(cpu[:4])  # this process and its children, all threads
+print(elapsed, base, hwm_mb(), cpu_s, backend_cpu(dbname) - pg, watch.stop())
 db.close()
 """
+
+
+class ChildrenPeak:
+    """Polls the peak RSS (VmHWM) of this process's children (the import's reader process)
+    twice a second; `stop()` gives the largest seen, in MB."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kb, self.done = 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        me = str(os.getpid())
+        while not self.done.wait(0.5):
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        if f.read().rsplit(")", 1)[1].split()[1] != me:
+                            continue
+                    with open(f"/proc/{pid}/status") as f:
+                        kb = next((int(x.split()[1]) for x in f if x.startswith("VmHWM:")), 0)
+                    self.peak_kb = max(self.peak_kb, kb)
+                except (OSError, IndexError, ValueError):
+                    continue
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        return self.peak_kb / 1024
+
+
+def backend_cpu(dbname: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving `dbname`, when the server
+    runs on this machine (read from /proc; 0 elsewhere). Only for reading the noisy machine:
+    the goal is judged on wall time."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                words = f.read().split()
+            if len(words) < 4 or not words[0].startswith(b"postgres:") or words[3] != dbname.encode():
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
 
 TABLES = ("interactions", "participants")
 
 
-def dump_and_reload(url: str, folder: Path) -> tuple[float, dict[str, int]]:
+def dump_and_reload(url: str, folder: Path) -> tuple[float, float, dict[str, int]]:
     """Dump the stored rows of the import's tables, empty them, and time COPYing them back."""
     import psycopg
 
@@ -143,16 +198,26 @@ def dump_and_reload(url: str, folder: Path) -> tuple[float, dict[str, int]]:
                     f.write(block)
         conn.execute("TRUNCATE participants, interactions CASCADE")
         conn.execute("CHECKPOINT")
-        started = time.perf_counter()
+        pid = conn.info.backend_pid
+        started, cpu = time.perf_counter(), _pid_cpu(pid)
         with conn.transaction():
             for table in TABLES:
                 with open(folder / f"{table}.copy", "rb") as f, conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
                     while block := f.read(1 << 20):
                         copy.write(block)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _pid_cpu(pid) - cpu
         for table in TABLES:
             counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    return elapsed, counts
+    return elapsed, cpu, counts
+
+
+def _pid_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
 
 
 def main() -> None:
@@ -185,11 +250,11 @@ def main() -> None:
                 cwd=ROOT,
                 check=True,
             ).stdout
-            ours, base_mb, peak_mb = (float(x) for x in out.split())
-            copy_s, counts = dump_and_reload(url, folder)
-            started = time.perf_counter()
+            ours, base_mb, peak_mb, ours_cpu, ours_pg, reader_mb = (float(x) for x in out.split())
+            copy_s, copy_pg, counts = dump_and_reload(url, folder)
+            started, cpu = time.perf_counter(), time.process_time()
             parsed = stdlib_parse(path)
-            parse_s = time.perf_counter() - started
+            parse_s, parse_cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             drop_database(server_url, url)
     bound = parse_s + copy_s
@@ -197,7 +262,14 @@ def main() -> None:
     print(f"ours (import_file: parse, identity, store): {ours:8.1f} s  {args.messages / ours:8.0f} msg/s")
     print(f"bound: stdlib parser {parse_s:.1f} s ({parsed} blocks) + raw COPY {copy_s:.1f} s = {bound:.1f} s")
     print(f"ratio ours / bound: {ours / bound:.2f}x (goal <= 1.4x)")
-    print(f"peak RSS of the import process: {peak_mb:.0f} MB (after imports {base_mb:.0f} MB) (goal <= 300 MB)")
+    print(
+        f"CPU (read with care; the goal is wall time): ours {ours_cpu:.1f} s in Python"
+        f" + {ours_pg:.1f} s in PostgreSQL; bound {parse_cpu:.1f} s parser + {copy_pg:.1f} s COPY in PostgreSQL"
+    )
+    print(
+        f"peak RSS of the import process: {peak_mb:.0f} MB (after imports {base_mb:.0f} MB), of its reader"
+        f" process {reader_mb:.0f} MB, together at most {peak_mb + reader_mb:.0f} MB (goal <= 300 MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -62,3 +62,74 @@ def test_a_consumer_that_stops_stops_the_reader():
     # Then the reader read no more than the depth allows, and its thread is gone
     assert inner.read <= 4
     assert threading.active_count() == before
+
+
+def _mbox(path, messages: int) -> None:
+    from tests.bench.bench_import_scale import generate
+
+    generate(path, messages)
+
+
+def test_a_reader_process_gives_the_connectors_pages_unchanged(tmp_path):
+    from datetime import datetime, timezone
+
+    from ingest.mbox import MboxConnector
+    from ingest.read_ahead import ProcessReadAhead
+
+    # Given an mbox of 3,000 messages read in pages of 500 (Takeout copies, Sent mail)
+    path = tmp_path / "a.mbox"
+    _mbox(path, 3000)
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    inner = MboxConnector(path, page_size=500, now=now, own=["me@example.com"])
+    # When read by a reader process, from the start and from a cursor
+    direct = list(inner.pages("mbox", None))
+    ahead = list(ProcessReadAhead(inner).pages("mbox", None))
+    resumed = list(ProcessReadAhead(inner).pages("mbox", direct[2].cursor))
+    # Then the pages are the connector's own: the same items, cursors and own addresses
+    assert len(direct) > 6
+    assert ahead == direct
+    assert resumed == direct[3:]
+
+
+def test_a_reader_process_raises_the_connectors_error_and_stops_with_its_consumer(tmp_path):
+    import os
+
+    from ingest.mbox import MboxConnector
+    from ingest.read_ahead import ProcessReadAhead
+
+    path = tmp_path / "b.mbox"
+    _mbox(path, 3000)
+    # Given a cursor that points at no message, When read ahead, Then the cursor has expired
+    with pytest.raises(CursorExpired):
+        list(ProcessReadAhead(MboxConnector(path, page_size=500)).pages("mbox", "17"))
+    # Given a consumer that takes one page and stops
+    pages = ProcessReadAhead(MboxConnector(path, page_size=100)).pages("mbox", None)
+    next(pages)
+    children = _children()
+    assert children
+    pages.close()
+    # Then its reader process is gone
+    assert not [pid for pid in children if os.path.exists(f"/proc/{pid}") and _alive(pid)]
+
+
+def _children() -> list[int]:
+    import os
+
+    me = str(os.getpid())
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == me:
+                    out.append(int(pid))
+        except OSError:
+            continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
