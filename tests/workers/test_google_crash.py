@@ -5,7 +5,7 @@ as the provider has them.
 
 Run as a module, this file is the worker: `python -m tests.workers.test_google_crash` syncs the
 account named by the environment and SIGKILLs itself after KITH_TEST_KILL_AFTER committed
-pages (0: never). The test also kills workers from outside at arbitrary moments.
+Gmail pages (0: never). The test also kills workers from outside at arbitrary moments.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def worker_main() -> None:
     pages = [0]
 
     def progress(resource, total, page):
+        if resource != "gmail":
+            return  # the calendar syncs first, in a page or two: the kills are in Gmail's pages
         pages[0] += 1
         if kill_after and pages[0] >= kill_after:
             os.kill(os.getpid(), signal.SIGKILL)  # right after a commit: nothing is flushed
@@ -194,4 +196,30 @@ def test_sigkill_during_full_and_incremental_sync_loses_and_duplicates_nothing(w
         assert '"phase": "incr"' in cursor_of(database, account_id)
     run_worker(env, kill_at_s=random.uniform(0.2, 1.0))
     assert run_worker(env) == 0
+    assert actual(database, account_id) == expected(emu)
+
+
+def stage_of(database, account_id) -> str | None:
+    import json
+
+    cursor = cursor_of(database, account_id)
+    return json.loads(cursor).get("stage") if cursor else None
+
+
+def test_sigkill_after_every_page_of_the_sent_stage_and_at_its_end_loses_nothing(worker_env, emu, database):
+    # Given a first sync that reads the user's sent mail of the last months first (60 ids a page)
+    env, account_id = worker_env
+    stages = []
+    # When a worker dies after every single committed page until the sync is past the sent
+    # stage and into the newest-first listing of everything (each restart resumes the cursor)
+    for _ in range(40):
+        assert run_worker(env, kill_after=1) == -signal.SIGKILL
+        stages.append(stage_of(database, account_id))
+        if stages[-1] == "all":
+            break
+    # ... and once more right after the change of stage, then the sync runs to its end
+    assert run_worker(env, kill_after=1) == -signal.SIGKILL
+    assert run_worker(env) == 0
+    # Then the sent stage took several pages, ended, and the store equals the mailbox
+    assert stages.count("sent") >= 2 and stages[-1] == "all", stages
     assert actual(database, account_id) == expected(emu)
