@@ -30,7 +30,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 
 from ingest.audience import own_forms
 from ingest.connector import Connector
@@ -158,9 +158,10 @@ class GoogleConnector(Connector):
     def _fetch(self, batch: list[Unit]) -> list[Item]:
         return self._fetch_dated(batch)[0]
 
-    def _fetch_dated(self, batch: list[Unit]) -> tuple[list[Item], dict[str, int]]:
-        """Fetch one batch of units: the items in the units' order, and Gmail's
-        internalDate (epoch ms) of every message fetched, by id."""
+    def _fetch_dated(self, batch: list[Unit], stored: Set[str] = frozenset()) -> tuple[list[Item], dict[str, int]]:
+        """Fetch one batch of units: the items in the units' order (but for the messages of
+        a thread that are in `stored`), and Gmail's internalDate (epoch ms) of every
+        message fetched, by id."""
         calls: dict[str, tuple[str, Callable[[], HttpRequest]]] = {}
         for index, (kind, key, _ids) in enumerate(batch):
             rid = f"{kind[0]}{index}"
@@ -179,9 +180,11 @@ class GoogleConnector(Connector):
                 continue
             messages = body.get("messages", []) if kind == "thread" else [body]
             dates.update((str(m.get("id")), millis(m.get("internalDate"))) for m in messages)
+            if kind == "thread":
+                messages = [m for m in messages if m.get("id") not in stored]
             items.extend(parse_message(m, own=own) for m in messages)
             if kind == "thread":
-                fetched = {m.get("id") for m in messages}
+                fetched = {m.get("id") for m in body.get("messages", [])}
                 items.extend(Removed(i) for i in ids if i not in fetched)
         return items, dates
 
@@ -200,29 +203,39 @@ class GoogleConnector(Connector):
                 "page_token": None,
                 "after": None,
                 "done_threads": [],
+                # What the sent stage stored, kept whole to the end of the full sync: the all
+                # stage never fetches these threads again, nor stores these messages twice.
+                "sent_threads": [],
+                "sent_ids": [],
                 "seen": 0,
                 "total": int(profile.get("messagesTotal") or 0) or None,
                 "covered_ms": None,
             }
         own = tuple(self._send_as())
         # Threads planned for a whole fetch in this run; the cursor keeps only those stored.
-        claimed = set(state["done_threads"])
+        state.setdefault("sent_threads", [])
+        state.setdefault("sent_ids", [])
+        claimed = set(state["done_threads"]) | set(state["sent_threads"])
+        sent_ids = set(state["sent_ids"])
         edge = SentEdge(state.get("horizon_ms"))
-        jobs = self._full_jobs(state.get("stage", "all"), state["page_token"], state.get("after"), claimed, edge)
+        jobs = self._full_jobs(
+            state.get("stage", "all"), state["page_token"], state.get("after"), claimed, sent_ids, edge
+        )
         for (listing, batch, last_of_listing), (items, dates) in self.calls.pipelined(jobs):
+            sent = listing["stage"] == "sent"
             for kind, key, ids in batch:
                 listing["covered"].update(listing["positions"][i] for i in ids)
                 listing["dates"].update((i, dates[i]) for i in ids if i in dates)
-                if kind == "thread":
+                if sent:
+                    state["sent_threads" if kind == "thread" else "sent_ids"].append(key)
+                elif kind == "thread":
                     state["done_threads"].append(key)
             while listing["prefix"] in listing["covered"]:
                 listing["prefix"] += 1
             state["done_threads"] = state["done_threads"][-KEEP_DONE_THREADS:]
             state["seen"] += sum(1 for i in items if not isinstance(i, Removed))
-            sent = listing["stage"] == "sent"
             if sent:
                 edge.saw(listing["dates"].values())
-                edge.fetched.update(dates)  # whole threads: their answers need no second fetch
             elif listing["prefix"]:
                 # Newest first: every message down to the stored prefix's last is in.
                 last = listing["dates"].get(listing["listed"][listing["prefix"] - 1][0])
@@ -256,12 +269,13 @@ class GoogleConnector(Connector):
             )
 
     def _full_jobs(
-        self, stage: str, token: str | None, after: str | None, claimed: set[str], edge: SentEdge
+        self, stage: str, token: str | None, after: str | None, claimed: set[str], sent_ids: set[str], edge: SentEdge
     ) -> Iterator[tuple[tuple[Listing, list[Unit], bool], Callable[[], tuple[list[Item], dict[str, int]]]]]:
         """Batches of the full listing, listing the next page as soon as the pipeline wants
         more work: ((listing, batch, last_of_listing), job) pairs. The "sent" stage lists the
         user's own mail newest first, whole threads, until it passes the horizon; the "all"
-        stage then lists everything newest first, skipping threads already fetched."""
+        stage then lists everything newest first, skipping threads already fetched, and the
+        messages the sent stage fetched alone (also inside a thread fetched later)."""
         while True:
             sent = stage == "sent"
             body = self.calls.call("gmail", "users.messages.list", partial(self._gmail_list, token, sent))
@@ -270,8 +284,9 @@ class GoogleConnector(Connector):
                 ids = [m for m, _ in listed]
                 if after in ids:  # else it is gone: the whole page again, stored rows are upserts
                     listed = listed[ids.index(after) + 1 :]
-            listed = [(m, t) for m, t in listed if t not in claimed and m not in edge.fetched]
-            units = self._plan(listed, threads_from=2)
+            listed = [(m, t) for m, t in listed if t not in claimed and m not in sent_ids]
+            # The sent stage fetches a reply's thread whole (the answers too, for one call).
+            units = plan(listed, threads_from=2, replies=sent)
             if not sent:
                 claimed.update(key for kind, key, _ in units if kind == "thread")
             listing: Listing = {
@@ -296,8 +311,8 @@ class GoogleConnector(Connector):
                     break
                 if sent:  # claimed only once asked for: the all stage fetches what was not
                     claimed.update(key for kind, key, _ in batch if kind == "thread")
-                    edge.fetched.update(i for _, _, ids in batch for i in ids)
-                yield (listing, batch, number == len(batches) - 1), partial(self._fetch_dated, batch)
+                    sent_ids.update(key for kind, key, _ in batch if kind == "message")
+                yield (listing, batch, number == len(batches) - 1), partial(self._fetch_dated, batch, sent_ids)
             if sent and (listing["next"] is None or edge.passed()):
                 listing["stop"] = True
                 stage, token, after = "all", None, None

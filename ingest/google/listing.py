@@ -38,7 +38,6 @@ class SentEdge:
     def __init__(self, horizon_ms: int | None) -> None:
         self.horizon_ms = horizon_ms
         self.oldest: int | None = None
-        self.fetched: set[str] = set()  # ids the sent stage fetched in this run
 
     def saw(self, dates: Iterable[int]) -> None:
         for value in dates:
@@ -63,9 +62,11 @@ def millis(value: Any) -> int:
     return ms if _EARLIEST_MS <= ms <= _LATEST_MS else 0
 
 
-def plan(listed: list[tuple[str, str]], threads_from: int) -> list[Unit]:
+def plan(listed: list[tuple[str, str]], threads_from: int, replies: bool = False) -> list[Unit]:
     """Work units in list order: ("thread", tid, ids) when `threads_from` or more ids
-    of one thread are listed together, else ("message", id, [id])."""
+    of one thread are listed together, else ("message", id, [id]). With `replies`, also
+    the thread of a listed id that is not its thread's first message (Gmail names a
+    thread after its first message): a thread of two or more, whole for one call."""
     by_thread: OrderedDict[str, list[str]] = OrderedDict()
     for message_id, thread_id in listed:
         by_thread.setdefault(thread_id or message_id, []).append(message_id)
@@ -74,7 +75,7 @@ def plan(listed: list[tuple[str, str]], threads_from: int) -> list[Unit]:
     for message_id, thread_id in listed:
         key = thread_id or message_id
         ids = by_thread[key]
-        if len(ids) >= threads_from:
+        if thread_id and (len(ids) >= threads_from or (replies and any(i != thread_id for i in ids))):
             if key not in emitted:
                 emitted.add(key)
                 units.append(("thread", key, ids))

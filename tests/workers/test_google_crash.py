@@ -223,3 +223,36 @@ def test_sigkill_after_every_page_of_the_sent_stage_and_at_its_end_loses_nothing
     # Then the sent stage took several pages, ended, and the store equals the mailbox
     assert stages.count("sent") >= 2 and stages[-1] == "all", stages
     assert actual(database, account_id) == expected(emu)
+
+
+def test_sigkill_in_the_newest_first_stages_stores_every_message_once(worker_env, emu, database):
+    """A first sync reads the user's sent mail first (whole threads), then everything newest
+    first, skipping what the sent stage stored. Killed in either stage, the restarted sync
+    must neither lose a message nor fetch and store one a second time (audit triggers count
+    every committed write of a row)."""
+    import json
+
+    from tests.support.scale import audit, install_audit
+
+    env, account_id = worker_env
+    install_audit(database)
+    # Given workers killed after a few committed pages each, and from outside at a random
+    # moment (inside a page's transaction), until the first sync has reached its end
+    kills: list[tuple[str, str]] = []  # (stage, phase) of the cursor after each kill
+    for n in range(60):
+        if n % 5 == 4:
+            code = run_worker(env, kill_at_s=random.uniform(0.3, 1.5))
+        else:
+            code = run_worker(env, kill_after=(1, 3, 2, 5)[n % 4])
+        state = json.loads(cursor_of(database, account_id) or "{}")
+        kills.append((state.get("stage"), state.get("phase")))
+        if code == 0 or state.get("phase") == "incr":
+            break
+    # When a worker then runs to the end, and the next round after it
+    assert run_worker(env) == 0
+    assert run_worker(env) == 0
+    # Then the kills came in both newest-first stages of the full sync
+    assert ("sent", "full") in kills and ("all", "full") in kills, kills
+    # and the store equals the mailbox, and no row was written twice
+    assert actual(database, account_id) == expected(emu)
+    assert audit(database)["rewritten"] == []
