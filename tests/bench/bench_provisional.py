@@ -54,7 +54,7 @@ from service.store import create_user, ensure_account
 from service.sync import ProvisionalWatch
 from service.sync_store import AccountSyncStore
 from service.ties.scoring import score_user
-from tests.scale_support import fresh_database
+from tests.support.scale import fresh_database
 
 YEARS = 15
 PER_SCALE = 26_808  # Google messages of seed 7 over fifteen years at scale 1 (measured)
