@@ -164,6 +164,9 @@ class Page:
     connector that made it. `complete` is True on the last page of a round; a full
     (re)sync that completes may then drop what it did not see (`full_sync=True`).
     `own_addresses` are addresses the source says are the user's (sendAs, account).
+    `covered_since`: on a newest-first full sync, every item of the resource that arrived
+    after this moment is stored once this page is (None: nothing is covered yet, or the
+    source does not read newest first).
     """
 
     items: tuple[Item, ...]
@@ -172,6 +175,7 @@ class Page:
     full_sync: bool = False
     own_addresses: tuple[str, ...] = ()
     progress: tuple[int, int | None] | None = None  # (done, total) when the source knows
+    covered_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,19 +65,35 @@ class AccountSyncStore:
             if own_new:
                 add_own_addresses(conn, self.user_id, page.own_addresses, "provider")
             done, total = page.progress if page.progress else (None, None)
+            # A newest-first full sync marks how far back the resource is whole; a finished
+            # one needs no mark. The first page of a full sync starts the backfill clock.
+            covered = page.covered_since if page.full_sync and not page.complete else None
             conn.execute(
                 """
                 INSERT INTO sync_state (account_id, resource, cursor, state, generation, items_seen,
-                    items_total, cursor_advanced_at)
-                VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, now())
+                    items_total, cursor_advanced_at, covered_since, backfill_started_at)
+                VALUES (%s, %s, %s, %s, %s, COALESCE(%s, 0), %s, now(), %s, CASE WHEN %s THEN now() END)
                 ON CONFLICT (account_id, resource) DO UPDATE SET cursor = EXCLUDED.cursor,
                     state = EXCLUDED.state, generation = EXCLUDED.generation,
                     items_seen = CASE WHEN %s::bigint IS NULL THEN sync_state.items_seen
                                       ELSE EXCLUDED.items_seen END,
                     items_total = COALESCE(EXCLUDED.items_total, sync_state.items_total),
-                    cursor_advanced_at = now(), last_error = NULL
+                    cursor_advanced_at = now(), last_error = NULL,
+                    covered_since = EXCLUDED.covered_since,
+                    backfill_started_at = COALESCE(sync_state.backfill_started_at, EXCLUDED.backfill_started_at)
                 """,
-                (self.account_id, resource, page.cursor, state, generation, done, total, done),
+                (
+                    self.account_id,
+                    resource,
+                    page.cursor,
+                    state,
+                    generation,
+                    done,
+                    total,
+                    covered,
+                    page.full_sync,
+                    done,
+                ),
             )
         if own_new:
             self._own_committed = page.own_addresses
@@ -89,7 +105,8 @@ class AccountSyncStore:
         with self.db.tx() as conn:
             conn.execute(
                 "INSERT INTO sync_state (account_id, resource, cursor, state) VALUES (%s, %s, NULL, %s) "
-                "ON CONFLICT (account_id, resource) DO UPDATE SET cursor = NULL, state = EXCLUDED.state",
+                "ON CONFLICT (account_id, resource) DO UPDATE SET cursor = NULL, state = EXCLUDED.state, "
+                "covered_since = NULL",
                 (self.account_id, resource, state),
             )
 

@@ -27,19 +27,20 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from datetime import datetime, timezone
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
-from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Set
 
 from ingest.audience import own_forms
 from ingest.connector import Connector
-from ingest.errors import CursorExpired
 from ingest.records import Item, Page, Removed
 
-from .calendar import parse_event
+from .calendar_pages import calendar_pages
 from .dispatch import Dispatcher
 from .gmail import METADATA_HEADERS, parse_message
-from .quota import GMAIL_COSTS, Quota
+from .listing import Listing, SentEdge, Unit, batches, load_cursor, millis, plan
+from .quota import Quota
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -51,22 +52,9 @@ LIST_PAGE = 500
 BATCH_CALLS = 50
 BATCH_UNITS = 250
 KEEP_DONE_THREADS = 5000
-
-# One fetch: ("thread", thread id, the listed ids in it) or ("message", id, [id]).
-Unit = tuple[Literal["thread", "message"], str, list[str]]
 Fetch = Callable[[], list[Item]]
-
-
-class _Listing(TypedDict):
-    """One messages.list page of a full sync, and how much of it is stored."""
-
-    token: str | None  # the page token that listed it
-    next: str | None  # its nextPageToken
-    after: str | None  # the id after which this run started on the page
-    listed: list[tuple[str, str]]  # (message id, thread id) still to fetch
-    positions: dict[str, int]  # message id -> its place in `listed`
-    covered: set[int]  # places fetched
-    prefix: int  # every place before this one is fetched
+SENT_PAGE = 50  # the sent stage lists in small pages: it stops at the horizon, a page or two late
+RECENT_DAYS = 180  # the months read first, whole: what provisional scores stand on
 
 
 class GoogleConnector(Connector):
@@ -84,7 +72,9 @@ class GoogleConnector(Connector):
         batch_units: int = BATCH_UNITS,
         sleep: Callable[[float], None] = time.sleep,
         address: str | None = None,
+        recent_days: int = RECENT_DAYS,
     ) -> None:
+        self.recent_days = recent_days
         self.transport = Transport(credentials, api_base)
         self.calendars = [c.strip() for c in calendars if c.strip()]
         self.quota = quota or Quota()
@@ -102,19 +92,20 @@ class GoogleConnector(Connector):
     # --- Connector ----------------------------------------------------------------
 
     def resources(self) -> list[str]:
-        return ["gmail"] + [f"calendar:{c}" for c in self.calendars]
+        # Calendars first (a few cheap pages): provisional scores then have the meetings too.
+        return [f"calendar:{c}" for c in self.calendars] + ["gmail"]
 
     def own_addresses(self) -> list[str]:
         return list(self._own)
 
     def pages(self, resource: str, cursor: str | None) -> Iterator[Page]:
         if resource == "gmail":
-            state = _load(cursor)
+            state = load_cursor(cursor)
             if state is None or state.get("phase") == "full":
                 return self._gmail_full(state)
             return self._gmail_incremental(state)
         if resource.startswith("calendar:"):
-            return self._calendar(resource.split(":", 1)[1], _load(cursor))
+            return calendar_pages(self.calls, self.transport, resource.split(":", 1)[1], load_cursor(cursor))
         raise ValueError(f"unknown resource {resource!r}")
 
     def close(self) -> None:
@@ -132,9 +123,14 @@ class GoogleConnector(Connector):
             userId="me", id=thread_id, format="metadata", metadataHeaders=list(METADATA_HEADERS)
         )
 
-    def _gmail_list(self, token: str | None) -> HttpRequest:
+    def _gmail_list(self, token: str | None, sent: bool = False) -> HttpRequest:
+        # labelIds works under the gmail.metadata scope (q does not); both list newest first.
         return self.transport.gmail_users("messages").list(
-            userId="me", maxResults=self.list_page, includeSpamTrash=True, **({"pageToken": token} if token else {})
+            userId="me",
+            maxResults=min(self.list_page, SENT_PAGE) if sent else self.list_page,
+            includeSpamTrash=True,
+            **({"labelIds": ["SENT"]} if sent else {}),
+            **({"pageToken": token} if token else {}),
         )
 
     def _send_as(self) -> list[str]:
@@ -154,41 +150,18 @@ class GoogleConnector(Connector):
         return self._forms
 
     def _plan(self, listed: list[tuple[str, str]], threads_from: int) -> list[Unit]:
-        """Work units in list order: ("thread", tid, ids) when `threads_from` or more ids
-        of one thread are listed together, else ("message", id, [id])."""
-        by_thread: OrderedDict[str, list[str]] = OrderedDict()
-        for message_id, thread_id in listed:
-            by_thread.setdefault(thread_id or message_id, []).append(message_id)
-        units: list[Unit] = []
-        emitted: set[str] = set()
-        for message_id, thread_id in listed:
-            key = thread_id or message_id
-            ids = by_thread[key]
-            if len(ids) >= threads_from:
-                if key not in emitted:
-                    emitted.add(key)
-                    units.append(("thread", key, ids))
-            else:
-                units.append(("message", message_id, [message_id]))
-        return units
+        return plan(listed, threads_from)
 
     def _batches(self, units: list[Unit]) -> list[list[Unit]]:
-        out: list[list[Unit]] = []
-        current: list[Unit] = []
-        cost = 0
-        for unit in units:
-            unit_cost = GMAIL_COSTS["users.threads.get" if unit[0] == "thread" else "users.messages.get"]
-            if current and (len(current) >= self.batch_calls or cost + unit_cost > self.batch_units):
-                out.append(current)
-                current, cost = [], 0
-            current.append(unit)
-            cost += unit_cost
-        if current:
-            out.append(current)
-        return out
+        return batches(units, self.batch_calls, self.batch_units)
 
     def _fetch(self, batch: list[Unit]) -> list[Item]:
-        """Fetch one batch of units; the items in the units' order."""
+        return self._fetch_dated(batch)[0]
+
+    def _fetch_dated(self, batch: list[Unit], stored: Set[str] = frozenset()) -> tuple[list[Item], dict[str, int]]:
+        """Fetch one batch of units: the items in the units' order (but for the messages of
+        a thread that are in `stored`), and Gmail's internalDate (epoch ms) of every
+        message fetched, by id."""
         calls: dict[str, tuple[str, Callable[[], HttpRequest]]] = {}
         for index, (kind, key, _ids) in enumerate(batch):
             rid = f"{kind[0]}{index}"
@@ -199,17 +172,21 @@ class GoogleConnector(Connector):
         bodies = self.calls.batch("gmail", calls)
         own = self._own_forms()
         items: list[Item] = []
+        dates: dict[str, int] = {}
         for index, (kind, _key, ids) in enumerate(batch):
             body = bodies.get(f"{kind[0]}{index}")
             if body is None:
                 items.extend(Removed(i) for i in ids)  # deleted since it was listed
-            elif kind == "thread":
+                continue
+            messages = body.get("messages", []) if kind == "thread" else [body]
+            dates.update((str(m.get("id")), millis(m.get("internalDate"))) for m in messages)
+            if kind == "thread":
+                messages = [m for m in messages if m.get("id") not in stored]
+            items.extend(parse_message(m, own=own) for m in messages)
+            if kind == "thread":
                 fetched = {m.get("id") for m in body.get("messages", [])}
-                items.extend(parse_message(m, own=own) for m in body.get("messages", []))
                 items.extend(Removed(i) for i in ids if i not in fetched)
-            else:
-                items.append(parse_message(body, own=own))
-        return items
+        return items, dates
 
     def _gmail_full(self, state: dict[str, Any] | None) -> Iterator[Page]:
         self.transport.ensure_token()
@@ -220,29 +197,57 @@ class GoogleConnector(Connector):
             self.address = self.address or str(profile.get("emailAddress", "")).lower() or None
             state = {
                 "phase": "full",
+                "stage": "sent",
+                "horizon_ms": int((time.time() - self.recent_days * 86_400) * 1000),
                 "history_id": int(profile["historyId"]),
                 "page_token": None,
                 "after": None,
                 "done_threads": [],
+                # What the sent stage stored, kept whole to the end of the full sync: the all
+                # stage never fetches these threads again, nor stores these messages twice.
+                "sent_threads": [],
+                "sent_ids": [],
                 "seen": 0,
                 "total": int(profile.get("messagesTotal") or 0) or None,
+                "covered_ms": None,
             }
         own = tuple(self._send_as())
         # Threads planned for a whole fetch in this run; the cursor keeps only those stored.
-        claimed = set(state["done_threads"])
-        jobs = self._full_jobs(state["page_token"], state.get("after"), claimed)
-        for (listing, batch, last_of_listing), items in self.calls.pipelined(jobs):
+        state.setdefault("sent_threads", [])
+        state.setdefault("sent_ids", [])
+        claimed = set(state["done_threads"]) | set(state["sent_threads"])
+        sent_ids = set(state["sent_ids"])
+        edge = SentEdge(state.get("horizon_ms"))
+        jobs = self._full_jobs(
+            state.get("stage", "all"), state["page_token"], state.get("after"), claimed, sent_ids, edge
+        )
+        for (listing, batch, last_of_listing), (items, dates) in self.calls.pipelined(jobs):
+            sent = listing["stage"] == "sent"
             for kind, key, ids in batch:
                 listing["covered"].update(listing["positions"][i] for i in ids)
-                if kind == "thread":
+                listing["dates"].update((i, dates[i]) for i in ids if i in dates)
+                if sent:
+                    state["sent_threads" if kind == "thread" else "sent_ids"].append(key)
+                elif kind == "thread":
                     state["done_threads"].append(key)
             while listing["prefix"] in listing["covered"]:
                 listing["prefix"] += 1
             state["done_threads"] = state["done_threads"][-KEEP_DONE_THREADS:]
             state["seen"] += sum(1 for i in items if not isinstance(i, Removed))
-            final = last_of_listing and listing["next"] is None
+            if sent:
+                edge.saw(listing["dates"].values())
+            elif listing["prefix"]:
+                # Newest first: every message down to the stored prefix's last is in.
+                last = listing["dates"].get(listing["listed"][listing["prefix"] - 1][0])
+                if last:  # 0: an unknown or impossible internalDate says nothing of coverage
+                    state["covered_ms"] = min(last, state.get("covered_ms") or last)
+            final = last_of_listing and listing["next"] is None and not sent
+            state["stage"] = listing["stage"]
             if final:
                 cursor = {"phase": "incr", "history_id": state["history_id"]}
+            elif last_of_listing and sent and (listing["next"] is None or listing["stop"]):
+                state.update(stage="all", page_token=None, after=None)
+                cursor = state
             elif last_of_listing:
                 state.update(page_token=listing["next"], after=None)
                 cursor = state
@@ -252,6 +257,7 @@ class GoogleConnector(Connector):
                     page_token=listing["token"], after=listing["listed"][prefix - 1][0] if prefix else listing["after"]
                 )
                 cursor = state
+            covered = state.get("covered_ms")
             yield Page(
                 items=tuple(items),
                 cursor=json.dumps(cursor),
@@ -259,24 +265,32 @@ class GoogleConnector(Connector):
                 full_sync=True,
                 own_addresses=own,
                 progress=(state["seen"], state["total"]),
+                covered_since=datetime.fromtimestamp(covered / 1000, timezone.utc) if covered else None,
             )
 
     def _full_jobs(
-        self, token: str | None, after: str | None, claimed: set[str]
-    ) -> Iterator[tuple[tuple[_Listing, list[Unit], bool], Fetch]]:
+        self, stage: str, token: str | None, after: str | None, claimed: set[str], sent_ids: set[str], edge: SentEdge
+    ) -> Iterator[tuple[tuple[Listing, list[Unit], bool], Callable[[], tuple[list[Item], dict[str, int]]]]]:
         """Batches of the full listing, listing the next page as soon as the pipeline wants
-        more work: ((listing, batch, last_of_listing), job) pairs."""
+        more work: ((listing, batch, last_of_listing), job) pairs. The "sent" stage lists the
+        user's own mail newest first, whole threads, until it passes the horizon; the "all"
+        stage then lists everything newest first, skipping threads already fetched, and the
+        messages the sent stage fetched alone (also inside a thread fetched later)."""
         while True:
-            body = self.calls.call("gmail", "users.messages.list", partial(self._gmail_list, token))
+            sent = stage == "sent"
+            body = self.calls.call("gmail", "users.messages.list", partial(self._gmail_list, token, sent))
             listed = [(m["id"], m.get("threadId", "")) for m in body.get("messages", [])]
             if after:
                 ids = [m for m, _ in listed]
                 if after in ids:  # else it is gone: the whole page again, stored rows are upserts
                     listed = listed[ids.index(after) + 1 :]
-            listed = [(m, t) for m, t in listed if t not in claimed]
-            units = self._plan(listed, threads_from=2)
-            claimed.update(key for kind, key, _ in units if kind == "thread")
-            listing: _Listing = {
+            listed = [(m, t) for m, t in listed if t not in claimed and m not in sent_ids]
+            # The sent stage fetches a reply's thread whole (the answers too, for one call).
+            units = plan(listed, threads_from=2, replies=sent)
+            if not sent:
+                claimed.update(key for kind, key, _ in units if kind == "thread")
+            listing: Listing = {
+                "stage": stage,
                 "token": token,
                 "next": body.get("nextPageToken"),
                 "after": after,
@@ -284,10 +298,25 @@ class GoogleConnector(Connector):
                 "positions": {m: i for i, (m, _) in enumerate(listed)},
                 "covered": set(),
                 "prefix": 0,
+                "dates": {},
+                "stop": False,
             }
             batches = self._batches(units) or [[]]
             for number, batch in enumerate(batches):
-                yield (listing, batch, number == len(batches) - 1), partial(self._fetch, batch)
+                if sent and edge.passed():
+                    # Past the horizon: the rest of the page waits for the all stage. An
+                    # empty batch closes the stage, so the cursor moves on with it.
+                    listing["stop"] = True
+                    yield (listing, [], True), partial(self._fetch_dated, [])
+                    break
+                if sent:  # claimed only once asked for: the all stage fetches what was not
+                    claimed.update(key for kind, key, _ in batch if kind == "thread")
+                    sent_ids.update(key for kind, key, _ in batch if kind == "message")
+                yield (listing, batch, number == len(batches) - 1), partial(self._fetch_dated, batch, sent_ids)
+            if sent and (listing["next"] is None or edge.passed()):
+                listing["stop"] = True
+                stage, token, after = "all", None, None
+                continue
             if listing["next"] is None:
                 return
             token, after = listing["next"], None
@@ -336,49 +365,6 @@ class GoogleConnector(Connector):
         for number, items in self.calls.pipelined(jobs):
             final = number == len(jobs) - 1
             yield Page(items=tuple(items) + (gone if final else ()), cursor=new if final else old, complete=final)
-
-    # --- Calendar -------------------------------------------------------------------
-
-    def _calendar(self, calendar_id: str, state: dict[str, Any] | None) -> Iterator[Page]:
-        self.transport.ensure_token()
-        resource = f"calendar:{calendar_id}"
-        sync_token = (state or {}).get("sync_token")
-        page_token = (state or {}).get("page_token")
-        full = sync_token is None
-        while True:
-            params: dict[str, str | int | bool] = {"calendarId": calendar_id, "singleEvents": True, "maxResults": 2500}
-            if page_token:
-                params["pageToken"] = page_token
-            if sync_token:
-                params["syncToken"] = sync_token
-            body = self.calls.call(
-                "calendar",
-                "events.list",
-                lambda: self.transport.events().list(**params),  # noqa: B023 - called at once
-                cursor_call=bool(sync_token or page_token),
-            )
-            tz = body.get("timeZone")
-            items = tuple(parse_event(e, calendar_id, tz, resource) for e in body.get("items", []))
-            page_token = body.get("nextPageToken")
-            if page_token:
-                cursor = {"page_token": page_token} if full else {"sync_token": sync_token}
-                yield Page(items=items, cursor=json.dumps(cursor), full_sync=full)
-                continue
-            next_sync = body.get("nextSyncToken")
-            yield Page(items=items, cursor=json.dumps({"sync_token": next_sync}), complete=True, full_sync=full)
-            return
-
-
-def _load(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        raise CursorExpired("unreadable cursor") from None
-    if not isinstance(state, dict):
-        raise CursorExpired("unreadable cursor")
-    return state
 
 
 __all__ = ["GoogleConnector"]

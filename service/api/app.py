@@ -26,7 +26,7 @@ from ..dashboard import views as dashboard
 from ..db import Database
 from ..digest import web as digest_links
 from ..jobs import Jobs, make_broker
-from . import accounts, connect, digest, docs, errors, insight, me, people, team, ties, uploads
+from . import accounts, connect, coverage, digest, docs, errors, insight, me, people, team, ties, uploads
 from .deps import known_query_only
 from .headers import SecurityHeaders, security_headers
 from .observability import Metrics, Middleware, StateCollector
@@ -117,7 +117,7 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
 
     # GET /v1/ties refuses unknown query parameters itself (ties.list_router).
     app.include_router(ties.list_router, responses=errors.documented(400, 401, 413, 422))
-    for module in (ties, people, accounts, digest, me, insight, uploads):
+    for module in (ties, people, accounts, digest, me, insight, uploads, coverage):
         app.include_router(
             module.router, responses=errors.documented(400, 401, 413, 422), dependencies=[Depends(known_query_only)]
         )

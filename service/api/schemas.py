@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 from pydantic.config import JsonDict
 
+from .coverage import CoverageOut
+
 
 Address = Annotated[
     str,
@@ -103,6 +105,7 @@ class TiePage(BaseModel):
         description="Set when your newest mail or meeting is more than 90 days old: the ties are then scored "
         "as of that day, not today, and this sentence says so.",
     )
+    coverage: CoverageOut | None = Field(None, description="Provisional or final, and on what mail.")
 
 
 class TimelineWeek(BaseModel):

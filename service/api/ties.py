@@ -20,7 +20,7 @@ from .. import auth
 from ..ties import as_of as moments, detail as td, feedback, horizon, pages
 from ..ties.cursor import BadCursor, Cursor
 from ..ties.snapshots import latest_as_of
-from . import query_model, snooze
+from . import coverage as coverage_api, query_model, snooze
 from .errors import documented
 from .deps import UNAUTHORIZED, Db, User, bearer, reading, refuse_unknown
 from .page_cache import PageCache
@@ -149,7 +149,9 @@ async def list_ties(
     except (BadCursor, ValueError) as exc:
         raise HTTPException(400, str(exc) if isinstance(exc, BadCursor) else "The cursor is not valid.") from None
     if body is not None:
-        return Response(body, media_type="application/json")
+        # Outside the page cache: the time left of a provisional snapshot moves.
+        extra = ',"coverage":' + await coverage_api.of_page(request, user, snap) + "}"
+        return Response(body[:-1] + extra.encode(), media_type="application/json")
     return await run_in_threadpool(_computed_page, request.app.state.db, user, query, pinned, wanted)
 
 
@@ -164,7 +166,12 @@ def _computed_page(db, user: int, query: pages.Query, pinned: Cursor | None, wan
     except BadCursor as exc:
         raise HTTPException(400, str(exc)) from None
     return TiePage(
-        items=[Tie(**t) for t in page], next_cursor=nxt, as_of=computed_at, source="computed", notice=seen.notice()
+        items=[Tie(**t) for t in page],
+        next_cursor=nxt,
+        as_of=computed_at,
+        source="computed",
+        notice=seen.notice(),
+        coverage=coverage_api.computed(db, user),
     )
 
 

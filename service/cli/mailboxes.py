@@ -64,7 +64,10 @@ def sync(user: str | None = typer.Option(None, "--user")):
             )
             continue
         try:
-            reports = run_with_progress(sync_account, rt.settings, rt.db, account_id)
+            # A first sync scores provisionally once the recent months are in (`kith ties` shows them).
+            reports = run_with_progress(
+                sync_account, rt.settings, rt.db, account_id, on_provisional=lambda uid: score_user(rt.db, uid)
+            )
         except AlreadySyncing as exc:
             err.print(terminal_text(exc))
             continue

@@ -99,12 +99,27 @@ def ties(
                 output.exclusions_table(out, rows)
             return
         result = list_ties(conn, user_id, as_of=parse_as_of(as_of), limit=limit)
+        note = _coverage_note(conn, user_id, parse_as_of(as_of))
+    if note:  # on stderr: `--json` stays the one document on stdout
+        err.print(f"Provisional: {terminal_text(note)}.")
     if as_json:
         print(json.dumps([public(t) for t in result]))
     else:
         output.ties_table(out, result, title=f"Ties of {user}")
         if as_of is None:
             print_notice(rt, user_id)
+
+
+def _coverage_note(conn, user_id: int, as_of) -> str | None:
+    from .. import coverage
+    from ..ties import as_of as moments
+    from ..ties.snapshots import pick_snapshot
+
+    moment = moments.to_utc(as_of)
+    snap = pick_snapshot(conn, user_id, moment)
+    if snap is None and moment is None:
+        return coverage.live(conn, user_id).note()  # computed from the mail stored now
+    return coverage.of_snapshot(conn, user_id, snap).note()
 
 
 def digest(
@@ -155,6 +170,8 @@ def digest(
         )
     elif outcome == "sent":
         err.print(f"sent the digest for the week of {label} to {terminal_text(user)}")
+    elif outcome == "provisional":
+        raise KithError("digest not sent: the scores are provisional until older mail has arrived")
     else:
         err.print(f"nothing to send for the week of {label}")
 

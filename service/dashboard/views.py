@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from .. import providers
+from .. import coverage, providers
 from ..account_health import account_health
 from ..ties import detail as td, evidence as tie_evidence, pages as tie_pages
 from ..ties.cursor import BadCursor, Cursor
@@ -110,6 +110,7 @@ def home(request: Request) -> Response:
         accounts = account_health(conn, user)
         evidence = tie_evidence.panel(conn, user, snap)
         mail = mail_panel(conn, user, request.query_params.get("as_of"))
+        coverage_note = (coverage.of_snapshot(conn, user, snap) if snap else coverage.live(conn, user)).note()
     plotted = [
         {
             "person_id": t["person_id"],
@@ -145,6 +146,7 @@ def home(request: Request) -> Response:
         tiers=list(charts.TIER_COLOURS),
         mail=mail,
         snooze_days=actions.SNOOZE_DAYS,
+        coverage_note=coverage_note,
     )
 
 

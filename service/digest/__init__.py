@@ -53,7 +53,10 @@ def send_digest(
 ) -> str:
     """Send the user's digest for `week` (default: this week, in their time zone).
 
-    Returns "sent", "already_sent" or "skipped". Without `force` it is idempotent: once per
+    Returns "sent", "already_sent", "skipped" or "provisional". Nothing is sent, forced or
+    not, while the scores are provisional (a first sync is still reading older mail): the
+    week is left open, so the schedule sends it once they are final. Without `force` it is
+    idempotent: once per
     user and week, nothing when the digest is off or snoozed, nothing when the week is
     quiet and the user chose quiet_mode 'skip'. `force` (the CLI's --send) ignores those
     choices, so a week the schedule skipped goes out when asked for; a week that already
@@ -70,6 +73,9 @@ def send_digest(
             target = inputs.week_start(week) if week else inputs.current_week(p, now)
             if target == inputs.current_week(p, now) and inputs.needs_scoring(p, now):
                 _score(db, user_id)
+            if _provisional(conn, user_id):
+                log.info("digest for user %s week %s held: scores are provisional", user_id, target)
+                return "provisional"
             secret = settings.secret()
 
             def render(conn, resend: int):
@@ -96,6 +102,12 @@ def send_digest(
         finally:
             if not conn.closed:
                 conn.autocommit = False
+
+
+def _provisional(conn, user_id: int) -> bool:
+    from .. import coverage
+
+    return coverage.latest(conn, user_id).provisional or coverage.live(conn, user_id).provisional
 
 
 def _score(db, user_id: int) -> None:

@@ -115,7 +115,8 @@ class Jobs:
 
         ctx = context.get()
         try:
-            run(ctx.settings, ctx.db, account_id)
+            # A first sync asks for provisional scores as soon as the recent months are in.
+            run(ctx.settings, ctx.db, account_id, on_provisional=self.rescore)
         except AlreadySyncing:
             log.info("account %s already syncing elsewhere; skipped", account_id)
             return

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 import analytics
 
-from .. import people
+from .. import coverage, people
 from ..teams import shares as team_shares
 from ..db import Database
 from . import evidence, horizon
@@ -42,6 +42,8 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
     Without `as_of`: now, or the day the user's mail ended when it ended long ago
     (horizon.py); snapshots taken past that end (all silence) are then replaced by it,
     so the latest snapshot is the one that says something.
+    While a first sync is still reading older mail the snapshot is marked provisional
+    (service.coverage).
     """
     with db.tx() as conn:
         people.refresh_people(conn, user_id)
@@ -55,6 +57,7 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
         conn.execute(f"DELETE FROM score_snapshots WHERE user_id = %s AND as_of {past} %s", (user_id, as_of))
         write_snapshot(conn, user_id, as_of, ties)
         team_shares.refresh_user(conn, user_id)  # teams the user shares with see this snapshot
+        coverage.remember(conn, user_id, as_of, coverage.live(conn, user_id))
     # "How right Kith has been on your mail" as of this scoring, measured now so that the
     # dashboard only reads it. The snapshot above is already committed: a failure here
     # leaves the panel to be measured when it is first read.

@@ -151,8 +151,8 @@ def test_a_history_id_of_another_account_is_refused_and_resynced(gsettings, data
             "UPDATE sync_state SET cursor = %s WHERE account_id = %s AND resource = 'gmail'",
             (f'{{"phase": "incr", "history_id": {foreign}}}', account),
         )
-    reports = sync(gsettings, database, account)
-    assert reports[0].full_sync and stored(database, account, "gmail") == emu.message_ids()
+    reports = {r.resource: r for r in sync(gsettings, database, account)}
+    assert reports["gmail"].full_sync and stored(database, account, "gmail") == emu.message_ids()
 
 
 def test_rate_limit_storms_and_5xx_are_retried_and_never_drop_anything(gsettings, database, account, emu):

@@ -151,6 +151,11 @@ def seed_user(db, email: str, n_people: int = 6, snapshots: bool = True) -> Seed
                 "INSERT INTO accuracy_checks (user_id, scored_at, payload) VALUES (%s, %s, %s)",
                 (user_id, AS_OF, Jsonb({"verdict": "few_ties", "summary": ["Too few ties to tell."]})),
             )
+            # The earlier scoring ran while the first sync was still reading older mail.
+            conn.execute(
+                "INSERT INTO score_coverage (user_id, as_of, covered_since) VALUES (%s, %s, %s)",
+                (user_id, EARLIER, EARLIER - timedelta(days=200)),
+            )
         conn.execute(
             "INSERT INTO quarantine (user_id, account_id, ref, reason) VALUES (%s, %s, 'x1', 'no date')",
             (user_id, seeded.account_id),

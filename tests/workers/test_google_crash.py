@@ -5,7 +5,7 @@ as the provider has them.
 
 Run as a module, this file is the worker: `python -m tests.workers.test_google_crash` syncs the
 account named by the environment and SIGKILLs itself after KITH_TEST_KILL_AFTER committed
-pages (0: never). The test also kills workers from outside at arbitrary moments.
+Gmail pages (0: never). The test also kills workers from outside at arbitrary moments.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def worker_main() -> None:
     pages = [0]
 
     def progress(resource, total, page):
+        if resource != "gmail":
+            return  # the calendar syncs first, in a page or two: the kills are in Gmail's pages
         pages[0] += 1
         if kill_after and pages[0] >= kill_after:
             os.kill(os.getpid(), signal.SIGKILL)  # right after a commit: nothing is flushed
@@ -195,3 +197,62 @@ def test_sigkill_during_full_and_incremental_sync_loses_and_duplicates_nothing(w
     run_worker(env, kill_at_s=random.uniform(0.2, 1.0))
     assert run_worker(env) == 0
     assert actual(database, account_id) == expected(emu)
+
+
+def stage_of(database, account_id) -> str | None:
+    import json
+
+    cursor = cursor_of(database, account_id)
+    return json.loads(cursor).get("stage") if cursor else None
+
+
+def test_sigkill_after_every_page_of_the_sent_stage_and_at_its_end_loses_nothing(worker_env, emu, database):
+    # Given a first sync that reads the user's sent mail of the last months first (60 ids a page)
+    env, account_id = worker_env
+    stages = []
+    # When a worker dies after every single committed page until the sync is past the sent
+    # stage and into the newest-first listing of everything (each restart resumes the cursor)
+    for _ in range(40):
+        assert run_worker(env, kill_after=1) == -signal.SIGKILL
+        stages.append(stage_of(database, account_id))
+        if stages[-1] == "all":
+            break
+    # ... and once more right after the change of stage, then the sync runs to its end
+    assert run_worker(env, kill_after=1) == -signal.SIGKILL
+    assert run_worker(env) == 0
+    # Then the sent stage took several pages, ended, and the store equals the mailbox
+    assert stages.count("sent") >= 2 and stages[-1] == "all", stages
+    assert actual(database, account_id) == expected(emu)
+
+
+def test_sigkill_in_the_newest_first_stages_stores_every_message_once(worker_env, emu, database):
+    """A first sync reads the user's sent mail first (whole threads), then everything newest
+    first, skipping what the sent stage stored. Killed in either stage, the restarted sync
+    must neither lose a message nor fetch and store one a second time (audit triggers count
+    every committed write of a row)."""
+    import json
+
+    from tests.support.scale import audit, install_audit
+
+    env, account_id = worker_env
+    install_audit(database)
+    # Given workers killed after a few committed pages each, and from outside at a random
+    # moment (inside a page's transaction), until the first sync has reached its end
+    kills: list[tuple[str, str]] = []  # (stage, phase) of the cursor after each kill
+    for n in range(60):
+        if n % 5 == 4:
+            code = run_worker(env, kill_at_s=random.uniform(0.3, 1.5))
+        else:
+            code = run_worker(env, kill_after=(1, 3, 2, 5)[n % 4])
+        state = json.loads(cursor_of(database, account_id) or "{}")
+        kills.append((state.get("stage"), state.get("phase")))
+        if code == 0 or state.get("phase") == "incr":
+            break
+    # When a worker then runs to the end, and the next round after it
+    assert run_worker(env) == 0
+    assert run_worker(env) == 0
+    # Then the kills came in both newest-first stages of the full sync
+    assert ("sent", "full") in kills and ("all", "full") in kills, kills
+    # and the store equals the mailbox, and no row was written twice
+    assert actual(database, account_id) == expected(emu)
+    assert audit(database)["rewritten"] == []

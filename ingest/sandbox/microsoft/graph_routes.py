@@ -128,7 +128,14 @@ def mail(emulator, request: Request, rest: list[str], mailbox: Mailbox, scopes: 
                 and (not select or set(select) & CONTENT)
             ):
                 select = [s for s in (select or sorted(MESSAGE_PROPERTIES)) if s not in CONTENT]
-            state = mailbox.start_round(collection, 0, {"s": select})
+            # Graph's message delta takes one $orderby, receivedDateTime desc (newest first);
+            # without it the order is not guaranteed (here: change order).
+            order = request.args.get("$orderby", "").strip()
+            if order and " ".join(order.split()).lower() != "receiveddatetime desc":
+                return graph_error(
+                    400, "ErrorInvalidParameter", "The only supported $orderby is 'receivedDateTime desc'."
+                )
+            state = mailbox.start_round(collection, 0, {"s": select, **({"o": "r"} if order else {})})
         size, headers = _page_size(request, emulator)
         items, after = mailbox.page(state, size)
     except StaleToken as exc:

@@ -156,7 +156,7 @@ class Mailbox:
     def page(self, state: dict, size: int, keep=lambda body: True) -> tuple[list[dict], dict | None]:
         """One page of the round `state`: the entries, and the state after them (None: done)."""
         collection, base, upto = state["c"], state["b"], state["u"]
-        after = tuple(state["k"]) if state.get("k") else (0, "")
+        after = tuple(state["k"]) if state.get("k") else None
         with self.lock:
             self.check(state, collection)
             changes: list[tuple[int, str, dict | None]] = [
@@ -170,16 +170,30 @@ class Mailbox:
                     for seq, item_id, c in self.tombstones
                     if c == collection and base < seq <= upto
                 ]
-            changes = sorted((c for c in changes if (c[0], c[1]) > after), key=lambda c: (c[0], c[1]))
+            key = _newest_first if state.get("o") == "r" and base == 0 else _in_change_order
+            changes = sorted((c for c in changes if after is None or key(c) > after), key=key)
             chunk = changes[:size]
             out = [
                 copy.deepcopy(body) if body is not None else {"id": item_id, "@removed": {"reason": "deleted"}}
                 for _, item_id, body in chunk
             ]
         if len(changes) > size:
-            last = chunk[-1]
-            return out, {**state, "k": [last[0], last[1]]}
+            return out, {**state, "k": list(key(chunk[-1]))}
         return out, None
+
+
+def _in_change_order(change: tuple[int, str, dict | None]) -> tuple:
+    return (change[0], change[1])
+
+
+def _newest_first(change: tuple[int, str, dict | None]) -> tuple:
+    """receivedDateTime descending, then id: the order of `$orderby=receivedDateTime desc`."""
+    stamp = (change[2] or {}).get("receivedDateTime") or ""
+    try:
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp() if stamp else 0.0
+    except (ValueError, OverflowError, OSError):
+        moment = 0.0  # a stamp only a fuzzer would seed: served last, like Graph's missing dates
+    return (-moment, change[1])
 
 
 def overlaps(event: dict, start: datetime, end: datetime) -> bool:

@@ -6,13 +6,13 @@ kept here, one row per (user, scoring moment), so a page load only reads it. Row
 the user (ON DELETE CASCADE) and are in the user's export.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
