@@ -156,6 +156,9 @@ class Snapshot:
     X: np.ndarray  # (n_contacts, n_features); rows of absent contacts are zeros
     last: np.ndarray  # last interaction time (nan if none)
     habits: Habits
+    # last two-way contact (an answer either way, or a meeting of at most SMALL people);
+    # nan if none
+    last_two_way: np.ndarray | None = None
 
 
 def _decay(age: np.ndarray, half_life: float) -> np.ndarray:
@@ -281,7 +284,14 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     for name, col in signal_columns(frame, as_of, habits.reply_hours_you).items():
         X[:, F[name]] = col
     X[~present] = 0.0
-    return Snapshot(as_of=as_of, present=present, X=X, last=np.where(present, last, np.nan), habits=habits)
+    return Snapshot(
+        as_of=as_of,
+        present=present,
+        X=X,
+        last=np.where(present, last, np.nan),
+        habits=habits,
+        last_two_way=np.where(present & ~never, last2, np.nan),
+    )
 
 
 def _overlap(frame: Frame, mask: np.ndarray, closeness: np.ndarray, present: np.ndarray, k: int) -> NDArray[np.float64]:

@@ -57,3 +57,4 @@ class TieScore:
     features: dict[str, float | None] = field(default_factory=dict)
     suggestion: str | None = None  # set when the tie is one to deepen
     deepen_rank: int | None = None
+    last_two_way: float | None = None  # epoch seconds of the last two-way contact (None: none yet)

@@ -170,6 +170,7 @@ def score_ties(
     before_l = strength_before.tolist()
     balance_l = rec.balance.tolist()
     last_l = now.last.tolist()
+    last2_l = (now.last_two_way if now.last_two_way is not None else np.full(len(now.last), np.nan)).tolist()
     contacts_l = frame.contacts.tolist()
     out: list[TieScore] = []
     for i in np.flatnonzero(now.present).tolist():
@@ -211,6 +212,7 @@ def score_ties(
                 features=feats,
                 suggestion=pick.suggestion if pick else None,
                 deepen_rank=rank,
+                last_two_way=None if last2_l[i] != last2_l[i] else last2_l[i],
             )
         )
     out.sort(key=_strongest_first)

@@ -56,6 +56,7 @@ TIE_EXAMPLE: JsonDict = {
     "suggestion": "Ana has started most of your exchanges lately; write first this week.",
     "deepen_rank": 1,
     "colleague": False,
+    "last_two_way": "2026-09-18T09:41:00Z",
 }
 
 
@@ -81,6 +82,11 @@ class Tie(BaseModel):
     suggestion: str | None = None
     deepen_rank: int | None = None
     colleague: bool = False
+    last_two_way: str | None = Field(
+        None,
+        description="ISO 8601, UTC: the last answer either way, or meeting of at most five people; "
+        "null when there has been none (or the scoring predates this field).",
+    )
 
 
 class TiePage(BaseModel):

@@ -17,9 +17,11 @@ strength, which remembers a longer past, says). Hence 90 / 60, and a cooling or 
 tie one band down. Only the band leaves the member's data: the flag and the strength
 decide it and are not shared.
 
-A snapshot keeps the time of the last interaction of any kind; it is the month of the last
-two-way contact when the ledger shows the tie is two-way, and is withheld otherwise (a
-one-way tail after the last answer can make it later than the last two-way contact).
+A snapshot keeps the time of the last two-way contact (`last_two_way`: an answer either
+way, or a meeting of at most five people), and the month is that time's. Snapshots written
+before it was kept have only the last interaction of any kind: for them the month is that
+one's when the ledger shows the tie is two-way, and is withheld otherwise (a one-way tail
+after the last answer can make it later than the last two-way contact).
 
 Teammates are ranked by band, then by recency, then by user id so an answer is stable.
 Nothing finer orders them: the order of an answer is itself shared, so it may rest on
@@ -89,15 +91,22 @@ def two_way(ledger: Mapping | None) -> bool:
     return _positive(ledger.get("messages_to_them")) and _positive(ledger.get("messages_from_them"))
 
 
-def month_of(last_interaction: str | None, ledger: Mapping | None) -> date | None:
-    """The month of the last two-way contact, from a stored tie's time and ledger."""
-    if not last_interaction or not two_way(ledger):
+def month_start(moment: str | None) -> date | None:
+    """The first day of the month of an ISO time ("2026-10-31T23:59:00Z" -> 2026-10-01)."""
+    if not moment:
         return None
     try:
-        year, month = int(last_interaction[0:4]), int(last_interaction[5:7])
-        return date(year, month, 1)
+        return date(int(moment[0:4]), int(moment[5:7]), 1)
     except (ValueError, TypeError):
         return None
+
+
+def month_of(last_interaction: str | None, ledger: Mapping | None) -> date | None:
+    """For a snapshot that did not keep the last two-way contact: the month of its last
+    interaction when the ledger shows the tie is two-way, else None."""
+    if not two_way(ledger):
+        return None
+    return month_start(last_interaction)
 
 
 def domain_of(address: str) -> str:
@@ -114,18 +123,23 @@ class Share:
     month: date | None
 
 
-Tie = tuple[float, Iterable[str], str | None, Mapping | None, Iterable[str] | None]
+# strength, addresses, last interaction, ledger, flags, and optionally the last two-way
+# contact and whether the snapshot kept it (older snapshots did not)
+Tie = tuple
 
 
 def shares_of(user_id: int, ties: Iterable[Tie]) -> list[Share]:
     """A member's shares from their stored ties (strength, addresses, last interaction,
     ledger, flags); an address in two ties keeps the stronger band."""
     best: dict[str, Share] = {}
-    for strength, addresses, last, ledger, flags in ties:
+    for strength, addresses, last, ledger, flags, *kept in ties:
         band = band_of(float(strength), flags)
         if band is None:
             continue
-        month = month_of(last, ledger)
+        if len(kept) == 2 and kept[1]:
+            month = month_start(kept[0])
+        else:
+            month = month_of(last, ledger)
         for raw in addresses or ():
             address = str(raw).strip().lower()
             if "@" not in address or len(address) > 320:

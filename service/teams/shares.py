@@ -19,7 +19,8 @@ from .ranking import Share, domain_of, shares_of
 MAX_REACH = 500  # addresses listed for one organisation
 
 _LATEST_TIES = """
-SELECT s.strength, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger', s.flags
+SELECT s.strength, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger', s.flags,
+       s.payload->>'last_two_way', s.payload ? 'last_two_way'
 FROM score_snapshots s
 WHERE s.user_id = %(u)s AND s.as_of = (SELECT max(as_of) FROM score_snapshots WHERE user_id = %(u)s)
   AND s.strength >= 15

@@ -53,6 +53,8 @@ FIELDS: tuple[Field, ...] = (
     Field("suggestion", lambda s, p: s.suggestion, "s.payload->'suggestion'"),
     Field("deepen_rank", lambda s, p: s.deepen_rank, "s.payload->'deepen_rank'"),
     Field("colleague", lambda s, p: bool(p.get("colleague")), "coalesce((s.payload->>'colleague')::boolean, false)"),
+    # The last answer either way or meeting of at most five (teams share its month).
+    Field("last_two_way", lambda s, p: _iso(s.last_two_way), "s.payload->'last_two_way'"),
 )
 
 KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)

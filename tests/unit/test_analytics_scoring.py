@@ -124,3 +124,17 @@ def test_analytics_stays_pure():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_tie_keeps_the_time_of_its_last_two_way_contact():
+    """Given a contact answered 100 days ago and written to (never answered) since, and one
+    never answered, then the first tie's last two-way contact is the answer's time, later
+    than nothing and earlier than its last interaction, and the second has none."""
+    answered_at = T_END - 100 * DAY
+    mail = conversation(1, answered_at - 3 * 3600)  # the answer comes 3 hours later
+    mail += [x for d in (60, 30, 10) for x in conversation(1, T_END - d * DAY, answered=False)]
+    mail += [x for d in (90, 50) for x in conversation(2, T_END - d * DAY, answered=False)]
+    scores = {s.contact: s for s in score_ties(mail, AS_OF)}
+    assert scores[1].last_two_way == pytest.approx(answered_at)
+    assert scores[1].last_interaction == pytest.approx(T_END - 10 * DAY)
+    assert scores[2].last_two_way is None

@@ -100,3 +100,19 @@ def test_the_draft_is_plain_text_for_the_holder_to_send():
     assert "\n" not in made["mailto"] and made["mailto"].startswith("mailto:lee@acme.example?cc=ana@home.example&")
     with pytest.raises(ValueError):
         draft.clean_note("x" * 1001)
+
+
+def test_the_month_is_the_last_two_way_contacts_when_the_snapshot_kept_it():
+    # Given a tie last in touch both ways in August, with one-way mail after it into
+    # November (the last interaction), as a snapshot that kept the last two-way contact
+    kept = (95, ["lee@acme.example"], "2026-11-20T00:00:00Z", TWO_WAY, [], "2026-08-03T10:00:00Z", True)
+    never = (95, ["kim@acme.example"], "2026-11-20T00:00:00Z", TWO_WAY, [], None, True)
+    # and an older snapshot that did not keep it
+    older = (95, ["ana@acme.example"], "2026-11-20T00:00:00Z", TWO_WAY, [], None, False)
+    # Then the month shared is August's, none for a tie never two-way, and the last
+    # interaction's for the older snapshot whose ledger shows a two-way tie
+    assert ranking.shares_of(7, [kept, never, older]) == [
+        Share(7, "ana@acme.example", 3, date(2026, 11, 1)),
+        Share(7, "kim@acme.example", 3, None),
+        Share(7, "lee@acme.example", 3, date(2026, 8, 1)),
+    ]
