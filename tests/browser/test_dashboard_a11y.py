@@ -16,17 +16,15 @@ from playwright.sync_api import expect
 from psycopg.types.json import Jsonb
 
 from tests.support.api import seed_user
-from tests.browser.test_dashboard_browser import ARTIFACTS, CHROMIUM, browser, site
+from tests.browser.test_dashboard_browser import ARTIFACTS, CHROMIUM, site
+from tests.support.browser import MARKS
 from tests.api.test_dashboard_uploads import mbox
 
 AXE = Path(__file__).parent.parent / "vendor" / "axe-core-4.14.1.min.js"
 HOSTILE = '<img src=x onerror="alert(1)">Eve </td><script>alert(2)</script>'
 WIDTHS = (375, 800, 1280)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian package chromium not installed"),
-]
+pytestmark = MARKS
 
 
 def _user(db):

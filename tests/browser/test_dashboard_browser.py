@@ -24,24 +24,11 @@ from service.digest import links
 
 from tests.support.api import seed_many, seed_user, serve
 
-from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM, MARKS
 
 GOOGLE_AUTH = "http://127.0.0.1:9/o/oauth2/auth"  # never reached: the test intercepts it
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian package chromium not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+pytestmark = MARKS
 
 
 @pytest.fixture

@@ -20,12 +20,9 @@ from service.digest.content import build_digest
 from service.digest.render import render_message
 from tests.unit.test_digest_content import sample
 
-from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM, MARKS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs the Debian chromium package"),
-]
+pytestmark = MARKS
 
 
 def mail_html(**extra) -> str:
@@ -50,16 +47,6 @@ def mail_html(**extra) -> str:
             data = base64.b64encode(part.get_content()).decode()
             html = html.replace(f"cid:{part['Content-ID'].strip('<>')}", f"data:image/png;base64,{data}")
     return html
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("width", [375, 800])

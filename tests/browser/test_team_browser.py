@@ -19,26 +19,13 @@ from service.api.app import create_app
 from service.teams import introductions, membership
 from tests.browser.test_dashboard_a11y import _serious, _sign_in
 from tests.support.api import free_port, serve
-from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.support.browser import ARGS, ARTIFACTS, CHROMIUM, MARKS
 from tests.support.team import mate
 
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 MAILBOX = "ana.phone@example.org"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian package chromium not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+pytestmark = MARKS
 
 
 @pytest.fixture

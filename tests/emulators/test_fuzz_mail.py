@@ -37,6 +37,7 @@ from service.store import create_user, ensure_account
 from service.sync_store import AccountSyncStore
 
 from tests.support.fuzz_mail import PROFILE, Tally, gmail_headers, graph_fields, mailboxes, mbox_bytes, measure, msgid
+from tests.support.oauth import google_settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 # Bounds per item, generous for a loaded 2-core box; a quadratic parser blows far past them.
@@ -166,14 +167,7 @@ def test_hostile_gmail_mailboxes_are_stored_or_quarantined_to_the_end(
                 "payload": {"headers": [{"name": a, "value": b} for a, b in headers]},
             },
         )
-    gsettings = settings.model_copy(
-        update={
-            **emu.settings_overrides(),
-            "google_quota_scale": 50.0,
-            "redis_url": quota_redis,
-            "google_client_secret": SecretStr("kith-emulator-secret"),
-        }
-    )
+    gsettings = google_settings(settings, emu, quota_scale=50.0, redis_url=quota_redis)
     with database.tx() as conn:
         user = create_user(conn, address)
         account_id = ensure_account(conn, user, "google", address, scopes=list(SCOPES))

@@ -7,6 +7,8 @@ import threading
 import time
 
 import pytest
+
+from tests.support.oauth import google_settings
 from pydantic import SecretStr
 
 from ingest.errors import AuthRevoked
@@ -36,14 +38,7 @@ def emu(world):
 
 @pytest.fixture
 def gsettings(settings, emu, quota_redis):
-    return settings.model_copy(
-        update={
-            **emu.settings_overrides(),
-            "google_quota_scale": SCALE,
-            "redis_url": quota_redis,
-            "google_client_secret": SecretStr("kith-emulator-secret"),
-        }
-    )
+    return google_settings(settings, emu, quota_scale=SCALE, redis_url=quota_redis)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from service.auth import create_token
 from service.providers.credentials import load_credentials
 from service.store import create_user
 
-from tests.support.oauth import confirmation_form
+from tests.support.oauth import confirmation_form, google_settings
 
 EMAIL = "you@kith.example"
 
@@ -33,9 +33,7 @@ def emu():
 
 @pytest.fixture
 def gsettings(settings, emu):
-    return settings.model_copy(
-        update={**emu.settings_overrides(), "google_client_secret": SecretStr("kith-emulator-secret")}
-    )
+    return google_settings(settings, emu)
 
 
 @pytest.fixture

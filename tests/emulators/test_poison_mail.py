@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from tests.support.oauth import google_settings
 from pydantic import SecretStr
 
 from ingest.google import SCOPES
@@ -107,14 +109,7 @@ def gmail(settings, quota_redis):
     emu.add_account("me@example.com", "Me")
     yield (
         emu,
-        settings.model_copy(
-            update={
-                **emu.settings_overrides(),
-                "google_quota_scale": 20.0,
-                "redis_url": quota_redis,
-                "google_client_secret": SecretStr("kith-emulator-secret"),
-            }
-        ),
+        google_settings(settings, emu, quota_scale=20.0, redis_url=quota_redis),
     )
     emu.stop()
 

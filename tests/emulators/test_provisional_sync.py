@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from tests.support.oauth import google_settings
 from pydantic import SecretStr
 
 from ingest.google import SCOPES
@@ -40,15 +42,7 @@ def emu(world):
 
 @pytest.fixture
 def gsettings(settings, emu, quota_redis):
-    return settings.model_copy(
-        update={
-            **emu.settings_overrides(),
-            "google_quota_scale": SCALE,
-            "redis_url": quota_redis,
-            "google_client_secret": SecretStr("kith-emulator-secret"),
-            "google_calendars": "primary",
-        }
-    )
+    return google_settings(settings, emu, quota_scale=SCALE, redis_url=quota_redis, google_calendars="primary")
 
 
 @pytest.fixture

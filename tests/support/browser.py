@@ -3,7 +3,10 @@ own, nothing kept between runs) and where screenshots go."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -17,3 +20,9 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+
+# Every browser test module: `pytestmark = MARKS`.
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian package chromium not installed"),
+]

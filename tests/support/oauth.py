@@ -1,8 +1,24 @@
-"""Playing a browser through Kith's OAuth pages: read the confirmation form as a browser would."""
+"""Playing a browser through Kith's OAuth pages: read the confirmation form as a browser would;
+settings routed to the Google emulator."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
+
+from pydantic import SecretStr
+
+EMULATOR_SECRET = SecretStr("kith-emulator-secret")  # the Google emulator's client secret
+
+
+def google_settings(settings, emu, *, quota_scale: float | None = None, redis_url: str | None = None, **extra):
+    """`settings` routed to a Google emulator (its URLs and client secret), at its quota
+    scale and with the quota kept in `redis_url` when given."""
+    update = {**emu.settings_overrides(), "google_client_secret": EMULATOR_SECRET, **extra}
+    if quota_scale is not None:
+        update["google_quota_scale"] = quota_scale
+    if redis_url is not None:
+        update["redis_url"] = redis_url
+    return settings.model_copy(update=update)
 
 
 class _Form(HTMLParser):

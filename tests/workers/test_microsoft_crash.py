@@ -77,6 +77,24 @@ def run_worker(env, account_id, kill_at, where, page_size=120):
     return proc
 
 
+def worker_env(ms, emulator) -> dict[str, str]:
+    """The environment of a worker process syncing from the Graph emulator."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KITH_DATABASE_URL": ms.database_url,
+        "KITH_REDIS_URL": ms.redis_url,
+        "KITH_HOME": str(ms.home),
+        "KITH_SECRET_KEY": "test-secret-key-not-for-production",
+        "KITH_MS_CLIENT_ID": emulator.client_id,
+        "KITH_MS_CLIENT_SECRET": emulator.client_secret,
+        "KITH_MS_AUTHORITY": emulator.authority,
+        "KITH_GRAPH_BASE": emulator.graph_base,
+        "KITH_CA_BUNDLE": emulator.ca_file,
+        "REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem",
+    }
+
+
 def test_sigkilled_workers_leave_the_database_equal_to_the_mailbox(settings, database):
     world = generate_world(7)
     emulator = start_microsoft_emulator(world)
@@ -85,20 +103,7 @@ def test_sigkilled_workers_leave_the_database_equal_to_the_mailbox(settings, dat
         with database.tx() as conn:
             user_id = create_user(conn, world.user_email)
         account_id = microsoft.connect_headless(ms, database, user_id)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "KITH_DATABASE_URL": ms.database_url,
-            "KITH_REDIS_URL": ms.redis_url,
-            "KITH_HOME": str(ms.home),
-            "KITH_SECRET_KEY": "test-secret-key-not-for-production",
-            "KITH_MS_CLIENT_ID": emulator.client_id,
-            "KITH_MS_CLIENT_SECRET": emulator.client_secret,
-            "KITH_MS_AUTHORITY": emulator.authority,
-            "KITH_GRAPH_BASE": emulator.graph_base,
-            "KITH_CA_BUNDLE": emulator.ca_file,
-            "REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem",
-        }
+        env = worker_env(ms, emulator)
         synced = sorted(emulator.message_ids())
         # Given workers killed at several points of the first full sync and of later rounds,
         # with mail arriving, being deleted and moved in between
@@ -164,20 +169,7 @@ def test_sigkill_in_the_newest_first_rounds_stores_every_message_once(settings, 
             user_id = create_user(conn, world.user_email)
         account_id = microsoft.connect_headless(ms, database, user_id)
         install_audit(database)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "KITH_DATABASE_URL": ms.database_url,
-            "KITH_REDIS_URL": ms.redis_url,
-            "KITH_HOME": str(ms.home),
-            "KITH_SECRET_KEY": "test-secret-key-not-for-production",
-            "KITH_MS_CLIENT_ID": emulator.client_id,
-            "KITH_MS_CLIENT_SECRET": emulator.client_secret,
-            "KITH_MS_AUTHORITY": emulator.authority,
-            "KITH_GRAPH_BASE": emulator.graph_base,
-            "KITH_CA_BUNDLE": emulator.ca_file,
-            "REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem",
-        }
+        env = worker_env(ms, emulator)
         # Given workers killed after a page's commit or inside its transaction, over and over,
         # while the first sync reads the folders newest first (small pages: many kill points)
         mid_round = 0  # kills that left a folder's newest-first round half read
