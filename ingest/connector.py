@@ -18,6 +18,11 @@ from .records import Page
 
 class Connector(ABC):
     provider: str = "abstract"
+    # True when a full sync reads the source over time while it changes (a provider's API):
+    # the engine then runs one incremental round from the full sync's last cursor at once,
+    # so what changed during the full sync (labels, deletions) is in before the sync ends.
+    # False for a file, which is read whole as one snapshot.
+    catches_up_after_full_sync: bool = False
 
     @abstractmethod
     def resources(self) -> list[str]:

@@ -10,7 +10,9 @@ States of an account's resource, and the events that move them:
 A page of items and the cursor after it are committed together (`store.commit_page`), so
 a crash repeats at most one page and never skips one. A full (re)sync runs under a new
 generation number; when it completes, rows of the resource from older generations (gone at
-the provider while we were not looking) are removed in that same last transaction.
+the provider while we were not looking) are removed in that same last transaction. A
+connector that reads a live source (`catches_up_after_full_sync`) gets one incremental
+round right after its full sync completes, so what changed while it read is in too.
 """
 
 from __future__ import annotations
@@ -98,18 +100,24 @@ def _sync_resource(
 ) -> SyncReport:
     total = SyncReport(resource=resource)
     resyncs = 0
+    caught_up = not getattr(connector, "catches_up_after_full_sync", False)
     while True:
         current = store.load(resource)
         state = current.state if current.state in ("initial", "full_resync", "incremental") else "initial"
         generation = current.generation + 1 if current.cursor is None else current.generation
         try:
+            finished_full = False
             for page in connector.pages(resource, current.cursor):
                 new_state = next_state(state, "complete" if page.complete else "page")
                 report = store.commit_page(resource, page, new_state, generation)
                 total = _add(total, report)
                 state = new_state
+                finished_full = page.complete and page.full_sync
                 if progress:
                     progress(resource, total, page)
+            if finished_full and not caught_up:
+                caught_up = True  # one incremental round: what changed while the full sync read
+                continue
             return total
         except CursorExpired as exc:
             resyncs += 1

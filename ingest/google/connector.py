@@ -59,6 +59,7 @@ RECENT_DAYS = 180  # the months read first, whole: what provisional scores stand
 
 class GoogleConnector(Connector):
     provider = "google"
+    catches_up_after_full_sync = True
 
     def __init__(
         self,

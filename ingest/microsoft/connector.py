@@ -54,6 +54,7 @@ def _parse(stamp: str) -> datetime:
 
 class MicrosoftConnector(Connector):
     provider = "microsoft"
+    catches_up_after_full_sync = True
 
     def __init__(
         self,
