@@ -58,16 +58,21 @@ def test_a_sync_or_import_for_what_is_gone_is_dropped_at_once(worker, database, 
     assert broker.client.zcard("dramatiq:sync.XQ") == broker.client.zcard("dramatiq:interactive.XQ") == 0
 
 
-def test_a_sync_that_fails_for_an_account_that_exists_is_still_retried(worker, database):
-    broker, jobs = worker
+def test_a_sync_that_fails_for_an_account_that_exists_is_still_retried(worker, database, caplog):
+    _broker, jobs = worker
     # Given an account that exists but cannot be synced (files are imported, not synced)
     with database.tx() as conn:
         uid = store.create_user(conn, "here@example.org")
         account = store.ensure_account(conn, uid, "mbox", "here@example.org")
     # When its sync is queued
     jobs.sync_account.send(account)
-    # Then the failure is retried: the message waits on the delay queue
+
+    # Then the failure is retried: the actor runs again after its back-off (the retry's stay
+    # on the delay queue is too short to be watched: the worker takes it into memory at once)
+    def attempts() -> int:
+        return sum(1 for r in caplog.records if f"sync_account({account})" in r.getMessage())
+
     deadline = time.monotonic() + JOIN_MS / 1000
-    while broker.client.llen("dramatiq:sync.DQ") == 0 and time.monotonic() < deadline:
+    while attempts() < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert broker.client.llen("dramatiq:sync.DQ") == 1
+    assert attempts() >= 2
