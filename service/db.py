@@ -9,6 +9,7 @@ from typing import Any
 from collections.abc import Iterator
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
@@ -97,6 +98,32 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
+
+
+# The planner's statistics are refreshed once this share of a table changed since its last
+# ANALYZE (PostgreSQL's own autoanalyze uses 10% + 50 rows, but autovacuum may be off, as
+# on the CI machines, or not have come round yet right after a sync wrote 200,000 mails: a
+# table the planner still takes for empty gets nested loops that turn a minute into hours).
+STALE_SHARE = 0.1
+STALE_MIN_ROWS = 1000
+
+
+def analyze_if_stale(conn, tables: tuple[str, ...] = ("interactions", "participants")) -> list[str]:
+    """ANALYZE those of `tables` that changed by more than STALE_SHARE (and STALE_MIN_ROWS
+    rows) since they were last analysed; returns their names. One catalog query when none
+    did. A role that does not own a table gets PostgreSQL's warning, not an error."""
+    stale = [
+        name
+        for (name,) in rows(
+            conn,
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) AND schemaname = current_schema()"
+            " AND n_mod_since_analyze >= greatest(%s, %s * n_live_tup)",
+            (list(tables), STALE_MIN_ROWS, STALE_SHARE),
+        )
+    ]
+    if stale:
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, stale))))
+    return stale
 
 
 def scalar(cursor: psycopg.Cursor[Any]) -> Any:

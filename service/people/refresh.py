@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from ingest import identity
 from ingest.records import SyncReport
 
-from ..db import rows as _rows
+from ..db import analyze_if_stale, rows as _rows
 from .book import is_own
 from .own import add_own_addresses, own_addresses, sent_from
 from .persons import drop_orphans
@@ -48,6 +48,7 @@ def refresh_people(conn, user_id: int) -> dict:
     when a group is unchanged, so scores and feedback keep pointing at the same person.
     """
     conn.execute("SELECT pg_advisory_xact_lock(%s, 5)", (user_id,))
+    analyze_if_stale(conn)  # the queries below join every mail of the user to its participants
     sent = sent_from(conn, user_id)
     if sent:
         add_own_addresses(conn, user_id, sent, "sent")
