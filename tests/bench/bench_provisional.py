@@ -10,8 +10,10 @@ quota; messages.get 5 units, threads.get 10, messages.list 5). The clock starts 
 account's credentials are stored (the end of OAuth) and the first sync starts, as the
 `sync_account` actor does, through the real connector, engine, store and
 `service.sync.ProvisionalWatch`; the provisional scoring runs beside it, as the `scoring`
-queue's worker would. Goals: first provisional ties <= 120 s; >= 8 of the provisional top
-10 in the final top 10.
+queue's worker would. The first ties count from the moment a reader on another connection
+sees the snapshot (the scoring's commit); the accuracy panel the worker measures after that
+commit is printed apart. Goals: first provisional ties <= 120 s; >= 8 of the provisional
+top 10 in the final top 10.
 
 `--rest sync` lets the first sync run to its end at the quota (a 20,000-message mailbox
 takes about six minutes). `--rest load` stops it once the first provisional ties are
@@ -27,6 +29,7 @@ import os
 import sys
 import threading
 import time
+from concurrent.futures import Future
 from datetime import datetime, timezone
 from multiprocessing.managers import BaseManager
 from pathlib import Path
@@ -100,6 +103,27 @@ def top(conn, user_id: int, n: int = 10) -> list[str]:
     return [r[0] for r in rows]
 
 
+def visible_after(url: str, user_id: int, started: float) -> Future:
+    """The moment (seconds after `started`) a reader first sees a snapshot newer than the
+    ones there now: what the API and dashboard show once a scoring commits, polled every
+    20 ms on a connection of its own (the accuracy panel is measured after that commit)."""
+    seen: Future = Future()
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user_id,)).fetchone()[0]
+
+    def poll() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            while True:
+                row = conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user_id,)).fetchone()
+                if row[0] is not None and row[0] != before:
+                    seen.set_result(time.monotonic() - started)
+                    return
+                time.sleep(0.02)
+
+    threading.Thread(target=poll, daemon=True).start()
+    return seen
+
+
 def load_rest(world, store: AccountSyncStore) -> int:
     """Store the whole mailbox as a finished full sync would (same JSON, parser and store)."""
     address = world.account_address("google")
@@ -170,15 +194,18 @@ def main() -> None:
             asked = time.monotonic() - started
 
             def run() -> None:
+                seen = visible_after(url, uid, started)
                 score_user(database, uid)
+                done = time.monotonic() - started
                 with database.tx() as conn:
                     ranked = top(conn, uid)
                     shown = coverage.latest(conn, uid)
                     stored = conn.execute("SELECT count(*) FROM interactions WHERE user_id = %s", (uid,)).fetchone()
-                firsts.append((time.monotonic() - started, ranked, shown.since, stored[0]))
+                at = seen.result(timeout=60)
+                firsts.append((at, ranked, shown.since, stored[0]))
                 print(
-                    f"  provisional ties at {firsts[-1][0]:.1f} s (asked for at {asked:.1f} s): {shown.note()} "
-                    f"({stored[0]} items stored)"
+                    f"  provisional ties readable at {at:.1f} s (asked for at {asked:.1f} s; the scoring, its "
+                    f"accuracy panel included, done at {done:.1f} s): {shown.note()} ({stored[0]} items stored)"
                 )
 
             if not scorer or not scorer[-1].is_alive():  # one scoring at a time, as one worker
@@ -230,7 +257,9 @@ def main() -> None:
             return
         first_s, first_top, since, _ = firsts[0]
         kept = len(set(first_top) & set(final))
-        print(f"first provisional ties: {first_s:.1f} s after OAuth (goal <= 120), mail since {since:%Y-%m-%d}")
+        print(
+            f"first provisional ties readable: {first_s:.1f} s after OAuth (goal <= 120), mail since {since:%Y-%m-%d}"
+        )
         print(f"provisional top 10 in the final top 10: {kept} of 10 (goal >= 8)")
         for n, (at, ranked, _, _) in enumerate(firsts[1:], 2):
             print(f"  refinement {n} at {at:.0f} s: {len(set(ranked) & set(final))} of 10 in the final top 10")
