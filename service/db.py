@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from collections.abc import Iterator
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row, tuple_row
-from psycopg_pool import ConnectionPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,16 +49,20 @@ def head_revision() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-def ensure_migrated(url: str) -> None:
+def ensure_migrated(url: str, conn: psycopg.Connection | None = None) -> None:
     """Migrate to head unless the database already says it is there: one cheap query on
-    the usual path, Alembic only when there is something to do (or the head is unclear)."""
+    the usual path (on `conn` when given), Alembic only when there is something to do (or
+    the head is unclear)."""
     head = head_revision()
-    if head is None or current_revision(url) != head:
+    if head is None or current_revision(url, conn) != head:
         migrate(url)
 
 
-def current_revision(url: str) -> str | None:
-    with psycopg.connect(url) as conn:
+def current_revision(url: str, conn: psycopg.Connection | None = None) -> str | None:
+    if conn is None:
+        with psycopg.connect(url) as own:
+            return current_revision(url, own)
+    with conn.transaction():
         if not scalar(conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL")):
             return None
         rev = conn.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -70,6 +73,8 @@ class Database:
     """A pool of connections; `tx()` gives a connection inside one transaction."""
 
     def __init__(self, url: str, min_size: int = 1, max_size: int = 8):
+        from psycopg_pool import ConnectionPool  # imported here: a command that reads needs none
+
         self.url = url
         self.pool = ConnectionPool(
             url,
@@ -124,6 +129,36 @@ def analyze_if_stale(conn, tables: tuple[str, ...] = ("interactions", "participa
     if stale:
         conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, stale))))
     return stale
+
+
+class Transactions(Protocol):
+    """What readers need of a database: a connection inside one transaction."""
+
+    def tx(self) -> AbstractContextManager[psycopg.Connection]: ...
+
+
+class OneConnection:
+    """`Database`'s interface on one connection, for a command that runs a few queries one
+    after the other and exits (`kith ties`): no pool to import, no threads to start. Not
+    for threads, nor for anything that holds a connection while it asks for another."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.conn = psycopg.connect(url, autocommit=True)  # transactions are tx()'s
+
+    @contextmanager
+    def tx(self) -> Iterator[psycopg.Connection]:
+        with self.conn.transaction():
+            yield self.conn
+
+    @contextmanager
+    def cursor(self, dict_rows: bool = True) -> Iterator[psycopg.Cursor[Any]]:
+        with self.tx() as conn:
+            with conn.cursor(row_factory=dict_row if dict_rows else tuple_row) as cur:
+                yield cur
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def scalar(cursor: psycopg.Cursor[Any]) -> Any:

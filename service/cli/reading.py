@@ -17,7 +17,7 @@ import typer
 from ingest.errors import KithError
 
 from ..output import terminal_text
-from .runtime import Runtime, err, out, parse_as_of
+from .runtime import Reader, Runtime, err, out, parse_as_of
 
 
 def user_add(
@@ -64,7 +64,7 @@ def score(
         print_notice(rt, user_id)
 
 
-def print_notice(rt: Runtime, user_id: int) -> None:
+def print_notice(rt: Runtime | Reader, user_id: int) -> None:
     """Say so when the user's mail ended long ago and ties are scored as of its end."""
     from ..ties.horizon import horizon
 
@@ -86,7 +86,7 @@ def ties(
     from ..ties.shape import public
     from ..ties.snapshots import list_ties
 
-    rt = Runtime()
+    rt = Reader()
     user_id = rt.user_id(user)
     with rt.db.tx() as conn:
         if excluded:

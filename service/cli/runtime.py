@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -17,14 +18,36 @@ from ingest.errors import KithError
 from ..output import terminal_text
 from ..ties.as_of import BadMoment, to_utc
 
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..db import Database, OneConnection, Transactions
+
 # No :emoji: codes: text from mail is printed with them, and they would turn into pictures.
 out = Console(emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
-class Runtime:
-    """What every command needs: settings with URLs resolved, migrations applied (checked
-    with one query when there are none to apply), a pool."""
+class _Commands:
+    """What every command has: settings with URLs resolved, and its database (`db`)."""
+
+    settings: Settings
+    db: Transactions
+
+    def user_id(self, email: str) -> int:
+        # One query, not service.store: that module's writers pull in people and providers,
+        # which a command that only reads does not need.
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT id FROM users WHERE email = %s", (email.strip().lower(),)).fetchone()
+        if row is None:
+            raise KithError(f"no user {email!r}: create one with `kith user add {email}`")
+        return row[0]
+
+
+class Runtime(_Commands):
+    """What every command needs: settings, migrations applied (checked with one query when
+    there are none to apply), a pool."""
+
+    db: Database
 
     def __init__(self):
         from .. import db as kdb, embedded
@@ -36,14 +59,21 @@ class Runtime:
         # Closed before the interpreter tears down: a pool collected late warns on stderr.
         atexit.register(self.db.close)
 
-    def user_id(self, email: str) -> int:
-        # One query, not service.store: that module's writers pull in people and providers,
-        # which a command that only reads does not need.
-        with self.db.tx() as conn:
-            row = conn.execute("SELECT id FROM users WHERE email = %s", (email.strip().lower(),)).fetchone()
-        if row is None:
-            raise KithError(f"no user {email!r}: create one with `kith user add {email}`")
-        return row[0]
+
+class Reader(_Commands):
+    """Runtime for a command that only reads (`kith ties`): one connection (no pool to
+    import, no threads to start), on which the migrations are checked too."""
+
+    db: OneConnection
+
+    def __init__(self):
+        from .. import db as kdb, embedded
+        from ..config import load_settings
+
+        self.settings = embedded.resolve(load_settings())
+        self.db = kdb.OneConnection(self.settings.db_url())
+        atexit.register(self.db.close)
+        kdb.ensure_migrated(self.settings.db_url(), self.db.conn)
 
 
 def parse_as_of(value: str | None) -> datetime | None:

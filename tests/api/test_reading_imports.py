@@ -1,6 +1,7 @@
 """Reading stored scores is cheap: `kith ties` on a scored user imports neither scikit-learn
-nor SciPy nor Alembic (over a second of every command between them); `--as-of` at a moment
-without a snapshot still computes. The migration check reads the head from the files."""
+nor SciPy nor Alembic (over a second of every command between them), nor the connection pool
+(one connection does); `--as-of` at a moment without a snapshot still computes. The
+migration check reads the head from the files."""
 
 import json
 import os
@@ -20,7 +21,7 @@ except SystemExit as exc:
     code = exc.code or 0
 else:
     code = 0
-heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy", "alembic"})
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy", "alembic", "psycopg_pool"})
 print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 """
 
@@ -54,11 +55,12 @@ def test_reading_ties_imports_no_model_and_no_alembic(settings, tmp_path):
     _, heavy_import = _probe(settings, tmp_path, "import", "mbox", str(path), "--user", "you@kith.example")
     # When `kith ties` reads the snapshot
     stdout, heavy = _probe(settings, tmp_path, "ties", "--user", "you@kith.example", "--json", "--limit", "5")
-    # Then it shows the scored tie without importing scikit-learn, SciPy or Alembic
+    # Then it shows the scored tie without importing scikit-learn, SciPy, Alembic or the pool
     assert [t["contact"] for t in json.loads(stdout)] == ["ana@example.org"]
     assert heavy == []
-    # And importing (which scores) did use the model, so the probe can see such imports
+    # And importing (which scores) did use the model and the pool, so the probe can see them
     assert "sklearn" in heavy_import
+    assert "psycopg_pool" in heavy_import
 
 
 def test_ties_as_of_a_moment_without_snapshot_computes(settings, tmp_path):
