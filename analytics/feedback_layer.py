@@ -44,7 +44,8 @@ from numpy.typing import NDArray
 
 LABELS: dict[str, int] = {"not_relationship": 0, "matters": 1}
 AMPLITUDE = 0.5  # prior variance of the feature term g (logit units squared)
-DOMAIN_AMPLITUDE = 0.2  # prior variance of a domain's term h
+DOMAIN_AMPLITUDE = 0.15  # prior variance of a domain's term h (0.2 before strength was ranked by the
+# blended score: its vendor ties came out nearer 50, where one label moved them > 6 points)
 LENGTH_SCALE = 0.3  # of g, in standard deviations per feature (root mean square)
 MOVED = 5.0  # strength points the layer must move an unmarked tie before it says so
 NOT_RELATIONSHIP_KEEP = 0.5  # a marked "not a relationship": half its base strength

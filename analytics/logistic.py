@@ -24,13 +24,19 @@ def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
     return z
 
 
-RECAL_PENALTY = 20.0  # rows' worth of belief that the model is already calibrated
+# Rows' worth of belief that the model is already calibrated, for the intercept a and the
+# slope b. A user's slope moved freely on a few hundred rows stretches one user's ties
+# against another's and cost the pooled ranking (analytics/STATUS.md, sixth pass), so it
+# is held harder than the intercept, which carries the drift of the user's level.
+RECAL_PENALTY = 20.0
+RECAL_SLOPE_PENALTY = 200.0
 
 
 def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> tuple[float, float] | None:
     """(a, b) of logit p' = a + b logit p fitted on the user's newest rows (weighted log
-    loss, with a ridge pull of RECAL_PENALTY towards a = 0, b = 1, and b kept positive so
-    the order of ties never changes): the drift of the user's own mail, corrected."""
+    loss, ridge pulls of RECAL_PENALTY towards a = 0 and RECAL_SLOPE_PENALTY towards b = 1,
+    b kept positive so the order of ties never changes): the drift of the user's own mail,
+    corrected."""
     from scipy.optimize import minimize
 
     if len(np.unique(y)) < 2 or w.sum() <= 0:
@@ -40,9 +46,10 @@ def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.flo
     def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         a, b = theta
         u = a + b * z
-        loss = np.sum(w * (np.logaddexp(0.0, u) - t * u)) + RECAL_PENALTY * (a * a + (b - 1) ** 2)
+        pa, pb = RECAL_PENALTY, RECAL_SLOPE_PENALTY
+        loss = np.sum(w * (np.logaddexp(0.0, u) - t * u)) + pa * a * a + pb * (b - 1) ** 2
         r = w * (_sigmoid(u) - t)
-        return float(loss), np.array([r.sum() + 2 * RECAL_PENALTY * a, r @ z + 2 * RECAL_PENALTY * (b - 1)])
+        return float(loss), np.array([r.sum() + 2 * pa * a, r @ z + 2 * pb * (b - 1)])
 
     res = minimize(objective, np.array([0.0, 1.0]), jac=True, method="L-BFGS-B", bounds=[(None, None), (0.05, None)])
     return float(res.x[0]), float(res.x[1])

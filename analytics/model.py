@@ -3,36 +3,35 @@
 A user's own history labels itself: at snapshots in the past, every tie's features are
 paired with the share of the 13 weeks after it that held personal two-way contact (see
 training.py). A StandardScaler + sign-constrained logistic pipeline learns from the older
-snapshots, the newer ones calibrate it (time split, never random), the result is blended
-with the prior fitted on real Enron mail (`prior.json`), which carries users with little
-history, and the blend is recalibrated on the newest slice of the user's own snapshots so
-the drift of their mail does not bias it. `strength` (scoring.to_strength) turns the
-weekly probability into the chance of two-way contact within the next four weeks.
+snapshots; its score is blended, in logit space, with the score of the prior fitted on real
+Enron mail (`prior.json`), which carries users with little history; and the blend is
+recalibrated on the newest slice of the user's own snapshots (logit p = a + b score, b > 0)
+so the drift of their mail does not bias it. Every step is strictly increasing in the
+blended score, so strength orders ties exactly as the score does: no calibration step
+turns different scores into equal strengths (a step-wise isotonic curve did, and cost the
+ranking; analytics/STATUS.md). `strength` (scoring.to_strength) turns the weekly
+probability into the chance of two-way contact within the next four weeks.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
-from analytics.logistic import SignedLogisticRegression, _logit, _sigmoid, recalibration
+from analytics.logistic import SignedLogisticRegression, _sigmoid, recalibration
 from analytics.monotone import basis, knots_of, shapes
 from analytics.signals import SIGNAL_SIGNS
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
-ISOTONIC_MIN_ROWS = 1000  # below this, isotonic over-fits: use a sigmoid
 
 
 class Calibration(TypedDict):
@@ -91,6 +90,9 @@ class PriorModel:
         return z
 
     def predict(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The prior's own probability through its isotonic curve (step-wise: equal for
+        many different scores). StrengthModel blends `decision` instead and calibrates the
+        blend per user, so strength keeps the order of the scores."""
         p: NDArray[np.float64] = np.interp(self.decision(X), self.cal_x_, self.cal_y_)
         return p
 
@@ -185,12 +187,13 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     fit(X, y, sample_time, sample_weight) — rows are (tie, snapshot) pairs (see
     training.py: each pair appears as a weighted positive and negative); `sample_time`
     orders them so the newest `calibration_share` of snapshots calibrates and the rest trains.
-    `prior_rows` is how many of the user's rows the prior is worth: with few rows the
-    prior dominates, with years of history the user's own model does. `prior` is a prior
+    The user's model and the prior are blended in logit space (`decision_function`), the
+    user's weighted n / (n + `prior_rows`) for n training rows: with few rows the prior
+    dominates, with years of history the user's own model does. `prior` is a prior
     spec (the dict `prior_spec` returns) to use instead of the shipped `prior.json`: the
     backtest passes one fitted on other people than the user it scores. `recalibrate`:
-    refit logit p' = a + b logit p on the newest `calibration_share` of snapshots (order
-    of ties unchanged; see `recalibration`).
+    fit logit p = a + b score on the newest `calibration_share` of snapshots (b > 0, so the
+    order of ties never changes; see `recalibration`); otherwise p = sigmoid(score).
     """
 
     def __init__(
@@ -198,7 +201,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         features: tuple[str, ...] = MODEL_FEATURES,
         calibration_share: float = 0.25,
-        prior_rows: float = 1000.0,
+        prior_rows: float = 2500.0,
         use_prior: bool = True,
         max_rows: int = 60000,
         prior: PriorSpec | None = None,
@@ -239,85 +242,44 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             X, y, w, sample_time = X[keep], y[keep], w[keep], sample_time[keep]
         self.n_rows_ = len(y)
         X_all, X = X, X[:, self.cols_]
-        self.pipeline_ = None
-        self.calibrated_ = None
+        self.pipeline_: Pipeline | None = None
         self.weight_ = 0.0
+        self.base_rate_: float | None = None
         times = np.unique(sample_time)
-        if len(times) >= 2 and len(np.unique(y)) == 2:
-            n_cal = max(1, int(round(len(times) * self.calibration_share)))
-            cut = times[-n_cal]
-            train, cal = sample_time < cut, sample_time >= cut
-            if len(np.unique(y[train])) == 2:
-                self.pipeline_ = _fit(base_pipeline(self.C, self.features), X[train], y[train], w[train])
-                if len(np.unique(y[cal])) == 2:
-                    method = "isotonic" if cal.sum() >= ISOTONIC_MIN_ROWS else "sigmoid"
-                    # The pipeline is frozen (fitted on older rows), so one split whose
-                    # calibration part is every newer row is the time split itself.
-                    every = np.arange(int(cal.sum()))
-                    with warnings.catch_warnings():
-                        # Frozen: the weights are only for the calibrator, as intended.
-                        warnings.filterwarnings("ignore", message=".*FrozenEstimator does not")
-                        self.calibrated_ = CalibratedClassifierCV(
-                            FrozenEstimator(self.pipeline_), method=method, cv=[(every, every)]
-                        ).fit(X[cal], y[cal], sample_weight=w[cal])
-                    if not self._calibration_is_monotone(self.pipeline_, self.calibrated_, X[cal]):
-                        # A sigmoid fitted on a sliver of data can come out decreasing;
-                        # strength must never fall as the model's score rises.
-                        self.calibrated_ = None
-                self.weight_ = self.n_rows_ / (self.n_rows_ + self.prior_rows) if self.prior_ is not None else 1.0
+        newest = np.zeros(len(y), bool)
+        if len(times) >= 2:
+            newest = sample_time >= times[-max(1, int(round(len(times) * self.calibration_share)))]
+        if len(times) >= 2 and len(np.unique(y)) == 2 and len(np.unique(y[~newest])) == 2:
+            # The older snapshots train; the newest are kept for the recalibration.
+            self.pipeline_ = _fit(base_pipeline(self.C, self.features), X[~newest], y[~newest], w[~newest])
+            self.weight_ = self.n_rows_ / (self.n_rows_ + self.prior_rows) if self.prior_ is not None else 1.0
         if self.pipeline_ is None and self.prior_ is None:
             # No prior and nothing learnable: a plain fit on everything (or a constant).
-            self.pipeline_ = base_pipeline(self.C, self.features)
             if len(np.unique(y)) == 2:
-                _fit(self.pipeline_, X, y, w)
+                self.pipeline_ = _fit(base_pipeline(self.C, self.features), X, y, w)
                 self.weight_ = 1.0
             else:
-                self.pipeline_ = None
                 self.base_rate_ = float(np.average(y, weights=w)) if w.sum() > 0 else 0.5
         self.recal_: tuple[float, float] | None = None
-        if self.recalibrate and len(times) >= 2:
-            newest = sample_time >= times[-max(1, int(round(len(times) * self.calibration_share)))]
-            self.recal_ = recalibration(self._blend(X_all[newest]), y[newest], w[newest])
+        if self.recalibrate and newest.any() and self.base_rate_ is None:
+            self.recal_ = recalibration(_sigmoid(self.decision_function(X_all[newest])), y[newest], w[newest])
         return self
-
-    @staticmethod
-    def _calibration_is_monotone(pipeline: Pipeline, calibrated: CalibratedClassifierCV, X: np.ndarray) -> bool:
-        z = pipeline.decision_function(X)
-        order = np.argsort(z, kind="stable")
-        p = calibrated.predict_proba(X[order])[:, 1]
-        return bool(np.all(np.diff(p) >= -1e-12))
-
-    def _user_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
-        X = X[:, self.cols_]
-        p: NDArray[np.float64]
-        if self.calibrated_ is not None:
-            p = self.calibrated_.predict_proba(X)[:, 1]
-            return p
-        if self.pipeline_ is not None:
-            p = self.pipeline_.predict_proba(X)[:, 1]
-            return p
-        return np.full(len(X), getattr(self, "base_rate_", 0.5))
-
-    def _blend(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
-        """The user's model and the prior, weighted by how much history the user has."""
-        p = self._user_proba(X) if self.weight_ > 0 else 0.0
-        if self.prior_ is not None and self.weight_ < 1:
-            p = self.weight_ * p + (1 - self.weight_) * self.prior_.predict(X)
-        out: NDArray[np.float64] = np.broadcast_to(np.asarray(p, float), (len(X),)).copy()
-        return out
 
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         check_is_fitted(self, "n_rows_")
         X = np.asarray(X, float)
-        p = self._blend(X)
-        recal: tuple[float, float] | None = getattr(self, "recal_", None)
-        if recal is not None:
-            a, b = recal
-            p = _sigmoid(a + b * _logit(p))
+        if self.base_rate_ is not None:
+            p = np.full(len(X), self.base_rate_)
+        else:
+            z = self.decision_function(X)
+            if self.recal_ is not None:
+                a, b = self.recal_
+                z = a + b * z
+            p = _sigmoid(z)
         return np.stack([1 - p, p], axis=1)
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
-        """The blended linear score: monotone with strength, used to order equal probabilities."""
+        """The blended score (logit units): strength rises strictly with it."""
         check_is_fitted(self, "n_rows_")
         X = np.asarray(X, float)
         z = np.zeros(len(X))
