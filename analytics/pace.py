@@ -68,6 +68,29 @@ def kept_rate(sustained: np.ndarray, t: np.ndarray, c: np.ndarray, as_of: float,
     return kept
 
 
+def _binom_cdf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """scipy.stats.binom.cdf(k, n, p), value for value, for counts `n` and shares `p` in
+    [0, 1] (what steady_rate passes): the same ufunc and the same handling of k outside
+    [0, n), without rv_discrete's generic argument checks, which cost 3-4x the
+    computation on arrays of a few hundred contacts (most of a backtest's time here)."""
+    from scipy.special import _ufuncs
+
+    out = np.where(k >= n, 1.0, 0.0)
+    inside = (k >= 0) & (k < n)
+    out[inside] = np.clip(_ufuncs._binom_cdf(np.floor(k[inside]), n[inside], p[inside]), 0, 1)
+    return out
+
+
+def _binom_sf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """scipy.stats.binom.sf(k, n, p), value for value, under the same terms as _binom_cdf."""
+    from scipy.special import _ufuncs
+
+    out = np.where(k < 0, 1.0, 0.0)
+    inside = (k >= 0) & (k < n)
+    out[inside] = np.clip(_ufuncs._binom_sf(np.floor(k[inside]), n[inside], p[inside]), 0, 1)
+    return out
+
+
 def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int) -> np.ndarray:
     """Events per 30 days over the longest window (of RATE_WINDOWS, within the tie's age)
     whose recent parts (last 45, 90, 180, 365 days) are all consistent with the whole of
@@ -76,8 +99,6 @@ def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k
     A steady tie is measured over up to two years, which quiets the noise of a few
     events per quarter; a tie that changed is measured over its recent, changed part.
     """
-    from scipy.stats import binom
-
     age = np.where(np.isfinite(first), np.clip((as_of - first) / DAY, 1.0, None), 1.0)
     days = (as_of - t) / DAY
     recent_span = np.minimum(age, 90.0)
@@ -93,7 +114,7 @@ def steady_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k
             part_span = np.minimum(age, part)
             part_n = np.bincount(c[days < part], minlength=k).astype(float)
             share = part_span / np.maximum(span, 1.0)
-            p = 2 * np.minimum(binom.cdf(part_n, n, share), binom.sf(part_n - 1, n, share))
+            p = 2 * np.minimum(_binom_cdf(part_n, n, share), _binom_sf(part_n - 1, n, share))
             consistent &= p > STEADY_P
         longer = steady & (span > recent_span)
         rate = np.where(longer & consistent, n / np.maximum(span, 1.0), rate)

@@ -48,6 +48,26 @@ def _with_dbname(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(**conninfo)
 
 
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Create a test database (a copy of `template` when given) and return its URL.
+
+    Its commits do not wait for the WAL to reach the disk (`synchronous_commit = off`, set
+    on this database only): a test's data need not outlive a crash of PostgreSQL itself,
+    and each commit otherwise waits for an fsync (4.2 ms against 0.36 ms measured here on
+    the shared server), which most of the suite's time on PostgreSQL was. What a commit
+    makes visible to other sessions, and what a killed worker process leaves, are the same.
+    """
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        if template is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        else:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+            )
+        conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name)))
+    return _with_dbname(server_url, name)
+
+
 def _server(home: Path, variable: str, embedded_url) -> str:
     """The server named by `variable`, else the embedded one, shared by every worker."""
     url = os.environ.get(variable)
@@ -157,8 +177,7 @@ def template_db(server_url, dropper) -> str:
     name = f"{TEMPLATE}_{os.getpid()}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    kdb.migrate(_with_dbname(server_url, name))
+    kdb.migrate(create_database(server_url, name))
     yield name
     dropper.drop(name)
 
@@ -167,9 +186,7 @@ def template_db(server_url, dropper) -> str:
 def empty_database_url(server_url, dropper):
     """A brand-new empty database (no migrations), dropped afterwards."""
     name = f"kith_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield _with_dbname(server_url, name)
+    yield create_database(server_url, name)
     dropper.drop(name)
 
 
@@ -177,11 +194,7 @@ def empty_database_url(server_url, dropper):
 def database_url(server_url, template_db, dropper):
     """A clean, migrated database of this test's own, dropped afterwards (in the background)."""
     name = f"kith_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
-        )
-    yield _with_dbname(server_url, name)
+    yield create_database(server_url, name, template_db)
     dropper.drop(name)
 
 

@@ -28,7 +28,7 @@ from service.config import Settings
 from service.db import Database
 
 from tests.support.api import auth_header, seed_user, serve
-from tests.conftest import _with_dbname
+from tests.conftest import create_database
 
 EXAMPLES = 20
 # The schema is the app's own; building it needs no database, only URLs to put in settings.
@@ -42,11 +42,7 @@ _users = itertools.count()
 def module_app(server_url, template_db, redis_server_url, tmp_path_factory):
     """One served app and database for the module; each test gets its own user in it."""
     name = f"kith_st_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
-        )
-    url = _with_dbname(server_url, name)
+    url = create_database(server_url, name, template_db)
     # Google "configured" against loopback URIs: starting its flow only builds a URL.
     settings = Settings(
         home=tmp_path_factory.mktemp("kith-st"),

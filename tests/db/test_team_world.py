@@ -28,7 +28,7 @@ from psycopg import sql
 from service import db as kdb
 from service.teams import answers, membership
 from service.ties.scoring import score_user
-from tests.conftest import _with_dbname
+from tests.conftest import create_database
 from tests.support.team_world import import_world, teammates
 
 KNOWN = 15  # the weakest band that is shared
@@ -38,11 +38,8 @@ KNOWN = 15  # the weakest band that is shared
 def measured(server_url, template_db, tmp_path_factory):
     """Build the team once for this module's tests; its figures."""
     name = f"kith_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db))
-        )
-    database = kdb.Database(_with_dbname(server_url, name), min_size=1, max_size=2)
+    url = create_database(server_url, name, template_db)
+    database = kdb.Database(url, min_size=1, max_size=2)
     try:
         yield _measure(database, tmp_path_factory.mktemp("team-world"))
     finally:

@@ -93,3 +93,20 @@ def test_recalibration_corrects_drift_and_keeps_the_order():
     # Then the mean prediction meets the observed rate, and the order of rows is unchanged
     assert abs(q.mean() - y.mean()) < 0.01 < abs(p.mean() - y.mean())
     assert b > 0 and np.array_equal(np.argsort(q, kind="stable"), np.argsort(p, kind="stable"))
+
+
+def test_steady_rates_binomial_tests_equal_scipy_stats_value_for_value():
+    """pace.steady_rate's binomial tails skip rv_discrete's checks: they must still be
+    scipy.stats.binom's cdf and sf exactly, inside and at the edges of the support."""
+    from scipy.stats import binom
+
+    from analytics.pace import _binom_cdf, _binom_sf
+
+    rng = np.random.default_rng(5)
+    n = rng.integers(0, 400, 20_000).astype(float)
+    k = np.floor(n * rng.uniform(0, 1, n.size))
+    k[::9] = n[::9]
+    share = rng.uniform(0, 1, n.size)
+    share[::7], share[::13] = 1.0, 0.0
+    assert np.array_equal(_binom_cdf(k, n, share), binom.cdf(k, n, share))
+    assert np.array_equal(_binom_sf(k - 1, n, share), binom.sf(k - 1, n, share))
