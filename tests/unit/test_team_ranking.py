@@ -13,9 +13,9 @@ TWO_WAY = {"replies_by_them": 1}
 
 
 @pytest.mark.parametrize(
-    ("strength", "band"), [(100, 3), (90, 3), (89.9, 2), (60, 2), (59.9, 1), (15, 1), (14.9, None), (0, None)]
+    ("strength", "band"), [(100, 3), (88, 3), (87.9, 2), (50, 2), (49.9, 1), (15, 1), (14.9, None), (0, None)]
 )
-def test_bands_cut_strength_at_90_60_and_15(strength, band):
+def test_bands_cut_strength_at_88_50_and_15(strength, band):
     assert ranking.band_of(strength) == band
     assert ranking.band_of(strength, ["one_sided_you", "one_sided_them"]) == band
 
@@ -44,7 +44,7 @@ def test_shares_keep_only_addresses_and_the_best_band():
         (65, ["lee@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, None),
         (10, ["weak@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, []),
         (92, ["kim@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["cooling"]),
-        (50, ["fading@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["dormant"]),
+        (45, ["fading@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["dormant"]),
     ]
     assert ranking.shares_of(7, ties) == [
         Share(7, "kim@acme.example", 2, date(2026, 11, 1)),
