@@ -84,39 +84,53 @@ def by_domain_best(conn, team_id: int, domain: str) -> list[Share]:
     )
 
 
-_REACH = (
-    "SELECT s.user_id, s.address, s.band, s.month FROM team_shared_ties s WHERE s.team_id = %s AND s.domain = %s"
-    " ORDER BY s.band DESC, s.month DESC NULLS LAST, s.address, s.user_id LIMIT %s"
+# An organisation's reach as JSON, rendered by PostgreSQL. `top` is the first rows of the
+# domain in the order of team_shared_ties_domain_rank (band, month, address, user id); each
+# address's first row there is its best share, so the best of each address within `top`
+# is its best overall, and the addresses come in the answer's order. The counts tell the
+# caller whether `top` held enough addresses (or every row).
+_REACH = """
+WITH top AS (
+    SELECT s.user_id, s.address, s.band, s.month FROM team_shared_ties s
+    WHERE s.team_id = %(t)s AND s.domain = %(d)s
+    ORDER BY s.band DESC, s.month DESC NULLS LAST, s.address, s.user_id LIMIT %(n)s
+), best AS (
+    SELECT DISTINCT ON (address) user_id, address, band, month FROM top
+    ORDER BY address, band DESC, month DESC NULLS LAST, user_id
+), listed AS (
+    SELECT * FROM best ORDER BY band DESC, month DESC NULLS LAST, address LIMIT %(m)s
 )
+SELECT (SELECT count(*) FROM top), (SELECT count(*) FROM best), coalesce(json_agg(json_build_object(
+    'contact', l.address,
+    'ask', json_build_object('user_id', u.id, 'name', coalesce(u.name, u.email), 'email', u.email),
+    'band', CASE l.band WHEN 3 THEN 'strong' WHEN 2 THEN 'medium' ELSE 'weak' END,
+    'month', to_char(l.month, 'YYYY-MM')
+) ORDER BY l.band DESC, l.month DESC NULLS LAST, l.address), '[]')::text
+FROM listed l JOIN users u ON u.id = l.user_id
+"""
 
 
-def by_domain_people(conn, team_id: int, domain: str) -> list[Share]:
-    """The best share of each address at the domain (the teammate to ask for each), the
-    best-placed first, at most MAX_REACH: ranking.reach of all the domain's rows, cut to
-    its first MAX_REACH.
+def reach_json(conn, team_id: int, domain: str) -> str:
+    """The people at the domain reachable through the team, as a JSON array: for each
+    address its best holder (band, then month, then the lower user id) with their name and
+    email, the band and the month; best-placed first (band, month, then address), at most
+    MAX_REACH. The same as ranking.reach over all the domain's rows, cut to MAX_REACH
+    (tests/db/test_team_reach.py).
 
-    The domain's rows are read in the order of team_shared_ties_domain_rank (band, month,
-    address, user id) from the top, so the first row of each address is its best share
-    (band, then month, then the lower user id) and the addresses come in the answer's
-    order: the read stops once MAX_REACH addresses are seen, instead of reading and
-    sorting every row of a large domain (31,000 rows for tests/bench/bench_team.py's). A
-    first read of 2 x MAX_REACH rows is enough unless an address has many holders; then it
-    is read again, eight times longer, each read one statement (one snapshot). It has no
-    join on `sharing`: it relies on rows existing only for members who share
-    (membership.set_sharing and leave delete them in the transaction that ends sharing)."""
-    domain = domain.lower()
-    limit = 2 * MAX_REACH
+    One statement renders it, reading the domain's rows from the top of
+    team_shared_ties_domain_rank and stopping at the first 2 x MAX_REACH, instead of
+    reading and sorting every row of a large domain (31,000 rows for
+    tests/bench/bench_team.py's) and building 500 answers in Python. When those rows hold
+    fewer than MAX_REACH addresses (addresses with many holders) it is read again, eight
+    times longer. It has no join on `sharing`: it relies on rows existing only for members
+    who share (membership.set_sharing and leave delete them in the transaction that ends
+    sharing)."""
+    params = {"t": team_id, "d": domain.lower(), "n": 2 * MAX_REACH, "m": MAX_REACH}
     while True:
-        rows = conn.execute(_REACH, (team_id, domain, limit)).fetchall()
-        best: dict[str, Share] = {}
-        for user_id, address, band, month in rows:
-            if address not in best:
-                best[address] = Share(user_id, address, band, month)
-                if len(best) == MAX_REACH:
-                    return list(best.values())
-        if len(rows) < limit:
-            return list(best.values())
-        limit *= 8
+        rows, addresses, people = conn.execute(_REACH, params).fetchone()
+        if rows < params["n"] or addresses >= MAX_REACH:
+            return people
+        params["n"] *= 8
 
 
 def by_addresses(conn, team_id: int, addresses: list[str]) -> list[Share]:

@@ -1,8 +1,9 @@
 """An organisation's reach, pinned: the people listed, the teammate to ask for each and their
 order are those of ranking.reach over every shared row of the domain (each address's best
 share: band, then month, then the lower user id; addresses by that band and month, then by
-address), cut to the first MAX_REACH, however the rows are read (shares.by_domain_people
-reads them from the top of team_shared_ties_domain_rank and stops early)."""
+address), cut to the first MAX_REACH, however the rows are read (shares.reach_json reads
+them from the top of team_shared_ties_domain_rank, stops early and renders the answer in
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -26,14 +27,19 @@ def _team(conn, members: int) -> tuple[int, list[int]]:
     return team, ids
 
 
-def _expected(rows: list[Share], domain: str) -> list[tuple[str, int, int, date | None]]:
-    """ranking.reach over all the domain's rows (the answer's definition), cut to MAX_REACH."""
+def _expected(rows: list[Share], domain: str) -> list[tuple[str, int, str, str | None]]:
+    """ranking.reach over all the domain's rows (the answer's definition), cut to MAX_REACH:
+    (contact, the teammate to ask, band, month) as the answer names them."""
     at = [s for s in rows if ranking.domain_of(s.address) == domain]
-    return [(a, s.user_id, s.band, s.month) for a, s in ranking.reach(at)][: shares.MAX_REACH]
+    return [(a, s.user_id, ranking.band_name(s.band), ranking.month_text(s.month)) for a, s in ranking.reach(at)][
+        : shares.MAX_REACH
+    ]
 
 
-def _got(conn, team: int, domain: str) -> list[tuple[str, int, int, date | None]]:
-    return [(a, s.user_id, s.band, s.month) for a, s in ranking.reach(shares.by_domain_people(conn, team, domain))]
+def _got(conn, team: int, user_id: int, domain: str) -> list[tuple[str, int, str, str | None]]:
+    answer = answers.org_reach(conn, team, user_id, domain)
+    assert answer["domain"] == domain.lower()
+    return [(p["contact"], p["ask"]["user_id"], p["band"], p["month"]) for p in answer["people"]]
 
 
 def test_org_reach_lists_each_addresss_best_holder_in_the_answers_order(database):
@@ -57,15 +63,13 @@ def test_org_reach_lists_each_addresss_best_holder_in_the_answers_order(database
         for domain in ("big.example", "small.example", "none.example"):
             expected = _expected(rows, domain)
             # Then it is ranking.reach over all of the domain's rows, cut to MAX_REACH
-            assert _got(conn, team, domain) == expected
+            assert _got(conn, team, ids[3], domain) == expected
         assert len(_expected(rows, "big.example")) == shares.MAX_REACH
         assert len(_expected(rows, "small.example")) == 40
-        # And the answer names, for each person, that teammate, with band and month
+        # And each person's teammate is named as the other team answers name members
         answer = answers.org_reach(conn, team, ids[3], "Big.Example")
-        names = {u: f"Reach {i}" for i, u in enumerate(ids)}
-        assert [(p["contact"], p["ask"]["name"], p["band"], p["month"]) for p in answer["people"]] == [
-            (a, names[u], ranking.band_name(b), ranking.month_text(m)) for a, u, b, m in _expected(rows, "big.example")
-        ]
+        people = answers.members(conn, set(ids))
+        assert [p["ask"] for p in answer["people"]] == [people[u] for _, u, _, _ in _expected(rows, "big.example")]
 
 
 def test_org_reach_is_exact_when_every_address_has_many_holders(database):
@@ -82,7 +86,7 @@ def test_org_reach_is_exact_when_every_address_has_many_holders(database):
             rows += mine
     with database.tx() as conn:
         # Then the lowest user id among each address's best holders is the one to ask
-        got = _got(conn, team, "crowd.example")
+        got = _got(conn, team, ids[0], "crowd.example")
         assert got == _expected(rows, "crowd.example")
         assert len(got) == shares.MAX_REACH
     # (the first 2 x MAX_REACH rows in the index's order hold under MAX_REACH addresses:
