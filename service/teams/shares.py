@@ -125,12 +125,13 @@ def reach_json(conn, team_id: int, domain: str) -> str:
     times longer. It has no join on `sharing`: it relies on rows existing only for members
     who share (membership.set_sharing and leave delete them in the transaction that ends
     sharing)."""
-    params = {"t": team_id, "d": domain.lower(), "n": 2 * MAX_REACH, "m": MAX_REACH}
+    limit = 2 * MAX_REACH
     while True:
+        params = {"t": team_id, "d": domain.lower(), "n": limit, "m": MAX_REACH}
         rows, addresses, people = conn.execute(_REACH, params).fetchone()
-        if rows < params["n"] or addresses >= MAX_REACH:
-            return people
-        params["n"] *= 8
+        if rows < limit or addresses >= MAX_REACH:
+            return str(people)
+        limit *= 8
 
 
 def by_addresses(conn, team_id: int, addresses: list[str]) -> list[Share]:
