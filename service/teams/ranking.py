@@ -2,28 +2,37 @@
 
 A shared tie is a band and a month, nothing else:
 
-    band   3 strong (strength >= 88), 2 medium (>= 50), 1 weak (>= 15), one band lower
-           when Kith flags the tie cooling or dormant; ties under 15 are not shared
+    band   how often the member and the contact have been in personal two-way contact
+           (answered conversations and meetings) a month, over the longest recent
+           stretch, up to two years, in which the tie kept a steady pace (the tie's
+           `two_way_rate`): 3 strong (>= 3 a month), 2 medium (>= 0.9), 1 weak (less);
+           one band lower when Kith flags the tie cooling or dormant; ties under Kith
+           strength 15 are not shared. A snapshot written before ties kept that rate is
+           banded by Kith strength: strong >= 88, medium >= 50, weak >= 15.
     month  the first day of the month of the last two-way contact, or None when the
            snapshot's 180-day ledger shows no exchange in both directions
 
-The bands are the team's, not the member's own tiers (strong >= 70, medium >= 40): they
-rank teammates, so they are cut where the synthetic world's true strength (the two-way
-rate of the last 90 days, ingest/sandbox/world) changes class. The cuts were chosen on
-fourteen teams of five worlds (seeds 2000-15004, tests/support/team_study.py), never on
-the team tests/db/test_team_world.py measures (seeds 1000-1004). There Kith strength reads
-(p10..p90): steady strong ties 94..99, new and rising ones (true 74-83) 86..98, steady
-medium ones (true 28-35) 50..68, cooling ones (true 15-27) 62..83 and rarely flagged,
-occasional and one-sided ties (true 8-15) 23..56. A medium cut at 60 left half the steady
-medium ties in "weak" below cooling ones; at 50 they are medium, and 88 keeps most rising
-ties strong. Over those 212 shared contacts the first-ranked teammate held the truly
-strongest tie for 158 (74.5%) at 88/50 against 151 (71.2%) at the earlier 90/60, the best
-of a grid of strong cuts 80-96 and medium cuts 40-70 (50 and 55 tie; 50 is ahead when ties
-on band and month are broken at random); chosen the same way with one team left out, the
-cut scored 154/212 (72.6%) on the teams left out. Of the 54 misses left, 25 are between
-teammates of one class (two steady strong ties, true 85 and 87), which no band can order,
-and 16 put a cooling tie Kith did not flag level with or above a steady medium one. Only
-the band leaves the member's data: the flag and the strength decide it and are not shared.
+The band says how well the member knows the person, so it rests on how much the two have
+dealt with each other, measured over as long a past as the tie has been steady: a tie
+steady for two years is measured over two years, one that faded or began lately over its
+recent, changed part. Kith's strength answers another question (the chance of two-way
+contact within four weeks): it saturates for every tie in touch more than twice a month,
+and it remembers a faded tie's past, so it ranks a cooling tie Kith has not flagged above
+a steady one that is truly stronger now.
+
+The cuts were chosen on fourteen teams of five synthetic worlds (seeds 2000-15004,
+tests/support/team_study.py), never on the team tests/db/test_team_world.py measures
+(seeds 1000-1004), by the share of shared contacts whose first-ranked teammate holds the
+truly strongest tie (true strength: the two-way rate of the last 90 days,
+ingest/sandbox/world). Over those 212 contacts: 151 (71.2%) with strength cut at 90/60,
+158 (74.5%) at 88/50 (the best strength cuts of a grid 80-96 x 40-70), 166 (78.3%) with
+the rate cut at 3 and 0.9 a month (the best of a grid 2-6 x 0.5-1.5; 2.5 ties with 3); with
+the cuts chosen leaving each team out, 154 (72.6%) for strength and 164 (77.4%) for the
+rate on the teams left out. Kith strength there reads (p10..p90): steady strong ties
+94..99, steady medium ones (true 28-35) 48..68, cooling ones (true 15-27) 61..83, only 4%
+of them flagged; many misses left are between teammates of one class (true 85 and 87),
+which no band can order. Only the band leaves the member's data: the rate, the flag and
+the strength decide it and are not shared.
 
 A snapshot keeps the time of the last two-way contact (`last_two_way`: an answer either
 way, or a meeting of at most five people), and the month is that time's. Snapshots written
@@ -44,7 +53,9 @@ from dataclasses import dataclass
 from datetime import date
 
 BANDS = {3: "strong", 2: "medium", 1: "weak"}
-BOUNDS = ((88.0, 3), (50.0, 2), (15.0, 1))
+BOUNDS = ((88.0, 3), (50.0, 2), (15.0, 1))  # Kith strength, for snapshots without the rate
+RATE_BOUNDS = ((3.0, 3), (0.9, 2))  # two-way contacts a month; below: weak
+SHARED = 15.0  # the Kith strength under which a tie is not shared
 FADING = frozenset(["cooling", "dormant"])  # Kith's flags of a tie weaker now than its strength
 # Personal mail providers are not organisations: no reach or key-person risk for them.
 PUBLIC_MAIL = frozenset(
@@ -74,15 +85,20 @@ PUBLIC_MAIL = frozenset(
 TWO_WAY_KEYS = ("replies_by_you", "replies_by_them", "meetings_you_organised", "meetings_they_organised")
 
 
-def band_of(strength: float, flags: Iterable[str] | None = ()) -> int | None:
-    """The band of a tie of that strength and flags, or None for a tie too weak to share
-    (a cooling or dormant tie is one band lower: a weak one is then not shared)."""
-    for bound, band in BOUNDS:
-        if strength >= bound:
-            if FADING.intersection(flags or ()):
-                return band - 1 or None
-            return band
-    return None
+def band_of(strength: float, flags: Iterable[str] | None = (), rate: float | None = None) -> int | None:
+    """The band of a tie of that strength, flags and steady two-way rate (contacts a
+    month; None for a snapshot that did not keep it: the strength decides), or None for a
+    tie too weak to share (a cooling or dormant tie is one band lower: a weak one is then
+    not shared)."""
+    if strength < SHARED:
+        return None
+    if rate is None:
+        band = next(b for bound, b in BOUNDS if strength >= bound)
+    else:
+        band = next((b for bound, b in RATE_BOUNDS if rate >= bound), 1)
+    if FADING.intersection(flags or ()):
+        return band - 1 or None
+    return band
 
 
 def _positive(value: object) -> bool:
@@ -132,19 +148,22 @@ class Share:
 
 
 # strength, addresses, last interaction, ledger, flags, and optionally the last two-way
-# contact and whether the snapshot kept it (older snapshots did not)
+# contact and whether the snapshot kept it (older snapshots did not), then the steady
+# two-way rate (None when the snapshot did not keep it)
 Tie = tuple
 
 
 def shares_of(user_id: int, ties: Iterable[Tie]) -> list[Share]:
     """A member's shares from their stored ties (strength, addresses, last interaction,
-    ledger, flags); an address in two ties keeps the stronger band."""
+    ledger, flags, and the optional fields of `Tie`); an address in two ties keeps the
+    stronger band."""
     best: dict[str, Share] = {}
     for strength, addresses, last, ledger, flags, *kept in ties:
-        band = band_of(float(strength), flags)
+        rate = kept[2] if len(kept) >= 3 and isinstance(kept[2], int | float) else None
+        band = band_of(float(strength), flags, rate)
         if band is None:
             continue
-        if len(kept) == 2 and kept[1]:
+        if len(kept) >= 2 and kept[1]:
             month = month_start(kept[0])
         else:
             month = month_of(last, ledger)

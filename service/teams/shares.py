@@ -2,8 +2,9 @@
 by "who knows" (SQL; band and month are decided in ranking.py).
 
 What is read of a member is their latest score snapshot, and of each tie only its
-strength, flags (a cooling or dormant tie is a band lower), addresses, time of last
-interaction and ledger (to tell a two-way tie); what is written is `team_shared_ties`:
+strength, steady two-way rate and flags (they set the band), addresses, time of last
+interaction and of the last two-way contact, and ledger (to tell a two-way tie); what is
+written is `team_shared_ties`:
 address, domain, band, month. Messages, subjects, counts, timelines, meetings and other
 participants are never read here, and the flags only to set the band.
 
@@ -20,7 +21,7 @@ MAX_REACH = 500  # addresses listed for one organisation
 
 _LATEST_TIES = """
 SELECT s.strength, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger', s.flags,
-       s.payload->>'last_two_way', s.payload ? 'last_two_way'
+       s.payload->>'last_two_way', s.payload ? 'last_two_way', (s.payload->>'two_way_rate')::float8
 FROM score_snapshots s
 WHERE s.user_id = %(u)s AND s.as_of = (SELECT max(as_of) FROM score_snapshots WHERE user_id = %(u)s)
   AND s.strength >= 15

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -101,8 +102,25 @@ Band = Callable[[list], int | None]  # a snapshot row (shares._LATEST_TIES) -> b
 
 
 def current_band(row: list) -> int | None:
-    strength, _addresses, _last, _ledger, flags, *_ = row
-    return ranking.band_of(float(strength), flags)
+    """The band service/teams/ranking.py gives a snapshot row (its rate, when kept, last)."""
+    strength, _addresses, _last, _ledger, flags, *kept = row
+    rate = kept[2] if len(kept) >= 3 else None
+    return ranking.band_of(float(strength), flags, rate)
+
+
+def _rows(mate: dict) -> list[list]:
+    """A member's snapshot rows, each with its steady two-way rate: the row's own when the
+    snapshot kept it, else the one the scoring computed (`features`, from a collection made
+    before snapshots kept it)."""
+    out = []
+    for row in mate["ties"]:
+        row = list(row)
+        if len(row) < 8:
+            feats = next((mate["features"].get(str(a).lower()) for a in row[1] or ()), None) or {}
+            log1p_rate = feats.get("two_way_rate")
+            row = row[:7] + [None if log1p_rate is None else round(math.expm1(log1p_rate), 2)]
+        out.append(row)
+    return out
 
 
 def _shares(user_id: int, rows: Iterable[list], band: Band) -> dict[str, ranking.Share]:
@@ -113,7 +131,7 @@ def _shares(user_id: int, rows: Iterable[list], band: Band) -> dict[str, ranking
         if b is None:
             continue
         _strength, addresses, last, ledger, _flags, *kept = row
-        month = ranking.month_start(kept[0]) if len(kept) == 2 and kept[1] else ranking.month_of(last, ledger)
+        month = ranking.month_start(kept[0]) if len(kept) >= 2 and kept[1] else ranking.month_of(last, ledger)
         for raw in addresses or ():
             address = str(raw).strip().lower()
             s = ranking.Share(user_id, address, b, month)
@@ -125,7 +143,7 @@ def _shares(user_id: int, rows: Iterable[list], band: Band) -> dict[str, ranking
 def score(team: dict, band: Band = current_band) -> dict:
     """The test's figures for one team under a band rule."""
     mates = team["mates"]
-    per = [_shares(i, m["ties"], band) for i, m in enumerate(mates)]
+    per = [_shares(i, _rows(m), band) for i, m in enumerate(mates)]
     shared = sorted(
         a for a in mates[0]["truth"] if sum(m["truth"].get(a, {}).get("strength", 0) >= KNOWN for m in mates) >= 2
     )

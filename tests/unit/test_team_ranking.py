@@ -28,6 +28,36 @@ def test_a_cooling_or_dormant_tie_is_a_band_lower(strength, flags, band):
     assert ranking.band_of(strength, flags) == band
 
 
+@pytest.mark.parametrize(
+    ("strength", "rate", "flags", "band"),
+    [
+        (40, 3.0, [], 3),  # the steady rate decides, not the strength
+        (99, 2.99, [], 2),
+        (20, 0.9, [], 2),
+        (95, 0.89, [], 1),
+        (60, 0.0, [], 1),
+        (14.9, 8.0, [], None),  # under strength 15 nothing is shared
+        (90, 5.0, ["cooling"], 2),
+        (90, 0.5, ["dormant"], None),
+        (90, 5.0, ["one_sided_them"], 3),
+    ],
+)
+def test_a_tie_that_kept_its_steady_two_way_rate_is_banded_by_it(strength, rate, flags, band):
+    assert ranking.band_of(strength, flags, rate) == band
+
+
+def test_shares_use_the_rate_when_the_snapshot_kept_it():
+    # Given a strong-by-strength tie whose steady rate is under one a month, and an older
+    # snapshot's tie without the rate (None)
+    faded = (95, ["lee@acme.example"], "2026-11-20T00:00:00Z", TWO_WAY, [], "2026-10-03T10:00:00Z", True, 0.4)
+    older = (95, ["kim@acme.example"], "2026-11-20T00:00:00Z", TWO_WAY, [], None, False, None)
+    # Then the first is weak, the second strong by its strength
+    assert ranking.shares_of(7, [faded, older]) == [
+        Share(7, "kim@acme.example", 3, date(2026, 11, 1)),
+        Share(7, "lee@acme.example", 1, date(2026, 10, 1)),
+    ]
+
+
 def test_the_month_is_given_only_for_a_two_way_tie():
     assert ranking.month_of("2026-10-31T23:59:00Z", TWO_WAY) == date(2026, 10, 1)
     assert ranking.month_of("2026-10-31T23:59:00Z", {"messages_to_them": 2, "messages_from_them": 1}) == date(
