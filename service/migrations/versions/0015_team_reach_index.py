@@ -5,9 +5,9 @@ best holder (band, then month, then user id), ordered by that band and month, th
 address. Through `team_shared_ties_domain_address` (address first) it had to read every
 row of the domain and sort them: ~31,000 rows and 40 ms for the largest domain of
 tests/bench/bench_team.py, more than a single worker has at 50 requests/s.
-`team_shared_ties_domain_rank` holds a domain's rows in the answer's order, so the reach
-reads them from the top and keeps a row when no better row of its address exists (one
-probe of `team_shared_ties_domain_address` each), stopping at the 500th address.
+`team_shared_ties_domain_rank` holds a domain's rows in the answer's order (band, month,
+address, user id), so the first row of each address read from the top is its best holder:
+the reach reads the first 1,000 rows and stops (service/teams/shares.reach_json).
 
 Revision ID: 0015
 Revises: 0014
