@@ -57,6 +57,7 @@ TIE_EXAMPLE: JsonDict = {
     "deepen_rank": 1,
     "colleague": False,
     "last_two_way": "2026-09-18T09:41:00Z",
+    "two_way_rate": 1.4,
 }
 
 
@@ -86,6 +87,12 @@ class Tie(BaseModel):
         None,
         description="ISO 8601, UTC: the last answer either way, or meeting of at most five people; "
         "null when there has been none (or the scoring predates this field).",
+    )
+    two_way_rate: float | None = Field(
+        None,
+        description="Personal two-way contacts a month (answered conversations and meetings), over the "
+        "longest recent stretch, up to two years, in which the tie has kept a steady pace; null when the "
+        "scoring predates this field.",
     )
 
 

@@ -9,6 +9,7 @@ leak.
 
 from __future__ import annotations
 
+import json
 import re
 
 from . import membership, ranking, shares
@@ -78,24 +79,18 @@ def who_knows(
     return target | {"known_by": [_known(s, people) for s in ranked]}
 
 
-def org_reach(conn, team_id: int, user_id: int, domain: str) -> dict:
-    """The people at an organisation reachable through the team, and who to ask for each."""
+def org_reach_json(conn, team_id: int, user_id: int, domain: str) -> str:
+    """The people at an organisation reachable through the team, and who to ask for each,
+    as the API's JSON text (rendered by PostgreSQL: shares.reach_json)."""
     membership.sharing_member(conn, team_id, user_id)
     domain = clean_domain(domain)
-    reach = ranking.reach(shares.by_domain_people(conn, team_id, domain))
-    people = members(conn, {s.user_id for _, s in reach})
-    return {
-        "domain": domain,
-        "people": [
-            {
-                "contact": address,
-                "ask": people[s.user_id],
-                "band": ranking.band_name(s.band),
-                "month": ranking.month_text(s.month),
-            }
-            for address, s in reach
-        ],
-    }
+    return '{"domain": ' + json.dumps(domain) + ', "people": ' + shares.reach_json(conn, team_id, domain) + "}"
+
+
+def org_reach(conn, team_id: int, user_id: int, domain: str) -> dict:
+    """The people at an organisation reachable through the team, and who to ask for each."""
+    result: dict = json.loads(org_reach_json(conn, team_id, user_id, domain))
+    return result
 
 
 def key_person_risk(conn, team_id: int, user_id: int) -> dict:

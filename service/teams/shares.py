@@ -2,8 +2,9 @@
 by "who knows" (SQL; band and month are decided in ranking.py).
 
 What is read of a member is their latest score snapshot, and of each tie only its
-strength, flags (a cooling or dormant tie is a band lower), addresses, time of last
-interaction and ledger (to tell a two-way tie); what is written is `team_shared_ties`:
+strength, steady two-way rate and flags (they set the band), addresses, time of last
+interaction and of the last two-way contact, and ledger (to tell a two-way tie); what is
+written is `team_shared_ties`:
 address, domain, band, month. Messages, subjects, counts, timelines, meetings and other
 participants are never read here, and the flags only to set the band.
 
@@ -20,7 +21,7 @@ MAX_REACH = 500  # addresses listed for one organisation
 
 _LATEST_TIES = """
 SELECT s.strength, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger', s.flags,
-       s.payload->>'last_two_way', s.payload ? 'last_two_way'
+       s.payload->>'last_two_way', s.payload ? 'last_two_way', (s.payload->>'two_way_rate')::float8
 FROM score_snapshots s
 WHERE s.user_id = %(u)s AND s.as_of = (SELECT max(as_of) FROM score_snapshots WHERE user_id = %(u)s)
   AND s.strength >= 15
@@ -84,20 +85,54 @@ def by_domain_best(conn, team_id: int, domain: str) -> list[Share]:
     )
 
 
-def by_domain_people(conn, team_id: int, domain: str) -> list[Share]:
-    """The best share of each address at the domain (the teammate to ask for each), read
-    in the order of team_shared_ties_domain_address, with no sort of the domain's rows.
-    It has no join on `sharing`: it relies on rows existing only for members who share
-    (membership.set_sharing and leave delete them in the transaction that ends sharing)."""
-    return _shares(
-        conn.execute(
-            "SELECT * FROM (SELECT DISTINCT ON (s.address) s.user_id, s.address, s.band, s.month"
-            " FROM team_shared_ties s WHERE s.team_id = %s AND s.domain = %s"
-            " ORDER BY s.address, s.band DESC, s.month DESC NULLS LAST, s.user_id) best"
-            " ORDER BY band DESC, month DESC NULLS LAST, address LIMIT %s",
-            (team_id, domain.lower(), MAX_REACH),
-        ).fetchall()
-    )
+# An organisation's reach as JSON, rendered by PostgreSQL. `top` is the first rows of the
+# domain in the order of team_shared_ties_domain_rank (band, month, address, user id); each
+# address's first row there is its best share, so the best of each address within `top`
+# is its best overall, and the addresses come in the answer's order. The counts tell the
+# caller whether `top` held enough addresses (or every row).
+_REACH = """
+WITH top AS (
+    SELECT s.user_id, s.address, s.band, s.month FROM team_shared_ties s
+    WHERE s.team_id = %(t)s AND s.domain = %(d)s
+    ORDER BY s.band DESC, s.month DESC NULLS LAST, s.address, s.user_id LIMIT %(n)s
+), best AS (
+    SELECT DISTINCT ON (address) user_id, address, band, month FROM top
+    ORDER BY address, band DESC, month DESC NULLS LAST, user_id
+), listed AS (
+    SELECT * FROM best ORDER BY band DESC, month DESC NULLS LAST, address LIMIT %(m)s
+)
+SELECT (SELECT count(*) FROM top), (SELECT count(*) FROM best), coalesce(json_agg(json_build_object(
+    'contact', l.address,
+    'ask', json_build_object('user_id', u.id, 'name', coalesce(u.name, u.email), 'email', u.email),
+    'band', CASE l.band WHEN 3 THEN 'strong' WHEN 2 THEN 'medium' ELSE 'weak' END,
+    'month', to_char(l.month, 'YYYY-MM')
+) ORDER BY l.band DESC, l.month DESC NULLS LAST, l.address), '[]')::text
+FROM listed l JOIN users u ON u.id = l.user_id
+"""
+
+
+def reach_json(conn, team_id: int, domain: str) -> str:
+    """The people at the domain reachable through the team, as a JSON array: for each
+    address its best holder (band, then month, then the lower user id) with their name and
+    email, the band and the month; best-placed first (band, month, then address), at most
+    MAX_REACH. The same as ranking.reach over all the domain's rows, cut to MAX_REACH
+    (tests/db/test_team_reach.py).
+
+    One statement renders it, reading the domain's rows from the top of
+    team_shared_ties_domain_rank and stopping at the first 2 x MAX_REACH, instead of
+    reading and sorting every row of a large domain (31,000 rows for
+    tests/bench/bench_team.py's) and building 500 answers in Python. When those rows hold
+    fewer than MAX_REACH addresses (addresses with many holders) it is read again, eight
+    times longer. It has no join on `sharing`: it relies on rows existing only for members
+    who share (membership.set_sharing and leave delete them in the transaction that ends
+    sharing)."""
+    limit = 2 * MAX_REACH
+    while True:
+        params = {"t": team_id, "d": domain.lower(), "n": limit, "m": MAX_REACH}
+        rows, addresses, people = conn.execute(_REACH, params).fetchone()
+        if rows < limit or addresses >= MAX_REACH:
+            return str(people)
+        limit *= 8
 
 
 def by_addresses(conn, team_id: int, addresses: list[str]) -> list[Share]:

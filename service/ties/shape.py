@@ -14,11 +14,19 @@ report it", `DESIGN_KEYS`); the API adds person_id, suggestion, deepen_rank and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from analytics import TieScore
+
+
+def _rate(log1p_rate: float | None) -> float | None:
+    """The model's `two_way_rate` feature (log1p of a monthly rate) as contacts a month."""
+    if log1p_rate is None:
+        return None
+    return round(math.expm1(float(log1p_rate)), 2)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -55,6 +63,9 @@ FIELDS: tuple[Field, ...] = (
     Field("colleague", lambda s, p: bool(p.get("colleague")), "coalesce((s.payload->>'colleague')::boolean, false)"),
     # The last answer either way or meeting of at most five (teams share its month).
     Field("last_two_way", lambda s, p: _iso(s.last_two_way), "s.payload->'last_two_way'"),
+    # Personal two-way contacts a month over the longest stretch the tie has been steady
+    # (teams band a tie by it: service/teams/ranking.py).
+    Field("two_way_rate", lambda s, p: _rate(s.features.get("two_way_rate")), "s.payload->'two_way_rate'"),
 )
 
 KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)

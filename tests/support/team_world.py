@@ -76,11 +76,13 @@ def _renamed(world: World, mapping: dict[str, str]) -> World:
     return replace(world, messages=messages, events=events, people=people, truth=truth)
 
 
-def teammates(n: int = 5, shared: int = 24, *, days: int = 400, contacts: int = 36) -> list[Teammate]:
+def teammates(n: int = 5, shared: int = 24, *, days: int = 400, contacts: int = 36, base: int = 1000) -> list[Teammate]:
+    """The team of tests/db/test_team_world.py (seeds 1000-1004); another `base` gives
+    another team (seeds base .. base + n - 1), the kind its parameters are chosen on."""
     out = []
     for i in range(n):
         world = generate_world(
-            1000 + i,
+            base + i,
             user_email=f"mate{i}@team.example",
             user_name=f"Mate{i} Lastname{i}",
             work_email=f"mate{i}@northwind.example",

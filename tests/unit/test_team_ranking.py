@@ -13,9 +13,9 @@ TWO_WAY = {"replies_by_them": 1}
 
 
 @pytest.mark.parametrize(
-    ("strength", "band"), [(100, 3), (90, 3), (89.9, 2), (60, 2), (59.9, 1), (15, 1), (14.9, None), (0, None)]
+    ("strength", "band"), [(100, 3), (88, 3), (87.9, 2), (50, 2), (49.9, 1), (15, 1), (14.9, None), (0, None)]
 )
-def test_bands_cut_strength_at_90_60_and_15(strength, band):
+def test_bands_cut_strength_at_88_50_and_15(strength, band):
     assert ranking.band_of(strength) == band
     assert ranking.band_of(strength, ["one_sided_you", "one_sided_them"]) == band
 
@@ -26,6 +26,36 @@ def test_bands_cut_strength_at_90_60_and_15(strength, band):
 )
 def test_a_cooling_or_dormant_tie_is_a_band_lower(strength, flags, band):
     assert ranking.band_of(strength, flags) == band
+
+
+@pytest.mark.parametrize(
+    ("strength", "rate", "flags", "band"),
+    [
+        (40, 3.0, [], 3),  # the steady rate decides, not the strength
+        (99, 2.99, [], 2),
+        (20, 0.9, [], 2),
+        (95, 0.89, [], 1),
+        (60, 0.0, [], 1),
+        (14.9, 8.0, [], None),  # under strength 15 nothing is shared
+        (90, 5.0, ["cooling"], 2),
+        (90, 0.5, ["dormant"], None),
+        (90, 5.0, ["one_sided_them"], 3),
+    ],
+)
+def test_a_tie_that_kept_its_steady_two_way_rate_is_banded_by_it(strength, rate, flags, band):
+    assert ranking.band_of(strength, flags, rate) == band
+
+
+def test_shares_use_the_rate_when_the_snapshot_kept_it():
+    # Given a strong-by-strength tie whose steady rate is under one a month, and an older
+    # snapshot's tie without the rate (None)
+    faded = (95, ["lee@acme.example"], "2026-11-20T00:00:00Z", TWO_WAY, [], "2026-10-03T10:00:00Z", True, 0.4)
+    older = (95, ["kim@acme.example"], "2026-11-20T00:00:00Z", TWO_WAY, [], None, False, None)
+    # Then the first is weak, the second strong by its strength
+    assert ranking.shares_of(7, [faded, older]) == [
+        Share(7, "kim@acme.example", 3, date(2026, 11, 1)),
+        Share(7, "lee@acme.example", 1, date(2026, 10, 1)),
+    ]
 
 
 def test_the_month_is_given_only_for_a_two_way_tie():
@@ -44,7 +74,7 @@ def test_shares_keep_only_addresses_and_the_best_band():
         (65, ["lee@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, None),
         (10, ["weak@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, []),
         (92, ["kim@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["cooling"]),
-        (50, ["fading@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["dormant"]),
+        (45, ["fading@acme.example"], "2026-11-01T00:00:00Z", TWO_WAY, ["dormant"]),
     ]
     assert ranking.shares_of(7, ties) == [
         Share(7, "kim@acme.example", 2, date(2026, 11, 1)),
