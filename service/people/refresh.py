@@ -14,6 +14,8 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 
+import psycopg
+
 from ingest import identity
 from ingest.records import SyncReport
 
@@ -26,6 +28,7 @@ from .suggestions import recompute_suggestions
 log = logging.getLogger(__name__)
 
 _OWN = "\x00own@own"  # stands for every own address when legacy DNs are resolved
+ANALYZE_AFTER = 1000  # person_addresses is analysed after a refresh that wrote this many
 
 
 def _participant_facts(conn, user_id: int):
@@ -150,6 +153,10 @@ def refresh_people(conn, user_id: int) -> dict:
                 "ON CONFLICT (user_id, address) DO UPDATE SET person_id = EXCLUDED.person_id",
                 changed,
             )
+    if len(changed) >= ANALYZE_AFTER:
+        # The suggestions' queries join person_addresses: on many new rows the planner's
+        # old statistics would have it join a mailbox in nested loops.
+        _analyze(conn, "person_addresses")
     orphans = drop_orphans(conn, user_id)
     _update_names(conn, user_id, names)
     suggestions = recompute_suggestions(conn, user_id, own, facts)
@@ -177,13 +184,22 @@ def _update_names(conn, user_id: int, names: dict[str, Counter]) -> None:
     by_person: dict[int, Counter] = defaultdict(Counter)
     for a, pid in _rows(conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s", (user_id,)):
         by_person[pid].update({n: c for n, c in names.get(a, {}).items() if n})
-    rows = [(_best_name(c), pid, user_id) for pid, c in by_person.items()]
-    rows.sort(key=lambda r: r[1])
-    with conn.cursor() as cur:
-        cur.executemany(
-            "UPDATE people SET display_name = %s WHERE id = %s AND user_id = %s AND display_name IS DISTINCT FROM %s",
-            [(n, pid, uid, n) for n, pid, uid in rows],
-        )
+    pids = sorted(by_person)
+    # One statement for every person (a mailbox has tens of thousands).
+    conn.execute(
+        "UPDATE people p SET display_name = n.name FROM unnest(%s::bigint[], %s::text[]) AS n(id, name) "
+        "WHERE p.id = n.id AND p.user_id = %s AND p.display_name IS DISTINCT FROM n.name",
+        (pids, [_best_name(by_person[pid]) for pid in pids], user_id),
+    )
+
+
+def _analyze(conn, table: str) -> None:
+    """ANALYZE inside the caller's transaction; skipped with a warning where not the owner."""
+    try:
+        with conn.transaction():
+            conn.execute(f"ANALYZE {table}")
+    except psycopg.Error as exc:
+        log.warning("%s not analysed: %s", table, type(exc).__name__)
 
 
 def refresh_after(db, user_id: int, run: Callable[[], Sequence[SyncReport]]) -> Sequence[SyncReport]:
