@@ -32,7 +32,9 @@ class AccountSyncStore:
         self.merge_copies = row[1] == "mbox"
         # A file import commits hundreds of pages: none waits for its WAL flush. A page and
         # its cursor still commit together, so a database crash that loses the last few
-        # commits only means those pages are read again from the file (the cursor is older).
+        # commits only means those pages are read again from the file (the cursor is older);
+        # the run's last commit (the account state, set_account_state) waits as always, and
+        # the flush it waits for holds every page before it.
         self.flush_each_page = providers.synced(row[1])
         # The own addresses a page of this store last committed: a page naming the same ones
         # again (every page of a big import does) has nothing to add.
