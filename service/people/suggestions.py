@@ -64,8 +64,9 @@ WHERE s.person <> a.person AND NOT a.person = ANY(r.present)
 GROUP BY 1, 2"""
 
 # Seen together: mails with two to SUGGEST_MAX_PARTICIPANTS persons, each pair of persons on
-# one counted where its first person is among %(a)s and its second among %(b)s (the caller
-# keeps the pairs it asked about).
+# one counted when it is one of %(pairs)s ("a:b"); the lists of first and second persons
+# (%(a)s, %(b)s) pass over most pairs before a key is built. Only the asked pairs come back:
+# a million mails have millions of other pairs.
 _TOGETHER = f"""
 WITH mails AS (
     SELECT array_agg(m.person_id ORDER BY m.person_id) AS persons
@@ -77,7 +78,7 @@ pairs AS (
     CROSS JOIN LATERAL generate_subscripts(m.persons, 1) AS x
     CROSS JOIN LATERAL generate_series(x + 1, cardinality(m.persons)) AS y)
 SELECT a, b, count(*) FROM pairs
-WHERE a = ANY(%(a)s::bigint[]) AND b = ANY(%(b)s::bigint[])
+WHERE a = ANY(%(a)s::bigint[]) AND b = ANY(%(b)s::bigint[]) AND a || ':' || b = ANY(%(pairs)s::text[])
 GROUP BY 1, 2"""
 
 
@@ -123,8 +124,12 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
         pairs = [p for p in evidence if USER not in p]
         together: Counter = Counter()
         if pairs:
-            params |= {"a": sorted({a for a, _ in pairs}), "b": sorted({b for _, b in pairs})}
-            together.update({(a, b): n for a, b, n in _rows(conn, _TOGETHER, params) if (a, b) in evidence})
+            params |= {
+                "a": sorted({a for a, _ in pairs}),
+                "b": sorted({b for _, b in pairs}),
+                "pairs": [f"{a}:{b}" for a, b in pairs],
+            }
+            together.update({(a, b): n for a, b, n in _rows(conn, _TOGETHER, params)})
 
     existing = _rows(conn, "SELECT addresses, status FROM merge_suggestions WHERE user_id = %s", (user_id,))
     decided = set()
