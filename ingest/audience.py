@@ -80,7 +80,7 @@ class _Own:
 def bound_audience(participants: Iterable[Participant], own: Collection[str] = (), cap: int = AUDIENCE_CAP) -> Audience:
     """The participants to store (one per address and role, first seen wins) and, when some
     were dropped, the number of distinct addresses there were (see the module docstring)."""
-    is_own = _Own(own)
+    is_own: _Own | None = None  # only needed past the cap: most mail never builds it
     kept: dict[tuple[str, str], Participant] = {}
     distinct: set[str] = set()
     hashes: array[int] | None = None  # past the cap: one hash per address line, counted at the end
@@ -92,6 +92,7 @@ def bound_audience(participants: Iterable[Participant], own: Collection[str] = (
             if len(distinct) > cap:
                 hashes = array("q", (hash(a) for a in distinct))
                 distinct = set()
+                is_own = _Own(own)
                 kept, authors = _trim(kept, is_own)
             continue
         hashes.append(hash(p.address))
@@ -101,7 +102,7 @@ def bound_audience(participants: Iterable[Participant], own: Collection[str] = (
         if p.role in _AUTHOR_ROLES and authors < _MAX_AUTHORS:
             kept[key] = p
             authors += 1
-        elif is_own(p.address):
+        elif is_own is not None and is_own(p.address):
             kept[key] = p
     if hashes is None:
         return Audience(tuple(kept.values()), None)

@@ -358,17 +358,20 @@ def suggest_merges(
     together: Mapping[tuple[_K, _K], int] | None = None,
     replies_from_other: Mapping[tuple[_K, _K], int] | None = None,
     exclude: Iterable[tuple[_K, _K]] = (),
+    evidence: dict[tuple[_K, _K], list[Evidence]] | None = None,
 ) -> list[Suggestion[_K]]:
     """Pairs of people that are likelier than not one person, with the evidence.
 
     `together`: (a, b) person pairs -> messages both were on (an own address cc'd);
     `replies_from_other`: (a, b) -> times the user wrote to a and the answer came from b;
     `exclude`: pairs the user has already kept apart (splits, rejected suggestions).
-    Pair keys are sorted tuples of person keys.
+    `evidence`: `pair_evidence(people, replies_from_other)` when the caller has it already
+    (it is extended here). Pair keys are sorted tuples of person keys.
     """
     together = together or {}
     excluded = {_pair(*p) for p in exclude}
-    evidence = _evidence(people, replies_from_other or {})
+    if evidence is None:
+        evidence = pair_evidence(people, replies_from_other or {})
     for (a, b), n in together.items():
         pair = _pair(a, b)
         if pair in evidence:  # only supports other evidence: colleagues are seen together too
@@ -393,20 +396,23 @@ def candidate_pairs(
 ) -> set[tuple[_K, _K]]:
     """The pairs `suggest_merges` may suggest: those with evidence other than being seen
     together (which only supports it). A caller counts co-occurrence for these alone."""
-    return set(_evidence(people, replies_from_other or {}))
+    return set(pair_evidence(people, replies_from_other or {}))
 
 
-def _evidence(
+def pair_evidence(
     people: Mapping[_K, PersonFacts], replies_from_other: Mapping[tuple[_K, _K], int]
 ) -> dict[tuple[_K, _K], list[Evidence]]:
-    """Every pair's evidence but co-occurrence: names, local parts, replies."""
+    """Every pair's evidence but co-occurrence: names, local parts, replies. Its keys are
+    the `candidate_pairs`; `suggest_merges` takes it to add co-occurrence and score."""
     evidence: dict[tuple[_K, _K], list[Evidence]] = defaultdict(list)
 
     by_name: dict[str, list[_K]] = defaultdict(list)
     by_local: dict[str, list[_K]] = defaultdict(list)
     locals_of: dict[_K, dict[str, set[str]]] = {}
+    names_of: dict[_K, set[str]] = {}
     for pid, facts in people.items():
-        for key in facts.name_keys():
+        names_of[pid] = facts.name_keys()
+        for key in names_of[pid]:
             by_name[key].append(pid)
         locals_of[pid] = facts.local_keys()
         for key in locals_of[pid]:
@@ -434,7 +440,7 @@ def _evidence(
         # "Ana Ruiz" <ana@x.org> and ana.ruiz@y.com: the name on one is the address of the other.
         for b in by_name.get(key, ()):
             for a in pids:
-                if a != b and key not in people[a].name_keys():
+                if a != b and key not in names_of[a]:
                     pair = _pair(a, b)
                     if not any(e.kind in ("same_name", "name_matches_address") for e in evidence[pair]):
                         evidence[pair].append(

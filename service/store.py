@@ -108,11 +108,11 @@ _STAGE_TYPES = [
     "text",
     "text",
     "text",
-    "text[]",
+    "text",  # refs: an array literal (see _array)
     "int4",
     "bool",
     "text",
-    "text[]",
+    "text",  # labels: an array literal (see _array), read by the text[] column
     "bool",
     "bool",
     "text",
@@ -147,6 +147,14 @@ ON CONFLICT (account_id, provider_id) DO UPDATE SET
     n_participants = EXCLUDED.n_participants, sync_generation = EXCLUDED.sync_generation
 RETURNING id, provider_id, (xmax <> 0) AS updated
 """
+
+
+def _array(values: tuple[str, ...]) -> str:
+    """A text[] literal: psycopg's array dumper is Python code run per value; the stage's
+    text[] columns read this form from COPY the same way."""
+    if not values:
+        return "{}"
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def _dedupe(items) -> list[Interaction]:
@@ -184,6 +192,7 @@ def write_interactions(
             # Types given once: psycopg then skips choosing a dumper for every value. The
             # headers are JSON text already, so they go as text (jsonb would quote them again).
             copy.set_types(_STAGE_TYPES)
+            labels: dict[tuple[str, ...], str] = {}  # a mailbox has a few dozen label sets
             for it in interactions:
                 copy.write_row(
                     (
@@ -193,11 +202,11 @@ def write_interactions(
                         it.thread_id,
                         it.message_id,
                         it.in_reply_to,
-                        list(it.references),
+                        _array(it.references),
                         it.duration_s,
                         it.all_day,
                         it.status,
-                        list(it.labels),
+                        labels.get(it.labels) or labels.setdefault(it.labels, _array(it.labels)),
                         it.is_sent,
                         it.is_draft,
                         json.dumps(dict(it.headers)) if it.headers else "{}",

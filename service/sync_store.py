@@ -10,6 +10,7 @@ from __future__ import annotations
 from ingest.records import Interaction, Page, Quarantined, Removed, SyncReport
 from ingest.sync import ResourceState
 
+from . import providers
 from .account_state import event_of, transition
 from .db import Database
 from .people import add_own_addresses
@@ -29,6 +30,12 @@ class AccountSyncStore:
         self.user_id = row[0]
         # An mbox holds a message once per label (Takeout): copies merge, see write_interactions.
         self.merge_copies = row[1] == "mbox"
+        # A file import commits hundreds of pages: none waits for its WAL flush. A page and
+        # its cursor still commit together, so a database crash that loses the last few
+        # commits only means those pages are read again from the file (the cursor is older);
+        # the run's last commit (the account state, set_account_state) waits as always, and
+        # the flush it waits for holds every page before it.
+        self.flush_each_page = providers.synced(row[1])
         # The own addresses a page of this store last committed: a page naming the same ones
         # again (every page of a big import does) has nothing to add.
         self._own_committed: tuple[str, ...] = ()
@@ -49,7 +56,11 @@ class AccountSyncStore:
         removed = [i.provider_id for i in page.items if isinstance(i, Removed)]
         with self.db.tx() as conn:
             # Serialise writers of the same account+resource (two workers, one account).
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self.account_id, resource))
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s)), set_config('synchronous_commit', "
+                "CASE WHEN %s THEN current_setting('synchronous_commit') ELSE 'off' END, true)",
+                (self.account_id, resource, self.flush_each_page),
+            )
             written, refused = write_interactions_or_split(
                 conn, self.user_id, self.account_id, resource, interactions, generation, self.merge_copies
             )

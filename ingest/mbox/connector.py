@@ -31,7 +31,7 @@ from collections.abc import Collection, Iterator
 from ..audience import own_forms
 from ..errors import CursorExpired, InputError
 from ..files import FileConnector
-from ..records import Interaction, Item, Page, Quarantined
+from ..records import Interaction, Item, Page, Participant, Quarantined
 from .headers import message_item
 from .split import CHUNK, split_messages
 
@@ -112,13 +112,14 @@ class MboxConnector(FileConnector):
         latest = max(now, datetime.fromtimestamp(os.fstat(f.fileno()).st_mtime, timezone.utc))
         latest += FUTURE_SLACK
         label_cache: dict[str, tuple[str, ...]] = {}
+        address_cache: dict[tuple[str, str], tuple[Participant, ...]] = {}
         items: list[Item] = []
         in_page: dict[str, int] = {}  # Message-ID -> index in `items` (this page only)
         count, cursor = 0, start
         for raw in split_messages(f, start, self.chunk_size):
             item: Item | None
             try:
-                item = message_item(raw, self.resource, latest, label_cache, self._own_forms)
+                item = message_item(raw, self.resource, latest, label_cache, self._own_forms, address_cache)
             except Exception as exc:
                 item = Quarantined(str(raw.offset), f"unreadable message: {type(exc).__name__}", "", self.resource)
             if isinstance(item, Interaction):

@@ -19,7 +19,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from collections.abc import Collection, Iterator
 
-from ..addresses import decode_words, iter_address_list, parse_address_list
+from ..addresses import decode_words, iter_address_list
 from ..audience import bound_audience
 from ..records import Interaction, Participant, Quarantined
 from .split import RawMessage
@@ -92,10 +92,13 @@ def message_item(
     latest: datetime,
     label_cache: dict[str, tuple[str, ...]] | None = None,
     own: Collection[str] = (),
+    address_cache: dict[tuple[str, str], tuple[Participant, ...]] | None = None,
 ) -> Interaction | Quarantined:
     """One message's header block as an Interaction, or Quarantined when it cannot be dated
     or has no readable author. `latest` is the newest plausible date (now + slack); `own`,
-    the user's addresses, are kept with their role when a big audience is not (ingest.audience)."""
+    the user's addresses, are kept with their role when a big audience is not (ingest.audience).
+    `address_cache` (the reader's, across messages): address header values already read, as
+    the Participants they hold; a mailbox repeats the same From and To lines thousands of times."""
     h = parse_headers(raw.header)
     ref = str(raw.offset)
     if raw.truncated:
@@ -108,7 +111,7 @@ def message_item(
         return Quarantined(ref, f"unreadable Date header: {raw_date[:100]!r}", _excerpt(h), resource)
     if occurred_at < EARLIEST or occurred_at > latest:
         return Quarantined(ref, f"date out of range ({occurred_at.date().isoformat()})", _excerpt(h), resource)
-    authors = parse_address_list(h.get("from")) or parse_address_list(h.get("sender"))
+    authors = _addresses("from", h.get("from"), address_cache) or _addresses("from", h.get("sender"), address_cache)
     if not authors:
         reason = (
             "missing From header"
@@ -116,7 +119,7 @@ def message_item(
             else f"unreadable From header: {h.get('from', '')[:100]!r}"
         )
         return Quarantined(ref, reason, _excerpt(h), resource)
-    audience = bound_audience(_participants(authors, h), own)
+    audience = bound_audience(_participants(authors, h, address_cache), own)
     message_id = _first_id(h.get("message-id"))
     provider_id = (
         message_id
@@ -157,12 +160,41 @@ _RFC5322_DATE = re.compile(
 )
 
 
-def _participants(authors: list[tuple[str | None, str]], h: dict[str, str]) -> Iterator[Participant]:
-    for name, address in authors:
-        yield Participant(address, "from", name)
+# Header values longer than this are read each time (a huge audience is read lazily).
+CACHED_VALUE = 1000
+CACHE_SIZE = 50_000
+
+
+def _addresses(
+    role: str, value: str | None, cache: dict[tuple[str, str], tuple[Participant, ...]] | None
+) -> tuple[Participant, ...]:
+    """Every address of a short header value as a Participant in `role`, from the cache when
+    the same value was read before (Participants are immutable, so messages share them)."""
+    if not value:
+        return ()
+    if cache is None or len(value) > CACHED_VALUE:
+        return tuple(Participant(address, role, name) for name, address in iter_address_list(value))
+    key = (role, value)
+    found = cache.get(key)
+    if found is None:
+        found = tuple(Participant(address, role, name) for name, address in iter_address_list(value))
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        cache[key] = found
+    return found
+
+
+def _participants(
+    authors: tuple[Participant, ...], h: dict[str, str], cache: dict[tuple[str, str], tuple[Participant, ...]] | None
+) -> Iterator[Participant]:
+    yield from authors
     for role in ("to", "cc", "bcc"):
-        for name, address in iter_address_list(h.get(role)):
-            yield Participant(address, role, name)
+        value = h.get(role)
+        if value and len(value) <= CACHED_VALUE:
+            yield from _addresses(role, value, cache)
+        else:
+            for name, address in iter_address_list(value):
+                yield Participant(address, role, name)
 
 
 def _parse_date(value: str) -> datetime | None:

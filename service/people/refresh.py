@@ -14,6 +14,8 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 
+import psycopg
+
 from ingest import identity
 from ingest.records import SyncReport
 
@@ -26,6 +28,7 @@ from .suggestions import recompute_suggestions
 log = logging.getLogger(__name__)
 
 _OWN = "\x00own@own"  # stands for every own address when legacy DNs are resolved
+ANALYZE_AFTER = 1000  # person_addresses is analysed after a refresh that wrote this many
 
 
 def _participant_facts(conn, user_id: int):
@@ -54,7 +57,9 @@ def refresh_people(conn, user_id: int) -> dict:
         add_own_addresses(conn, user_id, sent, "sent")
     own = own_addresses(conn, user_id)
     facts = _participant_facts(conn, user_id)
-    tagged = {a for a, *_ in facts if identity.canonical(a) not in own and is_own(identity.canonical(a), own)}
+    # Each address once (a mailbox's facts name it once per spelling of its name and account).
+    canon_of = {a: identity.canonical(a) for a in {f[0] for f in facts}}
+    tagged = {a for a, c in canon_of.items() if c not in own and is_own(c, own)}
     if tagged:  # you+news@...: recorded, so that every own address is listed as the user's
         add_own_addresses(conn, user_id, tagged, "subaddress")
         own |= {identity.canonical(a) for a in tagged}
@@ -63,21 +68,21 @@ def refresh_people(conn, user_id: int) -> dict:
     # addresses count as one candidate, so the user's name on five aliases is no ambiguity.
     sightings = []
     for a, n, acct, _ in facts:
-        canon = identity.canonical(a)
+        canon = canon_of[a]
         sightings.append((_OWN if is_own(canon, own) else canon, n, acct))
     resolved = identity.resolve_legacy(sightings)
     own_dns = {dn for dn, smtp in resolved.items() if smtp == _OWN}
     dn_raw = defaultdict(set)
-    for a, *_ in facts:
-        if identity.is_legacy_dn(identity.canonical(a)):
-            dn_raw[identity.canonical(a)].add(a)
+    for a, canon in canon_of.items():
+        if identity.is_legacy_dn(canon):
+            dn_raw[canon].add(a)
     if own_dns:
         add_own_addresses(conn, user_id, {raw for dn in own_dns for raw in dn_raw[dn]}, "legacy_dn")
         own |= own_dns
 
     names: dict[str, Counter] = defaultdict(Counter)
     for address, name, _acct, n in facts:
-        if not is_own(identity.canonical(address), own):
+        if not is_own(canon_of[address], own):
             names[address][identity.clean_name(name)] += n
     addresses = sorted(names)
     links = [(raw, smtp) for dn, smtp in resolved.items() if dn not in own for raw in dn_raw[dn]]
@@ -126,8 +131,7 @@ def refresh_people(conn, user_id: int) -> dict:
                 (len(pending),),
             )
         ]
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO people (id, user_id) VALUES (%s, %s)", [(i, user_id) for i in ids])
+        conn.execute("INSERT INTO people (id, user_id) SELECT unnest(%s::bigint[]), %s", (ids, user_id))
         for pid, members in zip(ids, pending):
             for a in members:
                 assign[a] = pid
@@ -145,12 +149,17 @@ def refresh_people(conn, user_id: int) -> dict:
     with conn.cursor() as cur:
         if gone:
             cur.execute("DELETE FROM person_addresses WHERE user_id = %s AND address = ANY(%s)", (user_id, gone))
-        if changed:
-            cur.executemany(
-                "INSERT INTO person_addresses (user_id, address, person_id, source) VALUES (%s, %s, %s, %s) "
+        if changed:  # one statement, however many (an address appears once in `changed`)
+            cur.execute(
+                "INSERT INTO person_addresses (user_id, address, person_id, source) "
+                "SELECT %s, * FROM unnest(%s::text[], %s::bigint[], %s::text[]) "
                 "ON CONFLICT (user_id, address) DO UPDATE SET person_id = EXCLUDED.person_id",
-                changed,
+                (user_id, [c[1] for c in changed], [c[2] for c in changed], [c[3] for c in changed]),
             )
+    if len(changed) >= ANALYZE_AFTER:
+        # The suggestions' queries join person_addresses: on many new rows the planner's
+        # old statistics would have it join a mailbox in nested loops.
+        _analyze(conn, "person_addresses")
     orphans = drop_orphans(conn, user_id)
     _update_names(conn, user_id, names)
     suggestions = recompute_suggestions(conn, user_id, own, facts)
@@ -178,13 +187,22 @@ def _update_names(conn, user_id: int, names: dict[str, Counter]) -> None:
     by_person: dict[int, Counter] = defaultdict(Counter)
     for a, pid in _rows(conn, "SELECT address, person_id FROM person_addresses WHERE user_id = %s", (user_id,)):
         by_person[pid].update({n: c for n, c in names.get(a, {}).items() if n})
-    rows = [(_best_name(c), pid, user_id) for pid, c in by_person.items()]
-    rows.sort(key=lambda r: r[1])
-    with conn.cursor() as cur:
-        cur.executemany(
-            "UPDATE people SET display_name = %s WHERE id = %s AND user_id = %s AND display_name IS DISTINCT FROM %s",
-            [(n, pid, uid, n) for n, pid, uid in rows],
-        )
+    pids = sorted(by_person)
+    # One statement for every person (a mailbox has tens of thousands).
+    conn.execute(
+        "UPDATE people p SET display_name = n.name FROM unnest(%s::bigint[], %s::text[]) AS n(id, name) "
+        "WHERE p.id = n.id AND p.user_id = %s AND p.display_name IS DISTINCT FROM n.name",
+        (pids, [_best_name(by_person[pid]) for pid in pids], user_id),
+    )
+
+
+def _analyze(conn, table: str) -> None:
+    """ANALYZE inside the caller's transaction; skipped with a warning where not the owner."""
+    try:
+        with conn.transaction():
+            conn.execute(f"ANALYZE {table}")
+    except psycopg.Error as exc:
+        log.warning("%s not analysed: %s", table, type(exc).__name__)
 
 
 def refresh_after(db, user_id: int, run: Callable[[], Sequence[SyncReport]]) -> Sequence[SyncReport]:

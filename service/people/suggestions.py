@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Hashable, Iterator
-
-from psycopg.rows import tuple_row
+from contextlib import contextmanager
 
 from analytics.records import USER
 from ingest import identity, noise
@@ -26,36 +25,71 @@ from .persons import drop_orphans, merge_people
 SUGGEST_MAX_PARTICIPANTS = 6  # co-occurrence on bigger mails says nothing about identity
 
 
-_SMALL_MAILS = """{prefix}
-    SELECT i.message_id, i.in_reply_to, coalesce(i.is_sent, false),
-           array_agg(p.address), array_agg(p.role)
-    FROM interactions i JOIN participants p ON p.interaction_id = i.id
-    WHERE i.user_id = %s AND i.kind = 'email' AND i.n_participants <= %s AND {which}
-    GROUP BY i.id"""
-_SENT = "coalesce(i.is_sent, false) AND i.message_id <> ''"
-_REPLIES = "NOT coalesce(i.is_sent, false) AND i.in_reply_to IS NOT NULL"
-# Mails with an address of one of the given persons (the only ones co-occurrence is counted
-# on): their ids first, materialised, so the planner never runs the lookup once per mail.
-_PERSONS_MAILS = """
-    WITH chosen AS MATERIALIZED (
-        SELECT DISTINCT p2.interaction_id AS id FROM participants p2
-        JOIN person_addresses pa ON pa.user_id = p2.user_id AND pa.address = p2.address
-        WHERE p2.user_id = %s AND pa.person_id = ANY(%s))"""
-_WITH_PERSONS = "i.id IN (SELECT id FROM chosen)"
+# The persons on each small email (an address without a person, the user's own, counts
+# for nothing), one row per mail and person. Every count of mail evidence below is one
+# set-based query over it: a mailbox of a million mails never passes through Python.
+_SMALL_MAIL_PERSONS = """
+    SELECT DISTINCT i.id, pa.person_id{cols}
+    FROM interactions i
+    JOIN participants p ON p.interaction_id = i.id
+    JOIN person_addresses pa ON pa.address = p.address
+    WHERE i.user_id = %(u)s AND p.user_id = %(u)s AND pa.user_id = %(u)s
+        AND i.kind = 'email' AND i.n_participants <= %(n)s AND {which}"""
+
+# Replies from another: the user wrote to one person alone (a sent mail whose persons are
+# that one), and a reply to it came from someone else while that person was not on it.
+_REPLIES_FROM_OTHER = f"""
+WITH asked AS MATERIALIZED (
+    SELECT DISTINCT ON (m.message_id) m.message_id, min(m.person_id) AS person
+    FROM ({
+    _SMALL_MAIL_PERSONS.format(cols=", i.message_id", which="coalesce(i.is_sent, false) AND i.message_id <> ''")
+}) m
+    GROUP BY m.id, m.message_id HAVING count(*) = 1
+    ORDER BY m.message_id, m.id DESC),
+answers AS (
+    SELECT m.in_reply_to, array_agg(DISTINCT m.person_id) FILTER (WHERE m.sender) AS senders,
+           array_agg(m.person_id) AS present
+    FROM ({
+    _SMALL_MAIL_PERSONS.format(
+        cols=", i.in_reply_to, p.role = 'from' AS sender",
+        which="NOT coalesce(i.is_sent, false) AND i.in_reply_to IS NOT NULL",
+    )
+}) m
+    GROUP BY m.id, m.in_reply_to)
+SELECT least(s.person, a.person), greatest(s.person, a.person), count(*)
+FROM answers r
+JOIN asked a ON a.message_id = r.in_reply_to
+CROSS JOIN LATERAL unnest(r.senders) AS s(person)
+WHERE s.person <> a.person AND NOT a.person = ANY(r.present)
+GROUP BY 1, 2"""
+
+# Seen together: mails with two to SUGGEST_MAX_PARTICIPANTS persons, each pair of persons on
+# one counted when it is one of %(pairs)s ("a:b"); the lists of first and second persons
+# (%(a)s, %(b)s) pass over most pairs before a key is built. Only the asked pairs come back:
+# a million mails have millions of other pairs.
+_TOGETHER = f"""
+WITH mails AS (
+    SELECT array_agg(m.person_id ORDER BY m.person_id) AS persons
+    FROM ({_SMALL_MAIL_PERSONS.format(cols="", which="true")}) m
+    GROUP BY m.id HAVING count(*) BETWEEN 2 AND %(most)s),
+pairs AS (
+    SELECT m.persons[x] AS a, m.persons[y] AS b
+    FROM mails m
+    CROSS JOIN LATERAL generate_subscripts(m.persons, 1) AS x
+    CROSS JOIN LATERAL generate_series(x + 1, cardinality(m.persons)) AS y)
+SELECT a, b, count(*) FROM pairs
+WHERE a = ANY(%(a)s::bigint[]) AND b = ANY(%(b)s::bigint[]) AND a || ':' || b = ANY(%(pairs)s::text[])
+GROUP BY 1, 2"""
 
 
-def _mail_threads(conn, user_id: int, which: str, persons: list | None = None) -> Iterator[tuple]:
-    """Small emails only: (message_id, in_reply_to, is_sent, addresses, roles), `which` of
-    them. Streamed through a server-side cursor: a mailbox of a million mails passes in
-    batches, never held whole."""
-    with conn.cursor(name="kith_small_mails", row_factory=tuple_row) as cur:
-        cur.itersize = 5000
-        if persons is None:
-            cur.execute(_SMALL_MAILS.format(prefix="", which=which), (user_id, SUGGEST_MAX_PARTICIPANTS + 1))
-        else:
-            query = _SMALL_MAILS.format(prefix=_PERSONS_MAILS, which=which)
-            cur.execute(query, (user_id, persons, user_id, SUGGEST_MAX_PARTICIPANTS + 1))
-        yield from cur
+@contextmanager
+def _no_jit(conn) -> Iterator[None]:
+    """JIT off for the mail-evidence queries: their row estimates (arrays unnested per mail)
+    are high enough to make PostgreSQL compile them, which costs more than it saves here."""
+    previous = _rows(conn, "SELECT current_setting('jit')")[0][0]
+    conn.execute("SELECT set_config('jit', 'off', true)")
+    yield  # on an error the transaction (or savepoint) rolls back, and the setting with it
+    conn.execute("SELECT set_config('jit', %s, true)", (previous,))
 
 
 def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple]) -> int:
@@ -79,36 +113,23 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
         person.addresses.add(address)
         if name:
             person.names[name] += n
-    together: Counter = Counter()
-    replies: Counter = Counter()
-    sole_recipient: dict[str, int] = {}
-    for message_id, _irt, _sent, addrs, _roles in _mail_threads(conn, user_id, _SENT):
-        others = {person_of[a] for a in addrs if a in person_of}
-        if len(others) == 1:
-            sole_recipient[message_id] = next(iter(others))
-    for _mid, in_reply_to, _sent, addrs, roles in _mail_threads(conn, user_id, _REPLIES):
-        if in_reply_to not in sole_recipient:
-            continue
-        asked = sole_recipient[in_reply_to]
-        senders = {person_of[a] for a, r in zip(addrs, roles) if r == "from" and a in person_of}
-        present = {person_of[a] for a in addrs if a in person_of}
-        for s in senders:
-            if s != asked and asked not in present:
-                replies[tuple(sorted((s, asked)))] += 1
-
-    del sole_recipient
-    # Being seen together only supports other evidence, so only pairs that have some are
-    # counted: a mailbox's every pair of correspondents would not fit in memory.
-    candidates = identity.candidate_pairs(people, replies)
-    involved = sorted({p for pair in candidates for p in pair if p != USER})
-    for _mid, _irt, _sent, addrs, _roles in _mail_threads(conn, user_id, _WITH_PERSONS, involved):
-        others = {person_of[a] for a in addrs if a in person_of}
-        if 2 <= len(others) <= SUGGEST_MAX_PARTICIPANTS:
-            ordered = sorted(others)
-            for i, a in enumerate(ordered):
-                for b in ordered[i + 1 :]:
-                    if (a, b) in candidates:
-                        together[(a, b)] += 1
+    if USER in people and not people[USER].addresses:
+        del people[USER]
+    params: dict[str, object] = {"u": user_id, "n": SUGGEST_MAX_PARTICIPANTS + 1, "most": SUGGEST_MAX_PARTICIPANTS}
+    with _no_jit(conn):
+        replies: Counter = Counter({(a, b): n for a, b, n in _rows(conn, _REPLIES_FROM_OTHER, params)})
+        # Being seen together only supports other evidence, so only pairs that have some are
+        # counted: a mailbox's every pair of correspondents would not fit in memory.
+        evidence = identity.pair_evidence(people, replies)
+        pairs = [p for p in evidence if USER not in p]
+        together: Counter = Counter()
+        if pairs:
+            params |= {
+                "a": sorted({a for a, _ in pairs}),
+                "b": sorted({b for _, b in pairs}),
+                "pairs": [f"{a}:{b}" for a, b in pairs],
+            }
+            together.update({(a, b): n for a, b, n in _rows(conn, _TOGETHER, params)})
 
     existing = _rows(conn, "SELECT addresses, status FROM merge_suggestions WHERE user_id = %s", (user_id,))
     decided = set()
@@ -117,15 +138,13 @@ def recompute_suggestions(conn, user_id: int, own: set[str], facts: list[tuple])
             pa, pb = (person_of.get(a, USER if is_own(identity.canonical(a), own) else None) for a in addrs)
             if pa is not None and pb is not None:
                 decided.add(tuple(sorted((pa, pb))))
-    if USER in people and not people[USER].addresses:
-        del people[USER]
-    found = identity.suggest_merges(people, together, replies, exclude=decided)
+    found = identity.suggest_merges(people, together, replies, exclude=decided, evidence=evidence)
     anchors = {pid: min(f.addresses) for pid, f in people.items()}
     rows = []
     for s in found:
         pair = sorted((anchors[s.left], anchors[s.right]))
-        evidence = [{"kind": e.kind, "detail": e.detail, "weight": round(e.weight, 3)} for e in s.evidence]
-        rows.append((user_id, pair, json.dumps({"score": s.score, "evidence": evidence})))
+        shown = [{"kind": e.kind, "detail": e.detail, "weight": round(e.weight, 3)} for e in s.evidence]
+        rows.append((user_id, pair, json.dumps({"score": s.score, "evidence": shown})))
     # Keep the ids of suggestions that still hold (the API may hold them); drop the rest.
     conn.execute(
         "DELETE FROM merge_suggestions WHERE user_id = %s AND status = 'open' "
