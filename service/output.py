@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rich.markup import escape
+from rich.markup import RE_TAGS, escape
 from rich.table import Table
 
 # C0 and C1 controls and DEL start terminal sequences; bidi overrides make a line read
@@ -21,8 +21,19 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066
 
 def terminal_text(value) -> str:
     """`value` as text safe to hand to Rich: no control characters, no live markup."""
-    text = "" if value is None else str(value)
-    return escape(_CONTROL.sub("", _SPACING.sub(" ", text)))
+    text = _CONTROL.sub("", _SPACING.sub(" ", "" if value is None else str(value)))
+    markup = escape(text)
+    # Outside tags Rich reads `\[` as an escaped `[` and drops the backslash, which `escape`
+    # only guards before tag-like brackets: one more backslash keeps `a\[b` as it is.
+    parts, at = [], 0
+    for tag in RE_TAGS.finditer(markup):
+        parts += [markup[at : tag.start()].replace("\\[", "\\\\["), tag.group(0)]
+        at = tag.end()
+    parts.append(markup[at:].replace("\\[", "\\\\["))
+    markup = "".join(parts)
+    # Trailing backslashes meet the caller's closing tag (`[/]`), which halves them: doubled.
+    trailing = len(text) - len(text.rstrip("\\"))
+    return markup.rstrip("\\") + "\\" * (2 * trailing) if trailing else markup
 
 
 def _balance(value: int) -> str:

@@ -136,6 +136,9 @@ def test_deepen_table_prints_hostile_names_inert():
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("[]/\\=:@#\x1b\x07\x9b"), max_size=60))
 @example("back\\")
+@example("a\\[b")  # Rich drops a backslash before a bracket that is no tag
+@example("\\\x1b[")
+@example("two\\\\")  # an even run of backslashes before the closing tag
 @example("[/]")
 @example("a\tb\nc\r")
 @example("[bold]x[/bold] [@click=quit] :smile:")
