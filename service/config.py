@@ -12,8 +12,9 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from ingest.errors import ConfigError
 
@@ -24,8 +25,17 @@ MS_AUTHORITY = "https://login.microsoftonline.com/common"
 GRAPH_BASE = "https://graph.microsoft.com/v1.0"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KITH_", extra="ignore")
+ENV_PREFIX = "KITH_"
+
+
+class Settings(BaseModel):
+    """Each field is read from KITH_<NAME> (any case); a value given to the constructor wins.
+
+    A plain pydantic model fed from the environment, not pydantic-settings: every field is a
+    flat string, number or path under one prefix, and importing pydantic-settings cost about
+    0.1 s of every command's start, a third of `kith ties` (issue 17)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     home: Path = Field(default=Path("./.kith"))
     database_url: str | None = None
@@ -47,6 +57,19 @@ class Settings(BaseSettings):
     ms_authority: str = MS_AUTHORITY
     graph_base: str = GRAPH_BASE
     ca_bundle: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_under_arguments(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        from_env = {}
+        for key, value in os.environ.items():
+            if key.upper().startswith(ENV_PREFIX):
+                name = key[len(ENV_PREFIX) :].lower()
+                if name in cls.model_fields:
+                    from_env[name] = value
+        return {**from_env, **data}
 
     def db_url(self) -> str:
         """The database URL of settings that are resolved (service.embedded.resolve fills in
