@@ -248,7 +248,9 @@ def build_digest(
         (t for t in visible if t.get("deepen_rank") is not None), key=lambda t: (int(t["deepen_rank"]), tie_key(t))
     )
     deepen = tuple(by_key[tie_key(t)] for t in ranked[:MAX_DEEPEN])
-    strongest = tuple(sorted(lines, key=lambda l: (-l.strength, l.name))[:MAX_STRONGEST])
+    # Ties come in the snapshot's order (the model's unrounded strength): a stable sort keeps
+    # it among those that show the same whole strength.
+    strongest = tuple(sorted(lines, key=lambda l: -l.strength)[:MAX_STRONGEST])
     balanced_pool = [l for l in lines if l.strength >= BALANCE_MIN_STRENGTH]
     you_give = tuple(
         sorted(

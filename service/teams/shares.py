@@ -15,16 +15,17 @@ member-first index); the organisation listing relies on the invariant alone, for
 
 from __future__ import annotations
 
-from .ranking import Share, domain_of, shares_of
+from ..ties.shape import SHOWN_STRENGTH
+from .ranking import SHARED, Share, domain_of, shares_of
 
 MAX_REACH = 500  # addresses listed for one organisation
 
-_LATEST_TIES = """
-SELECT s.strength, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger', s.flags,
+_LATEST_TIES = f"""
+SELECT {SHOWN_STRENGTH}, s.payload->'addresses', s.payload->>'last_interaction', s.payload->'ledger', s.flags,
        s.payload->>'last_two_way', s.payload ? 'last_two_way', (s.payload->>'two_way_rate')::float8
 FROM score_snapshots s
 WHERE s.user_id = %(u)s AND s.as_of = (SELECT max(as_of) FROM score_snapshots WHERE user_id = %(u)s)
-  AND s.strength >= 15
+  AND {SHOWN_STRENGTH} >= {SHARED}
 """
 
 

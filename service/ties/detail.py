@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from .as_of import iso
-from .shape import TIE_JSON, public
+from .shape import SHOWN_STRENGTH, TIE_JSON, public
 from .snapshots import pick_snapshot
 
 
@@ -75,8 +75,8 @@ def timeline(conn, user_id: int, person_id: int, until: datetime, weeks: int) ->
 
 def history(conn, user_id: int, person_id: int, limit: int = 260) -> list[dict]:
     rows = conn.execute(
-        "SELECT as_of, strength, tier, reciprocity, flags FROM score_snapshots"
-        " WHERE user_id = %s AND person_id = %s ORDER BY as_of DESC LIMIT %s",
+        f"SELECT s.as_of, {SHOWN_STRENGTH}, s.tier, s.reciprocity, s.flags FROM score_snapshots s"
+        " WHERE s.user_id = %s AND s.person_id = %s ORDER BY s.as_of DESC LIMIT %s",
         (user_id, person_id, limit),
     ).fetchall()
     return [

@@ -18,7 +18,7 @@ from datetime import datetime
 from .. import auth
 from .as_of import iso
 from .cursor import NOT_OURS, BadCursor, Cursor
-from .shape import TIE_TEXT, public
+from .shape import TIE_TEXT, exact_strength, public
 
 # sort name -> (SQL key expression, SQL type of a cursor value, Python key of a tie dict, its type)
 # An empty name counts as none (as `name or contact` does in Python).
@@ -28,7 +28,7 @@ _RANK_SQL = "coalesce((s.payload->>'deepen_rank')::int, 2147483647)"
 NO_RANK = 2147483647
 
 SORTS = {
-    "strength": ("s.strength", "real", lambda t: float(t.get("strength") or 0), float),
+    "strength": ("s.strength", "real", exact_strength, float),
     "reciprocity": ("s.reciprocity", "int", lambda t: int(t.get("reciprocity") or 0), int),
     "last_interaction": (_LAST_SQL, "text", lambda t: t.get("last_interaction") or "", str),
     "name": (_NAME_SQL, "text", lambda t: (t.get("name") or t.get("contact") or "").lower(), str),

@@ -20,7 +20,7 @@ from ..teams import shares as team_shares
 from ..db import Database
 from . import evidence, horizon
 from .feedback import domains_of, latest_words
-from .shape import tie_dict
+from .shape import exact_strength, tie_dict
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,10 @@ def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_c
     exchanges, info = people.load_exchanges(conn, user_id, as_of, include_colleagues=include_colleagues)
     feedback = latest_words(conn, user_id, as_of)
     scores = analytics.score_ties(exchanges, as_of, feedback=feedback, domains=domains_of(info))
-    ties = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
-    # The order snapshots are read back in: strength as shown, then a stable key.
-    ties.sort(key=lambda t: (-t["strength"], t["person_id"]))
+    ties: list[dict] = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
+    # The order snapshots are read back in: the model's strength (which also orders ties
+    # that show the same whole number), then a stable key.
+    ties.sort(key=lambda t: (-exact_strength(t), t["person_id"]))
     return ties
 
 
@@ -75,12 +76,22 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
 
 
 def write_snapshot(conn, user_id: int, as_of: datetime, ties: list[dict]) -> None:
-    """Keep tie dicts as the snapshot at `as_of` (the payload is the whole tie)."""
+    """Keep tie dicts as the snapshot at `as_of` (the payload is the whole tie; the strength
+    column the unrounded one, which orders the snapshot's reads)."""
     with conn.cursor() as cur:
         with cur.copy(
             "COPY score_snapshots (user_id, person_id, as_of, strength, tier, reciprocity, flags, payload) FROM STDIN"
         ) as copy:
             for t in ties:
                 copy.write_row(
-                    (user_id, t["person_id"], as_of, t["strength"], t["tier"], t["reciprocity"], t["flags"], Jsonb(t))
+                    (
+                        user_id,
+                        t["person_id"],
+                        as_of,
+                        exact_strength(t),
+                        t["tier"],
+                        t["reciprocity"],
+                        t["flags"],
+                        Jsonb(t),
+                    )
                 )

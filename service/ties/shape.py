@@ -35,6 +35,20 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The whole strength a person is shown, from a score_snapshots row `s`. The column holds the
+# model's strength unrounded (since session 7; whole numbers before), so that ties showing
+# the same strength keep the model's order rather than person-id order.
+SHOWN_STRENGTH = "round(coalesce((s.payload->>'strength')::numeric, s.strength::numeric))::int"
+
+
+class Tie(dict):
+    """A tie dict (its keys are the JSON) that also carries `exact`, the strength before
+    rounding: it orders ties that show the same strength and is kept in
+    score_snapshots.strength, never in what a reader is sent."""
+
+    exact: float
+
+
 @dataclass(frozen=True)
 class Field:
     key: str
@@ -50,7 +64,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("name", lambda s, p: p.get("name"), "s.payload->'name'"),
     Field("addresses", lambda s, p: list(p.get("addresses") or []), "coalesce(s.payload->'addresses', '[]'::jsonb)"),
-    Field("strength", lambda s, p: int(round(s.strength)), "s.strength"),
+    Field("strength", lambda s, p: int(round(s.strength)), SHOWN_STRENGTH),
     Field("tier", lambda s, p: s.tier, "s.tier"),
     Field("reciprocity", lambda s, p: int(s.reciprocity), "s.reciprocity"),
     Field("flags", lambda s, p: list(s.flags), "to_jsonb(s.flags)"),
@@ -72,9 +86,17 @@ KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)
 DESIGN_KEYS: tuple[str, ...] = KEYS[:10]
 
 
-def tie_dict(score: TieScore, person: Mapping) -> dict:
+def tie_dict(score: TieScore, person: Mapping) -> Tie:
     """The tie as the scorer keeps it in a snapshot and the API sends it."""
-    return {f.key: f.python(score, person) for f in FIELDS}
+    tie = Tie((f.key, f.python(score, person)) for f in FIELDS)
+    tie.exact = float(score.strength)
+    return tie
+
+
+def exact_strength(tie: Mapping) -> float:
+    """The strength that orders ties: unrounded where the tie carries it, else as shown."""
+    exact = getattr(tie, "exact", None)
+    return float(exact if exact is not None else tie.get("strength") or 0)
 
 
 def public(tie: Mapping) -> dict:

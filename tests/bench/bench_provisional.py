@@ -56,6 +56,7 @@ from service.providers.google import build_connector
 from service.store import create_user, ensure_account
 from service.sync import ProvisionalWatch
 from service.sync_store import AccountSyncStore
+from service.ties import snapshots
 from service.ties.scoring import score_user
 from tests.support.scale import fresh_database
 
@@ -94,13 +95,8 @@ class Stop(Exception):
 
 
 def top(conn, user_id: int, n: int = 10) -> list[str]:
-    row = conn.execute("SELECT max(as_of) FROM score_snapshots WHERE user_id = %s", (user_id,)).fetchone()
-    rows = conn.execute(
-        "SELECT payload->>'contact' FROM score_snapshots WHERE user_id = %s AND as_of = %s "
-        "ORDER BY strength DESC, person_id LIMIT %s",
-        (user_id, row[0], n),
-    ).fetchall()
-    return [r[0] for r in rows]
+    """The first `n` ties of the latest snapshot as `kith ties`, the API and the digest list them."""
+    return [t["contact"] for t in snapshots.list_ties(conn, user_id, limit=n)]
 
 
 def visible_after(url: str, user_id: int, started: float) -> Future:
