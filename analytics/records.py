@@ -58,3 +58,6 @@ class TieScore:
     suggestion: str | None = None  # set when the tie is one to deepen
     deepen_rank: int | None = None
     last_two_way: float | None = None  # epoch seconds of the last two-way contact (None: none yet)
+    # `strength` before its rounding to one decimal (None: not given; `strength` then stands
+    # for it): orders ties that show the same strength (service/ties/shape.py).
+    strength_exact: float | None = None

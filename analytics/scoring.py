@@ -213,6 +213,7 @@ def score_ties(
                 suggestion=pick.suggestion if pick else None,
                 deepen_rank=rank,
                 last_two_way=None if last2_l[i] != last2_l[i] else last2_l[i],
+                strength_exact=s,
             )
         )
     out.sort(key=_strongest_first)

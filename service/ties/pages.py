@@ -28,7 +28,7 @@ _RANK_SQL = "coalesce((s.payload->>'deepen_rank')::int, 2147483647)"
 NO_RANK = 2147483647
 
 SORTS = {
-    "strength": ("s.strength", "real", exact_strength, float),
+    "strength": ("s.strength", "float8", exact_strength, float),
     "reciprocity": ("s.reciprocity", "int", lambda t: int(t.get("reciprocity") or 0), int),
     "last_interaction": (_LAST_SQL, "text", lambda t: t.get("last_interaction") or "", str),
     "name": (_NAME_SQL, "text", lambda t: (t.get("name") or t.get("contact") or "").lower(), str),

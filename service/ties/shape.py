@@ -36,8 +36,8 @@ def _iso(ts: float | None) -> str | None:
 
 
 # The whole strength a person is shown, from a score_snapshots row `s`. The column holds the
-# model's strength unrounded (since session 7; whole numbers before), so that ties showing
-# the same strength keep the model's order rather than person-id order.
+# model's strength unrounded, in double precision (migration 0016; whole numbers before), so
+# that ties showing the same strength keep the model's order rather than person-id order.
 SHOWN_STRENGTH = "round(coalesce((s.payload->>'strength')::numeric, s.strength::numeric))::int"
 
 
@@ -89,7 +89,7 @@ DESIGN_KEYS: tuple[str, ...] = KEYS[:10]
 def tie_dict(score: TieScore, person: Mapping) -> Tie:
     """The tie as the scorer keeps it in a snapshot and the API sends it."""
     tie = Tie((f.key, f.python(score, person)) for f in FIELDS)
-    tie.exact = float(score.strength)
+    tie.exact = float(score.strength if score.strength_exact is None else score.strength_exact)
     return tie
 
 

@@ -1,7 +1,8 @@
 """Ties that show the same whole strength keep the model's order, not person-id order.
 
 Strength is shown as a whole number and saturates: at 200,000 messages, fifteen or more
-ties show 100. The snapshot keeps the unrounded strength in its `strength` column, so every
+ties show 100. The snapshot keeps the unrounded strength in its `strength` column (double
+precision, migration 0016), so every
 reader (kith ties, the API's pages and their cursors, the digest) lists those ties as the
 model ranks them; what a person is sent still says 100.
 """
@@ -20,10 +21,12 @@ from service.ties.scoring import write_snapshot
 from service.ties.shape import tie_dict
 
 AS_OF = datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc)
-# person order 0..4 against the model's: 99.6, 99.9, 99.7 all show 100; 14.6 shows 15
-# (shared with a team, as 15 is); 14.4 shows 14 (not shared).
-EXACT = [99.6, 99.9, 99.7, 14.6, 14.4]
-MODEL_ORDER = [1, 2, 0, 3, 4]
+# Person order 0..4 against the model's. The first three all show 100 (and 100.0 at the
+# model's one decimal); they differ below what a single-precision float holds (the
+# strongest ties of the 200,000-message bench read 99.9999922 and 99.9999851, one step of
+# it apart). 14.6 shows 15 (shared with a team, as 15 is); 14.4 shows 14 (not shared).
+EXACT = [99.9999990, 99.9999995, 99.9999980, 14.6, 14.4]
+MODEL_ORDER = [1, 0, 2, 3, 4]
 
 
 def _snapshot(database):
@@ -34,7 +37,18 @@ def _snapshot(database):
         ]
         ties = [
             tie_dict(
-                TieScore(pid, s, "strong", 0, (), AS_OF.timestamp() - 86400, (), {}, last_two_way=AS_OF.timestamp()),
+                TieScore(
+                    pid,
+                    round(s, 1),
+                    "strong",
+                    0,
+                    (),
+                    AS_OF.timestamp() - 86400,
+                    (),
+                    {},
+                    last_two_way=AS_OF.timestamp(),
+                    strength_exact=s,
+                ),
                 {"addresses": [f"p{i}@example.org"]},
             )
             for i, (pid, s) in enumerate(zip(people, EXACT))
