@@ -14,6 +14,7 @@ in time order and a snapshot counts those before its `as_of`, in the last year.
 from __future__ import annotations
 
 import weakref
+
 import numpy as np
 
 from analytics.frame import DAY, IN, OUT, Frame
