@@ -10,7 +10,7 @@ here, before any other code sees it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -140,11 +140,7 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
     direction = np.where(user_sent, OUT, np.where(contact_sent, IN, SHARED)).astype(np.int8)
 
     # Explicit replies: the parent's sender tells who is answered.
-    key_sender: dict[str, int] = {}
-    for k, s in zip(keys, sender.tolist()):
-        if k is not None:
-            key_sender.setdefault(k, s)
-    parent_sender = np.fromiter((key_sender.get(r, -2) if r is not None else -2 for r in reply_to), np.int64, n)
+    parent_sender = parent_senders(keys, sender.tolist(), reply_to)
     has_reply_to = np.fromiter((r is not None for r in reply_to), bool, n)
 
     # Thread start: the earliest exchange of a known thread that answers nothing; without a
@@ -202,6 +198,15 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
         n_exchanges=n,
         thread=threads[row_ex],
     )
+
+
+def parent_senders(keys: list[str | None], senders: list[int], reply_to: list[str | None]) -> NDArray[np.int64]:
+    """For each message, the sender of the first message whose key is its In-Reply-To
+    (-2: none, or the parent is unknown)."""
+    # Built from the end, a dict keeps each key's first sender.
+    key_sender: dict[str | None, int] = dict(zip(reversed(keys), reversed(senders)))
+    key_sender.pop(None, None)
+    return np.fromiter(map(key_sender.get, reply_to, repeat(-2)), np.int64, len(reply_to))
 
 
 def _prev_opposite(t: np.ndarray, c: np.ndarray, direction: np.ndarray, rows: np.ndarray) -> np.ndarray:
