@@ -95,19 +95,25 @@ class Timeline:
 
     @classmethod
     def of(cls, exchanges: Iterable[Exchange]) -> Timeline:
-        x = Columns.of(list(exchanges))
+        return cls.of_columns(Columns.of(list(exchanges)))
+
+    @classmethod
+    def of_columns(cls, x: Columns) -> Timeline:
+        """The timeline of the exchanges behind `x`, in any order (build_frame keeps them)."""
+        size = np.where(x.audience != 0, x.audience, np.maximum(x.others, 1))  # Exchange.size()
+        user_keys = {k for k in map(x.key.__getitem__, np.flatnonzero((x.sender == USER) & x.email).tolist()) if k}
         # One row per exchange and person on it besides the user; the sender's row for mail to the user.
         other = x.person != USER
         meeting = x.meeting[x.row_ex]
         mine = ~meeting & (x.sender[x.row_ex] == USER)
-        small = x.size[x.row_ex] <= DIRECT_MAX
+        small = size[x.row_ex] <= DIRECT_MAX
         spoke = other & (meeting | mine)
         out = spoke & mine & x.email[x.row_ex] & x.in_to & small
         theirs = ~x.meeting & (x.sender != USER) & x.user_in_rec
         they = other & (meeting | (theirs[x.row_ex] & (x.person == x.sender[x.row_ex])))
-        direct = theirs & x.email & ~x.user_in_cc & (x.size <= DIRECT_MAX)
+        direct = theirs & x.email & ~x.user_in_cc & (size <= DIRECT_MAX)
         d_ex = np.flatnonzero(direct)
-        answered = np.fromiter((x.reply_to[i] in x.user_keys for i in d_ex.tolist()), bool, len(d_ex))
+        answered = np.fromiter((x.reply_to[i] in user_keys for i in d_ex.tolist()), np.bool_, len(d_ex))
 
         def by_contact(c: NDArray[np.int64], t: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
             order = np.lexsort((t, c))

@@ -9,13 +9,14 @@ here, before any other code sees it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import chain, repeat
-from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
+from analytics.columns import Columns
 from analytics.records import USER, Exchange
 
 DAY = 86400.0
@@ -52,6 +53,8 @@ class Frame:
     exchange: NDArray[np.int64]  # exchange index (for co-participation)
     thread: NDArray[np.int64]  # thread code (-1: unknown); only equality means anything
     n_exchanges: int
+    # The exchanges' own columns (what the awaiting timeline reads), not compared or shown.
+    columns: Columns | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_contacts(self) -> int:
@@ -67,26 +70,6 @@ class Frame:
         if i < len(self.contacts) and self.contacts[i] == person:
             return i
         return None
-
-
-def unique_keys(keys: NDArray[np.int64]) -> NDArray[np.int64]:
-    """`np.unique(keys)` for integer keys, by sorting. numpy 2.4's unique hashes integers,
-    and on the structured keys built here (contact * 1_000_000 + day and the like) that takes
-    seconds per call on a big mailbox where a sort takes milliseconds. Same result."""
-    ordered = np.sort(keys)
-    if len(ordered) < 2:
-        return ordered
-    keep = np.empty(len(ordered), dtype=bool)
-    keep[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
-
-
-def _codes(values: list[Hashable], n: int) -> NDArray[np.int64]:
-    """Integer codes for hashable values, -1 for None. Only equality of codes is ever used,
-    so the numbering (first seen) cannot make results depend on input order."""
-    lookup: dict[Hashable, int] = {None: -1}
-    return np.fromiter((lookup.setdefault(v, len(lookup) - 1) for v in values), np.int64, n)
 
 
 def _canonical(exchanges: Sequence[Exchange], as_of: float) -> list[Exchange]:
@@ -110,30 +93,14 @@ def _key(e: Exchange) -> tuple[str, int, tuple[int, ...], str, str, str, float, 
 
 
 def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
-    ex = _canonical(exchanges, as_of)
-    n = len(ex)
-    at = np.fromiter((e.at for e in ex), np.float64, n)
-    sender = np.fromiter((e.sender for e in ex), np.int64, n)
-    meeting = np.fromiter((e.kind == "meeting" for e in ex), bool, n)
-    duration = np.fromiter((e.duration_s or 0.0 for e in ex), np.float64, n)
-    audience = np.fromiter((e.audience for e in ex), np.int64, n)
-    n_rec = np.fromiter((len(e.recipients) for e in ex), np.int64, n)
-    rec = np.fromiter(chain.from_iterable(e.recipients for e in ex), np.int64, int(n_rec.sum()))
-    threads = _codes([e.thread for e in ex], n)
-    keys = [e.key for e in ex]
-    reply_to = [e.reply_to for e in ex]
+    x = Columns.of(_canonical(exchanges, as_of))
+    n = len(x)
+    at, sender, meeting, threads, keys, reply_to = x.at, x.sender, x.meeting, x.thread, x.key, x.reply_to
+    size = np.where(x.audience > 0, x.audience, np.maximum(x.others, 1)).astype(np.int32)
 
     # Participation rows: the sender plus every recipient, each person once per exchange.
-    p_ex = np.concatenate([np.arange(n), np.repeat(np.arange(n), n_rec)])
-    p_person = np.concatenate([sender, rec])
-    width = int(p_person.max()) + 1 if len(p_person) else 1
-    pair = unique_keys(p_ex * width + p_person)
-    p_ex, p_person = pair // width, pair % width
-    others = p_person != USER
-    counted = np.bincount(p_ex[others], minlength=n)
-    size = np.where(audience > 0, audience, np.maximum(counted, 1)).astype(np.int32)
-
-    row_ex, person = p_ex[others], p_person[others]
+    others = x.person != USER
+    row_ex, person = x.row_ex[others], x.person[others]
     contacts, c = np.unique(person, return_inverse=True)
     user_sent = sender[row_ex] == USER
     contact_sent = sender[row_ex] == person
@@ -182,7 +149,7 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
 
     # An answer is a reply (or a meeting) the other way, not a fresh conversation.
     answer_t = _next_opposite(t, c, direction, reply | meeting[row_ex])
-    hours = np.where(meeting[row_ex], duration[row_ex] / 3600.0, 0.0)
+    hours = np.where(meeting[row_ex], x.duration[row_ex] / 3600.0, 0.0)
     return Frame(
         contacts=contacts.astype(np.int64),
         t=t,
@@ -197,6 +164,7 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
         exchange=row_ex.astype(np.int64),
         n_exchanges=n,
         thread=threads[row_ex],
+        columns=x,
     )
 
 

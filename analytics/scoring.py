@@ -129,7 +129,12 @@ def score_ties(
     fx = facts(frame, t)
     base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
     met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0
-    timeline = Timeline.of(x for x in exchanges if x.at < t)
+    # The frame's columns are the exchanges before t: the timeline reads them, not the records again.
+    timeline = (
+        Timeline.of_columns(frame.columns)
+        if frame.columns is not None
+        else Timeline.of(x for x in exchanges if x.at < t)
+    )
     picks = candidates(
         frame.contacts,
         strength,
