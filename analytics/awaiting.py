@@ -99,7 +99,7 @@ class Timeline:
 
     @classmethod
     def of_columns(cls, x: Columns) -> Timeline:
-        """The timeline of the exchanges behind `x`, in any order (build_frame keeps them)."""
+        """The timeline of the exchanges behind `x`, in any order (score_ties passes the frame's)."""
         size = np.where(x.audience != 0, x.audience, np.maximum(x.others, 1))  # Exchange.size()
         user_keys = {k for k in map(x.key.__getitem__, np.flatnonzero((x.sender == USER) & x.email).tolist()) if k}
         # One row per exchange and person on it besides the user; the sender's row for mail to the user.

@@ -9,7 +9,7 @@ here, before any other code sees it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import repeat
 from collections.abc import Sequence
 
@@ -53,8 +53,6 @@ class Frame:
     exchange: NDArray[np.int64]  # exchange index (for co-participation)
     thread: NDArray[np.int64]  # thread code (-1: unknown); only equality means anything
     n_exchanges: int
-    # The exchanges' own columns (what the awaiting timeline reads), not compared or shown.
-    columns: Columns | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_contacts(self) -> int:
@@ -92,8 +90,17 @@ def _key(e: Exchange) -> tuple[str, int, tuple[int, ...], str, str, str, float, 
     return (e.kind, e.sender, e.recipients, e.thread or "", e.key or "", e.reply_to or "", e.duration_s, e.audience)
 
 
+def columns_before(exchanges: Sequence[Exchange], as_of: float) -> Columns:
+    """The exchanges before as_of as columns, in the canonical order a frame is built in."""
+    return Columns.of(_canonical(exchanges, as_of))
+
+
 def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
-    x = Columns.of(_canonical(exchanges, as_of))
+    return frame_of(columns_before(exchanges, as_of))
+
+
+def frame_of(x: Columns) -> Frame:
+    """The frame of the exchanges behind `x` (from `columns_before`)."""
     n = len(x)
     at, sender, meeting, threads, keys, reply_to = x.at, x.sender, x.meeting, x.thread, x.key, x.reply_to
     size = np.where(x.audience > 0, x.audience, np.maximum(x.others, 1)).astype(np.int32)
@@ -164,7 +171,6 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
         exchange=row_ex.astype(np.int64),
         n_exchanges=n,
         thread=threads[row_ex],
-        columns=x,
     )
 
 

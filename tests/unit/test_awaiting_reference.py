@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from analytics import Exchange
 from analytics.awaiting import GAP, Timeline, _Track, is_direct
-from analytics.frame import build_frame
+from analytics.frame import columns_before
 from analytics.records import USER
 from tests.bench.bench_scoring import synthetic_rows, to_exchanges
 from tests.support.analytics import DAY, T_END, random_history
@@ -106,12 +106,11 @@ def test_tracks_equal_the_plain_loop_on_any_small_history(history):
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_the_frames_columns_give_the_timeline_of_the_exchanges_before_as_of(seed):
+def test_the_columns_score_ties_reads_give_the_timeline_of_the_exchanges_before_as_of(seed):
     # Given a history and a cut inside it, when score_ties reads the timeline off the frame
     history = random_history(seed, n=100 + 40 * seed, people=6 + seed)
     cut = T_END - 30 * DAY
-    columns = build_frame(history, cut).columns
-    assert columns is not None
+    columns = columns_before(history, cut)
     # Then it is the timeline of the exchanges before the cut, in whatever order they came
     before = [x for x in history if x.at < cut]
     assert Timeline.of_columns(columns).tracks == Timeline.of(before).tracks == reference_tracks(before)
