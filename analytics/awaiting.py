@@ -29,7 +29,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
+from typing import Literal
 
+import numpy as np
+from numpy.typing import NDArray
+
+from analytics.columns import Columns
 from analytics.records import USER, Exchange
 
 HOUR = 3600.0
@@ -90,43 +95,47 @@ class Timeline:
 
     @classmethod
     def of(cls, exchanges: Iterable[Exchange]) -> Timeline:
-        raw: dict[int, tuple[list[float], list[float], list[float], list[float]]] = {}
-        answers: dict[int, list[float]] = {}  # their direct messages with In-Reply-To the user's mail
+        return cls.of_columns(Columns.of(list(exchanges)))
 
-        def track(c: int) -> tuple[list[float], list[float], list[float], list[float]]:
-            return raw.setdefault(c, ([], [], [], []))
+    @classmethod
+    def of_columns(cls, x: Columns) -> Timeline:
+        """The timeline of the exchanges behind `x`, in any order (score_ties passes the frame's)."""
+        size = np.where(x.audience != 0, x.audience, np.maximum(x.others, 1))  # Exchange.size()
+        user_keys = {k for k in map(x.key.__getitem__, np.flatnonzero((x.sender == USER) & x.email).tolist()) if k}
+        # One row per exchange and person on it besides the user; the sender's row for mail to the user.
+        other = x.person != USER
+        meeting = x.meeting[x.row_ex]
+        mine = ~meeting & (x.sender[x.row_ex] == USER)
+        small = size[x.row_ex] <= DIRECT_MAX
+        spoke = other & (meeting | mine)
+        out = spoke & mine & x.email[x.row_ex] & x.in_to & small
+        theirs = ~x.meeting & (x.sender != USER) & x.user_in_rec
+        they = other & (meeting | (theirs[x.row_ex] & (x.person == x.sender[x.row_ex])))
+        direct = theirs & x.email & ~x.user_in_cc & (size <= DIRECT_MAX)
+        d_ex = np.flatnonzero(direct)
+        answered = np.fromiter((x.reply_to[i] in user_keys for i in d_ex.tolist()), np.bool_, len(d_ex))
 
-        exchanges = list(exchanges)
-        user_keys = {x.key for x in exchanges if x.sender == USER and x.kind == "email" and x.key}
-        for x in exchanges:
-            others = {x.sender, *x.recipients} - {USER}
-            if x.kind == "meeting":
-                for c in others:
-                    track(c)[1].append(x.at)
-                    track(c)[3].append(x.at)
-            elif x.sender == USER:
-                for c in others:
-                    track(c)[1].append(x.at)
-                    if is_direct(x, c):
-                        track(c)[2].append(x.at)
-            elif USER in x.recipients:
-                t = track(x.sender)
-                t[3].append(x.at)
-                if is_direct(x, USER):
-                    t[0].append(x.at)
-                    if x.reply_to is not None and x.reply_to in user_keys:
-                        answers.setdefault(x.sender, []).append(x.at)
-        tracks: dict[int, _Track] = {}
-        for c, lists in sorted(raw.items()):
-            direct_in, user_spoke, direct_out, they_spoke = (sorted(v) for v in lists)
-            replied = set(answers.get(c, ()))
-            opens = [
-                t
-                for t in direct_in
-                if t not in replied and bisect_left(user_spoke, t) == bisect_left(user_spoke, t - GAP)
-            ]
-            tracks[c] = _Track(direct_in, opens, user_spoke, direct_out, they_spoke)
-        return cls(tracks)
+        def by_contact(c: NDArray[np.int64], t: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+            order = np.lexsort((t, c))
+            return c[order], t[order]
+
+        us_c, us_t = by_contact(x.person[spoke], x.at[x.row_ex[spoke]])
+        out_c, out_t = by_contact(x.person[out], x.at[x.row_ex[out]])
+        ts_c, ts_t = by_contact(x.person[they], x.at[x.row_ex[they]])
+        in_c, in_t = by_contact(x.sender[d_ex], x.at[d_ex])
+        ans_c, ans_t = by_contact(x.sender[d_ex[answered]], x.at[d_ex[answered]])
+        # An open: no In-Reply-To to the user's mail at that instant, and no word from the
+        # user in the GAP before it.
+        replied = _count(ans_c, ans_t, in_c, in_t, "right") > _count(ans_c, ans_t, in_c, in_t, "left")
+        quiet = _count(us_c, us_t, in_c, in_t, "left") == _count(us_c, us_t, in_c, in_t - GAP, "left")
+        open_c, open_t = in_c[quiet & ~replied], in_t[quiet & ~replied]
+
+        contacts = np.unique(np.r_[us_c, ts_c, x.sender[theirs]]).tolist()
+        lists = [
+            _split(c, t, contacts)
+            for c, t in ((in_c, in_t), (open_c, open_t), (us_c, us_t), (out_c, out_t), (ts_c, ts_t))
+        ]
+        return cls({c: _Track(*(column[i] for column in lists)) for i, c in enumerate(contacts)})
 
     def usual(self, as_of: float) -> tuple[dict[int, float], float | None]:
         """The user's median reply time per contact (MIN_REPLIES answers or more) and over
@@ -190,6 +199,34 @@ def _runs(direct_in: Sequence[float], user_spoke: Sequence[float]) -> list[tuple
         out.append((start, end))
         i = bisect_right(direct_in, end)
     return out
+
+
+def _count(
+    dc: NDArray[np.int64],
+    dt: NDArray[np.float64],
+    qc: NDArray[np.int64],
+    qt: NDArray[np.float64],
+    side: Literal["left", "right"],
+) -> NDArray[np.int64]:
+    """For each query (qc, qt): how many data rows (dc, dt), sorted by (c, t), have c == qc
+    and t < qt ("left", as bisect_left counts) or t <= qt ("right")."""
+    nd, nq = len(dc), len(qc)
+    # Sorted together, a query goes before equal data ("left") or after it ("right"); its
+    # place less the queries before it is the count of data rows below it in (c, t) order.
+    tag = np.r_[np.full(nd, side == "left"), np.full(nq, side == "right")]
+    order = np.lexsort((tag, np.r_[dt, qt], np.r_[dc, qc]))
+    place = np.flatnonzero(order >= nd)
+    below = np.empty(nq, np.int64)
+    below[order[place] - nd] = place - np.arange(nq)
+    return below - np.searchsorted(dc, qc, side="left")
+
+
+def _split(c: NDArray[np.int64], t: NDArray[np.float64], contacts: list[int]) -> list[list[float]]:
+    """The times of each contact in `contacts`, as lists, from rows sorted by (c, t)."""
+    lo = np.searchsorted(c, contacts, side="left").tolist()
+    hi = np.searchsorted(c, contacts, side="right").tolist()
+    times = t.tolist()
+    return [times[a:b] for a, b in zip(lo, hi)]
 
 
 def awaiting_column(timeline: Timeline, contacts: Sequence[int], as_of: float) -> list[float]:

@@ -14,7 +14,8 @@ from numpy.typing import NDArray
 
 from analytics.answers import group_median, latencies
 from analytics.pace import kept_rate, steady_rate, sustained_rate, typical_rate
-from analytics.frame import DAY, IN, OUT, SHARED, WEEK, Frame, unique_keys
+from analytics.columns import unique_keys
+from analytics.frame import DAY, IN, OUT, SHARED, WEEK, Frame
 from analytics.signals import signal_columns
 
 FEATURES: tuple[str, ...] = (

@@ -10,12 +10,13 @@ here, before any other code sees it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
-from collections.abc import Hashable, Sequence
+from itertools import repeat
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
+from analytics.columns import Columns
 from analytics.records import USER, Exchange
 
 DAY = 86400.0
@@ -69,26 +70,6 @@ class Frame:
         return None
 
 
-def unique_keys(keys: NDArray[np.int64]) -> NDArray[np.int64]:
-    """`np.unique(keys)` for integer keys, by sorting. numpy 2.4's unique hashes integers,
-    and on the structured keys built here (contact * 1_000_000 + day and the like) that takes
-    seconds per call on a big mailbox where a sort takes milliseconds. Same result."""
-    ordered = np.sort(keys)
-    if len(ordered) < 2:
-        return ordered
-    keep = np.empty(len(ordered), dtype=bool)
-    keep[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
-
-
-def _codes(values: list[Hashable], n: int) -> NDArray[np.int64]:
-    """Integer codes for hashable values, -1 for None. Only equality of codes is ever used,
-    so the numbering (first seen) cannot make results depend on input order."""
-    lookup: dict[Hashable, int] = {None: -1}
-    return np.fromiter((lookup.setdefault(v, len(lookup) - 1) for v in values), np.int64, n)
-
-
 def _canonical(exchanges: Sequence[Exchange], as_of: float) -> list[Exchange]:
     """The exchanges before as_of in one order whatever order they came in: by time, and
     exchanges at the same instant by all their fields."""
@@ -109,42 +90,31 @@ def _key(e: Exchange) -> tuple[str, int, tuple[int, ...], str, str, str, float, 
     return (e.kind, e.sender, e.recipients, e.thread or "", e.key or "", e.reply_to or "", e.duration_s, e.audience)
 
 
+def columns_before(exchanges: Sequence[Exchange], as_of: float) -> Columns:
+    """The exchanges before as_of as columns, in the canonical order a frame is built in."""
+    return Columns.of(_canonical(exchanges, as_of))
+
+
 def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
-    ex = _canonical(exchanges, as_of)
-    n = len(ex)
-    at = np.fromiter((e.at for e in ex), np.float64, n)
-    sender = np.fromiter((e.sender for e in ex), np.int64, n)
-    meeting = np.fromiter((e.kind == "meeting" for e in ex), bool, n)
-    duration = np.fromiter((e.duration_s or 0.0 for e in ex), np.float64, n)
-    audience = np.fromiter((e.audience for e in ex), np.int64, n)
-    n_rec = np.fromiter((len(e.recipients) for e in ex), np.int64, n)
-    rec = np.fromiter(chain.from_iterable(e.recipients for e in ex), np.int64, int(n_rec.sum()))
-    threads = _codes([e.thread for e in ex], n)
-    keys = [e.key for e in ex]
-    reply_to = [e.reply_to for e in ex]
+    return frame_of(columns_before(exchanges, as_of))
+
+
+def frame_of(x: Columns) -> Frame:
+    """The frame of the exchanges behind `x` (from `columns_before`)."""
+    n = len(x)
+    at, sender, meeting, threads, keys, reply_to = x.at, x.sender, x.meeting, x.thread, x.key, x.reply_to
+    size = np.where(x.audience > 0, x.audience, np.maximum(x.others, 1)).astype(np.int32)
 
     # Participation rows: the sender plus every recipient, each person once per exchange.
-    p_ex = np.concatenate([np.arange(n), np.repeat(np.arange(n), n_rec)])
-    p_person = np.concatenate([sender, rec])
-    width = int(p_person.max()) + 1 if len(p_person) else 1
-    pair = unique_keys(p_ex * width + p_person)
-    p_ex, p_person = pair // width, pair % width
-    others = p_person != USER
-    counted = np.bincount(p_ex[others], minlength=n)
-    size = np.where(audience > 0, audience, np.maximum(counted, 1)).astype(np.int32)
-
-    row_ex, person = p_ex[others], p_person[others]
+    others = x.person != USER
+    row_ex, person = x.row_ex[others], x.person[others]
     contacts, c = np.unique(person, return_inverse=True)
     user_sent = sender[row_ex] == USER
     contact_sent = sender[row_ex] == person
     direction = np.where(user_sent, OUT, np.where(contact_sent, IN, SHARED)).astype(np.int8)
 
     # Explicit replies: the parent's sender tells who is answered.
-    key_sender: dict[str, int] = {}
-    for k, s in zip(keys, sender.tolist()):
-        if k is not None:
-            key_sender.setdefault(k, s)
-    parent_sender = np.fromiter((key_sender.get(r, -2) if r is not None else -2 for r in reply_to), np.int64, n)
+    parent_sender = parent_senders(keys, sender.tolist(), reply_to)
     has_reply_to = np.fromiter((r is not None for r in reply_to), bool, n)
 
     # Thread start: the earliest exchange of a known thread that answers nothing; without a
@@ -186,7 +156,7 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
 
     # An answer is a reply (or a meeting) the other way, not a fresh conversation.
     answer_t = _next_opposite(t, c, direction, reply | meeting[row_ex])
-    hours = np.where(meeting[row_ex], duration[row_ex] / 3600.0, 0.0)
+    hours = np.where(meeting[row_ex], x.duration[row_ex] / 3600.0, 0.0)
     return Frame(
         contacts=contacts.astype(np.int64),
         t=t,
@@ -202,6 +172,15 @@ def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
         n_exchanges=n,
         thread=threads[row_ex],
     )
+
+
+def parent_senders(keys: list[str | None], senders: list[int], reply_to: list[str | None]) -> NDArray[np.int64]:
+    """For each message, the sender of the first message whose key is its In-Reply-To
+    (-2: none, or the parent is unknown)."""
+    # Built from the end, a dict keeps each key's first sender.
+    key_sender: dict[str | None, int] = dict(zip(reversed(keys), reversed(senders)))
+    key_sender.pop(None, None)
+    return np.fromiter(map(key_sender.get, reply_to, repeat(-2)), np.int64, len(reply_to))
 
 
 def _prev_opposite(t: np.ndarray, c: np.ndarray, direction: np.ndarray, rows: np.ndarray) -> np.ndarray:

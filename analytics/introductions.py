@@ -14,7 +14,6 @@ in time order and a snapshot counts those before its `as_of`, in the last year.
 from __future__ import annotations
 
 import weakref
-from itertools import combinations
 
 import numpy as np
 
@@ -26,48 +25,71 @@ _CACHE: dict[int, tuple[weakref.ref[Frame], tuple[np.ndarray, np.ndarray, np.nda
 
 
 def introduction_events(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(time, contact index, given?) of every introduction in the frame, in time order."""
+    """(time, contact index, given?) of every introduction in the frame, in time order
+    (within an exchange: the given ones pair by pair, then the received ones)."""
     hit = _CACHE.get(id(frame))
     if hit is not None and hit[0]() is frame:
         return hit[1]
-    order = np.lexsort((frame.c, frame.exchange))
-    ex, c, d, t = frame.exchange[order], frame.c[order], frame.direction[order], frame.t[order]
-    starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]])
-    ends = np.r_[starts[1:], len(ex)]
-    seen_pairs: set[tuple[int, int]] = set()
-    seen: set[int] = set()
-    written: set[int] = set()
-    times: list[float] = []
-    who: list[int] = []
-    given: list[bool] = []
-    for a, b in zip(starts.tolist(), ends.tolist()):
-        people = c[a:b].tolist()
-        when = float(t[a])
-        small = len(people) <= CO_MAX
-        sent_by_user = bool((d[a:b] == OUT).any())
-        if small and len(people) > 1:
-            if sent_by_user:
-                for p, q in combinations(people, 2):
-                    if p in written and q in written and (p, q) not in seen_pairs:
-                        times += [when, when]
-                        who += [p, q]
-                        given += [True, True]
-            senders = [p for p, dd in zip(people, d[a:b].tolist()) if dd == IN]
-            for s in senders:
-                for q in people:
-                    if q != s and q not in seen:
-                        times.append(when)
-                        who.append(s)
-                        given.append(False)
-            seen_pairs.update(combinations(people, 2))
-        seen.update(people)
-        if sent_by_user:
-            written.update(people)
-    events = (np.asarray(times, float), np.asarray(who, np.int64), np.asarray(given, bool))
+    events = _events(frame)
     if len(_CACHE) > 64:
         _CACHE.clear()
     _CACHE[id(frame)] = (weakref.ref(frame), events)
     return events
+
+
+def _events(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # Rows by (exchange, contact): each exchange's people in ascending contact order.
+    order = np.lexsort((frame.c, frame.exchange))
+    ex, c, d, t = frame.exchange[order], frame.c[order], frame.direction[order], frame.t[order]
+    n = len(ex)
+    if not n:
+        return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, bool)
+    starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    group = np.repeat(np.arange(len(starts)), sizes)  # each row's exchange, numbered 0.. in order
+    start_of = starts[group]
+    size_of = sizes[group]
+    by_user = np.bincount(group, weights=d == OUT, minlength=len(starts))[group] > 0
+    # Someone is "seen" from their first exchange on, "written" from their first one the
+    # user sent; a state is read before the exchange that changes it, hence the strict <.
+    first_seen = np.full(frame.n_contacts, n)
+    np.minimum.at(first_seen, c, group)
+    first_written = np.full(frame.n_contacts, n)
+    np.minimum.at(first_written, c[by_user], group[by_user])
+    small = (size_of > 1) & (size_of <= CO_MAX)
+
+    # Every pair (i < j) of rows of a small exchange, in the order combinations() gives.
+    reps = np.where(small, size_of - 1 - (np.arange(n) - start_of), 0)
+    i = np.repeat(np.arange(n), reps)
+    j = i + 1 + (np.arange(len(i)) - np.repeat(np.cumsum(reps) - reps, reps))
+    k = max(frame.n_contacts, 1)
+    pair = c[i] * k + c[j]
+    # A pair is new on the first small exchange it is on (pairs come in exchange order).
+    by_pair = np.argsort(pair, kind="stable")
+    new_pair = np.zeros(len(pair), bool)
+    if len(pair):
+        sorted_pair = pair[by_pair]
+        new_pair[by_pair[np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]]] = True
+    g = group[i]
+    gave = by_user[i] & new_pair & (first_written[c[i]] < g) & (first_written[c[j]] < g)
+    gi, gj = i[gave], j[gave]
+    given_rows = np.column_stack((gi, gj)).ravel()  # p then q, pair by pair
+    given_who = c[given_rows]
+
+    # Each contact who sent a small exchange, with each of its people new to the user.
+    senders = np.flatnonzero(small & (d == IN))
+    reps = size_of[senders]
+    s = np.repeat(senders, reps)
+    q = np.repeat(start_of[senders], reps) + (np.arange(len(s)) - np.repeat(np.cumsum(reps) - reps, reps))
+    got = (q != s) & (first_seen[c[q]] == group[q])
+    s = s[got]
+
+    rows = np.r_[given_rows, s]
+    phase = np.r_[np.zeros(len(given_rows), np.int8), np.ones(len(s), np.int8)]
+    # Given before received within an exchange; each kind keeps its own order (lexsort is stable).
+    merged = np.lexsort((phase, group[rows]))
+    who = np.r_[given_who, c[s]][merged]
+    return t[rows][merged].astype(float), who.astype(np.int64), (phase[merged] == 0)
 
 
 def introductions(frame: Frame, as_of: float) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,8 @@ import numpy as np
 from scipy.stats import binom
 
 from analytics.features import PERSONAL, personal_two_way
-from analytics.frame import DAY, SHARED, Frame, unique_keys
+from analytics.columns import unique_keys
+from analytics.frame import DAY, SHARED, Frame
 from analytics.signals import silence_ratio
 
 RECENT = 90 * DAY

@@ -20,7 +20,7 @@ from analytics.explain import explain, facts, flag_silence_words
 from analytics.features import FEATURES, LAYER_FEATURES, Habits, habits_of, snapshot
 from analytics.flag_gate import shown
 from analytics.feedback_layer import fit_layer, labels_of, logit, sigmoid, word_lines
-from analytics.frame import DAY, Frame, build_frame
+from analytics.frame import DAY, Frame, columns_before, frame_of
 from analytics.model import StrengthModel
 from analytics.reciprocity import reciprocity
 from analytics.recommend import candidates
@@ -95,9 +95,14 @@ def score_ties(
     """
     t = epoch(as_of)
     feedback = dict(feedback or {})
-    frame = build_frame(exchanges, t)
+    columns = columns_before(exchanges, t)
+    frame = frame_of(columns)
     if frame.n_contacts == 0:
         return []
+    # The timeline reads the same columns, not the records again; then they can go (~200 MB
+    # at a million exchanges) before the snapshots allocate theirs.
+    timeline = Timeline.of_columns(columns)
+    del columns
     habits, share = _habits(user_habits, frame, t)
     if model is None or not _is_fitted(model):
         model = fit_strength_model(frame, t, model)
@@ -129,7 +134,6 @@ def score_ties(
     fx = facts(frame, t)
     base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
     met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0
-    timeline = Timeline.of(x for x in exchanges if x.at < t)
     picks = candidates(
         frame.contacts,
         strength,

@@ -26,7 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.answers import group_median, latencies
-from analytics.frame import DAY, IN, OUT, SHARED, Frame, unique_keys
+from analytics.columns import unique_keys
+from analytics.frame import DAY, IN, OUT, SHARED, Frame
 from analytics.introductions import introductions
 
 SIGNAL_FEATURES: tuple[str, ...] = (

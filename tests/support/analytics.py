@@ -74,3 +74,57 @@ def small_world(seed: int = 0) -> list[Exchange]:
     for week in range(80):
         ex.append(meeting(1, T_END - (week * 7 + 2) * DAY, organiser=0 if week % 2 else 1))
     return ex
+
+
+def random_history(seed: int, n: int = 300, people: int = 25, span_days: float = 400) -> list[Exchange]:
+    """Varied, messy histories for checking a fast implementation against a plain one:
+    mail from the user, to the user, between others with the user on it (To or Cc), groups
+    on both sides of the 20-person cut, meetings organised by anyone, replies to known and
+    unknown keys, exchanges at the same instant, repeated and self-addressed recipients."""
+    rng = random.Random(seed)
+    out: list[Exchange] = []
+    keys: list[str] = []
+    stamps: list[float] = []
+    for i in range(n):
+        if stamps and rng.random() < 0.1:
+            at = rng.choice(stamps)  # the same instant as an earlier exchange
+        else:
+            at = T_END - rng.uniform(0, span_days) * DAY
+        stamps.append(at)
+        size = rng.choice([1, 1, 1, 2, 3, 4, rng.randint(5, 24)])
+        crowd = [rng.randint(1, people) for _ in range(size)]
+        roll = rng.random()
+        if roll < 0.12:
+            organiser = rng.choice([0, 0, *crowd])
+            attendees = tuple(p for p in [0, *crowd] if p != organiser or rng.random() < 0.1)
+            out.append(Exchange(at, "meeting", organiser, attendees, duration_s=rng.choice([0.0, 1800.0, 3600.0])))
+            continue
+        if roll < 0.5:
+            sender, recipients = 0, list(crowd)
+        elif roll < 0.9:
+            sender, recipients = crowd[0], [0, *crowd[1:]]
+        else:
+            sender, recipients = rng.randint(1, people), [0, *crowd]
+        rng.shuffle(recipients)
+        cc = tuple(p for p in set(recipients) if rng.random() < 0.2)
+        key = f"k{i}" if rng.random() < 0.9 else None
+        reply_to = rng.choice(keys) if keys and rng.random() < 0.5 else ("nowhere" if rng.random() < 0.1 else None)
+        thread = f"t{rng.randint(0, n // 4)}" if rng.random() < 0.8 else None
+        audience = rng.choice([0, 0, 0, 0, rng.randint(1, 30)])
+        out.append(
+            Exchange(
+                at,
+                "email",
+                sender,
+                tuple(recipients),
+                thread=thread,
+                key=key,
+                reply_to=reply_to,
+                cc=cc,
+                audience=audience,
+            )
+        )
+        if key is not None:
+            keys.append(key)
+    rng.shuffle(out)
+    return out
