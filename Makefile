@@ -6,11 +6,11 @@ PY := $(VENV)/bin/python
 # servers the tests run one by one, so that only one process starts them.
 # `make test PYTEST_ARGS=-n0` runs them one by one anyway.
 PYTEST_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 3,-n 0),-n 0)
-# The tests marked slow start worker processes, kill them and hold them to wall-clock limits:
-# two at a time, after the others. (They ran one at a time while tests/workers/test_scale.py's
-# lock audit could read another test database's advisory lock as its own; it now reads its own
-# database's only, tests/support/scale.py.)
-SLOW_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 2,-n 0),-n 0)
+# The tests marked slow (worker processes started and killed, real-mail backtests, scale) run
+# in the same workers as the others, handed out first (tests/conftest.py), so the longest
+# ones start at once and the short ones fill in around them: a second pytest session of their
+# own after the others paid the workers' start (every test module imported: ~11 CPU-s each)
+# again and left cores idle while its last long test ran.
 
 .PHONY: install browser demo test test-fast lint serve clean
 
@@ -39,18 +39,14 @@ lint: install
 	$(VENV)/bin/mypy
 
 # pytest's exit code 5 (no tests collected) is a failure of the suite, not a pass. `make lint`
-# runs beside the first tests (its output is printed after them; a finding fails `make test`).
-# The tests marked slow start worker processes, emulators and kill -9 of their own and measure
-# what they did against wall-clock limits: they run after the others, two at a time.
+# runs beside the tests (its output is printed after them; a finding fails `make test`).
 test: install browser
 	@lintlog=$$(mktemp); $(MAKE) --no-print-directory lint >$$lintlog 2>&1 & lint=$$!; \
-	  $(VENV)/bin/pytest $(PYTEST_ARGS) -m "not slow"; rc=$$?; \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; rc=1; fi; \
 	  wait $$lint; lrc=$$?; echo "--- make lint"; cat $$lintlog; rm -f $$lintlog; \
 	  if [ $$lrc -ne 0 ]; then echo "make lint failed"; fi; \
-	  $(VENV)/bin/pytest $(SLOW_ARGS) -m slow; rc2=$$?; \
-	  if [ $$rc2 -eq 5 ]; then echo "no slow tests were collected: failing"; rc2=1; fi; \
-	  [ $$rc -eq 0 ] && [ $$rc2 -eq 0 ] && [ $$lrc -eq 0 ]
+	  [ $$rc -eq 0 ] && [ $$lrc -eq 0 ]
 
 # The inner loop: everything but the tests marked slow (real-mail backtests, scale, crashes).
 test-fast: install

@@ -42,6 +42,16 @@ ENRON = SHARED / "data" / "enron-igraph"
 TEMPLATE = "kith_test_template"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow first (in their order), then the others (in theirs).
+
+    `make test` runs them all in one pool of xdist workers, which hands tests out in this
+    order: the long ones (a minute or more, some) start at once, and the short ones fill the
+    workers in around them, instead of one long test running on alone at the end.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _with_dbname(url: str, name: str) -> str:
     conninfo = psycopg.conninfo.conninfo_to_dict(url)
     conninfo["dbname"] = name

@@ -1,5 +1,7 @@
-"""The `kith` command line, run as a user runs it: a real process, real database."""
+"""The `kith` command line, run as a user runs it: a real database; one test runs every command
+in a process of its own, the others in the test's process (tests/support/cli.py)."""
 
+import functools
 import json
 import os
 import subprocess
@@ -9,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from service.api.schemas import Tie
+
+from tests.support.cli import kith_env, run_kith
 
 MBOX = """From ana@example.org Mon Mar  2 09:00:00 2026
 Message-ID: <m1@example.org>
@@ -40,23 +44,22 @@ No date on this one.
 
 @pytest.fixture
 def kith(settings, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update(
-        KITH_DATABASE_URL=settings.database_url,
-        KITH_REDIS_URL=settings.redis_url,
-        KITH_HOME=str(tmp_path / "home"),
-        KITH_SECRET_KEY="cli-test-key",
-    )
+    """`kith ARGS`: in this process (tests/support/cli.py), or with `process=True` in a
+    `python -m service.cli` of its own, as a user runs it."""
+    env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
 
-    def run(*args, check=True):
-        proc = subprocess.run(
-            [sys.executable, "-m", "service.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+    def run(*args, check=True, process=False):
+        if process:
+            proc = subprocess.run(
+                [sys.executable, "-m", "service.cli", *args],
+                env={k: v for k, v in os.environ.items() if not k.startswith("KITH_")} | env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                stdin=subprocess.DEVNULL,
+            )
+        else:
+            proc = run_kith(env, *args)
         if check:
             assert proc.returncode == 0, proc.stderr
         return proc
@@ -65,6 +68,8 @@ def kith(settings, tmp_path):
 
 
 def test_user_import_ties_json(kith, tmp_path):
+    # Every command in a `python -m service.cli` of its own: the entry point as a user meets it
+    kith = functools.partial(kith, process=True)
     # Given a user and a small mbox with one exchange and one undated message
     token = kith("user", "add", "you@kith.example", "--timezone", "Europe/Madrid", "--name", "You").stdout.strip()
     assert token.startswith("kith_") and len(token) > 30

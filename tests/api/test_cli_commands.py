@@ -88,7 +88,8 @@ def test_refusals_are_one_line_errors(kith, tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        serve = kith("serve", "--port", str(port), check=False)
+        # (in a process of its own: were the check gone, the server would block this one)
+        serve = kith("serve", "--port", str(port), check=False, process=True)
     assert serve.returncode == 1 and f"port {port} on 127.0.0.1 is busy" in serve.stderr
     assert "Traceback" not in serve.stderr
 

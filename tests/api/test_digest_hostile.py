@@ -8,10 +8,7 @@ readable by the owner alone, and gone when the user is erased.
 from __future__ import annotations
 
 import email
-import os
 import stat
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from email.policy import default as default_policy
 
@@ -23,6 +20,7 @@ from service.api.app import create_app
 from service.digest.mailer import FileMailer
 from service.digest.outbox import envelope
 from tests.support.api import auth_header
+from tests.support.cli import kith_env, run_kith
 from tests.support.digest import Sink, make_people, seed_user, start_smtp, tie, write_snapshot
 
 HOSTILE_USER = "Eve\r\nBcc: x@evil.test"
@@ -109,21 +107,8 @@ def test_kith_delete_erases_the_users_outbox_files(settings, database, tmp_path)
     # Given two users with a digest each in the .eml outbox
     gone, _kept, kept_files = _outbox_with_two_users(settings, database)
     # When one of them is deleted with `kith delete`
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update(
-        KITH_DATABASE_URL=settings.database_url,
-        KITH_REDIS_URL=settings.redis_url,
-        KITH_HOME=str(settings.home),
-        KITH_SECRET_KEY=settings.secret().decode(),
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "delete", "--user", "gone@example.org", "--yes"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    env = kith_env(settings.database_url, settings.redis_url, str(settings.home), settings.secret().decode())
+    proc = run_kith(env, "delete", "--user", "gone@example.org", "--yes")
     assert proc.returncode == 0, proc.stderr
     # Then none of their files is left, and the other user's are untouched
     assert sorted(settings.outbox_dir().rglob("*.eml")) == kept_files

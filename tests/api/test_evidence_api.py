@@ -4,9 +4,7 @@ panel and `kith backtest`, on a real database; another user's data never reaches
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -18,6 +16,7 @@ from service import auth
 from service.api.app import create_app
 from tests.support.analytics import AS_OF, T_END
 from tests.support.api import auth_header
+from tests.support.cli import kith_env, run_kith
 from tests.support.evidence import CALLS, history, write_history
 
 URL = "/v1/insight/accuracy"
@@ -117,23 +116,12 @@ def test_the_dashboard_shows_the_panel_with_the_users_numbers(client):
 
 @pytest.fixture
 def kith(settings, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
-    env.update(
-        KITH_DATABASE_URL=settings.database_url,
-        KITH_REDIS_URL=settings.redis_url,
-        KITH_HOME=str(tmp_path / "home"),
-        KITH_SECRET_KEY="cli-test-key",
-    )
+    # In this process (tests/support/cli.py): a `kith backtest` subprocess spends 2-3 s of CPU
+    # importing scikit-learn and SciPy.
+    env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "service.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+        return run_kith(env, *args)
 
     return run
 

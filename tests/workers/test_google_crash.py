@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -71,6 +70,7 @@ from ingest.sandbox.google.gmail_api import message_json  # noqa: E402
 from ingest.sandbox.world import generate_world  # noqa: E402
 from service.providers.credentials import save_credentials  # noqa: E402
 from service.store import create_user, ensure_account  # noqa: E402
+from tests.support.zygote import Zygote  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -112,22 +112,34 @@ def worker_env(settings, emu, database, world, quota_redis):
     return env, account_id
 
 
+# The worker's modules, imported once by a zygote that forks each worker run (a new
+# interpreter importing them was ~0.5 CPU-s of every run, and a test runs up to sixty).
+WORKER_MODULES = [
+    "ingest.sync",
+    "service.config",
+    "service.db",
+    "service.providers.google",
+    "service.sync_store",
+    "service.sync",
+    "tests.workers.test_google_crash",
+]
+_zygote: list[Zygote] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def zygote():
+    _zygote.append(Zygote(WORKER_MODULES))
+    yield
+    _zygote.pop().close()
+
+
 def run_worker(env, kill_after: int = 0, kill_at_s: float | None = None) -> int:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.workers.test_google_crash"],
-        cwd=ROOT,
-        env=dict(env, KITH_TEST_KILL_AFTER=str(kill_after)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    """One worker process (forked from the zygote, tests/support/zygote.py): its exit status."""
+    code, err = _zygote[-1].run(
+        "tests.workers.test_google_crash:worker_main", dict(env, KITH_TEST_KILL_AFTER=str(kill_after)), kill_at_s
     )
-    if kill_at_s is not None:
-        try:
-            process.wait(timeout=kill_at_s)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
-    _, err = process.communicate(timeout=240)
-    assert process.returncode in (0, -signal.SIGKILL), err.decode()[-3000:]
-    return process.returncode
+    assert code in (0, -signal.SIGKILL), err[-3000:]
+    return code
 
 
 def expected(emu) -> dict:
