@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from .attendees import MAX_ATTENDEES, bound_attendees, over_cap_reason
 from .clean import clean_text
+from .durations import too_long_reason
 from .ics_event import (
     STATUS,
     Event,
@@ -126,7 +127,11 @@ class Reader:
         self, uid: str, event: Event, start: date, overrides: list[Readable], ws: datetime, we: datetime
     ) -> None:
         by_rid = {instance_key(rid): (o, s, rid) for o, s, rid in overrides}
-        if event.get("RRULE") is None and event.get("RDATE") is None:
+        too_long = too_long_reason(_seconds(event, start))
+        if too_long is not None:
+            # Every occurrence would last as long: the series is refused once, unexpanded.
+            self.quarantine(uid, too_long, event)
+        elif event.get("RRULE") is None and event.get("RDATE") is None:
             self.emit(uid, event, start, None)
         else:
             cap = max(1, min(self.max_instances, self.instances_left))
@@ -161,10 +166,11 @@ class Reader:
     def emit(self, uid: str, event: Event, start: date, recurrence_id: date | None) -> None:
         provider_id = uid if recurrence_id is None else f"{uid}/{rid_text(recurrence_id)}"
         all_day = not isinstance(start, datetime)
-        try:
-            duration = event.duration
-        except Exception:
-            duration = timedelta(days=1) if all_day else timedelta(0)
+        duration = _seconds(event, start)
+        too_long = too_long_reason(duration)
+        if too_long is not None:  # an overridden instance of its own length
+            self.quarantine(uid if event.get("RECURRENCE-ID") is None else provider_id, too_long, event)
+            return
         status = STATUS.get(str(event.get("STATUS", "")).upper(), "confirmed")
         participants, audience = self._people(event)
         if audience is not None:
@@ -181,12 +187,22 @@ class Reader:
                 participants=participants,
                 resource=self.resource,
                 thread_id=uid,
-                duration_s=max(0, int(duration.total_seconds())),
+                duration_s=duration,
                 all_day=all_day,
                 status=status,
                 audience=audience,
             )
         )
+
+
+def _seconds(event: Event, start: date) -> int:
+    """The event's length (DTEND or DURATION) in whole seconds, 0 when it ends before it
+    starts; a day for an all-day event, and 0 for a timed one, when it cannot be read."""
+    try:
+        duration = event.duration
+    except Exception:
+        duration = timedelta(0) if isinstance(start, datetime) else timedelta(days=1)
+    return max(0, int(duration.total_seconds()))
 
 
 def window(

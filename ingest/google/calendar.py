@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.attendees import bound_attendees
 from ingest.clean import clean_address, clean_id, clean_name
+from ingest.durations import duration_seconds, too_long_reason
 from ingest.records import Interaction, Participant, Quarantined, Removed
 
 UTC = timezone.utc
@@ -78,6 +79,12 @@ def parse_event(
         )
     if start is None:
         return Quarantined(ref=pid, reason="event without start", resource=resource)
+    duration = duration_seconds(start, end)
+    too_long = too_long_reason(duration)
+    if too_long is not None:
+        return Quarantined(
+            ref=pid, reason=too_long, excerpt=str({k: event.get(k) for k in ("start", "end")})[:500], resource=resource
+        )
     participants: list[Participant] = []
     organizer = event.get("organizer")
     if not isinstance(organizer, dict):
@@ -109,7 +116,6 @@ def parse_event(
                 response=RESPONSES.get(status, "none") if isinstance(status, str) else "none",
             )
         )
-    duration = int((end - start).total_seconds()) if end is not None and end >= start else None
     kept, audience = bound_attendees(participants)
     return Interaction(
         provider_id=pid,

@@ -18,6 +18,7 @@ from tzlocal.windows_tz import win_tz
 
 from ..attendees import bound_attendees
 from ..clean import clean_address, clean_id, clean_name, clean_text
+from ..durations import duration_seconds, too_long_reason
 from ..records import Interaction, Item, Participant, Quarantined, Removed
 from .mail import normalise_address
 
@@ -129,7 +130,10 @@ def parse_event(event: dict[str, Any], resource: str = "calendar") -> Item:
             else "event without a readable start"
         )
         return Quarantined(ref=graph_id, reason=reason, excerpt=_excerpt(event), resource=resource)
-    duration = int((end - start).total_seconds()) if end is not None and end >= start else None
+    duration = duration_seconds(start, end)
+    too_long = too_long_reason(duration)
+    if too_long is not None:
+        return Quarantined(ref=graph_id, reason=too_long, excerpt=_excerpt(event), resource=resource)
 
     show_as = event.get("showAs") if event.get("showAs") in SHOW_AS else None
     if event.get("isCancelled") is True:

@@ -172,3 +172,61 @@ def test_google_and_graph_events_keep_a_bounded_attendee_list_and_count_the_rest
         assert isinstance(item, Interaction)
         assert len(item.participants) == MAX_ATTENDEES + 1 and item.audience == 5001
         assert item.participants[0].role == "organizer"
+
+
+def test_an_event_that_ends_in_the_year_9999_is_quarantined_once_before_the_database(tmp_path, database, caplog):
+    # Given a minutely series whose DTEND is 7,973 years after its DTSTART (its seconds
+    # overflow the integer duration column; found by the long fuzz profile, where every
+    # occurrence reached PostgreSQL and was refused one by one), beside an ordinary meeting
+    path = tmp_path / "forever.ics"
+    path.write_bytes(
+        _calendar(
+            [
+                "UID:forever@x\r\nDTSTART:20261115T093000Z\r\nDTEND:99991231T235959Z\r\n"
+                "RRULE:FREQ=MINUTELY;COUNT=999999999\r\nORGANIZER:mailto:ana@example.org\r\n",
+                "UID:ok@x\r\nDTSTART:20261116T093000Z\r\nDTEND:20261116T103000Z\r\n"
+                "ORGANIZER:mailto:ana@example.org\r\n",
+            ]
+        )
+    )
+    with database.tx() as conn:
+        user_id = create_user(conn, "me@kith.example")
+    # When imported into the database
+    with cpu_limit(20):
+        (report,) = import_file(database, user_id, "ics", path)
+    # Then the series is quarantined once, unexpanded, with the reason, and nothing of it is
+    # stored; the ordinary meeting is, with its hour
+    with database.tx() as conn:
+        stored = conn.execute("SELECT provider_id, duration_s FROM interactions").fetchall()
+        reasons = conn.execute("SELECT ref, reason FROM quarantine").fetchall()
+    assert stored == [("ok@x", 3600)] and report.written == 1
+    assert reasons == [
+        ("forever@x", "event lasts 2912124 days (7973 years); more than 24855 days (68 years) is no meeting")
+    ]
+    # And no occurrence reached the database to be refused there
+    assert "could not be stored" not in caplog.text
+
+
+def test_google_and_graph_events_that_end_in_the_year_9999_are_quarantined():
+    # Given a Google event and a Graph event (as Graph serves it in UTC, clamped to the
+    # last tick of the year 9999) that start in 2026 and end at the end of time
+    google = {
+        "id": "e1",
+        "start": {"dateTime": "2026-01-05T10:00:00Z"},
+        "end": {"dateTime": "9999-12-31T23:00:00Z"},
+        "organizer": {"email": "boss@example.org"},
+    }
+    graph = {
+        "id": "g1",
+        "start": {"dateTime": "2026-01-05T10:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "9999-12-31T23:59:59.9999999", "timeZone": "UTC"},
+        "organizer": {"emailAddress": {"address": "boss@example.org"}},
+    }
+    # When parsed, Then each is quarantined with the reason, and nothing is left to store
+    for item, ref in ((google_event(google, "primary"), "gcal:primary:e1"), (graph_event(graph), "g1")):
+        assert isinstance(item, Quarantined) and item.ref == ref
+        assert item.reason.startswith("event lasts 2912") and item.reason.endswith("(68 years) is no meeting")
+    # And a long but possible event (a year of leave) is still a meeting, with its length
+    year = {**google, "end": {"dateTime": "2027-01-05T10:00:00Z"}}
+    kept = google_event(year, "primary")
+    assert isinstance(kept, Interaction) and kept.duration_s == 365 * 86400

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
+import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ingest.errors import RateLimited
@@ -198,6 +199,40 @@ def test_the_calendar_window_moves_forward_and_changes_arrive(emulator, database
     # And within a week no new pass is made
     clock["now"] = NOW + timedelta(days=34)
     assert not run_sync(account, connector)[0].full_sync
+
+
+def test_an_event_ending_past_the_year_9999_in_utc_is_served_and_quarantined(emulator, database, account):
+    # Given an event ending 9999-12-31T23:00 Pacific time, the year 10000 in UTC (the
+    # long fuzz profile's case: the emulator failed the page with a 500 on it, where
+    # Exchange's .NET conversion clamps to the last tick of DateTime)
+    start = NOW - timedelta(days=3)
+    forever = meeting("forever", start)
+    forever["end"] = {"dateTime": "9999-12-31T23:00:00.0000000", "timeZone": "Pacific Standard Time"}
+    emulator.put_event(forever)
+    emulator.put_event(meeting("ok", start))
+    # When the calendar is synced (in UTC, as the connector asks)
+    run_sync(account, connector_for(emulator, folders=()))
+    # Then the page was served, the event's end clamped to the end of time in UTC
+    session = requests.Session()
+    session.verify = emulator.ca_file
+    session.trust_env = False
+    page = session.get(
+        f"{emulator.graph_base}/me/calendarView/delta",
+        params={"startDateTime": (NOW - timedelta(days=7)).isoformat(), "endDateTime": NOW.isoformat()},
+        headers={"Authorization": f"Bearer {emulator.access_token_for()}", "Prefer": 'outlook.timezone="UTC"'},
+    )
+    assert page.status_code == 200
+    ends = {e["id"]: e["end"] for e in page.json()["value"]}
+    assert ends["forever"] == {"dateTime": "9999-12-31T23:59:59.9999999", "timeZone": "UTC"}
+    # And the sync reached its end: the ordinary event is held, the endless one quarantined
+    assert held(database, account.account_id, "calendar") == ["ok"]
+    with database.tx() as conn:
+        status = conn.execute("SELECT status FROM accounts WHERE id = %s", (account.account_id,)).fetchone()[0]
+        reasons = conn.execute("SELECT ref, reason FROM quarantine").fetchall()
+    assert status == "incremental"
+    assert reasons == [
+        ("forever", "event lasts 2912117 days (7973 years); more than 24855 days (68 years) is no meeting")
+    ]
 
 
 def test_429_and_503_with_retry_after_are_waited_out(emulator):

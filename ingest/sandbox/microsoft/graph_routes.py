@@ -180,11 +180,21 @@ def _in_zone(event: dict, zone_name: str | None) -> dict:
     for side in ("start", "end"):
         moment = stored_moment(event.get(side))
         if moment is not None:
-            event[side] = {
-                "dateTime": moment.astimezone(target).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
-                "timeZone": label,
-            }
+            event[side] = {"dateTime": _wall_time(moment, target), "timeZone": label}
     return event
+
+
+def _wall_time(moment: datetime, target: ZoneInfo) -> str:
+    """`moment` as Graph writes it in `target`. Exchange runs on .NET, whose TimeZoneInfo
+    clamps a conversion past either end of DateTime to DateTime.MaxValue or MinValue instead
+    of failing, so 9999-12-31T23:00 in Pacific time is served in UTC as the last tick of the
+    year 9999 (assumed from .NET's conversion code, not observed on Graph itself). Python's
+    datetime has the same range and overflows there, which answered the page with a 500."""
+    try:
+        # isoformat, not strftime: glibc writes the year 1 as "1", Graph as "0001".
+        return moment.astimezone(target).replace(tzinfo=None).isoformat(timespec="seconds") + ".0000000"
+    except OverflowError:
+        return "9999-12-31T23:59:59.9999999" if moment.year > 1 else "0001-01-01T00:00:00.0000000"
 
 
 def calendar_delta(emulator, request: Request, mailbox: Mailbox) -> Response:
