@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row, tuple_row
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -69,7 +73,20 @@ def current_revision(url: str, conn: psycopg.Connection | None = None) -> str | 
         return rev[0] if rev else None
 
 
-class Database:
+class _Cursors(ABC):
+    """`cursor()` for a class with `tx()`: one transaction, rows as dicts or tuples."""
+
+    @abstractmethod
+    def tx(self) -> AbstractContextManager[psycopg.Connection]: ...
+
+    @contextmanager
+    def cursor(self, dict_rows: bool = True) -> Iterator[psycopg.Cursor[Any]]:
+        with self.tx() as conn:
+            with conn.cursor(row_factory=dict_row if dict_rows else tuple_row) as cur:
+                yield cur
+
+
+class Database(_Cursors):
     """A pool of connections; `tx()` gives a connection inside one transaction."""
 
     def __init__(self, url: str, min_size: int = 1, max_size: int = 8):
@@ -90,16 +107,6 @@ class Database:
         with self.pool.connection() as conn:
             with conn.transaction():
                 yield conn
-
-    @contextmanager
-    def cursor(self, dict_rows: bool = True) -> Iterator[psycopg.Cursor[Any]]:
-        with self.tx() as conn:
-            if dict_rows:
-                with conn.cursor(row_factory=dict_row) as cur:
-                    yield cur
-            else:
-                with conn.cursor() as plain:
-                    yield plain
 
     def close(self) -> None:
         self.pool.close()
@@ -127,8 +134,18 @@ def analyze_if_stale(conn, tables: tuple[str, ...] = ("interactions", "participa
         )
     ]
     if stale:
-        conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, stale))))
+        analyze(conn, *stale)
     return stale
+
+
+def analyze(conn, *tables: str) -> None:
+    """ANALYZE `tables` inside the caller's transaction (in a savepoint of its own); a failure
+    is logged and leaves the transaction usable: the statistics only make plans better."""
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
+    except psycopg.Error as exc:
+        log.warning("%s not analysed: %s", ", ".join(tables), type(exc).__name__)
 
 
 class Transactions(Protocol):
@@ -137,7 +154,7 @@ class Transactions(Protocol):
     def tx(self) -> AbstractContextManager[psycopg.Connection]: ...
 
 
-class OneConnection:
+class OneConnection(_Cursors):
     """`Database`'s interface on one connection, for a command that runs a few queries one
     after the other and exits (`kith ties`): no pool to import, no threads to start. Not
     for threads, nor for anything that holds a connection while it asks for another."""
@@ -150,12 +167,6 @@ class OneConnection:
     def tx(self) -> Iterator[psycopg.Connection]:
         with self.conn.transaction():
             yield self.conn
-
-    @contextmanager
-    def cursor(self, dict_rows: bool = True) -> Iterator[psycopg.Cursor[Any]]:
-        with self.tx() as conn:
-            with conn.cursor(row_factory=dict_row if dict_rows else tuple_row) as cur:
-                yield cur
 
     def close(self) -> None:
         self.conn.close()

@@ -3,16 +3,13 @@ and people are refreshed after (`service.people.refresh_after`), as after a sync
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
-
-import psycopg
 
 from ingest.connector import Connector
 from ingest.errors import InputError
 from ingest.sync import run_sync
 
-from .db import Database, scalar
+from .db import Database, analyze, scalar
 from .people import add_own_addresses, own_addresses, refresh_after, senders
 from .store import ensure_account
 from .sync_store import AccountSyncStore
@@ -23,7 +20,6 @@ MBOX_PAGE = 2000
 # people are refreshed: on tables that autovacuum has not analysed yet it guesses a handful
 # of rows and joins the whole mailbox in nested loops (at a million messages, minutes).
 ANALYZE_AFTER = 10_000
-log = logging.getLogger(__name__)
 
 
 def file_resource(kind: str, path: Path) -> str:
@@ -76,7 +72,8 @@ def import_file(
     def run():
         reports = run_sync(store, connector, progress=progress)
         if sum(r.written for r in reports) >= ANALYZE_AFTER:
-            _analyze(db)
+            with db.tx() as conn:
+                analyze(conn, "interactions", "participants")
         return reports
 
     reports = refresh_after(db, user_id, run)
@@ -84,11 +81,3 @@ def import_file(
         with db.tx() as conn:
             senders.learn_aliases(conn, user_id)
     return reports
-
-
-def _analyze(db: Database) -> None:
-    try:
-        with db.tx() as conn:
-            conn.execute("ANALYZE interactions, participants")
-    except psycopg.Error as exc:  # not the tables' owner, say: autovacuum will do it later
-        log.warning("interactions not analysed after the import: %s", type(exc).__name__)

@@ -14,12 +14,11 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 
-import psycopg
 
 from ingest import identity
 from ingest.records import SyncReport
 
-from ..db import analyze_if_stale, rows as _rows
+from ..db import analyze, analyze_if_stale, rows as _rows
 from .book import is_own
 from .own import add_own_addresses, own_addresses, sent_from
 from .persons import drop_orphans
@@ -159,7 +158,7 @@ def refresh_people(conn, user_id: int) -> dict:
     if len(changed) >= ANALYZE_AFTER:
         # The suggestions' queries join person_addresses: on many new rows the planner's
         # old statistics would have it join a mailbox in nested loops.
-        _analyze(conn, "person_addresses")
+        analyze(conn, "person_addresses")
     orphans = drop_orphans(conn, user_id)
     _update_names(conn, user_id, names)
     suggestions = recompute_suggestions(conn, user_id, own, facts)
@@ -194,15 +193,6 @@ def _update_names(conn, user_id: int, names: dict[str, Counter]) -> None:
         "WHERE p.id = n.id AND p.user_id = %s AND p.display_name IS DISTINCT FROM n.name",
         (pids, [_best_name(by_person[pid]) for pid in pids], user_id),
     )
-
-
-def _analyze(conn, table: str) -> None:
-    """ANALYZE inside the caller's transaction; skipped with a warning where not the owner."""
-    try:
-        with conn.transaction():
-            conn.execute(f"ANALYZE {table}")
-    except psycopg.Error as exc:
-        log.warning("%s not analysed: %s", table, type(exc).__name__)
 
 
 def refresh_after(db, user_id: int, run: Callable[[], Sequence[SyncReport]]) -> Sequence[SyncReport]:

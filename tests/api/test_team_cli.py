@@ -1,5 +1,5 @@
-"""`kith team ...` end to end in subprocesses: create, invite, join, share, who-knows,
-ask, answer, leave; refusals are one plain line, not a traceback."""
+"""`kith team ...` end to end, in this process (typer's runner): create, invite, join,
+share, who-knows, ask, answer, leave; refusals are one plain line, not a traceback."""
 
 from __future__ import annotations
 
