@@ -29,7 +29,6 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
-from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,7 +112,9 @@ class Timeline:
         they = other & (meeting | (theirs[x.row_ex] & (x.person == x.sender[x.row_ex])))
         direct = theirs & x.email & ~x.user_in_cc & (size <= DIRECT_MAX)
         d_ex = np.flatnonzero(direct)
-        answered = np.fromiter((x.reply_to[i] in user_keys for i in d_ex.tolist()), np.bool_, len(d_ex))
+        answered = np.fromiter(
+            map(user_keys.__contains__, map(x.reply_to.__getitem__, d_ex.tolist())), np.bool_, len(d_ex)
+        )
 
         def by_contact(c: NDArray[np.int64], t: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
             order = np.lexsort((t, c))
@@ -126,8 +127,12 @@ class Timeline:
         ans_c, ans_t = by_contact(x.sender[d_ex[answered]], x.at[d_ex[answered]])
         # An open: no In-Reply-To to the user's mail at that instant, and no word from the
         # user in the GAP before it.
-        replied = _count(ans_c, ans_t, in_c, in_t, "right") > _count(ans_c, ans_t, in_c, in_t, "left")
-        quiet = _count(us_c, us_t, in_c, in_t, "left") == _count(us_c, us_t, in_c, in_t - GAP, "left")
+        at = _place(ans_c, ans_t, in_c, in_t)  # the first answer at or after each message
+        hit = np.minimum(at, max(len(ans_c) - 1, 0))
+        replied = (at < len(ans_c)) & (ans_c[hit] == in_c) & (ans_t[hit] == in_t) if len(ans_c) else at < 0
+        before = _place(us_c, us_t, in_c, in_t) - 1  # the user's last word before each message
+        last = np.maximum(before, 0)
+        quiet = (before < 0) | (us_c[last] != in_c) | (us_t[last] < in_t - GAP) if len(us_c) else before < 0
         open_c, open_t = in_c[quiet & ~replied], in_t[quiet & ~replied]
 
         contacts = np.unique(np.r_[us_c, ts_c, x.sender[theirs]]).tolist()
@@ -201,24 +206,23 @@ def _runs(direct_in: Sequence[float], user_spoke: Sequence[float]) -> list[tuple
     return out
 
 
-def _count(
+def _place(
     dc: NDArray[np.int64],
     dt: NDArray[np.float64],
     qc: NDArray[np.int64],
     qt: NDArray[np.float64],
-    side: Literal["left", "right"],
 ) -> NDArray[np.int64]:
-    """For each query (qc, qt): how many data rows (dc, dt), sorted by (c, t), have c == qc
-    and t < qt ("left", as bisect_left counts) or t <= qt ("right")."""
+    """For each query (qc, qt): where it would go among the data rows (dc, dt), sorted by
+    (c, t), before any equal row (as bisect_left places it)."""
     nd, nq = len(dc), len(qc)
-    # Sorted together, a query goes before equal data ("left") or after it ("right"); its
-    # place less the queries before it is the count of data rows below it in (c, t) order.
-    tag = np.r_[np.full(nd, side == "left"), np.full(nq, side == "right")]
+    # Sorted together, queries before equal data: a query's place less the queries before
+    # it is the number of data rows below it.
+    tag = np.r_[np.ones(nd, bool), np.zeros(nq, bool)]
     order = np.lexsort((tag, np.r_[dt, qt], np.r_[dc, qc]))
     place = np.flatnonzero(order >= nd)
     below = np.empty(nq, np.int64)
     below[order[place] - nd] = place - np.arange(nq)
-    return below - np.searchsorted(dc, qc, side="left")
+    return below
 
 
 def _split(c: NDArray[np.int64], t: NDArray[np.float64], contacts: list[int]) -> list[list[float]]:

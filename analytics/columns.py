@@ -30,6 +30,32 @@ def unique_keys(keys: NDArray[np.int64]) -> NDArray[np.int64]:
     return ordered[keep]
 
 
+def group_max(c: NDArray[np.int64], v: NDArray[np.float64], k: int, empty: float = -np.inf) -> NDArray[np.float64]:
+    """Per index 0..k-1: the largest `v` among the rows with that `c` (`empty`: none).
+    `np.maximum.at` by another road: rows grouped by `c` (the frame's order) are reduced a
+    run at a time, several times faster; other rows take `np.maximum.at`. The same result."""
+    return _group_reduce(np.maximum, c, v, k, empty)
+
+
+def group_min(c: NDArray[np.int64], v: NDArray[np.float64], k: int, empty: float = np.inf) -> NDArray[np.float64]:
+    """Per index 0..k-1: the smallest `v` among the rows with that `c` (`empty`: none)."""
+    return _group_reduce(np.minimum, c, v, k, empty)
+
+
+def _group_reduce(
+    op: np.ufunc, c: NDArray[np.int64], v: NDArray[np.float64], k: int, empty: float
+) -> NDArray[np.float64]:
+    out = np.full(k, empty)
+    if not len(c):
+        return out
+    if np.any(c[1:] < c[:-1]):
+        op.at(out, c, v)
+        return out
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    out[c[starts]] = op(op.reduceat(v, starts), empty)
+    return out
+
+
 def codes(values: list[Hashable], n: int) -> NDArray[np.int64]:
     """Integer codes for hashable values, -1 for None. Only equality of codes is ever used,
     so the numbering (first seen) cannot make results depend on input order."""

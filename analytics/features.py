@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from analytics.answers import group_median, latencies
 from analytics.pace import kept_rate, steady_rate, sustained_rate, typical_rate
-from analytics.columns import unique_keys
+from analytics.columns import group_max, group_min, unique_keys
 from analytics.frame import DAY, IN, OUT, SHARED, WEEK, Frame
 from analytics.signals import signal_columns
 
@@ -193,13 +193,10 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     direct = d != SHARED
     engaged = direct | meet  # the contact and the user dealt with each other
 
-    last = np.full(k, -np.inf)
-    np.maximum.at(last, c, t)
-    first = np.full(k, np.inf)
-    np.minimum.at(first, c, t)
+    last = group_max(c, t, k)
+    first = group_min(c, t, k)
     two_way_rows = (frame.reply[mask]) | (meet & (size <= SMALL))
-    last2 = np.full(k, -np.inf)
-    np.maximum.at(last2, c[two_way_rows], t[two_way_rows])
+    last2 = group_max(c[two_way_rows], t[two_way_rows], k)
 
     days_age = np.where(present, (as_of - first) / DAY, 0.0)
     # Capped at a year: beyond it a silence means the same, and a linear model must not
@@ -276,9 +273,7 @@ def snapshot(frame: Frame, as_of: float, habits: Habits | None = None) -> Snapsh
     last_side = []
     for towards in (OUT, IN):
         sel = (d == towards) | meet
-        latest = np.full(k, -np.inf)
-        np.maximum.at(latest, c[sel], t[sel])
-        last_side.append(latest)
+        last_side.append(group_max(c[sel], t[sel], k))
     both = np.minimum(*last_side)
     silent_days = np.where(np.isfinite(both), (as_of - both) / DAY, days_age + 365.0)
     X[:, F["recency_mutual"]] = np.log1p(np.minimum(np.where(present, silent_days, 0.0), 365.0))

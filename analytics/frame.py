@@ -9,9 +9,12 @@ here, before any other code sees it.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from collections.abc import Sequence
+from operator import is_not
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +29,8 @@ WEEK = 7 * DAY
 GAP = 7 * DAY
 
 OUT, IN, SHARED = 1, -1, 0
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Frame:
     exchange: NDArray[np.int64]  # exchange index (for co-participation)
     thread: NDArray[np.int64]  # thread code (-1: unknown); only equality means anything
     n_exchanges: int
+    by_exchange: NDArray[np.int64]  # the rows' indices in (exchange, contact) order
 
     @property
     def n_contacts(self) -> int:
@@ -68,6 +74,25 @@ class Frame:
         if i < len(self.contacts) and self.contacts[i] == person:
             return i
         return None
+
+
+def per_frame(compute: Callable[[Frame], R]) -> Callable[[Frame], R]:
+    """`compute(frame)` worked out once per frame and kept while the frame lives: for what
+    several snapshots of one frame need and does not depend on their `as_of`."""
+    memo: dict[int, tuple[weakref.ref[Frame], R]] = {}
+
+    def cached(frame: Frame) -> R:
+        hit = memo.get(id(frame))
+        if hit is not None and hit[0]() is frame:
+            return hit[1]
+        value = compute(frame)
+        if len(memo) > 64:
+            memo.clear()
+        memo[id(frame)] = (weakref.ref(frame), value)
+        return value
+
+    cached.__doc__ = compute.__doc__
+    return cached
 
 
 def _canonical(exchanges: Sequence[Exchange], as_of: float) -> list[Exchange]:
@@ -115,7 +140,7 @@ def frame_of(x: Columns) -> Frame:
 
     # Explicit replies: the parent's sender tells who is answered.
     parent_sender = parent_senders(keys, sender.tolist(), reply_to)
-    has_reply_to = np.fromiter((r is not None for r in reply_to), bool, n)
+    has_reply_to = np.fromiter(map(is_not, reply_to, repeat(None)), bool, n)
 
     # Thread start: the earliest exchange of a known thread that answers nothing; without a
     # thread id, a message with a Message-ID that answers nothing starts its own thread.
@@ -124,13 +149,16 @@ def frame_of(x: Columns) -> Frame:
     known = threads[order_ex] >= 0
     _, first = np.unique(threads[order_ex][known], return_index=True)
     thread_start[order_ex[known][first]] = True
-    has_key = np.fromiter((k is not None for k in keys), bool, n)
+    has_key = np.fromiter(map(is_not, keys, repeat(None)), bool, n)
     thread_start |= (threads < 0) & has_key
     thread_start &= ~has_reply_to & ~meeting
 
     t = at[row_ex]
     order = np.lexsort((row_ex, direction, t, c))
     t, c, direction, row_ex = t[order], c[order], direction[order], row_ex[order]
+    # The rows came in (exchange, person) order; where each went.
+    by_exchange = np.empty(len(order), np.int64)
+    by_exchange[order] = np.arange(len(order))
     person = person[order]
 
     is_direct = direction != SHARED
@@ -171,6 +199,7 @@ def frame_of(x: Columns) -> Frame:
         exchange=row_ex.astype(np.int64),
         n_exchanges=n,
         thread=threads[row_ex],
+        by_exchange=by_exchange,
     )
 
 

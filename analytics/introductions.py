@@ -13,33 +13,20 @@ in time order and a snapshot counts those before its `as_of`, in the last year.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
-from analytics.frame import DAY, IN, OUT, Frame
+from analytics.frame import DAY, IN, OUT, Frame, per_frame
 
 CO_MAX = 20
 WINDOW = 365 * DAY
-_CACHE: dict[int, tuple[weakref.ref[Frame], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
 
+@per_frame
 def introduction_events(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(time, contact index, given?) of every introduction in the frame, in time order
     (within an exchange: the given ones pair by pair, then the received ones)."""
-    hit = _CACHE.get(id(frame))
-    if hit is not None and hit[0]() is frame:
-        return hit[1]
-    events = _events(frame)
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    _CACHE[id(frame)] = (weakref.ref(frame), events)
-    return events
-
-
-def _events(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # Rows by (exchange, contact): each exchange's people in ascending contact order.
-    order = np.lexsort((frame.c, frame.exchange))
+    order = frame.by_exchange
     ex, c, d, t = frame.exchange[order], frame.c[order], frame.direction[order], frame.t[order]
     n = len(ex)
     if not n:
@@ -65,7 +52,10 @@ def _events(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     k = max(frame.n_contacts, 1)
     pair = c[i] * k + c[j]
     # A pair is new on the first small exchange it is on (pairs come in exchange order).
-    by_pair = np.argsort(pair, kind="stable")
+    if k * k * max(len(pair), 1) < 2**62:  # each pair with its place: distinct, so any sort will do
+        by_pair = np.argsort(pair * len(pair) + np.arange(len(pair)))
+    else:
+        by_pair = np.argsort(pair, kind="stable")
     new_pair = np.zeros(len(pair), bool)
     if len(pair):
         sorted_pair = pair[by_pair]

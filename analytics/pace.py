@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analytics.columns import group_max
 from analytics.frame import DAY
 
 
@@ -61,8 +62,7 @@ def kept_rate(sustained: np.ndarray, t: np.ndarray, c: np.ndarray, as_of: float,
     its silence allows (a slow one is held down by the sustained rate's own windows). An added event shortens the silence or raises `sustained`: it never
     lowers the result.
     """
-    last = np.full(k, -np.inf)
-    np.maximum.at(last, c, t)
+    last = group_max(c, t, k)
     silence = np.maximum((as_of - last) / DAY, 1.0)
     kept: np.ndarray = np.minimum(sustained, KEPT_SILENCE * 30.0 / silence)
     return kept

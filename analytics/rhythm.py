@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import binom
 
 from analytics.features import PERSONAL, personal_two_way
-from analytics.columns import unique_keys
+from analytics.columns import group_max, group_min, unique_keys
 from analytics.frame import DAY, SHARED, Frame
 from analytics.signals import silence_ratio
 
@@ -114,8 +114,7 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     ec, eday = e_pairs // 1_000_000, e_pairs % 1_000_000
     recent2 = np.bincount(ec[eday < 90], minlength=k).astype(float)
     baseline2 = np.bincount(ec[(eday >= 90) & (eday < 90 + 365)], minlength=k).astype(float)
-    first_day = np.zeros(k)
-    np.maximum.at(first_day, pc, pday.astype(float))
+    first_day = group_max(pc, pday.astype(float), k, empty=0.0)
     span = np.clip(first_day + 1 - 90, 0, 365)  # observed baseline days
 
     history = np.bincount(pc[pday >= 90], weights=(pday[pday >= 90] < 90 + HISTORY_DAYS), minlength=k)
@@ -139,8 +138,7 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     p = np.where(np.isnan(high), np.minimum(1.0, low), np.minimum(np.minimum(1.0, 2 * low), high))
     dropped = dropped_any
 
-    last_day = np.full(k, np.inf)
-    np.minimum.at(last_day, pc, pday.astype(float))
+    last_day = group_min(pc, pday.astype(float), k)
     silence = np.where(present, last_day, np.nan)
 
     # Best 90-day stretch: active days per 90-day bin counted back from as_of.
@@ -160,8 +158,7 @@ def rhythm(frame: Frame, as_of: float, present: np.ndarray, *, dormant_days: flo
     fade = np.exp(-np.maximum(np.nan_to_num(silence, nan=0.0) - dormant_days, 0) / (3 * 365.0))
     revival = np.where(dormant, np.round(100 * strength_then * fade), 0.0)
     interval = np.where(baseline > 0, np.maximum(span, 1) / np.maximum(baseline, 1), np.nan)
-    last_contact = np.full(k, -np.inf)
-    np.maximum.at(last_contact, c, frame.t[m])
+    last_contact = group_max(c, frame.t[m], k)
     last_contact = np.where(np.isfinite(last_contact), last_contact, np.nan)
     return Rhythm(
         recent,

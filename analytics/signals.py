@@ -26,8 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.answers import group_median, latencies
-from analytics.columns import unique_keys
-from analytics.frame import DAY, IN, OUT, SHARED, Frame
+from analytics.columns import group_max, unique_keys
+from analytics.frame import DAY, IN, OUT, SHARED, Frame, per_frame
 from analytics.introductions import introductions
 
 SIGNAL_FEATURES: tuple[str, ...] = (
@@ -111,9 +111,7 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     out["burstiness"] = burst
 
     def latest(sel: NDArray[np.bool_]) -> NDArray[np.float64]:
-        v = np.full(k, -np.inf)
-        np.maximum.at(v, c[sel], t[sel])
-        return v
+        return group_max(c[sel], t[sel], k)
 
     last_in = latest(email & (d == IN))
     last_in_small = latest(email & (d == IN) & (frame.size[mask] <= SMALL))
@@ -132,7 +130,7 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     mine = np.bincount(c[sent], weights=w[sent], minlength=k)
     out["attention_share"] = np.log1p(100.0 * mine / max(mine.sum(), 1e-12))
 
-    out["network_overlap"] = _overlap(frame, mask & (frame.t >= as_of - YEAR))
+    out["network_overlap"] = _overlap(frame, as_of - YEAR, as_of)
     out["introductions_given"], out["introductions_received"] = introductions(frame, as_of)
     return out
 
@@ -140,25 +138,50 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
 CO_MAX = 20  # larger messages say little about who knows whom, and cost a join
 
 
-def _overlap(frame: Frame, mask: np.ndarray) -> np.ndarray:
-    """Distinct other people seen with each contact (on messages of at most CO_MAX people
-    besides the user) over the user's people seen in the window."""
+@per_frame
+def co_pairs(frame: Frame) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Every pair of contacts on one exchange of 2 to CO_MAX contacts, as (smaller *
+    n_contacts + larger contact index, the exchange's time), sorted by pair then time.
+    Worked out once per frame; a snapshot takes the pairs of its window (`_overlap`)."""
     k = frame.n_contacts
-    pairs = unique_keys(frame.exchange[mask] * k + frame.c[mask])
-    ex, c = pairs // k, pairs % k
-    if not len(ex):
-        return np.zeros(k)
+    ex, c = frame.exchange[frame.by_exchange], frame.c[frame.by_exchange]  # contacts ascending
+    n = len(ex)
+    if not n:
+        return np.zeros(0, np.int64), np.zeros(0)
     starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]])
-    sizes = np.diff(np.r_[starts, len(ex)])
+    sizes = np.diff(np.r_[starts, n])
     size_of = np.repeat(sizes, sizes)
-    start_of = np.repeat(starts, sizes)
-    small = np.flatnonzero((size_of > 1) & (size_of <= CO_MAX))
-    if not len(small):
+    after = np.repeat(starts + sizes, sizes) - np.arange(n) - 1  # rows after this one in its exchange
+    reps = np.where((size_of > 1) & (size_of <= CO_MAX), after, 0)
+    i = np.repeat(np.arange(n), reps)
+    j = np.arange(len(i)) - np.repeat(np.cumsum(reps) - reps - np.arange(n) - 1, reps)
+    key, on = c[i] * k + c[j], ex[i]
+    # By pair, then exchange (exchanges are numbered in time order): packed in one integer
+    # where it fits, each value once, so any sort gives the one order.
+    n_ex = frame.n_exchanges
+    if k * k * n_ex < 2**62:
+        packed = np.sort(key * n_ex + on)
+        key = packed // n_ex
+        on = packed - key * n_ex
+    else:
+        order = np.argsort(key, kind="stable")
+        key, on = key[order], on[order]
+    # An exchange's rows all carry its time.
+    when = np.empty(n_ex)
+    when[frame.exchange] = frame.t
+    return key, when[on]
+
+
+def _overlap(frame: Frame, start: float, end: float) -> np.ndarray:
+    """Distinct other people seen with each contact in [start, end) (on messages of at most
+    CO_MAX people besides the user) over the user's people seen in that window."""
+    k = frame.n_contacts
+    inside = (frame.t >= start) & (frame.t < end)
+    seen = int(np.count_nonzero(np.bincount(frame.c[inside], minlength=k)))
+    key, at = co_pairs(frame)
+    key = key[(at >= start) & (at < end)]
+    if not len(key):
         return np.zeros(k)
-    rep = size_of[small]
-    i = np.repeat(small, rep)
-    j = np.repeat(start_of[small], rep) + (np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep))
-    keep = c[i] != c[j]
-    co = unique_keys(c[i][keep] * k + c[j][keep])
-    distinct = np.bincount(co // k, minlength=k)
-    return distinct / max(len(np.unique(c)) - 1, 1)
+    pairs = key[np.r_[True, key[1:] != key[:-1]]]  # sorted by pair: each pair once
+    distinct = np.bincount(pairs // k, minlength=k) + np.bincount(pairs % k, minlength=k)
+    return distinct / max(seen - 1, 1)

@@ -1,0 +1,125 @@
+"""The session-8 speed-ups of score_ties against the code they replaced, value for value:
+group_max / group_min against numpy's ufunc.at, the network overlap from pairs found once
+per frame against the per-snapshot enumeration, the pause of the garbage collector, and
+the fewest training snapshots for a user with many ties."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+from analytics import score_ties
+from analytics.columns import group_max, group_min, unique_keys
+from analytics.frame import DAY, build_frame
+from analytics.scoring import collector_paused
+from analytics.signals import CO_MAX, YEAR, _overlap, co_pairs
+from analytics.training import MIN_SNAPSHOTS, training_set
+from tests.support.analytics import T_END, random_history
+
+
+def reference_overlap(frame, mask):
+    """(analytics/signals.py before: every pair enumerated again for each snapshot)"""
+    k = frame.n_contacts
+    pairs = unique_keys(frame.exchange[mask] * k + frame.c[mask])
+    ex, c = pairs // k, pairs % k
+    if not len(ex):
+        return np.zeros(k)
+    starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]])
+    sizes = np.diff(np.r_[starts, len(ex)])
+    size_of = np.repeat(sizes, sizes)
+    start_of = np.repeat(starts, sizes)
+    small = np.flatnonzero((size_of > 1) & (size_of <= CO_MAX))
+    if not len(small):
+        return np.zeros(k)
+    rep = size_of[small]
+    i = np.repeat(small, rep)
+    j = np.repeat(start_of[small], rep) + (np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep))
+    keep = c[i] != c[j]
+    co = unique_keys(c[i][keep] * k + c[j][keep])
+    distinct = np.bincount(co // k, minlength=k)
+    return distinct / max(len(np.unique(c)) - 1, 1)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_network_overlap_equals_the_per_snapshot_enumeration(seed):
+    frame = build_frame(random_history(seed, n=400 + 20 * seed, people=30 + seed), T_END)
+    for back in (0, 30, 100, 250, 500):
+        as_of = T_END - back * DAY
+        window = (frame.t < as_of) & (frame.t >= as_of - YEAR)
+        np.testing.assert_array_equal(_overlap(frame, as_of - YEAR, as_of), reference_overlap(frame, window))
+
+
+def test_pairs_come_sorted_by_pair_then_time_and_only_from_small_exchanges():
+    frame = build_frame(random_history(3, n=900, people=200), T_END)
+    key, at = co_pairs(frame)
+    assert len(key) > 0
+    order = np.lexsort((at, key))
+    np.testing.assert_array_equal(order, np.arange(len(key)))
+    k = frame.n_contacts
+    assert np.all(key // k < key % k)  # each unordered pair once, smaller index first
+    sizes = np.bincount(frame.exchange, minlength=frame.n_exchanges)
+    assert sizes.max() > CO_MAX  # the history has big exchanges, and none of them is here
+    when = np.full(frame.n_exchanges, np.nan)
+    when[frame.exchange] = frame.t
+    small_times = set(when[(sizes > 1) & (sizes <= CO_MAX)].tolist())
+    assert set(at.tolist()) <= small_times
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_group_max_and_min_equal_ufunc_at(seed):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 40))
+    n = int(rng.integers(0, 300))
+    c = rng.integers(0, k, n)
+    v = rng.choice([rng.normal(size=n), np.round(rng.normal(size=n), 1), rng.integers(-5, 5, n).astype(float)])
+    for grouped in (np.sort(c, kind="stable"), c):  # the frame's order, and any order
+        for empty in (-np.inf, np.inf, 0.0):
+            expect = np.full(k, empty)
+            np.maximum.at(expect, grouped, v)
+            np.testing.assert_array_equal(group_max(grouped, v, k, empty), expect)
+            expect = np.full(k, empty)
+            np.minimum.at(expect, grouped, v)
+            np.testing.assert_array_equal(group_min(grouped, v, k, empty), expect)
+
+
+def test_the_collector_is_paused_while_scoring_and_left_as_it_was():
+    history = random_history(5)
+    seen = []
+
+    class Probe(list):
+        def __iter__(self):
+            seen.append(gc.isenabled())
+            return super().__iter__()
+
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        score_ties(Probe(history), T_END)
+        assert seen and not any(seen)  # off while score_ties read the exchanges
+        assert gc.isenabled()
+        gc.disable()
+        score_ties(history, T_END)
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+        gc.enable()
+        with collector_paused():
+            with collector_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # the outer pause still holds
+        assert gc.isenabled()
+        with pytest.raises(RuntimeError), collector_paused():
+            raise RuntimeError("scoring failed")
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_a_user_with_many_ties_trains_on_the_fewest_snapshots_and_a_small_one_on_more():
+    from tests.bench.bench_scoring import AS_OF, synthetic_rows, to_exchanges
+
+    big = build_frame(to_exchanges(synthetic_rows(seed=2, n=60_000, contacts=40_000)), AS_OF)
+    assert big.n_contacts > 15_000
+    assert len(np.unique(training_set(big, AS_OF).time)) == MIN_SNAPSHOTS == 2
+    small = build_frame(to_exchanges(synthetic_rows(seed=2, n=20_000, contacts=2_000)), AS_OF)
+    assert len(np.unique(training_set(small, AS_OF).time)) == 15  # 30,000 // 1,9xx ties
