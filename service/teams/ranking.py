@@ -36,7 +36,11 @@ rate on the teams left out. Kith strength there reads (p10..p90): steady strong 
 94..99, steady medium ones (true 28-35) 48..68, cooling ones (true 15-27) 61..83, only 4%
 of them flagged; many misses left are between teammates of one class (true 85 and 87),
 which no band can order. Only the band leaves the member's data: the rate, the flag and
-the strength decide it and are not shared.
+the strength decide it and are not shared. Three bands and a month cannot do much better
+there: bands that were the world's true strength itself, at their best cuts, would score
+181 of the 212 (85.4%); the misses left are mostly ties on band and month between ties
+of one class, and ties whose mail shows the weaker one in touch as often
+(`python -m tests.support.team_study causes`).
 
 A snapshot keeps the time of the last two-way contact (`last_two_way`: an answer either
 way, or a meeting of at most five people), and the month is that time's. Snapshots written
