@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query as Q
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from ..teams import answers, introductions, invitations, membership
+from ..teams import answers, introductions, invitations, membership, ranking
 from .deps import Config, Db, User, known_query_only, reading
 from .errors import documented
 
@@ -62,7 +62,7 @@ class Member(BaseModel):
 
 class Known(BaseModel):
     member: Member
-    band: Band
+    band: Band = Field(description=ranking.BAND_MEANING)
     month: str | None = Field(description="YYYY-MM of the last two-way contact; null when none is known.")
 
 
@@ -75,7 +75,7 @@ class WhoKnows(BaseModel):
 class Reachable(BaseModel):
     contact: str
     ask: Member
-    band: Band
+    band: Band = Field(description=ranking.BAND_MEANING)
     month: str | None
 
 
@@ -87,7 +87,7 @@ class Reach(BaseModel):
 class Risk(BaseModel):
     domain: str
     only: Member
-    band: Literal["strong"]
+    band: Literal["strong"] = Field(description=ranking.BAND_MEANING)
     month: str | None
 
 

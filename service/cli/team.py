@@ -25,7 +25,7 @@ import typer
 from ingest.errors import KithError
 
 from ..output import terminal_text
-from ..teams import answers, introductions, invitations, membership
+from ..teams import answers, introductions, invitations, membership, ranking
 from .runtime import Runtime, err, out
 
 team_app = typer.Typer(help="Teams: who on your team knows them best.", no_args_is_help=True)
@@ -101,7 +101,7 @@ def share(team: int, user: str = USER, off: bool = typer.Option(False, "--off", 
     err.print("sharing off: the team holds nothing of yours" if off else f"sharing on: {count} ties shared")
 
 
-@team_app.command("who-knows")
+@team_app.command("who-knows", epilog=ranking.BAND_MEANING)
 def who_knows(
     team: int,
     query: str | None = typer.Argument(None, help="An address (with @) or an organisation's domain."),
@@ -127,7 +127,7 @@ def who_knows(
         out.print(_known_line(k["member"]["name"], k["band"], k["month"]))
 
 
-@team_app.command("org")
+@team_app.command("org", epilog=ranking.BAND_MEANING)
 def org(team: int, domain: str, user: str = USER, as_json: bool = JSON):
     """An organisation's people reachable through the team, and who to ask for each."""
     _, _, reach = _call(answers.org_reach, team, domain, user=user)

@@ -3,7 +3,8 @@ and answer the introductions asked of you (accepting shows the draft to send you
 
 The search box itself is a partial (templates/partials/team_search.html.j2) that the home page
 includes; it sends a plain GET here. Answers come from service.teams, exactly as the API's,
-so the page shows no more than band and month either. Forms carry the session's CSRF token.
+so the page shows no more than band and month either; under the answers it says what a
+band means (ranking.BAND_MEANING). Forms carry the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..teams import answers, introductions, membership
+from ..teams import answers, introductions, membership, ranking
 from . import sessions
 from .pages import MAX_FORM_BYTES, page, session_of
 
@@ -21,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(status: int = 200, **context) -> HTMLResponse:
-    return page("team.html.j2", status, **context)
+    return page("team.html.j2", status, band_meaning=ranking.BAND_MEANING, **context)
 
 
 def _session(request: Request) -> sessions.Session | None:

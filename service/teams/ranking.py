@@ -12,6 +12,10 @@ A shared tie is a band and a month, nothing else:
     month  the first day of the month of the last two-way contact, or None when the
            snapshot's 180-day ledger shows no exchange in both directions
 
+`BAND_MEANING` says this, made of the same cuts, wherever a band is shown (the dashboard's
+team page, the API's band fields, the help of `kith team who-knows` and `org`), so a reader
+knows a band means the same for every teammate.
+
 The band says how well the member knows the person, so it rests on how much the two have
 dealt with each other, measured over as long a past as the tie has been steady: a tie
 steady for two years is measured over two years, one that faded or began lately over its
@@ -32,7 +36,11 @@ rate on the teams left out. Kith strength there reads (p10..p90): steady strong 
 94..99, steady medium ones (true 28-35) 48..68, cooling ones (true 15-27) 61..83, only 4%
 of them flagged; many misses left are between teammates of one class (true 85 and 87),
 which no band can order. Only the band leaves the member's data: the rate, the flag and
-the strength decide it and are not shared.
+the strength decide it and are not shared. Three bands and a month cannot do much better
+there: bands that were the world's true strength itself, at their best cuts, would score
+181 of the 212 (85.4%); the misses left are mostly ties on band and month between ties
+of one class, and ties whose mail shows the weaker one in touch as often
+(`python -m tests.support.team_study causes`).
 
 A snapshot keeps the time of the last two-way contact (`last_two_way`: an answer either
 way, or a meeting of at most five people), and the month is that time's. Snapshots written
@@ -81,6 +89,24 @@ PUBLIC_MAIL = frozenset(
         "qq.com",
         "163.com",
     ]
+)
+
+
+def _cut(value: float) -> str:
+    return f"{value:g}"
+
+
+# What a band means, the same for every teammate; shown wherever bands are (the dashboard's
+# team page, the API's band fields, `kith team who-knows --help`), and made of the cuts
+# above, so it says what band_of does.
+BAND_MEANING = (
+    "A band means the same for every teammate: how often they and the contact have been in "
+    "personal two-way contact (answered conversations, and meetings, with at most two other "
+    "people in them) over the longest recent stretch, up to two years, in which the tie kept "
+    f"a steady pace: strong {_cut(RATE_BOUNDS[0][0])} or more times a month, medium "
+    f"{_cut(RATE_BOUNDS[1][0])} or more, weak less; one band lower when Kith marks the tie "
+    "cooling or dormant. A tie last scored before Kith kept that pace is banded by its Kith "
+    f"strength instead (strong {_cut(BOUNDS[0][0])} or more, medium {_cut(BOUNDS[1][0])} or more)."
 )
 TWO_WAY_KEYS = ("replies_by_you", "replies_by_them", "meetings_you_organised", "meetings_they_organised")
 

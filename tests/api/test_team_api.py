@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.teams import ranking
 from tests.support.team import BAND_AND_MONTH, MEMBER_KEYS, mate, team_of
 
 ACME = "acme.example"
@@ -124,6 +125,12 @@ def test_org_reach_and_key_person_risk(client, crew):
     ]
     for o in orgs:
         assert set(o) == {"domain", "only", "band", "month"}
+
+
+def test_the_api_says_what_a_band_means_wherever_it_carries_one(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("Known", "Reachable", "Risk"):
+        assert schemas[name]["properties"]["band"]["description"] == ranking.BAND_MEANING
 
 
 ROUTES = [

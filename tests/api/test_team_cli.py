@@ -119,3 +119,10 @@ def test_who_knows_a_person_of_your_own_book(kith, settings):
     both = kith("who-knows", team, "acme.example", "--person", str(mine), "--user", "ana@home.example", ok=False)
     assert "exactly one" in both.stderr_text
     assert "exactly one" in kith("who-knows", team, "--user", "ana@home.example", ok=False).stderr_text
+
+
+@pytest.mark.parametrize("command", ["who-knows", "org"])
+def test_the_help_of_commands_that_show_bands_says_what_a_band_means(kith, command):
+    from service.teams.ranking import BAND_MEANING
+
+    assert " ".join(BAND_MEANING.split()) in " ".join(kith(command, "--help").stdout.split())

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
-from service.teams import introductions, membership
+from service.teams import introductions, membership, ranking
 from tests.support.team import mate
 
 ORIGIN = "http://testserver"
@@ -64,6 +64,8 @@ def test_search_and_answer_an_introduction(world):
     assert "lee@acme.example" in page.text and "Bo Chen" in page.text and "strong" in page.text
     assert "Sales &lt;Team&gt;" in page.text and "&lt;script&gt;x&lt;/script&gt; hi" in page.text
     assert "<script>x" not in page.text and "Dee Park" not in page.text
+    # And, under the answer, what a band means (the same for every teammate)
+    assert ranking.BAND_MEANING in page.text
     # When he accepts, the page shows the draft to send from his own mail
     done = client.post(
         f"/team/{w['team']}/introductions/{w['rid']}",
@@ -94,6 +96,7 @@ def test_isolation_of_the_team_page(world, who):
     else:
         # A member who does not share, and a removed member: no names, no bands, no request
         assert "Bo Chen" not in page.text and "strong" not in page.text and "asks to meet" not in page.text
+        assert ranking.BAND_MEANING not in page.text
     # Nobody but Bo can answer his request
     answer = client.post(
         f"/team/{w['team']}/introductions/{w['rid']}",

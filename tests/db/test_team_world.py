@@ -109,9 +109,10 @@ def test_the_truly_strongest_teammate_is_always_among_the_first_ranked(measured)
 @pytest.mark.xfail(
     strict=True,
     reason="issue 18's target: the first-ranked teammate is the truly strongest for >= 90%. Not met: 15 of 17 "
-    "(88.2%) with the bands on the steady two-way rate (78.3% on the 14 teams the cuts were chosen on): two "
-    "steady medium ties (true 30 and 31) tie on band and month; a weak tie of true 13 touched in November is "
-    "ranked above one of true 15 last touched in October",
+    "(88.2%), one contact short (78.3% on the 14 teams the cuts were chosen on). Misses: two steady medium ties "
+    "(true 31 and 30) equal on band and month; weak ties (true 15 and 13, two two-way contacts each in 90 days) "
+    "ordered by month. No three bands and a month reach 90% on the 14 teams: bands that were the true strength "
+    "itself score 85.4% there (tests/support/team_study.py causes)",
 )
 def test_the_first_ranked_teammate_is_the_truly_strongest_for_90_percent(measured):
     # Issue 18's target. Measured: 13 of 17 (76.5%) with the bands at Kith's tiers (70/40) at 769919a;
@@ -121,6 +122,25 @@ def test_the_first_ranked_teammate_is_the_truly_strongest_for_90_percent(measure
     # 15 of 17 with strength cut at 88/50, and 15 of 17 with the bands on the steady two-way
     # rate (3 and 0.9 a month), each chosen on 14 other teams (there 158 and 166 of 212, from
     # 151 at 90/60). The rate ranks the cooling tie Kith did not flag (c0@acme) below the
-    # truly stronger steady one; the two misses left are two steady medium ties (true 30
-    # and 31) equal on band and month, and weak ties (true 13 above 15) ordered by month.
+    # truly stronger steady one.
+    #
+    # Why the misses are misses (`python -m tests.support.team_study causes DIR`): of the 46
+    # misses on the 14 teams, 30 are ties on band and month (19 of them between ties that
+    # bands cut on the true strength itself could not part either: true 85 and 87, 29 and
+    # 34), 15 a truly stronger tie with an earlier month in the same band, 1 a truly stronger
+    # tie a band lower; in 24 of the 46 the first-ranked had as many personal two-way contacts
+    # in the last 90 days or more (the world's truth is the expected rate of its plan, which
+    # the mail then does not show). Bands that were the true strength itself, at the best cuts
+    # (71/28), would pick the truly strongest for 181 of 212 (85.4%) there and 15 of 17 here:
+    # the target is out of reach of any three bands and a month, not of these cuts. 15 fresh
+    # teams (seeds 16000-30004) show the same: 180 of 238 (75.6%), that ceiling 83.2%.
+    # Tried and not kept (at 3 and 0.9 unless said): other estimates of the rate (the last
+    # 90, 120 or 180 days, typical, sustained, kept, a cooling rule of the world's own shape:
+    # 151 to 166 of 212; a regression on all of them: 165 with cuts chosen leaving each team
+    # out, against 164); a looser steadiness test (p 0.1, not 0.05): 167 of 212 but 180 of
+    # 238 as before on the fresh teams, and 15 of 17 here; the month of the last personal
+    # two-way contact (a meeting of four or five people no longer counting: one set the
+    # first-ranked's month in this team's c1@globex miss, and this team would reach 16 of
+    # 17), which leaves the 14 teams at 166 and costs one of the fresh teams' 238: a change
+    # for this team alone.
     assert measured["strict"] >= 0.9, measured["misses"]

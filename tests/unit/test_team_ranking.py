@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -44,6 +45,22 @@ def test_a_cooling_or_dormant_tie_is_a_band_lower(strength, flags, band):
 )
 def test_a_tie_that_kept_its_steady_two_way_rate_is_banded_by_it(strength, rate, flags, band):
     assert ranking.band_of(strength, flags, rate) == band
+
+
+def test_the_sentence_that_says_what_a_band_means_says_what_band_of_does():
+    # Given the cuts the shown sentence states (it is made of the cuts, so read them back)
+    meaning = ranking.BAND_MEANING
+    strong, medium = map(
+        float, re.search(r"strong ([\d.]+) or more times a month, medium ([\d.]+) or more", meaning).groups()
+    )
+    by_strength = re.search(r"Kith strength instead \(strong ([\d.]+) or more, medium ([\d.]+) or more\)", meaning)
+    s_strong, s_medium = map(float, by_strength.groups())
+    # Then band_of cuts there: by the steady rate, and by strength for older snapshots
+    assert [ranking.band_of(60, (), r) for r in (strong, strong - 0.01, medium, medium - 0.01)] == [3, 2, 2, 1]
+    assert [ranking.band_of(s) for s in (s_strong, s_strong - 0.1, s_medium, s_medium - 0.1)] == [3, 2, 2, 1]
+    # And a tie Kith marks cooling or dormant is one band lower, as it says
+    assert "one band lower when Kith marks the tie cooling or dormant" in meaning
+    assert ranking.band_of(60, ["cooling"], strong) == ranking.band_of(60, ["dormant"], strong) == 2
 
 
 def test_shares_use_the_rate_when_the_snapshot_kept_it():
