@@ -14,7 +14,10 @@ mail first and the calendars whole, service.coverage) has no snapshot before it:
 there would see the calendar without the mail in its features, and its label would count
 weeks whose mail is missing or (just before `since`) mail its features lacked. Rows like
 those made a provisional model and its recalibration run high (analytics/STATUS.md,
-"Issue 17: provisional strengths").
+"Issue 17: provisional strengths"). The months after `since` hold few snapshots (five,
+two weeks apart, on 180 days of mail), so there they are a week apart: the user's own
+model is blended in by its rows (model.py), and on half the rows the prior alone would
+order the ties.
 """
 
 from __future__ import annotations
@@ -87,6 +90,8 @@ def training_set(frame: Frame, as_of: float, **kwargs: Unpack[SnapshotOptions]) 
         # few dozen needs every snapshot of the last two years.
         per = max(1, frame.n_contacts)
         kwargs["max_snapshots"] = int(np.clip(ROWS_WANTED // per, 4, 48))
+    if kwargs.get("since") is not None and "every" not in kwargs:
+        kwargs["every"] = WEEK  # a history whole only since then: see the module's docstring
     for s in snapshot_times(frame, as_of, **kwargs):
         snap = snapshot(frame, s)
         share = two_way_periods(frame, s, PERIODS, PERIOD) / PERIODS
