@@ -59,8 +59,12 @@ def tier(strength: float) -> str:
     return "fading"
 
 
-def fit_strength_model(frame: Frame, as_of: float, model: StrengthModel | None = None) -> StrengthModel:
-    ts = training_set(frame, as_of)
+def fit_strength_model(
+    frame: Frame, as_of: float, model: StrengthModel | None = None, *, since: float | None = None
+) -> StrengthModel:
+    """Fit `model` (None: a default one) on the user's own snapshots before `as_of`; none
+    before `since`, when the history is whole only from then on (training.py)."""
+    ts = training_set(frame, as_of, since=since)
     model = model if model is not None else StrengthModel()
     return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
 
@@ -116,6 +120,7 @@ def score_ties(
     feedback: Mapping[int, str] | None = None,
     user_habits: Mapping[str, float] | None = None,
     domains: Mapping[int, str] | None = None,
+    since: datetime | float | None = None,
 ) -> list[TieScore]:
     """One TieScore per contact seen before `as_of`, strongest first.
 
@@ -125,9 +130,14 @@ def score_ties(
     `user_habits`: optional overrides of the user's reply habits (reply_hours_you,
     reply_hours_them, reply_rate_you, reply_rate_them, initiation_share). `domains`: person
     id -> the organisation domain the layer may treat as alike (none for free mail).
+    `since`: the moment from which `exchanges` are whole, while a first sync is still
+    reading older mail (service.coverage); the model learns from no snapshot before it
+    (training.py). None: the history is whole.
     """
     with collector_paused():
-        return _score_ties(exchanges, as_of, model=model, feedback=feedback, user_habits=user_habits, domains=domains)
+        return _score_ties(
+            exchanges, as_of, model=model, feedback=feedback, user_habits=user_habits, domains=domains, since=since
+        )
 
 
 def _score_ties(
@@ -138,6 +148,7 @@ def _score_ties(
     feedback: Mapping[int, str] | None = None,
     user_habits: Mapping[str, float] | None = None,
     domains: Mapping[int, str] | None = None,
+    since: datetime | float | None = None,
 ) -> list[TieScore]:
     t = epoch(as_of)
     feedback = dict(feedback or {})
@@ -150,8 +161,9 @@ def _score_ties(
     timeline = Timeline.of_columns(columns)
     del columns
     habits, share = _habits(user_habits, frame, t)
+    whole_since = None if since is None else epoch(since)
     if model is None or not _is_fitted(model):
-        model = fit_strength_model(frame, t, model)
+        model = fit_strength_model(frame, t, model, since=whole_since)
     now = snapshot(frame, t, habits)
     before = snapshot(frame, t - MONTH)
     strength = to_strength(model.predict_proba(now.X)[:, 1])

@@ -8,6 +8,16 @@ row enters the classifier twice, as a positive with weight k/13 and a negative w
 weight 1 - k/13, so the model learns P(two-way contact in a given week) — which, unlike
 "any contact in 90 days", still separates a weekly friend from a monthly one. Because
 s + 13 weeks <= as_of, nothing after `as_of` can reach a label or a feature.
+
+A history that is whole only since some moment (`since`: a first sync reads the newest
+mail first and the calendars whole, service.coverage) has no snapshot before it: a snapshot
+there would see the calendar without the mail in its features, and its label would count
+weeks whose mail is missing or (just before `since`) mail its features lacked. Rows like
+those made a provisional model and its recalibration run high (analytics/STATUS.md,
+"Issue 17: provisional strengths"). The months after `since` hold few snapshots (five,
+two weeks apart, on 180 days of mail), so there they are a week apart: the user's own
+model is blended in by its rows (model.py), and on half the rows the prior alone would
+order the ties.
 """
 
 from __future__ import annotations
@@ -43,11 +53,15 @@ def snapshot_times(
     horizon: float = HORIZON,
     max_snapshots: int = 48,
     min_history: float = 30 * DAY,
+    since: float | None = None,
 ) -> list[float]:
+    """Snapshot moments, oldest first: every `every` back from `as_of - horizon`, each at
+    least `min_history` after the history starts — its first exchange, or `since` when the
+    history is whole only from then on."""
     before = frame.t[frame.t < as_of]
     if not len(before):
         return []
-    first = float(before.min())
+    first = float(before.min()) if since is None else max(float(before.min()), since)
     times: list[float] = []
     s = as_of - horizon
     while s >= first + min_history and len(times) < max_snapshots:
@@ -63,6 +77,7 @@ class SnapshotOptions(TypedDict, total=False):
     horizon: float
     max_snapshots: int
     min_history: float
+    since: float | None
 
 
 ROWS_WANTED = 30_000  # (tie, snapshot) pairs: beyond this, more snapshots only cost time
@@ -82,6 +97,8 @@ def training_set(frame: Frame, as_of: float, **kwargs: Unpack[SnapshotOptions]) 
         # about 3.5 CPU-s of 13.5.
         per = max(1, frame.n_contacts)
         kwargs["max_snapshots"] = int(np.clip(ROWS_WANTED // per, MIN_SNAPSHOTS, 48))
+    if kwargs.get("since") is not None and "every" not in kwargs:
+        kwargs["every"] = WEEK  # a history whole only since then: see the module's docstring
     for s in snapshot_times(frame, as_of, **kwargs):
         snap = snapshot(frame, s)
         share = two_way_periods(frame, s, PERIODS, PERIOD) / PERIODS

@@ -105,8 +105,9 @@ BAND_MEANING = (
     "people in them) over the longest recent stretch, up to two years, in which the tie kept "
     f"a steady pace: strong {_cut(RATE_BOUNDS[0][0])} or more times a month, medium "
     f"{_cut(RATE_BOUNDS[1][0])} or more, weak less; one band lower when Kith marks the tie "
-    "cooling or dormant. A tie last scored before Kith kept that pace is banded by its Kith "
-    f"strength instead (strong {_cut(BOUNDS[0][0])} or more, medium {_cut(BOUNDS[1][0])} or more)."
+    "cooling or dormant. A tie whose latest score does not record that pace (one scored by "
+    f"an older version of Kith) is banded by its Kith strength instead (strong {_cut(BOUNDS[0][0])} "
+    f"or more, medium {_cut(BOUNDS[1][0])} or more)."
 )
 TWO_WAY_KEYS = ("replies_by_you", "replies_by_them", "meetings_you_organised", "meetings_they_organised")
 

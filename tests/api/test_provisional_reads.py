@@ -63,6 +63,34 @@ def test_the_sentence_says_since_when_and_how_long_the_rest_takes(database):
     assert coverage.recent_enough(live, NOW)
 
 
+def test_a_provisional_scoring_tells_the_model_where_the_mail_starts(database, monkeypatch):
+    # Given one user whose Gmail first sync is whole since March 2025 and one whose is done
+    import analytics
+    from service.ties.scoring import compute_ties
+
+    with database.tx() as conn:
+        arriving = create_user(conn, "ivy@example.org")
+        backfilling(conn, arriving, "google", [("gmail", "initial", MARCH, 4_400, 140_000, None)])
+        done = create_user(conn, "jon@example.org")
+        backfilling(conn, done, "google", [("gmail", "incremental", None, 140_000, 140_000, None)])
+        conn.execute("UPDATE accounts SET last_synced_at = %s WHERE user_id = %s", (NOW, done))
+    told: dict[int, object] = {}
+    real = analytics.score_ties
+
+    def spy(exchanges, as_of, **kwargs):
+        told[len(told)] = kwargs.get("since")
+        return real(exchanges, as_of, **kwargs)
+
+    monkeypatch.setattr(analytics, "score_ties", spy)
+    # When each is scored
+    with database.tx() as conn:
+        compute_ties(conn, arriving, NOW)
+        compute_ties(conn, done, NOW)
+    # Then the model learns from no snapshot before March 2025 for the first (training.py),
+    # and from the whole history for the second
+    assert told == {0: MARCH, 1: None}
+
+
 def test_graph_coverage_waits_for_every_folder_and_uses_the_observed_rate(database):
     # Given a Graph first sync that has read its sent items whole and begun the inbox without
     # a mark yet, 3,000 messages in 60 s so far

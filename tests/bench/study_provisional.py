@@ -10,7 +10,9 @@ mail and the primary calendar, people by the world's truth) and scored with the 
   last `--days` days (the Gmail sync reads newest first; the first provisional scoring runs
   once the last 180 days are whole). Variants measured for issue 17: `--cut all` drops the
   calendar before the edge too (every tie seen over the same window), `--prior-rows N` and
-  `--no-recalibrate` set the provisional StrengthModel's blend and recalibration.
+  `--no-recalibrate` set the provisional StrengthModel's blend and recalibration. The
+  provisional scoring is told where the mail starts (`since`, as compute_ties tells it
+  from service.coverage); `--no-since` scores as before issue 17's fix.
 
 Two top 10s are compared per world. "shown": what the bench reads (and the API and
 dashboard show) — the strength as stored, an integer, then person id; here the person id is
@@ -64,18 +66,23 @@ def main() -> None:
     parser.add_argument("--cut", choices=("mail", "all"), default="mail", help="what the coverage edge cuts")
     parser.add_argument("--prior-rows", type=float, default=None, help="provisional model: StrengthModel prior_rows")
     parser.add_argument("--no-recalibrate", action="store_true", help="provisional model: no recalibration")
+    parser.add_argument(
+        "--no-since", action="store_true", help="score_ties not told where the mail starts (as before issue 17's fix)"
+    )
     args = parser.parse_args()
     for spec in args.worlds:
         seed, messages = (int(x) for x in spec.split(":"))
         started = time.monotonic()
         exchanges, truth = google_exchanges(seed, messages)
         edge = (AS_OF - timedelta(days=args.days)).timestamp()
-        final = score_ties(exchanges, AS_OF)
         seen = [x for x in exchanges if x.at >= edge or (args.cut == "mail" and x.kind != "email")]
         options: dict = {"recalibrate": not args.no_recalibrate}
         if args.prior_rows is not None:
             options["prior_rows"] = args.prior_rows
-        provisional = score_ties(seen, AS_OF, model=StrengthModel(**options))
+        final_model, prov_model = StrengthModel(), StrengthModel(**options)
+        final = score_ties(exchanges, AS_OF, model=final_model)
+        # As compute_ties does: the mail is whole since the edge (service.coverage).
+        provisional = score_ties(seen, AS_OF, model=prov_model, since=None if args.no_since else edge)
         common = [s for s in final if s.contact in {p.contact for p in provisional} and s.strength >= 40]
         strength_of = {p.contact: p.strength for p in provisional}
         gap = sum(abs(s.strength - strength_of[s.contact]) for s in common) / max(len(common), 1)
@@ -89,6 +96,26 @@ def main() -> None:
             f"({time.monotonic() - started:.0f} s); mean |provisional - final| strength of final >= 40: {gap:.1f}",
             flush=True,
         )
+        both = [s for s in final if s.contact in strength_of]
+        gap_top50 = sum(abs(s.strength - strength_of[s.contact]) for s in both[:50]) / max(len(both[:50]), 1)
+        gap_all = sum(abs(s.strength - strength_of[s.contact]) for s in both) / max(len(both), 1)
+        one_sided = [s for s in both if truth[s.contact].archetype.startswith("one_sided")]
+        final_of = {s.contact: s.strength for s in final}
+        print(
+            f"  recalibration (a, b): final {_recal(final_model)}, provisional {_recal(prov_model)}; "
+            f"mean |provisional - final|: final top 50 {gap_top50:.1f}, all {len(both)} ties {gap_all:.1f}; "
+            f"shown at 100: final {full_at_100 / len(final):.1%}, provisional {prov_at_100 / len(provisional):.1%}"
+        )
+        if one_sided:
+            print(
+                "  one-sided ties (truth / final / provisional): "
+                + ", ".join(
+                    f"{truth[s.contact].true_strength}/{final_of[s.contact]:.0f}/{strength_of[s.contact]:.0f}"
+                    for s in one_sided
+                )
+                + f"; mean |provisional - truth| {_mean_gap(one_sided, strength_of, truth):.1f}, "
+                f"|final - truth| {_mean_gap(one_sided, final_of, truth):.1f}"
+            )
         by_final = {s.contact: (i + 1, s) for i, s in enumerate(final)}
         by_prov = {s.contact: (i + 1, s) for i, s in enumerate(provisional)}
         for person in sorted(set(model_top(final)) | set(model_top(provisional)), key=lambda p: by_final[p][0]):
@@ -99,6 +126,17 @@ def main() -> None:
                 f"{fs.strength:5.1f} score {fs.features['score']:5.2f} | provisional #{pr:<3d} {ps.strength:5.1f} "
                 f"score {ps.features['score']:5.2f}"
             )
+
+
+def _recal(model: StrengthModel) -> str:
+    if model.recal_ is None:
+        return "none"
+    a, b = model.recal_
+    return f"({a:+.2f}, {b:.2f})"
+
+
+def _mean_gap(ties, strength_of: dict, truth: dict) -> float:
+    return sum(abs(strength_of[s.contact] - truth[s.contact].true_strength) for s in ties) / len(ties)
 
 
 if __name__ == "__main__":
