@@ -112,6 +112,7 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
+@collector_paused()
 def score_ties(
     exchanges: Sequence[Exchange],
     as_of: datetime | float,
@@ -134,22 +135,6 @@ def score_ties(
     reading older mail (service.coverage); the model learns from no snapshot before it
     (training.py). None: the history is whole.
     """
-    with collector_paused():
-        return _score_ties(
-            exchanges, as_of, model=model, feedback=feedback, user_habits=user_habits, domains=domains, since=since
-        )
-
-
-def _score_ties(
-    exchanges: Sequence[Exchange],
-    as_of: datetime | float,
-    *,
-    model: StrengthModel | None = None,
-    feedback: Mapping[int, str] | None = None,
-    user_habits: Mapping[str, float] | None = None,
-    domains: Mapping[int, str] | None = None,
-    since: datetime | float | None = None,
-) -> list[TieScore]:
     t = epoch(as_of)
     feedback = dict(feedback or {})
     columns = columns_before(exchanges, t)
