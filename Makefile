@@ -14,6 +14,13 @@ PYTEST_ARGS ?= $(if $(KITH_DATABASE_URL),$(if $(KITH_REDIS_URL),-n 3,-n 0),-n 0)
 
 .PHONY: install browser demo test test-fast lint serve clean
 
+# Python writes its bytecode caches (__pycache__/, with pytest's rewritten test modules beside
+# them) for the suite and lint even where the environment turns them off
+# (PYTHONDONTWRITEBYTECODE=1 here): without them every xdist worker compiled and rewrote every
+# test module again (collection 10 CPU-s a worker instead of 5.6), and every process a test
+# starts (workers, `kith` commands, the zygotes) compiled the project's modules again.
+test test-fast lint: export PYTHONDONTWRITEBYTECODE :=
+
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml

@@ -5,8 +5,8 @@ test; a new interpreter spends ~0.5 CPU-s importing the worker's modules each ti
 most of what those tests cost. A `Zygote` imports them once; each run is a child forked from
 it (before any thread or connection exists in the zygote), so it is still a process of its
 own with its own connections, killed with a real SIGKILL, and its exit status is reported as
-`subprocess` reports one (0, 1, -9...). Its environment and working directory are the ones
-asked for; stdin and stdout are /dev/null and stderr is kept for the test's messages.
+`subprocess` reports one (0, 1, -9...). Its environment, working directory and `sys.argv` are
+the ones asked for; stdin is /dev/null, and stdout and stderr are kept for the test.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,16 +30,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def _child(request: dict) -> None:
     code = 1
     try:
-        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, os.devnull, os.O_WRONLY)):
-            opened = os.open(path, flags)
+        opened = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(opened, 0)
+        os.close(opened)
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            opened = os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(opened, fd)
             os.close(opened)
-        err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(err, 2)
-        os.close(err)
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
+        sys.argv = [request["target"], *request["argv"]]
         module, name = request["target"].split(":")
         getattr(importlib.import_module(module), name)()
         code = 0
@@ -71,9 +73,17 @@ def serve(modules: list[str]) -> None:
         out.flush()
 
 
+class Run(NamedTuple):
+    """What a run left, as `subprocess.run` reports it: exit status, stdout and stderr."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 class Zygote:
-    """`Zygote(modules)` starts the zygote; `run(target, env)` runs `module:function` in a
-    child of it and returns (exit status, stderr); `close()` ends the zygote."""
+    """`Zygote(modules)` starts the zygote; `run(target, env, argv)` runs `module:function` in a
+    child of it (with `sys.argv[1:]` = argv) and returns its `Run`; `close()` ends the zygote."""
 
     def __init__(self, modules: list[str]):
         self.proc = subprocess.Popen(
@@ -99,10 +109,25 @@ class Zygote:
         return line.decode()
 
     def run(
-        self, target: str, env: dict[str, str], kill_at_s: float | None = None, timeout: float = 240
-    ) -> tuple[int, str]:
-        with tempfile.NamedTemporaryFile(prefix="kith-zygote-", suffix=".err") as err:
-            request = {"target": target, "env": env, "cwd": str(ROOT), "stderr": err.name}
+        self,
+        target: str,
+        env: dict[str, str],
+        kill_at_s: float | None = None,
+        timeout: float = 240,
+        argv: list[str] | tuple[str, ...] = (),
+    ) -> Run:
+        with (
+            tempfile.NamedTemporaryFile(prefix="kith-zygote-", suffix=".out") as out,
+            tempfile.NamedTemporaryFile(prefix="kith-zygote-", suffix=".err") as err,
+        ):
+            request = {
+                "target": target,
+                "env": env,
+                "argv": list(argv),
+                "cwd": str(ROOT),
+                "stdout": out.name,
+                "stderr": err.name,
+            }
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
             pid = int(self._line(60) or 0)
@@ -117,7 +142,9 @@ class Zygote:
             if status is None:
                 os.kill(pid, signal.SIGKILL)
                 raise AssertionError(f"{target} did not end within {timeout} s")
-            return int(status), Path(err.name).read_text(errors="replace")
+            return Run(
+                int(status), Path(out.name).read_text(errors="replace"), Path(err.name).read_text(errors="replace")
+            )
 
     def close(self) -> None:
         self.proc.stdin.close()

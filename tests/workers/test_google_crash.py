@@ -135,7 +135,7 @@ def zygote():
 
 def run_worker(env, kill_after: int = 0, kill_at_s: float | None = None) -> int:
     """One worker process (forked from the zygote, tests/support/zygote.py): its exit status."""
-    code, err = _zygote[-1].run(
+    code, _, err = _zygote[-1].run(
         "tests.workers.test_google_crash:worker_main", dict(env, KITH_TEST_KILL_AFTER=str(kill_after)), kill_at_s
     )
     assert code in (0, -signal.SIGKILL), err[-3000:]

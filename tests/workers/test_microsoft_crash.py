@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import textwrap
 from datetime import datetime
 
 import pytest
@@ -20,14 +18,16 @@ from service.providers import microsoft
 from service.store import create_user
 
 from tests.conftest import ROOT
+from tests.support.zygote import Zygote
 
 pytestmark = pytest.mark.slow  # worker processes killed mid-sync, on the Graph emulator
 
-WORKER = textwrap.dedent("""
-    import os, signal, sys
+
+def worker_main() -> None:
+    """One worker run (in a child of the zygote): `sys.argv[1:]` = account id, the commit to
+    die at, where ("after" a page's commit, "inside" its transaction, "none") and the page size."""
     from ingest.sync import run_sync
     from service import sync_store
-    from service.providers import microsoft
     from service.config import Settings
     from service.db import Database
 
@@ -44,7 +44,7 @@ WORKER = textwrap.dedent("""
     remove = sync_store.remove_interactions  # the name commit_page calls
 
     def counted_commit(self, *args, **kwargs):
-        global commits
+        nonlocal commits
         report = commit_page(self, *args, **kwargs)
         commits += 1
         if where == "after":
@@ -57,24 +57,42 @@ WORKER = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         return remove(*args, **kwargs)
 
+    # Patched in this child only: the zygote and the test keep the real ones.
     sync_store.AccountSyncStore.commit_page = counted_commit
     sync_store.remove_interactions = dying_remove
     connector = microsoft.build_connector(settings, db, account_id, page_size=page_size)
     run_sync(sync_store.AccountSyncStore(db, account_id), connector)
     print("done")
-""")
+
+
+# The worker's modules, imported once by a zygote that forks each worker run
+# (tests/support/zygote.py): a new interpreter importing them was most of a run's CPU time.
+WORKER_MODULES = [
+    "ingest.sync",
+    "service.config",
+    "service.db",
+    "service.providers.microsoft",
+    "service.sync_store",
+    "tests.workers.test_microsoft_crash",
+]
+_zygote: list[Zygote] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def zygote():
+    _zygote.append(Zygote(WORKER_MODULES))
+    yield
+    _zygote.pop().close()
 
 
 def run_worker(env, account_id, kill_at, where, page_size=120):
-    proc = subprocess.run(
-        [sys.executable, "-c", WORKER, str(account_id), str(kill_at), where, str(page_size)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    """One worker process, forked from the zygote: its exit status, stdout and stderr."""
+    return _zygote[-1].run(
+        "tests.workers.test_microsoft_crash:worker_main",
+        env,
         timeout=120,
+        argv=[str(account_id), str(kill_at), where, str(page_size)],
     )
-    return proc
 
 
 def worker_env(ms, emulator) -> dict[str, str]:
