@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.columns import Columns
+from analytics.columns import Columns, places, unique_keys
 from analytics.records import USER, Exchange
 
 DAY = 86400.0
@@ -133,7 +133,8 @@ def frame_of(x: Columns) -> Frame:
     # Participation rows: the sender plus every recipient, each person once per exchange.
     others = x.person != USER
     row_ex, person = x.row_ex[others], x.person[others]
-    contacts, c = np.unique(person, return_inverse=True)
+    contacts = unique_keys(person)
+    c = places(contacts, person)
     user_sent = sender[row_ex] == USER
     contact_sent = sender[row_ex] == person
     direction = np.where(user_sent, OUT, np.where(contact_sent, IN, SHARED)).astype(np.int8)

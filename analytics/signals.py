@@ -127,7 +127,7 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
 
     w = np.exp2(-(as_of - t) / ATTENTION_HALF_LIFE) / frame.size[mask]
     sent = email & (d == OUT)
-    mine = np.bincount(c[sent], weights=w[sent], minlength=k)
+    mine = np.bincount(c, weights=w * sent, minlength=k)  # unsent rows weigh 0 (as vol in features.py)
     out["attention_share"] = np.log1p(100.0 * mine / max(mine.sum(), 1e-12))
 
     out["network_overlap"] = _overlap(frame, as_of - YEAR, as_of)

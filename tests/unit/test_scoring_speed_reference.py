@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from analytics import score_ties
-from analytics.columns import group_max, group_min, unique_keys
+from analytics.columns import _dict_codes, codes, group_max, group_min, places, unique_keys
 from analytics.frame import DAY, build_frame
 from analytics.scoring import collector_paused
 from analytics.signals import CO_MAX, YEAR, _overlap, co_pairs
@@ -123,3 +123,37 @@ def test_a_user_with_many_ties_trains_on_the_fewest_snapshots_and_a_small_one_on
     assert len(np.unique(training_set(big, AS_OF).time)) == MIN_SNAPSHOTS == 2
     small = build_frame(to_exchanges(synthetic_rows(seed=2, n=20_000, contacts=2_000)), AS_OF)
     assert len(np.unique(training_set(small, AS_OF).time)) == 15  # 30,000 // 1,9xx ties
+
+
+def _same_classes(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two codings name the same classes: equal where one is equal, -1 at the same places."""
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist())) and all((x == -1) == (y == -1) for x, y in pairs)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_codes_through_hashes_name_the_same_classes_as_the_dict(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 500))
+    pool = [None, "", *[f"t{i}" for i in range(int(rng.integers(1, 80)))]]
+    values = [pool[i] for i in rng.integers(0, len(pool), n)]
+    got = codes(values, n)
+    assert got.dtype == np.int64 and len(got) == n
+    assert _same_classes(got, _dict_codes(values, n))
+    assert all((g == -1) == (v is None) for g, v in zip(got.tolist(), values))
+
+
+def test_codes_fall_back_to_the_dict_when_two_values_share_a_hash():
+    values = [-1, -2, -1, None, -2]  # hash(-1) == hash(-2) in CPython
+    assert hash(-1) == hash(-2)
+    got = codes(values, len(values))
+    assert got.tolist() == _dict_codes(values, len(values)).tolist() == [0, 1, 0, -1, 1]
+
+
+@pytest.mark.parametrize("spread", [1, 10, 10**9])
+def test_places_equal_searchsorted(spread):
+    rng = np.random.default_rng(spread)
+    ids = unique_keys(rng.integers(-5, 5000, 800) * spread)
+    values = rng.choice(ids, 3000)
+    np.testing.assert_array_equal(places(ids, values), np.searchsorted(ids, values))
+    assert len(places(ids, values[:0])) == 0
