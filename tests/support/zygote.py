@@ -22,6 +22,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,3 +155,20 @@ class Zygote:
             self.proc.kill()
             self.proc.wait()
         self.proc.stdout.close()
+
+
+def zygote_fixture(modules: list[str]) -> tuple[Callable[[], Iterator[Zygote]], list[Zygote]]:
+    """(fixture, running): a module-scoped autouse pytest fixture that starts a Zygote of
+    `modules` for the test module that binds it to a name and closes it after, and the list
+    whose last item is the zygote running now."""
+    import pytest  # here, not at the top: the zygote process itself imports this module
+
+    running: list[Zygote] = []
+
+    @pytest.fixture(scope="module", autouse=True)
+    def zygote() -> Iterator[Zygote]:
+        running.append(Zygote(modules))
+        yield running[-1]
+        running.pop().close()
+
+    return zygote, running

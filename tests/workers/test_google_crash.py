@@ -70,7 +70,7 @@ from ingest.sandbox.google.gmail_api import message_json  # noqa: E402
 from ingest.sandbox.world import generate_world  # noqa: E402
 from service.providers.credentials import save_credentials  # noqa: E402
 from service.store import create_user, ensure_account  # noqa: E402
-from tests.support.zygote import Zygote  # noqa: E402
+from tests.support.zygote import zygote_fixture  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +123,7 @@ WORKER_MODULES = [
     "service.sync",
     "tests.workers.test_google_crash",
 ]
-_zygote: list[Zygote] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def zygote():
-    _zygote.append(Zygote(WORKER_MODULES))
-    yield
-    _zygote.pop().close()
+zygote, _zygote = zygote_fixture(WORKER_MODULES)
 
 
 def run_worker(env, kill_after: int = 0, kill_at_s: float | None = None) -> int:

@@ -18,7 +18,7 @@ from service.providers import microsoft
 from service.store import create_user
 
 from tests.conftest import ROOT
-from tests.support.zygote import Zygote
+from tests.support.zygote import zygote_fixture
 
 pytestmark = pytest.mark.slow  # worker processes killed mid-sync, on the Graph emulator
 
@@ -75,14 +75,7 @@ WORKER_MODULES = [
     "service.sync_store",
     "tests.workers.test_microsoft_crash",
 ]
-_zygote: list[Zygote] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def zygote():
-    _zygote.append(Zygote(WORKER_MODULES))
-    yield
-    _zygote.pop().close()
+zygote, _zygote = zygote_fixture(WORKER_MODULES)
 
 
 def run_worker(env, account_id, kill_at, where, page_size=120):
