@@ -14,11 +14,38 @@ in time order and a snapshot counts those before its `as_of`, in the last year.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytics.frame import DAY, IN, OUT, Frame, per_frame
 
-CO_MAX = 20
+CO_MAX = 20  # larger messages say little about who knows whom (a list is no introduction)
 WINDOW = 365 * DAY
+
+
+@per_frame
+def small_pairs(frame: Frame) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(i, j, pair, by_pair): every pair (i < j) of rows on one exchange of 2 to CO_MAX
+    contacts, rows numbered in the frame's (exchange, contact) order (`Frame.by_exchange`),
+    in the order combinations() gives, exchange after exchange; `pair` = c[i] * k + c[j]
+    (the smaller contact index first); `by_pair` orders them by pair, then exchange.
+    Introductions and the network overlap (signals.co_pairs) both read them."""
+    order = frame.by_exchange
+    ex, c = frame.exchange[order], frame.c[order]
+    n = len(ex)
+    starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]]) if n else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, n])
+    size_of = np.repeat(sizes, sizes)
+    after = np.repeat(starts + sizes, sizes) - np.arange(n) - 1  # rows after this one in its exchange
+    reps = np.where((size_of > 1) & (size_of <= CO_MAX), after, 0)
+    i = np.repeat(np.arange(n), reps)
+    j = i + 1 + (np.arange(len(i)) - np.repeat(np.cumsum(reps) - reps, reps))
+    k = max(frame.n_contacts, 1)
+    pair = c[i] * k + c[j]
+    if k * k * max(len(pair), 1) < 2**62:  # each pair with its place: distinct, so any sort will do
+        by_pair = np.argsort(pair * len(pair) + np.arange(len(pair)))
+    else:
+        by_pair = np.argsort(pair, kind="stable")
+    return i, j, pair, by_pair
 
 
 @per_frame
@@ -44,18 +71,8 @@ def introduction_events(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     first_written = np.full(frame.n_contacts, n)
     np.minimum.at(first_written, c[by_user], group[by_user])
     small = (size_of > 1) & (size_of <= CO_MAX)
-
-    # Every pair (i < j) of rows of a small exchange, in the order combinations() gives.
-    reps = np.where(small, size_of - 1 - (np.arange(n) - start_of), 0)
-    i = np.repeat(np.arange(n), reps)
-    j = i + 1 + (np.arange(len(i)) - np.repeat(np.cumsum(reps) - reps, reps))
-    k = max(frame.n_contacts, 1)
-    pair = c[i] * k + c[j]
-    # A pair is new on the first small exchange it is on (pairs come in exchange order).
-    if k * k * max(len(pair), 1) < 2**62:  # each pair with its place: distinct, so any sort will do
-        by_pair = np.argsort(pair * len(pair) + np.arange(len(pair)))
-    else:
-        by_pair = np.argsort(pair, kind="stable")
+    i, j, pair, by_pair = small_pairs(frame)
+    # A pair is new on the first small exchange it is on.
     new_pair = np.zeros(len(pair), bool)
     if len(pair):
         sorted_pair = pair[by_pair]

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from analytics.answers import group_median, latencies
 from analytics.columns import group_max, unique_keys
 from analytics.frame import DAY, IN, OUT, SHARED, Frame, per_frame
-from analytics.introductions import introductions
+from analytics.introductions import introductions, small_pairs
 
 SIGNAL_FEATURES: tuple[str, ...] = (
     "silence_ratio",
@@ -135,41 +135,14 @@ def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[s
     return out
 
 
-CO_MAX = 20  # larger messages say little about who knows whom, and cost a join
-
-
 @per_frame
 def co_pairs(frame: Frame) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Every pair of contacts on one exchange of 2 to CO_MAX contacts, as (smaller *
     n_contacts + larger contact index, the exchange's time), sorted by pair then time.
-    Worked out once per frame; a snapshot takes the pairs of its window (`_overlap`)."""
-    k = frame.n_contacts
-    ex, c = frame.exchange[frame.by_exchange], frame.c[frame.by_exchange]  # contacts ascending
-    n = len(ex)
-    if not n:
-        return np.zeros(0, np.int64), np.zeros(0)
-    starts = np.flatnonzero(np.r_[True, ex[1:] != ex[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    size_of = np.repeat(sizes, sizes)
-    after = np.repeat(starts + sizes, sizes) - np.arange(n) - 1  # rows after this one in its exchange
-    reps = np.where((size_of > 1) & (size_of <= CO_MAX), after, 0)
-    i = np.repeat(np.arange(n), reps)
-    j = np.arange(len(i)) - np.repeat(np.cumsum(reps) - reps - np.arange(n) - 1, reps)
-    key, on = c[i] * k + c[j], ex[i]
-    # By pair, then exchange (exchanges are numbered in time order): packed in one integer
-    # where it fits, each value once, so any sort gives the one order.
-    n_ex = frame.n_exchanges
-    if k * k * n_ex < 2**62:
-        packed = np.sort(key * n_ex + on)
-        key = packed // n_ex
-        on = packed - key * n_ex
-    else:
-        order = np.argsort(key, kind="stable")
-        key, on = key[order], on[order]
-    # An exchange's rows all carry its time.
-    when = np.empty(n_ex)
-    when[frame.exchange] = frame.t
-    return key, when[on]
+    Worked out once per frame (from introductions.small_pairs); a snapshot takes the pairs
+    of its window (`_overlap`)."""
+    i, _, pair, by_pair = small_pairs(frame)
+    return pair[by_pair], frame.t[frame.by_exchange][i[by_pair]]
 
 
 def _overlap(frame: Frame, start: float, end: float) -> np.ndarray:

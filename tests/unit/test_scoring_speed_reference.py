@@ -14,7 +14,8 @@ from analytics import score_ties
 from analytics.columns import _dict_codes, codes, group_max, group_min, places, unique_keys
 from analytics.frame import DAY, build_frame
 from analytics.scoring import collector_paused
-from analytics.signals import CO_MAX, YEAR, _overlap, co_pairs
+from analytics.introductions import CO_MAX
+from analytics.signals import YEAR, _overlap, co_pairs
 from analytics.training import MIN_SNAPSHOTS, training_set
 from tests.support.analytics import T_END, random_history
 
