@@ -265,6 +265,21 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             self.recal_ = recalibration(_sigmoid(self.decision_function(X_all[newest])), y[newest], w[newest])
         return self
 
+    def reads(self) -> tuple[str, ...]:
+        """The features this model reads: its own and, when it blends the prior, the
+        prior's (fitted: the prior it holds; unfitted: the one `fit` would load). A
+        snapshot for it need compute no others (features.snapshot's `only`)."""
+        names = list(self.features)
+        if hasattr(self, "prior_"):
+            prior = self.prior_
+        elif self.use_prior:
+            prior = PriorModel(self.prior) if self.prior is not None else PriorModel.load()
+        else:
+            prior = None
+        if prior is not None:
+            names += [n for n in prior.features if n not in names]
+        return tuple(names)
+
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         check_is_fitted(self, "n_rows_")
         X = np.asarray(X, float)

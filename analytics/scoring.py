@@ -64,9 +64,16 @@ def fit_strength_model(
 ) -> StrengthModel:
     """Fit `model` (None: a default one) on the user's own snapshots before `as_of`; none
     before `since`, when the history is whole only from then on (training.py)."""
-    ts = training_set(frame, as_of, since=since)
     model = model if model is not None else StrengthModel()
+    # The training snapshots compute only what the model reads (a third of the columns).
+    ts = training_set(frame, as_of, since=since, only=model.reads())
     return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+
+
+def _reads(model: StrengthModel) -> tuple[str, ...]:
+    """What `model` reads; every feature for a model that cannot say (any fitted estimator)."""
+    reads = getattr(model, "reads", None)
+    return tuple(reads()) if callable(reads) else FEATURES
 
 
 def _is_fitted(model: StrengthModel) -> bool:
@@ -150,7 +157,9 @@ def score_ties(
     if model is None or not _is_fitted(model):
         model = fit_strength_model(frame, t, model, since=whole_since)
     now = snapshot(frame, t, habits)
-    before = snapshot(frame, t - MONTH)
+    # A month ago only the strength and its reasons are wanted: what the model reads (and
+    # the feedback layer, which measures likeness on some of the same).
+    before = snapshot(frame, t - MONTH, only=_reads(model) + LAYER_FEATURES)
     strength = to_strength(model.predict_proba(now.X)[:, 1])
     z = model.decision_function(now.X)
     contrib = model.contributions(now.X)

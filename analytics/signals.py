@@ -22,6 +22,8 @@ Only rows before `as_of` are read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -100,38 +102,53 @@ def silence_ratio(frame: Frame, as_of: float, max_size: int | None = None) -> tu
     return last / typical, burst
 
 
-def signal_columns(frame: Frame, as_of: float, reply_hours_you: float) -> dict[str, np.ndarray]:
+def signal_columns(
+    frame: Frame, as_of: float, reply_hours_you: float, *, only: Collection[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The signals' columns at `as_of`; `only`: just these (and the ones worked out with them)."""
+    need = set(SIGNAL_FEATURES) if only is None else set(only)
+
+    def want(*names: str) -> bool:
+        return not need.isdisjoint(names)
+
     k = frame.n_contacts
     mask = frame.t < as_of
     t, c, d = frame.t[mask], frame.c[mask], frame.direction[mask]
     email = ~frame.meeting[mask]
     out: dict[str, np.ndarray] = {}
-    ratio, burst = silence_ratio(frame, as_of)
-    out["silence_ratio"] = np.log1p(np.minimum(np.nan_to_num(ratio, nan=100.0), 100.0))
-    out["burstiness"] = burst
+    if want("silence_ratio", "burstiness"):
+        ratio, burst = silence_ratio(frame, as_of)
+        out["silence_ratio"] = np.log1p(np.minimum(np.nan_to_num(ratio, nan=100.0), 100.0))
+        out["burstiness"] = burst
 
     def latest(sel: NDArray[np.bool_]) -> NDArray[np.float64]:
         return group_max(c[sel], t[sel], k)
 
-    last_in = latest(email & (d == IN))
-    last_in_small = latest(email & (d == IN) & (frame.size[mask] <= SMALL))
-    last_out = latest(email & (d == OUT))
-    answered, _, lat = latencies(frame, as_of, mask, IN)
-    usual = group_median(lat[answered], frame.c[answered], k)
-    usual = np.where(np.isnan(usual), reply_hours_you * 3600.0, usual)
-    waited = as_of - last_in_small
-    out["awaiting_reply"] = (
-        (last_in_small >= last_in) & (last_in > last_out) & (waited > usual) & (waited <= AWAIT_LIMIT)
-    ).astype(float)
-    out["inbound_recency"] = np.log1p(np.minimum((as_of - last_in) / DAY, 365.0))
+    if want("awaiting_reply", "inbound_recency"):
+        last_in = latest(email & (d == IN))
+    if want("awaiting_reply"):
+        last_in_small = latest(email & (d == IN) & (frame.size[mask] <= SMALL))
+        last_out = latest(email & (d == OUT))
+        answered, _, lat = latencies(frame, as_of, mask, IN)
+        usual = group_median(lat[answered], frame.c[answered], k)
+        usual = np.where(np.isnan(usual), reply_hours_you * 3600.0, usual)
+        waited = as_of - last_in_small
+        out["awaiting_reply"] = (
+            (last_in_small >= last_in) & (last_in > last_out) & (waited > usual) & (waited <= AWAIT_LIMIT)
+        ).astype(float)
+    if want("inbound_recency"):
+        out["inbound_recency"] = np.log1p(np.minimum((as_of - last_in) / DAY, 365.0))
 
-    w = np.exp2(-(as_of - t) / ATTENTION_HALF_LIFE) / frame.size[mask]
-    sent = email & (d == OUT)
-    mine = np.bincount(c, weights=w * sent, minlength=k)  # unsent rows weigh 0 (as vol in features.py)
-    out["attention_share"] = np.log1p(100.0 * mine / max(mine.sum(), 1e-12))
+    if want("attention_share"):
+        w = np.exp2(-(as_of - t) / ATTENTION_HALF_LIFE) / frame.size[mask]
+        sent = email & (d == OUT)
+        mine = np.bincount(c, weights=w * sent, minlength=k)  # unsent rows weigh 0 (as vol in features.py)
+        out["attention_share"] = np.log1p(100.0 * mine / max(mine.sum(), 1e-12))
 
-    out["network_overlap"] = _overlap(frame, as_of - YEAR, as_of)
-    out["introductions_given"], out["introductions_received"] = introductions(frame, as_of)
+    if want("network_overlap"):
+        out["network_overlap"] = _overlap(frame, as_of - YEAR, as_of)
+    if want("introductions_given", "introductions_received"):
+        out["introductions_given"], out["introductions_received"] = introductions(frame, as_of)
     return out
 
 

@@ -22,6 +22,7 @@ order the ties.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
@@ -84,7 +85,11 @@ ROWS_WANTED = 30_000  # (tie, snapshot) pairs: beyond this, more snapshots only 
 MIN_SNAPSHOTS = 2
 
 
-def training_set(frame: Frame, as_of: float, **kwargs: Unpack[SnapshotOptions]) -> TrainingSet:
+def training_set(
+    frame: Frame, as_of: float, *, only: Collection[str] | None = None, **kwargs: Unpack[SnapshotOptions]
+) -> TrainingSet:
+    """The user's own (tie, snapshot) rows before `as_of`. `only`: the features the model
+    to be fitted reads; the rows' other columns are NaN (features.snapshot)."""
     Xs, ys, ws, ts, cs = [], [], [], [], []
     if "max_snapshots" not in kwargs:
         # A user with thousands of ties has rows enough in a few snapshots; one with a
@@ -100,7 +105,7 @@ def training_set(frame: Frame, as_of: float, **kwargs: Unpack[SnapshotOptions]) 
     if kwargs.get("since") is not None and "every" not in kwargs:
         kwargs["every"] = WEEK  # a history whole only since then: see the module's docstring
     for s in snapshot_times(frame, as_of, **kwargs):
-        snap = snapshot(frame, s)
+        snap = snapshot(frame, s, only=only)
         share = two_way_periods(frame, s, PERIODS, PERIOD) / PERIODS
         idx = np.flatnonzero(snap.present)
         for label, weight in ((1, share[idx]), (0, 1.0 - share[idx])):

@@ -158,3 +158,44 @@ def test_places_equal_searchsorted(spread):
     values = rng.choice(ids, 3000)
     np.testing.assert_array_equal(places(ids, values), np.searchsorted(ids, values))
     assert len(places(ids, values[:0])) == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_snapshot_of_some_features_computes_them_as_the_full_one_and_no_others(seed):
+    from analytics.features import FEATURES, MODEL_FEATURES, snapshot
+    from analytics.model import StrengthModel
+    from analytics.signals import SIGNAL_FEATURES
+
+    frame = build_frame(random_history(seed, n=900, people=40, span_days=700), T_END)
+    at = T_END - (10 + 20 * seed) * DAY
+    full = snapshot(frame, at)
+    reads = StrengthModel().reads()
+    assert set(MODEL_FEATURES) <= set(reads)
+    rng = np.random.default_rng(seed)
+    for only in (reads, ("volume_mutual",), SIGNAL_FEATURES[:3], tuple(rng.choice(FEATURES, 7, replace=False))):
+        part = snapshot(frame, at, only=only)
+        cols = [FEATURES.index(n) for n in only]
+        others = [i for i in range(len(FEATURES)) if i not in cols]
+        assert np.array_equal(part.X[:, cols], full.X[:, cols])  # bit for bit
+        assert np.isnan(part.X[:, others]).all()  # never zeros that look like values
+        assert np.array_equal(part.present, full.present)
+        assert np.array_equal(part.last, full.last, equal_nan=True)
+    with pytest.raises(ValueError, match="unknown features"):
+        snapshot(frame, at, only=("recency", "no_such_feature"))
+
+
+def test_the_training_rows_hold_what_the_model_reads_as_a_full_training_set_does():
+    from analytics.features import FEATURES
+    from analytics.model import StrengthModel
+
+    frame = build_frame(random_history(5, n=1200, people=50, span_days=800), T_END)
+    reads = StrengthModel().reads()
+    full, part = training_set(frame, T_END), training_set(frame, T_END, only=reads)
+    cols = [FEATURES.index(n) for n in reads]
+    assert len(full.y) == len(part.y) > 100
+    assert np.array_equal(full.X[:, cols], part.X[:, cols])
+    assert np.array_equal(full.weight, part.weight) and np.array_equal(full.time, part.time)
+    fitted = StrengthModel().fit(part.X, part.y, sample_time=part.time, sample_weight=part.weight)
+    again = StrengthModel().fit(full.X, full.y, sample_time=full.time, sample_weight=full.weight)
+    assert np.array_equal(fitted.decision_function(full.X), again.decision_function(full.X))
+    assert fitted.reads() == reads
