@@ -88,14 +88,19 @@ def measure(
     *,
     feedback: Mapping[int, str] | None = None,
     model: StrengthModel | None = None,
+    since: float | None = None,
 ) -> Evidence:
     """Kith's calls at `as_of` from `past` (only what is before `as_of` is read), checked
-    against `later` (only what lies in [as_of, until) is read)."""
+    against `later` (only what lies in [as_of, until) is read). `since`: while a first sync
+    is still reading older mail, the moment from which `past` is whole; the calls are then
+    the provisional ones Kith makes (score_ties' `since`), and the history counts from it."""
     if not until > as_of:
         raise ValueError("until must be after as_of")
     before = [x for x in past if x.at < as_of]
     when = _day(as_of)
-    history = (as_of - min(x.at for x in before)) / DAY if before else 0.0
+    start = min(x.at for x in before) if before else as_of
+    partial = since is not None and since > start
+    history = (as_of - (since if partial else start)) / DAY if before else 0.0
 
     def refuse(verdict: str, ties: int, sentence: str) -> Evidence:
         return Evidence(as_of, until, verdict, round(history, 1), ties, None, None, None, None, 0, 0, (sentence,))
@@ -103,13 +108,20 @@ def measure(
     if history * DAY < MIN_HISTORY:
         if not before:
             return refuse(SHORT_HISTORY, 0, f"There is no mail before {when} to judge Kith's calls from.")
+        if partial:
+            return refuse(
+                SHORT_HISTORY,
+                0,
+                f"Your older mail is still being read: the mail read so far is whole from {_day(since)}, and "
+                f"Kith needs it whole from {_day(as_of - MIN_HISTORY)} to judge how right its calls of {when} were.",
+            )
         return refuse(
             SHORT_HISTORY,
             0,
             f"Too little history: your mail starts on {_day(as_of - history * DAY)}, {history:.0f} days before "
             f"{when}, and Kith needs {MIN_HISTORY / DAY:.0f} days before it to judge how right it would have been.",
         )
-    scores = score_ties(before, as_of, feedback=feedback, model=model)
+    scores = score_ties(before, as_of, feedback=feedback, model=model, since=since if partial else None)
     if len(scores) < MIN_TIES:
         return refuse(
             FEW_TIES,

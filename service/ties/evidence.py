@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 
 from analytics import evidence as ev
 
-from .. import people
+from .. import coverage, people
 from .as_of import iso
 from .feedback import latest_words
 
@@ -42,7 +42,10 @@ def accuracy(conn, user_id: int, as_of: datetime | None = None) -> ev.Evidence:
     past, _ = people.load_exchanges(conn, user_id, called)
     later, _ = people.load_exchanges(conn, user_id, until)
     feedback = latest_words(conn, user_id, called)
-    return ev.measure(past, later, called.timestamp(), until.timestamp(), feedback=feedback)
+    # While a first sync still reads older mail, the calls are the provisional ones.
+    stored = coverage.live(conn, user_id)
+    since = stored.since.timestamp() if stored.provisional and stored.since else None
+    return ev.measure(past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=since)
 
 
 def _share(share: ev.Share | None, hits: str) -> dict | None:

@@ -91,6 +91,35 @@ def test_a_provisional_scoring_tells_the_model_where_the_mail_starts(database, m
     assert told == {0: MARCH, 1: None}
 
 
+def test_the_accuracy_check_judges_the_provisional_calls_while_older_mail_arrives(database, monkeypatch):
+    # Given one user whose Gmail first sync is whole since March 2025 and one whose is done
+    import analytics.evidence
+    from service.ties.evidence import accuracy
+
+    with database.tx() as conn:
+        arriving = create_user(conn, "ivy@example.org")
+        backfilling(conn, arriving, "google", [("gmail", "initial", MARCH, 4_400, 140_000, None)])
+        done = create_user(conn, "jon@example.org")
+        backfilling(conn, done, "google", [("gmail", "incremental", None, 140_000, 140_000, None)])
+        conn.execute("UPDATE accounts SET last_synced_at = %s WHERE user_id = %s", (NOW, done))
+    told: list[object] = []
+    real = analytics.evidence.measure
+
+    def spy(past, later, as_of, until, **kwargs):
+        told.append(kwargs.get("since"))
+        return real(past, later, as_of, until, **kwargs)
+
+    monkeypatch.setattr(analytics.evidence, "measure", spy)
+    # When "how right Kith has been" is measured for each
+    with database.tx() as conn:
+        first = accuracy(conn, arriving, NOW)
+        accuracy(conn, done, NOW)
+    # Then the first is judged on the calls a provisional scoring made (whole since March
+    # 2025), the second on the whole history
+    assert told == [MARCH.timestamp(), None]
+    assert first.verdict == "short_history"  # no mail stored at all
+
+
 def test_graph_coverage_waits_for_every_folder_and_uses_the_observed_rate(database):
     # Given a Graph first sync that has read its sent items whole and begun the inbox without
     # a mark yet, 3,000 messages in 60 s so far

@@ -100,6 +100,41 @@ def test_too_little_history_is_said_plainly_without_numbers():
     )
 
 
+def test_while_older_mail_is_still_read_the_calls_are_the_provisional_ones(monkeypatch):
+    import analytics.evidence
+
+    ex = history()
+    # Given a first sync that has read the mail whole only from 120 days before the calls
+    since = CALLS - 120 * DAY
+    asked = []
+    monkeypatch.setattr(
+        analytics.evidence, "score_ties", lambda *a, **kw: asked.append(kw.get("since")) or score_ties(*a, **kw)
+    )
+    e = measure(ex, ex, CALLS, T_END, since=since)
+    assert asked == [since]
+    # Then Kith's calls are those a provisional scoring makes then (the model learns from
+    # no snapshot before `since`), not those of a scoring that believes the history whole
+    before = [x for x in ex if x.at < CALLS]
+    provisional = [s.contact for s in score_ties(before, CALLS, since=since) if s.tier == "strong"]
+    assert e.verdict == OK and e.called_strong == len(provisional) >= MIN_CALLED
+    assert e.history_days == 120.0
+    # And a `since` before the first mail changes nothing
+    assert measure(ex, ex, CALLS, T_END, since=CALLS - 900 * DAY) == measure(ex, ex, CALLS, T_END)
+    assert asked[1:] == [None, None]
+
+
+def test_mail_whole_for_too_short_a_time_is_said_plainly():
+    ex = history()
+    # Given mail whole only from 40 days before the calls (or only from after them)
+    for days, day in ((40, "22 January 2026"), (-10, "13 March 2026")):
+        e = measure(ex, ex, CALLS, T_END, since=CALLS - days * DAY)
+        assert e.verdict == SHORT_HISTORY and e.strong is None and e.cooling is None
+        assert e.sentences == (
+            f"Your older mail is still being read: the mail read so far is whole from {day}, and Kith needs it "
+            "whole from 3 December 2025 to judge how right its calls of 3 March 2026 were.",
+        )
+
+
 def test_few_ties_and_no_mail_since_are_said_plainly():
     # Given only four ties
     few = [x for x in history() if {x.sender, *x.recipients} <= {0, 1, 2, 3, 4}]
