@@ -35,6 +35,17 @@ def backfilling(conn, user_id: int, provider: str, rows: list[tuple]) -> int:
     return account_id
 
 
+def arriving_and_done(database) -> tuple[int, int]:
+    """Two users: one whose Gmail first sync is whole since March 2025, one whose is done."""
+    with database.tx() as conn:
+        arriving = create_user(conn, "ivy@example.org")
+        backfilling(conn, arriving, "google", [("gmail", "initial", MARCH, 4_400, 140_000, None)])
+        done = create_user(conn, "jon@example.org")
+        backfilling(conn, done, "google", [("gmail", "incremental", None, 140_000, 140_000, None)])
+        conn.execute("UPDATE accounts SET last_synced_at = %s WHERE user_id = %s", (NOW, done))
+    return arriving, done
+
+
 def test_the_sentence_says_since_when_and_how_long_the_rest_takes(database):
     # Given a Gmail first sync whole since March 2025, 135,600 messages still to read at the
     # quota's ~56.5 messages a second (40 minutes), and its calendar done
@@ -68,12 +79,7 @@ def test_a_provisional_scoring_tells_the_model_where_the_mail_starts(database, m
     import analytics
     from service.ties.scoring import compute_ties
 
-    with database.tx() as conn:
-        arriving = create_user(conn, "ivy@example.org")
-        backfilling(conn, arriving, "google", [("gmail", "initial", MARCH, 4_400, 140_000, None)])
-        done = create_user(conn, "jon@example.org")
-        backfilling(conn, done, "google", [("gmail", "incremental", None, 140_000, 140_000, None)])
-        conn.execute("UPDATE accounts SET last_synced_at = %s WHERE user_id = %s", (NOW, done))
+    arriving, done = arriving_and_done(database)
     told: dict[int, object] = {}
     real = analytics.score_ties
 
@@ -96,12 +102,7 @@ def test_the_accuracy_check_judges_the_provisional_calls_while_older_mail_arrive
     import analytics.evidence
     from service.ties.evidence import accuracy
 
-    with database.tx() as conn:
-        arriving = create_user(conn, "ivy@example.org")
-        backfilling(conn, arriving, "google", [("gmail", "initial", MARCH, 4_400, 140_000, None)])
-        done = create_user(conn, "jon@example.org")
-        backfilling(conn, done, "google", [("gmail", "incremental", None, 140_000, 140_000, None)])
-        conn.execute("UPDATE accounts SET last_synced_at = %s WHERE user_id = %s", (NOW, done))
+    arriving, done = arriving_and_done(database)
     told: list[object] = []
     real = analytics.evidence.measure
 
