@@ -221,16 +221,27 @@ class Tally:
         )
 
 
-def measure(parse, *args) -> tuple[float, int]:
-    """Seconds and peak traced bytes of one parser call (memory per item must stay bounded).
+def measure(parse, *args, runs: int = 3) -> tuple[float, int]:
+    """Seconds and peak traced bytes of one parser call (memory per item must stay bounded):
+    the least of `runs` traced calls.
 
     The call is made once untraced first: lazy imports and compiled-pattern caches filled by
-    the first message a process parses are not the cost of this item."""
+    the first message a process parses are not the cost of this item. tracemalloc counts
+    every thread's allocations, and the Google emulator's server and the database dropper
+    run threads of their own in the test process: once in the long profile's 400 examples
+    a 69 KB Gmail item measured 10 MB, and 135 KB every time it was measured again alone
+    (most likely another thread's allocations; which one was not found). A parser's own
+    peak is the same on every call, so the least of a few is its cost, and a parser past
+    the bound is past it on every call."""
     parse(*args)
-    tracemalloc.start()
-    started = time.perf_counter()
-    try:
-        parse(*args)
-        return time.perf_counter() - started, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    best_s, best_peak = float("inf"), 1 << 62
+    for _ in range(runs):
+        tracemalloc.start()
+        started = time.perf_counter()
+        try:
+            parse(*args)
+            best_s = min(best_s, time.perf_counter() - started)
+            best_peak = min(best_peak, tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    return best_s, best_peak
