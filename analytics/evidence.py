@@ -99,8 +99,8 @@ def measure(
     before = [x for x in past if x.at < as_of]
     when = _day(as_of)
     start = min(x.at for x in before) if before else as_of
-    partial = since is not None and since > start
-    history = (as_of - (since if partial else start)) / DAY if before else 0.0
+    edge = since if since is not None and since > start else None  # None: whole from its start
+    history = (as_of - (start if edge is None else edge)) / DAY if before else 0.0
 
     def refuse(verdict: str, ties: int, sentence: str) -> Evidence:
         return Evidence(as_of, until, verdict, round(history, 1), ties, None, None, None, None, 0, 0, (sentence,))
@@ -108,11 +108,11 @@ def measure(
     if history * DAY < MIN_HISTORY:
         if not before:
             return refuse(SHORT_HISTORY, 0, f"There is no mail before {when} to judge Kith's calls from.")
-        if partial:
+        if edge is not None:
             return refuse(
                 SHORT_HISTORY,
                 0,
-                f"Your older mail is still being read: the mail read so far is whole from {_day(since)}, and "
+                f"Your older mail is still being read: the mail read so far is whole from {_day(edge)}, and "
                 f"Kith needs it whole from {_day(as_of - MIN_HISTORY)} to judge how right its calls of {when} were.",
             )
         return refuse(
@@ -121,7 +121,7 @@ def measure(
             f"Too little history: your mail starts on {_day(as_of - history * DAY)}, {history:.0f} days before "
             f"{when}, and Kith needs {MIN_HISTORY / DAY:.0f} days before it to judge how right it would have been.",
         )
-    scores = score_ties(before, as_of, feedback=feedback, model=model, since=since if partial else None)
+    scores = score_ties(before, as_of, feedback=feedback, model=model, since=edge)
     if len(scores) < MIN_TIES:
         return refuse(
             FEW_TIES,
