@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
 
     .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--dates 10]
-        [--boot 200] [--prior-egos all|sample] [--signals] [--lockbox]
+        [--boot 200] [--prior-egos all|sample] [--signals] [--history DAYS] [--lockbox]
     """
     import argparse
 
@@ -171,6 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prior-egos", choices=("all", "sample"), default="all")
     ap.add_argument("--signals", action="store_true", help="measure each candidate signal's lift")
     ap.add_argument("--lockbox", action="store_true", help="final report only: the lockbox figures")
+    ap.add_argument(
+        "--history",
+        type=int,
+        help="days of mail visible before each date (a user whose mailbox is that young); default: all",
+    )
     args = ap.parse_args(argv)
     everything = messages(*load_edges(data_folder(args.data)))
     if args.lockbox:
@@ -187,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         f"messages {len(mail)} (before {datetime.fromtimestamp(lb.LOCKBOX_START, timezone.utc):%Y-%m-%d}); "
         f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates, "
         f"prior pool {len(pool)} egos, horizon {HORIZON / DAY:.0f} days"
+        + (f", {args.history} days of mail visible at each date" if args.history else "")
     )
-    study = Study(mail, egos, dates, refit=args.refit, prior_egos=pool)
+    history = args.history * DAY if args.history else None
+    study = Study(mail, egos, dates, refit=args.refit, prior_egos=pool, history=history)
     print(table(summarise(study.evaluate(), n_boot=args.boot)))
     if args.signals:
         from analytics.signals_study import print_lifts

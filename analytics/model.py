@@ -39,6 +39,11 @@ class Calibration(TypedDict):
     y: list[float]
 
 
+class Young(TypedDict):
+    a: float
+    b: float
+
+
 class PriorSpec(TypedDict):
     """The JSON of a prior (`prior.json`, or one fitted in memory by `prior_spec`)."""
 
@@ -53,6 +58,10 @@ class PriorSpec(TypedDict):
     # shape at the training rows' mean (what contributions are measured from).
     knots: NotRequired[list[list[float]]]
     reference: NotRequired[list[float]]
+    # For a user with no snapshot of their own to recalibrate on (a mailbox younger than
+    # about 121 days, training.YOUNG_DAYS): logit p = a + b x the prior's score, fitted on
+    # other people's ties seen through windows that young (analytics/prior.py).
+    young: NotRequired[Young]
     # Free-form facts about the fit (source, egos, row counts), only ever reported.
     meta: dict[str, Any]
 
@@ -74,6 +83,8 @@ class PriorModel:
         self.cal_y_ = np.asarray(spec["calibration"]["y"], float)
         self.knots_ = spec.get("knots")
         self.reference_ = np.asarray(spec.get("reference", np.zeros(len(names))), float)
+        young = spec.get("young")
+        self.young_: tuple[float, float] | None = (float(young["a"]), float(young["b"])) if young else None
         self.meta = spec.get("meta", {})
 
     @classmethod
@@ -287,8 +298,13 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             p = np.full(len(X), self.base_rate_)
         else:
             z = self.decision_function(X)
-            if self.recal_ is not None:
-                a, b = self.recal_
+            recal = self.recal_
+            if recal is None and self.recalibrate and self.n_rows_ == 0 and self.prior_ is not None:
+                # No snapshot of the user's own at all (a mailbox younger than about 121
+                # days): the prior's calibration for mailboxes that young (PriorSpec.young).
+                recal = self.prior_.young_
+            if recal is not None:
+                a, b = recal
                 z = a + b * z
             p = _sigmoid(z)
         return np.stack([1 - p, p], axis=1)

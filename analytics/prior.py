@@ -26,8 +26,9 @@ from analytics.corpus import Mail, ego_exchanges, load_edges, messages
 from analytics.features import FEATURES, MODEL_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
-from analytics.model import PRIOR_PATH, PriorSpec, _fit, additive_spec, base_pipeline, prior_spec
-from analytics.training import training_set
+from analytics.logistic import _sigmoid, recalibration
+from analytics.model import PRIOR_PATH, PriorModel, PriorSpec, _fit, additive_spec, base_pipeline, prior_spec
+from analytics.training import TrainingSet, pooled, training_set, young_set
 
 CUTOFF = datetime(2001, 4, 1, tzinfo=timezone.utc)
 PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's coefficients
@@ -55,6 +56,12 @@ def training_rows(
     return np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts)
 
 
+def young_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:
+    """training.young_set's rows of each ego, pooled (labels end before `cutoff`)."""
+    sets = [young_set(ex, cutoff) for ex in (ego_exchanges(mail, int(e)) for e in egos) if len(ex) >= 20]
+    return pooled(sets)
+
+
 def fit_prior(
     mail: Mail, egos: list[int], cutoff: float = CUTOFF.timestamp(), calibration_share: float = 0.25
 ) -> PriorSpec:
@@ -64,7 +71,8 @@ def fit_prior(
         "egos": len(egos),
         "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat(),
     }
-    return prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share)
+    young = young_rows(mail, egos, cutoff)
+    return prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share, young=young)
 
 
 def prior_from_rows(
@@ -78,9 +86,31 @@ def prior_from_rows(
     calibration_share: float = 0.25,
     C: float | None = None,
     knots: int = PRIOR_KNOTS,
+    young: TrainingSet | None = None,
 ) -> PriorSpec:
     """The prior spec from pooled training rows: the older snapshots fit the linear model,
-    the newest `calibration_share` of them the isotonic curve."""
+    the newest `calibration_share` of them the isotonic curve; `young` (training.young_set
+    rows of the same people), its calibration for mailboxes too young to recalibrate on."""
+    spec = _prior_from_rows(X, y, w, t, meta, features, calibration_share, C, knots)
+    if young is not None and len(young.y):
+        fitted = recalibration(_sigmoid(PriorModel(spec).decision(young.X)), young.y, young.weight)
+        if fitted is not None:
+            spec["young"] = {"a": round(fitted[0], 6), "b": round(fitted[1], 6)}
+            spec["meta"] = {**spec["meta"], "young_rows": int(len(young.y))}
+    return spec
+
+
+def _prior_from_rows(
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    t: np.ndarray,
+    meta: dict[str, Any],
+    features: tuple[str, ...],
+    calibration_share: float,
+    C: float | None,
+    knots: int,
+) -> PriorSpec:
     times = np.unique(t)
     cut = times[-max(1, int(round(len(times) * calibration_share)))]
     train, cal = t < cut, t >= cut

@@ -22,14 +22,15 @@ order the ties.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
 import numpy as np
 
 from analytics.features import FEATURES, snapshot, two_way_periods
-from analytics.frame import DAY, WEEK, Frame
+from analytics.frame import DAY, WEEK, Frame, build_frame
+from analytics.records import Exchange
 
 PERIOD = WEEK  # the outcome is counted week by week
 PERIODS = 13  # 13 weeks ~ the 90 days after the snapshot
@@ -90,7 +91,6 @@ def training_set(
 ) -> TrainingSet:
     """The user's own (tie, snapshot) rows before `as_of`. `only`: the features the model
     to be fitted reads; the rows' other columns are NaN (features.snapshot)."""
-    Xs, ys, ws, ts, cs = [], [], [], [], []
     if "max_snapshots" not in kwargs:
         # A user with thousands of ties has rows enough in a few snapshots; one with a
         # few dozen needs every snapshot of the last two years. Never fewer than two: one
@@ -104,18 +104,72 @@ def training_set(
         kwargs["max_snapshots"] = int(np.clip(ROWS_WANTED // per, MIN_SNAPSHOTS, 48))
     if kwargs.get("since") is not None and "every" not in kwargs:
         kwargs["every"] = WEEK  # a history whole only since then: see the module's docstring
+    rows = _Rows()
     for s in snapshot_times(frame, as_of, **kwargs):
         snap = snapshot(frame, s, only=only)
         share = two_way_periods(frame, s, PERIODS, PERIOD) / PERIODS
         idx = np.flatnonzero(snap.present)
-        for label, weight in ((1, share[idx]), (0, 1.0 - share[idx])):
+        rows.add(snap.X[idx], share[idx], s, idx)
+    return rows.training_set()
+
+
+def pooled(sets: Sequence[TrainingSet]) -> TrainingSet:
+    """Several people's rows as one set (no rows: an empty set)."""
+    rows = _Rows()
+    rows.parts = [(s.X, s.y, s.weight, s.time, s.contact) for s in sets if len(s.y)]
+    return rows.training_set()
+
+
+class _Rows:
+    """Rows gathered snapshot by snapshot: each tie twice, as a positive weighted by its
+    share of weeks with two-way contact and as a negative weighted by the rest."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(self, X: np.ndarray, share: np.ndarray, s: float, contact: np.ndarray) -> None:
+        for label, weight in ((1, share), (0, 1.0 - share)):
             keep = weight > 0
-            Xs.append(snap.X[idx[keep]])
-            ys.append(np.full(keep.sum(), label))
-            ws.append(weight[keep])
-            ts.append(np.full(keep.sum(), s))
-            cs.append(idx[keep])
-    if not Xs:
-        empty = np.zeros((0, len(FEATURES)))
-        return TrainingSet(empty, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
-    return TrainingSet(np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts), np.concatenate(cs))
+            n = int(keep.sum())
+            self.parts.append((X[keep], np.full(n, label), weight[keep], np.full(n, s), contact[keep]))
+
+    def training_set(self) -> TrainingSet:
+        if not self.parts:
+            empty = np.zeros((0, len(FEATURES)))
+            return TrainingSet(empty, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
+        X, y, w, t, c = zip(*self.parts)
+        return TrainingSet(np.vstack(X), np.concatenate(y), np.concatenate(w), np.concatenate(t), np.concatenate(c))
+
+
+# Mailboxes too young for a snapshot of their own (a snapshot needs 30 days of history
+# before it and 13 weeks of outcome after it: about 121 days): the prior's `young`
+# calibration (analytics/prior.py) is fitted on other people's ties seen through windows
+# this long.
+YOUNG_DAYS = (60, 90, 120)
+
+
+def young_set(
+    exchanges: Sequence[Exchange],
+    as_of: float,
+    *,
+    only: Collection[str] | None = None,
+    days: Sequence[int] = YOUNG_DAYS,
+    max_snapshots: int = 18,
+) -> TrainingSet:
+    """Rows as a user whose mailbox is young sees their ties: at each snapshot s of the whole
+    history before `as_of` (snapshot_times), for each d in `days`, the features of the ties
+    seen in the last d days of mail before s, and no older mail; the label is training_set's
+    (the weekly shares of two-way contact in the 13 weeks after s, counted on all the mail)."""
+    full = build_frame(exchanges, as_of)
+    rows = _Rows()
+    for s in snapshot_times(full, as_of, max_snapshots=max_snapshots):
+        share = two_way_periods(full, s, PERIODS, PERIOD) / PERIODS
+        for d in days:
+            frame = build_frame([x for x in exchanges if s - d * DAY <= x.at < s], s)
+            if frame.n_contacts == 0:
+                continue
+            snap = snapshot(frame, s, only=only)
+            idx = np.flatnonzero(snap.present)
+            where = np.searchsorted(full.contacts, frame.contacts[idx])
+            rows.add(snap.X[idx], share[where], s, where)
+    return rows.training_set()

@@ -41,7 +41,7 @@ from analytics.lockbox import check_development
 from analytics.model import PriorSpec, StrengthModel
 from analytics.prior import prior_from_rows
 from analytics.rhythm import rhythm
-from analytics.training import TrainingSet, training_set
+from analytics.training import TrainingSet, pooled, training_set, young_set
 
 HORIZON = 90 * DAY
 ACTIVE = 180 * DAY
@@ -87,7 +87,12 @@ class EgoData:
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-row arrays for flag studies
 
 
-def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoData | None:
+def collect(
+    mail: Mail, ego: int, dates: list[float], *, refit: int = 3, history: float | None = None
+) -> EgoData | None:
+    """One ego's rows. `history`: at each date only the last `history` seconds of mail are
+    visible (to Kith, its training and the baselines alike), as for a user whose mailbox
+    holds no more; the outcome still counts every message after the date."""
     exchanges = ego_exchanges(mail, ego)
     if len(exchanges) < MIN_EXCHANGES:
         return None
@@ -95,11 +100,12 @@ def collect(mail: Mail, ego: int, dates: list[float], *, refit: int = 3) -> EgoD
     fits: dict[float, TrainingSet] = {}
     parts: list[dict[str, np.ndarray]] = []
     for j, t in enumerate(dates):
+        visible = exchanges if history is None else [x for x in exchanges if x.at >= t - history]
         if j % refit == 0:
             fit_at = t
-            ts = training_set(build_frame(exchanges, t), t)
+            ts = training_set(build_frame(visible, t), t)
             fits[fit_at] = ts
-        frame = build_frame(exchanges, t)
+        frame = build_frame(visible, t)
         if frame.n_contacts == 0:
             continue
         snap = snapshot(frame, t)
@@ -183,14 +189,17 @@ class Study:
         lockbox: bool = False,
         refit: int = 3,
         prior_egos: Sequence[int] | None = None,
+        history: float | None = None,
     ) -> None:
         check_development(mail, egos, dates, HORIZON, lockbox=lockbox)
         if prior_egos is not None:
             check_development(mail, prior_egos, dates, HORIZON, lockbox=lockbox)
         self.dates = sorted(float(d) for d in dates)
-        self.data = [d for d in (collect(mail, int(e), self.dates, refit=refit) for e in egos) if d]
+        self.data = [d for d in (collect(mail, int(e), self.dates, refit=refit, history=history) for e in egos) if d]
         pool = sorted(set(int(e) for e in (egos if prior_egos is None else prior_egos)))
         self.pool = {e: r for e, r in ((e, prior_rows(mail, e, self.dates[0])) for e in pool) if r}
+        # The same people's ties through young windows, for the prior's `young` calibration.
+        self.young = {e: young_set(ego_exchanges(mail, e), self.dates[0]) for e in self.pool}
 
     def _pooled(self, fold: int) -> tuple[list[int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
@@ -208,7 +217,8 @@ class Study:
         logits: dict[int, Pipeline] = {}
         for fold in sorted({fold_of(d.ego) for d in self.data}):
             egos, (X, y, w, t) = self._pooled(fold)
-            priors[fold] = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
+            young = pooled([self.young[e] for e in egos])
+            priors[fold] = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features, young=young)
             with threadpool_limits(limits=1):
                 logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
         return priors, logits

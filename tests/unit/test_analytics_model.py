@@ -104,6 +104,8 @@ def test_time_split_calibrates_on_the_newest_snapshots():
 def test_prior_is_shipped_json_fitted_on_enron():
     spec = json.loads(PRIOR_PATH.read_text())
     assert spec["meta"]["source"] == "enron-igraph" and spec["meta"]["rows"] > 1000
+    # with its calibration for mailboxes too young for a snapshot of their own
+    assert spec["young"]["b"] > 0 and spec["meta"]["young_rows"] > 1000
     prior = PriorModel.load()
     assert set(prior.features) <= set(FEATURES)
     assert np.all(np.diff(prior.cal_y_) >= 0)  # monotone calibration curve
@@ -156,3 +158,84 @@ def test_contributions_add_up_to_the_score():
     assert 0 < model.weight_ < 1
     gap = model.decision_function(X) - model.contributions(X).sum(axis=1)
     assert np.ptp(gap) < 1e-9
+
+
+def test_a_young_mailbox_is_calibrated_by_the_priors_young_curve_and_an_older_one_by_its_own():
+    spec = json.loads(PRIOR_PATH.read_text())
+    spec["young"] = {"a": 0.8, "b": 0.5}
+    X = _spread_rows(PriorModel(spec))
+    # Given a user with no snapshot of their own (a mailbox younger than ~121 days)
+    young = StrengthModel(prior=spec).fit(np.zeros((0, len(FEATURES))), np.zeros(0, int))
+    z = PriorModel(spec).decision(X)
+    # Then the probability is the prior's score through the young curve, in the score's order
+    assert np.allclose(young.predict_proba(X)[:, 1], 1 / (1 + np.exp(-(0.8 + 0.5 * z))))
+    assert np.array_equal(young.decision_function(X), z)
+    # And without the curve, or with recalibration off, the raw score's probability
+    del spec["young"]
+    plain = StrengthModel(prior=spec).fit(np.zeros((0, len(FEATURES))), np.zeros(0, int))
+    assert np.allclose(plain.predict_proba(X)[:, 1], 1 / (1 + np.exp(-z)))
+    spec["young"] = {"a": 0.8, "b": 0.5}
+    off = StrengthModel(prior=spec, recalibrate=False).fit(np.zeros((0, len(FEATURES))), np.zeros(0, int))
+    assert np.allclose(off.predict_proba(X)[:, 1], plain.predict_proba(X)[:, 1])
+
+
+def test_a_user_with_snapshots_of_their_own_ignores_the_young_curve(rows):
+    spec = json.loads(PRIOR_PATH.read_text())
+    with_curve = StrengthModel(prior={**spec, "young": {"a": 3.0, "b": 0.2}})
+    without = StrengthModel(prior={k: v for k, v in spec.items() if k != "young"})
+    a = with_curve.fit(rows.X, rows.y, sample_time=rows.time, sample_weight=rows.weight)
+    b = without.fit(rows.X, rows.y, sample_time=rows.time, sample_weight=rows.weight)
+    assert a.recal_ is not None
+    assert np.array_equal(a.predict_proba(rows.X), b.predict_proba(rows.X))
+
+
+def test_young_rows_see_only_the_last_days_before_each_snapshot_and_keep_the_training_label():
+    from analytics.frame import DAY
+    from analytics.training import snapshot_times, young_set
+    from tests.support.analytics import random_history
+
+    history = random_history(2, n=1500, people=60, span_days=800)
+    full = build_frame(history, T_END)
+    young = young_set(history, T_END, days=(90,), only=(*MODEL_FEATURES, "tie_age"))
+    whole = training_set(full, T_END, max_snapshots=18)
+    assert set(np.unique(young.time)) == set(snapshot_times(full, T_END, max_snapshots=18)) == set(whole.time)
+    tie_age = FEATURES.index("tie_age")
+    for s in np.unique(young.time):
+        at = young.time == s
+        seen = {p for x in history if s - 90 * DAY <= x.at < s for p in (x.sender, *x.recipients) if p != 0}
+        # Only the ties in the last 90 days' mail, and none looks older than 90 days
+        assert {int(full.contacts[c]) for c in young.contact[at]} <= seen
+        assert young.X[at, tie_age].max() <= np.log1p(90.0)
+        # The same label (weekly shares after s) as the whole history's training rows
+        ws = {
+            (c, y): w
+            for c, y, w in zip(whole.contact[whole.time == s], whole.y[whole.time == s], whole.weight[whole.time == s])
+        }
+        assert all(ws[(c, y)] == w for c, y, w in zip(young.contact[at], young.y[at], young.weight[at]))
+    # And what lies further back is not counted: the year-long two-way count is lower for
+    # most ties (not all: an answer whose question is older than the window reads otherwise)
+    long = FEATURES.index("two_way_long")
+    pairs = {(c, t, y): x for c, t, y, x in zip(whole.contact, whole.time, whole.y, whole.X[:, long])}
+    before = np.array([pairs[(c, t, y)] for c, t, y in zip(young.contact, young.time, young.y)])
+    assert np.mean(young.X[:, long] < before - 0.01) > 0.5 and young.X[:, long].mean() < 0.8 * before.mean()
+
+
+def test_the_priors_young_curve_is_fitted_on_young_rows_and_lowers_their_log_loss():
+    from analytics.prior import prior_from_rows
+    from analytics.training import young_set
+    from tests.support.analytics import random_history
+
+    histories = [random_history(seed, n=1200, people=50, span_days=800) for seed in range(3)]
+    sets = [training_set(build_frame(h, T_END), T_END) for h in histories]
+    y, w, t = (np.concatenate([getattr(s, f) for s in sets]) for f in ("y", "weight", "time"))
+    young = young_set(histories[0], T_END)
+    spec = prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {}, young=young)
+    a, b = spec["young"]["a"], spec["young"]["b"]
+    assert b > 0 and spec["meta"]["young_rows"] == len(young.y)
+    z = PriorModel(spec).decision(young.X)
+
+    def loss(u):
+        return float(np.sum(young.weight * (np.logaddexp(0.0, u) - young.y * u)))
+
+    assert loss(a + b * z) < loss(z)
+    assert "young" not in prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {})
