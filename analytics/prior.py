@@ -27,7 +27,7 @@ from analytics.features import FEATURES, MODEL_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
 from analytics.logistic import _sigmoid, recalibration
-from analytics.model import PRIOR_PATH, PriorModel, PriorSpec, _fit, additive_spec, base_pipeline, prior_spec
+from analytics.model import PRIOR_PATH, PriorModel, PriorSpec, Young, _fit, additive_spec, base_pipeline, prior_spec
 from analytics.training import TrainingSet, pooled, training_set, young_set
 
 CUTOFF = datetime(2001, 4, 1, tzinfo=timezone.utc)
@@ -71,8 +71,8 @@ def fit_prior(
         "egos": len(egos),
         "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat(),
     }
-    young = young_rows(mail, egos, cutoff)
-    return prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share, young=young)
+    spec = prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share)
+    return with_young(spec, young_rows(mail, egos, cutoff))
 
 
 def prior_from_rows(
@@ -86,31 +86,9 @@ def prior_from_rows(
     calibration_share: float = 0.25,
     C: float | None = None,
     knots: int = PRIOR_KNOTS,
-    young: TrainingSet | None = None,
 ) -> PriorSpec:
     """The prior spec from pooled training rows: the older snapshots fit the linear model,
-    the newest `calibration_share` of them the isotonic curve; `young` (training.young_set
-    rows of the same people), its calibration for mailboxes too young to recalibrate on."""
-    spec = _prior_from_rows(X, y, w, t, meta, features, calibration_share, C, knots)
-    if young is not None and len(young.y):
-        fitted = recalibration(_sigmoid(PriorModel(spec).decision(young.X)), young.y, young.weight)
-        if fitted is not None:
-            spec["young"] = {"a": round(fitted[0], 6), "b": round(fitted[1], 6)}
-            spec["meta"] = {**spec["meta"], "young_rows": int(len(young.y))}
-    return spec
-
-
-def _prior_from_rows(
-    X: np.ndarray,
-    y: np.ndarray,
-    w: np.ndarray,
-    t: np.ndarray,
-    meta: dict[str, Any],
-    features: tuple[str, ...],
-    calibration_share: float,
-    C: float | None,
-    knots: int,
-) -> PriorSpec:
+    the newest `calibration_share` of them the isotonic curve."""
     times = np.unique(t)
     cut = times[-max(1, int(round(len(times) * calibration_share)))]
     train, cal = t < cut, t >= cut
@@ -127,6 +105,18 @@ def _prior_from_rows(
         return additive_spec(X, y, w, train, meta, features, PRIOR_C if C is None else C, knots)
     pipe = _fit(base_pipeline(C=PRIOR_C if C is None else C, features=features), X[train][:, cols], y[train], w[train])
     return prior_spec(pipe, X[cal], y[cal], w[cal], meta, features=features)
+
+
+def with_young(spec: PriorSpec, young: TrainingSet) -> PriorSpec:
+    """`spec` with its calibration for mailboxes too young to recalibrate on (PriorSpec.young),
+    fitted on `young` (training.young_set's rows of the same people as the prior's)."""
+    if not len(young.y):
+        return spec
+    fitted = recalibration(_sigmoid(PriorModel(spec).decision(young.X)), young.y, young.weight)
+    if fitted is None:
+        return spec
+    young_spec: Young = {"a": round(fitted[0], 6), "b": round(fitted[1], 6)}
+    return {**spec, "young": young_spec, "meta": {**spec["meta"], "young_rows": int(len(young.y))}}
 
 
 def feature_effects(spec: PriorSpec) -> list[float]:

@@ -39,7 +39,7 @@ from analytics.features import MODEL_FEATURES, snapshot, two_way_between
 from analytics.frame import DAY, SHARED, Frame, build_frame
 from analytics.lockbox import check_development
 from analytics.model import PriorSpec, StrengthModel
-from analytics.prior import prior_from_rows
+from analytics.prior import prior_from_rows, with_young
 from analytics.rhythm import rhythm
 from analytics.training import TrainingSet, pooled, training_set, young_set
 
@@ -218,7 +218,8 @@ class Study:
         for fold in sorted({fold_of(d.ego) for d in self.data}):
             egos, (X, y, w, t) = self._pooled(fold)
             young = pooled([self.young[e] for e in egos])
-            priors[fold] = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features, young=young)
+            spec = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
+            priors[fold] = with_young(spec, young)
             with threadpool_limits(limits=1):
                 logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
         return priors, logits

@@ -221,7 +221,7 @@ def test_young_rows_see_only_the_last_days_before_each_snapshot_and_keep_the_tra
 
 
 def test_the_priors_young_curve_is_fitted_on_young_rows_and_lowers_their_log_loss():
-    from analytics.prior import prior_from_rows
+    from analytics.prior import prior_from_rows, with_young
     from analytics.training import young_set
     from tests.support.analytics import random_history
 
@@ -229,7 +229,7 @@ def test_the_priors_young_curve_is_fitted_on_young_rows_and_lowers_their_log_los
     sets = [training_set(build_frame(h, T_END), T_END) for h in histories]
     y, w, t = (np.concatenate([getattr(s, f) for s in sets]) for f in ("y", "weight", "time"))
     young = young_set(histories[0], T_END)
-    spec = prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {}, young=young)
+    spec = with_young(prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {}), young)
     a, b = spec["young"]["a"], spec["young"]["b"]
     assert b > 0 and spec["meta"]["young_rows"] == len(young.y)
     z = PriorModel(spec).decision(young.X)
@@ -239,3 +239,4 @@ def test_the_priors_young_curve_is_fitted_on_young_rows_and_lowers_their_log_los
 
     assert loss(a + b * z) < loss(z)
     assert "young" not in prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {})
+    assert with_young(spec, young_set([], T_END)) == spec  # no young rows: as it was
