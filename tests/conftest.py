@@ -42,12 +42,26 @@ ENRON = SHARED / "data" / "enron-igraph"
 TEMPLATE = "kith_test_template"
 
 
+def pytest_configure(config):
+    """xdist hands the tests out one at a time (`--maxschedchunk 1`) unless told otherwise.
+
+    By default its first hand-out is a run of consecutive tests a worker (a quarter of a
+    worker's share: 92 of 1104), so with the slow tests ordered first one worker got all 31
+    of them and ran them one after another (293 s of a 317 s run) while the other two had
+    finished their share at 200 s and sat idle. One at a time (each worker holds one test
+    and one queued), the slow ones are spread over the workers at once.
+    """
+    if hasattr(config.option, "maxschedchunk") and config.option.maxschedchunk is None:
+        config.option.maxschedchunk = 1
+
+
 def pytest_collection_modifyitems(config, items):
     """The tests marked slow first (in their order), then the others (in theirs).
 
     `make test` runs them all in one pool of xdist workers, which hands tests out in this
-    order: the long ones (a minute or more, some) start at once, and the short ones fill the
-    workers in around them, instead of one long test running on alone at the end.
+    order (one at a time, `pytest_configure`): the long ones (a minute or more, some) start
+    at once, and the short ones fill the workers in around them, instead of one long test
+    running on alone at the end.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
