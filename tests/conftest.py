@@ -43,22 +43,29 @@ TEMPLATE = "kith_test_template"
 
 
 def pytest_configure(config):
-    """xdist hands the tests out one at a time (`--maxschedchunk 1`) unless told otherwise.
+    """Under xdist (`-n N` without `--dist`), a worker is handed one test file at a time, in
+    the order of the collection (`--dist loadfile --no-loadscope-reorder`).
 
-    By default its first hand-out is a run of consecutive tests a worker (a quarter of a
-    worker's share: 92 of 1104), so with the slow tests ordered first one worker got all 31
-    of them and ran them one after another (293 s of a 317 s run) while the other two had
-    finished their share at 200 s and sat idle. One at a time (each worker holds one test
-    and one queued), the slow ones are spread over the workers at once.
+    xdist's default (`load`) first gives each worker a run of consecutive tests (a quarter
+    of its share: 92 of 1104), so with the slow tests ordered first one worker got all 31
+    and ran them one after another (293 s of a 317 s run) while the other two had finished
+    their share at 200 s and sat idle. Handed out one at a time, the slow files spread over
+    the workers; a whole file to one worker builds a module-scoped fixture (the Enron
+    backtest, a generated world, a served app) once, where one test at a time built it on
+    every worker that ran one of its tests. (`loadgroup` could group only those modules, but
+    with pytest 9 its groups are not seen: xdist 3.8 renames `item._nodeid`, which pytest 9
+    no longer reads.) Only the controller reads `dist`; the workers run what they are sent.
     """
-    if hasattr(config.option, "maxschedchunk") and config.option.maxschedchunk is None:
-        config.option.maxschedchunk = 1
+    explicit = any(arg == "--dist" or arg.startswith("--dist=") for arg in config.invocation_params.args)
+    if getattr(config.option, "dist", "no") == "load" and not explicit:
+        config.option.dist = "loadfile"
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config, items):
     """The tests marked slow first (in their order), then the others (in theirs).
 
-    `make test` runs them all in one pool of xdist workers, which hands tests out in this
+    `make test` runs them all in one pool of xdist workers, which hands the files out in this
     order (one at a time, `pytest_configure`): the long ones (a minute or more, some) start
     at once, and the short ones fill the workers in around them, instead of one long test
     running on alone at the end.
