@@ -42,9 +42,9 @@ ENRON = SHARED / "data" / "enron-igraph"
 TEMPLATE = "kith_test_template"
 
 
-def pytest_configure(config):
+def pytest_xdist_make_scheduler(config, log):
     """Under xdist (`-n N` without `--dist`), a worker is handed one test file at a time, in
-    the order of the collection (`--dist loadfile --no-loadscope-reorder`).
+    the order of the collection (`_FileAtATime`).
 
     xdist's default (`load`) first gives each worker a run of consecutive tests (a quarter
     of its share: 92 of 1104), so with the slow tests ordered first one worker got all 31
@@ -52,14 +52,43 @@ def pytest_configure(config):
     their share at 200 s and sat idle. Handed out one at a time, the slow files spread over
     the workers; a whole file to one worker builds a module-scoped fixture (the Enron
     backtest, a generated world, a served app) once, where one test at a time built it on
-    every worker that ran one of its tests. (`loadgroup` could group only those modules, but
-    with pytest 9 its groups are not seen: xdist 3.8 renames `item._nodeid`, which pytest 9
-    no longer reads.) Only the controller reads `dist`; the workers run what they are sent.
+    every worker that ran one of its tests. xdist's own `loadfile` is not used: it keys the
+    tests by node id, and schemathesis' 56 cases share one, so it ran one of them.
     """
     explicit = any(arg == "--dist" or arg.startswith("--dist=") for arg in config.invocation_params.args)
-    if getattr(config.option, "dist", "no") == "load" and not explicit:
-        config.option.dist = "loadfile"
-        config.option.loadscopereorder = False
+    if config.getoption("dist") != "load" or explicit:
+        return None
+    from xdist.scheduler import LoadScheduling
+
+    class _FileAtATime(LoadScheduling):
+        """xdist's `load`, handing out every pending test of the next test's file at once,
+        by index (node ids may repeat), whenever a worker holds fewer than two."""
+
+        def schedule(self) -> None:
+            assert self.collection_is_completed
+            if self.collection is None:
+                if not self._check_nodes_have_same_collection():
+                    self.log("**Different tests collected, aborting run**")
+                    return
+                self.collection = next(iter(self.node2collection.values()))
+                self.pending[:] = range(len(self.collection))
+            for node in self.nodes:
+                self.check_schedule(node)
+
+        def check_schedule(self, node, duration: float = 0) -> None:
+            if node.shutting_down:
+                return
+            while self.pending and len(self.node2pending[node]) < 2:
+                path = self.collection[self.pending[0]].split("::", 1)[0]
+                unit = [i for i in self.pending if self.collection[i].split("::", 1)[0] == path]
+                taken = set(unit)
+                self.pending[:] = [i for i in self.pending if i not in taken]
+                self.node2pending[node].extend(unit)
+                node.send_runtest_some(unit)
+            if not self.pending:
+                node.shutdown()
+
+    return _FileAtATime(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
