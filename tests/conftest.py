@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -42,12 +43,62 @@ ENRON = SHARED / "data" / "enron-igraph"
 TEMPLATE = "kith_test_template"
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """Under xdist (`-n N` without `--dist`), a worker is handed one test file at a time, in
+    the order of the collection (`_FileAtATime`).
+
+    xdist's default (`load`) first gives each worker a run of consecutive tests (a quarter
+    of its share: 92 of 1104), so with the slow tests ordered first one worker got all 31
+    and ran them one after another (293 s of a 317 s run) while the other two had finished
+    their share at 200 s and sat idle. Handed out one at a time, the slow files spread over
+    the workers; a whole file to one worker builds a module-scoped fixture (the Enron
+    backtest, a generated world, a served app) once, where one test at a time built it on
+    every worker that ran one of its tests. xdist's own `loadfile` is not used: it keys the
+    tests by node id, and schemathesis' 56 cases share one, so it ran one of them.
+    """
+    explicit = any(arg == "--dist" or arg.startswith("--dist=") for arg in config.invocation_params.args)
+    if config.getoption("dist") != "load" or explicit:
+        return None
+    from xdist.scheduler import LoadScheduling
+
+    class _FileAtATime(LoadScheduling):
+        """xdist's `load`, handing out every pending test of the next test's file at once,
+        by index (node ids may repeat), whenever a worker holds fewer than two."""
+
+        def schedule(self) -> None:
+            assert self.collection_is_completed
+            if self.collection is None:
+                if not self._check_nodes_have_same_collection():
+                    self.log("**Different tests collected, aborting run**")
+                    return
+                self.collection = next(iter(self.node2collection.values()))
+                self.pending[:] = range(len(self.collection))
+            for node in self.nodes:
+                self.check_schedule(node)
+
+        def check_schedule(self, node, duration: float = 0) -> None:
+            if node.shutting_down:
+                return
+            while self.pending and len(self.node2pending[node]) < 2:
+                path = self.collection[self.pending[0]].split("::", 1)[0]
+                unit = [i for i in self.pending if self.collection[i].split("::", 1)[0] == path]
+                taken = set(unit)
+                self.pending[:] = [i for i in self.pending if i not in taken]
+                self.node2pending[node].extend(unit)
+                node.send_runtest_some(unit)
+            if not self.pending:
+                node.shutdown()
+
+    return _FileAtATime(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """The tests marked slow first (in their order), then the others (in theirs).
 
-    `make test` runs them all in one pool of xdist workers, which hands tests out in this
-    order: the long ones (a minute or more, some) start at once, and the short ones fill the
-    workers in around them, instead of one long test running on alone at the end.
+    `make test` runs them all in one pool of xdist workers, which hands the files out in this
+    order (one at a time, `pytest_configure`): the long ones (a minute or more, some) start
+    at once, and the short ones fill the workers in around them, instead of one long test
+    running on alone at the end.
     """
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
@@ -114,11 +165,16 @@ class _Dropper:
     On PostgreSQL 15 and before, DROP DATABASE waits for a checkpoint: 1-10 s each on a
     loaded machine, measured one after another, most of a short test's time. Drops issued
     together wait for the same checkpoint (8 at once took 1.2-2.4 s in all), so a test hands
-    its database over here and goes on; what is left is dropped at the end of the session,
-    and a drop that failed fails the session's last teardown as it failed the test's before.
+    its database over here and goes on (8 at a time: 16 from each of three workers took up to
+    48 of the server's 100 connections at once, beside tests that start worker processes);
+    what is left is dropped at the end of the session, and a drop that failed fails the
+    session's last teardown as it failed the test's before.
     """
 
-    AT_ONCE = 16
+    AT_ONCE = 8
+    # A drop refused because the server is full (other tests' worker processes and APIs hold
+    # most of max_connections for a moment) is tried again, for up to FULL_WAIT_S.
+    FULL_WAIT_S = 60.0
 
     def __init__(self, server_url: str):
         self.server_url = server_url
@@ -160,11 +216,19 @@ class _Dropper:
 
     def _drop_together(self, names: list[str]) -> None:
         def drop(name: str) -> None:
-            try:
-                with psycopg.connect(self.server_url, autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            except psycopg.Error as exc:
-                self.errors.append(f"{name}: {exc}")
+            deadline = time.monotonic() + self.FULL_WAIT_S
+            while True:
+                try:
+                    with psycopg.connect(self.server_url, autocommit=True) as conn:
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                    return
+                except psycopg.Error as exc:
+                    full = getattr(exc, "sqlstate", None) == "53300" or "too many clients" in str(exc)
+                    if full and time.monotonic() < deadline:
+                        time.sleep(0.5)
+                        continue
+                    self.errors.append(f"{name}: {exc}")
+                    return
 
         threads = [threading.Thread(target=drop, args=(name,)) for name in names]
         for thread in threads:

@@ -10,6 +10,7 @@ import sys
 
 from service import db as kdb
 from tests.api.test_cli import MBOX
+from tests.support.cli import kith_env, run_kith
 
 # Runs `kith ARGS` in this process, then reports which heavy modules it imported.
 _PROBE = """
@@ -24,6 +25,14 @@ else:
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "scipy", "alembic", "psycopg_pool"})
 print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 """
+
+
+def _given(settings, tmp_path, *args):
+    """`kith ARGS` for a test's Given steps, in this process (tests/support/cli.py): only the
+    commands whose imports are checked need an interpreter of their own."""
+    env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
+    result = run_kith(env, *args)
+    assert result.returncode == 0, result.stderr
 
 
 def _probe(settings, tmp_path, *args):
@@ -51,7 +60,7 @@ def test_reading_ties_imports_no_model_and_no_alembic(settings, tmp_path):
     # Given a user whose mail was imported (an import ends by scoring: a snapshot is kept)
     path = tmp_path / "mail.mbox"
     path.write_text(MBOX)
-    _probe(settings, tmp_path, "user", "add", "you@kith.example")
+    _given(settings, tmp_path, "user", "add", "you@kith.example")
     _, heavy_import = _probe(settings, tmp_path, "import", "mbox", str(path), "--user", "you@kith.example")
     # When `kith ties` reads the snapshot
     stdout, heavy = _probe(settings, tmp_path, "ties", "--user", "you@kith.example", "--json", "--limit", "5")
@@ -67,8 +76,8 @@ def test_ties_as_of_a_moment_without_snapshot_computes(settings, tmp_path):
     # Given a scored user
     path = tmp_path / "mail.mbox"
     path.write_text(MBOX)
-    _probe(settings, tmp_path, "user", "add", "you@kith.example")
-    _probe(settings, tmp_path, "import", "mbox", str(path), "--user", "you@kith.example")
+    _given(settings, tmp_path, "user", "add", "you@kith.example")
+    _given(settings, tmp_path, "import", "mbox", str(path), "--user", "you@kith.example")
     # When ties are asked for as they were at a moment no snapshot was taken
     stdout, heavy = _probe(settings, tmp_path, "ties", "--user", "you@kith.example", "--json", "--as-of", "2026-06-01")
     # Then they are computed (the model is imported) and Ana is there

@@ -33,6 +33,14 @@ def worker_main() -> None:
     from service.sync_store import AccountSyncStore
     from service.sync import account_lock
 
+    from ingest.google import quota
+
+    # A worker killed while its batch threads hold in-flight slots leaves those slots taken
+    # until they expire (SLOT_TTL_MS, 30 s), and the next worker waited for them: 5-100 s of
+    # a test's wall time went there. Their expiry is tests/workers/test_semaphore.py's to
+    # check; here they expire on the emulator's clock, which runs SCALE times faster (it
+    # enforces no concurrency limit, so an early expiry costs nothing the test asserts).
+    quota.SLOT_TTL_MS = int(quota.SLOT_TTL_MS / SCALE)
     kill_after = int(os.environ.get("KITH_TEST_KILL_AFTER", "0"))
     settings = Settings()
     db = Database(settings.database_url, min_size=1, max_size=2)
