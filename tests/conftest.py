@@ -96,7 +96,7 @@ def pytest_collection_modifyitems(config, items):
     """The tests marked slow first (in their order), then the others (in theirs).
 
     `make test` runs them all in one pool of xdist workers, which hands the files out in this
-    order (one at a time, `pytest_configure`): the long ones (a minute or more, some) start
+    order (a file at a time, `pytest_xdist_make_scheduler`): the long ones (a minute or more, some) start
     at once, and the short ones fill the workers in around them, instead of one long test
     running on alone at the end.
     """
