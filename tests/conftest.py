@@ -43,6 +43,7 @@ ENRON = SHARED / "data" / "enron-igraph"
 TEMPLATE = "kith_test_template"
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of xdist's: `-p no:xdist` runs without it
 def pytest_xdist_make_scheduler(config, log):
     """Under xdist (`-n N` without `--dist`), a worker is handed one test file at a time, in
     the order of the collection (`_FileAtATime`).

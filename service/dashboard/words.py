@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+from .. import providers
+
 FLAG_TEXT = {
     "cooling": "cooling: less contact than usual",
     "dormant": "gone quiet",
@@ -201,7 +203,7 @@ def account_health(account: Mapping, now: datetime | None = None) -> tuple[str, 
     status = account.get("status")
     synced = account.get("last_synced_at") or account.get("cursor_advanced_at")
     when = f"last synced {relative(synced, now)}" if synced else "never synced"
-    file_source = account.get("provider") not in ("google", "microsoft")
+    file_source = not providers.synced(account.get("provider") or "")
     if status == "auth_revoked":
         return "Access was withdrawn at the provider: reconnect to go on syncing.", "bad"
     if status == "disabled":
