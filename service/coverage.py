@@ -6,8 +6,10 @@ Scores made then are provisional: `remember` keeps, for such a snapshot, the mom
 mail starts (`score_coverage`), and `shown` tells a reader, for the snapshot it shows, how
 far back that is and about how long the rest will take ("based on mail since March 2025;
 older mail still arriving, about 40 minutes left"). The time left comes from the messages
-still to read and the provider's rate: Gmail's per-user quota (250 units/s, about 226
-messages per 1,000 units), elsewhere the rate observed since the first sync began.
+still to read and the provider's rate: its quota's where it has a fixed one
+(`Provider.quota_rate`: Gmail's per-user quota, 250 units/s, about 226 messages per 1,000
+units), elsewhere the rate observed since the first sync began. Which resources hold mail
+is the provider's to say too (`Provider.mail_resources`).
 
 An account is still backfilling until its first sync has completed (`last_synced_at`),
 unless it was disconnected or its access revoked (then nothing is arriving);
@@ -21,11 +23,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from .providers import REGISTRY
+
 RECENT = timedelta(days=180)  # the months a provisional score needs whole
-# The mail resources a first sync reads, by provider (the rest are calendars).
-MAIL_RESOURCES = {"google": ("gmail",), "microsoft": ("mail:sentitems", "mail:inbox")}
-# Messages per second under Gmail's per-user quota: 250 units/s, ~226 messages per 1,000 units.
-QUOTA_RATE = {"google": 250 * 226 / 1000}
 MIN_OBSERVED = timedelta(seconds=20)  # an observed rate needs this much history to mean much
 
 
@@ -82,21 +82,21 @@ def live(conn, user_id: int, now: datetime | None = None) -> Coverage:
           AND a.status NOT IN ('disabled', 'auth_revoked')
         ORDER BY a.id
         """,
-        (user_id, list(MAIL_RESOURCES)),
+        (user_id, list(REGISTRY)),
     ).fetchall()
     if not rows:
         return FINAL
     accounts: dict[int, tuple[str, dict[str, tuple]]] = {}
     for account_id, provider, resource, *rest in rows:
         found = accounts.setdefault(account_id, (provider, {}))[1]
-        if resource in MAIL_RESOURCES[provider]:
+        if resource in REGISTRY[provider].mail_resources:
             found[resource] = tuple(rest)
     since: datetime | None = None
     whole = True  # every backfilling account has some covered mail
     left = 0.0
     known = True
     for provider, found in accounts.values():
-        for resource in MAIL_RESOURCES[provider]:
+        for resource in REGISTRY[provider].mail_resources:
             state, covered, seen, total, started = found.get(resource, (None, None, 0, None, None))
             if state == "incremental":
                 continue  # this resource is whole
@@ -104,7 +104,7 @@ def live(conn, user_id: int, now: datetime | None = None) -> Coverage:
                 whole = False  # not begun, or no newest-first mark yet: nothing is whole
             elif since is None or covered > since:
                 since = covered
-            rate = QUOTA_RATE.get(provider) or _observed(seen, started, now)
+            rate = REGISTRY[provider].quota_rate or _observed(seen, started, now)
             if total is None or rate is None:
                 known = False
             else:

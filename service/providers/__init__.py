@@ -40,6 +40,12 @@ class Provider:
     name: str
     label: str
     module: Any  # a dotted path (imported on first use), or the module or object itself
+    # The sync resources that hold mail (the rest are calendars): a first sync's coverage
+    # (service.coverage) waits for each of them.
+    mail_resources: tuple[str, ...] = ()
+    # Messages per second a first sync reads under the provider's own quota (None: no fixed
+    # quota; coverage then uses the rate observed so far).
+    quota_rate: float | None = None
 
     @property
     def impl(self) -> Any:
@@ -83,8 +89,9 @@ class Provider:
 REGISTRY: dict[str, Provider] = {
     provider.name: provider
     for provider in (
-        Provider("google", "Google", "service.providers.google"),
-        Provider("microsoft", "Microsoft 365", "service.providers.microsoft"),
+        # Gmail's per-user quota: 250 units/s, ~226 messages per 1,000 units.
+        Provider("google", "Google", "service.providers.google", ("gmail",), quota_rate=250 * 226 / 1000),
+        Provider("microsoft", "Microsoft 365", "service.providers.microsoft", ("mail:sentitems", "mail:inbox")),
     )
 }
 

@@ -113,6 +113,37 @@ def test_a_registered_provider_is_connected_synced_and_named_without_other_edits
     assert Account("fakemail", MAILBOX).label == f"Fake Mail ({MAILBOX})"
 
 
+def test_a_registered_providers_first_sync_is_covered_and_shown_as_synced(monkeypatch, kith, database):
+    """Given a provider known only to the registry, whose mail is its "inbox" resource, with
+    no quota of its own, when its account's first sync is under way, then the scores are
+    provisional from where its inbox is whole, the time left comes from the rate observed,
+    and the dashboard calls the account synced, not imported from a file."""
+    from service import coverage
+    from service.dashboard.words import account_health
+
+    provider = providers.Provider("fakemail", "Fake Mail", _fake_impl(), mail_resources=("inbox",))
+    monkeypatch.setitem(providers.REGISTRY, "fakemail", provider)
+    user_id, _ = kith
+    now = T0 + timedelta(days=1)
+    with database.tx() as conn:
+        account_id = conn.execute(
+            "INSERT INTO accounts (user_id, provider, address, status) VALUES (%s, 'fakemail', %s, 'initial')"
+            " RETURNING id",
+            (user_id, MAILBOX),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO sync_state (account_id, resource, cursor, state, items_seen, items_total, covered_since,"
+            " backfill_started_at) VALUES (%s, 'inbox', 'c', 'initial', 600, 3600, %s, %s)",
+            (account_id, T0 - timedelta(days=200), now - timedelta(minutes=1)),
+        )
+        live = coverage.live(conn, user_id, now)
+    assert live.provisional and live.since == T0 - timedelta(days=200)
+    assert live.seconds_left == pytest.approx(300.0)  # 3,000 left at the 10 a second seen
+    words, _ = account_health({"provider": "fakemail", "status": "initial", "last_synced_at": None}, now)
+    assert "file" not in words.lower()
+    assert "file" in account_health({"provider": "mbox", "status": "incremental", "last_synced_at": now}, now)[0]
+
+
 def test_a_provider_that_is_not_registered_is_not_found(kith, settings):
     """Given no provider "nope", when any connect route or the accounts API is asked for it,
     then the routes answer 404 and the accounts API refuses the body (422)."""
