@@ -82,7 +82,7 @@ def live(conn, user_id: int, now: datetime | None = None) -> Coverage:
           AND a.status NOT IN ('disabled', 'auth_revoked')
         ORDER BY a.id
         """,
-        (user_id, list(REGISTRY)),
+        (user_id, [name for name, provider in REGISTRY.items() if provider.mail_resources]),
     ).fetchall()
     if not rows:
         return FINAL

@@ -139,6 +139,15 @@ def test_a_registered_providers_first_sync_is_covered_and_shown_as_synced(monkey
         live = coverage.live(conn, user_id, now)
     assert live.provisional and live.since == T0 - timedelta(days=200)
     assert live.seconds_left == pytest.approx(300.0)  # 3,000 left at the 10 a second seen
+    # And a provider that names no mail resource (calendars only, say) is not waited for
+    monkeypatch.setitem(providers.REGISTRY, "fakecal", providers.Provider("fakecal", "Fake Calendar", _fake_impl()))
+    with database.tx() as conn:
+        other = create_user(conn, "c@kith.example")
+        conn.execute(
+            "INSERT INTO accounts (user_id, provider, address, status) VALUES (%s, 'fakecal', 'c@x.example', 'initial')",
+            (other,),
+        )
+        assert not coverage.live(conn, other, now).provisional
     words, _ = account_health({"provider": "fakemail", "status": "initial", "last_synced_at": None}, now)
     assert "file" not in words.lower()
     assert "file" in account_health({"provider": "mbox", "status": "incremental", "last_synced_at": now}, now)[0]
