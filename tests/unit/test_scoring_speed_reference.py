@@ -180,6 +180,10 @@ def test_a_snapshot_of_some_features_computes_them_as_the_full_one_and_no_others
         assert np.isnan(part.X[:, others]).all()  # never zeros that look like values
         assert np.array_equal(part.present, full.present)
         assert np.array_equal(part.last, full.last, equal_nan=True)
+    # Each column alone is computed with whatever it is made from
+    for name in FEATURES:
+        alone = snapshot(frame, at, only=(name,)).X[:, FEATURES.index(name)]
+        assert np.array_equal(alone, full.X[:, FEATURES.index(name)]), name
     with pytest.raises(ValueError, match="unknown features"):
         snapshot(frame, at, only=("recency", "no_such_feature"))
 
