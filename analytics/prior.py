@@ -57,8 +57,10 @@ def training_rows(
 
 
 def young_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:
-    """training.young_set's rows of each ego, pooled (labels end before `cutoff`)."""
-    sets = [young_set(ex, cutoff) for ex in (ego_exchanges(mail, int(e)) for e in egos) if len(ex) >= 20]
+    """training.young_set's rows of each ego, pooled (labels end before `cutoff`; the
+    prior's features only)."""
+    exchanges = (ego_exchanges(mail, int(e)) for e in egos)
+    sets = [young_set(ex, cutoff, only=MODEL_FEATURES) for ex in exchanges if len(ex) >= 20]
     return pooled(sets)
 
 

@@ -198,8 +198,16 @@ class Study:
         self.data = [d for d in (collect(mail, int(e), self.dates, refit=refit, history=history) for e in egos) if d]
         pool = sorted(set(int(e) for e in (egos if prior_egos is None else prior_egos)))
         self.pool = {e: r for e, r in ((e, prior_rows(mail, e, self.dates[0])) for e in pool) if r}
-        # The same people's ties through young windows, for the prior's `young` calibration.
-        self.young = {e: young_set(ego_exchanges(mail, e), self.dates[0]) for e in self.pool}
+        self.mail = mail
+        self._young: dict[tuple[str, ...], dict[int, TrainingSet]] = {}
+
+    def young(self, features: tuple[str, ...]) -> dict[int, TrainingSet]:
+        """The pool's ties through young windows (training.young_set), for the prior's
+        `young` calibration: the columns of `features` only, worked out once per set."""
+        if features not in self._young:
+            at = self.dates[0]
+            self._young[features] = {e: young_set(ego_exchanges(self.mail, e), at, only=features) for e in self.pool}
+        return self._young[features]
 
     def _pooled(self, fold: int) -> tuple[list[int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
@@ -217,7 +225,7 @@ class Study:
         logits: dict[int, Pipeline] = {}
         for fold in sorted({fold_of(d.ego) for d in self.data}):
             egos, (X, y, w, t) = self._pooled(fold)
-            young = pooled([self.young[e] for e in egos])
+            young = pooled([self.young(features)[e] for e in egos])
             spec = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
             priors[fold] = with_young(spec, young)
             with threadpool_limits(limits=1):
