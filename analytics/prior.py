@@ -40,20 +40,11 @@ PRIOR_KNOTS = 6
 def training_rows(
     mail: Mail, egos: Iterable[int], cutoff: float
 ) -> tuple[NDArray[np.float64], NDArray[np.int_], NDArray[np.float64], NDArray[np.float64]]:
-    Xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    ws: list[np.ndarray] = []
-    ts: list[np.ndarray] = []
-    for ego in egos:
-        ex = ego_exchanges(mail, int(ego))
-        if len(ex) < 20:
-            continue
-        ts_ = training_set(build_frame(ex, cutoff), cutoff, max_snapshots=18)
-        Xs.append(ts_.X)
-        ys.append(ts_.y)
-        ws.append(ts_.weight)
-        ts.append(ts_.time)
-    return np.vstack(Xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(ts)
+    exchanges = (ego_exchanges(mail, int(e)) for e in egos)
+    rows = pooled(
+        [training_set(build_frame(ex, cutoff), cutoff, max_snapshots=18) for ex in exchanges if len(ex) >= 20]
+    )
+    return rows.X, rows.y, rows.weight, rows.time
 
 
 def young_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:

@@ -101,11 +101,10 @@ def collect(
     parts: list[dict[str, np.ndarray]] = []
     for j, t in enumerate(dates):
         visible = exchanges if history is None else [x for x in exchanges if x.at >= t - history]
+        frame = build_frame(visible, t)
         if j % refit == 0:
             fit_at = t
-            ts = training_set(build_frame(visible, t), t)
-            fits[fit_at] = ts
-        frame = build_frame(visible, t)
+            fits[fit_at] = training_set(frame, t)
         if frame.n_contacts == 0:
             continue
         snap = snapshot(frame, t)
@@ -212,13 +211,8 @@ class Study:
     def _pooled(self, fold: int) -> tuple[list[int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
         egos = [e for e in self.pool if fold_of(e) != fold]
-        sets = [self.pool[e] for e in egos]
-        return egos, (
-            np.vstack([s.X for s in sets]),
-            np.concatenate([s.y for s in sets]),
-            np.concatenate([s.weight for s in sets]),
-            np.concatenate([s.time for s in sets]),
-        )
+        rows = pooled([self.pool[e] for e in egos])
+        return egos, (rows.X, rows.y, rows.weight, rows.time)
 
     def fold_models(self, features: tuple[str, ...]) -> tuple[dict[int, PriorSpec], dict[int, Pipeline]]:
         priors: dict[int, PriorSpec] = {}
