@@ -70,12 +70,6 @@ def fit_strength_model(
     return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
 
 
-def _reads(model: StrengthModel) -> tuple[str, ...]:
-    """What `model` reads; every feature for a model that cannot say (any fitted estimator)."""
-    reads = getattr(model, "reads", None)
-    return tuple(reads()) if callable(reads) else FEATURES
-
-
 def _is_fitted(model: StrengthModel) -> bool:
     return hasattr(model, "n_rows_")
 
@@ -159,7 +153,7 @@ def score_ties(
     now = snapshot(frame, t, habits)
     # A month ago only the strength and its reasons are wanted: what the model reads (and
     # the feedback layer, which measures likeness on some of the same).
-    before = snapshot(frame, t - MONTH, only=_reads(model) + LAYER_FEATURES)
+    before = snapshot(frame, t - MONTH, only=model.reads() + LAYER_FEATURES)
     strength = to_strength(model.predict_proba(now.X)[:, 1])
     z = model.decision_function(now.X)
     contrib = model.contributions(now.X)
