@@ -38,6 +38,12 @@ class Coverage:
     seconds_left: float | None = None
     arriving: bool = False  # older mail is still being read
 
+    @property
+    def whole_since(self) -> datetime | None:
+        """What scoring is told (score_ties' `since`): the moment the mail is whole from while
+        older mail still arrives; None when the mail is whole (or no part of it is yet)."""
+        return self.since if self.provisional else None
+
     def note(self) -> str | None:
         """The sentence shown to a person, or None when scores are final."""
         if not self.provisional:

@@ -43,9 +43,9 @@ def accuracy(conn, user_id: int, as_of: datetime | None = None) -> ev.Evidence:
     later, _ = people.load_exchanges(conn, user_id, until)
     feedback = latest_words(conn, user_id, called)
     # While a first sync still reads older mail, the calls are the provisional ones.
-    stored = coverage.live(conn, user_id)
-    since = stored.since.timestamp() if stored.provisional and stored.since else None
-    return ev.measure(past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=since)
+    since = coverage.live(conn, user_id).whole_since
+    edge = since.timestamp() if since else None
+    return ev.measure(past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=edge)
 
 
 def _share(share: ev.Share | None, hits: str) -> dict | None:

@@ -32,8 +32,7 @@ def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_c
     # While a first sync is still reading older mail, the mail is whole only since some
     # moment (the calendars are read whole first): the model learns from no snapshot before
     # it, whose features would lack the mail its label counts (analytics/training.py).
-    stored = coverage.live(conn, user_id)
-    since = stored.since if stored.provisional else None
+    since = coverage.live(conn, user_id).whole_since
     scores = analytics.score_ties(exchanges, as_of, feedback=feedback, domains=domains_of(info), since=since)
     ties: list[dict] = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
     # The order snapshots are read back in: the model's strength (which also orders ties
