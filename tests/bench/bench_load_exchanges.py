@@ -19,7 +19,7 @@ import psycopg
 
 from service import people, store
 
-from tests.db.test_people_db import mail
+from tests.support.interactions import mail
 
 N_INTERACTIONS = 100_000
 N_PEOPLE = 2_000
