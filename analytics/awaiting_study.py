@@ -34,7 +34,7 @@ import numpy as np
 from analytics import lockbox as lb
 from analytics.awaiting import GUARD_RUN, Timeline, awaiting_column
 from analytics.corpus import Mail, data_folder, ego_exchanges, messages, sample_egos
-from analytics.features import MODEL_FEATURES, F
+from analytics.features import PRIOR_FEATURES, F
 from analytics.frame import build_frame
 from analytics.records import USER, Exchange
 from analytics.metrics import bootstrap
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     pool = sample_egos(mail, dev, 184, min_exchanges=20)
     dates = dev_dates()[-args.dates :]
     study = Study(mail, egos, dates, prior_egos=pool)
-    with_feature = MODEL_FEATURES + ("awaiting_reply",)
+    with_feature = PRIOR_FEATURES + ("awaiting_reply",)
     base = study.evaluate()
     signals_variant = study.evaluate(with_feature)
     flagged = float(np.mean(np.concatenate([d.X[:, F["awaiting_reply"]] for d in study.data])))

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from analytics.awaiting import Unanswered, Waiting
 from analytics.features import F, FEATURES
 from analytics.frame import DAY, IN, OUT, Frame
+from analytics.introductions import CO_MAX
 
 WINDOW = 90 * DAY
 LAST_CONVERSATIONS = 12
@@ -212,6 +213,17 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
             f"{_plural(ledger['replies_by_you'][i] + ledger['replies_by_them'][i], 'answer')} "
             f"and {_plural(ledger['meetings_you_organised'][i] + ledger['meetings_they_organised'][i], 'meeting')} "
             "between you in 180 days"
+        )
+    if name == "network_overlap":
+        # signals._overlap: distinct others on one message or meeting with them (of at most
+        # CO_MAX people) in the last year, over the user's other people of that year
+        share = 100 * float(v)
+        if share <= 0:
+            return f"None of your other contacts of the last year was on a message or meeting of up to {CO_MAX} people with them"
+        shown = "under 1%" if share < 1 else f"{min(round(share), 100)}%"
+        return (
+            f"{shown[:1].upper()}{shown[1:]} of your other contacts of the last year were on a message or meeting "
+            f"of up to {CO_MAX} people with them"
         )
     if name == "overlap_closest":
         return f"{round(100 * v)}% of the people you share with them are among your closest contacts"

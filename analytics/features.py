@@ -125,6 +125,15 @@ MODEL_FEATURES: tuple[str, ...] = (
     "inbound_recency",
 )
 assert set(MODEL_FEATURES) <= set(SIGNS)
+# What the prior (fitted on other people's real mail, prior.json) reads: the model's
+# features, the days since the last contact of any kind, and the share of the user's people
+# seen with the contact (network overlap). On real mail both lift the ranking of future
+# contact (analytics/STATUS.md, session 10: with the held-out blend weight, +0.013 and
+# +0.021 pooled AUC on two disjoint sets of Enron people). In the synthetic world, whose ties
+# keep a planned metronome pace, recency misleads: there the user's own model, which reads
+# neither, earns the blend on the user's newest snapshots (StrengthModel._blend_weight).
+PRIOR_FEATURES: tuple[str, ...] = MODEL_FEATURES + ("recency", "network_overlap")
+assert set(PRIOR_FEATURES) <= set(SIGNS)
 # What the feedback layer (feedback_layer.py) measures likeness of ties on: the model's
 # pace and volume features without the three decayed mail counts and inbound recency,
 # which repeat the volumes at other half-lives and would count mail volume four times in

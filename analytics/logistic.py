@@ -55,6 +55,33 @@ def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.flo
     return float(res.x[0]), float(res.x[1])
 
 
+# The blend weights tried on the user's newest snapshots (held_out_weight).
+BLEND_GRID = np.linspace(0.0, 1.0, 21)
+
+
+def held_out_weight(
+    own: NDArray[np.float64], prior: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]
+) -> float | None:
+    """The weight g of the user's own model in the blend g own + (1 - g) prior that, once
+    recalibrated (`recalibration`), best predicts rows the user's model was not fitted on
+    (the newest snapshots): weighted log loss, over BLEND_GRID. None when those rows hold
+    one class only."""
+    if len(np.unique(y)) < 2 or w.sum() <= 0:
+        return None
+    t = (y == 1).astype(float)
+    best: tuple[float, float] | None = None
+    for g in BLEND_GRID:
+        z = g * own + (1 - g) * prior
+        recal = recalibration(_sigmoid(z), y, w)
+        if recal is None:
+            continue
+        u = recal[0] + recal[1] * z
+        loss = float(np.sum(w * (np.logaddexp(0.0, u) - t * u)))
+        if best is None or loss < best[0]:
+            best = (loss, float(g))
+    return None if best is None else best[1]
+
+
 class SignedLogisticRegression(ClassifierMixin, BaseEstimator):
     """L2-regularised logistic regression whose coefficients keep given signs.
 

@@ -4,8 +4,9 @@ A user's own history labels itself: at snapshots in the past, every tie's featur
 paired with the share of the 13 weeks after it that held personal two-way contact (see
 training.py). A StandardScaler + sign-constrained logistic pipeline learns from the older
 snapshots; its score is blended, in logit space, with the score of the prior fitted on real
-Enron mail (`prior.json`), which carries users with little history; and the blend is
-recalibrated on the newest slice of the user's own snapshots (logit p = a + b score, b > 0)
+Enron mail (`prior.json`), which carries users with little history and reads two signals the
+user's model does not (features.PRIOR_FEATURES); the blend weight is chosen on the newest
+snapshots, which the user's model was not fitted on; and the blend is recalibrated on the newest slice of the user's own snapshots (logit p = a + b score, b > 0)
 so the drift of their mail does not bias it. Every step is strictly increasing in the
 blended score, so strength orders ties exactly as the score does: no calibration step
 turns different scores into equal strengths (a step-wise isotonic curve did, and cost the
@@ -27,11 +28,15 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
-from analytics.logistic import SignedLogisticRegression, _sigmoid, recalibration
+from analytics.logistic import SignedLogisticRegression, _sigmoid, held_out_weight, recalibration
 from analytics.monotone import basis, knots_of, shapes
 from analytics.signals import SIGNAL_SIGNS
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
+# Rows' worth of belief in the blend weight n / (n + prior_rows), against the weight the
+# user's newest snapshots choose (StrengthModel._blend_weight). Measured at 0, 50, 100, 200,
+# 500, 1000 and 3000 (analytics/STATUS.md, session 10).
+BLEND_PULL = 1000.0
 
 
 class Calibration(TypedDict):
@@ -199,8 +204,10 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     training.py: each pair appears as a weighted positive and negative); `sample_time`
     orders them so the newest `calibration_share` of snapshots calibrates and the rest trains.
     The user's model and the prior are blended in logit space (`decision_function`), the
-    user's weighted n / (n + `prior_rows`) for n training rows: with few rows the prior
-    dominates, with years of history the user's own model does. `prior` is a prior
+    user's weighted n / (n + `prior_rows`) for n training rows (with few rows the prior
+    dominates, with years of history the user's own model does), moved towards the weight
+    that predicts the newest snapshots best, as far as their weight outweighs `blend_pull`
+    rows (`_blend_weight`; infinite: n / (n + prior_rows) alone). `prior` is a prior
     spec (the dict `prior_spec` returns) to use instead of the shipped `prior.json`: the
     backtest passes one fitted on other people than the user it scores. `recalibrate`:
     fit logit p = a + b score on the newest `calibration_share` of snapshots (b > 0, so the
@@ -217,6 +224,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         max_rows: int = 60000,
         prior: PriorSpec | None = None,
         recalibrate: bool = True,
+        blend_pull: float = BLEND_PULL,
     ) -> None:
         self.C = C
         self.features = features
@@ -226,6 +234,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.max_rows = max_rows
         self.prior = prior
         self.recalibrate = recalibrate
+        self.blend_pull = blend_pull
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None, sample_weight: ArrayLike | None = None
@@ -263,7 +272,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         if len(times) >= 2 and len(np.unique(y)) == 2 and len(np.unique(y[~newest])) == 2:
             # The older snapshots train; the newest are kept for the recalibration.
             self.pipeline_ = _fit(base_pipeline(self.C, self.features), X[~newest], y[~newest], w[~newest])
-            self.weight_ = self.n_rows_ / (self.n_rows_ + self.prior_rows) if self.prior_ is not None else 1.0
+            self.weight_ = self._blend_weight(X_all[newest], y[newest], w[newest]) if self.prior_ is not None else 1.0
         if self.pipeline_ is None and self.prior_ is None:
             # No prior and nothing learnable: a plain fit on everything (or a constant).
             if len(np.unique(y)) == 2:
@@ -275,6 +284,23 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         if self.recalibrate and newest.any() and self.base_rate_ is None:
             self.recal_ = recalibration(_sigmoid(self.decision_function(X_all[newest])), y[newest], w[newest])
         return self
+
+    def _blend_weight(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> float:
+        """The user's own model's weight in the blend: n / (n + prior_rows) for n training
+        rows, moved towards the weight that best predicts the newest snapshots, which the
+        user's model was not fitted on (`held_out_weight`), as far as those rows' weight
+        outweighs `blend_pull` rows. A user whose own mail keeps a pace the prior misreads
+        comes to trust their own model; one whose model predicts worse than the prior, to
+        trust the prior."""
+        assert self.pipeline_ is not None and self.prior_ is not None
+        default = self.n_rows_ / (self.n_rows_ + self.prior_rows)
+        if np.isinf(self.blend_pull):
+            return default
+        g = held_out_weight(self.pipeline_.decision_function(X[:, self.cols_]), self.prior_.decision(X), y, w)
+        if g is None:
+            return default
+        m = float(w.sum())
+        return (m * g + self.blend_pull * default) / (m + self.blend_pull)
 
     def reads(self) -> tuple[str, ...]:
         """The features this model reads: its own and, when it blends the prior, the

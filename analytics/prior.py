@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.corpus import Mail, ego_exchanges, load_edges, messages
-from analytics.features import FEATURES, MODEL_FEATURES
+from analytics.features import FEATURES, PRIOR_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
 from analytics.logistic import _sigmoid, recalibration
@@ -51,7 +51,7 @@ def young_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:
     """training.young_set's rows of each ego, pooled (labels end before `cutoff`; the
     prior's features only)."""
     exchanges = (ego_exchanges(mail, int(e)) for e in egos)
-    sets = [young_set(ex, cutoff, only=MODEL_FEATURES) for ex in exchanges if len(ex) >= 20]
+    sets = [young_set(ex, cutoff, only=PRIOR_FEATURES) for ex in exchanges if len(ex) >= 20]
     return pooled(sets)
 
 
@@ -75,7 +75,7 @@ def prior_from_rows(
     t: np.ndarray,
     meta: dict[str, Any],
     *,
-    features: tuple[str, ...] = MODEL_FEATURES,
+    features: tuple[str, ...] = PRIOR_FEATURES,
     calibration_share: float = 0.25,
     C: float | None = None,
     knots: int = PRIOR_KNOTS,

@@ -10,7 +10,7 @@ when it does not cost the synthetic world its Spearman (tests/unit/test_analytic
 
 from __future__ import annotations
 
-from analytics.features import MODEL_FEATURES
+from analytics.features import PRIOR_FEATURES
 from analytics.scorecard import Interval, lift, lift_line
 from analytics.yardstick import Study
 
@@ -34,12 +34,12 @@ def lifts(study: Study, *, n_boot: int = 200) -> list[tuple[str, bool, dict[str,
     base = study.evaluate()
     out = []
     for name, feats in CANDIDATES:
-        inside = set(feats) <= set(MODEL_FEATURES)
+        inside = set(feats) <= set(PRIOR_FEATURES)
         if inside:
-            fewer = tuple(f for f in MODEL_FEATURES if f not in feats)
+            fewer = tuple(f for f in PRIOR_FEATURES if f not in feats)
             res = lift(study.evaluate(fewer), base, n_boot=n_boot)
         else:
-            more = MODEL_FEATURES + tuple(f for f in feats if f not in MODEL_FEATURES)
+            more = PRIOR_FEATURES + tuple(f for f in feats if f not in PRIOR_FEATURES)
             res = lift(base, study.evaluate(more), n_boot=n_boot)
         out.append((name, inside, res))
     return out

@@ -35,7 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from analytics.corpus import Mail, ego_exchanges
-from analytics.features import MODEL_FEATURES, snapshot, two_way_between
+from analytics.features import MODEL_FEATURES, PRIOR_FEATURES, snapshot, two_way_between
 from analytics.frame import DAY, SHARED, Frame, build_frame
 from analytics.lockbox import check_development
 from analytics.model import PriorSpec, StrengthModel
@@ -228,14 +228,17 @@ class Study:
 
     def evaluate(
         self,
-        features: tuple[str, ...] = MODEL_FEATURES,
+        features: tuple[str, ...] = PRIOR_FEATURES,
         *,
         user_model: Callable[[PriorSpec, tuple[str, ...]], StrengthModel] | None = None,
     ) -> Scored:
-        """Score every row. `user_model(prior_spec, features)` builds the user's unfitted
-        model (default: StrengthModel with that prior)."""
+        """Score every row. `features`: what the fold priors read; the user's own model
+        reads those of them in features.MODEL_FEATURES (as the shipped model does).
+        `user_model(prior_spec, features)` builds the user's unfitted model (default:
+        StrengthModel with that prior)."""
         priors, logits = self.fold_models(features)
-        make = user_model or (lambda spec, feats: StrengthModel(features=feats, prior=spec))
+        own = tuple(f for f in MODEL_FEATURES if f in features)
+        make = user_model or (lambda spec, feats: StrengthModel(features=own, prior=spec))
         cols: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
         probs: dict[str, list[np.ndarray]] = {"kith": [], "logistic": []}
         for d in self.data:

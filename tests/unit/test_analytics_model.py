@@ -240,3 +240,45 @@ def test_the_priors_young_curve_is_fitted_on_young_rows_and_lowers_their_log_los
     assert loss(a + b * z) < loss(z)
     assert "young" not in prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {})
     assert with_young(spec, young_set([], T_END)) == spec  # no young rows: as it was
+
+
+def test_held_out_weight_trusts_whichever_score_predicts_the_rows():
+    """Given held-out rows whose labels follow one score and not the other, the blend
+    weight chosen on them goes to that score (1: the user's own model, 0: the prior)."""
+    from analytics.logistic import held_out_weight
+
+    rng = np.random.default_rng(5)
+    signal, noise = rng.normal(size=2000), rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-2 * signal))).astype(int)
+    w = np.ones(2000)
+    assert held_out_weight(signal, noise, y, w) == 1.0
+    assert held_out_weight(noise, signal, y, w) == 0.0
+    # and with one class only there is nothing to choose on
+    assert held_out_weight(signal, noise, np.zeros(2000, int), w) is None
+
+
+def test_a_user_whose_own_model_predicts_better_trusts_it_more():
+    """Given a prior that reads a feature carrying nothing on this user's mail (here: its
+    coefficients turned the wrong way) and a long history of the user's own, when the model
+    is fitted, then the user's own model weighs more than n / (n + prior_rows) would give it,
+    and the held weight (blend_pull infinite) is exactly that."""
+    spec = json.loads(PRIOR_PATH.read_text())
+    spec["coef"] = [-c for c in spec["coef"]]
+    frame = build_frame(small_world(), T_END)
+    ts = training_set(frame, T_END)
+    held = StrengthModel(prior=spec, blend_pull=float("inf")).fit(
+        ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight
+    )
+    assert held.weight_ == pytest.approx(held.n_rows_ / (held.n_rows_ + held.prior_rows))
+    chosen = StrengthModel(prior=spec).fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+    # The newest quarter of snapshots chose the user's own model alone (g = 1), pulled
+    # towards the held weight by blend_pull rows against those rows' weight
+    newest = ts.time >= np.unique(ts.time)[-max(1, round(len(np.unique(ts.time)) / 4))]
+    m, pull = ts.weight[newest].sum(), chosen.blend_pull
+    assert chosen.weight_ == pytest.approx((m * 1.0 + pull * held.weight_) / (m + pull))
+    assert chosen.weight_ > held.weight_ + 0.05
+    # and the ranking it gives on those rows is better than the held blend's
+    from analytics.metrics import auc
+
+    X, labels = ts.X[newest], ts.y[newest]
+    assert auc(chosen.decision_function(X), labels) > auc(held.decision_function(X), labels)

@@ -127,11 +127,12 @@ def test_development_figures_hold_what_was_reached():
     yardstick runs, then Kith's figures are at least those reached for issue 15 (see
     analytics/STATUS.md): ECE <= 0.03 on the latest three months (goal met), cooling (the
     rate test and silent > 8x the tie's rhythm and >= 60 days) at most half the future
-    contact of comparable ties (goal met), AUC clear of recency, and the pooled and
-    per-person AUC the additive prior reached (0.861 and 0.852; were 0.855 and 0.835). The
-    issue's other goals (AUC 0.02 above the best baseline, precision@10 0.03 above the
-    decayed count) are not reached and not asserted; dormant is measured on more people in
-    test_enron_backtest.py."""
+    contact of comparable ties (goal met), and a pooled AUC above every baseline's, with the
+    pooled and per-person AUC reached once the prior read recency and network overlap and
+    the blend weight was chosen on the user's newest snapshots (0.890 and 0.884; were 0.877
+    and 0.868, and the plain logistic's 0.885 was above Kith's). The issue's other goals (AUC
+    0.02 above the best baseline, precision@10 0.03 above the decayed count) are not reached
+    and not asserted; dormant is measured on more people in test_enron_backtest.py."""
     if not (DATA / "edges.csv").exists():
         pytest.skip("no Enron data")
     mail = lb.development_mail(messages(*load_edges(DATA)))
@@ -143,5 +144,6 @@ def test_development_figures_hold_what_was_reached():
     assert summary["ece kith"][0] <= 0.03
     assert summary["cooling ratio"][0] <= 0.5 and summary["_counts"]["cooling flagged (active)"] >= 50
     assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
-    assert summary["auc kith"][0] >= 0.86
-    assert summary["person auc kith"][0] >= 0.85
+    assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
+    assert summary["auc kith"][0] >= 0.885
+    assert summary["person auc kith"][0] >= 0.875

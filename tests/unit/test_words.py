@@ -67,6 +67,24 @@ def test_no_count_is_written_as_zero():
     assert all(line[:1].isupper() for line in lines), lines
 
 
+def test_people_in_common_is_a_share_of_the_users_contacts_in_words():
+    # Given the network overlap the prior now reads (signals._overlap: a share of the user's
+    # other contacts of the last year), at none, a trace, a fifth and all
+    x = np.zeros(len(FEATURES))
+    said = []
+    for v in (0.0, 0.004, 0.2, 1.0):
+        x[FEATURES.index("network_overlap")] = v
+        said.append(sentence("network_overlap", 0, x, _facts(), _ledger()))
+    # Then each is a plain share with its limits, and none says 0%
+    tail = "of your other contacts of the last year were on a message or meeting of up to 20 people with them"
+    assert said == [
+        "None of your other contacts of the last year was on a message or meeting of up to 20 people with them",
+        f"Under 1% {tail}",
+        f"20% {tail}",
+        f"100% {tail}",
+    ]
+
+
 def _rhythm(**values) -> Rhythm:
     fields = {name: np.zeros(1) for name in Rhythm.__dataclass_fields__}
     fields.update({k: np.array([v]) for k, v in values.items()})
