@@ -153,7 +153,7 @@ def default_dates() -> list[datetime]:
 def main(argv: list[str] | None = None) -> int:
     """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
 
-    .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--dates 10]
+    .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--skip 0] [--dates 10]
         [--boot 200] [--prior-egos all|sample] [--signals] [--history DAYS] [--lockbox]
     """
     import argparse
@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analytics.backtest")
     ap.add_argument("--data")
     ap.add_argument("--egos", type=int, default=30)
+    ap.add_argument(
+        "--skip", type=int, default=0, help="leave out the first N people of the fixed order (another sample)"
+    )
     ap.add_argument("--dates", type=int, default=10, help="the latest N of the monthly dates")
     ap.add_argument("--boot", type=int, default=200)
     ap.add_argument("--refit", type=int, default=3)
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     mail = lb.development_mail(everything)
     dev = lb.development_egos(range(184))
-    egos = sample_egos(mail, dev, args.egos)
+    egos = sample_egos(mail, dev, args.skip + args.egos)[args.skip :]
     dates = dev_dates()[-args.dates :]
     pool = sample_egos(mail, dev, 184, min_exchanges=20) if args.prior_egos == "all" else egos
     print(

@@ -147,3 +147,30 @@ def test_development_figures_hold_what_was_reached():
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
     assert summary["auc kith"][0] >= 0.885
     assert summary["person auc kith"][0] >= 0.875
+
+
+def test_skip_takes_the_next_people_of_the_fixed_order(monkeypatch):
+    """Given `--skip 30 --egos 4`, the yardstick runs on the 31st to 34th development people
+    of the fixed hashed order: another sample than the default 30, none of them in it."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    import analytics.backtest as backtest
+    import analytics.yardstick as yardstick
+
+    seen: list[list[int]] = []
+
+    class Stop(Exception):
+        pass
+
+    def study(mail, egos, dates, **kwargs):
+        seen.append(list(egos))
+        raise Stop
+
+    monkeypatch.setattr(yardstick, "Study", study)
+    for argv in (["--egos", "30"], ["--skip", "30", "--egos", "4"]):
+        with pytest.raises(Stop):
+            backtest.main(["--data", str(DATA), *argv])
+    first, other = seen
+    mail = lb.development_mail(messages(*load_edges(DATA)))
+    assert other == sample_egos(mail, lb.development_egos(range(184)), 34)[30:]
+    assert len(other) == 4 and not set(other) & set(first)
