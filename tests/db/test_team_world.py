@@ -101,7 +101,8 @@ def test_the_truly_strongest_teammate_is_always_among_the_first_ranked(measured)
     # first on band and month. Measured: 17 of 17 with the model of main at f81b689, 15 of 17
     # (0.88) with issue 15's model and the bands at Kith's tiers (70/40), 17 of 17 with the
     # team's bands (90/60, cooling or dormant a band lower); 17 of 17 at 88/50; 16 of 17
-    # with the bands on the steady two-way rate.
+    # with the bands on the steady two-way rate; 16 of 17 once the prior read recency and
+    # network overlap (session 10; strict stays 15 of 17).
     assert measured["n"] >= 10
     assert measured["top_group"] >= 0.85, measured["misses"]
 
