@@ -6,7 +6,8 @@ training.py). A StandardScaler + sign-constrained logistic pipeline learns from 
 snapshots; its score is blended, in logit space, with the score of the prior fitted on real
 Enron mail (`prior.json`), which carries users with little history and reads two signals the
 user's model does not (features.PRIOR_FEATURES); the blend weight is chosen on the newest
-snapshots, which the user's model was not fitted on; and the blend is recalibrated on the newest slice of the user's own snapshots (logit p = a + b score, b > 0)
+snapshots, which the user's model was not fitted on; and the blend is recalibrated on the
+same newest slice of the user's own snapshots (logit p = a + b score, b > 0)
 so the drift of their mail does not bias it. Every step is strictly increasing in the
 blended score, so strength orders ties exactly as the score does: no calibration step
 turns different scores into equal strengths (a step-wise isotonic curve did, and cost the

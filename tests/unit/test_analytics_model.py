@@ -258,8 +258,8 @@ def test_held_out_weight_trusts_whichever_score_predicts_the_rows():
 
 
 def test_a_user_whose_own_model_predicts_better_trusts_it_more():
-    """Given a prior that reads a feature carrying nothing on this user's mail (here: its
-    coefficients turned the wrong way) and a long history of the user's own, when the model
+    """Given a prior that misreads this user's mail (here: its coefficients turned the wrong
+    way) and a history of the user's own, when the model
     is fitted, then the user's own model weighs more than n / (n + prior_rows) would give it,
     and the held weight (blend_pull infinite) is exactly that."""
     spec = json.loads(PRIOR_PATH.read_text())
