@@ -48,20 +48,23 @@ def create_app(settings: Settings, *, pool_size: int = 8) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.db = Database(settings.db_url(), min_size=1, max_size=pool_size)
-        app.state.apool = AsyncConnectionPool(
+        # Each run of the lifespan closes what it opened, even when a second one (two test
+        # clients on one app) has since put its own in app.state.
+        db = Database(settings.db_url(), min_size=1, max_size=pool_size)
+        apool = AsyncConnectionPool(
             settings.db_url(), min_size=1, max_size=pool_size, open=False, kwargs={"autocommit": True}, name="kith-api"
         )
-        await app.state.apool.open()
-        app.state.redis = redis.Redis.from_url(settings.broker_url(), socket_timeout=1.0, socket_connect_timeout=1.0)
-        app.state.jobs = Jobs(make_broker(settings.broker_url()))
+        await apool.open()
+        cache = redis.Redis.from_url(settings.broker_url(), socket_timeout=1.0, socket_connect_timeout=1.0)
+        jobs = Jobs(make_broker(settings.broker_url()))
+        app.state.db, app.state.apool, app.state.redis, app.state.jobs = db, apool, cache, jobs
         try:
             yield
         finally:
-            app.state.jobs.broker.client.close()
-            app.state.redis.close()
-            await app.state.apool.close()
-            app.state.db.close()
+            jobs.broker.client.close()
+            cache.close()
+            await apool.close()
+            db.close()
 
     app = FastAPI(
         title="Kith",

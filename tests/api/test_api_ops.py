@@ -84,3 +84,23 @@ def test_served_api_logs_json_lines_and_stops_cleanly_on_sigterm(settings, datab
     assert {(e["route"], e["status"]) for e in requests} >= {("/v1/ties", 200), ("/v1/me", 401)}
     assert ana.token not in logs
     assert _backends(settings.database_url) == baseline
+
+
+def test_each_lifespan_closes_the_pools_it_opened(settings):
+    """Given two clients on one app (each runs the app's lifespan, the second replacing the
+    first's pools in app.state), when both end, then every pool either opened is closed: the
+    first's was left to the garbage collector, whose join from the pool's own thread failed
+    and held a test for 5 s each time."""
+    from fastapi.testclient import TestClient
+
+    from service.api.app import create_app
+
+    app = create_app(settings)
+    with TestClient(app) as first:
+        assert first.get("/healthz").status_code == 200
+        opened = [(app.state.db.pool, app.state.apool)]
+        with TestClient(app) as second:
+            assert second.get("/healthz").status_code == 200
+            opened.append((app.state.db.pool, app.state.apool))
+            assert opened[0][0] is not opened[1][0]
+    assert all(pool.closed and apool.closed for pool, apool in opened)
