@@ -220,10 +220,10 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
         share = 100 * float(v)
         if share <= 0:
             return f"None of your other contacts of the last year was on a message or meeting of up to {CO_MAX} people with them"
-        shown = "under 1%" if share < 1 else f"{min(round(share), 100)}%"
+        shown = "Under 1%" if share < 1 else f"{min(round(share), 100)}%"
         return (
-            f"{shown[:1].upper()}{shown[1:]} of your other contacts of the last year were on a message or meeting "
-            f"of up to {CO_MAX} people with them"
+            f"{shown} of your other contacts of the last year were on a message or meeting of up to {CO_MAX} people "
+            "with them"
         )
     if name == "overlap_closest":
         return f"{round(100 * v)}% of the people you share with them are among your closest contacts"

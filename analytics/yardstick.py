@@ -234,11 +234,11 @@ class Study:
     ) -> Scored:
         """Score every row. `features`: what the fold priors read; the user's own model
         reads those of them in features.MODEL_FEATURES (as the shipped model does).
-        `user_model(prior_spec, features)` builds the user's unfitted model (default:
-        StrengthModel with that prior)."""
+        `user_model(prior_spec, own_features)` builds the user's unfitted model (default:
+        StrengthModel with that prior, reading those features)."""
         priors, logits = self.fold_models(features)
         own = tuple(f for f in MODEL_FEATURES if f in features)
-        make = user_model or (lambda spec, feats: StrengthModel(features=own, prior=spec))
+        make = user_model or (lambda spec, feats: StrengthModel(features=feats, prior=spec))
         cols: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
         probs: dict[str, list[np.ndarray]] = {"kith": [], "logistic": []}
         for d in self.data:
@@ -246,7 +246,7 @@ class Study:
             p_week = np.zeros(len(d.label))
             for fit_at, ts in d.fits.items():
                 rows = d.fit_of_row == fit_at
-                model = make(priors[fold], features).fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+                model = make(priors[fold], own).fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
                 p_week[rows] = model.predict_proba(d.X[rows])[:, 1]
             lw = logits[fold].predict_proba(d.X)[:, 1]
             for name, p in (("kith", p_week), ("logistic", lw)):
