@@ -154,13 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
 
     .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--skip 0] [--dates 10]
-        [--boot 200] [--prior-egos all|sample] [--signals] [--history DAYS] [--lockbox]
+        [--boot 200] [--prior-egos all|sample] [--signals] [--history DAYS] [--period 2001|2000]
+        [--lockbox]
     """
     import argparse
 
     from analytics import lockbox as lb
     from analytics.scorecard import summarise, table
-    from analytics.yardstick import HORIZON, Study, dev_dates
+    from analytics.yardstick import HORIZON, Study, dev_dates, early_dates
 
     ap = argparse.ArgumentParser(prog="python -m analytics.backtest")
     ap.add_argument("--data")
@@ -169,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
         "--skip", type=int, default=0, help="leave out the first N people of the fixed order (another sample)"
     )
     ap.add_argument("--dates", type=int, default=10, help="the latest N of the monthly dates")
+    ap.add_argument(
+        "--period",
+        choices=("2001", "2000"),
+        default="2001",
+        help="2001: January to October 2001 (default); 2000: July to December 2000, another period",
+    )
     ap.add_argument("--boot", type=int, default=200)
     ap.add_argument("--refit", type=int, default=3)
     ap.add_argument("--prior-egos", choices=("all", "sample"), default="all")
@@ -189,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     mail = lb.development_mail(everything)
     dev = lb.development_egos(range(184))
     egos = sample_egos(mail, dev, args.skip + args.egos)[args.skip :]
-    dates = dev_dates()[-args.dates :]
+    dates = (dev_dates() if args.period == "2001" else early_dates())[-args.dates :]
     pool = sample_egos(mail, dev, 184, min_exchanges=20) if args.prior_egos == "all" else egos
     print(
         f"messages {len(mail)} (before {datetime.fromtimestamp(lb.LOCKBOX_START, timezone.utc):%Y-%m-%d}); "

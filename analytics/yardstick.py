@@ -57,6 +57,12 @@ def dev_dates() -> list[float]:
     return [datetime(2001, m, 1, tzinfo=timezone.utc).timestamp() for m in range(1, 11)]
 
 
+def early_dates() -> list[float]:
+    """1 July to 1 December 2000: an earlier stretch of the same mail, for a check on
+    another period (younger mailboxes, a third of the volume); no choice is made on it."""
+    return [datetime(2000, m, 1, tzinfo=timezone.utc).timestamp() for m in range(7, 13)]
+
+
 def fold_of(ego: int) -> int:
     return int(hashlib.sha256(f"kith-fold-v1:{int(ego)}".encode()).hexdigest()[:8], 16) % FOLDS
 

@@ -194,3 +194,30 @@ def test_skip_takes_the_next_people_of_the_fixed_order(monkeypatch):
     mail = lb.development_mail(messages(*load_edges(DATA)))
     assert other == sample_egos(mail, lb.development_egos(range(184)), 34)[30:]
     assert len(other) == 4 and not set(other) & set(first)
+
+
+def test_period_2000_scores_the_second_half_of_2000(monkeypatch):
+    """Given `--period 2000`, the yardstick scores at the first of each month from July to
+    December 2000, all before the default dates and every outcome window before the lockbox."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    import analytics.backtest as backtest
+    import analytics.yardstick as yardstick
+
+    seen: list[list[float]] = []
+
+    class Stop(Exception):
+        pass
+
+    def study(mail, egos, dates, **kwargs):
+        seen.append(list(dates))
+        raise Stop
+
+    monkeypatch.setattr(yardstick, "Study", study)
+    for argv in ([], ["--period", "2000"]):
+        with pytest.raises(Stop):
+            backtest.main(["--data", str(DATA), *argv])
+    default, early = seen
+    months = [datetime.fromtimestamp(d, timezone.utc) for d in early]
+    assert [(m.year, m.month, m.day) for m in months] == [(2000, m, 1) for m in range(7, 13)]
+    assert max(early) < min(default) and max(early) + HORIZON <= lb.LOCKBOX_START
