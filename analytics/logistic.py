@@ -5,6 +5,7 @@ recalibration of a model's probabilities on the user's newest rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -59,27 +60,40 @@ def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.flo
 BLEND_GRID = np.linspace(0.0, 1.0, 21)
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """The blend weight that best predicts held-out rows, and its evidence over the prior
+    alone: twice the drop in weighted log loss (a likelihood-ratio statistic, 0 when the
+    prior alone is best)."""
+
+    weight: float
+    evidence: float
+
+
 def held_out_weight(
     own: NDArray[np.float64], prior: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]
-) -> float | None:
+) -> HeldOut | None:
     """The weight g of the user's own model in the blend g own + (1 - g) prior that, once
     recalibrated (`recalibration`), best predicts rows the user's model was not fitted on
-    (the newest snapshots): weighted log loss, over BLEND_GRID. None when those rows hold
-    one class only."""
+    (the newest snapshots): weighted log loss, over BLEND_GRID, with its evidence against
+    g = 0. None when those rows hold one class only."""
     if len(np.unique(y)) < 2 or w.sum() <= 0:
         return None
     t = (y == 1).astype(float)
-    best: tuple[float, float] | None = None
+    losses: dict[float, float] = {}
     for g in BLEND_GRID:
         z = g * own + (1 - g) * prior
         recal = recalibration(_sigmoid(z), y, w)
         if recal is None:
             continue
         u = recal[0] + recal[1] * z
-        loss = float(np.sum(w * (np.logaddexp(0.0, u) - t * u)))
-        if best is None or loss < best[0]:
-            best = (loss, float(g))
-    return None if best is None else best[1]
+        losses[float(g)] = float(np.sum(w * (np.logaddexp(0.0, u) - t * u)))
+    if not losses:
+        return None
+    best = min(losses, key=lambda g: (losses[g], g))
+    alone = losses.get(0.0)
+    evidence = 0.0 if alone is None else max(0.0, 2.0 * (alone - losses[best]))
+    return HeldOut(best, evidence)
 
 
 class SignedLogisticRegression(ClassifierMixin, BaseEstimator):

@@ -4,11 +4,12 @@ A user's own history labels itself: at snapshots in the past, every tie's featur
 paired with the share of the 13 weeks after it that held personal two-way contact (see
 training.py). A StandardScaler + sign-constrained logistic pipeline learns from the older
 snapshots; its score is blended, in logit space, with the score of the prior fitted on real
-Enron mail (`prior.json`), which carries users with little history and reads two signals the
-user's model does not (features.PRIOR_FEATURES); the blend weight is chosen on the newest
-snapshots, which the user's model was not fitted on; and the blend is recalibrated on the
-same newest slice of the user's own snapshots (logit p = a + b score, b > 0)
-so the drift of their mail does not bias it. Every step is strictly increasing in the
+Enron mail (`prior.json`), which reads two signals the user's model does not
+(features.PRIOR_FEATURES). The user's model enters the blend only where it predicts the
+newest snapshots, which it was not fitted on, clearly better than the prior alone;
+otherwise the prior alone scores the user's ties. The score is recalibrated on the same
+newest slice of the user's own snapshots (logit p = a + b score, b > 0) so the drift of
+their mail does not bias it. Every step is strictly increasing in the
 blended score, so strength orders ties exactly as the score does: no calibration step
 turns different scores into equal strengths (a step-wise isotonic curve did, and cost the
 ranking; analytics/STATUS.md). `strength` (scoring.to_strength) turns the weekly
@@ -34,9 +35,17 @@ from analytics.monotone import basis, knots_of, shapes
 from analytics.signals import SIGNAL_SIGNS
 
 PRIOR_PATH = Path(__file__).with_name("prior.json")
-# Rows' worth of belief in the blend weight n / (n + prior_rows), against the weight the
-# user's newest snapshots choose (StrengthModel._blend_weight). Measured at 0, 50, 100, 200,
-# 500, 1000 and 3000 (analytics/STATUS.md, session 10).
+# The evidence the user's own model must show before it enters the blend: the likelihood-
+# ratio statistic of its held-out gain over the prior alone (logistic.held_out_weight) must
+# exceed the chi-squared(1) quantile at p = 0.001. Strict on purpose: the newest quarter's
+# rows are the same ties at a few snapshots, not independent draws. Session 11
+# (analytics/STATUS.md): Enron users mostly fall short of it (3% of fits pass even 3.84),
+# the synthetic world's users clear it by far (17-39).
+BLEND_EVIDENCE = 10.83
+# Once it enters, rows' worth of belief in the weight n / (n + prior_rows), against the
+# weight the newest snapshots choose. Measured at 0, 50, 100, 200, 500, 1000 and 3000
+# (analytics/STATUS.md, session 10): below 1000 a provisional model (a first sync's 180
+# days of mail) trusts its few rows too far (tests/unit/test_provisional_strength.py).
 BLEND_PULL = 1000.0
 
 
@@ -204,11 +213,12 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     fit(X, y, sample_time, sample_weight) — rows are (tie, snapshot) pairs (see
     training.py: each pair appears as a weighted positive and negative); `sample_time`
     orders them so the newest `calibration_share` of snapshots calibrates and the rest trains.
-    The user's model and the prior are blended in logit space (`decision_function`), the
-    user's weighted n / (n + `prior_rows`) for n training rows (with few rows the prior
-    dominates, with years of history the user's own model does), moved towards the weight
-    that predicts the newest snapshots best, as far as their weight outweighs `blend_pull`
-    rows (`_blend_weight`; infinite: n / (n + prior_rows) alone). `prior` is a prior
+    The user's model and the prior are blended in logit space (`decision_function`). The
+    user's model takes part only when the blend that predicts the newest snapshots best
+    beats the prior alone there by more than `blend_evidence` (None: always); its weight
+    is then n / (n + `prior_rows`) for n training rows, moved towards that best blend's
+    weight as far as the newest rows' weight outweighs `blend_pull` rows (infinite: not
+    moved). See `_blend_weight`. `prior` is a prior
     spec (the dict `prior_spec` returns) to use instead of the shipped `prior.json`: the
     backtest passes one fitted on other people than the user it scores. `recalibrate`:
     fit logit p = a + b score on the newest `calibration_share` of snapshots (b > 0, so the
@@ -226,6 +236,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         prior: PriorSpec | None = None,
         recalibrate: bool = True,
         blend_pull: float = BLEND_PULL,
+        blend_evidence: float | None = BLEND_EVIDENCE,
     ) -> None:
         self.C = C
         self.features = features
@@ -236,6 +247,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.prior = prior
         self.recalibrate = recalibrate
         self.blend_pull = blend_pull
+        self.blend_evidence = blend_evidence
 
     def fit(
         self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None, sample_weight: ArrayLike | None = None
@@ -287,21 +299,26 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _blend_weight(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> float:
-        """The user's own model's weight in the blend: n / (n + prior_rows) for n training
-        rows, moved towards the weight that best predicts the newest snapshots, which the
-        user's model was not fitted on (`held_out_weight`), as far as those rows' weight
-        outweighs `blend_pull` rows. A user whose own mail keeps a pace the prior misreads
-        comes to trust their own model; one whose model predicts worse than the prior, to
-        trust the prior."""
+        """The user's own model's weight in the blend. On the newest snapshots, which the
+        user's model was not fitted on, `held_out_weight` finds the blend that predicts
+        them best and its evidence over the prior alone. Evidence at or below
+        `blend_evidence`: 0, the prior alone (a few hundred rows of the user's own rarely
+        teach more than a prior fitted on many people). Above it: n / (n + prior_rows) for
+        n training rows, moved towards the best blend's weight as far as the newest rows'
+        weight outweighs `blend_pull` rows. A user whose own mail keeps a pace the prior
+        misreads comes to trust their own model."""
         assert self.pipeline_ is not None and self.prior_ is not None
         default = self.n_rows_ / (self.n_rows_ + self.prior_rows)
-        if np.isinf(self.blend_pull):
+        if self.blend_evidence is None and np.isinf(self.blend_pull):
             return default
-        g = held_out_weight(self.pipeline_.decision_function(X[:, self.cols_]), self.prior_.decision(X), y, w)
-        if g is None:
+        choice = held_out_weight(self.pipeline_.decision_function(X[:, self.cols_]), self.prior_.decision(X), y, w)
+        self.blend_choice_ = choice
+        if self.blend_evidence is not None and (choice is None or choice.evidence <= self.blend_evidence):
+            return 0.0
+        if choice is None or np.isinf(self.blend_pull):
             return default
         m = float(w.sum())
-        return (m * g + self.blend_pull * default) / (m + self.blend_pull)
+        return (m * choice.weight + self.blend_pull * default) / (m + self.blend_pull)
 
     def reads(self) -> tuple[str, ...]:
         """The features this model reads: its own and, when it blends the prior, the

@@ -105,14 +105,15 @@ INF = float("inf")
 
 VARIANTS: dict[str, Make] = {
     "no recalibration": lambda spec: StrengthModel(prior=spec, recalibrate=False),
-    "prior alone": lambda spec: StrengthModel(prior=spec, prior_rows=INF, blend_pull=INF),
+    "prior alone": lambda spec: StrengthModel(prior=spec, prior_rows=INF, blend_pull=INF, blend_evidence=None),
     "prior alone, no recalibration": lambda spec: StrengthModel(
-        prior=spec, prior_rows=INF, blend_pull=INF, recalibrate=False
+        prior=spec, prior_rows=INF, blend_pull=INF, blend_evidence=None, recalibrate=False
     ),
-    "user's model alone": lambda spec: StrengthModel(prior=spec, prior_rows=0.0, blend_pull=INF),
-    "blend weight n / (n + 2500) only": lambda spec: StrengthModel(prior=spec, blend_pull=INF),
+    "user's model alone": lambda spec: StrengthModel(prior=spec, prior_rows=0.0, blend_pull=INF, blend_evidence=None),
+    "blend weight n / (n + 2500) only": lambda spec: StrengthModel(prior=spec, blend_pull=INF, blend_evidence=None),
+    "no evidence asked (session 10)": lambda spec: StrengthModel(prior=spec, blend_evidence=None),
+    "evidence over 3.84": lambda spec: StrengthModel(prior=spec, blend_evidence=3.84),
     "blend pulled by 50 rows": lambda spec: StrengthModel(prior=spec, blend_pull=50.0),
-    "blend pulled by 1000 rows": lambda spec: StrengthModel(prior=spec, blend_pull=1000.0),
     "prior_rows 1000": lambda spec: StrengthModel(prior=spec, prior_rows=1000.0),
     "prior_rows 3000": lambda spec: StrengthModel(prior=spec, prior_rows=3000.0),
     "offset layer, a c only": lambda spec: OffsetLayer(spec, ()),

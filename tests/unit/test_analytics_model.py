@@ -145,16 +145,16 @@ def test_shipped_prior_is_monotone_the_way_each_sign_says():
 
 
 def test_contributions_add_up_to_the_score():
-    """Given the additive prior and a user's model blended with it, then each row's
-    contributions sum to its score less one constant: explanations name what the score is
-    made of, not an approximation."""
+    """Given the additive prior and a user's model blended with it (at the fixed weight
+    n / (n + prior_rows), so both take part), then each row's contributions sum to its score
+    less one constant: explanations name what the score is made of, not an approximation."""
     prior = PriorModel.load()
     X = _spread_rows(prior)
     gap = prior.decision(X) - prior.contributions(X).sum(axis=1)
     assert np.ptp(gap) < 1e-9
     frame = build_frame(small_world(), T_END)
     ts = training_set(frame, T_END)
-    model = StrengthModel().fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+    model = StrengthModel(blend_evidence=None).fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
     assert 0 < model.weight_ < 1
     gap = model.decision_function(X) - model.contributions(X).sum(axis=1)
     assert np.ptp(gap) < 1e-9
@@ -244,24 +244,30 @@ def test_the_priors_young_curve_is_fitted_on_young_rows_and_lowers_their_log_los
 
 def test_held_out_weight_trusts_whichever_score_predicts_the_rows():
     """Given held-out rows whose labels follow one score and not the other, the blend
-    weight chosen on them goes to that score (1: the user's own model, 0: the prior)."""
+    weight chosen on them goes to that score (1: the user's own model, 0: the prior), with
+    evidence over the prior alone only when it is the user's model that predicts them."""
     from analytics.logistic import held_out_weight
 
     rng = np.random.default_rng(5)
     signal, noise = rng.normal(size=2000), rng.normal(size=2000)
     y = (rng.random(2000) < 1 / (1 + np.exp(-2 * signal))).astype(int)
     w = np.ones(2000)
-    assert held_out_weight(signal, noise, y, w) == 1.0
-    assert held_out_weight(noise, signal, y, w) == 0.0
+    own_better, prior_better = held_out_weight(signal, noise, y, w), held_out_weight(noise, signal, y, w)
+    assert own_better is not None and prior_better is not None
+    assert own_better.weight == 1.0 and own_better.evidence > 100
+    assert prior_better.weight == 0.0 and prior_better.evidence == 0.0
     # and with one class only there is nothing to choose on
     assert held_out_weight(signal, noise, np.zeros(2000, int), w) is None
 
 
-def test_a_user_whose_own_model_predicts_better_trusts_it_more():
+def test_a_user_whose_own_model_predicts_better_trusts_it():
     """Given a prior that misreads this user's mail (here: its coefficients turned the wrong
-    way) and a history of the user's own, when the model
-    is fitted, then the user's own model weighs more than n / (n + prior_rows) would give it,
-    and the held weight (blend_pull infinite) is exactly that."""
+    way) and a history of the user's own, when the model is fitted, then the user's own
+    model's held-out gain over the prior clears BLEND_EVIDENCE, and its weight moves from
+    n / (n + prior_rows) (the weight held when blend_pull is infinite) towards the one the
+    newest snapshots chose."""
+    from analytics.model import BLEND_EVIDENCE
+
     spec = json.loads(PRIOR_PATH.read_text())
     spec["coef"] = [-c for c in spec["coef"]]
     frame = build_frame(small_world(), T_END)
@@ -271,14 +277,37 @@ def test_a_user_whose_own_model_predicts_better_trusts_it_more():
     )
     assert held.weight_ == pytest.approx(held.n_rows_ / (held.n_rows_ + held.prior_rows))
     chosen = StrengthModel(prior=spec).fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+    choice = chosen.blend_choice_
+    assert choice.evidence > BLEND_EVIDENCE and choice.weight == 1.0
     # The newest quarter of snapshots chose the user's own model alone (g = 1), pulled
     # towards the held weight by blend_pull rows against those rows' weight
     newest = ts.time >= np.unique(ts.time)[-max(1, round(len(np.unique(ts.time)) / 4))]
     m, pull = ts.weight[newest].sum(), chosen.blend_pull
-    assert chosen.weight_ == pytest.approx((m * 1.0 + pull * held.weight_) / (m + pull))
+    assert chosen.weight_ == pytest.approx((m * choice.weight + pull * held.weight_) / (m + pull))
     assert chosen.weight_ > held.weight_ + 0.05
     # and the ranking it gives on those rows is better than the held blend's
     from analytics.metrics import auc
 
     X, labels = ts.X[newest], ts.y[newest]
     assert auc(chosen.decision_function(X), labels) > auc(held.decision_function(X), labels)
+
+
+def test_a_user_whose_own_model_is_no_clear_gain_keeps_the_prior():
+    """Given the shipped prior and a small history whose newest snapshots favour some of the
+    user's own model but with little evidence (a few hundred rows), when the model is
+    fitted, then the prior alone scores the ties (weight 0); a lower bar on the same rows
+    would have let the user's model in, so it is the evidence that decides."""
+    from analytics.model import BLEND_EVIDENCE
+
+    frame = build_frame(small_world(), T_END)
+    ts = training_set(frame, T_END)
+    model = StrengthModel().fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+    choice = model.blend_choice_
+    assert choice.weight > 0 and 0 < choice.evidence <= BLEND_EVIDENCE
+    assert model.weight_ == 0.0
+    X = ts.X[:50]
+    assert np.allclose(model.decision_function(X), model.prior_.decision(X))
+    lenient = StrengthModel(blend_evidence=choice.evidence / 2).fit(
+        ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight
+    )
+    assert lenient.weight_ > 0.1

@@ -130,7 +130,9 @@ def test_development_figures_hold_what_was_reached():
     contact of comparable ties (goal met), and a pooled AUC above every baseline's, with the
     pooled and per-person AUC reached once the prior read recency and network overlap and
     the blend weight was chosen on the user's newest snapshots (0.890 and 0.884; were 0.877
-    and 0.868, and the plain logistic's 0.885 was above Kith's). The issue's other goals (AUC
+    and 0.868, and the plain logistic's 0.885 was above Kith's), and once the user's own
+    model had to show evidence on those snapshots to enter the blend (0.893 and 0.885,
+    session 11). The issue's other goals (AUC
     0.02 above the best baseline, precision@10 0.03 above the decayed count) are not reached
     and not asserted; dormant is measured on more people in test_enron_backtest.py."""
     if not (DATA / "edges.csv").exists():
@@ -145,8 +147,8 @@ def test_development_figures_hold_what_was_reached():
     assert summary["cooling ratio"][0] <= 0.5 and summary["_counts"]["cooling flagged (active)"] >= 50
     assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
-    assert summary["auc kith"][0] >= 0.885
-    assert summary["person auc kith"][0] >= 0.875
+    assert summary["auc kith"][0] >= 0.890
+    assert summary["person auc kith"][0] >= 0.880
 
 
 @pytest.mark.slow
