@@ -121,8 +121,22 @@ def test_development_run_never_sees_a_lockbox_ego_or_month(small_run):
     assert max(study.dates) + HORIZON <= lb.LOCKBOX_START
 
 
+@pytest.fixture(scope="module")
+def development_summary():
+    """The yardstick on the 30 development egos at the ten monthly dates (the lockbox apart)."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    mail = lb.development_mail(messages(*load_edges(DATA)))
+    dev = lb.development_egos(range(184))
+    egos = sample_egos(mail, dev, 30)
+    study = Study(mail, egos, dev_dates(), prior_egos=sample_egos(mail, dev, 184, min_exchanges=20))
+    summary = summarise(study.evaluate(), n_boot=20)
+    print("\n" + table(summary))
+    return summary
+
+
 @pytest.mark.slow
-def test_development_figures_hold_what_was_reached():
+def test_development_figures_hold_what_was_reached(development_summary):
     """Given the 30 development egos at the ten monthly dates (the lockbox apart), when the
     yardstick runs, then Kith's figures are at least those reached for issue 15 (see
     analytics/STATUS.md): ECE <= 0.03 on the latest three months (goal met), cooling (the
@@ -132,23 +146,35 @@ def test_development_figures_hold_what_was_reached():
     the blend weight was chosen on the user's newest snapshots (0.890 and 0.884; were 0.877
     and 0.868, and the plain logistic's 0.885 was above Kith's), and once the user's own
     model had to show evidence on those snapshots to enter the blend (0.893 and 0.885,
-    session 11). The issue's other goals (AUC
-    0.02 above the best baseline, precision@10 0.03 above the decayed count) are not reached
-    and not asserted; dormant is measured on more people in test_enron_backtest.py."""
-    if not (DATA / "edges.csv").exists():
-        pytest.skip("no Enron data")
-    mail = lb.development_mail(messages(*load_edges(DATA)))
-    dev = lb.development_egos(range(184))
-    egos = sample_egos(mail, dev, 30)
-    study = Study(mail, egos, dev_dates(), prior_egos=sample_egos(mail, dev, 184, min_exchanges=20))
-    summary = summarise(study.evaluate(), n_boot=20)
-    print("\n" + table(summary))
+    session 11). The issue's margin goals (AUC 0.02 above the best baseline, precision@10
+    0.03 above the decayed count) are not reached: test_issue_15_margin_goals holds them
+    as an expected failure. Dormant is measured on more people in test_enron_backtest.py."""
+    summary = development_summary
     assert summary["ece kith"][0] <= 0.03
     assert summary["cooling ratio"][0] <= 0.5 and summary["_counts"]["cooling flagged (active)"] >= 50
     assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
     assert summary["auc kith"][0] >= 0.890
     assert summary["person auc kith"][0] >= 0.880
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15's margin goals are not reached: pooled AUC 0.893 against the best baseline's 0.885 "
+    "(goal +0.02), 7% of people 0.02 above their best baseline (goal 70%), precision@10 0.304 against "
+    "the decayed count's 0.302 (goal +0.03); analytics/STATUS.md, sessions 10 and 11",
+)
+def test_issue_15_margin_goals(development_summary):
+    """Issue 15's goals on the development yardstick: Kith's AUC at least 0.02 above the best
+    of the three baselines, pooled and for at least 70% of the people, and its precision of
+    each person's ten strongest ties at least 0.03 above the decayed count's. Expected to
+    fail until they are reached; strict, so reaching them fails the marker, not the goal."""
+    summary = development_summary
+    best = max(summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
+    assert summary["auc kith"][0] >= best + 0.02
+    assert summary["beats baselines"][0] >= 0.7
+    assert summary["precision@10 kith"][0] >= summary["precision@10 decayed"][0] + 0.03
 
 
 @pytest.mark.slow
