@@ -40,7 +40,7 @@ PRIOR_PATH = Path(__file__).with_name("prior.json")
 # exceed the chi-squared(1) quantile at p = 0.001. Strict on purpose: the newest quarter's
 # rows are the same ties at a few snapshots, not independent draws. Session 11
 # (analytics/STATUS.md): Enron users mostly fall short of it (3% of fits pass even 3.84),
-# the synthetic world's users clear it by far (17-39).
+# the synthetic world's users clear it by far (17-42).
 BLEND_EVIDENCE = 10.83
 # Once it enters, rows' worth of belief in the weight n / (n + prior_rows), against the
 # weight the newest snapshots choose. Measured at 0, 50, 100, 200, 500, 1000 and 3000
