@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from analytics.features import two_way_between, two_way_weeks
 from analytics.frame import DAY, build_frame
-from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, sample_egos
+from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, people, sample_egos
 from analytics.scoring import STRENGTH_WEEKS, epoch, fit_strength_model, score_ties
 
 HORIZON = 90 * DAY
@@ -194,10 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         print(report(everything, n_boot=args.boot, refit=args.refit))
         return 0
     mail = lb.development_mail(everything)
-    dev = lb.development_egos(range(184))
+    everyone = people(everything)
+    dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.skip + args.egos)[args.skip :]
     dates = (dev_dates() if args.period == "2001" else early_dates())[-args.dates :]
-    pool = sample_egos(mail, dev, 184, min_exchanges=20) if args.prior_egos == "all" else egos
+    pool = sample_egos(mail, dev, len(everyone), min_exchanges=20) if args.prior_egos == "all" else egos
     print(
         f"messages {len(mail)} (before {datetime.fromtimestamp(lb.LOCKBOX_START, timezone.utc):%Y-%m-%d}); "
         f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates, "

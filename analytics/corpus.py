@@ -47,7 +47,7 @@ def messages(sender: ArrayLike, recipient: ArrayLike, time: ArrayLike) -> Mail:
     s, r, t = sender[keep], recipient[keep], time[keep]
     triples = np.unique(np.stack([s, t.astype(np.int64), r], axis=1), axis=0)
     s, t, r = triples[:, 0], triples[:, 1].astype(np.float64), triples[:, 2]
-    new = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])]
+    new = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])] if len(s) else np.zeros(0, bool)
     starts = np.flatnonzero(new)
     offsets = np.r_[starts, len(s)]
     return Mail(s[starts], t[starts], offsets, r, invalid_rows=int((~valid).sum()))
@@ -89,6 +89,13 @@ def data_folder(given: str | None) -> Path:
         if (root / "shared/data/enron-igraph/edges.csv").exists():
             return root / "shared/data/enron-igraph"
     return here.parents[2] / "shared/data/enron-igraph"
+
+
+def people(mail: Mail) -> range:
+    """Every person id the mail can name: 0 to the highest id on any message (184 people in
+    the Enron edition; another organisation's mail in the same form brings its own count)."""
+    top = max(int(mail.sender.max(initial=-1)), int(mail.recipients.max(initial=-1)))
+    return range(top + 1)
 
 
 def sample_egos(mail: Mail, employees: Sequence[int], n: int, *, min_exchanges: int = 50) -> list[int]:

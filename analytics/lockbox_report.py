@@ -14,16 +14,17 @@ Nothing here is used while developing: run it once, at the end.
 from __future__ import annotations
 
 from analytics import lockbox as lb
-from analytics.corpus import Mail, sample_egos
+from analytics.corpus import Mail, people, sample_egos
 from analytics.scorecard import summarise, table
 from analytics.yardstick import Study, dev_dates
 
 
-def report(everything: Mail, *, n_boot: int = 200, refit: int = 3, n_dev: int = 184) -> str:
+def report(everything: Mail, *, n_boot: int = 200, refit: int = 3, n_dev: int | None = None) -> str:
     mail = lb.mail_before(everything, lb.DATA_END)
-    dev_pool = sample_egos(mail, lb.development_egos(range(184)), 184, min_exchanges=20)
-    box = sample_egos(mail, lb.lockbox_egos(range(184)), 184)
-    dev = sample_egos(mail, lb.development_egos(range(184)), n_dev)
+    everyone = people(everything)
+    dev_pool = sample_egos(mail, lb.development_egos(everyone), len(everyone), min_exchanges=20)
+    box = sample_egos(mail, lb.lockbox_egos(everyone), len(everyone))
+    dev = sample_egos(mail, lb.development_egos(everyone), len(everyone) if n_dev is None else n_dev)
     out = []
     for title, egos, dates in (
         ("lockbox people, January 2001 - January 2002", box, dev_dates() + lb.lockbox_dates()),

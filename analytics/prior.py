@@ -22,7 +22,7 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.corpus import Mail, ego_exchanges, load_edges, messages
+from analytics.corpus import Mail, ego_exchanges, load_edges, messages, people
 from analytics.features import FEATURES, PRIOR_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "shared/data/enron-igraph"
     mail = messages(*load_edges(folder))
     # Even employees outside the lockbox (analytics/lockbox.py): the lockbox stays unread.
-    spec = fit_prior(mail, [e for e in development_egos(range(184)) if e % 2 == 0])
+    spec = fit_prior(mail, [e for e in development_egos(people(mail)) if e % 2 == 0])
     PRIOR_PATH.write_text(json.dumps(spec, indent=1) + "\n")
     print(f"wrote {PRIOR_PATH}: {spec['meta']}")
     print("  each feature's effect on the score, lowest value to highest (logit units):")

@@ -249,3 +249,16 @@ def test_period_2000_scores_the_second_half_of_2000(monkeypatch):
     months = [datetime.fromtimestamp(d, timezone.utc) for d in early]
     assert [(m.year, m.month, m.day) for m in months] == [(2000, m, 1) for m in range(7, 13)]
     assert max(early) < min(default) and max(early) + HORIZON <= lb.LOCKBOX_START
+
+
+def test_the_people_are_counted_from_the_mail_not_assumed():
+    """Given mail in the corpus's form from another organisation (here 300 people, the
+    highest id only ever a recipient), the yardstick's tools take every id it names as a
+    person, and Enron's edition names its 184."""
+    from analytics.corpus import people
+
+    other = messages([0, 5, 120], [7, 299, 3], [1e9, 1e9 + 60, 1e9 + 120])
+    assert people(other) == range(300)
+    assert people(messages([], [], [])) == range(0)
+    if (DATA / "edges.csv").exists():
+        assert people(messages(*load_edges(DATA))) == range(184)
