@@ -197,28 +197,34 @@ def test_a_young_mailbox_is_calibrated_and_ranked_above_the_baselines():
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
 
 
-def test_skip_takes_the_next_people_of_the_fixed_order(monkeypatch):
-    """Given `--skip 30 --egos 4`, the yardstick runs on the 31st to 34th development people
-    of the fixed hashed order: another sample than the default 30, none of them in it."""
+def studied(monkeypatch, *argvs: list[str]) -> list[tuple[list[int], list[float]]]:
+    """The egos and dates `analytics.backtest` would hand the Study for each command line
+    (the Study is stopped before it collects anything)."""
     if not (DATA / "edges.csv").exists():
         pytest.skip("no Enron data")
     import analytics.backtest as backtest
     import analytics.yardstick as yardstick
 
-    seen: list[list[int]] = []
+    seen: list[tuple[list[int], list[float]]] = []
 
     class Stop(Exception):
         pass
 
     def study(mail, egos, dates, **kwargs):
-        seen.append(list(egos))
+        seen.append((list(egos), list(dates)))
         raise Stop
 
     monkeypatch.setattr(yardstick, "Study", study)
-    for argv in (["--egos", "30"], ["--skip", "30", "--egos", "4"]):
+    for argv in argvs:
         with pytest.raises(Stop):
             backtest.main(["--data", str(DATA), *argv])
-    first, other = seen
+    return seen
+
+
+def test_skip_takes_the_next_people_of_the_fixed_order(monkeypatch):
+    """Given `--skip 30 --egos 4`, the yardstick runs on the 31st to 34th development people
+    of the fixed hashed order: another sample than the default 30, none of them in it."""
+    (first, _), (other, _) = studied(monkeypatch, ["--egos", "30"], ["--skip", "30", "--egos", "4"])
     mail = lb.development_mail(messages(*load_edges(DATA)))
     assert other == sample_egos(mail, lb.development_egos(range(184)), 34)[30:]
     assert len(other) == 4 and not set(other) & set(first)
@@ -227,25 +233,7 @@ def test_skip_takes_the_next_people_of_the_fixed_order(monkeypatch):
 def test_period_2000_scores_the_second_half_of_2000(monkeypatch):
     """Given `--period 2000`, the yardstick scores at the first of each month from July to
     December 2000, all before the default dates and every outcome window before the lockbox."""
-    if not (DATA / "edges.csv").exists():
-        pytest.skip("no Enron data")
-    import analytics.backtest as backtest
-    import analytics.yardstick as yardstick
-
-    seen: list[list[float]] = []
-
-    class Stop(Exception):
-        pass
-
-    def study(mail, egos, dates, **kwargs):
-        seen.append(list(dates))
-        raise Stop
-
-    monkeypatch.setattr(yardstick, "Study", study)
-    for argv in ([], ["--period", "2000"]):
-        with pytest.raises(Stop):
-            backtest.main(["--data", str(DATA), *argv])
-    default, early = seen
+    (_, default), (_, early) = studied(monkeypatch, [], ["--period", "2000"])
     months = [datetime.fromtimestamp(d, timezone.utc) for d in early]
     assert [(m.year, m.month, m.day) for m in months] == [(2000, m, 1) for m in range(7, 13)]
     assert max(early) < min(default) and max(early) + HORIZON <= lb.LOCKBOX_START
