@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 from dateutil.rrule import rrulestr
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from ingest.sandbox.world import (
     ARCHETYPES,
@@ -520,6 +520,8 @@ def test_scale_multiplies_volume():
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), days=st.integers(60, 500), contacts=st.integers(5, 40))
+# found by the search: a colleague's reply-all to the last announcement landed after as_of
+@example(seed=1622, days=256, contacts=39)
 def test_any_world_holds_together(seed, days, contacts):
     w = generate_world(seed, days=days, contacts=contacts)
     assert sum(t.is_relationship for t in w.truth.values()) == contacts

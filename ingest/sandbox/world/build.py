@@ -145,7 +145,9 @@ def _all_hands_mail(mailer: Mailer, noise, ties, crowd, days: int, nrng, scale: 
         mailer.emit(thread, "microsoft", (sender.name, sender.address), to, at, folder="inbox")
         if active and rng.random() < 0.1:
             who = rng.choice(active)
-            mailer.emit(thread, "microsoft", who, to, at + timedelta(minutes=rng.randint(5, 300)), folder="inbox")
+            later = at + timedelta(minutes=rng.randint(5, 300))
+            if later < mailer.as_of:  # a reply-all after the world's end is not in it
+                mailer.emit(thread, "microsoft", who, to, later, folder="inbox")
 
 
 def _self_and_drafts(mailer: Mailer, ties, aliases, days: int) -> None:
