@@ -33,7 +33,7 @@ import numpy as np
 
 from analytics import lockbox as lb
 from analytics.awaiting import GUARD_RUN, Timeline, awaiting_column
-from analytics.corpus import Mail, data_folder, ego_exchanges, messages, sample_egos
+from analytics.corpus import Mail, data_folder, ego_exchanges, messages, people, sample_egos
 from analytics.features import PRIOR_FEATURES, F
 from analytics.frame import build_frame
 from analytics.records import USER, Exchange
@@ -130,9 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     everything, lines = load_lines(data_folder(args.data))
     mail = lb.development_mail(everything)
-    dev = lb.development_egos(range(184))
+    everyone = people(everything)
+    dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.egos)
-    pool = sample_egos(mail, dev, 184, min_exchanges=20)
+    pool = sample_egos(mail, dev, len(everyone), min_exchanges=20)
     dates = dev_dates()[-args.dates :]
     study = Study(mail, egos, dates, prior_egos=pool)
     with_feature = PRIOR_FEATURES + ("awaiting_reply",)

@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from analytics import lockbox as lb
-from analytics.corpus import data_folder, ego_exchanges, load_edges, messages, sample_egos
+from analytics.corpus import data_folder, ego_exchanges, load_edges, messages, people, sample_egos
 from analytics.evidence import LOOKBACK, Evidence, Share, measure
 
 
@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     until = datetime.fromisoformat(args.until).replace(tzinfo=timezone.utc).timestamp()
     if until > lb.LOCKBOX_START:
         raise SystemExit("--until must be before the lockbox months")
-    mail = lb.development_mail(messages(*load_edges(data_folder(args.data))))
-    egos = sample_egos(mail, lb.development_egos(range(184)), args.egos)
+    everything = messages(*load_edges(data_folder(args.data)))
+    mail = lb.development_mail(everything)
+    egos = sample_egos(mail, lb.development_egos(people(everything)), args.egos)
     results = []
     for ego in egos:
         ex = ego_exchanges(mail, ego)

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from analytics import lockbox as lb
-from analytics.corpus import Mail, ego_exchanges, sample_egos
+from analytics.corpus import Mail, ego_exchanges, people, sample_egos
 from analytics.features import two_way_between
 from analytics.frame import DAY, build_frame
 from analytics.metrics import bootstrap
@@ -204,7 +204,8 @@ def report(r: Rows, dates: Sequence[float], *, n_boot: int = 200) -> str:
 
 def development_rows(mail: Mail) -> tuple[Rows, list[float]]:
     dev_mail = lb.development_mail(mail)
-    egos = sample_egos(dev_mail, lb.development_egos(range(184)), 184, min_exchanges=MIN_EXCHANGES)
+    everyone = people(mail)
+    egos = sample_egos(dev_mail, lb.development_egos(everyone), len(everyone), min_exchanges=MIN_EXCHANGES)
     dates = study_dates()
     return collect(dev_mail, egos, dates), dates
 

@@ -30,7 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
-from analytics.logistic import SignedLogisticRegression, _sigmoid, held_out_weight, recalibration
+from analytics.logistic import HeldOut, SignedLogisticRegression, _sigmoid, held_out_weight, recalibration
 from analytics.monotone import basis, knots_of, shapes
 from analytics.signals import SIGNAL_SIGNS
 
@@ -277,6 +277,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         X_all, X = X, X[:, self.cols_]
         self.pipeline_: Pipeline | None = None
         self.weight_ = 0.0
+        self.blend_choice_: HeldOut | None = None  # what the newest snapshots chose (_blend_weight)
         self.base_rate_: float | None = None
         times = np.unique(sample_time)
         newest = np.zeros(len(y), bool)

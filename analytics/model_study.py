@@ -105,10 +105,8 @@ INF = float("inf")
 
 VARIANTS: dict[str, Make] = {
     "no recalibration": lambda spec: StrengthModel(prior=spec, recalibrate=False),
-    "prior alone": lambda spec: StrengthModel(prior=spec, prior_rows=INF, blend_pull=INF, blend_evidence=None),
-    "prior alone, no recalibration": lambda spec: StrengthModel(
-        prior=spec, prior_rows=INF, blend_pull=INF, blend_evidence=None, recalibrate=False
-    ),
+    "prior alone": lambda spec: StrengthModel(prior=spec, blend_evidence=INF),
+    "prior alone, no recalibration": lambda spec: StrengthModel(prior=spec, blend_evidence=INF, recalibrate=False),
     "user's model alone": lambda spec: StrengthModel(prior=spec, prior_rows=0.0, blend_pull=INF, blend_evidence=None),
     "blend weight n / (n + 2500) only": lambda spec: StrengthModel(prior=spec, blend_pull=INF, blend_evidence=None),
     "no evidence asked (session 10)": lambda spec: StrengthModel(prior=spec, blend_evidence=None),
@@ -131,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from analytics import lockbox as lb
-    from analytics.corpus import data_folder, load_edges, messages, sample_egos
+    from analytics.corpus import data_folder, load_edges, messages, people, sample_egos
     from analytics.metrics import auc, ece
     from analytics.yardstick import dev_dates
 
@@ -140,10 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--egos", type=int, default=30)
     ap.add_argument("--boot", type=int, default=100)
     args = ap.parse_args(argv)
-    mail = lb.development_mail(messages(*load_edges(data_folder(args.data))))
-    dev = lb.development_egos(range(184))
+    everything = messages(*load_edges(data_folder(args.data)))
+    mail = lb.development_mail(everything)
+    everyone = people(everything)
+    dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.egos)
-    study = Study(mail, egos, dev_dates(), prior_egos=sample_egos(mail, dev, 184, min_exchanges=20))
+    study = Study(mail, egos, dev_dates(), prior_egos=sample_egos(mail, dev, len(everyone), min_exchanges=20))
     shipped = study.evaluate()
     latest = shipped.date >= shipped.n_dates - 3
     y = shipped.label

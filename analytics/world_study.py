@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analytics import lockbox as lb
-from analytics.corpus import Mail, data_folder, load_edges, messages, sample_egos
+from analytics.corpus import Mail, data_folder, load_edges, messages, people, sample_egos
 
 if TYPE_CHECKING:
     from ingest.sandbox.world import World
@@ -179,8 +179,10 @@ def world_contacts(world: World, span: int = SPAN_DAYS) -> tuple[Contacts, float
 
 
 def measure_enron(data: str | None = None, span: int = SPAN_DAYS) -> list[dict[str, float]]:
-    mail = lb.development_mail(messages(*load_edges(data_folder(data))))
-    egos = sample_egos(mail, lb.development_egos(range(184)), 184)
+    everything = messages(*load_edges(data_folder(data)))
+    mail = lb.development_mail(everything)
+    everyone = people(everything)
+    egos = sample_egos(mail, lb.development_egos(everyone), len(everyone))
     rows = []
     for contacts, start, end in enron_contacts(mail, egos, span):
         rows.extend(tie_rows(contacts, start, end))
