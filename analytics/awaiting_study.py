@@ -40,7 +40,8 @@ from analytics.records import USER, Exchange
 from analytics.metrics import bootstrap
 from analytics.scorecard import fmt, lift, lift_line
 from analytics.training import TrainingSet
-from analytics.yardstick import Study, dev_dates
+from analytics.timeline import timeline
+from analytics.yardstick import Study
 
 Lines = dict[tuple[int, int], dict[int, str]]  # (sender, second) -> recipient -> to | cc | bcc
 
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.egos)
     pool = sample_egos(mail, dev, len(everyone), min_exchanges=20)
-    dates = dev_dates()[-args.dates :]
+    dates = timeline(everything).development_dates()[-args.dates :]
     study = Study(mail, egos, dates, prior_egos=pool)
     with_feature = PRIOR_FEATURES + ("awaiting_reply",)
     base = study.evaluate()

@@ -27,8 +27,7 @@ from analytics.features import two_way_between, two_way_weeks
 from analytics.frame import DAY, build_frame
 from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, people, sample_egos
 from analytics.scoring import STRENGTH_WEEKS, epoch, fit_strength_model, score_ties
-
-HORIZON = 90 * DAY
+from analytics.timeline import BACKTEST_DATES, HORIZON, timeline
 
 
 def auc(score: np.ndarray, label: np.ndarray) -> float:
@@ -146,22 +145,28 @@ def format_calibration(table: Iterable[CalibrationBin]) -> str:
     return "\n".join(lines)
 
 
-def default_dates() -> list[datetime]:
-    return [datetime(2001, m, 1, tzinfo=timezone.utc) for m in range(4, 11)]
+def day(t: float) -> str:
+    return f"{datetime.fromtimestamp(t, timezone.utc):%Y-%m-%d}"
+
+
+def default_dates(mail: Mail) -> list[datetime]:
+    """The last seven development dates of the mail's timeline (Enron: April to October 2001)."""
+    dates = timeline(mail).development_dates()[-BACKTEST_DATES:]
+    return [datetime.fromtimestamp(t, timezone.utc) for t in dates]
 
 
 def main(argv: list[str] | None = None) -> int:
     """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
 
     .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--skip 0] [--dates 10]
-        [--boot 200] [--prior-egos all|sample] [--signals] [--history DAYS] [--period 2001|2000]
+        [--boot 200] [--prior-egos all|sample] [--signals] [--history DAYS] [--period latest|earlier]
         [--lockbox]
     """
     import argparse
 
     from analytics import lockbox as lb
     from analytics.scorecard import summarise, table
-    from analytics.yardstick import HORIZON, Study, dev_dates, early_dates
+    from analytics.yardstick import Study
 
     ap = argparse.ArgumentParser(prog="python -m analytics.backtest")
     ap.add_argument("--data")
@@ -172,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dates", type=int, default=10, help="the latest N of the monthly dates")
     ap.add_argument(
         "--period",
-        choices=("2001", "2000"),
-        default="2001",
-        help="2001: January to October 2001 (default); 2000: July to December 2000, another period",
+        choices=("latest", "earlier"),
+        default="latest",
+        help=(
+            "latest: the ten monthly dates before the lockbox months (Enron: January to October 2001; "
+            "the default); earlier: the six months before those (Enron: July to December 2000)"
+        ),
     )
     ap.add_argument("--boot", type=int, default=200)
     ap.add_argument("--refit", type=int, default=3)
@@ -193,15 +201,19 @@ def main(argv: list[str] | None = None) -> int:
 
         print(report(everything, n_boot=args.boot, refit=args.refit))
         return 0
+    span = timeline(everything)
+    dates = (span.development_dates() if args.period == "latest" else span.earlier_dates())[-args.dates :]
+    if not dates:
+        raise SystemExit(span.too_short())
     mail = lb.development_mail(everything)
     everyone = people(everything)
     dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.skip + args.egos)[args.skip :]
-    dates = (dev_dates() if args.period == "2001" else early_dates())[-args.dates :]
     pool = sample_egos(mail, dev, len(everyone), min_exchanges=20) if args.prior_egos == "all" else egos
     print(
-        f"messages {len(mail)} (before {datetime.fromtimestamp(lb.LOCKBOX_START, timezone.utc):%Y-%m-%d}); "
-        f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates, "
+        f"messages {len(mail)} (before the lockbox months, {day(span.lockbox_start)} to {day(span.end)}); "
+        f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates "
+        f"({day(dates[0])} to {day(dates[-1])}), "
         f"prior pool {len(pool)} egos, horizon {HORIZON / DAY:.0f} days"
         + (f", {args.history} days of mail visible at each date" if args.history else "")
     )

@@ -3,6 +3,8 @@
 `../shared/data/enron-igraph/edges.csv` holds one row per recipient (sender, recipient,
 time, type). Rows sharing sender and time are one message; 174 rows carry a bogus 1979
 date (a null timestamp in the source) and are set aside as `invalid`, counted, not used.
+Another organisation's mail in the same form is read the same way; the months it spans
+come from the mail itself (analytics/timeline.py).
 Reading the CSV happens in `load_edges` only; the rest is pure.
 """
 
@@ -19,8 +21,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from analytics.records import Exchange
+from analytics.timeline import span
 
-VALID_FROM = datetime(1998, 1, 1, tzinfo=timezone.utc).timestamp()
+# Dates before 1985 are null or garbled timestamps (Enron's read 1979-12-31), not mail; stray
+# dates later than that are left to the timeline's span, which trims sparse months.
+VALID_FROM = datetime(1985, 1, 1, tzinfo=timezone.utc).timestamp()
+VALID_UNTIL = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,9 @@ class Mail:
     offsets: np.ndarray  # recipients of message i: recipients[offsets[i]:offsets[i+1]]
     recipients: np.ndarray
     invalid_rows: int = 0
+    # The span of the corpus this mail was read from (analytics.timeline.span), kept through
+    # cuts: None without mail.
+    span: tuple[float, float] | None = None
 
     def __len__(self) -> int:
         return len(self.sender)
@@ -42,7 +51,7 @@ def messages(sender: ArrayLike, recipient: ArrayLike, time: ArrayLike) -> Mail:
     sender = np.asarray(sender, np.int64)
     recipient = np.asarray(recipient, np.int64)
     time = np.asarray(time, np.float64)
-    valid = time >= VALID_FROM
+    valid = np.isfinite(time) & (time >= VALID_FROM) & (time < VALID_UNTIL)
     keep = valid & (sender != recipient)
     s, r, t = sender[keep], recipient[keep], time[keep]
     triples = np.unique(np.stack([s, t.astype(np.int64), r], axis=1), axis=0)
@@ -50,7 +59,7 @@ def messages(sender: ArrayLike, recipient: ArrayLike, time: ArrayLike) -> Mail:
     new = np.r_[True, (s[1:] != s[:-1]) | (t[1:] != t[:-1])] if len(s) else np.zeros(0, bool)
     starts = np.flatnonzero(new)
     offsets = np.r_[starts, len(s)]
-    return Mail(s[starts], t[starts], offsets, r, invalid_rows=int((~valid).sum()))
+    return Mail(s[starts], t[starts], offsets, r, invalid_rows=int((~valid).sum()), span=span(t[starts]))
 
 
 def ego_exchanges(mail: Mail, ego: int) -> list[Exchange]:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from analytics import lockbox as lb
 from analytics.corpus import data_folder, ego_exchanges, load_edges, messages, people, sample_egos
+from analytics.timeline import timeline
 from analytics.evidence import LOOKBACK, Evidence, Share, measure
 
 
@@ -34,12 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m analytics.evidence_study")
     ap.add_argument("--data")
     ap.add_argument("--egos", type=int, default=30)
-    ap.add_argument("--until", default="2001-10-01")
+    ap.add_argument("--until", help="YYYY-MM-DD; default: the last development date (Enron: 2001-10-01)")
     args = ap.parse_args(argv)
-    until = datetime.fromisoformat(args.until).replace(tzinfo=timezone.utc).timestamp()
-    if until > lb.LOCKBOX_START:
-        raise SystemExit("--until must be before the lockbox months")
     everything = messages(*load_edges(data_folder(args.data)))
+    span = timeline(everything)
+    if args.until:
+        until = datetime.fromisoformat(args.until).replace(tzinfo=timezone.utc).timestamp()
+    else:
+        dates = span.development_dates()
+        if not dates:
+            raise SystemExit(span.too_short())
+        until = dates[-1]
+    if until > span.lockbox_start:
+        raise SystemExit("--until must be before the lockbox months")
     mail = lb.development_mail(everything)
     egos = sample_egos(mail, lb.development_egos(people(everything)), args.egos)
     results = []

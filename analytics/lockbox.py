@@ -1,4 +1,4 @@
-"""The lockbox: the people and months of the Enron corpus that development never sees.
+"""The lockbox: the people and months of a corpus that development never sees.
 
 Set aside before any tuning (issue 15), so that the closing figures are measured on data
 no choice was fitted to:
@@ -7,10 +7,12 @@ no choice was fitted to:
   sha256("kith-lockbox-v1:<i>") are 0 modulo 5 — 39 of the 184 employees (ids 1, 2, 6, 7,
   9, 13, 14, 16, 23, 30, ...). The hash is fixed; nothing about a person (volume, title)
   decides it.
-- **Months**: the last three months of the corpus, January-March 2002 (`LOCKBOX_START` to
-  `DATA_END`; the 30 stray messages dated after March 2002 are outside both). Development
-  reads no message at or after `LOCKBOX_START`, so no feature, label or fitted model can
-  carry them, and a development `as_of` must have its whole 90-day outcome window before it.
+- **Months**: the last three months of the corpus's span (analytics/timeline.py; for
+  Enron January-March 2002, `Timeline.lockbox_start` to `Timeline.end`; the 30 stray
+  messages dated after March 2002 are outside both). Development reads no message at or
+  after the lockbox start, so no feature, label or fitted model can carry them, and a
+  development `as_of` must have its whole 90-day outcome window before it. The months are
+  read from the mail, so another organisation's corpus gets its own last three.
 
 `development_mail` and `development_egos` are the only doors development uses;
 `check_development` refuses any evaluation that would touch the lockbox unless the caller
@@ -20,15 +22,13 @@ passes `lockbox=True` (the CLI's `--lockbox`, for the issue's final report only)
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
 from collections.abc import Iterable
 
 import numpy as np
 
 from analytics.corpus import Mail
+from analytics.timeline import timeline
 
-LOCKBOX_START = datetime(2002, 1, 1, tzinfo=timezone.utc).timestamp()
-DATA_END = datetime(2002, 4, 1, tzinfo=timezone.utc).timestamp()
 SALT = "kith-lockbox-v1"
 SHARE = 5  # one in five
 
@@ -51,13 +51,8 @@ def development_egos(employees: Iterable[int]) -> list[int]:
 
 
 def development_mail(mail: Mail) -> Mail:
-    """The same mail with every message at or after LOCKBOX_START removed."""
-    return mail_before(mail, LOCKBOX_START)
-
-
-def lockbox_dates() -> list[float]:
-    """as_of dates whose 90-day outcome windows reach into the lockbox months."""
-    return [datetime(y, m, 1, tzinfo=timezone.utc).timestamp() for y, m in ((2001, 11), (2001, 12), (2002, 1))]
+    """The same mail with every message at or after the lockbox start removed."""
+    return mail_before(mail, timeline(mail).lockbox_start)
 
 
 def mail_before(mail: Mail, end: float) -> Mail:
@@ -71,7 +66,12 @@ def mail_before(mail: Mail, end: float) -> Mail:
         else mail.recipients[:0]
     )
     return Mail(
-        mail.sender[idx], mail.time[idx], np.r_[0, np.cumsum(counts)], recipients, invalid_rows=mail.invalid_rows
+        mail.sender[idx],
+        mail.time[idx],
+        np.r_[0, np.cumsum(counts)],
+        recipients,
+        invalid_rows=mail.invalid_rows,
+        span=mail.span,
     )
 
 
@@ -85,8 +85,11 @@ def check_development(
     bad = lockbox_egos(egos)
     if bad:
         raise LockboxError(f"{len(bad)} lockbox employees among the egos (pass lockbox=True only for the final report)")
-    late = [d for d in dates if d + horizon > LOCKBOX_START]
+    if mail.span is None:
+        return  # no mail, no lockbox months to read
+    start = timeline(mail).lockbox_start
+    late = [d for d in dates if d + horizon > start]
     if late:
         raise LockboxError("an as_of date's outcome window reaches the lockbox months")
-    if len(mail) and float(np.max(mail.time)) >= LOCKBOX_START:
+    if len(mail) and float(np.max(mail.time)) >= start:
         raise LockboxError("the mail holds lockbox months; pass it through development_mail")

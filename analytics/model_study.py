@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from analytics import lockbox as lb
     from analytics.corpus import data_folder, load_edges, messages, people, sample_egos
     from analytics.metrics import auc, ece
-    from analytics.yardstick import dev_dates
+    from analytics.timeline import timeline
 
     ap = argparse.ArgumentParser(prog="python -m analytics.model_study")
     ap.add_argument("--data")
@@ -143,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     everyone = people(everything)
     dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.egos)
-    study = Study(mail, egos, dev_dates(), prior_egos=sample_egos(mail, dev, len(everyone), min_exchanges=20))
+    study = Study(
+        mail,
+        egos,
+        timeline(everything).development_dates(),
+        prior_egos=sample_egos(mail, dev, len(everyone), min_exchanges=20),
+    )
     shipped = study.evaluate()
     latest = shipped.date >= shipped.n_dates - 3
     y = shipped.label

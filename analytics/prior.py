@@ -1,8 +1,9 @@
 """Fit the shipped prior on real Enron mail and write `analytics/prior.json`.
 
 Each even-numbered employee in turn is the user (the odd ones are kept for the backtest),
-with self-labelled snapshots whose 90-day label window ends before 1 April 2001 (the
-backtest scores from that date on). The older snapshots fit StandardScaler +
+with self-labelled snapshots whose 90-day label window ends before the timeline's prior
+cutoff (analytics/timeline.py; Enron: 1 April 2001, the first date `analytics.backtest.run`
+scores). The older snapshots fit StandardScaler +
 LogisticRegression, the newer quarter fits the isotonic calibration curve. Only numbers
 go into the JSON: means, scales, coefficients, the curve's knots and a few facts.
 
@@ -28,9 +29,9 @@ from analytics.frame import build_frame
 from analytics.lockbox import development_egos
 from analytics.logistic import _sigmoid, recalibration
 from analytics.model import PRIOR_PATH, PriorModel, PriorSpec, Young, _fit, additive_spec, base_pipeline, prior_spec
+from analytics.timeline import timeline
 from analytics.training import TrainingSet, pooled, training_set, young_set
 
-CUTOFF = datetime(2001, 4, 1, tzinfo=timezone.utc)
 PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's coefficients
 # The prior is a monotone additive model (analytics/monotone.py): each feature's shape has
 # up to PRIOR_KNOTS linear pieces, cut at quantiles of the pooled rows (0: a linear prior).
@@ -55,9 +56,8 @@ def young_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:
     return pooled(sets)
 
 
-def fit_prior(
-    mail: Mail, egos: list[int], cutoff: float = CUTOFF.timestamp(), calibration_share: float = 0.25
-) -> PriorSpec:
+def fit_prior(mail: Mail, egos: list[int], cutoff: float | None = None, calibration_share: float = 0.25) -> PriorSpec:
+    cutoff = timeline(mail).prior_cutoff if cutoff is None else cutoff
     X, y, w, t = training_rows(mail, egos, cutoff)
     meta: dict[str, Any] = {
         "source": "enron-igraph",

@@ -45,6 +45,7 @@ import numpy as np
 
 from analytics import lockbox as lb
 from analytics.corpus import Mail, data_folder, load_edges, messages, people, sample_egos
+from analytics.timeline import timeline
 
 if TYPE_CHECKING:
     from ingest.sandbox.world import World
@@ -137,7 +138,7 @@ def summarise(rows: Sequence[dict[str, float]]) -> dict[str, tuple[float, float,
 def enron_contacts(mail: Mail, egos: Iterable[int], span: int = SPAN_DAYS) -> list[tuple[Contacts, float, float]]:
     counts = np.diff(mail.offsets)
     owner = np.repeat(np.arange(len(mail)), counts)
-    end = lb.LOCKBOX_START
+    end = timeline(mail).lockbox_start
     start = end - span * DAY
     out = []
     for ego in egos:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -41,26 +40,15 @@ from analytics.lockbox import check_development
 from analytics.model import PriorSpec, StrengthModel
 from analytics.prior import prior_from_rows, with_young
 from analytics.rhythm import rhythm
+from analytics.timeline import HORIZON
 from analytics.training import TrainingSet, pooled, training_set, young_set
 
-HORIZON = 90 * DAY
 ACTIVE = 180 * DAY
 DECAY_HALF_LIFE = 90 * DAY
 FOLDS = 5
 MIN_EXCHANGES = 50
 PRIOR_SNAPSHOTS = 18
 METHODS = ("kith", "recency", "decayed", "logistic")
-
-
-def dev_dates() -> list[float]:
-    """1 January to 1 October 2001: each outcome window ends before the lockbox months."""
-    return [datetime(2001, m, 1, tzinfo=timezone.utc).timestamp() for m in range(1, 11)]
-
-
-def early_dates() -> list[float]:
-    """1 July to 1 December 2000: an earlier stretch of the same mail, for a check on
-    another period (younger mailboxes, a third of the volume); no choice is made on it."""
-    return [datetime(2000, m, 1, tzinfo=timezone.utc).timestamp() for m in range(7, 13)]
 
 
 def fold_of(ego: int) -> int:

@@ -18,18 +18,24 @@ import pytest
 from analytics import lockbox as lb
 from analytics.backtest import load_edges, messages, sample_egos
 from analytics.scorecard import summarise, table
-from analytics.yardstick import HORIZON, METHODS, Study, dev_dates, fold_of
+from analytics.timeline import HORIZON, timeline
+from analytics.yardstick import METHODS, Study, fold_of
 from tests.conftest import ENRON
 
 DATA = Path(os.environ.get("KITH_ENRON_DIR", ENRON))
 
 
+ENRON_END = datetime(2002, 4, 1, tzinfo=timezone.utc).timestamp()
+ENRON_LOCKBOX = datetime(2002, 1, 1, tzinfo=timezone.utc).timestamp()
+
+
 def synthetic_mail(seed: int = 3):
-    """Ten people writing to each other from 2000 to April 2002."""
+    """Ten people writing to each other from 2000 to March 2002, and a few stray messages
+    in April 2002 (as Enron's corpus has): its lockbox months are January to March 2002."""
     rng = np.random.default_rng(seed)
     n = 4000
     start = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
-    t = np.sort(rng.uniform(start, lb.DATA_END + 20 * 86400, n))
+    t = np.sort(np.r_[rng.uniform(start, ENRON_END, n - 5), rng.uniform(ENRON_END, ENRON_END + 20 * 86400, 5)])
     s = rng.integers(0, 10, n)
     r = (s + rng.integers(1, 10, n)) % 10
     return messages(s, r, t)
@@ -45,11 +51,12 @@ def test_lockbox_people_are_a_fixed_fifth():
 
 def test_development_mail_holds_no_lockbox_month():
     """Given mail running past the lockbox start, when it goes through development_mail,
-    then nothing at or after LOCKBOX_START is left and earlier messages keep their recipients."""
+    then nothing at or after the lockbox start is left and earlier messages keep their recipients."""
     mail = synthetic_mail()
     dev = lb.development_mail(mail)
-    assert mail.time.max() >= lb.LOCKBOX_START > dev.time.max()
-    early = mail.time < lb.LOCKBOX_START
+    assert timeline(mail).lockbox_start == timeline(dev).lockbox_start == ENRON_LOCKBOX
+    assert mail.time.max() >= ENRON_LOCKBOX > dev.time.max()
+    early = mail.time < ENRON_LOCKBOX
     assert len(dev) == int(early.sum())
     i = int(np.flatnonzero(early)[-1])
     assert np.array_equal(
@@ -62,11 +69,11 @@ def test_evaluation_refuses_the_lockbox_unless_asked(case):
     """Given a lockbox employee, a date whose outcome reaches the lockbox months, or mail
     that still holds them, then a Study refuses; with lockbox=True the check passes."""
     mail = lb.development_mail(synthetic_mail())
-    egos, dates = [3], dev_dates()[-2:]
+    egos, dates = [3], timeline(mail).development_dates()[-2:]
     if case == "ego":
         egos = [1]
     elif case == "date":
-        dates = [lb.LOCKBOX_START - HORIZON + 86400]
+        dates = [ENRON_LOCKBOX - HORIZON + 86400]
     else:
         mail = synthetic_mail()
     with pytest.raises(lb.LockboxError):
@@ -77,7 +84,7 @@ def test_evaluation_refuses_the_lockbox_unless_asked(case):
 def test_prior_egos_cannot_smuggle_the_lockbox_in():
     mail = lb.development_mail(synthetic_mail())
     with pytest.raises(lb.LockboxError):
-        Study(mail, [3], dev_dates()[-2:], prior_egos=[3, 4, 6])
+        Study(mail, [3], timeline(mail).development_dates()[-2:], prior_egos=[3, 4, 6])
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +95,7 @@ def small_run():
     dev = lb.development_egos(range(184))
     egos = sample_egos(mail, dev, 6)
     pool = sample_egos(mail, dev, 24, min_exchanges=20)
-    study = Study(mail, egos, dev_dates()[-3:], prior_egos=sorted(set(pool) | set(egos)))
+    study = Study(mail, egos, timeline(mail).development_dates()[-3:], prior_egos=sorted(set(pool) | set(egos)))
     scored = study.evaluate()
     return study, scored, summarise(scored, n_boot=20)
 
@@ -118,7 +125,7 @@ def test_no_ego_is_scored_with_a_model_fitted_on_its_own_mail(small_run):
 def test_development_run_never_sees_a_lockbox_ego_or_month(small_run):
     study, scored, _ = small_run
     assert not lb.lockbox_egos(np.unique(scored.ego)) and not lb.lockbox_egos(study.pool)
-    assert max(study.dates) + HORIZON <= lb.LOCKBOX_START
+    assert max(study.dates) + HORIZON <= timeline(study.mail).lockbox_start == ENRON_LOCKBOX
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +136,9 @@ def development_summary():
     mail = lb.development_mail(messages(*load_edges(DATA)))
     dev = lb.development_egos(range(184))
     egos = sample_egos(mail, dev, 30)
-    study = Study(mail, egos, dev_dates(), prior_egos=sample_egos(mail, dev, 184, min_exchanges=20))
+    study = Study(
+        mail, egos, timeline(mail).development_dates(), prior_egos=sample_egos(mail, dev, 184, min_exchanges=20)
+    )
     summary = summarise(study.evaluate(), n_boot=20)
     print("\n" + table(summary))
     return summary
@@ -191,7 +200,9 @@ def test_a_young_mailbox_is_calibrated_and_ranked_above_the_baselines():
     mail = lb.development_mail(messages(*load_edges(DATA)))
     dev = lb.development_egos(range(184))
     pool = sample_egos(mail, dev, 184, min_exchanges=20)
-    study = Study(mail, sample_egos(mail, dev, 30), dev_dates(), prior_egos=pool, history=90 * DAY)
+    study = Study(
+        mail, sample_egos(mail, dev, 30), timeline(mail).development_dates(), prior_egos=pool, history=90 * DAY
+    )
     summary = summarise(study.evaluate(), n_boot=20)
     assert summary["ece kith"][0] <= 0.03
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
@@ -230,13 +241,16 @@ def test_skip_takes_the_next_people_of_the_fixed_order(monkeypatch):
     assert len(other) == 4 and not set(other) & set(first)
 
 
-def test_period_2000_scores_the_second_half_of_2000(monkeypatch):
-    """Given `--period 2000`, the yardstick scores at the first of each month from July to
-    December 2000, all before the default dates and every outcome window before the lockbox."""
-    (_, default), (_, early) = studied(monkeypatch, [], ["--period", "2000"])
+def test_period_earlier_scores_the_second_half_of_2000(monkeypatch):
+    """Given `--period earlier`, the yardstick scores Enron at the first of each month from
+    July to December 2000, all before the default dates (January to October 2001) and every
+    outcome window before the lockbox."""
+    (_, default), (_, early) = studied(monkeypatch, [], ["--period", "earlier"])
     months = [datetime.fromtimestamp(d, timezone.utc) for d in early]
     assert [(m.year, m.month, m.day) for m in months] == [(2000, m, 1) for m in range(7, 13)]
-    assert max(early) < min(default) and max(early) + HORIZON <= lb.LOCKBOX_START
+    months = [datetime.fromtimestamp(d, timezone.utc) for d in default]
+    assert [(m.year, m.month, m.day) for m in months] == [(2001, m, 1) for m in range(1, 11)]
+    assert max(early) < min(default) and max(default) + HORIZON <= ENRON_LOCKBOX
 
 
 def test_the_people_are_counted_from_the_mail_not_assumed():

@@ -40,7 +40,7 @@ def mail():
 def summary(mail):
     started = time.perf_counter()
     egos = [e for e in development_egos(range(184)) if e % 2 == 1]
-    result = run(development_mail(mail), egos, default_dates()).summary()
+    result = run(development_mail(mail), egos, default_dates(mail)).summary()
     result["seconds"] = time.perf_counter() - started
     print(
         f"\nEnron backtest: {result['egos']} employees, {result['snapshots']} snapshots, "

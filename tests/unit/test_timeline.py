@@ -1,0 +1,157 @@
+"""The yardstick's calendar comes from the mail: another organisation's corpus, or the same
+corpus moved in time, is scored over its own months (analytics/timeline.py)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analytics import lockbox as lb
+from analytics.corpus import load_edges, messages, sample_egos
+from analytics.timeline import HORIZON, Timeline, timeline
+from analytics.yardstick import Study
+from tests.conftest import ENRON
+
+DATA = Path(os.environ.get("KITH_ENRON_DIR", ENRON))
+DAY = 86400.0
+# 28 years (7 leap days): the Gregorian calendar repeats, weekdays and leap years included.
+TWENTY_EIGHT_YEARS = 10_227 * DAY
+
+
+def utc(y: int, m: int, d: int = 1) -> float:
+    return datetime(y, m, d, tzinfo=timezone.utc).timestamp()
+
+
+def days(ts: list[float]) -> list[tuple[int, int, int]]:
+    return [(x.year, x.month, x.day) for x in (datetime.fromtimestamp(t, timezone.utc) for t in ts)]
+
+
+def organisation(seed: int = 5, people: int = 16, n: int = 9000, start=(2015, 3), end=(2018, 2)):
+    """A small organisation's mail, steady from `start` to the end of the month before
+    `end`, each person writing mostly to a few colleagues who often answer."""
+    rng = np.random.default_rng(seed)
+    t0, t1 = utc(*start), utc(*end)
+    senders, recipients, times = [], [], []
+    colleagues = {p: rng.choice([q for q in range(people) if q != p], 4, replace=False) for p in range(people)}
+    for _ in range(n):
+        s = int(rng.integers(people))
+        r = int(rng.choice(colleagues[s])) if rng.random() < 0.8 else int((s + rng.integers(1, people)) % people)
+        t = float(rng.uniform(t0, t1 - 3 * DAY))
+        senders.append(s)
+        recipients.append(r)
+        times.append(t)
+        if rng.random() < 0.5:  # an answer within three days
+            senders.append(r)
+            recipients.append(s)
+            times.append(t + float(rng.uniform(600, 3 * DAY)))
+    return np.array(senders), np.array(recipients), np.array(times)
+
+
+def test_the_span_leaves_out_sparse_and_stray_months():
+    """Given steady mail from March 2015 to January 2018, three messages dated 1990, a
+    sparse May 2014 and two stray messages in 2031, then the span runs March 2015 to
+    February 2018: the lockbox months are November 2017 to January 2018, the development
+    dates the ten months whose 90-day outcomes end before them, and the earlier dates the
+    six months before those."""
+    s, r, t = organisation()
+    extra = [utc(1990, 6, 3), utc(1990, 6, 4), utc(1990, 7, 1), utc(2014, 5, 2), utc(2031, 1, 5), utc(2031, 2, 5)]
+    mail = messages(np.r_[s, [1] * 6], np.r_[r, [2] * 6], np.r_[t, extra])
+    span = timeline(mail)
+    assert (span.start, span.end, span.lockbox_start) == (utc(2015, 3), utc(2018, 2), utc(2017, 11))
+    assert days(span.development_dates()) == [(2016, m, 1) for m in range(11, 13)] + [(2017, m, 1) for m in range(1, 9)]
+    assert days(span.earlier_dates()) == [(2016, m, 1) for m in range(5, 11)]
+    assert days(span.lockbox_dates()) == [(2017, 9, 1), (2017, 10, 1), (2017, 11, 1)]
+    assert all(d + HORIZON <= span.lockbox_start for d in span.development_dates())
+    assert all(d + HORIZON <= span.end for d in span.lockbox_dates())
+    # A cut keeps the corpus's timeline, so development mail keeps its lockbox months.
+    assert timeline(lb.development_mail(mail)) == span
+
+
+def test_too_short_a_corpus_has_no_scoring_date_and_says_why(tmp_path):
+    """Given eight months of mail, then no date has 180 days of history, a 90-day outcome
+    and three lockbox months after it, and the backtest stops with the reason."""
+    from analytics.backtest import main
+
+    short = Timeline(utc(2020, 1), utc(2020, 9))
+    assert short.development_dates() == [] and short.earlier_dates() == [] and short.lockbox_dates() == []
+    with pytest.raises(ValueError, match="spans 8 months"):
+        _ = short.prior_cutoff
+    with pytest.raises(SystemExit, match="spans 8 months; the yardstick needs at least 12"):
+        main(["--data", str(write_corpus(tmp_path, *organisation(end=(2015, 11))))])
+
+
+def write_corpus(folder: Path, s, r, t) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "edges.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sender_id", "recipient_id", "time", "recipient_type", "topic"])
+        for a, b, x in zip(s.tolist(), r.tolist(), t.tolist()):
+            w.writerow([a, b, datetime.fromtimestamp(int(x), timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), "to", 0])
+    return folder
+
+
+def test_another_organisation_is_scored_over_its_own_months(tmp_path, capsys):
+    """Given another organisation's mail in the corpus's form (16 people, March 2015 to
+    January 2018), when the backtest runs on it, then it scores that organisation's own
+    development dates, keeps its own last three months as the lockbox, and reports Kith
+    against the three baselines."""
+    from analytics.backtest import main
+
+    folder = write_corpus(tmp_path, *organisation())
+    assert main(["--data", str(folder), "--egos", "4", "--dates", "2", "--boot", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "before the lockbox months, 2017-11-01 to 2018-02-01" in out
+    assert "2 dates (2017-07-01 to 2017-08-01)" in out
+    assert "4 egos" in out
+    lines = out.splitlines()
+    header = next(line for line in lines if "kith" in line and "logistic" in line)
+    assert header.split() == ["kith", "recency", "decayed", "logistic"]
+    auc = next(line for line in lines if line.startswith("auc "))
+    values = [float(v) for v in auc.split()[1::3]]
+    assert len(values) == 4 and all(0.5 < v <= 1 for v in values)
+
+
+def test_enron_keeps_the_calendar_its_lockbox_was_set_aside_with():
+    """Given the Enron edition, then its span is May 1999 to March 2002 and the dates are
+    the ones every earlier figure was measured on: development January to October 2001,
+    earlier July to December 2000, lockbox months January to March 2002, lockbox dates
+    November 2001 to January 2002, the shipped prior's cutoff 1 April 2001."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    span = timeline(messages(*load_edges(DATA)))
+    assert (span.start, span.end, span.lockbox_start) == (utc(1999, 5), utc(2002, 4), utc(2002, 1))
+    assert days(span.development_dates()) == [(2001, m, 1) for m in range(1, 11)]
+    assert days(span.earlier_dates()) == [(2000, m, 1) for m in range(7, 13)]
+    assert days(span.lockbox_dates()) == [(2001, 11, 1), (2001, 12, 1), (2002, 1, 1)]
+    assert span.prior_cutoff == utc(2001, 4)
+
+
+@pytest.mark.slow
+def test_enron_moved_28_years_is_scored_the_same():
+    """Given Enron's mail moved 28 years later (the calendar repeats: the same weekdays and
+    leap years), then its dates move by the same 28 years and the yardstick gives every
+    method the same scores on the same rows: nothing in it depends on the year."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    from analytics.corpus import VALID_FROM
+
+    s, r, t = load_edges(DATA)
+    scored = []
+    for shift in (0.0, TWENTY_EIGHT_YEARS):
+        everything = messages(s, r, np.where(t >= VALID_FROM, t + shift, t))
+        span = timeline(everything)
+        mail = lb.development_mail(everything)
+        dev = lb.development_egos(range(184))
+        egos, pool = sample_egos(mail, dev, 3), sample_egos(mail, dev, 20, min_exchanges=20)
+        dates = span.development_dates()[-2:]
+        assert dates == [d + shift for d in timeline(messages(s, r, t)).development_dates()[-2:]]
+        scored.append(Study(mail, egos, dates, prior_egos=sorted(set(pool) | set(egos))).evaluate())
+    before, after = scored
+    assert len(before.label) > 100 and np.array_equal(before.label, after.label)
+    for method in ("kith", "recency", "decayed", "logistic"):
+        np.testing.assert_allclose(before.score[method], after.score[method], rtol=1e-9, atol=1e-12)
