@@ -195,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         help="days of mail visible before each date (a user whose mailbox is that young); default: all",
     )
     args = ap.parse_args(argv)
-    everything = messages(*load_edges(data_folder(args.data)))
+    try:
+        everything = messages(*load_edges(data_folder(args.data)))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read the corpus: {exc}") from None
     if args.lockbox:
         from analytics.lockbox_report import report
 

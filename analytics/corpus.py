@@ -2,8 +2,8 @@
 
 `../shared/data/enron-igraph/edges.csv` holds one row per recipient (sender, recipient,
 time, type). Rows sharing sender and time are one message; 174 rows carry a bogus 1979
-date (a null timestamp in the source) and are set aside as `invalid`, counted, not used.
-Another organisation's mail in the same form is read the same way; the months it spans
+date (a null timestamp in the source) and are set aside as `invalid`, counted, not used,
+as are rows whose ids or time cannot be read. Another organisation's mail in the same form is read the same way; the months it spans
 come from the mail itself (analytics/timeline.py).
 Reading the CSV happens in `load_edges` only; the rest is pure.
 """
@@ -51,7 +51,7 @@ def messages(sender: ArrayLike, recipient: ArrayLike, time: ArrayLike) -> Mail:
     sender = np.asarray(sender, np.int64)
     recipient = np.asarray(recipient, np.int64)
     time = np.asarray(time, np.float64)
-    valid = np.isfinite(time) & (time >= VALID_FROM) & (time < VALID_UNTIL)
+    valid = np.isfinite(time) & (time >= VALID_FROM) & (time < VALID_UNTIL) & (sender >= 0) & (recipient >= 0)
     keep = valid & (sender != recipient)
     s, r, t = sender[keep], recipient[keep], time[keep]
     triples = np.unique(np.stack([s, t.astype(np.int64), r], axis=1), axis=0)
@@ -77,17 +77,56 @@ def ego_exchanges(mail: Mail, ego: int) -> list[Exchange]:
     return out
 
 
+COLUMNS = ("sender_id", "recipient_id", "time")
+
+
+MAX_PERSON = 1_000_000  # ids number the people from 0; a larger one is not read as an id
+
+
+def _person(value: str | None) -> int:
+    """A person id, or -1 when the field is not an integer from 0 to MAX_PERSON - 1."""
+    text = (value or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text[:8] or "0") < MAX_PERSON else -1
+
+
+def _when(value: str | None) -> float:
+    """Epoch seconds UTC from an ISO date-time (no zone: taken as UTC, as the Enron edition
+    records it; with an offset: converted) or from epoch seconds; NaN when unreadable."""
+    text = (value or "").strip()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        epoch = text.isascii() and text.replace(".", "", 1).isdigit()
+        return float(text) if epoch else float("nan")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        return when.timestamp()
+    except (ValueError, OverflowError):
+        return float("nan")
+
+
 def load_edges(folder: Path) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
-    """Read edges.csv into arrays (times as UTC epoch seconds; the source has no zone)."""
+    """Read edges.csv into arrays (times as UTC epoch seconds). A row whose ids or time
+    cannot be read is kept as (-1, -1, NaN), so `messages` counts it among the invalid rows
+    and the rest of the file is still read; a file without the needed columns is refused."""
     s: list[int] = []
     r: list[int] = []
     t: list[float] = []
-    with open(Path(folder) / "edges.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            s.append(int(row["sender_id"]))
-            r.append(int(row["recipient_id"]))
-            t.append(datetime.fromisoformat(row["time"]).replace(tzinfo=timezone.utc).timestamp())
-    return np.array(s), np.array(r), np.array(t)
+    with open(Path(folder) / "edges.csv", newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(
+                f"{Path(folder) / 'edges.csv'} needs the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}"
+            )
+        for row in reader:
+            sender, recipient, when = _person(row["sender_id"]), _person(row["recipient_id"]), _when(row["time"])
+            bad = sender < 0 or recipient < 0 or not np.isfinite(when)
+            s.append(-1 if bad else sender)
+            r.append(-1 if bad else recipient)
+            t.append(float("nan") if bad else when)
+    return np.array(s, np.int64), np.array(r, np.int64), np.array(t, np.float64)
 
 
 def data_folder(given: str | None) -> Path:

@@ -155,3 +155,35 @@ def test_enron_moved_28_years_is_scored_the_same():
     assert len(before.label) > 100 and np.array_equal(before.label, after.label)
     for method in ("kith", "recency", "decayed", "logistic"):
         np.testing.assert_allclose(before.score[method], after.score[method], rtol=1e-9, atol=1e-12)
+
+
+def test_unreadable_rows_are_set_aside_and_the_rest_is_read(tmp_path, capsys):
+    """Given a corpus file with a time carrying a zone offset, one in epoch seconds, and rows
+    whose ids or time cannot be read, then the readable rows are read (an offset converted
+    to UTC, not dropped) and every unreadable one is counted among the invalid rows; a file
+    without the needed columns is refused with their names, and the backtest says so."""
+    from analytics.backtest import main
+    from analytics.corpus import load_edges
+
+    (tmp_path / "edges.csv").write_text(
+        "sender_id,recipient_id,time,recipient_type,topic\n"
+        "1,2,2001-05-14 16:39:00,to,1\n"
+        "2,1,2001-05-14T16:39:00-07:00,to,1\n"
+        "3,1,988000000,cc,1\n"
+        "x,1,2001-05-14 16:39:00,to,1\n"
+        "1,-4,2001-05-14 16:39:00,to,1\n"
+        "1,2,not a date,to,1\n"
+        "1,2,,to,1\n"
+        "1,99999999999,2001-05-14 16:39:00,to,1\n"
+        "1,3\n"
+    )
+    s, r, t = load_edges(tmp_path)
+    assert s[:3].tolist() == [1, 2, 3] and r[:3].tolist() == [2, 1, 1]
+    assert t[:3].tolist() == [utc(2001, 5, 14) + 16 * 3600 + 39 * 60, utc(2001, 5, 14) + 23 * 3600 + 39 * 60, 988000000]
+    mail = messages(s, r, t)
+    assert len(mail) == 3 and mail.invalid_rows == 6
+    (tmp_path / "edges.csv").write_text("from,to,time\n1,2,2001-05-14 16:39:00\n")
+    with pytest.raises(ValueError, match="missing: sender_id, recipient_id"):
+        load_edges(tmp_path)
+    with pytest.raises(SystemExit, match=r"cannot read the corpus: .*missing: sender_id, recipient_id"):
+        main(["--data", str(tmp_path)])
