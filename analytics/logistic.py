@@ -56,6 +56,52 @@ def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.flo
     return float(res.x[0]), float(res.x[1])
 
 
+# The young calibration (PriorSpec.young) reads the mailbox's age as log(days / 90), with
+# days held within the windows it was fitted on (training.YOUNG_DAYS).
+YOUNG_REFERENCE_DAYS = 90.0
+YOUNG_DAYS_RANGE = (14.0, 120.0)
+
+
+def young_age(days: ArrayLike) -> NDArray[np.float64]:
+    """log(days / 90), days clipped to YOUNG_DAYS_RANGE."""
+    d = np.clip(np.asarray(days, float), *YOUNG_DAYS_RANGE)
+    out: NDArray[np.float64] = np.log(d / YOUNG_REFERENCE_DAYS)
+    return out
+
+
+def young_recalibration(
+    p: NDArray[np.float64], days: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]
+) -> tuple[float, float, float, float] | None:
+    """(a, b, c, e) of logit p' = (a + c l) + (b + e l) logit p, for l = young_age(days):
+    the calibration of a mailbox `days` old with no snapshot of its own, fitted on other
+    people's ties seen through windows that young (the same ridge pulls as
+    `recalibration`, and c, e pulled to 0 as the intercept is). The slope is kept positive
+    over the whole range of ages, so the order of a user's ties never changes."""
+    from scipy.optimize import minimize
+
+    if len(np.unique(y)) < 2 or w.sum() <= 0:
+        return None
+    z, t, age = _logit(p), (y == 1).astype(float), young_age(days)
+    pa, pb = RECAL_PENALTY, RECAL_SLOPE_PENALTY
+
+    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        a, b, c, e = theta
+        u = a + c * age + (b + e * age) * z
+        loss = np.sum(w * (np.logaddexp(0.0, u) - t * u)) + pa * (a * a + c * c + e * e) + pb * (b - 1) ** 2
+        r = w * (_sigmoid(u) - t)
+        grad = [r.sum() + 2 * pa * a, r @ z + 2 * pb * (b - 1), r @ age + 2 * pa * c, r @ (age * z) + 2 * pa * e]
+        return float(loss), np.array(grad)
+
+    ends = young_age(np.array(YOUNG_DAYS_RANGE))
+    for e_bounds in ((None, None), (0.0, 0.0)):  # if the slope would turn at some age, the age moves the level only
+        bounds = [(None, None), (0.05, None), (None, None), e_bounds]
+        res = minimize(objective, np.array([0.0, 1.0, 0.0, 0.0]), jac=True, method="L-BFGS-B", bounds=bounds)
+        a, b, c, e = (float(v) for v in res.x)
+        if np.min(b + e * ends) >= 0.05:
+            break
+    return a, b, c, e
+
+
 # The blend weights tried on the user's newest snapshots (held_out_weight).
 BLEND_GRID = np.linspace(0.0, 1.0, 21)
 

@@ -30,7 +30,15 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
-from analytics.logistic import HeldOut, SignedLogisticRegression, _sigmoid, held_out_weight, recalibration
+from analytics.logistic import (
+    YOUNG_REFERENCE_DAYS,
+    HeldOut,
+    SignedLogisticRegression,
+    _sigmoid,
+    held_out_weight,
+    recalibration,
+    young_age,
+)
 from analytics.monotone import basis, knots_of, shapes
 from analytics.signals import SIGNAL_SIGNS
 
@@ -57,6 +65,10 @@ class Calibration(TypedDict):
 class Young(TypedDict):
     a: float
     b: float
+    # The mailbox's age (logistic.young_age): logit p = (a + c l) + (b + e l) x the prior's
+    # score. Absent in a prior fitted before ages were read: 0.
+    c: NotRequired[float]
+    e: NotRequired[float]
 
 
 class PriorSpec(TypedDict):
@@ -74,8 +86,9 @@ class PriorSpec(TypedDict):
     knots: NotRequired[list[list[float]]]
     reference: NotRequired[list[float]]
     # For a user with no snapshot of their own to recalibrate on (a mailbox younger than
-    # about 121 days, training.YOUNG_DAYS): logit p = a + b x the prior's score, fitted on
-    # other people's ties seen through windows that young (analytics/prior.py).
+    # about 121 days): logit p = (a + c l) + (b + e l) x the prior's score for a mailbox
+    # of age l (logistic.young_age), fitted on other people's ties seen through windows
+    # that young (training.YOUNG_DAYS; analytics/prior.py).
     young: NotRequired[Young]
     # Free-form facts about the fit (source, egos, row counts), only ever reported.
     meta: dict[str, Any]
@@ -99,7 +112,11 @@ class PriorModel:
         self.knots_ = spec.get("knots")
         self.reference_ = np.asarray(spec.get("reference", np.zeros(len(names))), float)
         young = spec.get("young")
-        self.young_: tuple[float, float] | None = (float(young["a"]), float(young["b"])) if young else None
+        self.young_: tuple[float, float, float, float] | None = (
+            (float(young["a"]), float(young["b"]), float(young.get("c", 0.0)), float(young.get("e", 0.0)))
+            if young
+            else None
+        )
         self.meta = spec.get("meta", {})
 
     @classmethod
@@ -250,8 +267,18 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.blend_evidence = blend_evidence
 
     def fit(
-        self, X: ArrayLike, y: ArrayLike, sample_time: ArrayLike | None = None, sample_weight: ArrayLike | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_time: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+        *,
+        history_days: float | None = None,
     ) -> StrengthModel:
+        """`history_days`: the days the user's mail is known to cover (training.covered_days),
+        read only by a mailbox with no snapshot of its own (the prior's young calibration);
+        None: not known, taken as 90."""
+        self.history_days_ = history_days
         X = np.asarray(X, float)
         y = np.asarray(y).astype(int)
         w: NDArray[np.float64] = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
@@ -346,13 +373,21 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             recal = self.recal_
             if recal is None and self.recalibrate and self.n_rows_ == 0 and self.prior_ is not None:
                 # No snapshot of the user's own at all (a mailbox younger than about 121
-                # days): the prior's calibration for mailboxes that young (PriorSpec.young).
-                recal = self.prior_.young_
+                # days): the prior's calibration for a mailbox this old (PriorSpec.young).
+                recal = self._young_calibration()
             if recal is not None:
                 a, b = recal
                 z = a + b * z
             p = _sigmoid(z)
         return np.stack([1 - p, p], axis=1)
+
+    def _young_calibration(self) -> tuple[float, float] | None:
+        if self.prior_ is None or self.prior_.young_ is None:
+            return None
+        a, b, c, e = self.prior_.young_
+        days = getattr(self, "history_days_", None)
+        age = float(young_age(YOUNG_REFERENCE_DAYS if days is None else days))
+        return a + c * age, b + e * age
 
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
         """The blended score (logit units): strength rises strictly with it."""

@@ -27,7 +27,7 @@ from analytics.corpus import Mail, ego_exchanges, load_edges, messages, people
 from analytics.features import FEATURES, PRIOR_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
-from analytics.logistic import _sigmoid, recalibration
+from analytics.logistic import _sigmoid, recalibration, young_recalibration
 from analytics.model import PRIOR_PATH, PriorModel, PriorSpec, Young, _fit, additive_spec, base_pipeline, prior_spec
 from analytics.timeline import timeline
 from analytics.training import TrainingSet, pooled, training_set, young_set
@@ -105,10 +105,16 @@ def with_young(spec: PriorSpec, young: TrainingSet) -> PriorSpec:
     fitted on `young` (training.young_set's rows of the same people as the prior's)."""
     if not len(young.y):
         return spec
-    fitted = recalibration(_sigmoid(PriorModel(spec).decision(young.X)), young.y, young.weight)
+    p = _sigmoid(PriorModel(spec).decision(young.X))
+    if young.history is None:
+        plain = recalibration(p, young.y, young.weight)
+        fitted = None if plain is None else (plain[0], plain[1], 0.0, 0.0)
+    else:
+        fitted = young_recalibration(p, young.history, young.y, young.weight)
     if fitted is None:
         return spec
-    young_spec: Young = {"a": round(fitted[0], 6), "b": round(fitted[1], 6)}
+    a, b, c, e = (round(v, 6) for v in fitted)
+    young_spec: Young = {"a": a, "b": b, "c": c, "e": e}
     return {**spec, "young": young_spec, "meta": {**spec["meta"], "young_rows": int(len(young.y))}}
 
 

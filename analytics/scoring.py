@@ -29,7 +29,7 @@ from analytics.reciprocity import reciprocity
 from analytics.recommend import candidates
 from analytics.records import Exchange, TieScore
 from analytics.rhythm import rhythm
-from analytics.training import training_set
+from analytics.training import covered_days, training_set
 
 TIERS = ((70.0, "strong"), (40.0, "medium"), (15.0, "weak"))
 FEEDBACK = ("not_relationship", "matters", "snooze")
@@ -67,7 +67,8 @@ def fit_strength_model(
     model = model if model is not None else StrengthModel()
     # The training snapshots compute only what the model reads (a third of the columns).
     ts = training_set(frame, as_of, since=since, only=model.reads())
-    return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+    days = covered_days(as_of, since)
+    return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight, history_days=days)
 
 
 def _is_fitted(model: StrengthModel) -> bool:

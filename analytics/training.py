@@ -45,6 +45,18 @@ class TrainingSet:
     weight: np.ndarray  # share of the 13 weeks with (y=1) or without (y=0) two-way contact
     time: np.ndarray  # snapshot time of each row (for the time split)
     contact: np.ndarray  # contact index of each row
+    # young_set's rows: the days of mail visible at each row's snapshot (None elsewhere:
+    # the whole history before it)
+    history: np.ndarray | None = None
+
+
+def covered_days(as_of: float, since: float | None) -> float | None:
+    """Days the user's mail is known to cover before `as_of`: from `since`, when it is whole
+    from then on (a first sync reading the newest mail first; in the yardstick, a mailbox
+    that keeps so many days). None when nothing says so: the first exchange is no measure of
+    it (on Enron, calibrating young mailboxes by their first exchange instead of 90 days
+    moved nothing but per-person AUC, by -0.002; analytics/STATUS.md, session 12)."""
+    return None if since is None else max(0.0, (as_of - since) / DAY)
 
 
 def snapshot_times(
@@ -116,7 +128,10 @@ def training_set(
 def pooled(sets: Sequence[TrainingSet]) -> TrainingSet:
     """Several people's rows as one set (no rows: an empty set)."""
     rows = _Rows()
-    rows.parts = [(s.X, s.y, s.weight, s.time, s.contact) for s in sets if len(s.y)]
+    kept = [s for s in sets if len(s.y)]
+    rows.parts = [(s.X, s.y, s.weight, s.time, s.contact) for s in kept]
+    if kept and all(s.history is not None for s in kept):
+        rows.history = [s.history for s in kept if s.history is not None]
     return rows.training_set()
 
 
@@ -126,26 +141,35 @@ class _Rows:
 
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.history: list[np.ndarray] | None = None  # per part, when rows carry their visible days
 
-    def add(self, X: np.ndarray, share: np.ndarray, s: float, contact: np.ndarray) -> None:
+    def add(
+        self, X: np.ndarray, share: np.ndarray, s: float, contact: np.ndarray, history: float | None = None
+    ) -> None:
         for label, weight in ((1, share), (0, 1.0 - share)):
             keep = weight > 0
             n = int(keep.sum())
             self.parts.append((X[keep], np.full(n, label), weight[keep], np.full(n, s), contact[keep]))
+            if history is not None:
+                self.history = (self.history or []) + [np.full(n, float(history))]
 
     def training_set(self) -> TrainingSet:
         if not self.parts:
             empty = np.zeros((0, len(FEATURES)))
             return TrainingSet(empty, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
         X, y, w, t, c = zip(*self.parts)
-        return TrainingSet(np.vstack(X), np.concatenate(y), np.concatenate(w), np.concatenate(t), np.concatenate(c))
+        history = np.concatenate(self.history) if self.history is not None else None
+        return TrainingSet(
+            np.vstack(X), np.concatenate(y), np.concatenate(w), np.concatenate(t), np.concatenate(c), history
+        )
 
 
 # Mailboxes too young for a snapshot of their own (a snapshot needs 30 days of history
 # before it and 13 weeks of outcome after it: about 121 days): the prior's `young`
 # calibration (analytics/prior.py) is fitted on other people's ties seen through windows
-# this long.
-YOUNG_DAYS = (60, 90, 120)
+# this long, and reads the mailbox's age (logistic.young_age): a 14-day mailbox's strongest
+# ties are not a 120-day one's.
+YOUNG_DAYS = (14, 30, 60, 90, 120)
 
 
 def young_set(
@@ -171,5 +195,5 @@ def young_set(
             snap = snapshot(frame, s, only=only)
             idx = np.flatnonzero(snap.present)
             where = np.searchsorted(full.contacts, frame.contacts[idx])
-            rows.add(snap.X[idx], share[where], s, where)
+            rows.add(snap.X[idx], share[where], s, where, history=d)
     return rows.training_set()

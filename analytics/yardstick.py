@@ -41,7 +41,7 @@ from analytics.model import PriorSpec, StrengthModel
 from analytics.prior import prior_from_rows, with_young
 from analytics.rhythm import rhythm
 from analytics.timeline import HORIZON
-from analytics.training import TrainingSet, pooled, training_set, young_set
+from analytics.training import TrainingSet, covered_days, pooled, training_set, young_set
 
 ACTIVE = 180 * DAY
 DECAY_HALF_LIFE = 90 * DAY
@@ -79,6 +79,7 @@ class EgoData:
     dormant: np.ndarray
     rate_drop: np.ndarray  # the rate test alone (rhythm.Rhythm.rate_drop): cooling before the silence
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # per-row arrays for flag studies
+    history: dict[float, float | None] = field(default_factory=dict)  # fit date -> days the mail covers then
 
 
 def collect(
@@ -91,7 +92,9 @@ def collect(
     if len(exchanges) < MIN_EXCHANGES:
         return None
     full = build_frame(exchanges, float("inf"))
+    first = min(x.at for x in exchanges)
     fits: dict[float, TrainingSet] = {}
+    history_at: dict[float, float | None] = {}
     parts: list[dict[str, np.ndarray]] = []
     for j, t in enumerate(dates):
         visible = exchanges if history is None else [x for x in exchanges if x.at >= t - history]
@@ -99,6 +102,8 @@ def collect(
         if j % refit == 0:
             fit_at = t
             fits[fit_at] = training_set(frame, t)
+            # The mailbox covers the last `history` days (or all the ego's mail, if younger).
+            history_at[fit_at] = covered_days(t, None if history is None else max(t - history, first))
         if frame.n_contacts == 0:
             continue
         snap = snapshot(frame, t)
@@ -133,7 +138,7 @@ def collect(
         return None
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     extra = {k: cat.pop(k) for k in ("silence", "interval", "ratio", "peak", "recent", "base", "span", "p_cool")}
-    return EgoData(ego=ego, fits=fits, extra=extra, **cat)
+    return EgoData(ego=ego, fits=fits, extra=extra, history=history_at, **cat)
 
 
 def prior_rows(mail: Mail, ego: int, cutoff: float) -> TrainingSet | None:
@@ -240,7 +245,9 @@ class Study:
             p_week = np.zeros(len(d.label))
             for fit_at, ts in d.fits.items():
                 rows = d.fit_of_row == fit_at
-                model = make(priors[fold], own).fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight)
+                model = make(priors[fold], own).fit(
+                    ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight, history_days=d.history.get(fit_at)
+                )
                 p_week[rows] = model.predict_proba(d.X[rows])[:, 1]
             lw = logits[fold].predict_proba(d.X)[:, 1]
             for name, p in (("kith", p_week), ("logistic", lw)):

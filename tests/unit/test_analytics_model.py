@@ -10,6 +10,7 @@ from sklearn.base import clone
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
 from analytics.frame import build_frame
+from analytics.logistic import young_age, young_recalibration
 from analytics.model import PRIOR_PATH, PriorModel, SignedLogisticRegression, StrengthModel
 from analytics.training import HORIZON, training_set
 from tests.support.analytics import T_END, small_world
@@ -230,16 +231,80 @@ def test_the_priors_young_curve_is_fitted_on_young_rows_and_lowers_their_log_los
     y, w, t = (np.concatenate([getattr(s, f) for s in sets]) for f in ("y", "weight", "time"))
     young = young_set(histories[0], T_END)
     spec = with_young(prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {}), young)
-    a, b = spec["young"]["a"], spec["young"]["b"]
+    a, b, c, e = (spec["young"][k] for k in "abce")
     assert b > 0 and spec["meta"]["young_rows"] == len(young.y)
     z = PriorModel(spec).decision(young.X)
+    assert young.history is not None
+    age = young_age(young.history)
 
     def loss(u):
         return float(np.sum(young.weight * (np.logaddexp(0.0, u) - young.y * u)))
 
-    assert loss(a + b * z) < loss(z)
+    # The age terms fit the young rows better than the best calibration blind to age
+    from analytics.logistic import recalibration
+
+    blind = recalibration(1 / (1 + np.exp(-z)), young.y, young.weight)
+    assert blind is not None
+    assert loss(a + c * age + (b + e * age) * z) < loss(blind[0] + blind[1] * z) < loss(z)
     assert "young" not in prior_from_rows(np.vstack([s.X for s in sets]), y, w, t, {})
     assert with_young(spec, young_set([], T_END)) == spec  # no young rows: as it was
+
+
+def test_a_young_mailbox_is_calibrated_for_its_age():
+    """Given the prior's young curve with an age term, a mailbox with no snapshot of its
+    own is calibrated for the days of mail it holds: 30 days through (a + c l, b + e l) at
+    l = log(30 / 90), 90 days (or an unknown age) through (a, b), and an age beyond the
+    fitted windows as the nearest one (14 or 120 days). The order of its ties never changes."""
+    spec = json.loads(PRIOR_PATH.read_text())
+    spec["young"] = {"a": 0.1, "b": 1.0, "c": -0.3, "e": 0.1}
+    X = _spread_rows(PriorModel(spec))
+    z = PriorModel(spec).decision(X)
+    empty = np.zeros((0, len(FEATURES))), np.zeros(0, int)
+
+    def p(days):
+        return StrengthModel(prior=spec).fit(*empty, history_days=days).predict_proba(X)[:, 1]
+
+    for days, l in ((30, np.log(30 / 90)), (90, 0.0), (None, 0.0), (5, np.log(14 / 90)), (400, np.log(120 / 90))):
+        assert np.allclose(p(days), 1 / (1 + np.exp(-(0.1 - 0.3 * l + (1.0 + 0.1 * l) * z)))), days
+    assert np.mean(p(30)) > np.mean(p(90)) and np.all(np.diff(p(30)[np.argsort(z)]) >= 0)
+
+
+def test_the_young_curve_learns_how_age_moves_calibration():
+    """Given rows whose true calibration depends on the mailbox's age (younger: higher and
+    flatter), young_recalibration recovers it; where the data would turn the slope at some
+    age within the fitted windows, the age moves only the level and the slope stays positive."""
+    rng = np.random.default_rng(4)
+    n = 40_000
+    days = rng.choice([14.0, 30.0, 60.0, 90.0, 120.0], n)
+    l = young_age(days)
+    z = rng.normal(-2.0, 1.5, n)
+    truth = 0.2 - 0.4 * l + (0.9 + 0.15 * l) * z
+    y = (rng.random(n) < 1 / (1 + np.exp(-truth))).astype(int)
+    a, b, c, e = young_recalibration(1 / (1 + np.exp(-z)), days, y, np.ones(n))
+    assert abs(a - 0.2) < 0.08 and abs(b - 0.9) < 0.05 and abs(c + 0.4) < 0.1 and abs(e - 0.15) < 0.06
+    # A slope that would be negative for the youngest mailboxes is not allowed
+    turned = 0.5 * z * (l - young_age(20.0))
+    y = (rng.random(n) < 1 / (1 + np.exp(-turned))).astype(int)
+    a, b, c, e = young_recalibration(1 / (1 + np.exp(-z)), days, y, np.ones(n))
+    assert e == 0.0 and b > 0
+
+
+def test_the_age_a_young_mailbox_is_calibrated_for_is_the_coverage_it_is_known_to_have():
+    """fit_strength_model hands the model the days its mail is known to cover: from `since`
+    while a first sync reads older mail; with no such moment, none (the first exchange of a
+    60-day history is not taken for its age), and the young curve is the 90 days' one."""
+    from analytics.frame import DAY
+    from analytics.scoring import fit_strength_model
+    from analytics.training import covered_days
+    from tests.support.analytics import random_history
+
+    history = [x for x in random_history(2, n=300, people=20, span_days=60) if x.at < T_END]
+    frame = build_frame(history, T_END)
+    assert covered_days(T_END, T_END - 20 * DAY) == pytest.approx(20.0) and covered_days(T_END, None) is None
+    syncing = fit_strength_model(frame, T_END, since=T_END - 20 * DAY)
+    assert syncing.n_rows_ == 0 and syncing.history_days_ == pytest.approx(20.0)
+    whole = fit_strength_model(frame, T_END)
+    assert whole.n_rows_ == 0 and whole.history_days_ is None
 
 
 def test_held_out_weight_trusts_whichever_score_predicts_the_rows():

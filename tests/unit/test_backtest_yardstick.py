@@ -208,6 +208,27 @@ def test_a_young_mailbox_is_calibrated_and_ranked_above_the_baselines():
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
 
 
+@pytest.mark.slow
+def test_a_mailbox_of_a_few_weeks_is_calibrated_for_its_age():
+    """Given the 30 development egos with only the last 30 days of mail visible, as a first
+    sync's newest month or a mailbox that keeps 30 days, the young calibration reads that
+    age: the ECE of the latest three months was 0.084 with one curve for every young
+    mailbox and is 0.038 with the age read (session 12; the goal of 0.03 is not reached at
+    this age), and Kith still ranks above every baseline (0.818 against the logistic's 0.803)."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    from analytics.frame import DAY
+
+    mail = lb.development_mail(messages(*load_edges(DATA)))
+    dev = lb.development_egos(range(184))
+    pool = sample_egos(mail, dev, 184, min_exchanges=20)
+    dates = timeline(mail).development_dates()
+    study = Study(mail, sample_egos(mail, dev, 30), dates, prior_egos=pool, history=30 * DAY)
+    summary = summarise(study.evaluate(), n_boot=20)
+    assert summary["ece kith"][0] <= 0.045
+    assert summary["auc kith"][0] > max(summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
+
+
 def studied(monkeypatch, *argvs: list[str]) -> list[tuple[list[int], list[float]]]:
     """The egos and dates `analytics.backtest` would hand the Study for each command line
     (the Study is stopped before it collects anything)."""
