@@ -56,11 +56,18 @@ def young_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:
     return pooled(sets)
 
 
-def fit_prior(mail: Mail, egos: list[int], cutoff: float | None = None, calibration_share: float = 0.25) -> PriorSpec:
+def fit_prior(
+    mail: Mail,
+    egos: list[int],
+    cutoff: float | None = None,
+    calibration_share: float = 0.25,
+    *,
+    source: str = "enron-igraph",
+) -> PriorSpec:
     cutoff = timeline(mail).prior_cutoff if cutoff is None else cutoff
     X, y, w, t = training_rows(mail, egos, cutoff)
     meta: dict[str, Any] = {
-        "source": "enron-igraph",
+        "source": source,
         "egos": len(egos),
         "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat(),
     }
@@ -133,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "shared/data/enron-igraph"
     mail = messages(*load_edges(folder))
     # Even employees outside the lockbox (analytics/lockbox.py): the lockbox stays unread.
-    spec = fit_prior(mail, [e for e in development_egos(people(mail)) if e % 2 == 0])
+    spec = fit_prior(mail, [e for e in development_egos(people(mail)) if e % 2 == 0], source=folder.name)
     PRIOR_PATH.write_text(json.dumps(spec, indent=1) + "\n")
     print(f"wrote {PRIOR_PATH}: {spec['meta']}")
     print("  each feature's effect on the score, lowest value to highest (logit units):")
