@@ -1,8 +1,9 @@
 """Do the flags predict? Cooling and dormant against the issue's bars, on development mail.
 
 The flags need no strength model, so this reads every development employee with enough
-mail (108 of the 145) at 19 monthly dates (April 2000 to October 2001; each outcome window
-ends before the lockbox months) — the yardstick's 30 people x 10 dates hold one tie
+mail (108 of the 145) at the 19 latest monthly development dates of the mail's timeline
+(analytics/timeline.py; Enron: April 2000 to October 2001; each outcome window ends before
+the lockbox months) — the yardstick's 30 people x 10 dates hold one tie
 flagged dormant, too few to measure. Rows: (person, date, tie seen before the date).
 
 - cooling ratio: future two-way rate (the next 90 days) of *active* ties (two-way in the
@@ -33,6 +34,7 @@ from analytics.corpus import Mail, ego_exchanges, people, sample_egos
 from analytics.features import two_way_between
 from analytics.frame import DAY, build_frame
 from analytics.metrics import bootstrap
+from analytics.timeline import timeline
 from analytics.rhythm import COOLING_QUIET_DAYS, COOLING_SILENCE, DORMANT_PEAK_DAYS, DORMANT_SILENCE, rhythm
 
 HORIZON = 90 * DAY
@@ -41,9 +43,12 @@ MIN_EXCHANGES = 50
 COLUMNS = ("cooling", "rate_drop", "dormant", "silence", "ratio", "peak")
 
 
-def study_dates() -> list[float]:
-    months = [(2000, m) for m in range(4, 13)] + [(2001, m) for m in range(1, 11)]
-    return [datetime(y, m, 1, tzinfo=timezone.utc).timestamp() for y, m in months]
+STUDY_DATES = 19
+
+
+def study_dates(mail: Mail) -> list[float]:
+    """The latest 19 monthly dates whose outcome windows end before the lockbox months."""
+    return timeline(mail).development_dates(STUDY_DATES)
 
 
 @dataclass
@@ -162,17 +167,21 @@ def variants(r: Rows) -> dict[str, tuple[str, np.ndarray]]:
 
 
 def slices(r: Rows, dates: Sequence[float]) -> dict[str, np.ndarray]:
-    """Row selections for stability: time slices and two hashed halves of the people."""
-    year = np.array([datetime.fromtimestamp(d, timezone.utc).year for d in dates])[r.date]
-    month = np.array([datetime.fromtimestamp(d, timezone.utc).month for d in dates])[r.date]
+    """Row selections for stability: time slices (each calendar year, the last one in
+    halves; Enron: 2000 Apr-Dec, 2001 Jan-Jun, 2001 Jul-Oct) and two hashed halves of the
+    people."""
+    when = [datetime.fromtimestamp(d, timezone.utc) for d in dates]
+    last = max(w.year for w in when)
+    part = [str(w.year) if w.year < last else f"{w.year} {'H1' if w.month <= 6 else 'H2'}" for w in when]
+    out: dict[str, np.ndarray] = {}
+    for name in dict.fromkeys(part):  # in date order
+        months = [w for w, p in zip(when, part) if p == name]
+        label = f"{months[0].year} {months[0]:%b}-{months[-1]:%b}"
+        out[label] = np.isin(r.date, [j for j, p in enumerate(part) if p == name])
     half = np.array([int(hashlib.sha256(f"kith-half-v1:{e}".encode()).hexdigest()[:8], 16) % 2 for e in r.ego])
-    return {
-        "2000": year == 2000,
-        "2001 Jan-Jun": (year == 2001) & (month <= 6),
-        "2001 Jul-Oct": (year == 2001) & (month >= 7),
-        "people A": half == 0,
-        "people B": half == 1,
-    }
+    out["people A"] = half == 0
+    out["people B"] = half == 1
+    return out
 
 
 def report(r: Rows, dates: Sequence[float], *, n_boot: int = 200) -> str:
@@ -206,7 +215,7 @@ def development_rows(mail: Mail) -> tuple[Rows, list[float]]:
     dev_mail = lb.development_mail(mail)
     everyone = people(mail)
     egos = sample_egos(dev_mail, lb.development_egos(everyone), len(everyone), min_exchanges=MIN_EXCHANGES)
-    dates = study_dates()
+    dates = study_dates(mail)
     return collect(dev_mail, egos, dates), dates
 
 

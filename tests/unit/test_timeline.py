@@ -120,15 +120,24 @@ def test_enron_keeps_the_calendar_its_lockbox_was_set_aside_with():
     """Given the Enron edition, then its span is May 1999 to March 2002 and the dates are
     the ones every earlier figure was measured on: development January to October 2001,
     earlier July to December 2000, lockbox months January to March 2002, lockbox dates
-    November 2001 to January 2002, the shipped prior's cutoff 1 April 2001."""
+    November 2001 to January 2002, the shipped prior's cutoff 1 April 2001, and the flag
+    study's 19 months April 2000 to October 2001 in its slices 2000, 2001 H1, 2001 H2."""
+    from analytics.flag_study import Rows, slices, study_dates
+
     if not (DATA / "edges.csv").exists():
         pytest.skip("no Enron data")
-    span = timeline(messages(*load_edges(DATA)))
+    mail = messages(*load_edges(DATA))
+    span = timeline(mail)
     assert (span.start, span.end, span.lockbox_start) == (utc(1999, 5), utc(2002, 4), utc(2002, 1))
     assert days(span.development_dates()) == [(2001, m, 1) for m in range(1, 11)]
     assert days(span.earlier_dates()) == [(2000, m, 1) for m in range(7, 13)]
     assert days(span.lockbox_dates()) == [(2001, 11, 1), (2001, 12, 1), (2002, 1, 1)]
     assert span.prior_cutoff == utc(2001, 4)
+    flags = study_dates(mail)
+    assert days(flags) == [(2000, m, 1) for m in range(4, 13)] + [(2001, m, 1) for m in range(1, 11)]
+    cuts = slices(Rows(np.zeros(19), np.arange(19), np.zeros(19, bool), np.zeros(19, bool), {}), flags)
+    assert list(cuts)[:3] == ["2000 Apr-Dec", "2001 Jan-Jun", "2001 Jul-Oct"]
+    assert [int(v.sum()) for v in list(cuts.values())[:3]] == [9, 6, 4]
 
 
 @pytest.mark.slow
