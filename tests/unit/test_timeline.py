@@ -196,3 +196,17 @@ def test_unreadable_rows_are_set_aside_and_the_rest_is_read(tmp_path, capsys):
         load_edges(tmp_path)
     with pytest.raises(SystemExit, match=r"cannot read the corpus: .*missing: sender_id, recipient_id"):
         main(["--data", str(tmp_path)])
+
+
+def test_the_prior_fits_on_another_organisation_before_its_own_cutoff():
+    """Given another organisation's mail, `fit_prior` cuts its labels at that mail's prior
+    cutoff (the first of its last seven development dates: 1 February 2017 here), names
+    the corpus, and fits a young curve that reads the mailbox's age."""
+    from analytics.prior import fit_prior
+
+    mail = messages(*organisation())
+    cutoff = timeline(mail).prior_cutoff
+    assert days([cutoff]) == [(2017, 2, 1)]
+    spec = fit_prior(mail, lb.development_egos(range(16)), source="north")
+    assert spec["meta"]["source"] == "north" and spec["meta"]["cutoff"].startswith("2017-02-01")
+    assert {"a", "b", "c", "e"} <= set(spec.get("young", {}))
