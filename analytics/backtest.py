@@ -199,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         everything = messages(*load_edges(data_folder(args.data)))
     except (OSError, ValueError) as exc:
         raise SystemExit(f"cannot read the corpus: {exc}") from None
+    if everything.span is None:
+        raise SystemExit(
+            f"cannot read the corpus: no row with readable ids and a valid date ({everything.invalid_rows} set aside)"
+        )
     if args.lockbox:
         from analytics.lockbox_report import report
 

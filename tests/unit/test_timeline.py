@@ -191,6 +191,9 @@ def test_unreadable_rows_are_set_aside_and_the_rest_is_read(tmp_path, capsys):
     assert t[:3].tolist() == [utc(2001, 5, 14) + 16 * 3600 + 39 * 60, utc(2001, 5, 14) + 23 * 3600 + 39 * 60, 988000000]
     mail = messages(s, r, t)
     assert len(mail) == 3 and mail.invalid_rows == 6
+    (tmp_path / "edges.csv").write_text("sender_id,recipient_id,time\nx,2,2001-05-14 16:39:00\n1,2,1979-12-31\n")
+    with pytest.raises(SystemExit, match=r"no row with readable ids and a valid date \(2 set aside\)"):
+        main(["--data", str(tmp_path)])
     (tmp_path / "edges.csv").write_text("from,to,time\n1,2,2001-05-14 16:39:00\n")
     with pytest.raises(ValueError, match="missing: sender_id, recipient_id"):
         load_edges(tmp_path)
