@@ -34,10 +34,9 @@ from analytics.corpus import Mail, ego_exchanges, people, sample_egos
 from analytics.features import two_way_between
 from analytics.frame import DAY, build_frame
 from analytics.metrics import bootstrap
-from analytics.timeline import timeline
+from analytics.timeline import HORIZON, timeline
 from analytics.rhythm import COOLING_QUIET_DAYS, COOLING_SILENCE, DORMANT_PEAK_DAYS, DORMANT_SILENCE, rhythm
 
-HORIZON = 90 * DAY
 ACTIVE = 180 * DAY
 MIN_EXCHANGES = 50
 COLUMNS = ("cooling", "rate_drop", "dormant", "silence", "ratio", "peak")

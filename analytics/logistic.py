@@ -33,27 +33,46 @@ RECAL_PENALTY = 20.0
 RECAL_SLOPE_PENALTY = 200.0
 
 
+def _penalised_fit(
+    columns: list[NDArray[np.float64]],
+    t: NDArray[np.float64],
+    w: NDArray[np.float64],
+    centre: NDArray[np.float64],
+    penalty: NDArray[np.float64],
+    bounds: list[tuple[float | None, float | None]],
+) -> NDArray[np.float64]:
+    """theta minimising the weighted log loss of logit p' = sum_k theta_k columns_k plus
+    sum_k penalty_k (theta_k - centre_k)^2 (L-BFGS-B within `bounds`, from `centre`)."""
+    from scipy.optimize import minimize
+
+    X = np.stack(columns, axis=1)
+
+    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        u = X @ theta
+        loss = np.sum(w * (np.logaddexp(0.0, u) - t * u)) + np.sum(penalty * (theta - centre) ** 2)
+        return float(loss), X.T @ (w * (_sigmoid(u) - t)) + 2 * penalty * (theta - centre)
+
+    fitted: NDArray[np.float64] = minimize(objective, centre, jac=True, method="L-BFGS-B", bounds=bounds).x
+    return fitted
+
+
 def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> tuple[float, float] | None:
     """(a, b) of logit p' = a + b logit p fitted on the user's newest rows (weighted log
     loss, ridge pulls of RECAL_PENALTY towards a = 0 and RECAL_SLOPE_PENALTY towards b = 1,
     b kept positive so the order of ties never changes): the drift of the user's own mail,
     corrected."""
-    from scipy.optimize import minimize
-
     if len(np.unique(y)) < 2 or w.sum() <= 0:
         return None
     z, t = _logit(p), (y == 1).astype(float)
-
-    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        a, b = theta
-        u = a + b * z
-        pa, pb = RECAL_PENALTY, RECAL_SLOPE_PENALTY
-        loss = np.sum(w * (np.logaddexp(0.0, u) - t * u)) + pa * a * a + pb * (b - 1) ** 2
-        r = w * (_sigmoid(u) - t)
-        return float(loss), np.array([r.sum() + 2 * pa * a, r @ z + 2 * pb * (b - 1)])
-
-    res = minimize(objective, np.array([0.0, 1.0]), jac=True, method="L-BFGS-B", bounds=[(None, None), (0.05, None)])
-    return float(res.x[0]), float(res.x[1])
+    a, b = _penalised_fit(
+        [np.ones_like(z), z],
+        t,
+        w,
+        centre=np.array([0.0, 1.0]),
+        penalty=np.array([RECAL_PENALTY, RECAL_SLOPE_PENALTY]),
+        bounds=[(None, None), (0.05, None)],
+    )
+    return float(a), float(b)
 
 
 # The young calibration (PriorSpec.young) reads the mailbox's age as log(days / 90), with
@@ -77,26 +96,17 @@ def young_recalibration(
     people's ties seen through windows that young (the same ridge pulls as
     `recalibration`, and c, e pulled to 0 as the intercept is). The slope is kept positive
     over the whole range of ages, so the order of a user's ties never changes."""
-    from scipy.optimize import minimize
-
     if len(np.unique(y)) < 2 or w.sum() <= 0:
         return None
     z, t, age = _logit(p), (y == 1).astype(float), young_age(days)
-    pa, pb = RECAL_PENALTY, RECAL_SLOPE_PENALTY
-
-    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        a, b, c, e = theta
-        u = a + c * age + (b + e * age) * z
-        loss = np.sum(w * (np.logaddexp(0.0, u) - t * u)) + pa * (a * a + c * c + e * e) + pb * (b - 1) ** 2
-        r = w * (_sigmoid(u) - t)
-        grad = [r.sum() + 2 * pa * a, r @ z + 2 * pb * (b - 1), r @ age + 2 * pa * c, r @ (age * z) + 2 * pa * e]
-        return float(loss), np.array(grad)
-
+    columns = [np.ones_like(z), z, age, age * z]
+    centre = np.array([0.0, 1.0, 0.0, 0.0])
+    penalty = np.array([RECAL_PENALTY, RECAL_SLOPE_PENALTY, RECAL_PENALTY, RECAL_PENALTY])
     ends = young_age(np.array(YOUNG_DAYS_RANGE))
-    for e_bounds in ((None, None), (0.0, 0.0)):  # if the slope would turn at some age, the age moves the level only
-        bounds = [(None, None), (0.05, None), (None, None), e_bounds]
-        res = minimize(objective, np.array([0.0, 1.0, 0.0, 0.0]), jac=True, method="L-BFGS-B", bounds=bounds)
-        a, b, c, e = (float(v) for v in res.x)
+    free: tuple[float | None, float | None] = (None, None)
+    for e_bounds in (free, (0.0, 0.0)):  # if the slope would turn at some age, the age moves the level only
+        bounds = [free, (0.05, None), free, e_bounds]
+        a, b, c, e = (float(v) for v in _penalised_fit(columns, t, w, centre, penalty, bounds))
         if np.min(b + e * ends) >= 0.05:
             break
     return a, b, c, e

@@ -130,8 +130,7 @@ def pooled(sets: Sequence[TrainingSet]) -> TrainingSet:
     rows = _Rows()
     kept = [s for s in sets if len(s.y)]
     rows.parts = [(s.X, s.y, s.weight, s.time, s.contact) for s in kept]
-    if kept and all(s.history is not None for s in kept):
-        rows.history = [s.history for s in kept if s.history is not None]
+    rows.history = [s.history for s in kept if s.history is not None]
     return rows.training_set()
 
 
@@ -141,7 +140,7 @@ class _Rows:
 
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.history: list[np.ndarray] | None = None  # per part, when rows carry their visible days
+        self.history: list[np.ndarray] = []  # per part, when every part's rows carry their visible days
 
     def add(
         self, X: np.ndarray, share: np.ndarray, s: float, contact: np.ndarray, history: float | None = None
@@ -151,14 +150,14 @@ class _Rows:
             n = int(keep.sum())
             self.parts.append((X[keep], np.full(n, label), weight[keep], np.full(n, s), contact[keep]))
             if history is not None:
-                self.history = (self.history or []) + [np.full(n, float(history))]
+                self.history.append(np.full(n, float(history)))
 
     def training_set(self) -> TrainingSet:
         if not self.parts:
             empty = np.zeros((0, len(FEATURES)))
             return TrainingSet(empty, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
         X, y, w, t, c = zip(*self.parts)
-        history = np.concatenate(self.history) if self.history is not None else None
+        history = np.concatenate(self.history) if len(self.history) == len(self.parts) else None
         return TrainingSet(
             np.vstack(X), np.concatenate(y), np.concatenate(w), np.concatenate(t), np.concatenate(c), history
         )

@@ -186,13 +186,10 @@ def test_issue_15_margin_goals(development_summary):
     assert summary["precision@10 kith"][0] >= summary["precision@10 decayed"][0] + 0.03
 
 
-@pytest.mark.slow
-def test_a_young_mailbox_is_calibrated_and_ranked_above_the_baselines():
-    """Given the same 30 development egos with only the last 90 days of mail visible at each
-    date (a user whose mailbox is that young: no snapshot of their own fits, so strength is
-    the prior's, through its young calibration), when the yardstick runs, then the ECE of
-    the latest three months meets issue 15's goal (<= 0.03; 0.029 reached in session 10, was
-    0.033) and Kith ranks above every baseline (0.863 against the logistic's 0.859)."""
+def young_summary(days: int) -> dict:
+    """The yardstick on the 30 development egos with only the last `days` of mail visible
+    at each date (a mailbox that young: no snapshot of its own fits, so strength is the
+    prior's, through its young calibration)."""
     if not (DATA / "edges.csv").exists():
         pytest.skip("no Enron data")
     from analytics.frame import DAY
@@ -200,10 +197,18 @@ def test_a_young_mailbox_is_calibrated_and_ranked_above_the_baselines():
     mail = lb.development_mail(messages(*load_edges(DATA)))
     dev = lb.development_egos(range(184))
     pool = sample_egos(mail, dev, 184, min_exchanges=20)
-    study = Study(
-        mail, sample_egos(mail, dev, 30), timeline(mail).development_dates(), prior_egos=pool, history=90 * DAY
-    )
-    summary = summarise(study.evaluate(), n_boot=20)
+    dates = timeline(mail).development_dates()
+    study = Study(mail, sample_egos(mail, dev, 30), dates, prior_egos=pool, history=days * DAY)
+    return summarise(study.evaluate(), n_boot=20)
+
+
+@pytest.mark.slow
+def test_a_young_mailbox_is_calibrated_and_ranked_above_the_baselines():
+    """Given the 30 development egos with 90 days of mail visible at each date, when the
+    yardstick runs, then the ECE of the latest three months meets issue 15's goal (<= 0.03;
+    0.029 reached in session 10, was 0.033; 0.024 once the young curve read the mailbox's
+    age, session 12) and Kith ranks above every baseline (0.862 against the logistic's 0.859)."""
+    summary = young_summary(90)
     assert summary["ece kith"][0] <= 0.03
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
 
@@ -215,18 +220,9 @@ def test_a_mailbox_of_a_few_weeks_is_calibrated_for_its_age():
     age: the ECE of the latest three months was 0.084 with one curve for every young
     mailbox and is 0.038 with the age read (session 12; the goal of 0.03 is not reached at
     this age), and Kith still ranks above every baseline (0.818 against the logistic's 0.803)."""
-    if not (DATA / "edges.csv").exists():
-        pytest.skip("no Enron data")
-    from analytics.frame import DAY
-
-    mail = lb.development_mail(messages(*load_edges(DATA)))
-    dev = lb.development_egos(range(184))
-    pool = sample_egos(mail, dev, 184, min_exchanges=20)
-    dates = timeline(mail).development_dates()
-    study = Study(mail, sample_egos(mail, dev, 30), dates, prior_egos=pool, history=30 * DAY)
-    summary = summarise(study.evaluate(), n_boot=20)
+    summary = young_summary(30)
     assert summary["ece kith"][0] <= 0.045
-    assert summary["auc kith"][0] > max(summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
+    assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
 
 
 def studied(monkeypatch, *argvs: list[str]) -> list[tuple[list[int], list[float]]]:
