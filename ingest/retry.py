@@ -33,6 +33,11 @@ T = TypeVar("T")
 MAX_RETRY_AFTER = 86_400.0  # a server asking for more is broken; a day still lets the actor retry
 
 
+# Its own generator: the sync's threads draw jitter without moving the global `random`
+# state that other code (and Hypothesis, in the tests) relies on.
+_jitter = random.Random()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5  # tries in all, the first included
@@ -44,7 +49,7 @@ class RetryPolicy:
 
 def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
     """Full-jitter exponential backoff (AWS architecture blog): spread retries apart."""
-    return random.uniform(0, min(cap, base * (2 ** min(attempt, 32))))
+    return _jitter.uniform(0, min(cap, base * (2 ** min(attempt, 32))))
 
 
 def parse_retry_after(value: str | bytes | None, default: float, now: datetime | None = None) -> float:

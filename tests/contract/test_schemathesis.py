@@ -72,11 +72,6 @@ def user(module_app):
 
 
 @schema.parametrize()
-# The API under test runs in a thread beside Hypothesis, and its connection pools
-# (psycopg_pool, min_size 1) open new connections with an expiry jittered by the global
-# `random` module. Hypothesis sees the global state move during a draw and warns that a
-# strategy used `random`, though none here does; that warning alone is silenced.
-@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @hypothesis_settings(
     max_examples=EXAMPLES,
     deadline=None,
