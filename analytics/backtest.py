@@ -159,12 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
 
     .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--skip 0] [--dates 10]
-        [--boot 200] [--prior-egos all|sample] [--signals] [--history DAYS] [--period latest|earlier]
-        [--lockbox]
+        [--boot 200] [--prior-egos all|sample] [--prior folds|shipped] [--signals] [--history DAYS]
+        [--period latest|earlier] [--lockbox]
+
+    A corpus under about a year long has no lockbox and is scored whole at its short dates
+    (analytics/timeline.py), with the shipped prior.
     """
     import argparse
+    import json
 
     from analytics import lockbox as lb
+    from analytics.model import PRIOR_PATH
     from analytics.scorecard import summarise, table
     from analytics.yardstick import Study
 
@@ -185,8 +190,22 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     ap.add_argument("--boot", type=int, default=200)
-    ap.add_argument("--refit", type=int, default=3)
+    ap.add_argument(
+        "--refit",
+        type=int,
+        help="refit each user's model every N dates (default 3; 1 on a corpus too short for a lockbox)",
+    )
     ap.add_argument("--prior-egos", choices=("all", "sample"), default="all")
+    ap.add_argument(
+        "--prior",
+        choices=("folds", "shipped"),
+        default="folds",
+        help=(
+            "folds: Kith's prior fitted on the other folds' people before the first date (the default); "
+            "shipped: analytics/prior.json for everyone, as a new user gets it (always, on a corpus too "
+            "short for a lockbox)"
+        ),
+    )
     ap.add_argument("--signals", action="store_true", help="measure each candidate signal's lift")
     ap.add_argument("--lockbox", action="store_true", help="final report only: the lockbox figures")
     ap.add_argument(
@@ -203,35 +222,71 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             f"cannot read the corpus: no row with readable ids and a valid date ({everything.invalid_rows} set aside)"
         )
+    span = timeline(everything)
+    short = not span.has_lockbox
+    if args.lockbox and short:
+        raise SystemExit(
+            f"this corpus has no lockbox: the mail spans {span.months} months, too short to set three aside "
+            "after a development date; run without --lockbox to score all of it"
+        )
     if args.lockbox:
         from analytics.lockbox_report import report
 
-        print(report(everything, n_boot=args.boot, refit=args.refit))
+        print(report(everything, n_boot=args.boot, refit=args.refit or 3))
         return 0
-    span = timeline(everything)
-    dates = (span.development_dates() if args.period == "latest" else span.earlier_dates())[-args.dates :]
+    if short and args.period == "earlier":
+        raise SystemExit(span.too_short())
+    if short:
+        dates = span.short_dates()[-args.dates :]
+    else:
+        dates = (span.development_dates() if args.period == "latest" else span.earlier_dates())[-args.dates :]
     if not dates:
         raise SystemExit(span.too_short())
-    mail = lb.development_mail(everything)
+    mail = lb.development_mail(everything)  # the whole corpus when it is too short for a lockbox
     everyone = people(everything)
-    dev = lb.development_egos(everyone)
+    dev = everyone if short else lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.skip + args.egos)[args.skip :]
     pool = sample_egos(mail, dev, len(everyone), min_exchanges=20) if args.prior_egos == "all" else egos
+    shipped = short or args.prior == "shipped"
+    prior = json.loads(PRIOR_PATH.read_text()) if shipped else None
+    if short:
+        print(
+            f"the mail spans {span.months} months ({day(span.start)} to {day(span.end)}): too short for a "
+            "lockbox or for priors fitted on earlier months. Every person and month is scored, each user's "
+            "mailbox starting where the corpus starts, with the shipped prior; the logistic baseline learns "
+            "from the other folds' outcomes in these same months, which Kith does not see"
+        )
+    where = "the whole span" if short else f"before the lockbox months, {day(span.lockbox_start)} to {day(span.end)}"
     print(
-        f"messages {len(mail)} (before the lockbox months, {day(span.lockbox_start)} to {day(span.end)}); "
-        f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} dates "
+        f"messages {len(mail)} ({where}); "
+        f"invalid rows set aside {mail.invalid_rows}; {len(egos)} egos, {len(dates)} date{'s' * (len(dates) != 1)} "
         f"({day(dates[0])} to {day(dates[-1])}), "
         f"prior pool {len(pool)} egos, horizon {HORIZON / DAY:.0f} days"
         + (f", {args.history} days of mail visible at each date" if args.history else "")
+        + (f"; Kith's prior: the shipped one ({prior_source(prior)})" if prior else "")
     )
     history = args.history * DAY if args.history else None
-    study = Study(mail, egos, dates, refit=args.refit, prior_egos=pool, history=history)
+    study = Study(
+        mail,
+        egos,
+        dates,
+        refit=args.refit or (1 if short else 3),
+        prior_egos=pool,
+        history=history,
+        prior=prior,
+        pooled_until=span.end if short else None,
+    )
     print(table(summarise(study.evaluate(), n_boot=args.boot)))
     if args.signals:
         from analytics.signals_study import print_lifts
 
         print_lifts(study, n_boot=args.boot)
     return 0
+
+
+def prior_source(spec: dict[str, Any]) -> str:
+    meta = spec.get("meta", {})
+    return f"fitted on {meta.get('source', 'unnamed mail')}, {meta.get('egos', '?')} people, labels before {str(meta.get('cutoff', '?'))[:10]}"
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ no choice was fitted to:
   development `as_of` must have its whole 90-day outcome window before it. The months are
   read from the mail, so another organisation's corpus gets its own last three.
 
+A corpus too short for the lockbox months and a development date before them (under
+about a year; `Timeline.has_lockbox`) has no lockbox, of people or of months: it is mail
+we never developed on, scored at its short dates (analytics/timeline.py).
+
 `development_mail` and `development_egos` are the only doors development uses;
 `check_development` refuses any evaluation that would touch the lockbox unless the caller
 passes `lockbox=True` (the CLI's `--lockbox`, for the issue's final report only).
@@ -78,9 +82,9 @@ def mail_before(mail: Mail, end: float) -> Mail:
 def check_development(
     mail: Mail, egos: Iterable[int], dates: Iterable[float], horizon: float, *, lockbox: bool = False
 ) -> None:
-    """Raise LockboxError unless (egos, dates, mail) stay clear of the lockbox, or the
-    caller explicitly asked for it."""
-    if lockbox:
+    """Raise LockboxError unless (egos, dates, mail) stay clear of the lockbox, the caller
+    explicitly asked for it, or the corpus is too short to have one."""
+    if lockbox or (mail.span is not None and not timeline(mail).has_lockbox):
         return
     bad = lockbox_egos(egos)
     if bad:

@@ -18,6 +18,13 @@ earlier session were measured on):
   the span's end (1 November 2001 to 1 January 2002).
 - **Prior cutoff**: the shipped prior's labels end before the first of the last seven
   development dates (1 April 2001), the dates `analytics.backtest.run` scores.
+
+A corpus too short for a development date (under about a year: 180 days of history, a
+90-day outcome window and the lockbox months) has no lockbox: mail we never developed on
+has nothing to hide from us. Its **short dates** are the first of each month with at
+least 90 days of mail before it and its 90-day outcome window inside the span; the
+yardstick scores them as young mailboxes, with the shipped prior (analytics/backtest.py).
+A span of about six months gives one such date.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ HORIZON = 90 * DAY  # the outcome window after each as_of
 SPAN_SHARE = 0.1  # a month is in the span with at least this share of the median month's messages
 LOCKBOX_MONTHS = 3
 MIN_HISTORY = 180 * DAY  # no scoring date within the span's first 180 days
+SHORT_HISTORY = 90 * DAY  # in a corpus too short for a lockbox: no date within its first 90 days
 DEVELOPMENT_DATES = 10
 EARLIER_DATES = 6
 BACKTEST_DATES = 7
@@ -76,18 +84,35 @@ class Timeline:
         last = np.datetime64(int(self.end), "s").astype("datetime64[M]")
         return [_month(m) for m in np.arange(first, last + 1)]
 
-    @property
-    def lockbox_start(self) -> float:
+    def _lockbox_months_start(self) -> float:
         months = self._months()
         return months[max(0, len(months) - 1 - LOCKBOX_MONTHS)]
+
+    @property
+    def has_lockbox(self) -> bool:
+        """Whether the span is long enough for the lockbox months and a development date
+        before them (otherwise the corpus is short: see `short_dates`)."""
+        return bool(self.development_dates(1))
+
+    @property
+    def lockbox_start(self) -> float:
+        """The first moment of the lockbox months; the span's end when it has none."""
+        return self._lockbox_months_start() if self.has_lockbox else self.end
 
     def _scorable(self) -> list[float]:
         return [t for t in self._months() if t >= self.start + MIN_HISTORY]
 
     def development_dates(self, n: int = DEVELOPMENT_DATES) -> list[float]:
         """The latest n monthly dates whose outcome windows end before the lockbox months."""
-        dates = [t for t in self._scorable() if t + HORIZON <= self.lockbox_start]
+        dates = [t for t in self._scorable() if t + HORIZON <= self._lockbox_months_start()]
         return dates[-n:] if n else []
+
+    def short_dates(self) -> list[float]:
+        """A corpus without a lockbox: every monthly date with at least 90 days of mail
+        before it whose outcome window ends by the span's end ([] when it has a lockbox)."""
+        if self.has_lockbox:
+            return []
+        return [t for t in self._months() if t >= self.start + SHORT_HISTORY and t + HORIZON <= self.end]
 
     def earlier_dates(self, n: int = EARLIER_DATES) -> list[float]:
         """The n monthly dates before the development dates."""
@@ -108,12 +133,21 @@ class Timeline:
             raise ValueError(self.too_short())
         return dates[-BACKTEST_DATES:][0]
 
+    @property
+    def months(self) -> int:
+        """Calendar months in the span."""
+        return len(self._months()) - 1
+
     def too_short(self) -> str:
-        months = len(self._months()) - 1
+        if self.short_dates():
+            return (
+                f"the mail spans {self.months} months; development dates, earlier dates and the lockbox need at "
+                f"least {(MIN_HISTORY + HORIZON) / DAY / 30.4 + LOCKBOX_MONTHS:.0f} (180 days of history, a "
+                f"90-day outcome window and {LOCKBOX_MONTHS} lockbox months)"
+            )
         return (
-            f"the mail spans {months} months; the yardstick needs at least "
-            f"{(MIN_HISTORY + HORIZON) / DAY / 30.4 + LOCKBOX_MONTHS:.0f} (180 days of history, a 90-day "
-            f"outcome window and {LOCKBOX_MONTHS} lockbox months)"
+            f"the mail spans {self.months} months; the yardstick needs at least "
+            f"{(SHORT_HISTORY + HORIZON) / DAY / 30.4:.0f} (90 days of history and a 90-day outcome window)"
         )
 
 

@@ -17,6 +17,13 @@ fall into `FOLDS` folds by a fixed hash, and each fold is scored with models fit
 other folds' people only, on snapshots whose labels end before the first `as_of`. The
 lockbox (analytics/lockbox.py) is refused unless asked for.
 
+A corpus too short for that (analytics/timeline.py, `short_dates`) has no snapshot whose
+label ends before its first date. Kith is then scored with a fixed prior for every fold
+(`prior`: the shipped one, fitted on another organisation), as a new user of the service
+is; the logistic baseline is still fitted on the other folds' people, on snapshots whose
+labels end by `pooled_until` (the span's end): it learns from outcomes in the months it
+is scored on, an advantage Kith does not have there.
+
 Collected data (features, labels, baselines, flags) is kept per ego, so variants that
 only change the model's features refit models and nothing else (`Study.evaluate`).
 """
@@ -172,7 +179,7 @@ class Scored:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     trained_on: dict[int, tuple[int, ...]] = field(
         default_factory=dict
-    )  # ego -> egos whose rows fitted its pooled models
+    )  # ego -> egos whose rows fitted its pooled models (the fold prior, if any, and the logistic)
 
 
 class Study:
@@ -188,14 +195,20 @@ class Study:
         refit: int = 3,
         prior_egos: Sequence[int] | None = None,
         history: float | None = None,
+        prior: PriorSpec | None = None,
+        pooled_until: float | None = None,
     ) -> None:
+        """`prior`: a fixed prior for every fold instead of fold priors fitted on the pool;
+        `pooled_until`: where the pool's labels end (default: the first date)."""
         check_development(mail, egos, dates, HORIZON, lockbox=lockbox)
         if prior_egos is not None:
             check_development(mail, prior_egos, dates, HORIZON, lockbox=lockbox)
         self.dates = sorted(float(d) for d in dates)
         self.data = [d for d in (collect(mail, int(e), self.dates, refit=refit, history=history) for e in egos) if d]
         pool = sorted(set(int(e) for e in (egos if prior_egos is None else prior_egos)))
-        self.pool = {e: r for e, r in ((e, prior_rows(mail, e, self.dates[0])) for e in pool) if r}
+        until = self.dates[0] if pooled_until is None else pooled_until
+        self.pool = {e: r for e, r in ((e, prior_rows(mail, e, until)) for e in pool) if r}
+        self.prior = prior
         self.mail = mail
         self._young: dict[tuple[str, ...], dict[int, TrainingSet]] = {}
 
@@ -207,9 +220,12 @@ class Study:
             self._young[features] = {e: young_set(ego_exchanges(self.mail, e), at, only=features) for e in self.pool}
         return self._young[features]
 
+    def _pooled_egos(self, fold: int) -> list[int]:
+        return [e for e in self.pool if fold_of(e) != fold]
+
     def _pooled(self, fold: int) -> tuple[list[int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
-        egos = [e for e in self.pool if fold_of(e) != fold]
+        egos = self._pooled_egos(fold)
         rows = pooled([self.pool[e] for e in egos])
         return egos, (rows.X, rows.y, rows.weight, rows.time)
 
@@ -218,9 +234,14 @@ class Study:
         logits: dict[int, Pipeline] = {}
         for fold in sorted({fold_of(d.ego) for d in self.data}):
             egos, (X, y, w, t) = self._pooled(fold)
-            young = pooled([self.young(features)[e] for e in egos])
-            spec = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
-            priors[fold] = with_young(spec, young)
+            if self.prior is not None:
+                if tuple(self.prior["features"]) != features:
+                    raise ValueError("the fixed prior reads other features than the variant asks for")
+                priors[fold] = self.prior
+            else:
+                young = pooled([self.young(features)[e] for e in egos])
+                spec = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
+                priors[fold] = with_young(spec, young)
             with threadpool_limits(limits=1):
                 logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
         return priors, logits
@@ -277,5 +298,5 @@ class Study:
             prob={m: np.concatenate(v) for m, v in probs.items()},
             n_dates=len(self.dates),
             extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
-            trained_on={d.ego: tuple(priors[fold_of(d.ego)]["meta"]["egos"]) for d in self.data},
+            trained_on={d.ego: tuple(self._pooled_egos(fold_of(d.ego))) for d in self.data},
         )

@@ -4,6 +4,7 @@ corpus moved in time, is scored over its own months (analytics/timeline.py)."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from analytics import lockbox as lb
 from analytics.corpus import load_edges, messages, sample_egos
 from analytics.timeline import HORIZON, Timeline, timeline
-from analytics.yardstick import Study
+from analytics.yardstick import METHODS, Study, fold_of
 from tests.conftest import ENRON
 
 DATA = Path(os.environ.get("KITH_ENRON_DIR", ENRON))
@@ -73,16 +74,84 @@ def test_the_span_leaves_out_sparse_and_stray_months():
 
 
 def test_too_short_a_corpus_has_no_scoring_date_and_says_why(tmp_path):
-    """Given eight months of mail, then no date has 180 days of history, a 90-day outcome
-    and three lockbox months after it, and the backtest stops with the reason."""
+    """Given five months of mail, then no date has 90 days of history and a 90-day outcome
+    after it, and the backtest stops with the reason."""
     from analytics.backtest import main
 
-    short = Timeline(utc(2020, 1), utc(2020, 9))
+    short = Timeline(utc(2020, 1), utc(2020, 6))
     assert short.development_dates() == [] and short.earlier_dates() == [] and short.lockbox_dates() == []
-    with pytest.raises(ValueError, match="spans 8 months"):
+    assert short.short_dates() == [] and not short.has_lockbox
+    with pytest.raises(ValueError, match="spans 5 months"):
         _ = short.prior_cutoff
-    with pytest.raises(SystemExit, match="spans 8 months; the yardstick needs at least 12"):
-        main(["--data", str(write_corpus(tmp_path, *organisation(end=(2015, 11))))])
+    with pytest.raises(SystemExit, match="spans 5 months; the yardstick needs at least 6 "):
+        main(["--data", str(write_corpus(tmp_path, *organisation(end=(2015, 8))))])
+
+
+def test_a_corpus_under_a_year_has_no_lockbox_and_is_scored_at_its_short_dates():
+    """Given eight months of mail, then no date has 180 days of history, a 90-day outcome
+    and three lockbox months after it: the corpus has no lockbox, and its short dates are
+    the months with 90 days of mail before them and their outcome inside the span."""
+    short = Timeline(utc(2020, 1), utc(2020, 9))
+    assert short.development_dates() == [] and not short.has_lockbox
+    assert short.lockbox_start == short.end
+    assert days(short.short_dates()) == [(2020, 4, 1), (2020, 5, 1), (2020, 6, 1)]
+    assert all(d - short.start >= 90 * DAY and d + HORIZON <= short.end for d in short.short_dates())
+    # A corpus long enough for a lockbox has no short dates: its development dates serve.
+    long = Timeline(utc(2020, 1), utc(2021, 1))
+    assert long.has_lockbox and long.short_dates() == [] and long.lockbox_start == utc(2020, 10)
+    # Without a lockbox nothing is refused: every person and month may be scored.
+    mail = messages(*organisation(end=(2015, 11)))
+    assert not timeline(mail).has_lockbox
+    lb.check_development(mail, lb.lockbox_egos(range(16)), timeline(mail).short_dates(), HORIZON)
+
+
+def test_a_short_corpus_is_scored_whole_with_the_shipped_prior(tmp_path, capsys):
+    """Given another organisation's eight months of mail, when the backtest runs on it,
+    then it says why there is no lockbox, scores every person (the lockbox ids among them)
+    at the short dates with the shipped prior, and reports Kith against the three
+    baselines; asking for the lockbox is refused with the reason."""
+    from analytics.backtest import main
+
+    folder = write_corpus(tmp_path, *organisation(end=(2015, 11)))
+    assert main(["--data", str(folder), "--egos", "16", "--boot", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "the mail spans 8 months (2015-03-01 to 2015-11-01): too short for a lockbox" in out
+    assert "(the whole span)" in out
+    assert "16 egos, 3 dates (2015-06-01 to 2015-08-01)" in out
+    assert "Kith's prior: the shipped one (fitted on enron-igraph, 71 people, labels before 2001-04-01)" in out
+    lines = out.splitlines()
+    assert next(line for line in lines if "kith" in line and "logistic" in line).split() == list(METHODS)
+    auc = next(line for line in lines if line.startswith("auc "))
+    values = [float(v) for v in auc.split()[1::3]]
+    assert len(values) == 4 and all(0.5 < v <= 1 for v in values)
+    with pytest.raises(SystemExit, match="this corpus has no lockbox: the mail spans 8 months"):
+        main(["--data", str(folder), "--lockbox"])
+    with pytest.raises(SystemExit, match="development dates, earlier dates and the lockbox need at least 12"):
+        main(["--data", str(folder), "--period", "earlier"])
+
+
+def test_a_fixed_prior_serves_every_fold_and_the_logistic_still_learns_from_other_folds():
+    """Given a Study with the shipped prior, then every ego is scored with that prior (its
+    young calibration included) and the logistic baseline was fitted on people of other
+    folds only, whose labels end where the Study was told (the span's end)."""
+    from analytics.model import PRIOR_PATH
+
+    mail = messages(*organisation(end=(2015, 11)))
+    span = timeline(mail)
+    spec = json.loads(PRIOR_PATH.read_text())
+    study = Study(
+        mail, list(range(16)), span.short_dates(), prior_egos=list(range(16)), prior=spec, pooled_until=span.end
+    )
+    priors, _ = study.fold_models(tuple(spec["features"]))
+    assert priors and all(p is spec for p in priors.values())
+    scored = study.evaluate(tuple(spec["features"]))
+    for ego, trained in scored.trained_on.items():
+        assert trained and ego not in trained and all(fold_of(e) != fold_of(ego) for e in trained)
+    # The pool's labels end by the span's end, not before the first date (which leaves none).
+    assert all(ts.time.max() < span.end for ts in study.pool.values())
+    assert not Study(mail, [0, 3], span.short_dates(), prior_egos=list(range(16)), prior=spec).pool
+    with pytest.raises(ValueError, match="other features"):
+        study.evaluate(tuple(spec["features"])[:-1])
 
 
 def write_corpus(folder: Path, s, r, t) -> Path:
