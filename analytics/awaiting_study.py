@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     egos = sample_egos(mail, dev, args.egos)
     pool = sample_egos(mail, dev, len(everyone), min_exchanges=20)
     dates = timeline(everything).development_dates()[-args.dates :]
+    if not dates:
+        raise SystemExit(timeline(everything).too_short())
     study = Study(mail, egos, dates, prior_egos=pool)
     with_feature = PRIOR_FEATURES + ("awaiting_reply",)
     base = study.evaluate()

@@ -230,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data")
     ap.add_argument("--boot", type=int, default=200)
     args = ap.parse_args(argv)
-    rows, dates = development_rows(messages(*load_edges(data_folder(args.data))))
+    everything = messages(*load_edges(data_folder(args.data)))
+    if not timeline(everything).has_lockbox:
+        raise SystemExit(timeline(everything).too_short())
+    rows, dates = development_rows(everything)
     print(report(rows, dates, n_boot=args.boot))
     return 0
 

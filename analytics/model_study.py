@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot", type=int, default=100)
     args = ap.parse_args(argv)
     everything = messages(*load_edges(data_folder(args.data)))
+    if not timeline(everything).has_lockbox:
+        raise SystemExit(timeline(everything).too_short())
     mail = lb.development_mail(everything)
     everyone = people(everything)
     dev = lb.development_egos(everyone)

@@ -7,7 +7,7 @@ scores). The older snapshots fit StandardScaler +
 LogisticRegression, the newer quarter fits the isotonic calibration curve. Only numbers
 go into the JSON: means, scales, coefficients, the curve's knots and a few facts.
 
-    .venv/bin/python -m analytics.prior [path/to/enron-igraph]
+    .venv/bin/python -m analytics.prior [path/to/enron-igraph | --data DIR]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from collections.abc import Iterable
 from itertools import pairwise
@@ -23,7 +22,7 @@ from itertools import pairwise
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.corpus import Mail, ego_exchanges, load_edges, messages, people
+from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, people
 from analytics.features import FEATURES, PRIOR_FEATURES
 from analytics.frame import build_frame
 from analytics.lockbox import development_egos
@@ -136,9 +135,17 @@ def feature_effects(spec: PriorSpec) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    folder = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "shared/data/enron-igraph"
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m analytics.prior")
+    ap.add_argument("folder", nargs="?", help="the corpus's folder (as --data)")
+    ap.add_argument("--data", help="the corpus's folder (default: ../shared/data/enron-igraph)")
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    folder = data_folder(args.data or args.folder)
     mail = messages(*load_edges(folder))
+    if mail.span is None or not timeline(mail).has_lockbox:
+        why = timeline(mail).too_short() if mail.span is not None else "no mail with a valid date"
+        raise SystemExit(f"cannot fit a prior here: {why}")
     # Even employees outside the lockbox (analytics/lockbox.py): the lockbox stays unread.
     spec = fit_prior(mail, [e for e in development_egos(people(mail)) if e % 2 == 0], source=folder.name)
     PRIOR_PATH.write_text(json.dumps(spec, indent=1) + "\n")

@@ -130,6 +130,22 @@ def test_a_short_corpus_is_scored_whole_with_the_shipped_prior(tmp_path, capsys)
         main(["--data", str(folder), "--period", "earlier"])
 
 
+@pytest.mark.parametrize("tool", ["prior", "flag_study", "awaiting_study", "model_study"])
+def test_the_development_tools_refuse_a_corpus_without_a_lockbox_with_the_reason(tool, tmp_path):
+    """Given eight months of mail, then the tools that fit or tune on development dates
+    stop with the reason, not a traceback (and the prior writes nothing)."""
+    import importlib
+
+    from analytics.model import PRIOR_PATH
+
+    before = PRIOR_PATH.read_bytes()
+    folder = write_corpus(tmp_path, *organisation(end=(2015, 11)))
+    main = importlib.import_module(f"analytics.{tool}").main
+    with pytest.raises(SystemExit, match="the mail spans 8 months; development dates, earlier dates and the lockbox"):
+        main(["--data", str(folder)])
+    assert PRIOR_PATH.read_bytes() == before
+
+
 def test_a_fixed_prior_serves_every_fold_and_the_logistic_still_learns_from_other_folds():
     """Given a Study with the shipped prior, then every ego is scored with that prior (its
     young calibration included) and the logistic baseline was fitted on people of other
