@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -81,6 +81,7 @@ COLUMNS = ("sender_id", "recipient_id", "time")
 
 
 MAX_PERSON = 1_000_000  # ids number the people from 0; a larger one is not read as an id
+MAX_NAME = 320  # an id given as a name or address is read up to an address's longest
 
 
 def _person(value: str | None) -> int:
@@ -109,9 +110,14 @@ def _when(value: str | None) -> float:
 def load_edges(folder: Path) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArray[np.float64]]:
     """Read edges.csv into arrays (times as UTC epoch seconds). A row whose ids or time
     cannot be read is kept as (-1, -1, NaN), so `messages` counts it among the invalid rows
-    and the rest of the file is still read; a file without the needed columns is refused."""
-    s: list[int] = []
-    r: list[int] = []
+    and the rest of the file is still read; a file without the needed columns is refused.
+
+    Ids are integers numbering the people from 0, as in the Enron edition. A file where
+    most ids are not (addresses or names, as another organisation's export may carry) has
+    its ids numbered instead: each distinct id, trimmed and case-folded, gets its place in
+    their sorted order."""
+    senders: list[str] = []
+    recipients: list[str] = []
     t: list[float] = []
     with open(Path(folder) / "edges.csv", newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.DictReader(fh)
@@ -121,12 +127,33 @@ def load_edges(folder: Path) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArra
                 f"{Path(folder) / 'edges.csv'} needs the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}"
             )
         for row in reader:
-            sender, recipient, when = _person(row["sender_id"]), _person(row["recipient_id"]), _when(row["time"])
-            bad = sender < 0 or recipient < 0 or not np.isfinite(when)
-            s.append(-1 if bad else sender)
-            r.append(-1 if bad else recipient)
-            t.append(float("nan") if bad else when)
+            senders.append(row["sender_id"] or "")
+            recipients.append(row["recipient_id"] or "")
+            t.append(_when(row["time"]))
+    read = _person if _numbered(senders + recipients) else _numbering(senders + recipients)
+    s = [read(x) for x in senders]
+    r = [read(x) for x in recipients]
+    for i, (a, b, when) in enumerate(zip(s, r, t)):
+        if a < 0 or b < 0 or not np.isfinite(when):
+            s[i], r[i], t[i] = -1, -1, float("nan")
     return np.array(s, np.int64), np.array(r, np.int64), np.array(t, np.float64)
+
+
+def _numbered(ids: list[str]) -> bool:
+    """Whether the ids are integers (at least half of the non-empty ones read as such)."""
+    given = [x for x in ids if x.strip()]
+    return sum(_person(x) >= 0 for x in given) * 2 >= len(given)
+
+
+def _numbering(ids: list[str]) -> Callable[[str], int]:
+    """Ids that are names: each distinct one (trimmed, case-folded) numbered in sorted order."""
+    index = {name: i for i, name in enumerate(sorted({_name(x) for x in ids} - {""}))}
+    return lambda x: index.get(_name(x), -1)
+
+
+def _name(value: str) -> str:
+    text = value.strip().casefold()
+    return text if text.isprintable() and len(text) <= MAX_NAME else ""
 
 
 def data_folder(given: str | None) -> Path:

@@ -286,6 +286,33 @@ def test_unreadable_rows_are_set_aside_and_the_rest_is_read(tmp_path, capsys):
         main(["--data", str(tmp_path)])
 
 
+def test_ids_given_as_addresses_are_numbered_and_read_as_the_same_mail(tmp_path):
+    """Given another organisation's export naming people by address, then each distinct
+    address (trimmed, case-folded) is numbered in sorted order, so the file reads as the
+    same mail as one numbering them that way; an empty, over-long or control-character
+    id makes its row unreadable, counted among the invalid rows."""
+    from analytics.corpus import load_edges
+
+    s, r, t = organisation(n=300)
+    write_corpus(tmp_path / "numbers", s, r, t)
+    named = tmp_path / "names"
+    named.mkdir()
+    with open(named / "edges.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sender_id", "recipient_id", "time"])
+        for i, (a, b, x) in enumerate(zip(s.tolist(), r.tolist(), t.tolist())):
+            sender = f"p{a:02d}@example.org" if i % 2 else f"  P{a:02d}@Example.ORG "
+            w.writerow([sender, f"p{b:02d}@example.org", datetime.fromtimestamp(int(x), timezone.utc).isoformat()])
+        w.writerow(["", "p01@example.org", "2016-01-04 10:00:00"])
+        w.writerow(["p01@example.org", "x" * 400 + "@example.org", "2016-01-04 10:00:00"])
+        w.writerow(["p01@example.org", "p02@exa\x1bmple.org", "2016-01-04 10:00:00"])
+    by_number, by_name = load_edges(tmp_path / "numbers"), load_edges(named)
+    for a, b in zip(by_number, by_name):
+        assert np.array_equal(a, b[:-3])
+    assert by_name[0][-3:].tolist() == [-1, -1, -1] and np.isnan(by_name[2][-3:]).all()
+    assert messages(*by_name).invalid_rows == 3
+
+
 def test_the_prior_fits_on_another_organisation_before_its_own_cutoff():
     """Given another organisation's mail, `fit_prior` cuts its labels at that mail's prior
     cutoff (the first of its last seven development dates: 1 February 2017 here), names
