@@ -33,7 +33,7 @@ import numpy as np
 
 from analytics import lockbox as lb
 from analytics.awaiting import GUARD_RUN, Timeline, awaiting_column
-from analytics.corpus import Mail, data_folder, ego_exchanges, messages, people, sample_egos
+from analytics.corpus import Mail, data_folder, ego_exchanges, messages, people, prior_pool, sample_egos
 from analytics.features import PRIOR_FEATURES, F
 from analytics.frame import build_frame
 from analytics.records import USER, Exchange
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     everyone = people(everything)
     dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.egos)
-    pool = sample_egos(mail, dev, len(everyone), min_exchanges=20)
+    pool = prior_pool(mail, dev)
     dates = timeline(everything).development_dates()[-args.dates :]
     if not dates:
         raise SystemExit(timeline(everything).too_short())

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from analytics.features import two_way_between, two_way_weeks
 from analytics.frame import DAY, build_frame
-from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, people, sample_egos
+from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, people, prior_pool, sample_egos
 from analytics.scoring import STRENGTH_WEEKS, epoch, fit_strength_model, score_ties
 from analytics.timeline import BACKTEST_DATES, HORIZON, timeline
 
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     everyone = people(everything)
     dev = everyone if short else lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.skip + args.egos)[args.skip :]
-    pool = sample_egos(mail, dev, len(everyone), min_exchanges=20) if args.prior_egos == "all" else egos
+    pool = prior_pool(mail, dev) if args.prior_egos == "all" else egos
     shipped = short or args.prior == "shipped"
     prior = json.loads(PRIOR_PATH.read_text()) if shipped else None
     if short:

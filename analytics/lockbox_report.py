@@ -17,7 +17,7 @@ Nothing here is used while developing: run it once, at the end.
 from __future__ import annotations
 
 from analytics import lockbox as lb
-from analytics.corpus import Mail, people, sample_egos
+from analytics.corpus import Mail, people, prior_pool, sample_egos
 from analytics.scorecard import summarise, table
 from analytics.timeline import timeline
 from analytics.yardstick import Study
@@ -27,7 +27,7 @@ def report(everything: Mail, *, n_boot: int = 200, refit: int = 3, n_dev: int | 
     span = timeline(everything)
     mail = lb.mail_before(everything, span.end)
     everyone = people(everything)
-    dev_pool = sample_egos(mail, lb.development_egos(everyone), len(everyone), min_exchanges=20)
+    dev_pool = prior_pool(mail, lb.development_egos(everyone))
     box = sample_egos(mail, lb.lockbox_egos(everyone), len(everyone))
     dev = sample_egos(mail, lb.development_egos(everyone), len(everyone) if n_dev is None else n_dev)
     out = []

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from analytics import lockbox as lb
-    from analytics.corpus import data_folder, load_edges, messages, people, sample_egos
+    from analytics.corpus import data_folder, load_edges, messages, people, prior_pool, sample_egos
     from analytics.metrics import auc, ece
     from analytics.timeline import timeline
 
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         mail,
         egos,
         timeline(everything).development_dates(),
-        prior_egos=sample_egos(mail, dev, len(everyone), min_exchanges=20),
+        prior_egos=prior_pool(mail, dev),
     )
     shipped = study.evaluate()
     latest = shipped.date >= shipped.n_dates - 3

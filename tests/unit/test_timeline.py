@@ -313,6 +313,19 @@ def test_ids_given_as_addresses_are_numbered_and_read_as_the_same_mail(tmp_path)
     assert messages(*by_name).invalid_rows == 3
 
 
+def test_the_pooled_models_learn_from_a_bounded_sample_of_people(monkeypatch):
+    """Given more people with enough mail than PRIOR_POOL, then the pool is the first
+    PRIOR_POOL of them in the fixed hashed order; with fewer, all of them."""
+    from analytics import corpus
+
+    mail = messages(*organisation(n=3000))
+    everyone = list(range(16))
+    enough = corpus.sample_egos(mail, everyone, 16, min_exchanges=20)
+    assert len(enough) == 16 and corpus.prior_pool(mail, everyone) == enough
+    monkeypatch.setattr(corpus, "PRIOR_POOL", 5)
+    assert corpus.prior_pool(mail, everyone) == enough[:5]
+
+
 def test_the_prior_fits_on_another_organisation_before_its_own_cutoff():
     """Given another organisation's mail, `fit_prior` cuts its labels at that mail's prior
     cutoff (the first of its last seven development dates: 1 February 2017 here), names
