@@ -248,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     egos = sample_egos(mail, dev, args.skip + args.egos)[args.skip :]
     pool = prior_pool(mail, dev) if args.prior_egos == "all" else egos
     shipped = short or args.prior == "shipped"
+    if shipped and args.signals:
+        raise SystemExit(
+            "--signals refits Kith's prior without each signal, so it needs priors fitted here; "
+            + ("this corpus is too short for them" if short else "run it without --prior shipped")
+        )
     prior = json.loads(PRIOR_PATH.read_text()) if shipped else None
     if short:
         print(

@@ -128,6 +128,8 @@ def test_a_short_corpus_is_scored_whole_with_the_shipped_prior(tmp_path, capsys)
         main(["--data", str(folder), "--lockbox"])
     with pytest.raises(SystemExit, match="development dates, earlier dates and the lockbox need at least 12"):
         main(["--data", str(folder), "--period", "earlier"])
+    with pytest.raises(SystemExit, match=r"--signals refits Kith's prior .* this corpus is too short for them"):
+        main(["--data", str(folder), "--signals"])
 
 
 @pytest.mark.parametrize("tool", ["prior", "flag_study", "awaiting_study", "model_study"])
