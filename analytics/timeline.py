@@ -23,7 +23,8 @@ A corpus too short for a development date (under about a year: 180 days of histo
 90-day outcome window and the lockbox months) has no lockbox: mail we never developed on
 has nothing to hide from us. Its **short dates** are the first of each month with at
 least 90 days of mail before it and its 90-day outcome window inside the span; the
-yardstick scores them as young mailboxes, with the shipped prior (analytics/backtest.py).
+yardstick scores them with the shipped prior, each mailbox starting where the corpus
+starts (analytics/backtest.py).
 A span of about six months gives one such date.
 """
 
