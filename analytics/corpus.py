@@ -130,7 +130,8 @@ def load_edges(folder: Path) -> tuple[NDArray[np.int_], NDArray[np.int_], NDArra
             senders.append(row["sender_id"] or "")
             recipients.append(row["recipient_id"] or "")
             t.append(_when(row["time"]))
-    read = _person if _numbered(senders + recipients) else _numbering(senders + recipients)
+    ids = senders + recipients
+    read = _person if _numbered(ids) else _numbering(ids)
     s = [read(x) for x in senders]
     r = [read(x) for x in recipients]
     for i, (a, b, when) in enumerate(zip(s, r, t)):
