@@ -40,7 +40,7 @@ from analytics.records import USER, Exchange
 from analytics.metrics import bootstrap
 from analytics.scorecard import fmt, lift, lift_line
 from analytics.training import TrainingSet
-from analytics.timeline import timeline
+from analytics.timeline import development_timeline
 from analytics.yardstick import Study
 
 Lines = dict[tuple[int, int], dict[int, str]]  # (sender, second) -> recipient -> to | cc | bcc
@@ -135,9 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = lb.development_egos(everyone)
     egos = sample_egos(mail, dev, args.egos)
     pool = prior_pool(mail, dev)
-    dates = timeline(everything).development_dates()[-args.dates :]
-    if not dates:
-        raise SystemExit(timeline(everything).too_short())
+    dates = development_timeline(everything).development_dates()[-args.dates :]
     study = Study(mail, egos, dates, prior_egos=pool)
     with_feature = PRIOR_FEATURES + ("awaiting_reply",)
     base = study.evaluate()

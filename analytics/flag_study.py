@@ -34,7 +34,7 @@ from analytics.corpus import Mail, ego_exchanges, people, sample_egos
 from analytics.features import two_way_between
 from analytics.frame import DAY, build_frame
 from analytics.metrics import bootstrap
-from analytics.timeline import HORIZON, timeline
+from analytics.timeline import HORIZON, development_timeline, timeline
 from analytics.rhythm import COOLING_QUIET_DAYS, COOLING_SILENCE, DORMANT_PEAK_DAYS, DORMANT_SILENCE, rhythm
 
 ACTIVE = 180 * DAY
@@ -231,8 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot", type=int, default=200)
     args = ap.parse_args(argv)
     everything = messages(*load_edges(data_folder(args.data)))
-    if not timeline(everything).has_lockbox:
-        raise SystemExit(timeline(everything).too_short())
+    development_timeline(everything)  # stops with the reason on a corpus too short for one
     rows, dates = development_rows(everything)
     print(report(rows, dates, n_boot=args.boot))
     return 0

@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     from analytics import lockbox as lb
     from analytics.corpus import data_folder, load_edges, messages, people, prior_pool, sample_egos
     from analytics.metrics import auc, ece
-    from analytics.timeline import timeline
+    from analytics.timeline import development_timeline
 
     ap = argparse.ArgumentParser(prog="python -m analytics.model_study")
     ap.add_argument("--data")
@@ -139,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot", type=int, default=100)
     args = ap.parse_args(argv)
     everything = messages(*load_edges(data_folder(args.data)))
-    if not timeline(everything).has_lockbox:
-        raise SystemExit(timeline(everything).too_short())
+    span = development_timeline(everything)
     mail = lb.development_mail(everything)
     everyone = people(everything)
     dev = lb.development_egos(everyone)
@@ -148,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     study = Study(
         mail,
         egos,
-        timeline(everything).development_dates(),
+        span.development_dates(),
         prior_egos=prior_pool(mail, dev),
     )
     shipped = study.evaluate()

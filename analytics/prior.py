@@ -28,7 +28,7 @@ from analytics.frame import build_frame
 from analytics.lockbox import development_egos
 from analytics.logistic import _sigmoid, recalibration, young_recalibration
 from analytics.model import PRIOR_PATH, PriorModel, PriorSpec, Young, _fit, additive_spec, base_pipeline, prior_spec
-from analytics.timeline import timeline
+from analytics.timeline import development_timeline, timeline
 from analytics.training import TrainingSet, pooled, training_set, young_set
 
 PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's coefficients
@@ -143,9 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     folder = data_folder(args.data or args.folder)
     mail = messages(*load_edges(folder))
-    if mail.span is None or not timeline(mail).has_lockbox:
-        why = timeline(mail).too_short() if mail.span is not None else "no mail with a valid date"
-        raise SystemExit(f"cannot fit a prior here: {why}")
+    development_timeline(mail)  # stops with the reason on a corpus too short for a prior cutoff
     # Even employees outside the lockbox (analytics/lockbox.py): the lockbox stays unread.
     spec = fit_prior(mail, [e for e in development_egos(people(mail)) if e % 2 == 0], source=folder.name)
     PRIOR_PATH.write_text(json.dumps(spec, indent=1) + "\n")

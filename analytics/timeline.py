@@ -159,6 +159,17 @@ class Spanned(Protocol):
     def span(self) -> tuple[float, float] | None: ...
 
 
+def development_timeline(mail: Spanned) -> Timeline:
+    """For the command-line tools that fit or tune on development dates: the timeline, or
+    a stop with the reason when the corpus has no dated mail or is too short for a lockbox."""
+    if mail.span is None:
+        raise SystemExit("no mail with a valid date")
+    span = timeline(mail)
+    if not span.has_lockbox:
+        raise SystemExit(span.too_short())
+    return span
+
+
 def timeline(mail: Spanned) -> Timeline:
     """The timeline of the corpus `mail` was read from (kept through cuts such as
     lockbox.development_mail, so a cut corpus keeps its lockbox months)."""
