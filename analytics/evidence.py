@@ -28,9 +28,11 @@ from datetime import datetime, timezone
 import numpy as np
 
 from analytics.features import two_way_between
-from analytics.frame import DAY, build_frame
+from analytics.flag_gate import MEASURED, Counts, Evidence as FlagEvidence, count, shown
+from analytics.frame import DAY, Frame, build_frame
 from analytics.model import StrengthModel
 from analytics.records import Exchange, TieScore
+from analytics.rhythm import rhythm
 from analytics.scoring import score_ties
 
 LOOKBACK = 90 * DAY  # how far back the service places `as_of`
@@ -69,6 +71,7 @@ class Evidence:
     called_strong: int  # how many ties Kith called strong (the tier; the claim covers at least TOP)
     called_cooling: int
     sentences: tuple[str, ...]
+    flags: Counts | None = None  # the raw flags at as_of and what came of them (OK verdict only; flag_gate.py)
 
 
 def _day(ts: float) -> str:
@@ -89,11 +92,13 @@ def measure(
     feedback: Mapping[int, str] | None = None,
     model: StrengthModel | None = None,
     since: float | None = None,
+    gate: Mapping[str, FlagEvidence] | None = None,
 ) -> Evidence:
     """Kith's calls at `as_of` from `past` (only what is before `as_of` is read), checked
     against `later` (only what lies in [as_of, until) is read). `since`: while a first sync
     is still reading older mail, the moment from which `past` is whole; the calls are then
-    the provisional ones Kith makes (score_ties' `since`), and the history counts from it."""
+    the provisional ones Kith makes (score_ties' `since`), and the history counts from it.
+    `gate`: the evidence the flags were shown on (score_ties' `gate`)."""
     if not until > as_of:
         raise ValueError("until must be after as_of")
     before = [x for x in past if x.at < as_of]
@@ -121,7 +126,7 @@ def measure(
             f"Too little history: your mail starts on {_day(as_of - history * DAY)}, {history:.0f} days before "
             f"{when}, and Kith needs {MIN_HISTORY / DAY:.0f} days before it to judge how right it would have been.",
         )
-    scores = score_ties(before, as_of, feedback=feedback, model=model, since=edge)
+    scores = score_ties(before, as_of, feedback=feedback, model=model, since=edge, gate=gate)
     if len(scores) < MIN_TIES:
         return refuse(
             FEW_TIES,
@@ -144,7 +149,9 @@ def measure(
     claim = "called strong" if n_strong >= TOP else "ranked strongest"
     cooling_called = [s.contact for s in scores if "cooling" in s.flags]
     recent = [s.contact for s in sorted(scores, key=_most_recent_first)][: len(strong_called)]
-    silent = _longest_silent_active(before, as_of, scores)[: len(cooling_called)]
+    past_frame = build_frame(before, as_of)
+    silent = _longest_silent_active(past_frame, as_of, scores)[: len(cooling_called)]
+    flags = _flag_counts(past_frame, as_of, in_touch)
 
     def touched(people: list[int]) -> Share:
         return Share(len(people), sum(p in in_touch for p in people))
@@ -166,6 +173,13 @@ def measure(
             f"Of the {_ties(m)} Kith flagged cooling on {when}, {cooling.hits} went quiet (no two-way exchange "
             f"since). Of the {cooling_recency.ties} active ties silent longest then, {cooling_recency.hits} went quiet."
         )
+    elif not shown("cooling", None if gate is None else dict(gate)):
+        deployment = (gate or MEASURED)["cooling"].source == "deployment"
+        where = "the mail of the people using this Kith" if deployment else "the mail Kith was tested on"
+        sentences.append(
+            f"Kith showed no cooling flags on {when}: on {where}, ties that met its cooling test "
+            "were in touch afterwards more than half as often as other active ties, so the flag was not shown."
+        )
     elif m == 0:
         sentences.append(f"Kith flagged no tie as cooling on {when}.")
     else:
@@ -184,6 +198,7 @@ def measure(
         n_strong,
         m,
         tuple(sentences),
+        flags,
     )
 
 
@@ -191,9 +206,19 @@ def _most_recent_first(s: TieScore) -> tuple[float, int]:
     return (-(s.last_interaction if s.last_interaction is not None else -np.inf), s.contact)
 
 
-def _longest_silent_active(before: Sequence[Exchange], as_of: float, scores: Sequence[TieScore]) -> list[int]:
+def _flag_counts(frame: Frame, as_of: float, in_touch: set[int]) -> Counts:
+    """The raw cooling and dormant criteria at `as_of` (shown or not) against what came since."""
+    present = np.zeros(frame.n_contacts, bool)
+    present[np.unique(frame.c[frame.t < as_of])] = True
+    idx = np.flatnonzero(present)
+    rh = rhythm(frame, as_of, present)
+    touched = np.isin(frame.contacts[idx], np.fromiter(in_touch, np.int64, len(in_touch)))
+    active = two_way_between(frame, as_of - ACTIVE, as_of)[idx]
+    return count({"cooling": rh.cooling[idx], "dormant": rh.dormant[idx]}, active, touched)
+
+
+def _longest_silent_active(frame: Frame, as_of: float, scores: Sequence[TieScore]) -> list[int]:
     """Ties in two-way touch in the ACTIVE days before `as_of`, the longest silent first."""
-    frame = build_frame(before, as_of)
     active = set(frame.contacts[two_way_between(frame, as_of - ACTIVE, as_of)].tolist())
     ranked = sorted((s for s in scores if s.contact in active), key=_longest_silent_first)
     return [s.contact for s in ranked]

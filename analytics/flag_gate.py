@@ -27,13 +27,32 @@ rate test flagged 90 days before its end were in two-way touch again, a ratio of
 active unflagged ties), so the world's own evidence would hide the rate test too.
 
 One-sided flags make no claim about future contact and are not gated.
+
+A deployment's own users, pooled. The constant is Enron's: on another organisation's mail
+a flag may fail its bar (in a synthetic organisation where no tie ever ends, active ties
+flagged cooling were back in touch at 0.99x the rate of the rest). One user has too few
+flagged ties to measure, but a deployment's users together can have enough. Each scoring
+counts the user's *raw* flags (the criteria, shown or not) as they stood 90 days before it,
+and what came of them since (`count`, kept by the service with the user's accuracy check).
+`decide` pools the checks of the last POOL_DAYS (one a month per user, the latest, as the
+development figures count one date a month; a user's months summed, so the interval is
+over users): a flag whose pooled evidence rests on enough flagged ties (MIN_FLAGGED; for
+dormant also MIN_EXPECTED expected revivals) is shown when the pooled ratio clears its bar
+and hidden when it does not; with too little evidence the shipped constant decides. Raw
+flags are counted, so a hidden flag is still measured and comes back when its criterion
+starts to predict. The yardstick applies the same rule (analytics/yardstick.py,
+`gate_by_date`), with the people of the run as the deployment's users.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
 
 MIN_FLAGGED = 20
+POOL_DAYS = 180  # checks pooled: those scored in the last POOL_DAYS, one a month per user
 MIN_EXPECTED = 5.0
 GATED = ("cooling", "dormant")
 FLAG_STUDY = ".venv/bin/python -m analytics.flag_study --data ../shared/data/enron-igraph --boot 200"
@@ -50,13 +69,10 @@ class Evidence:
     high: float
     flagged: int
     expected: float | None = None  # events expected at the reference rate (dormant)
+    source: str = "development backtest"  # or "deployment": this deployment's users, pooled
 
     def cleared(self) -> bool:
-        if self.flagged < MIN_FLAGGED or self.estimate != self.estimate:  # NaN: not measured
-            return False
-        if self.expected is not None and self.expected < MIN_EXPECTED:
-            return False
-        return self.estimate <= self.bar
+        return enough(self) and self.estimate <= self.bar
 
 
 # Measured with FLAG_STUDY (rhythm.py's criteria as shipped); tests/unit/test_enron_backtest.py
@@ -65,6 +81,109 @@ MEASURED: dict[str, Evidence] = {
     "cooling": Evidence(bar=0.5, estimate=0.250, low=0.162, high=0.379, flagged=284),
     "dormant": Evidence(bar=0.2, estimate=0.0, low=0.0, high=0.0, flagged=80, expected=5.8),
 }
+
+
+@dataclass(frozen=True)
+class Counts:
+    """One user's raw flags at a past moment and what came of them in the 90 days after
+    (two-way touch: features.two_way_between). Active: two-way touch in the 180 days before."""
+
+    cooling: int = 0  # active ties flagged cooling
+    cooling_touched: int = 0  # ... in two-way touch after
+    clear: int = 0  # active ties flagged neither cooling nor dormant
+    clear_touched: int = 0
+    dormant: int = 0  # ties flagged dormant
+    dormant_revived: int = 0  # ... in two-way touch after
+    dormant_expected: float = 0.0  # revivals expected at the rate of the user's average tie
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Counts)))
+
+    def as_json(self) -> dict[str, float]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Counts:
+        """The counts kept in `data`; ValueError when a field is missing or not a count."""
+        values: list[float] = []
+        for f in fields(cls):
+            v = data.get(f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+                raise ValueError(f"flag counts: {f.name} is {v!r}, not a count")
+            if f.name != "dormant_expected" and v != int(v):
+                raise ValueError(f"flag counts: {f.name} is {v!r}, not a whole count")
+            values.append(v)
+        c, ct, k, kt, d, dr, de = values
+        if ct > c or kt > k or dr > d:
+            raise ValueError("flag counts: more ties in touch than ties counted")
+        return cls(int(c), int(ct), int(k), int(kt), int(d), int(dr), float(de))
+
+
+def count(flags: dict[str, np.ndarray], active: np.ndarray, touched: np.ndarray) -> Counts:
+    """Counts of one user's ties (one entry per tie seen before the moment): `flags` the raw
+    "cooling" and "dormant" criteria, `active` two-way in the 180 days before, `touched`
+    two-way in the 90 days after."""
+    cool, dorm = flags["cooling"] & active, flags["dormant"]
+    clear = active & ~flags["cooling"] & ~dorm
+    average = float(touched.mean()) if len(touched) else 0.0
+    return Counts(
+        cooling=int(cool.sum()),
+        cooling_touched=int((cool & touched).sum()),
+        clear=int(clear.sum()),
+        clear_touched=int((clear & touched).sum()),
+        dormant=int(dorm.sum()),
+        dormant_revived=int((dorm & touched).sum()),
+        dormant_expected=float(dorm.sum()) * average,
+    )
+
+
+DRAWS = 200
+
+
+def _ratios(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cooling and dormant ratios of summed counts (rows: draws; columns: Counts' fields)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cooling = (m[:, 1] / m[:, 0]) / (m[:, 3] / m[:, 2])
+        dormant = m[:, 5] / m[:, 6]
+    return cooling, dormant
+
+
+def pooled(pool: Sequence[Counts], *, draws: int = DRAWS, seed: int = 15) -> dict[str, Evidence]:
+    """Each gated flag's ratio over the pooled counts of `pool`, with a 95% interval from a
+    bootstrap over its users (NaN where nothing was flagged or the reference is empty)."""
+    m = np.array([[float(getattr(c, f.name)) for f in fields(Counts)] for c in pool]).reshape(-1, len(fields(Counts)))
+    total = m.sum(axis=0, keepdims=True)
+    cooling, dormant = (float(v[0]) for v in _ratios(total))
+    rng = np.random.default_rng(seed)
+    boot = m[rng.integers(0, len(m), (draws, len(m)))].sum(axis=1) if len(m) else np.zeros((0, m.shape[1]))
+    bc, bd = _ratios(boot)
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return float("nan"), float("nan")
+        lo, hi = np.quantile(values, [0.025, 0.975])
+        return float(lo), float(hi)
+
+    t = total[0]
+    return {
+        "cooling": Evidence(0.5, cooling, *interval(bc), flagged=int(t[0]), source="deployment"),
+        "dormant": Evidence(0.2, dormant, *interval(bd), flagged=int(t[4]), expected=float(t[6]), source="deployment"),
+    }
+
+
+def enough(evidence: Evidence) -> bool:
+    """Whether a measurement rests on enough flagged ties to decide a gate either way."""
+    if evidence.flagged < MIN_FLAGGED or evidence.estimate != evidence.estimate:
+        return False
+    return evidence.expected is None or evidence.expected >= MIN_EXPECTED
+
+
+def decide(pool: Sequence[Counts]) -> dict[str, Evidence]:
+    """The evidence each gated flag is shown on: the pool's where it rests on enough flagged
+    ties, the shipped constant (MEASURED) where it does not."""
+    mine = pooled(pool)
+    return {flag: mine[flag] if enough(mine[flag]) else MEASURED[flag] for flag in GATED}
 
 
 def shown(flag: str, measured: dict[str, Evidence] | None = None) -> bool:

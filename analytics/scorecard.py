@@ -6,11 +6,14 @@ beats baselines     share of egos whose Kith AUC is >= 0.02 above the best of th
                     baselines *for that ego*
 precision@10        share of each snapshot's ten top-scored ties in two-way contact after
 cooling ratio       future two-way rate of active ties flagged cooling / of active ties
-                    not flagged (active: two-way contact in the 180 days before as_of)
+                    not flagged (active: two-way contact in the 180 days before as_of), for
+                    the flags shown: at each date the deployment's gate (flag_gate.decide)
+                    is replayed with the run's people as its users (yardstick.gate_by_date)
+cooling criterion   the same for the criterion, shown or not
 rate-drop ratio     the same for the rate test alone (cooling before it also had to be
                     silent > 8x its rhythm and >= 60 days; rhythm.py)
 dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
-                    users' average tie at the same dates
+                    users' average tie at the same dates (flags shown; "criterion": all)
 ECE                 expected calibration error of the 90-day probability, latest 3 dates
 """
 
@@ -57,13 +60,19 @@ def measures(s: Scored) -> dict[str, Statistic]:
     for m in METHODS:
         out.update(per_method(m))
     out["beats baselines"] = lambda r, c: _share_beating(s, r, s.ego[r] * 1000 + c)
-    active_clear = s.active & ~s.cooling & ~s.dormant
-    out["cooling rate"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r])
+    # The flags as shown (the deployment gate replayed, yardstick.gate_by_date); the
+    # criteria's own ratios beside them, shown or not.
+    cooling, dormant = s.shown_flag("cooling"), s.shown_flag("dormant")
+    active_clear = s.active & ~cooling & ~dormant
+    out["cooling rate"] = lambda r, c: _rate(y[r], (cooling & s.active)[r])
     out["active unflagged rate"] = lambda r, c: _rate(y[r], active_clear[r])
-    out["cooling ratio"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r]) / _rate(y[r], active_clear[r])
+    out["cooling ratio"] = lambda r, c: _rate(y[r], (cooling & s.active)[r]) / _rate(y[r], active_clear[r])
+    raw_clear = s.active & ~s.cooling & ~s.dormant
+    out["cooling criterion ratio"] = lambda r, c: _rate(y[r], (s.cooling & s.active)[r]) / _rate(y[r], raw_clear[r])
     drop_clear = s.active & ~s.rate_drop & ~s.dormant
     out["rate-drop ratio"] = lambda r, c: _rate(y[r], (s.rate_drop & s.active)[r]) / _rate(y[r], drop_clear[r])
-    out["dormant ratio"] = lambda r, c: _dormant_ratio(y[r], s.dormant[r], _rows(s, r, c))
+    out["dormant ratio"] = lambda r, c: _dormant_ratio(y[r], dormant[r], _rows(s, r, c))
+    out["dormant criterion ratio"] = lambda r, c: _dormant_ratio(y[r], s.dormant[r], _rows(s, r, c))
     latest = s.date >= s.n_dates - 3
     for m, p in s.prob.items():
         out[f"ece {m}"] = ece_of(p)
@@ -109,10 +118,15 @@ def summarise(s: Scored, *, n_boot: int = 200) -> dict[str, Any]:
         "rows": int(len(s.label)),
         "base rate": round(float(s.label.mean()), 3),
         "cooling flagged (active)": int((s.cooling & s.active).sum()),
+        "cooling shown (active)": int((s.shown_flag("cooling") & s.active).sum()),
         "rate drop (active)": int((s.rate_drop & s.active).sum()),
         "dormant flagged": int(s.dormant.sum()),
+        "dormant shown": int(s.shown_flag("dormant").sum()),
         "dormant revived": int((s.dormant & s.label).sum()),
     }
+    for flag in ("cooling", "dormant"):
+        if flag in s.shown:
+            out["_counts"][f"{flag} shown at dates"] = f"{int(s.shown[flag].sum())}/{len(s.shown[flag])}"
     return out
 
 
@@ -158,8 +172,10 @@ def table(summary: dict[str, Any]) -> str:
         "cooling rate",
         "active unflagged rate",
         "cooling ratio",
+        "cooling criterion ratio",
         "rate-drop ratio",
         "dormant ratio",
+        "dormant criterion ratio",
     ):
         lines.append(f"{name:24s} {fmt(summary[name])}")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from analytics.awaiting import Timeline
 from analytics.explain import explain, facts, flag_silence_words
 from analytics.features import FEATURES, LAYER_FEATURES, Habits, habits_of, snapshot
-from analytics.flag_gate import shown
+from analytics.flag_gate import Evidence, shown
 from analytics.feedback_layer import fit_layer, labels_of, logit, sigmoid, word_lines
 from analytics.frame import DAY, Frame, columns_before, frame_of
 from analytics.model import StrengthModel
@@ -124,6 +124,7 @@ def score_ties(
     user_habits: Mapping[str, float] | None = None,
     domains: Mapping[int, str] | None = None,
     since: datetime | float | None = None,
+    gate: Mapping[str, Evidence] | None = None,
 ) -> list[TieScore]:
     """One TieScore per contact seen before `as_of`, strongest first.
 
@@ -135,7 +136,8 @@ def score_ties(
     id -> the organisation domain the layer may treat as alike (none for free mail).
     `since`: the moment from which `exchanges` are whole, while a first sync is still
     reading older mail (service.coverage); the model learns from no snapshot before it
-    (training.py). None: the history is whole.
+    (training.py). None: the history is whole. `gate`: the evidence each gated flag is shown
+    on (flag_gate.decide over a deployment's users); None: the shipped constant.
     """
     t = epoch(as_of)
     feedback = dict(feedback or {})
@@ -177,7 +179,8 @@ def score_ties(
     rec = reciprocity(frame, t, now.present, share)
     rh = rhythm(frame, t, now.present)
     # A flag whose claim failed its bar on the backtest is not shown, nor acted on (flag_gate.py).
-    rh = replace(rh, cooling=rh.cooling & shown("cooling"), dormant=rh.dormant & shown("dormant"))
+    measured = None if gate is None else dict(gate)
+    rh = replace(rh, cooling=rh.cooling & shown("cooling", measured), dormant=rh.dormant & shown("dormant", measured))
     fx = facts(frame, t)
     base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
     met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0

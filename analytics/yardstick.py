@@ -40,6 +40,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from analytics import flag_gate
 from analytics.corpus import Mail, ego_exchanges
 from analytics.features import MODEL_FEATURES, PRIOR_FEATURES, snapshot, two_way_between
 from analytics.frame import DAY, SHARED, Frame, build_frame
@@ -180,6 +181,52 @@ class Scored:
     trained_on: dict[int, tuple[int, ...]] = field(
         default_factory=dict
     )  # ego -> egos whose rows fitted its pooled models (the fold prior, if any, and the logistic)
+    # flag -> per date index, whether the deployment's gate shows it then (gate_by_date);
+    # empty: the shipped constant decides at every date
+    shown: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def shown_flag(self, flag: str) -> np.ndarray:
+        """Per row, `flag` as the user would have seen it: raised and shown at its date."""
+        raised: np.ndarray = getattr(self, flag)
+        if flag not in self.shown:
+            return raised & flag_gate.shown(flag)
+        out: np.ndarray = raised & self.shown[flag][self.date]
+        return out
+
+
+def gate_by_date(
+    ego: np.ndarray,
+    date: np.ndarray,
+    dates: Sequence[float],
+    flags: dict[str, np.ndarray],
+    active: np.ndarray,
+    label: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The service's flag gate (flag_gate.decide, service/ties/flag_pool.py) replayed on the
+    run's people as a deployment's users: at each date, the raw flags of every earlier
+    date whose 90-day outcome had ended by then, within the last POOL_DAYS (a check kept
+    then), summed per person and pooled; before any had, the shipped constant decides.
+    flag -> per date index, shown or not."""
+    out = {flag: np.zeros(len(dates), bool) for flag in flag_gate.GATED}
+    egos = np.unique(ego)
+    window = flag_gate.POOL_DAYS * DAY
+    for j, t in enumerate(dates):
+        done = [d for d in range(j) if t - window < dates[d] + HORIZON <= t]
+        pool = []
+        at = np.isin(date, done)
+        for e in egos:
+            counts = flag_gate.Counts()
+            for d in done:
+                rows = at & (ego == e) & (date == d)
+                if rows.any():
+                    raised = {flag: flags[flag][rows] for flag in flag_gate.GATED}
+                    counts = counts + flag_gate.count(raised, active[rows], label[rows])
+            if done and (ego[at] == e).any():
+                pool.append(counts)
+        evidence = flag_gate.decide(pool)
+        for flag in flag_gate.GATED:
+            out[flag][j] = flag_gate.shown(flag, evidence)
+    return out
 
 
 class Study:
@@ -285,6 +332,8 @@ class Study:
 
         ego = np.concatenate([np.full(len(d.label), d.ego) for d in self.data])
         date = cat("date")
+        label, active = cat("label").astype(bool), cat("active").astype(bool)
+        raised = {flag: cat(flag).astype(bool) for flag in flag_gate.GATED}
         return Scored(
             ego=ego,
             snapshot=ego * len(self.dates) + date,
@@ -299,4 +348,5 @@ class Study:
             n_dates=len(self.dates),
             extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
             trained_on={d.ego: tuple(self._pooled_egos(fold_of(d.ego))) for d in self.data},
+            shown=gate_by_date(ego, date, self.dates, raised, active, label),
         )

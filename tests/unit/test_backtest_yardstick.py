@@ -281,3 +281,50 @@ def test_the_people_are_counted_from_the_mail_not_assumed():
     assert people(messages([], [], [])) == range(0)
     if (DATA / "edges.csv").exists():
         assert people(messages(*load_edges(DATA))) == range(184)
+
+
+def test_the_yardstick_replays_the_deployments_flag_gate_at_each_date():
+    """The service's gate (service/ties/flag_pool.py) replayed on the run's people: at each
+    date the raw flags of the latest date whose 90-day outcome has ended, pooled over
+    people, decide; before any has ended, the shipped constant does. Given monthly dates
+    where every person's cooling flags at the first date came back as often as their
+    clear ties, then cooling is shown at the first dates and hidden from the fourth on,
+    and the scorecard's cooling ratio counts only the shown flags."""
+    from analytics.flag_gate import MIN_FLAGGED
+    from analytics.yardstick import Scored, gate_by_date
+
+    dates = [datetime(2001, m, 1, tzinfo=timezone.utc).timestamp() for m in range(1, 7)]
+    egos, per = 10, 6  # rows per person and date: 3 cooling (2 back), 3 clear (2 back)
+    ego = np.repeat(np.arange(egos), len(dates) * per)
+    date = np.tile(np.repeat(np.arange(len(dates)), per), egos)
+    cooling = np.tile(np.array([1, 1, 1, 0, 0, 0], bool), egos * len(dates))
+    label = np.tile(np.array([1, 1, 0, 1, 1, 0], bool), egos * len(dates))
+    active = np.ones(len(ego), bool)
+    dormant = np.zeros(len(ego), bool)
+    assert 3 * egos >= MIN_FLAGGED
+    shown = gate_by_date(ego, date, dates, {"cooling": cooling, "dormant": dormant}, active, label)
+    # 1 Jan + 90 days is 1 April: the January flags decide from the fourth date on
+    assert shown["cooling"].tolist() == [True, True, True, False, False, False]
+    assert shown["dormant"].all()  # nothing flagged dormant: the shipped constant decides
+    s = Scored(
+        ego=ego,
+        snapshot=ego * len(dates) + date,
+        date=date,
+        label=label,
+        active=active,
+        cooling=cooling,
+        dormant=dormant,
+        rate_drop=cooling,
+        score={m: label.astype(float) for m in METHODS},
+        prob={"kith": np.full(len(ego), 0.5)},
+        n_dates=len(dates),
+        shown=shown,
+    )
+    summary = summarise(s, n_boot=5)
+    assert summary["_counts"]["cooling flagged (active)"] == 180
+    assert summary["_counts"]["cooling shown (active)"] == 90
+    assert summary["_counts"]["cooling shown at dates"] == "3/6"
+    assert summary["cooling ratio"][0] == pytest.approx(1.0) == summary["cooling criterion ratio"][0]
+    # In touch at 2/3 whether flagged or not; had the gate shown nothing, the ratio would be NaN
+    hidden = Scored(**{**s.__dict__, "shown": {"cooling": np.zeros(6, bool), "dormant": shown["dormant"]}})
+    assert np.isnan(summarise(hidden, n_boot=5)["cooling ratio"][0])

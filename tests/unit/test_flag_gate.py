@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from analytics import flag_gate, score_ties
@@ -83,3 +84,94 @@ def test_score_ties_hides_a_gated_flag_and_does_not_act_on_it(monkeypatch):
 )
 def test_flag_silence_words(ratio, days, words):
     assert flag_silence_words(ratio, days) == words
+
+
+# The deployment's gate: its users' raw flags, pooled (flag_gate.count / pooled / decide).
+
+
+def test_count_reads_one_users_raw_flags_against_what_came_after():
+    """Given six ties (two active and flagged cooling, one back in touch; three active and
+    clear, two in touch; one dormant that revived, in a user whose ties were in touch at
+    4 of 6), then the counts say exactly that."""
+    cooling = np.array([1, 1, 0, 0, 0, 0], bool)
+    dormant = np.array([0, 0, 0, 0, 0, 1], bool)
+    active = np.array([1, 1, 1, 1, 1, 0], bool)
+    touched = np.array([1, 0, 1, 1, 0, 1], bool)
+    c = flag_gate.count({"cooling": cooling, "dormant": dormant}, active, touched)
+    assert (c.cooling, c.cooling_touched, c.clear, c.clear_touched) == (2, 1, 3, 2)
+    assert (c.dormant, c.dormant_revived) == (1, 1) and c.dormant_expected == pytest.approx(4 / 6)
+
+
+def users(n: int, cooling: int, cooling_touched: int, clear: int = 20, clear_touched: int = 10) -> list:
+    return [flag_gate.Counts(cooling, cooling_touched, clear, clear_touched) for _ in range(n)]
+
+
+def test_a_pool_with_enough_flags_decides_and_too_few_leave_the_shipped_constant():
+    """Given 8 users with 4 cooling flags each, in touch after at the rate of their
+    unflagged ties (ratio 1.0), then cooling is hidden on the pool's word; given 4 such
+    users (16 flags, under MIN_FLAGGED), then the shipped constant decides, and shows it."""
+    decided = flag_gate.decide(users(8, cooling=4, cooling_touched=2))
+    assert decided["cooling"].source == "deployment" and decided["cooling"].flagged == 32
+    assert decided["cooling"].estimate == pytest.approx(1.0) and not shown("cooling", decided)
+    assert decided["dormant"] is flag_gate.MEASURED["dormant"]  # nothing flagged dormant in the pool
+    few = flag_gate.decide(users(4, cooling=4, cooling_touched=2))
+    assert few["cooling"] is flag_gate.MEASURED["cooling"] and shown("cooling", few)
+
+
+def test_a_pool_whose_flags_predict_shows_them_with_an_interval_over_users():
+    """Given 10 users, each with 3 cooling flags of which none or one came back (4 of 30
+    in all) against half their clear ties, then the pooled ratio is (4/30)/(1/2) and
+    cooling is shown; the interval from resampling users holds the estimate."""
+    pool = [flag_gate.Counts(3, i % 3 == 0, 20, 10) for i in range(10)]
+    decided = flag_gate.decide(pool)
+    c = decided["cooling"]
+    assert c.source == "deployment" and c.estimate == pytest.approx((4 / 30) / 0.5)
+    assert c.low <= c.estimate <= c.high and c.high > c.low and shown("cooling", decided)
+
+
+def test_dormant_is_decided_by_the_pool_only_with_enough_expected_revivals():
+    """Given 25 dormant flags with 2 revivals expected, then the pool does not decide
+    (MIN_EXPECTED); with 8 expected and 6 revived (ratio 0.75 over its bar of 0.2), it
+    hides dormant."""
+    thin = [flag_gate.Counts(dormant=25, dormant_revived=2, dormant_expected=2.0)]
+    assert flag_gate.decide(thin)["dormant"] is flag_gate.MEASURED["dormant"]
+    revived = [flag_gate.Counts(dormant=5, dormant_revived=1 + (i < 1), dormant_expected=1.6) for i in range(5)]
+    decided = flag_gate.decide(revived)
+    assert decided["dormant"].source == "deployment" and decided["dormant"].estimate == pytest.approx(6 / 8)
+    assert not shown("dormant", decided)
+
+
+def test_an_empty_pool_leaves_both_flags_to_the_shipped_constant():
+    assert flag_gate.decide([]) == {f: flag_gate.MEASURED[f] for f in flag_gate.GATED}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"cooling": -1},
+        {"clear": "7"},
+        {"dormant": True},
+        {"dormant_expected": math.inf},
+        {"dormant_expected": math.nan},
+        {"clear_touched": 2.5},
+        {"cooling_touched": 99},
+        {"dormant_revived": None},
+    ],
+)
+def test_counts_read_back_refuse_what_is_not_a_count(change):
+    good = flag_gate.Counts(3, 1, 20, 10, 2, 0, 0.4).as_json()
+    assert flag_gate.Counts.from_json(good) == flag_gate.Counts(3, 1, 20, 10, 2, 0, 0.4)
+    with pytest.raises(ValueError, match="flag counts"):
+        flag_gate.Counts.from_json({**good, **change})
+
+
+def test_score_ties_follows_the_gate_it_is_given():
+    """Given the deployment's evidence that cooling fails its bar, then score_ties shows no
+    cooling; given evidence that it clears it, the flag is back."""
+    fails = flag_gate.Evidence(bar=0.5, estimate=0.9, low=0.6, high=1.3, flagged=40, source="deployment")
+    clears = flag_gate.Evidence(bar=0.5, estimate=0.3, low=0.1, high=0.5, flagged=40, source="deployment")
+    dormant = flag_gate.MEASURED["dormant"]
+    hidden = score_ties(history(), AS_OF, gate={"cooling": fails, "dormant": dormant})
+    assert all("cooling" not in s.flags for s in hidden)
+    back = {s.contact: s for s in score_ties(history(), AS_OF, gate={"cooling": clears, "dormant": dormant})}
+    assert "cooling" in back[1].flags
