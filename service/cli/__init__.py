@@ -44,6 +44,7 @@ for command in (
     reading.ties,
     reading.digest,
     insight.backtest,
+    insight.flags,
     reading.delete,
     mailboxes.quarantine,
     ops.migrate,

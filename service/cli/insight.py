@@ -29,3 +29,24 @@ def backtest(
     out.print("How right Kith has been on your mail", style="bold", markup=False)
     for sentence in result.sentences:
         out.print(sentence, markup=False, highlight=False)
+
+
+def flags(
+    as_of: str | None = typer.Option(None, "--as-of", help="Decide as of this moment instead of now."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Whether cooling and dormant are shown, and the evidence that decides it: this
+    deployment's users' flags of 90 days before their latest scoring, pooled."""
+    from datetime import datetime, timezone
+
+    from ..ties import flag_pool
+
+    rt = Runtime()
+    moment = parse_as_of(as_of) or datetime.now(timezone.utc)
+    with rt.db.tx() as conn:
+        result = flag_pool.report(conn, moment)
+    if as_json:
+        print(json.dumps(result))
+        return
+    for item in result:
+        out.print(item["summary"], markup=False, highlight=False)

@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 from analytics import evidence as ev
 
 from .. import coverage, people
+from . import flag_pool
 from .as_of import iso
 from .feedback import latest_words
 
@@ -45,7 +46,8 @@ def accuracy(conn, user_id: int, as_of: datetime | None = None) -> ev.Evidence:
     # While a first sync still reads older mail, the calls are the provisional ones.
     since = coverage.live(conn, user_id).whole_since
     edge = since.timestamp() if since else None
-    return ev.measure(past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=edge)
+    shown_on = flag_pool.gate(conn, called)  # the flags as this deployment's gate showed them then
+    return ev.measure(past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=edge, gate=shown_on)
 
 
 def _share(share: ev.Share | None, hits: str) -> dict | None:
@@ -80,13 +82,17 @@ def as_json(e: ev.Evidence) -> dict:
 
 def record(conn, user_id: int, scored_at: datetime) -> dict:
     """Measure the panel as of the scoring at `scored_at` and keep it with that scoring
-    (replacing an earlier measure of the same scoring); checks of scorings no longer kept
-    go. Returns the panel."""
-    answer = as_json(accuracy(conn, user_id, scored_at))
+    (replacing an earlier measure of the same scoring), with the counts of the user's raw
+    flags the deployment's gate pools (flag_pool.py); checks of scorings no longer kept go.
+    Returns the panel."""
+    measured = accuracy(conn, user_id, scored_at)
+    answer = as_json(measured)
+    flags = None if measured.flags is None else Jsonb(measured.flags.as_json())
     conn.execute(
-        "INSERT INTO accuracy_checks (user_id, scored_at, payload) VALUES (%s, %s, %s)"
-        " ON CONFLICT (user_id, scored_at) DO UPDATE SET payload = excluded.payload, computed_at = now()",
-        (user_id, scored_at, Jsonb(answer)),
+        "INSERT INTO accuracy_checks (user_id, scored_at, payload, flag_counts) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (user_id, scored_at) DO UPDATE SET payload = excluded.payload,"
+        " flag_counts = excluded.flag_counts, computed_at = now()",
+        (user_id, scored_at, Jsonb(answer), flags),
     )
     conn.execute(
         "DELETE FROM accuracy_checks a WHERE a.user_id = %s AND NOT EXISTS"

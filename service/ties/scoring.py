@@ -18,7 +18,7 @@ import analytics
 from .. import coverage, people
 from ..teams import shares as team_shares
 from ..db import Database
-from . import evidence, horizon
+from . import evidence, flag_pool, horizon
 from .feedback import domains_of, latest_words
 from .shape import exact_strength, tie_dict
 
@@ -33,7 +33,9 @@ def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_c
     # moment (the calendars are read whole first): the model learns from no snapshot before
     # it, whose features would lack the mail its label counts (analytics/training.py).
     since = coverage.live(conn, user_id).whole_since
-    scores = analytics.score_ties(exchanges, as_of, feedback=feedback, domains=domains_of(info), since=since)
+    # Cooling and dormant are shown as this deployment's users' own outcomes say (flag_pool.py).
+    gate = flag_pool.gate(conn, as_of)
+    scores = analytics.score_ties(exchanges, as_of, feedback=feedback, domains=domains_of(info), since=since, gate=gate)
     ties: list[dict] = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
     # The order snapshots are read back in: the model's strength (which also orders ties
     # that show the same whole number), then a stable key.

@@ -1,0 +1,99 @@
+"""The deployment's flag gate: whether cooling and dormant are shown, decided on the mail
+of this deployment's users, pooled (analytics/flag_gate.py says why and how).
+
+Each user's accuracy check keeps the counts of their raw flags 90 days before the scoring
+and what came of them (`accuracy_checks.flag_counts`, written by evidence.record). `gate`
+pools the checks scored in the POOL_DAYS before a scoring (the latest of each user's
+calendar months, a user's months summed) and returns the evidence each flag is shown on;
+with too few flagged ties in the pool the shipped constant decides. Only the decision reaches a user (their flags, shown or not);
+no other user's counts do.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from analytics import flag_gate
+
+log = logging.getLogger(__name__)
+
+POOL_DAYS = flag_gate.POOL_DAYS
+
+
+def counts(conn, as_of: datetime) -> list[flag_gate.Counts]:
+    """Each user's flag counts from checks scored in (as_of - POOL_DAYS, as_of]: the latest
+    of each calendar month (UTC), summed."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (user_id, date_trunc('month', scored_at AT TIME ZONE 'UTC'))"
+        " user_id, scored_at, flag_counts FROM accuracy_checks"
+        " WHERE flag_counts IS NOT NULL AND scored_at > %s AND scored_at <= %s"
+        " ORDER BY user_id, date_trunc('month', scored_at AT TIME ZONE 'UTC'), scored_at DESC",
+        (as_of - timedelta(days=POOL_DAYS), as_of),
+    ).fetchall()
+    users: dict[int, flag_gate.Counts] = {}
+    for user_id, scored_at, data in rows:
+        try:
+            c = flag_gate.Counts.from_json(data if isinstance(data, dict) else {})
+        except ValueError as exc:  # a row this code did not write: left out, and said
+            log.warning("flag counts of user %s at %s left out of the pool: %s", user_id, scored_at, exc)
+            continue
+        users[user_id] = users.get(user_id, flag_gate.Counts()) + c
+    return list(users.values())
+
+
+def gate(conn, as_of: datetime) -> dict[str, flag_gate.Evidence]:
+    """The evidence each gated flag is shown on at `as_of` (flag_gate.decide)."""
+    return flag_gate.decide(counts(conn, as_of))
+
+
+WHAT = {
+    "cooling": "active ties flagged cooling were in two-way touch afterwards at {r} the rate of other active ties",
+    "dormant": "ties flagged dormant were back in two-way touch afterwards at {r} the rate of the user's average tie",
+}
+
+
+def _times(value: float) -> str:
+    return "an unmeasured share of" if value != value else f"{value:.2f} times"
+
+
+def report(conn, as_of: datetime) -> list[dict]:
+    """For the operator (`kith flags`): each gated flag, shown or not, what decided it, and
+    the deployment's pooled evidence (totals over its users only)."""
+    pool = counts(conn, as_of)
+    mine, decided = flag_gate.pooled(pool), flag_gate.decide(pool)
+    out = []
+    for flag in flag_gate.GATED:
+        ev, own = decided[flag], mine[flag]
+        shown = flag_gate.shown(flag, decided)
+        state = "shown" if shown else "not shown"
+        what = WHAT[flag].format(r=_times(ev.estimate))
+        interval = f" (95% interval {ev.low:.2f} to {ev.high:.2f})" if ev.low == ev.low else ""
+        if ev.source == "deployment":
+            words = (
+                f"{flag.capitalize()}: {state}. On the mail of the {len(pool)} users checked in the last {POOL_DAYS} days, "
+                f"{own.flagged} {what}{interval}; the bar is at most {ev.bar:g} times."
+            )
+        else:
+            short = f"{own.flagged} of the {flag_gate.MIN_FLAGGED} flagged ties needed"
+            if own.expected is not None and own.flagged >= flag_gate.MIN_FLAGGED:
+                short = f"{own.expected:.1f} of the {flag_gate.MIN_EXPECTED:g} expected revivals needed"
+            words = (
+                f"{flag.capitalize()}: {state}, as measured on the development backtest: too little evidence on this "
+                f"deployment yet ({short}). There, {ev.flagged} {what}{interval}; the bar is at most {ev.bar:g} times."
+            )
+        out.append(
+            {
+                "flag": flag,
+                "shown": shown,
+                "decided_by": ev.source,
+                "ratio": None if ev.estimate != ev.estimate else round(ev.estimate, 3),
+                "low": None if ev.low != ev.low else round(ev.low, 3),
+                "high": None if ev.high != ev.high else round(ev.high, 3),
+                "flagged": ev.flagged,
+                "bar": ev.bar,
+                "deployment": {"users": len(pool), "flagged": own.flagged, "expected": own.expected},
+                "summary": words,
+            }
+        )
+    return out
