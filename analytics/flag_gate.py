@@ -36,9 +36,13 @@ counts the user's *raw* flags (the criteria, shown or not) as they stood 90 days
 and what came of them since (`count`, kept by the service with the user's accuracy check).
 `decide` pools the checks of the last POOL_DAYS (one a month per user, the latest, as the
 development figures count one date a month; a user's months summed, so the interval is
-over users): a flag whose pooled evidence rests on enough flagged ties (MIN_FLAGGED; for
-dormant also MIN_EXPECTED expected revivals) is shown when the pooled ratio clears its bar
-and hidden when it does not; with too little evidence the shipped constant decides. Raw
+over users). Where the pool holds enough (MIN_USERS users, MIN_FLAGGED flagged ties; for
+dormant also MIN_EXPECTED expected revivals) and the 95% interval of its ratio lies wholly
+on one side of the bar, it decides: the flag is hidden when the whole interval is above the
+bar, shown when it is at or below it. Otherwise the shipped constant decides: a borderline
+month does not switch a flag off that the development figures support (in a replay on the
+78 other development people, deciding on the estimate alone hid cooling at one date, where
+the flags shown were in touch at 0.35x instead of 0.31x the rest). Raw
 flags are counted, so a hidden flag is still measured and comes back when its criterion
 starts to predict. The yardstick applies the same rule (analytics/yardstick.py,
 `gate_by_date`), with the people of the run as the deployment's users.
@@ -52,6 +56,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 MIN_FLAGGED = 20
+MIN_USERS = 5  # a pool of fewer users does not decide (nor could its interval over users be read)
 POOL_DAYS = 180  # checks pooled: those scored in the last POOL_DAYS, one a month per user
 MIN_EXPECTED = 5.0
 GATED = ("cooling", "dormant")
@@ -70,6 +75,7 @@ class Evidence:
     flagged: int
     expected: float | None = None  # events expected at the reference rate (dormant)
     source: str = "development backtest"  # or "deployment": this deployment's users, pooled
+    users: int | None = None  # deployment: how many users the pool holds
 
     def cleared(self) -> bool:
         return enough(self) and self.estimate <= self.bar
@@ -167,23 +173,34 @@ def pooled(pool: Sequence[Counts], *, draws: int = DRAWS, seed: int = 15) -> dic
 
     t = total[0]
     return {
-        "cooling": Evidence(0.5, cooling, *interval(bc), flagged=int(t[0]), source="deployment"),
-        "dormant": Evidence(0.2, dormant, *interval(bd), flagged=int(t[4]), expected=float(t[6]), source="deployment"),
+        "cooling": Evidence(0.5, cooling, *interval(bc), flagged=int(t[0]), source="deployment", users=len(pool)),
+        "dormant": Evidence(
+            0.2, dormant, *interval(bd), flagged=int(t[4]), expected=float(t[6]), source="deployment", users=len(pool)
+        ),
     }
 
 
 def enough(evidence: Evidence) -> bool:
-    """Whether a measurement rests on enough flagged ties to decide a gate either way."""
+    """Whether a measurement rests on enough flagged ties (and, pooled, users) to decide a
+    gate either way."""
     if evidence.flagged < MIN_FLAGGED or evidence.estimate != evidence.estimate:
+        return False
+    if evidence.users is not None and evidence.users < MIN_USERS:
         return False
     return evidence.expected is None or evidence.expected >= MIN_EXPECTED
 
 
+def settles(evidence: Evidence) -> bool:
+    """Whether a deployment's pooled evidence overrides the shipped constant: enough of it,
+    and its 95% interval wholly on one side of the bar."""
+    return enough(evidence) and (evidence.low > evidence.bar or evidence.high <= evidence.bar)
+
+
 def decide(pool: Sequence[Counts]) -> dict[str, Evidence]:
-    """The evidence each gated flag is shown on: the pool's where it rests on enough flagged
-    ties, the shipped constant (MEASURED) where it does not."""
+    """The evidence each gated flag is shown on: the pool's where it settles the question
+    (`settles`), the shipped constant (MEASURED) where it does not."""
     mine = pooled(pool)
-    return {flag: mine[flag] if enough(mine[flag]) else MEASURED[flag] for flag in GATED}
+    return {flag: mine[flag] if settles(mine[flag]) else MEASURED[flag] for flag in GATED}
 
 
 def shown(flag: str, measured: dict[str, Evidence] | None = None) -> bool:

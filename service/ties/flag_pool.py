@@ -57,6 +57,25 @@ def _times(value: float) -> str:
     return "an unmeasured share of" if value != value else f"{value:.2f} times"
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _why_not(own: flag_gate.Evidence) -> str:
+    """Why a deployment's pooled evidence left the decision to the shipped constant."""
+    users = own.users or 0
+    if users < flag_gate.MIN_USERS:
+        return f"{_n(users, 'user')} checked in the last {POOL_DAYS} days, of the {flag_gate.MIN_USERS} needed"
+    if own.flagged < flag_gate.MIN_FLAGGED:
+        return f"{_n(own.flagged, 'flagged tie')}, of the {flag_gate.MIN_FLAGGED} needed"
+    if own.expected is not None and own.expected < flag_gate.MIN_EXPECTED:
+        return f"{own.expected:.1f} revivals expected, of the {flag_gate.MIN_EXPECTED:g} needed"
+    return (
+        f"its {own.flagged} flagged ties give {own.estimate:.2f} times (95% interval {own.low:.2f} to "
+        f"{own.high:.2f}), on both sides of the bar"
+    )
+
+
 def report(conn, as_of: datetime) -> list[dict]:
     """For the operator (`kith flags`): each gated flag, shown or not, what decided it, and
     the deployment's pooled evidence (totals over its users only)."""
@@ -75,13 +94,11 @@ def report(conn, as_of: datetime) -> list[dict]:
                 f"{own.flagged} {what}{interval}; the bar is at most {ev.bar:g} times."
             )
         else:
-            short = f"{own.flagged} of the {flag_gate.MIN_FLAGGED} flagged ties needed"
-            if own.expected is not None and own.flagged >= flag_gate.MIN_FLAGGED:
-                short = f"{own.expected:.1f} of the {flag_gate.MIN_EXPECTED:g} expected revivals needed"
-            words = (
-                f"{flag.capitalize()}: {state}, as measured on the development backtest: too little evidence on this "
-                f"deployment yet ({short}). There, {ev.flagged} {what}{interval}; the bar is at most {ev.bar:g} times."
+            there = (
+                f"{flag.capitalize()}: {state}, as measured on the development backtest: there, "
+                f"{ev.flagged} {what}{interval}; the bar is at most {ev.bar:g} times."
             )
+            words = f"{there} This deployment's evidence does not decide yet: {_why_not(own)}."
         out.append(
             {
                 "flag": flag,

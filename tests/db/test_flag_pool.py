@@ -124,20 +124,21 @@ def test_kith_flags_tells_the_operator_what_decides_each_flag(settings, database
     from tests.support.cli import kith_env, run_kith
 
     env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
-    # Given three users' checks with 12 cooling flags in all: too few for the pool to decide
+    # Given three users' checks: too few for the pool to decide
     team = others(database, 8)
     for user in team[:3]:
         keep(database, user, AS_OF - timedelta(days=10), FAILS)
     proc = run_kith(env, "flags", "--as-of", "2026-06-01")
     assert proc.returncode == 0, proc.stderr
     cooling, dormant = " ".join(proc.stdout.split()).split(" Dormant: ")  # rich wraps at the console's width
-    assert cooling.startswith(
-        "Cooling: shown, as measured on the development backtest: too little evidence on this deployment yet "
-        "(12 of the 20 flagged ties needed). There, 284 active ties flagged cooling were in two-way touch "
-        "afterwards at 0.25 times the rate of other active ties (95% interval 0.16 to 0.38)"
+    assert cooling == (
+        "Cooling: shown, as measured on the development backtest: there, 284 active ties flagged cooling were in "
+        "two-way touch afterwards at 0.25 times the rate of other active ties (95% interval 0.16 to 0.38); the bar is "
+        "at most 0.5 times. This deployment's evidence does not decide yet: 3 users checked in the last 180 days, "
+        "of the 5 needed."
     )
     assert dormant.startswith("shown, as measured on the development backtest")
-    # Given all eight: 32 flags, in touch as often as the other active ties
+    # Given all eight: 32 flags, in touch as often as the other active ties, in every user's mail
     for user in team[3:]:
         keep(database, user, AS_OF - timedelta(days=10), FAILS)
     doc = json.loads(run_kith(env, "flags", "--as-of", "2026-06-01", "--json").stdout)
@@ -147,4 +148,18 @@ def test_kith_flags_tells_the_operator_what_decides_each_flag(settings, database
         "Cooling: not shown. On the mail of the 8 users checked in the last 180 days, 32 active ties flagged "
         "cooling were in two-way touch afterwards at 1.00 times the rate of other active ties (95% interval 1.00 "
         "to 1.00); the bar is at most 0.5 times."
+    )
+
+
+def test_the_operator_is_told_why_the_deployment_did_not_decide():
+    pooled = flag_gate.pooled([flag_gate.Counts(1, 0, 20, 10)] * 6)
+    assert flag_pool._why_not(pooled["cooling"]) == "6 flagged ties, of the 20 needed"
+    assert flag_pool._why_not(flag_gate.pooled([flag_gate.Counts(30, 0, 20, 10)])["cooling"]) == (
+        "1 user checked in the last 180 days, of the 5 needed"
+    )
+    thin = flag_gate.pooled([flag_gate.Counts(dormant=5, dormant_revived=0, dormant_expected=0.5)] * 5)
+    assert flag_pool._why_not(thin["dormant"]) == "2.5 revivals expected, of the 5 needed"
+    mixed = [flag_gate.Counts(5, touched, 20, 10) for touched in (0, 0, 1, 1, 2, 2, 3, 3, 4, 0)]
+    assert flag_pool._why_not(flag_gate.pooled(mixed)["cooling"]) == (
+        "its 50 flagged ties give 0.64 times (95% interval 0.32 to 0.96), on both sides of the bar"
     )

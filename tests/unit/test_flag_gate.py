@@ -175,3 +175,20 @@ def test_score_ties_follows_the_gate_it_is_given():
     assert all("cooling" not in s.flags for s in hidden)
     back = {s.contact: s for s in score_ties(history(), AS_OF, gate={"cooling": clears, "dormant": dormant})}
     assert "cooling" in back[1].flags
+
+
+def test_a_pool_decides_only_with_enough_users_and_an_interval_clear_of_the_bar():
+    """Given 40 cooling flags from 4 users (under MIN_USERS), then the shipped constant
+    decides; given 10 users with 5 flags each, 0 to 4 of them back in touch against half
+    their clear ties (pooled 0.64, interval across the bar), it decides too: a borderline
+    pool does not switch a flag off."""
+    from analytics.flag_gate import MIN_USERS
+
+    four = flag_gate.decide(users(4, cooling=10, cooling_touched=5))
+    assert MIN_USERS == 5 and four["cooling"] is flag_gate.MEASURED["cooling"]
+    mixed = [flag_gate.Counts(5, touched, 20, 10) for touched in (0, 0, 1, 1, 2, 2, 3, 3, 4, 0)]
+    pooled = flag_gate.pooled(mixed)["cooling"]
+    assert pooled.estimate == pytest.approx((16 / 50) / 0.5)
+    assert pooled.low < pooled.bar < pooled.high and pooled.flagged == 50 and pooled.users == 10
+    assert not flag_gate.settles(pooled)
+    assert flag_gate.decide(mixed)["cooling"] is flag_gate.MEASURED["cooling"]
