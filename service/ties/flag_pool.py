@@ -51,10 +51,19 @@ WHAT = {
     "cooling": "active ties flagged cooling were in two-way touch afterwards at {r} the rate of other active ties",
     "dormant": "ties flagged dormant were back in two-way touch afterwards at {r} the rate of the user's average tie",
 }
+NONE = {
+    "cooling": "of {n} active ties flagged cooling, none was in two-way touch afterwards",
+    "dormant": "of {n} ties flagged dormant, none was back in two-way touch afterwards",
+}
 
 
-def _times(value: float) -> str:
-    return "an unmeasured share of" if value != value else f"{value:.2f} times"
+def _what(flag: str, n: int, ev: flag_gate.Evidence) -> str:
+    """What the `n` flagged ties did, with the 95% interval where it has a width."""
+    if ev.estimate == 0 and ev.high == 0:
+        return NONE[flag].format(n=n)
+    times = "an unmeasured share of" if ev.estimate != ev.estimate else f"{ev.estimate:.2f} times"
+    interval = f" (95% interval {ev.low:.2f} to {ev.high:.2f})" if ev.low == ev.low else ""
+    return f"{n} " + WHAT[flag].format(r=times) + interval
 
 
 def _n(count: int, noun: str) -> str:
@@ -86,17 +95,15 @@ def report(conn, as_of: datetime) -> list[dict]:
         ev, own = decided[flag], mine[flag]
         shown = flag_gate.shown(flag, decided)
         state = "shown" if shown else "not shown"
-        what = WHAT[flag].format(r=_times(ev.estimate))
-        interval = f" (95% interval {ev.low:.2f} to {ev.high:.2f})" if ev.low == ev.low else ""
         if ev.source == "deployment":
             words = (
                 f"{flag.capitalize()}: {state}. On the mail of the {len(pool)} users checked in the last {POOL_DAYS} days, "
-                f"{own.flagged} {what}{interval}; the bar is at most {ev.bar:g} times."
+                f"{_what(flag, own.flagged, ev)}; the bar is at most {ev.bar:g} times."
             )
         else:
             there = (
                 f"{flag.capitalize()}: {state}, as measured on the development backtest: there, "
-                f"{ev.flagged} {what}{interval}; the bar is at most {ev.bar:g} times."
+                f"{_what(flag, ev.flagged, ev)}; the bar is at most {ev.bar:g} times."
             )
             words = f"{there} This deployment's evidence does not decide yet: {_why_not(own)}."
         out.append(
