@@ -28,11 +28,10 @@ from datetime import datetime, timezone
 import numpy as np
 
 from analytics.features import two_way_between
-from analytics.flag_gate import MEASURED, Counts, Evidence as FlagEvidence, count, shown
+from analytics.flag_gate import MEASURED, Evidence as FlagEvidence, shown
 from analytics.frame import DAY, Frame, build_frame
 from analytics.model import StrengthModel
 from analytics.records import Exchange, TieScore
-from analytics.rhythm import rhythm
 from analytics.scoring import score_ties
 
 LOOKBACK = 90 * DAY  # how far back the service places `as_of`
@@ -71,7 +70,6 @@ class Evidence:
     called_strong: int  # how many ties Kith called strong (the tier; the claim covers at least TOP)
     called_cooling: int
     sentences: tuple[str, ...]
-    flags: Counts | None = None  # the raw flags at as_of and what came of them (OK verdict only; flag_gate.py)
 
 
 def _day(ts: float) -> str:
@@ -149,9 +147,7 @@ def measure(
     claim = "called strong" if n_strong >= TOP else "ranked strongest"
     cooling_called = [s.contact for s in scores if "cooling" in s.flags]
     recent = [s.contact for s in sorted(scores, key=_most_recent_first)][: len(strong_called)]
-    past_frame = build_frame(before, as_of)
-    silent = _longest_silent_active(past_frame, as_of, scores)[: len(cooling_called)]
-    flags = _flag_counts(past_frame, as_of, in_touch)
+    silent = _longest_silent_active(build_frame(before, as_of), as_of, scores)[: len(cooling_called)]
 
     def touched(people: list[int]) -> Share:
         return Share(len(people), sum(p in in_touch for p in people))
@@ -198,23 +194,11 @@ def measure(
         n_strong,
         m,
         tuple(sentences),
-        flags,
     )
 
 
 def _most_recent_first(s: TieScore) -> tuple[float, int]:
     return (-(s.last_interaction if s.last_interaction is not None else -np.inf), s.contact)
-
-
-def _flag_counts(frame: Frame, as_of: float, in_touch: set[int]) -> Counts:
-    """The raw cooling and dormant criteria at `as_of` (shown or not) against what came since."""
-    present = np.zeros(frame.n_contacts, bool)
-    present[np.unique(frame.c[frame.t < as_of])] = True
-    idx = np.flatnonzero(present)
-    rh = rhythm(frame, as_of, present)
-    touched = np.isin(frame.contacts[idx], np.fromiter(in_touch, np.int64, len(in_touch)))
-    active = two_way_between(frame, as_of - ACTIVE, as_of)[idx]
-    return count({"cooling": rh.cooling[idx], "dormant": rh.dormant[idx]}, active, touched)
 
 
 def _longest_silent_active(frame: Frame, as_of: float, scores: Sequence[TieScore]) -> list[int]:

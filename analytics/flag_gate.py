@@ -32,20 +32,22 @@ A deployment's own users, pooled. The constant is Enron's: on another organisati
 a flag may fail its bar (in a synthetic organisation where no tie ever ends, active ties
 flagged cooling were back in touch at 0.99x the rate of the rest). One user has too few
 flagged ties to measure, but a deployment's users together can have enough. Each scoring
-counts the user's *raw* flags (the criteria, shown or not) as they stood 90 days before it,
-and what came of them since (`count`, kept by the service with the user's accuracy check).
-`decide` pools the checks of the last POOL_DAYS (one a month per user, the latest, as the
-development figures count one date a month; a user's months summed, so the interval is
-over users). Where the pool holds enough (MIN_USERS users, MIN_FLAGGED flagged ties; for
+counts the user's *raw* flags (the criteria, shown or not) on the first of each month and
+what came of them in the 90 days after (`counts_at`, kept by service/ties/flag_pool.py).
+`decide` pools the months whose outcome ended in the last POOL_DAYS (one moment a month,
+as the development figures count one date a month; a user's months summed, so the interval
+is over users). Where the pool holds enough (MIN_USERS users, MIN_FLAGGED flagged ties; for
 dormant also MIN_EXPECTED expected revivals) and the 95% interval of its ratio lies wholly
 on one side of the bar, it decides: the flag is hidden when the whole interval is above the
 bar, shown when it is at or below it. Otherwise the shipped constant decides: a borderline
 month does not switch a flag off that the development figures support (in a replay on the
-78 other development people, deciding on the estimate alone hid cooling at one date, where
-the flags shown were in touch at 0.35x instead of 0.31x the rest). Raw
+78 other development people, deciding on the estimate alone hid cooling at one date, and
+the flags shown were in touch at 0.35x the rest instead of the criterion's 0.31x). Raw
 flags are counted, so a hidden flag is still measured and comes back when its criterion
 starts to predict. The yardstick applies the same rule (analytics/yardstick.py,
-`gate_by_date`), with the people of the run as the deployment's users.
+`gate_by_date`), with the people of the run as the deployment's users, who bring their
+history: at its first date the months before are already counted, as a new user's first
+scoring counts the months of their mail in the pool's window.
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
+
+from analytics.features import two_way_between
+from analytics.frame import DAY, build_frame
+from analytics.records import Exchange
+from analytics.rhythm import rhythm
+
+HORIZON = 90 * DAY  # the claims' window (timeline.HORIZON)
+ACTIVE = 180 * DAY  # active: two-way touch in this long before
+MIN_HISTORY = 90 * DAY  # mail needed before a moment for its flags to be counted
 
 MIN_FLAGGED = 20
 MIN_USERS = 5  # a pool of fewer users does not decide (nor could its interval over users be read)
@@ -141,6 +152,38 @@ def count(flags: dict[str, np.ndarray], active: np.ndarray, touched: np.ndarray)
         dormant_revived=int((dorm & touched).sum()),
         dormant_expected=float(dorm.sum()) * average,
     )
+
+
+def counts_at(exchanges: Sequence[Exchange], moment: float, horizon: float = HORIZON) -> Counts | None:
+    """One user's raw flags at `moment` (from the mail before it; shown or not) against the
+    two-way touch of the `horizon` after it. None: no tie before `moment`, or mail
+    beginning less than MIN_HISTORY before it."""
+    before = [x for x in exchanges if x.at < moment]
+    if not before or min(x.at for x in before) > moment - MIN_HISTORY:
+        return None
+    frame = build_frame(exchanges, moment + horizon)
+    present = np.zeros(frame.n_contacts, bool)
+    present[np.unique(frame.c[frame.t < moment])] = True
+    idx = np.flatnonzero(present)
+    rh = rhythm(frame, moment, present)
+    touched = two_way_between(frame, moment, moment + horizon)[idx]
+    active = two_way_between(frame, moment - ACTIVE, moment)[idx]
+    return count({"cooling": rh.cooling[idx], "dormant": rh.dormant[idx]}, active, touched)
+
+
+def check_months(as_of: float) -> list[float]:
+    """The months (their first day, UTC) whose flags a pool at `as_of` holds: those whose
+    HORIZON-day outcome ended in the POOL_DAYS before `as_of`."""
+    lo, hi = as_of - POOL_DAYS * DAY - HORIZON, as_of - HORIZON
+    first = np.datetime64(int(lo), "s").astype("datetime64[M]")
+    last = np.datetime64(int(hi), "s").astype("datetime64[M]")
+    months = [float(m.astype("datetime64[s]").astype(np.int64)) for m in np.arange(first, last + 1)]
+    return [m for m in months if lo < m <= hi]
+
+
+def in_pool(month: float, as_of: float) -> bool:
+    """Whether the flags of `month` are pooled at `as_of` (check_months' rule)."""
+    return as_of - POOL_DAYS * DAY < month + HORIZON <= as_of
 
 
 DRAWS = 200

@@ -8,7 +8,8 @@ precision@10        share of each snapshot's ten top-scored ties in two-way cont
 cooling ratio       future two-way rate of active ties flagged cooling / of active ties
                     not flagged (active: two-way contact in the 180 days before as_of), for
                     the flags shown: at each date the deployment's gate (flag_gate.decide)
-                    is replayed with the run's people as its users (yardstick.gate_by_date)
+                    is replayed with the run's people as its users, with the checks of
+                    their mail of the months before (yardstick.gate_by_date)
 cooling criterion   the same for the criterion, shown or not
 rate-drop ratio     the same for the rate test alone (cooling before it also had to be
                     silent > 8x its rhythm and >= 60 days; rhythm.py)

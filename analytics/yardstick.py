@@ -194,35 +194,48 @@ class Scored:
         return out
 
 
-def gate_by_date(
-    ego: np.ndarray,
-    date: np.ndarray,
-    dates: Sequence[float],
-    flags: dict[str, np.ndarray],
-    active: np.ndarray,
-    label: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """The service's flag gate (flag_gate.decide, service/ties/flag_pool.py) replayed on the
-    run's people as a deployment's users: at each date, the raw flags of every earlier
-    date whose 90-day outcome had ended by then, within the last POOL_DAYS (a check kept
-    then), summed per person and pooled; before any had, the shipped constant decides.
-    flag -> per date index, shown or not."""
+def check_moments(dates: Sequence[float]) -> list[float]:
+    """The months whose flags a pool at some date of `dates` holds (flag_gate.check_months)."""
+    return sorted({m for t in dates for m in flag_gate.check_months(t)})
+
+
+def flag_checks(
+    mail: Mail, egos: Sequence[int], moments: Sequence[float], *, history: float | None = None
+) -> dict[int, dict[float, flag_gate.Counts]]:
+    """What the service keeps for the flag gate (service/ties/flag_pool.py, the same
+    flag_gate.counts_at): for each ego with enough mail and each moment, the raw flags then
+    and the two-way touch of the 90 days after. `history`: only that much mail before each
+    moment is visible."""
+    out: dict[int, dict[float, flag_gate.Counts]] = {}
+    for e in egos:
+        exchanges = ego_exchanges(mail, int(e))
+        if len(exchanges) < MIN_EXCHANGES:
+            continue
+        mine: dict[float, flag_gate.Counts] = {}
+        for m in moments:
+            visible = exchanges if history is None else [x for x in exchanges if x.at >= m - history]
+            counted = flag_gate.counts_at(visible, m)
+            if counted is not None:
+                mine[m] = counted
+        out[int(e)] = mine
+    return out
+
+
+def gate_by_date(checks: dict[int, dict[float, flag_gate.Counts]], dates: Sequence[float]) -> dict[str, np.ndarray]:
+    """The service's flag gate (flag_gate.decide, service/ties/flag_pool.py) replayed with
+    the run's people as a deployment's users who brought their history: at each date, every
+    check kept in the POOL_DAYS before it (the flags of a moment, counted once their 90-day
+    outcome has ended), summed per person and pooled. flag -> per date index, shown or not."""
     out = {flag: np.zeros(len(dates), bool) for flag in flag_gate.GATED}
-    egos = np.unique(ego)
-    window = flag_gate.POOL_DAYS * DAY
     for j, t in enumerate(dates):
-        done = [d for d in range(j) if t - window < dates[d] + HORIZON <= t]
         pool = []
-        at = np.isin(date, done)
-        for e in egos:
-            counts = flag_gate.Counts()
-            for d in done:
-                rows = at & (ego == e) & (date == d)
-                if rows.any():
-                    raised = {flag: flags[flag][rows] for flag in flag_gate.GATED}
-                    counts = counts + flag_gate.count(raised, active[rows], label[rows])
-            if done and (ego[at] == e).any():
-                pool.append(counts)
+        for mine in checks.values():
+            kept = [c for m, c in mine.items() if flag_gate.in_pool(m, t)]
+            if kept:
+                total = flag_gate.Counts()
+                for c in kept:
+                    total = total + c
+                pool.append(total)
         evidence = flag_gate.decide(pool)
         for flag in flag_gate.GATED:
             out[flag][j] = flag_gate.shown(flag, evidence)
@@ -252,6 +265,8 @@ class Study:
             check_development(mail, prior_egos, dates, HORIZON, lockbox=lockbox)
         self.dates = sorted(float(d) for d in dates)
         self.data = [d for d in (collect(mail, int(e), self.dates, refit=refit, history=history) for e in egos) if d]
+        # The accuracy checks a deployment of these people would hold (the flag gate's pool).
+        self.checks = flag_checks(mail, [d.ego for d in self.data], check_moments(self.dates), history=history)
         pool = sorted(set(int(e) for e in (egos if prior_egos is None else prior_egos)))
         until = self.dates[0] if pooled_until is None else pooled_until
         self.pool = {e: r for e, r in ((e, prior_rows(mail, e, until)) for e in pool) if r}
@@ -332,8 +347,6 @@ class Study:
 
         ego = np.concatenate([np.full(len(d.label), d.ego) for d in self.data])
         date = cat("date")
-        label, active = cat("label").astype(bool), cat("active").astype(bool)
-        raised = {flag: cat(flag).astype(bool) for flag in flag_gate.GATED}
         return Scored(
             ego=ego,
             snapshot=ego * len(self.dates) + date,
@@ -348,5 +361,5 @@ class Study:
             n_dates=len(self.dates),
             extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
             trained_on={d.ego: tuple(self._pooled_egos(fold_of(d.ego))) for d in self.data},
-            shown=gate_by_date(ego, date, self.dates, raised, active, label),
+            shown=gate_by_date(self.checks, self.dates),
         )

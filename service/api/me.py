@@ -53,7 +53,11 @@ EXPORT: tuple[tuple[str, str], ...] = (
     ("score_snapshots", "SELECT * FROM score_snapshots WHERE user_id = %(u)s ORDER BY as_of, person_id"),
     (
         "accuracy_checks",
-        "SELECT scored_at, payload, flag_counts, computed_at FROM accuracy_checks WHERE user_id = %(u)s ORDER BY scored_at",
+        "SELECT scored_at, payload, computed_at FROM accuracy_checks WHERE user_id = %(u)s ORDER BY scored_at",
+    ),
+    (
+        "flag_checks",
+        "SELECT flags_at, counts, computed_at FROM flag_checks WHERE user_id = %(u)s ORDER BY flags_at",
     ),
     ("quarantine", "SELECT * FROM quarantine WHERE user_id = %(u)s ORDER BY id"),
     (

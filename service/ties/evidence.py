@@ -82,17 +82,13 @@ def as_json(e: ev.Evidence) -> dict:
 
 def record(conn, user_id: int, scored_at: datetime) -> dict:
     """Measure the panel as of the scoring at `scored_at` and keep it with that scoring
-    (replacing an earlier measure of the same scoring), with the counts of the user's raw
-    flags the deployment's gate pools (flag_pool.py); checks of scorings no longer kept go.
-    Returns the panel."""
-    measured = accuracy(conn, user_id, scored_at)
-    answer = as_json(measured)
-    flags = None if measured.flags is None else Jsonb(measured.flags.as_json())
+    (replacing an earlier measure of the same scoring); checks of scorings no longer kept
+    go. Returns the panel."""
+    answer = as_json(accuracy(conn, user_id, scored_at))
     conn.execute(
-        "INSERT INTO accuracy_checks (user_id, scored_at, payload, flag_counts) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (user_id, scored_at) DO UPDATE SET payload = excluded.payload,"
-        " flag_counts = excluded.flag_counts, computed_at = now()",
-        (user_id, scored_at, Jsonb(answer), flags),
+        "INSERT INTO accuracy_checks (user_id, scored_at, payload) VALUES (%s, %s, %s)"
+        " ON CONFLICT (user_id, scored_at) DO UPDATE SET payload = excluded.payload, computed_at = now()",
+        (user_id, scored_at, Jsonb(answer)),
     )
     conn.execute(
         "DELETE FROM accuracy_checks a WHERE a.user_id = %s AND NOT EXISTS"

@@ -1,42 +1,70 @@
 """The deployment's flag gate: whether cooling and dormant are shown, decided on the mail
 of this deployment's users, pooled (analytics/flag_gate.py says why and how).
 
-Each user's accuracy check keeps the counts of their raw flags 90 days before the scoring
-and what came of them (`accuracy_checks.flag_counts`, written by evidence.record). `gate`
-pools the checks scored in the POOL_DAYS before a scoring (the latest of each user's
-calendar months, a user's months summed) and returns the evidence each flag is shown on;
-with too few flagged ties in the pool the shipped constant decides. Only the decision reaches a user (their flags, shown or not);
-no other user's counts do.
+`record`, at each scoring, counts the user's raw flags on the first of each month whose
+90-day outcome ended in the POOL_DAYS before the scoring, and what came of them
+(flag_gate.counts_at), into `flag_checks`, one row per (user, month); a new user's first
+scoring so brings the months of their history. `gate` pools the rows of every user whose
+outcome ended in the POOL_DAYS before a scoring (a user's months summed) and returns the
+evidence each flag is shown on; with too little, the shipped constant decides. Only the
+decision reaches a user (their flags, shown or not); no other user's counts do.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
+
+from psycopg.types.json import Jsonb
 
 from analytics import flag_gate
+
+from .. import coverage, people
 
 log = logging.getLogger(__name__)
 
 POOL_DAYS = flag_gate.POOL_DAYS
 
 
+def record(conn, user_id: int, as_of: datetime) -> int:
+    """Count the user's flags of each month a pool at `as_of` holds, replacing what was
+    counted before (people and mail may have changed since). While a first sync is still
+    reading older mail nothing is counted: the months' history is not whole. Returns the
+    months counted."""
+    if coverage.live(conn, user_id).whole_since is not None:
+        return 0
+    exchanges, _ = people.load_exchanges(conn, user_id, as_of)
+    done = 0
+    for month in flag_gate.check_months(as_of.timestamp()):
+        counted = flag_gate.counts_at(exchanges, month)
+        if counted is None:
+            continue
+        conn.execute(
+            "INSERT INTO flag_checks (user_id, flags_at, counts) VALUES (%s, %s, %s)"
+            " ON CONFLICT (user_id, flags_at) DO UPDATE SET counts = excluded.counts, computed_at = now()",
+            (user_id, datetime.fromtimestamp(month, timezone.utc), Jsonb(counted.as_json())),
+        )
+        done += 1
+    return done
+
+
 def counts(conn, as_of: datetime) -> list[flag_gate.Counts]:
-    """Each user's flag counts from checks scored in (as_of - POOL_DAYS, as_of]: the latest
-    of each calendar month (UTC), summed."""
+    """Each user's flag counts pooled at `as_of`: the months whose 90-day outcome ended in
+    the POOL_DAYS before it, summed."""
+    t = as_of.timestamp()
+    months = flag_gate.check_months(t)
+    if not months:
+        return []
     rows = conn.execute(
-        "SELECT DISTINCT ON (user_id, date_trunc('month', scored_at AT TIME ZONE 'UTC'))"
-        " user_id, scored_at, flag_counts FROM accuracy_checks"
-        " WHERE flag_counts IS NOT NULL AND scored_at > %s AND scored_at <= %s"
-        " ORDER BY user_id, date_trunc('month', scored_at AT TIME ZONE 'UTC'), scored_at DESC",
-        (as_of - timedelta(days=POOL_DAYS), as_of),
+        "SELECT user_id, flags_at, counts FROM flag_checks WHERE flags_at = ANY(%s) ORDER BY user_id, flags_at",
+        ([datetime.fromtimestamp(m, timezone.utc) for m in months],),
     ).fetchall()
     users: dict[int, flag_gate.Counts] = {}
-    for user_id, scored_at, data in rows:
+    for user_id, flags_at, data in rows:
         try:
             c = flag_gate.Counts.from_json(data if isinstance(data, dict) else {})
         except ValueError as exc:  # a row this code did not write: left out, and said
-            log.warning("flag counts of user %s at %s left out of the pool: %s", user_id, scored_at, exc)
+            log.warning("flag counts of user %s for %s left out of the pool: %s", user_id, flags_at, exc)
             continue
         users[user_id] = users.get(user_id, flag_gate.Counts()) + c
     return list(users.values())
@@ -74,7 +102,7 @@ def _why_not(own: flag_gate.Evidence) -> str:
     """Why a deployment's pooled evidence left the decision to the shipped constant."""
     users = own.users or 0
     if users < flag_gate.MIN_USERS:
-        return f"{_n(users, 'user')} checked in the last {POOL_DAYS} days, of the {flag_gate.MIN_USERS} needed"
+        return f"{_n(users, 'user')} counted in the last {POOL_DAYS} days, of the {flag_gate.MIN_USERS} needed"
     if own.flagged < flag_gate.MIN_FLAGGED:
         return f"{_n(own.flagged, 'flagged tie')}, of the {flag_gate.MIN_FLAGGED} needed"
     if own.expected is not None and own.expected < flag_gate.MIN_EXPECTED:
@@ -97,7 +125,7 @@ def report(conn, as_of: datetime) -> list[dict]:
         state = "shown" if shown else "not shown"
         if ev.source == "deployment":
             words = (
-                f"{flag.capitalize()}: {state}. On the mail of the {len(pool)} users checked in the last {POOL_DAYS} days, "
+                f"{flag.capitalize()}: {state}. On the mail of {_n(len(pool), 'user')} counted in the last {POOL_DAYS} days, "
                 f"{_what(flag, own.flagged, ev)}; the bar is at most {ev.bar:g} times."
             )
         else:

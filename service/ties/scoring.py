@@ -65,6 +65,13 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
         write_snapshot(conn, user_id, as_of, ties)
         team_shares.refresh_user(conn, user_id)  # teams the user shares with see this snapshot
         coverage.remember(conn, user_id, as_of, coverage.live(conn, user_id))
+    # The flags of the months before, against what came of them: the deployment's flag gate
+    # pools them (flag_pool.py). Like the check below, the scoring stands without them.
+    try:
+        with db.tx() as conn:
+            flag_pool.record(conn, user_id, as_of)
+    except Exception as exc:
+        log.warning("flag counts for user %s at %s failed (%s)", user_id, as_of, type(exc).__name__)
     # "How right Kith has been on your mail" as of this scoring, measured now so that the
     # dashboard only reads it. The snapshot above is already committed: a failure here
     # leaves the panel to be measured when it is first read.

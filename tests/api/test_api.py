@@ -429,6 +429,7 @@ def test_export_holds_everything_of_the_user_and_no_secrets(client, ana, ben):
     assert data["user"][0]["email"] == ana.email
     assert len(data["interactions"]) == 5 and len(data["score_snapshots"]) == 12
     assert len(data["participants"]) == 11
+    assert len(data["flag_checks"]) == 1  # hers; Ben's counts are not in it
     assert "south.example" not in response.text
     assert ana.token not in response.text and "encrypted-refresh-token" not in response.text
     assert "token_hash" not in response.text and "ciphertext" not in response.text

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 from psycopg.types.json import Jsonb
 
+from analytics.flag_gate import Counts
+
 from service import auth, store
 from service.dashboard import sessions
 
@@ -150,6 +152,10 @@ def seed_user(db, email: str, n_people: int = 6, snapshots: bool = True) -> Seed
             conn.execute(
                 "INSERT INTO accuracy_checks (user_id, scored_at, payload) VALUES (%s, %s, %s)",
                 (user_id, AS_OF, Jsonb({"verdict": "few_ties", "summary": ["Too few ties to tell."]})),
+            )
+            conn.execute(
+                "INSERT INTO flag_checks (user_id, flags_at, counts) VALUES (%s, %s, %s)",
+                (user_id, AS_OF - timedelta(days=120), Jsonb(Counts(1, 0, 10, 5).as_json())),
             )
             # The earlier scoring ran while the first sync was still reading older mail.
             conn.execute(

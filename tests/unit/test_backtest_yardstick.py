@@ -285,35 +285,45 @@ def test_the_people_are_counted_from_the_mail_not_assumed():
 
 def test_the_yardstick_replays_the_deployments_flag_gate_at_each_date():
     """The service's gate (service/ties/flag_pool.py) replayed on the run's people: at each
-    date the raw flags of the latest date whose 90-day outcome has ended, pooled over
-    people, decide; before any has ended, the shipped constant does. Given monthly dates
-    where every person's cooling flags at the first date came back as often as their
-    clear ties, then cooling is shown at the first dates and hidden from the fourth on,
-    and the scorecard's cooling ratio counts only the shown flags."""
-    from analytics.flag_gate import MIN_FLAGGED
-    from analytics.yardstick import Scored, gate_by_date
+    date, the checks kept in the POOL_DAYS before it (each the flags of a month, counted
+    once its 90-day outcome has ended), summed per person and pooled; with too little, the
+    shipped constant decides. Given ten people, one cooling flag each a month, back in
+    touch after in January to March (twice the rate of their clear ties) and quiet from
+    April on, then cooling is hidden from 1 June to 1 October and shown again once the
+    window holds mostly quiet months."""
+    from analytics.flag_gate import MIN_FLAGGED, POOL_DAYS, Counts
+    from analytics.yardstick import Scored, check_moments, gate_by_date
 
-    dates = [datetime(2001, m, 1, tzinfo=timezone.utc).timestamp() for m in range(1, 7)]
+    def utc(y: int, m: int) -> float:
+        return datetime(y, m, 1, tzinfo=timezone.utc).timestamp()
+
+    dates = [utc(2001, m) for m in range(4, 13)]
+    moments = check_moments(dates)
+    # the months some date's window holds: (1 Apr - 180 - 90 days, 1 Dec - 90 days]
+    assert moments[0] == utc(2000, 8) and moments[-1] == utc(2001, 9) and len(moments) == 14
+    fails, clears = Counts(1, 1, 10, 5), Counts(1, 0, 10, 5)
+    checks = {e: {utc(2001, m): fails if m <= 3 else clears for m in range(1, 10)} for e in range(10)}
+    assert 10 < MIN_FLAGGED <= 20 and POOL_DAYS == 180
+    shown = gate_by_date(checks, dates)
+    # 1 Apr and 1 May: January's flags only (February's outcome ends on 2 May): 10, too few.
+    # 1 Jun to 1 Sep: January to March, then April to June added: 3 of 3 to 3 of 6 back, 2.0 to 1.0.
+    # 1 Oct: February to July, 2 of 6 back, 0.67. 1 Nov: March to August, 0.33. 1 Dec: none back.
+    assert shown["cooling"].tolist() == [True, True, False, False, False, False, False, True, True]
+    assert shown["dormant"].all()  # nothing flagged dormant: the shipped constant decides
+    # The scorecard counts only the flags shown at their dates
     egos, per = 10, 6  # rows per person and date: 3 cooling (2 back), 3 clear (2 back)
     ego = np.repeat(np.arange(egos), len(dates) * per)
     date = np.tile(np.repeat(np.arange(len(dates)), per), egos)
     cooling = np.tile(np.array([1, 1, 1, 0, 0, 0], bool), egos * len(dates))
     label = np.tile(np.array([1, 1, 0, 1, 1, 0], bool), egos * len(dates))
-    active = np.ones(len(ego), bool)
-    dormant = np.zeros(len(ego), bool)
-    assert 3 * egos >= MIN_FLAGGED
-    shown = gate_by_date(ego, date, dates, {"cooling": cooling, "dormant": dormant}, active, label)
-    # 1 Jan + 90 days is 1 April: the January flags decide from the fourth date on
-    assert shown["cooling"].tolist() == [True, True, True, False, False, False]
-    assert shown["dormant"].all()  # nothing flagged dormant: the shipped constant decides
     s = Scored(
         ego=ego,
         snapshot=ego * len(dates) + date,
         date=date,
         label=label,
-        active=active,
+        active=np.ones(len(ego), bool),
         cooling=cooling,
-        dormant=dormant,
+        dormant=np.zeros(len(ego), bool),
         rate_drop=cooling,
         score={m: label.astype(float) for m in METHODS},
         prob={"kith": np.full(len(ego), 0.5)},
@@ -321,10 +331,36 @@ def test_the_yardstick_replays_the_deployments_flag_gate_at_each_date():
         shown=shown,
     )
     summary = summarise(s, n_boot=5)
-    assert summary["_counts"]["cooling flagged (active)"] == 180
-    assert summary["_counts"]["cooling shown (active)"] == 90
-    assert summary["_counts"]["cooling shown at dates"] == "3/6"
+    assert summary["_counts"]["cooling flagged (active)"] == 270
+    assert summary["_counts"]["cooling shown (active)"] == 120
+    assert summary["_counts"]["cooling shown at dates"] == "4/9"
     assert summary["cooling ratio"][0] == pytest.approx(1.0) == summary["cooling criterion ratio"][0]
-    # In touch at 2/3 whether flagged or not; had the gate shown nothing, the ratio would be NaN
-    hidden = Scored(**{**s.__dict__, "shown": {"cooling": np.zeros(6, bool), "dormant": shown["dormant"]}})
+    # Had the gate shown nothing, there would be no ratio to report
+    hidden = Scored(**{**s.__dict__, "shown": {"cooling": np.zeros(len(dates), bool), "dormant": shown["dormant"]}})
     assert np.isnan(summarise(hidden, n_boot=5)["cooling ratio"][0])
+
+
+def test_the_yardsticks_checks_count_the_raw_flags_against_the_90_days_after():
+    """flag_checks (the replay's pool; the service keeps the same flag_gate.counts_at).
+    Given an organisation where the ego's tie with person 5 ran every three days and
+    stopped in December 2016, then on 1 March 2017 that tie is counted cooling and quiet
+    since, as the accuracy check (evidence.measure) calls it too."""
+    from analytics.corpus import ego_exchanges, messages
+    from analytics.evidence import measure
+    from analytics.yardstick import flag_checks
+    from tests.unit.test_timeline import organisation, utc
+
+    s, r, t = organisation()
+    beat = np.arange(utc(2015, 4), utc(2016, 12, 20), 3 * 86400.0)
+    n = len(beat)
+    mail = messages(
+        np.r_[s, np.zeros(n, int), np.full(n, 5)],
+        np.r_[r, np.full(n, 5), np.zeros(n, int)],
+        np.r_[t, beat, beat + 3600],
+    )
+    moment = utc(2017, 3)
+    exchanges = ego_exchanges(mail, 0)
+    called = measure(exchanges, exchanges, moment, moment + HORIZON)
+    assert called.called_cooling == 1
+    kept = flag_checks(mail, [0], [moment])[0][moment]
+    assert (kept.cooling, kept.cooling_touched, kept.clear, kept.clear_touched) == (1, 0, 13, 13)

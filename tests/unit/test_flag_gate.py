@@ -4,6 +4,7 @@ and the silence a flag rests on, in words."""
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -192,3 +193,19 @@ def test_a_pool_decides_only_with_enough_users_and_an_interval_clear_of_the_bar(
     assert pooled.low < pooled.bar < pooled.high and pooled.flagged == 50 and pooled.users == 10
     assert not flag_gate.settles(pooled)
     assert flag_gate.decide(mixed)["cooling"] is flag_gate.MEASURED["cooling"]
+
+
+def test_the_raw_flags_are_counted_whether_shown_or_not():
+    """The pool must cover the cooling criterion whether or not it was shown, or a hidden
+    flag could never come back. Given the mail of tests/support/evidence.history(), five
+    ties cooling on 1 March 2026, two of which came back monthly, then the count on that
+    day says so, and it is counted the same under a gate that hides cooling."""
+    from tests.support.evidence import history as five_cooling
+
+    moment = datetime(2026, 3, 1, tzinfo=timezone.utc).timestamp()
+    c = flag_gate.counts_at(five_cooling(), moment)
+    assert c is not None and (c.cooling, c.cooling_touched) == (5, 2)
+    # 15 other active ties: 7, 8 and 9 stopped three days before and stayed silent
+    assert (c.clear, c.clear_touched, c.dormant) == (15, 12, 0)
+    assert flag_gate.counts_at([x for x in five_cooling() if x.at >= moment - 60 * DAY], moment) is None
+    assert flag_gate.counts_at(five_cooling(), moment - 700 * DAY) is None  # no mail before
