@@ -158,17 +158,32 @@ def counts_at(exchanges: Sequence[Exchange], moment: float, horizon: float = HOR
     """One user's raw flags at `moment` (from the mail before it; shown or not) against the
     two-way touch of the `horizon` after it. None: no tie before `moment`, or mail
     beginning less than MIN_HISTORY before it."""
-    before = [x for x in exchanges if x.at < moment]
-    if not before or min(x.at for x in before) > moment - MIN_HISTORY:
-        return None
-    frame = build_frame(exchanges, moment + horizon)
-    present = np.zeros(frame.n_contacts, bool)
-    present[np.unique(frame.c[frame.t < moment])] = True
-    idx = np.flatnonzero(present)
-    rh = rhythm(frame, moment, present)
-    touched = two_way_between(frame, moment, moment + horizon)[idx]
-    active = two_way_between(frame, moment - ACTIVE, moment)[idx]
-    return count({"cooling": rh.cooling[idx], "dormant": rh.dormant[idx]}, active, touched)
+    return counts_by_moment(exchanges, [moment], horizon).get(moment)
+
+
+def counts_by_moment(
+    exchanges: Sequence[Exchange], moments: Sequence[float], horizon: float = HORIZON
+) -> dict[float, Counts]:
+    """`counts_at` for each of `moments`, from one frame of the mail (the moments with no
+    count left out)."""
+    if not exchanges or not moments:
+        return {}
+    start = min(x.at for x in exchanges)
+    frame = build_frame(exchanges, max(moments) + horizon)
+    out: dict[float, Counts] = {}
+    for moment in moments:
+        if start > moment - MIN_HISTORY:
+            continue
+        present = np.zeros(frame.n_contacts, bool)
+        present[np.unique(frame.c[frame.t < moment])] = True
+        idx = np.flatnonzero(present)
+        if not len(idx):
+            continue
+        rh = rhythm(frame, moment, present)
+        touched = two_way_between(frame, moment, moment + horizon)[idx]
+        active = two_way_between(frame, moment - ACTIVE, moment)[idx]
+        out[moment] = count({"cooling": rh.cooling[idx], "dormant": rh.dormant[idx]}, active, touched)
+    return out
 
 
 def check_months(as_of: float) -> list[float]:

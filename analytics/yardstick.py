@@ -211,9 +211,12 @@ def flag_checks(
         exchanges = ego_exchanges(mail, int(e))
         if len(exchanges) < MIN_EXCHANGES:
             continue
+        if history is None:
+            out[int(e)] = flag_gate.counts_by_moment(exchanges, moments)
+            continue
         mine: dict[float, flag_gate.Counts] = {}
         for m in moments:
-            visible = exchanges if history is None else [x for x in exchanges if x.at >= m - history]
+            visible = [x for x in exchanges if x.at >= m - history]
             counted = flag_gate.counts_at(visible, m)
             if counted is not None:
                 mine[m] = counted

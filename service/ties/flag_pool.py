@@ -34,18 +34,14 @@ def record(conn, user_id: int, as_of: datetime) -> int:
     if coverage.live(conn, user_id).whole_since is not None:
         return 0
     exchanges, _ = people.load_exchanges(conn, user_id, as_of)
-    done = 0
-    for month in flag_gate.check_months(as_of.timestamp()):
-        counted = flag_gate.counts_at(exchanges, month)
-        if counted is None:
-            continue
+    counted_by_month = flag_gate.counts_by_moment(exchanges, flag_gate.check_months(as_of.timestamp()))
+    for month, counted in counted_by_month.items():
         conn.execute(
             "INSERT INTO flag_checks (user_id, flags_at, counts) VALUES (%s, %s, %s)"
             " ON CONFLICT (user_id, flags_at) DO UPDATE SET counts = excluded.counts, computed_at = now()",
             (user_id, datetime.fromtimestamp(month, timezone.utc), Jsonb(counted.as_json())),
         )
-        done += 1
-    return done
+    return len(counted_by_month)
 
 
 def counts(conn, as_of: datetime) -> list[flag_gate.Counts]:
