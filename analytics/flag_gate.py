@@ -58,7 +58,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from analytics.features import two_way_between
-from analytics.frame import DAY, build_frame
+from analytics.frame import DAY, build_frame, seen_before
 from analytics.records import Exchange
 from analytics.rhythm import rhythm
 
@@ -174,8 +174,7 @@ def counts_by_moment(
     for moment in moments:
         if start > moment - MIN_HISTORY:
             continue
-        present = np.zeros(frame.n_contacts, bool)
-        present[np.unique(frame.c[frame.t < moment])] = True
+        present = seen_before(frame, moment)
         idx = np.flatnonzero(present)
         if not len(idx):
             continue

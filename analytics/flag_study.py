@@ -32,7 +32,7 @@ from scipy.stats import chi2
 from analytics import lockbox as lb
 from analytics.corpus import Mail, ego_exchanges, people, sample_egos
 from analytics.features import two_way_between
-from analytics.frame import DAY, build_frame
+from analytics.frame import DAY, build_frame, seen_before
 from analytics.metrics import bootstrap
 from analytics.timeline import HORIZON, development_timeline, timeline
 from analytics.rhythm import COOLING_QUIET_DAYS, COOLING_SILENCE, DORMANT_PEAK_DAYS, DORMANT_SILENCE, rhythm
@@ -78,8 +78,7 @@ def collect(mail: Mail, egos: Sequence[int], dates: Sequence[float]) -> Rows:
         full = build_frame(exchanges, float("inf"))
         for j, t in enumerate(dates):
             frame = build_frame(exchanges, t)
-            present = np.zeros(frame.n_contacts, bool)
-            present[np.unique(frame.c[frame.t < t])] = True
+            present = seen_before(frame, t)
             idx = np.flatnonzero(present)
             if not len(idx):
                 continue

@@ -120,6 +120,13 @@ def columns_before(exchanges: Sequence[Exchange], as_of: float) -> Columns:
     return Columns.of(_canonical(exchanges, as_of))
 
 
+def seen_before(frame: Frame, t: float) -> np.ndarray:
+    """Per contact index: any exchange before `t`?"""
+    present = np.zeros(frame.n_contacts, bool)
+    present[np.unique(frame.c[frame.t < t])] = True
+    return present
+
+
 def build_frame(exchanges: Sequence[Exchange], as_of: float) -> Frame:
     return frame_of(columns_before(exchanges, as_of))
 
