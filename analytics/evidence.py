@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from analytics.features import two_way_between
-from analytics.flag_gate import MEASURED, Evidence as FlagEvidence, shown
+from analytics.flag_gate import GATED, MEASURED, Evidence as FlagEvidence, shown
 from analytics.frame import DAY, Frame, build_frame
 from analytics.model import StrengthModel
 from analytics.records import Exchange, TieScore
@@ -170,12 +170,8 @@ def measure(
             f"since). Of the {cooling_recency.ties} active ties silent longest then, {cooling_recency.hits} went quiet."
         )
     elif not shown("cooling", None if gate is None else dict(gate)):
-        deployment = (gate or MEASURED)["cooling"].source == "deployment"
-        where = "the mail of the people using this Kith" if deployment else "the mail Kith was tested on"
-        sentences.append(
-            f"Kith showed no cooling flags on {when}: on {where}, ties that met its cooling test "
-            "were in touch afterwards more than half as often as other active ties, so the flag was not shown."
-        )
+        why = why_hidden("cooling", (gate or MEASURED)["cooling"])
+        sentences.append(f"Kith showed no cooling flags on {when}: {why}, so the flag was not shown.")
     elif m == 0:
         sentences.append(f"Kith flagged no tie as cooling on {when}.")
     else:
@@ -194,6 +190,28 @@ def measure(
         n_strong,
         m,
         tuple(sentences),
+    )
+
+
+HIDDEN_CLAIM = {
+    "cooling": "ties that met its cooling test were in touch afterwards more than half as often as other active ties",
+    "dormant": "ties that met its dormant test were back in touch afterwards more than a fifth as often as the average tie",
+}
+
+
+def why_hidden(flag: str, evidence: FlagEvidence) -> str:
+    """Why a gated flag is not shown, in words: where its claim was measured and failed."""
+    deployment = evidence.source == "deployment"
+    where = "the mail of the people using this Kith" if deployment else "the mail Kith was tested on"
+    return f"on {where}, {HIDDEN_CLAIM[flag]}"
+
+
+def hidden_now(gate: Mapping[str, FlagEvidence]) -> tuple[str, ...]:
+    """A sentence for each gated flag the gate hides now (flag_gate.decide's evidence)."""
+    return tuple(
+        f"Kith does not show {flag} flags now: {why_hidden(flag, gate[flag])}."
+        for flag in GATED
+        if flag in gate and not shown(flag, dict(gate))
     )
 
 

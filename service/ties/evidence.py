@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from psycopg.types.json import Jsonb
@@ -47,7 +48,12 @@ def accuracy(conn, user_id: int, as_of: datetime | None = None) -> ev.Evidence:
     since = coverage.live(conn, user_id).whole_since
     edge = since.timestamp() if since else None
     shown_on = flag_pool.gate(conn, called)  # the flags as this deployment's gate showed them then
-    return ev.measure(past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=edge, gate=shown_on)
+    result = ev.measure(
+        past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=edge, gate=shown_on
+    )
+    # And a flag the gate hides as of `until`, said, so that no one reads its absence as news.
+    now = ev.hidden_now(flag_pool.gate(conn, until))
+    return replace(result, sentences=result.sentences + now) if now else result
 
 
 def _share(share: ev.Share | None, hits: str) -> dict | None:

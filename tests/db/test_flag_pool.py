@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from analytics import flag_gate
 from service import store
-from service.ties import flag_pool
+from service.ties import evidence, flag_pool
 from service.ties.scoring import compute_ties, score_user
 from tests.support.analytics import AS_OF, DAY, T_END, conversation, regular
 from tests.support.evidence import history, write_history
@@ -58,13 +58,22 @@ def test_the_pooled_outcomes_of_the_deployments_users_decide_whether_cooling_is_
     team = others(database, 8)
     for user in team:
         keep(database, user, month(2026, 2), FAILS)
-    # Then Ana is shown no cooling flag
+    # Then Ana is shown no cooling flag, and her accuracy check says why, without a figure of theirs
     assert not cooling_shown(database, ana)
+    with database.tx() as conn:
+        said = evidence.accuracy(conn, ana, AS_OF).sentences
+    assert said[-1] == (
+        "Kith does not show cooling flags now: on the mail of the people using this Kith, ties that met its cooling "
+        "test were in touch afterwards more than half as often as other active ties."
+    )
+    assert not any(ch.isdigit() for ch in said[-1])
     # And when their flags of three more months went quiet, the flag is back (ratio 0.25)
     for user in team:
         for m in (12, 1, 3):
             keep(database, user, month(2025 + (m < 12), m), CLEARS)
     assert cooling_shown(database, ana)
+    with database.tx() as conn:
+        assert not any("does not show" in line for line in evidence.accuracy(conn, ana, AS_OF).sentences)
 
 
 def test_the_pool_holds_the_months_whose_outcome_ended_in_the_last_180_days(database, caplog):

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import Exchange, flag_gate, score_ties
-from analytics.evidence import FEW_TIES, MIN_CALLED, NO_MAIL_SINCE, OK, SHORT_HISTORY, TOP, Share, measure
+from analytics.evidence import FEW_TIES, MIN_CALLED, NO_MAIL_SINCE, OK, SHORT_HISTORY, TOP, Share, hidden_now, measure
 from tests.support.analytics import DAY, T_END
 from tests.support.evidence import CALLS, history
 
@@ -202,3 +202,13 @@ def test_a_hidden_flag_is_not_called_and_the_words_say_why():
     shipped = flag_gate.Evidence(bar=0.5, estimate=0.9, low=0.6, high=1.3, flagged=40)
     e = measure(ex, ex, CALLS, T_END, gate={"cooling": shipped, "dormant": flag_gate.MEASURED["dormant"]})
     assert "on the mail Kith was tested on, ties that met its cooling test" in e.sentences[1]
+
+
+def test_a_flag_hidden_now_is_said_in_plain_words():
+    fails = flag_gate.Evidence(bar=0.2, estimate=0.7, low=0.5, high=1.1, flagged=40, expected=9.0, source="deployment")
+    gate = {"cooling": flag_gate.MEASURED["cooling"], "dormant": fails}
+    assert hidden_now(gate) == (
+        "Kith does not show dormant flags now: on the mail of the people using this Kith, ties that met its dormant "
+        "test were back in touch afterwards more than a fifth as often as the average tie.",
+    )
+    assert hidden_now(dict(flag_gate.MEASURED)) == ()
