@@ -179,3 +179,37 @@ def test_the_operator_is_told_why_the_deployment_did_not_decide():
     assert flag_pool._why_not(flag_gate.pooled(mixed)["cooling"]) == (
         "its 50 flagged ties give 0.64 times (95% interval 0.32 to 0.96), on both sides of the bar"
     )
+
+
+def comes_back(seed: int) -> list:
+    """Three ties every three days until 200 days before 1 June 2026, silent for 90 days,
+    then every three days again (cooling on 1 February, back in touch within 90 days), and
+    four steady fortnightly ties."""
+    ex = []
+    for c in (1, 2, 3):
+        ex += regular(c, every_days=3, start_days_ago=500, stop_days_ago=200, seed=seed)
+        ex += regular(c, every_days=3, start_days_ago=110, seed=seed)
+    for c in range(4, 8):
+        ex += regular(c, every_days=14, start_days_ago=500, seed=seed)
+    return ex
+
+
+def test_a_deployment_whose_cooling_flags_come_back_hides_cooling_end_to_end(database):
+    """No counts written by hand: eight users' months are counted from their stored mail (as
+    each scoring does, test above), and the pooled counts hide cooling from a ninth user."""
+    # Given Ana, whose tie with person 1 meets the cooling test, shown by the shipped constant
+    ana = write_history(database, "ana@north.example", cooling_history())
+    assert cooling_shown(database, ana)
+    # When eight users whose cooling ties all came back have their months counted as of 1 June 2026
+    for seed in range(8):
+        user = write_history(database, f"user{seed}@south.example", comes_back(seed), domain=f"s{seed}.example")
+        with database.tx() as conn:
+            assert flag_pool.record(conn, user, AS_OF) == 6
+    with database.tx() as conn:
+        pool = flag_pool.counts(conn, AS_OF)
+        decided = flag_pool.gate(conn, AS_OF)["cooling"]
+    # Then their months pooled hold 24 cooling flags, every one back in touch, as often as the clear ties
+    assert len(pool) == 8 and sum(c.cooling for c in pool) == 24 and sum(c.cooling_touched for c in pool) == 24
+    assert decided.source == "deployment" and decided.estimate == 1.0 and decided.low > decided.bar
+    # And Ana is shown no cooling flag
+    assert not cooling_shown(database, ana)
