@@ -61,14 +61,14 @@ from analytics.features import two_way_between
 from analytics.frame import DAY, build_frame, seen_before
 from analytics.records import Exchange
 from analytics.rhythm import rhythm
+from analytics.timeline import HORIZON  # the claims' window
 
-HORIZON = 90 * DAY  # the claims' window (timeline.HORIZON)
 ACTIVE = 180 * DAY  # active: two-way touch in this long before
 MIN_HISTORY = 90 * DAY  # mail needed before a moment for its flags to be counted
 
 MIN_FLAGGED = 20
 MIN_USERS = 5  # a pool of fewer users does not decide (nor could its interval over users be read)
-POOL_DAYS = 180  # checks pooled: those scored in the last POOL_DAYS, one a month per user
+POOL_DAYS = 180  # months pooled: those whose 90-day outcome ended in the last POOL_DAYS
 MIN_EXPECTED = 5.0
 GATED = ("cooling", "dormant")
 FLAG_STUDY = ".venv/bin/python -m analytics.flag_study --data ../shared/data/enron-igraph --boot 200"
@@ -192,7 +192,7 @@ def check_months(as_of: float) -> list[float]:
     first = np.datetime64(int(lo), "s").astype("datetime64[M]")
     last = np.datetime64(int(hi), "s").astype("datetime64[M]")
     months = [float(m.astype("datetime64[s]").astype(np.int64)) for m in np.arange(first, last + 1)]
-    return [m for m in months if lo < m <= hi]
+    return [m for m in months if in_pool(m, as_of)]
 
 
 def in_pool(month: float, as_of: float) -> bool:
@@ -230,9 +230,17 @@ def pooled(pool: Sequence[Counts], *, draws: int = DRAWS, seed: int = 15) -> dic
 
     t = total[0]
     return {
-        "cooling": Evidence(0.5, cooling, *interval(bc), flagged=int(t[0]), source="deployment", users=len(pool)),
+        "cooling": Evidence(
+            MEASURED["cooling"].bar, cooling, *interval(bc), flagged=int(t[0]), source="deployment", users=len(pool)
+        ),
         "dormant": Evidence(
-            0.2, dormant, *interval(bd), flagged=int(t[4]), expected=float(t[6]), source="deployment", users=len(pool)
+            MEASURED["dormant"].bar,
+            dormant,
+            *interval(bd),
+            flagged=int(t[4]),
+            expected=float(t[6]),
+            source="deployment",
+            users=len(pool),
         ),
     }
 

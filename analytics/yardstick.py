@@ -226,19 +226,16 @@ def flag_checks(
 
 def gate_by_date(checks: dict[int, dict[float, flag_gate.Counts]], dates: Sequence[float]) -> dict[str, np.ndarray]:
     """The service's flag gate (flag_gate.decide, service/ties/flag_pool.py) replayed with
-    the run's people as a deployment's users who brought their history: at each date, every
-    check kept in the POOL_DAYS before it (the flags of a moment, counted once their 90-day
-    outcome has ended), summed per person and pooled. flag -> per date index, shown or not."""
+    the run's people as a deployment's users who brought their history: at each date, the
+    months whose 90-day outcome ended in the POOL_DAYS before it (flag_gate.in_pool), summed
+    per person and pooled. flag -> per date index, shown or not."""
     out = {flag: np.zeros(len(dates), bool) for flag in flag_gate.GATED}
     for j, t in enumerate(dates):
         pool = []
         for mine in checks.values():
             kept = [c for m, c in mine.items() if flag_gate.in_pool(m, t)]
             if kept:
-                total = flag_gate.Counts()
-                for c in kept:
-                    total = total + c
-                pool.append(total)
+                pool.append(sum(kept, flag_gate.Counts()))
         evidence = flag_gate.decide(pool)
         for flag in flag_gate.GATED:
             out[flag][j] = flag_gate.shown(flag, evidence)
@@ -268,7 +265,7 @@ class Study:
             check_development(mail, prior_egos, dates, HORIZON, lockbox=lockbox)
         self.dates = sorted(float(d) for d in dates)
         self.data = [d for d in (collect(mail, int(e), self.dates, refit=refit, history=history) for e in egos) if d]
-        # The accuracy checks a deployment of these people would hold (the flag gate's pool).
+        # The monthly flag counts a deployment of these people would hold (the flag gate's pool).
         self.checks = flag_checks(mail, [d.ego for d in self.data], check_moments(self.dates), history=history)
         pool = sorted(set(int(e) for e in (egos if prior_egos is None else prior_egos)))
         until = self.dates[0] if pooled_until is None else pooled_until
