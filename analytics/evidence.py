@@ -169,7 +169,7 @@ def measure(
             f"Of the {_ties(m)} Kith flagged cooling on {when}, {cooling.hits} went quiet (no two-way exchange "
             f"since). Of the {cooling_recency.ties} active ties silent longest then, {cooling_recency.hits} went quiet."
         )
-    elif not shown("cooling", None if gate is None else dict(gate)):
+    elif not shown("cooling", gate):
         why = why_hidden("cooling", (gate or MEASURED)["cooling"])
         sentences.append(f"Kith showed no cooling flags on {when}: {why}, so the flag was not shown.")
     elif m == 0:
@@ -211,7 +211,7 @@ def hidden_now(gate: Mapping[str, FlagEvidence]) -> tuple[str, ...]:
     return tuple(
         f"Kith does not show {flag} flags now: {why_hidden(flag, gate[flag])}."
         for flag in GATED
-        if flag in gate and not shown(flag, dict(gate))
+        if flag in gate and not shown(flag, gate)
     )
 
 

@@ -52,7 +52,7 @@ scoring counts the months of their mail in the pool's window.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -268,7 +268,7 @@ def decide(pool: Sequence[Counts]) -> dict[str, Evidence]:
     return {flag: mine[flag] if settles(mine[flag]) else MEASURED[flag] for flag in GATED}
 
 
-def shown(flag: str, measured: dict[str, Evidence] | None = None) -> bool:
+def shown(flag: str, measured: Mapping[str, Evidence] | None = None) -> bool:
     """Whether `flag` may be shown: ungated flags always; gated ones when their measured
     ratio clears the bar (no measurement: not shown)."""
     if flag not in GATED:

@@ -179,8 +179,7 @@ def score_ties(
     rec = reciprocity(frame, t, now.present, share)
     rh = rhythm(frame, t, now.present)
     # A flag whose claim failed its bar on the backtest is not shown, nor acted on (flag_gate.py).
-    measured = None if gate is None else dict(gate)
-    rh = replace(rh, cooling=rh.cooling & shown("cooling", measured), dormant=rh.dormant & shown("dormant", measured))
+    rh = replace(rh, cooling=rh.cooling & shown("cooling", gate), dormant=rh.dormant & shown("dormant", gate))
     fx = facts(frame, t)
     base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
     met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0

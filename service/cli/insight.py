@@ -36,7 +36,8 @@ def flags(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Whether cooling and dormant are shown, and the evidence that decides it: this
-    deployment's users' flags of 90 days before their latest scoring, pooled."""
+    deployment's users' flags on the first of each month against the 90 days after,
+    pooled over the months whose 90 days ended in the last 180."""
     from datetime import datetime, timezone
 
     from ..ties import flag_pool

@@ -13,11 +13,12 @@ decision reaches a user (their flags, shown or not); no other user's counts do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from psycopg.types.json import Jsonb
 
-from analytics import flag_gate
+from analytics import Exchange, flag_gate
 
 from .. import coverage, people
 
@@ -26,14 +27,16 @@ log = logging.getLogger(__name__)
 POOL_DAYS = flag_gate.POOL_DAYS
 
 
-def record(conn, user_id: int, as_of: datetime) -> int:
+def record(conn, user_id: int, as_of: datetime, exchanges: Sequence[Exchange] | None = None) -> int:
     """Count the user's flags of each month a pool at `as_of` holds, replacing what was
-    counted before (people and mail may have changed since). While a first sync is still
-    reading older mail nothing is counted: the months' history is not whole. Returns the
-    months counted."""
+    counted before (people and mail may have changed since). `exchanges`: the user's mail
+    before `as_of` as people.load_exchanges reads it, when the caller has it (None: read
+    here). While a first sync is still reading older mail nothing is counted: the months'
+    history is not whole. Returns the months counted."""
     if coverage.live(conn, user_id).whole_since is not None:
         return 0
-    exchanges, _ = people.load_exchanges(conn, user_id, as_of)
+    if exchanges is None:
+        exchanges, _ = people.load_exchanges(conn, user_id, as_of)
     counted_by_month = flag_gate.counts_by_moment(exchanges, flag_gate.check_months(as_of.timestamp()))
     for month, counted in counted_by_month.items():
         conn.execute(
@@ -47,10 +50,7 @@ def record(conn, user_id: int, as_of: datetime) -> int:
 def counts(conn, as_of: datetime) -> list[flag_gate.Counts]:
     """Each user's flag counts pooled at `as_of`: the months whose 90-day outcome ended in
     the POOL_DAYS before it, summed."""
-    t = as_of.timestamp()
-    months = flag_gate.check_months(t)
-    if not months:
-        return []
+    months = flag_gate.check_months(as_of.timestamp())
     rows = conn.execute(
         "SELECT user_id, flags_at, counts FROM flag_checks WHERE flags_at = ANY(%s) ORDER BY user_id, flags_at",
         ([datetime.fromtimestamp(m, timezone.utc) for m in months],),

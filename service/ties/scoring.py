@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 def compute_ties(conn, user_id: int, as_of: datetime | None = None, *, include_colleagues: bool = True) -> list[dict]:
     as_of = as_of or horizon.scoring_moment(conn, user_id)
     exchanges, info = people.load_exchanges(conn, user_id, as_of, include_colleagues=include_colleagues)
+    return _ties(conn, user_id, as_of, exchanges, info)
+
+
+def _ties(
+    conn, user_id: int, as_of: datetime, exchanges: list[analytics.Exchange], info: dict[int, dict]
+) -> list[dict]:
+    """The tie dicts of `exchanges` and `info` (people.load_exchanges) scored at `as_of`."""
     feedback = latest_words(conn, user_id, as_of)
     # While a first sync is still reading older mail, the mail is whole only since some
     # moment (the calendars are read whole first): the model learns from no snapshot before
@@ -59,7 +66,9 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
         if as_of is None:
             seen = horizon.horizon(conn, user_id, datetime.now(timezone.utc).replace(microsecond=0))
             as_of, ended = seen.as_of, seen.ended
-        ties = compute_ties(conn, user_id, as_of)
+        # Read once: the flag counts below read the same mail.
+        exchanges, info = people.load_exchanges(conn, user_id, as_of)
+        ties = _ties(conn, user_id, as_of, exchanges, info)
         past = ">=" if ended else "="
         conn.execute(f"DELETE FROM score_snapshots WHERE user_id = %s AND as_of {past} %s", (user_id, as_of))
         write_snapshot(conn, user_id, as_of, ties)
@@ -69,7 +78,7 @@ def score_user(db: Database, user_id: int, as_of: datetime | None = None) -> lis
     # pools them (flag_pool.py). Like the check below, the scoring stands without them.
     try:
         with db.tx() as conn:
-            flag_pool.record(conn, user_id, as_of)
+            flag_pool.record(conn, user_id, as_of, exchanges)
     except Exception as exc:
         log.warning("flag counts for user %s at %s failed (%s)", user_id, as_of, type(exc).__name__)
     # "How right Kith has been on your mail" as of this scoring, measured now so that the
