@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from analytics.features import two_way_between, two_way_weeks
 from analytics.frame import DAY, build_frame
+from analytics.horizon import weekly_chance
 from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, people, prior_pool, sample_egos
 from analytics.scoring import STRENGTH_WEEKS, epoch, fit_strength_model, score_ties
 from analytics.timeline import BACKTEST_DATES, HORIZON, timeline
@@ -49,6 +50,7 @@ CalibrationBin = tuple[str, int, float | None, float | None, float | None]
 @dataclass
 class Result:
     strength: list[float] = field(default_factory=list)
+    dispersion: list[float] = field(default_factory=list)  # the scoring model's (analytics/horizon.py), per row
     recency: list[float] = field(default_factory=list)  # minus days since last interaction
     label: list[bool] = field(default_factory=list)
     weeks: list[float] = field(default_factory=list)  # share of the next 13 weeks with personal two-way contact
@@ -72,8 +74,12 @@ class Result:
         s, r, y, cool, elig = self.arrays()
         weeks = np.asarray(self.weeks)
         # What the model claims is P(two-way contact in a given week); strength is that
-        # chance over four weeks. The table checks the claim against the weeks that followed.
-        p_week = 1.0 - (1.0 - s / 100.0) ** (1.0 / STRENGTH_WEEKS)
+        # chance over four weeks (analytics/horizon.py), read back here. The table checks
+        # the claim against the weeks that followed.
+        phis = np.asarray(self.dispersion, float)
+        p_week = np.zeros(len(s))
+        for phi in np.unique(phis):  # each ego's model has its own (analytics/horizon.py)
+            p_week[phis == phi] = weekly_chance(s[phis == phi] / 100.0, STRENGTH_WEEKS, float(phi))
         edges = np.array([0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.01])
         bins = np.digitize(p_week, edges) - 1
         table: list[CalibrationBin] = [
@@ -129,6 +135,7 @@ def run(mail: Mail, egos: Iterable[int], as_of_dates: Iterable[datetime | float]
                 # score_ties only scores ties seen before t, so both are always known.
                 assert i is not None and sc.last_interaction is not None
                 res.strength.append(sc.strength)
+                res.dispersion.append(model.dispersion_)
                 res.recency.append(-(t - sc.last_interaction) / DAY)
                 res.label.append(bool(future[i]))
                 res.weeks.append(float(weeks[i]))

@@ -12,8 +12,11 @@ newest slice of the user's own snapshots (logit p = a + b score, b > 0) so the d
 their mail does not bias it. Every step is strictly increasing in the
 blended score, so strength orders ties exactly as the score does: no calibration step
 turns different scores into equal strengths (a step-wise isotonic curve did, and cost the
-ranking; analytics/STATUS.md). `strength` (scoring.to_strength) turns the weekly
-probability into the chance of two-way contact within the next four weeks.
+ranking; analytics/STATUS.md). `horizon_proba` turns the weekly probability into the
+chance of two-way contact within the next n weeks (strength: four), with the weeks of one
+tie taken to go together as much as the user's newest snapshots show they do, pulled
+towards the prior's finding (analytics/horizon.py); compounding the weekly chance as if
+the weeks were independent overstated it.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.features import FEATURES, MODEL_FEATURES, SIGNS
+from analytics.horizon import INDEPENDENT, any_within, fit_dispersion, weeks_of_rows
+from analytics.training import PERIODS
 from analytics.logistic import (
     YOUNG_REFERENCE_DAYS,
     HeldOut,
     SignedLogisticRegression,
+    _logit,
     _sigmoid,
     held_out_weight,
     recalibration,
@@ -71,6 +77,11 @@ class Young(TypedDict):
     e: NotRequired[float]
 
 
+class Touch(TypedDict):
+    a: float
+    b: float
+
+
 class PriorSpec(TypedDict):
     """The JSON of a prior (`prior.json`, or one fitted in memory by `prior_spec`)."""
 
@@ -90,6 +101,14 @@ class PriorSpec(TypedDict):
     # of age l (logistic.young_age), fitted on other people's ties seen through windows
     # that young (training.YOUNG_DAYS; analytics/prior.py).
     young: NotRequired[Young]
+    # The concentration of the weekly chance across the weeks of a tie (analytics/horizon.py),
+    # fitted on the rows that calibrated the prior: what a user's own fit is pulled towards.
+    # Absent in a prior fitted before it was read: the weeks taken as independent.
+    dispersion: NotRequired[float]
+    # The calibration of the 90-day chance of two-way touch (StrengthModel.touch_proba) on
+    # the same rows: logit p90 = a + b logit(the weekly chance over 13 weeks), for a user
+    # with no snapshot of their own to fit theirs on. Absent: a = 0, b = 1.
+    touch: NotRequired[Touch]
     # Free-form facts about the fit (source, egos, row counts), only ever reported.
     meta: dict[str, Any]
 
@@ -117,6 +136,9 @@ class PriorModel:
             if young
             else None
         )
+        self.dispersion_ = float(spec.get("dispersion", INDEPENDENT))
+        touch = spec.get("touch")
+        self.touch_: tuple[float, float] | None = (float(touch["a"]), float(touch["b"])) if touch else None
         self.meta = spec.get("meta", {})
 
     @classmethod
@@ -240,6 +262,9 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     backtest passes one fitted on other people than the user it scores. `recalibrate`:
     fit logit p = a + b score on the newest `calibration_share` of snapshots (b > 0, so the
     order of ties never changes; see `recalibration`); otherwise p = sigmoid(score).
+    The same newest snapshots also fit how a tie's weeks go together (`dispersion_`, read
+    by `horizon_proba`) and, given each row's 90-day touch (`fit(..., touched=)`), the
+    calibration of `touch_proba`; both start from the prior's.
     """
 
     def __init__(
@@ -274,11 +299,17 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         sample_weight: ArrayLike | None = None,
         *,
         history_days: float | None = None,
+        touched: ArrayLike | None = None,
     ) -> StrengthModel:
         """`history_days`: the days the user's mail is known to cover (training.covered_days),
         read only by a mailbox with no snapshot of its own (the prior's young calibration);
-        None: not known, taken as 90."""
+        None: not known, taken as 90. `touched`: per row, two-way touch in the 90 days after
+        its snapshot (TrainingSet.touched), what `touch_proba` is calibrated on; None: the
+        prior's calibration of it."""
         self.history_days_ = history_days
+        # Weights given: the shares of weeks training.py counts, read back for the
+        # dispersion (_dispersion); none: plain 0/1 rows.
+        self.shares_ = sample_weight is not None
         X = np.asarray(X, float)
         y = np.asarray(y).astype(int)
         w: NDArray[np.float64] = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
@@ -291,15 +322,24 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
             self.prior_ = PriorModel(self.prior) if self.prior is not None else PriorModel.load()
         if sample_time is None:
             sample_time = np.arange(len(y), dtype=float)
-        return self._fit_rows(X, y, w, np.asarray(sample_time, float))
+        seen = None if touched is None else np.asarray(touched, bool)
+        if seen is not None and len(seen) != len(y):
+            raise ValueError(f"touched has {len(seen)} rows, the training rows {len(y)}")
+        return self._fit_rows(X, y, w, np.asarray(sample_time, float), seen)
 
     def _fit_rows(
-        self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64], sample_time: NDArray[np.float64]
+        self,
+        X: NDArray[np.float64],
+        y: NDArray[np.int_],
+        w: NDArray[np.float64],
+        sample_time: NDArray[np.float64],
+        touched: NDArray[np.bool_] | None,
     ) -> StrengthModel:
         if len(y) > self.max_rows:
             # Deterministic thinning that keeps every snapshot represented.
             keep = np.linspace(0, len(y) - 1, self.max_rows).astype(int)
             X, y, w, sample_time = X[keep], y[keep], w[keep], sample_time[keep]
+            touched = None if touched is None else touched[keep]
         self.n_rows_ = len(y)
         X_all, X = X, X[:, self.cols_]
         self.pipeline_: Pipeline | None = None
@@ -324,7 +364,46 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.recal_: tuple[float, float] | None = None
         if self.recalibrate and newest.any() and self.base_rate_ is None:
             self.recal_ = recalibration(_sigmoid(self.decision_function(X_all[newest])), y[newest], w[newest])
+        self.dispersion_ = self._dispersion(X_all[newest], y[newest], w[newest])
+        self.touch_recal_ = self._touch_calibration(
+            X_all[newest], y[newest], w[newest], None if touched is None else touched[newest]
+        )
         return self
+
+    def _touch_calibration(
+        self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64], touched: NDArray[np.bool_] | None
+    ) -> tuple[float, float] | None:
+        """(a, b) of logit p90 = a + b logit(the weekly chance over 13 weeks): the prior's
+        (PriorSpec.touch, fitted on many people's rows), then corrected on the newest
+        snapshots' ties (one per tie and snapshot) against their two-way touch in the 90
+        days after, with `recalibration`'s pulls towards no correction. Without those rows,
+        the prior's alone (None: a = 0, b = 1)."""
+        prior = self.prior_.touch_ if self.prior_ is not None else None
+        units = weeks_of_rows(y, w) if self.shares_ and len(y) else None
+        if touched is None or units is None or self.base_rate_ is not None:
+            return prior
+        unit = units[0]
+        a0, b0 = prior if prior is not None else (0.0, 1.0)
+        p13 = any_within(self.predict_proba(X[unit])[:, 1], PERIODS, self.dispersion_)
+        own = recalibration(_sigmoid(a0 + b0 * _logit(p13)), touched[unit].astype(int), np.ones(int(unit.sum())))
+        if own is None:
+            return prior
+        a, b = own
+        return a + b * a0, b * b0
+
+    def _dispersion(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> float:
+        """How the weeks of one tie go together (analytics/horizon.py): fitted on the newest
+        snapshots' weeks with contact, against the weekly chance the model now gives them,
+        pulled towards the prior's. Rows not in training.py's encoding (no weights given,
+        or weights that are not shares of its 13 weeks) say nothing of it: the prior's, or
+        independent weeks without a prior."""
+        centre = self.prior_.dispersion_ if self.prior_ is not None else INDEPENDENT
+        units = weeks_of_rows(y, w) if self.shares_ and len(y) else None
+        if units is None or self.base_rate_ is not None:
+            return centre
+        unit, weeks = units
+        p = self.predict_proba(X[unit])[:, 1]
+        return fit_dispersion(p, weeks[unit], centre=centre if self.prior_ is not None else None)
 
     def _blend_weight(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> float:
         """The user's own model's weight in the blend. On the newest snapshots, which the
@@ -380,6 +459,25 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
                 z = a + b * z
             p = _sigmoid(z)
         return np.stack([1 - p, p], axis=1)
+
+    def touch_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        """P(two-way touch in the next 90 days): the weekly chance over 13 weeks
+        (horizon_proba), calibrated on what the user's newest snapshots saw in the 90 days
+        after them (_touch_calibration); the outcome the yardstick scores."""
+        p13 = self.horizon_proba(X, PERIODS)
+        recal = getattr(self, "touch_recal_", None)
+        if recal is None:
+            return p13
+        a, b = recal
+        out: NDArray[np.float64] = _sigmoid(a + b * _logit(p13))
+        return out
+
+    def horizon_proba(self, X: ArrayLike, weeks: int) -> NDArray[np.float64]:
+        """P(two-way contact in at least one of the next `weeks` weeks): the weekly chance
+        (predict_proba) over that horizon, its weeks as the fit found them to go together
+        (analytics/horizon.py). Rises strictly with the weekly chance."""
+        p = self.predict_proba(X)[:, 1]
+        return any_within(p, weeks, getattr(self, "dispersion_", INDEPENDENT))
 
     def _young_calibration(self) -> tuple[float, float] | None:
         if self.prior_ is None or self.prior_.young_ is None:

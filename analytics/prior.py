@@ -20,16 +20,16 @@ from collections.abc import Iterable
 from itertools import pairwise
 
 import numpy as np
-from numpy.typing import NDArray
 
 from analytics.corpus import Mail, data_folder, ego_exchanges, load_edges, messages, people
 from analytics.features import FEATURES, PRIOR_FEATURES
 from analytics.frame import build_frame
+from analytics.horizon import any_within, fit_dispersion, weeks_of_rows
 from analytics.lockbox import development_egos
 from analytics.logistic import _sigmoid, recalibration, young_recalibration
 from analytics.model import PRIOR_PATH, PriorModel, PriorSpec, Young, _fit, additive_spec, base_pipeline, prior_spec
 from analytics.timeline import development_timeline, timeline
-from analytics.training import TrainingSet, pooled, training_set, young_set
+from analytics.training import PERIODS, TrainingSet, pooled, training_set, young_set
 
 PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's coefficients
 # The prior is a monotone additive model (analytics/monotone.py): each feature's shape has
@@ -37,14 +37,11 @@ PRIOR_C = 1.0  # inverse strength of the L2 pull on the prior's coefficients
 PRIOR_KNOTS = 6
 
 
-def training_rows(
-    mail: Mail, egos: Iterable[int], cutoff: float
-) -> tuple[NDArray[np.float64], NDArray[np.int_], NDArray[np.float64], NDArray[np.float64]]:
+def training_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:
     exchanges = (ego_exchanges(mail, int(e)) for e in egos)
-    rows = pooled(
+    return pooled(
         [training_set(build_frame(ex, cutoff), cutoff, max_snapshots=18) for ex in exchanges if len(ex) >= 20]
     )
-    return rows.X, rows.y, rows.weight, rows.time
 
 
 def young_rows(mail: Mail, egos: Iterable[int], cutoff: float) -> TrainingSet:
@@ -64,13 +61,15 @@ def fit_prior(
     source: str = "enron-igraph",
 ) -> PriorSpec:
     cutoff = timeline(mail).prior_cutoff if cutoff is None else cutoff
-    X, y, w, t = training_rows(mail, egos, cutoff)
+    rows = training_rows(mail, egos, cutoff)
     meta: dict[str, Any] = {
         "source": source,
         "egos": len(egos),
         "cutoff": datetime.fromtimestamp(cutoff, timezone.utc).isoformat(),
     }
-    spec = prior_from_rows(X, y, w, t, meta, calibration_share=calibration_share)
+    spec = prior_from_rows(
+        rows.X, rows.y, rows.weight, rows.time, meta, calibration_share=calibration_share, touched=rows.touched
+    )
     return with_young(spec, young_rows(mail, egos, cutoff))
 
 
@@ -85,9 +84,12 @@ def prior_from_rows(
     calibration_share: float = 0.25,
     C: float | None = None,
     knots: int = PRIOR_KNOTS,
+    touched: np.ndarray | None = None,
 ) -> PriorSpec:
     """The prior spec from pooled training rows: the older snapshots fit the linear model,
-    the newest `calibration_share` of them the isotonic curve."""
+    the newest `calibration_share` of them the isotonic curve, the dispersion of the weeks
+    and (given each row's `touched`, TrainingSet.touched) the calibration of the 90-day
+    chance of touch."""
     times = np.unique(t)
     cut = times[-max(1, int(round(len(times) * calibration_share)))]
     train, cal = t < cut, t >= cut
@@ -101,9 +103,43 @@ def prior_from_rows(
         "calibration_rows": int(cal.sum()),
     }
     if knots:
-        return additive_spec(X, y, w, train, meta, features, PRIOR_C if C is None else C, knots)
-    pipe = _fit(base_pipeline(C=PRIOR_C if C is None else C, features=features), X[train][:, cols], y[train], w[train])
-    return prior_spec(pipe, X[cal], y[cal], w[cal], meta, features=features)
+        spec = additive_spec(X, y, w, train, meta, features, PRIOR_C if C is None else C, knots)
+    else:
+        pipe = _fit(
+            base_pipeline(C=PRIOR_C if C is None else C, features=features), X[train][:, cols], y[train], w[train]
+        )
+        spec = prior_spec(pipe, X[cal], y[cal], w[cal], meta, features=features)
+    return with_horizon(spec, X[cal], y[cal], w[cal], None if touched is None else touched[cal])
+
+
+def with_horizon(
+    spec: PriorSpec, X: np.ndarray, y: np.ndarray, w: np.ndarray, touched: np.ndarray | None = None
+) -> PriorSpec:
+    """`spec` with what carries its weekly chance to longer horizons, fitted on its
+    calibration rows (training.py's encoding) against the weekly chance a user's model gives
+    them from the prior alone (the score recalibrated on those rows, as a user's newest
+    snapshots recalibrate it): the concentration of the weekly chance across a tie's weeks
+    (analytics/horizon.py; left out when the weeks come out independent) and, given
+    `touched`, the calibration of the 90-day chance of touch (model.Touch). Rows not in
+    that encoding add neither."""
+    units = weeks_of_rows(y, w)
+    if units is None:
+        return spec
+    unit, weeks = units
+    z = PriorModel(spec).decision(X)
+    recal = recalibration(_sigmoid(z), y, w)
+    if recal is not None:
+        z = recal[0] + recal[1] * z
+    p = _sigmoid(z[unit])
+    phi = fit_dispersion(p, weeks[unit])
+    out: PriorSpec = {**spec, "meta": {**spec["meta"], "horizon_units": int(unit.sum())}}
+    if np.isfinite(phi):
+        out["dispersion"] = round(phi, 4)
+    if touched is not None:
+        fitted = recalibration(any_within(p, PERIODS, phi), touched[unit].astype(int), np.ones(int(unit.sum())))
+        if fitted is not None:
+            out["touch"] = {"a": round(fitted[0], 6), "b": round(fitted[1], 6)}
+    return out
 
 
 def with_young(spec: PriorSpec, young: TrainingSet) -> PriorSpec:

@@ -61,3 +61,7 @@ class TieScore:
     # `strength` before its rounding to one decimal (None: not given; `strength` then stands
     # for it): orders ties that show the same strength (service/ties/shape.py).
     strength_exact: float | None = None
+    # The chance (0-1) of two-way touch in the 90 days after the scoring (model.touch_proba,
+    # moved as the user's marks move strength); the accuracy check sets it beside what came
+    # true (analytics/evidence.py). None: not given.
+    touch_chance: float | None = None

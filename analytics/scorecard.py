@@ -16,6 +16,9 @@ rate-drop ratio     the same for the rate test alone (cooling before it also had
 dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
                     users' average tie at the same dates (flags shown; "criterion": all)
 ECE                 expected calibration error of the 90-day probability, latest 3 dates
+strength ECE        the same for strength's own claim: its chance (Kith: strength / 100;
+                    the logistic: its weekly chance over four independent weeks) against
+                    personal two-way contact in the four weeks after
 """
 
 from __future__ import annotations
@@ -77,6 +80,8 @@ def measures(s: Scored) -> dict[str, Statistic]:
     latest = s.date >= s.n_dates - 3
     for m, p in s.prob.items():
         out[f"ece {m}"] = ece_of(p)
+    for m, p in s.prob4.items():  # strength's own claim: the next four weeks
+        out[f"strength ece {m}"] = (lambda q: lambda r, c: ece(q[r][latest[r]], s.label4[r][latest[r]]))(p)
     return out
 
 
@@ -165,7 +170,7 @@ def table(summary: dict[str, Any]) -> str:
     lines = [" ".join(f"{k} {v}" for k, v in summary["_counts"].items())]
     head = f"{'':16s}" + "".join(f"{m:>26s}" for m in METHODS)
     lines.append(head)
-    for measure in ("auc", "person auc", "precision@10", "ece"):
+    for measure in ("auc", "person auc", "precision@10", "ece", "strength ece"):
         cells = [fmt(summary[f"{measure} {m}"]) if f"{measure} {m}" in summary else "n/a" for m in METHODS]
         lines.append(f"{measure:16s}" + "".join(f"{c:>26s}" for c in cells))
     for name in (

@@ -45,10 +45,11 @@ def epoch(as_of: datetime | float) -> float:
     return as_of.timestamp()
 
 
-def to_strength(p_week: NDArray[np.float64]) -> NDArray[np.float64]:
-    """0-100: the chance of at least one two-way exchange in the next four weeks, from the
-    model's calibrated weekly probability (weeks taken as independent)."""
-    strength: NDArray[np.float64] = 100.0 * (1.0 - (1.0 - np.clip(p_week, 0.0, 1.0)) ** STRENGTH_WEEKS)
+def strength_of(model: StrengthModel, X: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The fitted model's strengths (0-100) for snapshot rows `X`: the chance of at least one
+    two-way exchange in the next four weeks, from the model's calibrated weekly chance, the
+    weeks of a tie going together as the fit found them to (analytics/horizon.py)."""
+    strength: NDArray[np.float64] = 100.0 * model.horizon_proba(X, STRENGTH_WEEKS)
     return strength
 
 
@@ -68,7 +69,7 @@ def fit_strength_model(
     # The training snapshots compute only what the model reads (a third of the columns).
     ts = training_set(frame, as_of, since=since, only=model.reads())
     days = covered_days(as_of, since)
-    return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight, history_days=days)
+    return model.fit(ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight, history_days=days, touched=ts.touched)
 
 
 def _is_fitted(model: StrengthModel) -> bool:
@@ -157,10 +158,11 @@ def score_ties(
     # A month ago only the strength and its reasons are wanted: what the model reads (and
     # the feedback layer, which measures likeness on some of the same).
     before = snapshot(frame, t - MONTH, only=model.reads() + LAYER_FEATURES)
-    strength = to_strength(model.predict_proba(now.X)[:, 1])
+    strength = strength_of(model, now.X)
+    touch = model.touch_proba(now.X)
     z = model.decision_function(now.X)
     contrib = model.contributions(now.X)
-    strength_before = np.where(before.present, to_strength(model.predict_proba(before.X)[:, 1]), np.nan)
+    strength_before = np.where(before.present, strength_of(model, before.X), np.nan)
     contrib_before = model.contributions(before.X)
 
     labels = labels_of(frame.contacts, feedback)
@@ -171,6 +173,8 @@ def score_ties(
         layer = fit_layer(now.X[:, cols], logit(strength / 100.0), labels, doms)
         base_strength = strength
         strength = 100.0 * sigmoid(layer.adjust(now.X[:, cols], logit(strength / 100.0), doms))
+        # The 90-day chance moves by the same log-odds as strength did.
+        touch = sigmoid(logit(touch) + logit(strength / 100.0) - logit(base_strength / 100.0))
         words = word_lines(labels, base_strength, strength)
         z_before = logit(np.nan_to_num(strength_before) / 100.0)
         adjusted_before = 100.0 * sigmoid(layer.adjust(before.X[:, cols], z_before, doms))
@@ -220,6 +224,7 @@ def score_ties(
         )
     ]
     strength_l = np.clip(strength, 0.0, 100.0).tolist()
+    touch_l = np.clip(touch, 0.0, 1.0).tolist()
     before_l = strength_before.tolist()
     balance_l = rec.balance.tolist()
     last_l = now.last.tolist()
@@ -267,6 +272,7 @@ def score_ties(
                 deepen_rank=rank,
                 last_two_way=None if last2_l[i] != last2_l[i] else last2_l[i],
                 strength_exact=s,
+                touch_chance=round(touch_l[i], 4),
             )
         )
     out.sort(key=_strongest_first)

@@ -7,7 +7,12 @@ the 90 days after s, counted week by week: k of the 13 weeks had personal two-wa
 row enters the classifier twice, as a positive with weight k/13 and a negative with
 weight 1 - k/13, so the model learns P(two-way contact in a given week) — which, unlike
 "any contact in 90 days", still separates a weekly friend from a monthly one. Because
-s + 13 weeks <= as_of, nothing after `as_of` can reach a label or a feature.
+s + 13 weeks <= as_of, nothing after `as_of` can reach a label or a feature. Each row also
+carries whether the tie was in two-way touch in the 90 days after s (`touched`: mail both
+ways or a small meeting, the outcome the yardstick and the accuracy panel count), on which
+the model's 90-day chance is calibrated (model.touch_proba), and the weeks with contact
+are read back from the rows' weights to learn how a tie's weeks go together
+(analytics/horizon.py).
 
 A history that is whole only since some moment (`since`: a first sync reads the newest
 mail first and the calendars whole, service.coverage) has no snapshot before it: a snapshot
@@ -28,13 +33,14 @@ from typing import TypedDict, Unpack
 
 import numpy as np
 
-from analytics.features import FEATURES, snapshot, two_way_periods
+from analytics.features import FEATURES, snapshot, two_way_between, two_way_periods
 from analytics.frame import DAY, WEEK, Frame, build_frame
 from analytics.records import Exchange
 
 PERIOD = WEEK  # the outcome is counted week by week
 PERIODS = 13  # 13 weeks ~ the 90 days after the snapshot
 HORIZON = PERIODS * PERIOD
+TOUCH_DAYS = 90  # the outcome window of `touched`, within the 13 weeks
 EVERY = 14 * DAY  # twice a month: more rows for a user with few ties
 
 
@@ -48,6 +54,10 @@ class TrainingSet:
     # young_set's rows: the days of mail visible at each row's snapshot (None elsewhere:
     # the whole history before it)
     history: np.ndarray | None = None
+    # Per row: was the tie in two-way touch (features.two_way_between, the outcome the
+    # yardstick, the flags and the accuracy panel count) in the TOUCH_DAYS after the
+    # snapshot? What the model's 90-day chance is calibrated on (model.touch_proba).
+    touched: np.ndarray | None = None
 
 
 def covered_days(as_of: float, since: float | None) -> float | None:
@@ -120,8 +130,9 @@ def training_set(
     for s in snapshot_times(frame, as_of, **kwargs):
         snap = snapshot(frame, s, only=only)
         share = two_way_periods(frame, s, PERIODS, PERIOD) / PERIODS
+        touched = two_way_between(frame, s, s + TOUCH_DAYS * DAY)
         idx = np.flatnonzero(snap.present)
-        rows.add(snap.X[idx], share[idx], s, idx)
+        rows.add(snap.X[idx], share[idx], s, idx, touched=touched[idx])
     return rows.training_set()
 
 
@@ -131,6 +142,7 @@ def pooled(sets: Sequence[TrainingSet]) -> TrainingSet:
     kept = [s for s in sets if len(s.y)]
     rows.parts = [(s.X, s.y, s.weight, s.time, s.contact) for s in kept]
     rows.history = [s.history for s in kept if s.history is not None]
+    rows.touched = [s.touched for s in kept if s.touched is not None]
     return rows.training_set()
 
 
@@ -141,9 +153,16 @@ class _Rows:
     def __init__(self) -> None:
         self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.history: list[np.ndarray] = []  # per part, when every part's rows carry their visible days
+        self.touched: list[np.ndarray] = []  # per part, when every part's rows carry their 90-day touch
 
     def add(
-        self, X: np.ndarray, share: np.ndarray, s: float, contact: np.ndarray, history: float | None = None
+        self,
+        X: np.ndarray,
+        share: np.ndarray,
+        s: float,
+        contact: np.ndarray,
+        history: float | None = None,
+        touched: np.ndarray | None = None,
     ) -> None:
         for label, weight in ((1, share), (0, 1.0 - share)):
             keep = weight > 0
@@ -151,6 +170,8 @@ class _Rows:
             self.parts.append((X[keep], np.full(n, label), weight[keep], np.full(n, s), contact[keep]))
             if history is not None:
                 self.history.append(np.full(n, float(history)))
+            if touched is not None:
+                self.touched.append(np.asarray(touched, bool)[keep])
 
     def training_set(self) -> TrainingSet:
         if not self.parts:
@@ -158,8 +179,9 @@ class _Rows:
             return TrainingSet(empty, np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, int))
         X, y, w, t, c = zip(*self.parts)
         history = np.concatenate(self.history) if len(self.history) == len(self.parts) else None
+        touched = np.concatenate(self.touched) if len(self.touched) == len(self.parts) else None
         return TrainingSet(
-            np.vstack(X), np.concatenate(y), np.concatenate(w), np.concatenate(t), np.concatenate(c), history
+            np.vstack(X), np.concatenate(y), np.concatenate(w), np.concatenate(t), np.concatenate(c), history, touched
         )
 
 
@@ -187,6 +209,7 @@ def young_set(
     rows = _Rows()
     for s in snapshot_times(full, as_of, max_snapshots=max_snapshots):
         share = two_way_periods(full, s, PERIODS, PERIOD) / PERIODS
+        touched = two_way_between(full, s, s + TOUCH_DAYS * DAY)
         for d in days:
             frame = build_frame([x for x in exchanges if s - d * DAY <= x.at < s], s)
             if frame.n_contacts == 0:
@@ -194,5 +217,5 @@ def young_set(
             snap = snapshot(frame, s, only=only)
             idx = np.flatnonzero(snap.present)
             where = np.searchsorted(full.contacts, frame.contacts[idx])
-            rows.add(snap.X[idx], share[where], s, where, history=d)
+            rows.add(snap.X[idx], share[where], s, where, history=d, touched=touched[where])
     return rows.training_set()

@@ -42,14 +42,16 @@ from threadpoolctl import threadpool_limits
 
 from analytics import flag_gate
 from analytics.corpus import Mail, ego_exchanges
-from analytics.features import MODEL_FEATURES, PRIOR_FEATURES, snapshot, two_way_between
-from analytics.frame import DAY, SHARED, Frame, build_frame
+from analytics.features import MODEL_FEATURES, PRIOR_FEATURES, snapshot, two_way_between, two_way_periods
+from analytics.frame import DAY, SHARED, WEEK, Frame, build_frame
+from analytics.horizon import any_within
 from analytics.lockbox import check_development
 from analytics.model import PriorSpec, StrengthModel
 from analytics.prior import prior_from_rows, with_young
 from analytics.rhythm import rhythm
+from analytics.scoring import STRENGTH_WEEKS
 from analytics.timeline import HORIZON
-from analytics.training import TrainingSet, covered_days, pooled, training_set, young_set
+from analytics.training import PERIODS, TrainingSet, covered_days, pooled, training_set, young_set
 
 ACTIVE = 180 * DAY
 DECAY_HALF_LIFE = 90 * DAY
@@ -80,6 +82,9 @@ class EgoData:
     date: np.ndarray  # as_of index
     X: np.ndarray
     label: np.ndarray
+    # personal two-way contact in the four weeks after as_of (training.py's weeks): what
+    # strength claims the chance of
+    label4: np.ndarray
     active: np.ndarray  # two-way contact in the 180 days before as_of
     recency: np.ndarray
     decayed: np.ndarray
@@ -126,6 +131,7 @@ def collect(
                 date=np.full(len(idx), j),
                 X=snap.X[idx],
                 label=two_way_between(full, t, t + HORIZON)[where],
+                label4=two_way_periods(full, t, STRENGTH_WEEKS, WEEK)[where] > 0,
                 active=two_way_between(frame, t - ACTIVE, t)[idx],
                 recency=-(t - snap.last[idx]) / DAY,
                 decayed=decayed_count(frame, t)[idx],
@@ -177,6 +183,10 @@ class Scored:
     score: dict[str, np.ndarray]  # method -> array
     prob: dict[str, np.ndarray]  # method -> P(two-way contact in the 90 days), where the method has one
     n_dates: int
+    # method -> its chance of personal two-way contact in the next four weeks (Kith: its
+    # strength / 100), against label4
+    prob4: dict[str, np.ndarray] = field(default_factory=dict)
+    label4: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     trained_on: dict[int, tuple[int, ...]] = field(
         default_factory=dict
@@ -285,24 +295,26 @@ class Study:
     def _pooled_egos(self, fold: int) -> list[int]:
         return [e for e in self.pool if fold_of(e) != fold]
 
-    def _pooled(self, fold: int) -> tuple[list[int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    def _pooled(self, fold: int) -> tuple[list[int], TrainingSet]:
         """Rows of pool egos outside `fold`: the grouped cross-validation split."""
         egos = self._pooled_egos(fold)
-        rows = pooled([self.pool[e] for e in egos])
-        return egos, (rows.X, rows.y, rows.weight, rows.time)
+        return egos, pooled([self.pool[e] for e in egos])
 
     def fold_models(self, features: tuple[str, ...]) -> tuple[dict[int, PriorSpec], dict[int, Pipeline]]:
         priors: dict[int, PriorSpec] = {}
         logits: dict[int, Pipeline] = {}
         for fold in sorted({fold_of(d.ego) for d in self.data}):
-            egos, (X, y, w, t) = self._pooled(fold)
+            egos, rows = self._pooled(fold)
+            X, y, w, t = rows.X, rows.y, rows.weight, rows.time
             if self.prior is not None:
                 if tuple(self.prior["features"]) != features:
                     raise ValueError("the fixed prior reads other features than the variant asks for")
                 priors[fold] = self.prior
             else:
                 young = pooled([self.young(features)[e] for e in egos])
-                spec = prior_from_rows(X, y, w, t, {"fold": fold, "egos": egos}, features=features)
+                spec = prior_from_rows(
+                    X, y, w, t, {"fold": fold, "egos": egos}, features=features, touched=rows.touched
+                )
                 priors[fold] = with_young(spec, young)
             with threadpool_limits(limits=1):
                 logits[fold] = plain_logistic().fit(X, y, logisticregression__sample_weight=w)
@@ -323,20 +335,34 @@ class Study:
         make = user_model or (lambda spec, feats: StrengthModel(features=feats, prior=spec))
         cols: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
         probs: dict[str, list[np.ndarray]] = {"kith": [], "logistic": []}
+        fours: dict[str, list[np.ndarray]] = {"kith": [], "logistic": []}
         for d in self.data:
             fold = fold_of(d.ego)
             p_week = np.zeros(len(d.label))
+            p_horizon = np.zeros(len(d.label))
+            p_four = np.zeros(len(d.label))
             for fit_at, ts in d.fits.items():
                 rows = d.fit_of_row == fit_at
                 model = make(priors[fold], own).fit(
-                    ts.X, ts.y, sample_time=ts.time, sample_weight=ts.weight, history_days=d.history.get(fit_at)
+                    ts.X,
+                    ts.y,
+                    sample_time=ts.time,
+                    sample_weight=ts.weight,
+                    history_days=d.history.get(fit_at),
+                    touched=ts.touched,
                 )
                 p_week[rows] = model.predict_proba(d.X[rows])[:, 1]
+                # The outcome is two-way touch in the 90 days: Kith's chance of it
+                # (model.touch_proba, calibrated on the user's own newest snapshots).
+                p_horizon[rows] = model.touch_proba(d.X[rows])
+                p_four[rows] = model.horizon_proba(d.X[rows], STRENGTH_WEEKS)
             lw = logits[fold].predict_proba(d.X)[:, 1]
-            for name, p in (("kith", p_week), ("logistic", lw)):
-                # The models learn P(two-way contact in a given week); the outcome is any
-                # in 13 weeks. Until recalibrated, weeks are taken as independent.
-                probs[name].append(1.0 - (1.0 - p) ** 13)
+            probs["kith"].append(p_horizon)
+            # The plain logistic learns the same weekly chance; as a baseline its weeks are
+            # taken as independent.
+            probs["logistic"].append(any_within(lw, PERIODS))
+            fours["kith"].append(p_four)
+            fours["logistic"].append(any_within(lw, STRENGTH_WEEKS))
             cols["kith"].append(p_week)
             cols["logistic"].append(lw)
             cols["recency"].append(d.recency)
@@ -358,6 +384,8 @@ class Study:
             rate_drop=cat("rate_drop").astype(bool),
             score={m: np.concatenate(v) for m, v in cols.items()},
             prob={m: np.concatenate(v) for m, v in probs.items()},
+            prob4={m: np.concatenate(v) for m, v in fours.items()},
+            label4=cat("label4").astype(bool),
             n_dates=len(self.dates),
             extra={k: np.concatenate([d.extra[k] for d in self.data]) for k in self.data[0].extra},
             trained_on={d.ego: tuple(self._pooled_egos(fold_of(d.ego))) for d in self.data},

@@ -107,6 +107,9 @@ def test_prior_is_shipped_json_fitted_on_enron():
     assert spec["meta"]["source"] == "enron-igraph" and spec["meta"]["rows"] > 1000
     # with its calibration for mailboxes too young for a snapshot of their own
     assert spec["young"]["b"] > 0 and spec["meta"]["young_rows"] > 1000
+    # with how its weeks go together and its 90-day chance of touch (analytics/horizon.py)
+    assert 0 < spec["dispersion"] < 1000 and spec["touch"]["b"] > 0 and spec["meta"]["horizon_units"] > 1000
+    assert PriorModel(spec).dispersion_ == spec["dispersion"]
     prior = PriorModel.load()
     assert set(prior.features) <= set(FEATURES)
     assert np.all(np.diff(prior.cal_y_) >= 0)  # monotone calibration curve

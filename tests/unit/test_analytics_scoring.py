@@ -138,3 +138,18 @@ def test_a_tie_keeps_the_time_of_its_last_two_way_contact():
     assert scores[1].last_two_way == pytest.approx(answered_at)
     assert scores[1].last_interaction == pytest.approx(T_END - 10 * DAY)
     assert scores[2].last_two_way is None
+
+
+def test_each_tie_carries_its_90_day_chance_of_touch_in_the_order_of_strength(scores):
+    """Given a scored user, then each tie has a 90-day chance of two-way touch, higher for a
+    stronger tie and above its four-week strength (90 days hold those four weeks); and the
+    user's marks move it the way they move strength."""
+    chances = [s.touch_chance for s in scores]  # strongest first
+    assert all(c is not None and 0.0 <= c <= 1.0 for c in chances)
+    assert all(a >= b - 1e-4 for a, b in zip(chances, chances[1:]))
+    assert all(s.touch_chance >= s.strength / 100.0 - 0.05 for s in scores)
+    history = small_world()
+    plain = {s.contact: s for s in score_ties(history, AS_OF)}
+    fed = {s.contact: s for s in score_ties(history, AS_OF, feedback={6: "not_relationship", 2: "matters"})}
+    assert fed[6].touch_chance < plain[6].touch_chance
+    assert fed[2].touch_chance > plain[2].touch_chance

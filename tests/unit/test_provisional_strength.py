@@ -15,6 +15,8 @@ test_analytics_world.py. Measured (seeds 3, 7, 11), without `since` / with it: i
 above the final +0.46 / +0.13, +0.41 / +0.09, +0.51 / +0.11; mean |provisional - final|
 14.3 / 5.6, 15.1 / 5.7, 14.7 / 5.3 points; one-sided ties above final 13.3 / 0.4, 18.8 /
 9.5, 16.0 / 4.7 points; ties at 100 provisionally 5 / 2, 4 / 1, 5 / 3 (finally 4, 2, 3).
+With a tie's weeks taken to go together (session 15), at 100 provisionally 2, 2, 3 (finally
+2, 2, 2): seed 11's third is a strong_steady tie at 99.6 provisionally and 99.4 finally.
 """
 
 from __future__ import annotations
@@ -69,8 +71,12 @@ def test_provisional_strengths_are_near_the_final_ones(scored):
     assert one_sided
     lift = sum(strength_of[s.contact] - s.strength for s in one_sided) / len(one_sided)
     assert lift <= 12.0
-    # and no more ties show 100 provisionally than finally
-    assert sum(round(v) >= 100 for v in strength_of.values()) <= sum(round(s.strength) >= 100 for s in final)
+    # and no tie is lifted to 100: a tie shown at 100 provisionally is at 99 or more finally
+    # (a count of ties at 100 on each side compared two strong_steady ties' 99.4 and 99.6
+    # once a tie's weeks were taken to go together, analytics/horizon.py; session 15)
+    final_of = {s.contact: s.strength for s in final}
+    shown_full = [c for c, v in strength_of.items() if round(v) >= 100]
+    assert all(final_of[c] >= 99.0 for c in shown_full)
 
 
 def test_no_snapshot_is_taken_before_the_mail_starts():
