@@ -22,7 +22,7 @@ answer says so in words instead of giving a share.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -46,10 +46,12 @@ IN_TOUCH = "In touch means mail both ways, or a meeting of at most five people."
 
 @dataclass(frozen=True, slots=True)
 class Share:
-    """`hits` of `ties` came true."""
+    """`hits` of `ties` came true; Kith had expected `expected` of them (the sum of their
+    90-day chances of touch, TieScore.touch_chance; None: not a chance Kith gives)."""
 
     ties: int
     hits: int
+    expected: float | None = None
 
     @property
     def share(self) -> float:
@@ -149,8 +151,14 @@ def measure(
     recent = [s.contact for s in sorted(scores, key=_most_recent_first)][: len(strong_called)]
     silent = _longest_silent_active(build_frame(before, as_of), as_of, scores)[: len(cooling_called)]
 
+    chance = {s.contact: s.touch_chance for s in scores}
+
     def touched(people: list[int]) -> Share:
         return Share(len(people), sum(p in in_touch for p in people))
+
+    def expected(people: list[int]) -> float | None:
+        chances = [chance[p] for p in people]
+        return None if any(c is None for c in chances) else float(sum(c for c in chances if c is not None))
 
     def quiet(people: list[int]) -> Share:
         return Share(len(people), sum(p not in in_touch for p in people))
@@ -159,8 +167,10 @@ def measure(
     sentences: list[str] = []
     cooling = cooling_recency = None
     strong, strong_recency = touched(strong_called), touched(recent)
+    strong = replace(strong, expected=expected(strong_called))
+    foreseen = "" if strong.expected is None else f"; Kith had expected about {round(strong.expected)}"
     sentences.append(
-        f"Of the {_ties(n)} Kith {claim} on {when}, you were in touch with {strong.hits} since. "
+        f"Of the {_ties(n)} Kith {claim} on {when}, you were in touch with {strong.hits} since{foreseen}. "
         f"A plain most-recent-first list got {strong_recency.hits} of {strong_recency.ties}."
     )
     if m >= MIN_CALLED:

@@ -20,6 +20,11 @@ class StrongShare(BaseModel):
     ties: int = Field(description="Ties behind the claim.")
     in_touch: int = Field(description="Of them, ties you were in two-way touch with since.")
     share: float = Field(description="in_touch / ties.")
+    expected: float | None = Field(
+        None,
+        description="How many of them Kith expected you to be in touch with: the sum of each tie's "
+        "chance of two-way touch in the 90 days, as Kith gave it then (null for the recency list).",
+    )
 
 
 class QuietShare(BaseModel):
@@ -58,12 +63,13 @@ class Accuracy(BaseModel):
                     "ties_scored": 84,
                     "strong": {
                         "called": 10,
-                        "kith": {"ties": 10, "in_touch": 8, "share": 0.8},
+                        "kith": {"ties": 10, "in_touch": 8, "share": 0.8, "expected": 7.4},
                         "recency": {"ties": 10, "in_touch": 6, "share": 0.6},
                     },
                     "cooling": {"called": 2, "kith": None, "recency": None},
                     "summary": [
-                        "Of the 10 ties Kith called strong on 7 September 2026, you were in touch with 8 since. "
+                        "Of the 10 ties Kith called strong on 7 September 2026, you were in touch with 8 since; "
+                        "Kith had expected about 7. "
                         "A plain most-recent-first list got 6 of 10.",
                         "Kith flagged only 2 ties cooling on 7 September 2026: too few to tell how right that was.",
                         "In touch means mail both ways, or a meeting of at most five people.",

@@ -73,7 +73,14 @@ class Tie(BaseModel):
     contact: str
     name: str | None = None
     addresses: list[str]
-    strength: float = Field(ge=0, le=100)
+    strength: float = Field(
+        ge=0,
+        le=100,
+        description=(
+            "The chance, in percent, of at least one personal two-way exchange (an answered message, "
+            "or a meeting, with at most two people in it besides the two of you) with this person in the next four weeks"
+        ),
+    )
     tier: str
     reciprocity: int = Field(ge=-100, le=100)
     flags: list[str]

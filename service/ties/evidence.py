@@ -56,10 +56,13 @@ def accuracy(conn, user_id: int, as_of: datetime | None = None) -> ev.Evidence:
     return replace(result, sentences=result.sentences + now) if now else result
 
 
-def _share(share: ev.Share | None, hits: str) -> dict | None:
+def _share(share: ev.Share | None, hits: str, expected: bool = False) -> dict | None:
     if share is None:
         return None
-    return {"ties": share.ties, hits: share.hits, "share": round(share.share, 3)}
+    out: dict = {"ties": share.ties, hits: share.hits, "share": round(share.share, 3)}
+    if expected:
+        out["expected"] = None if share.expected is None else round(share.expected, 1)
+    return out
 
 
 def as_json(e: ev.Evidence) -> dict:
@@ -74,7 +77,7 @@ def as_json(e: ev.Evidence) -> dict:
         "ties_scored": e.ties,
         "strong": {
             "called": e.called_strong,
-            "kith": _share(e.strong, "in_touch"),
+            "kith": _share(e.strong, "in_touch", expected=True),
             "recency": _share(e.strong_recency, "in_touch"),
         },
         "cooling": {

@@ -57,7 +57,9 @@ def test_accuracy_answers_with_the_users_own_calls_and_words(client):
         "ties": expected.strong.ties,
         "in_touch": expected.strong.hits,
         "share": round(expected.strong.share, 3),
+        "expected": round(expected.strong.expected, 1),
     }
+    assert body["strong"]["recency"].get("expected") is None  # the plain list gives no chance
     assert body["strong"]["recency"]["in_touch"] == expected.strong_recency.hits
     # And Ben gets his own answer: too few ties, none of Ana's numbers
     other = client.get(URL, params={"as_of": "2026-06-01"}, headers=auth_header(token_for(db, ben))).json()

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics import Exchange, flag_gate, score_ties
-from analytics.evidence import FEW_TIES, MIN_CALLED, NO_MAIL_SINCE, OK, SHORT_HISTORY, TOP, Share, hidden_now, measure
+from analytics.evidence import FEW_TIES, MIN_CALLED, NO_MAIL_SINCE, OK, SHORT_HISTORY, TOP, hidden_now, measure
 from tests.support.analytics import DAY, T_END
 from tests.support.evidence import CALLS, history
 
@@ -43,10 +43,15 @@ def test_strong_calls_are_checked_against_two_way_touch_since_beside_recency():
     top = sorted(last, key=lambda c: (-last[c], c))[: len(called)]
     assert e.strong_recency is not None and e.strong_recency.ties == len(called)
     assert e.strong_recency.hits == sum(two_way_since(ex, c) for c in top)
+    # And Kith's own expectation is the sum of those ties' 90-day chances of touch then
+    chances = {s.contact: s.touch_chance for s in score_ties(before, CALLS)}
+    assert e.strong.expected == pytest.approx(sum(chances[c] for c in called))
+    assert 0 < e.strong.expected < len(called)
     # And the words carry the same numbers and the date
     assert e.sentences[0] == (
         f"Of the {len(called)} ties Kith called strong on 3 March 2026, you were in touch with "
-        f"{e.strong.hits} since. A plain most-recent-first list got {e.strong_recency.hits} of {len(called)}."
+        f"{e.strong.hits} since; Kith had expected about {round(e.strong.expected)}. "
+        f"A plain most-recent-first list got {e.strong_recency.hits} of {len(called)}."
     )
 
 
@@ -59,7 +64,8 @@ def test_with_fewer_than_ten_strong_ties_the_ten_strongest_are_checked():
     assert 0 < n_strong < TOP and e.called_strong == n_strong
     # Then the claim covers the ten Kith ranked strongest, and says so
     top = [s.contact for s in scores[:TOP]]
-    assert e.strong == Share(TOP, sum(two_way_since(ex, c) for c in top))
+    assert e.strong is not None
+    assert (e.strong.ties, e.strong.hits) == (TOP, sum(two_way_since(ex, c) for c in top))
     assert e.sentences[0].startswith("Of the 10 ties Kith ranked strongest on 3 March 2026, you were in touch with ")
 
 
