@@ -364,46 +364,47 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         self.recal_: tuple[float, float] | None = None
         if self.recalibrate and newest.any() and self.base_rate_ is None:
             self.recal_ = recalibration(_sigmoid(self.decision_function(X_all[newest])), y[newest], w[newest])
-        self.dispersion_ = self._dispersion(X_all[newest], y[newest], w[newest])
-        self.touch_recal_ = self._touch_calibration(
-            X_all[newest], y[newest], w[newest], None if touched is None else touched[newest]
-        )
+        # The newest snapshots' (tie, snapshot) units and their weeks with contact, when the
+        # rows are training.py's shares of weeks (not plain 0/1 rows): what the weeks' going
+        # together and the 90-day calibration are fitted on, against the weekly chance the
+        # model now gives them. Otherwise both are the prior's.
+        units = weeks_of_rows(y[newest], w[newest]) if self.shares_ and newest.any() else None
+        if units is None or self.base_rate_ is not None:
+            self.dispersion_ = self.prior_.dispersion_ if self.prior_ is not None else INDEPENDENT
+            self.touch_recal_ = self.prior_.touch_ if self.prior_ is not None else None
+            return self
+        unit, weeks = units
+        p = self.predict_proba(X_all[newest][unit])[:, 1]
+        self.dispersion_ = self._dispersion(p, weeks[unit])
+        self.touch_recal_ = self._touch_calibration(p, None if touched is None else touched[newest][unit])
         return self
 
+    def _dispersion(self, p: NDArray[np.float64], weeks: NDArray[np.int_]) -> float:
+        """How the weeks of one tie go together (analytics/horizon.py), fitted on units whose
+        weekly chance is `p` and which had contact in `weeks` of 13, pulled towards the
+        prior's (no prior: not pulled)."""
+        if self.prior_ is None:
+            return fit_dispersion(p, weeks)
+        return fit_dispersion(p, weeks, centre=self.prior_.dispersion_)
+
     def _touch_calibration(
-        self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64], touched: NDArray[np.bool_] | None
+        self, p: NDArray[np.float64], touched: NDArray[np.bool_] | None
     ) -> tuple[float, float] | None:
         """(a, b) of logit p90 = a + b logit(the weekly chance over 13 weeks): the prior's
-        (PriorSpec.touch, fitted on many people's rows), then corrected on the newest
-        snapshots' ties (one per tie and snapshot) against their two-way touch in the 90
-        days after, with `recalibration`'s pulls towards no correction. Without those rows,
-        the prior's alone (None: a = 0, b = 1)."""
+        (PriorSpec.touch, fitted on many people's rows), then corrected on units whose weekly
+        chance is `p` against their two-way touch in the 90 days after, with
+        `recalibration`'s pulls towards no correction. Without `touched`, the prior's alone
+        (None: a = 0, b = 1)."""
         prior = self.prior_.touch_ if self.prior_ is not None else None
-        units = weeks_of_rows(y, w) if self.shares_ and len(y) else None
-        if touched is None or units is None or self.base_rate_ is not None:
+        if touched is None:
             return prior
-        unit = units[0]
         a0, b0 = prior if prior is not None else (0.0, 1.0)
-        p13 = any_within(self.predict_proba(X[unit])[:, 1], PERIODS, self.dispersion_)
-        own = recalibration(_sigmoid(a0 + b0 * _logit(p13)), touched[unit].astype(int), np.ones(int(unit.sum())))
+        p13 = any_within(p, PERIODS, self.dispersion_)
+        own = recalibration(_sigmoid(a0 + b0 * _logit(p13)), touched.astype(int), np.ones(len(p)))
         if own is None:
             return prior
         a, b = own
         return a + b * a0, b * b0
-
-    def _dispersion(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> float:
-        """How the weeks of one tie go together (analytics/horizon.py): fitted on the newest
-        snapshots' weeks with contact, against the weekly chance the model now gives them,
-        pulled towards the prior's. Rows not in training.py's encoding (no weights given,
-        or weights that are not shares of its 13 weeks) say nothing of it: the prior's, or
-        independent weeks without a prior."""
-        centre = self.prior_.dispersion_ if self.prior_ is not None else INDEPENDENT
-        units = weeks_of_rows(y, w) if self.shares_ and len(y) else None
-        if units is None or self.base_rate_ is not None:
-            return centre
-        unit, weeks = units
-        p = self.predict_proba(X[unit])[:, 1]
-        return fit_dispersion(p, weeks[unit], centre=centre if self.prior_ is not None else None)
 
     def _blend_weight(self, X: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> float:
         """The user's own model's weight in the blend. On the newest snapshots, which the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -146,7 +147,7 @@ def test_each_tie_carries_its_90_day_chance_of_touch_in_the_order_of_strength(sc
     user's marks move it the way they move strength."""
     chances = [s.touch_chance for s in scores]  # strongest first
     assert all(c is not None and 0.0 <= c <= 1.0 for c in chances)
-    assert all(a >= b - 1e-4 for a, b in zip(chances, chances[1:]))
+    assert all(a >= b - 1e-4 for a, b in itertools.pairwise(chances))
     assert all(s.touch_chance >= s.strength / 100.0 - 0.05 for s in scores)
     history = small_world()
     plain = {s.contact: s for s in score_ties(history, AS_OF)}
