@@ -176,3 +176,35 @@ def test_dates_are_written_in_the_browsers_time_zone(browser, site):
     assert last.get_attribute("datetime") == "2026-11-23T06:00:00Z"
     assert last.inner_text() == "November 22, 2026"
     context.close()
+
+
+def test_the_accuracy_panel_reads_at_375_px(browser, site):
+    """Given a user whose mail holds Kith's calls of 90 days ago and what came since, when
+    home opens at 375 px, then the panel says how many of the strong ties Kith had expected
+    to be in touch with beside how many were, its table fits, and axe finds nothing serious."""
+    from dataclasses import replace as moved
+    from datetime import datetime, timezone
+
+    from service import auth
+    from tests.support.analytics import T_END
+    from tests.support.evidence import history, write_history
+
+    app, base = site
+    shift = datetime.now(timezone.utc).timestamp() - T_END
+    user = write_history(app.state.db, "ana@north.example", [moved(x, at=x.at + shift) for x in history()])
+    with app.state.db.tx() as conn:
+        token = auth.create_token(conn, user)
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.set_viewport_size({"width": 375, "height": 900})
+    _sign_in(page, base, token)
+    panel = page.locator("#evidence")
+    expect(panel).to_contain_text("Kith had expected about")
+    expect(panel).to_contain_text("A plain most-recent-first list got")
+    assert re.search(r"you were in touch with \d+ since; Kith had expected about \d+\.", panel.inner_text())
+    ARTIFACTS.mkdir(exist_ok=True)
+    panel.screenshot(path=str(ARTIFACTS / "dashboard-evidence-375.png"))
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"home at 375px scrolls sideways by {overflow}px"
+    assert _serious(page) == []
+    context.close()
