@@ -56,11 +56,17 @@ def _penalised_fit(
     return fitted
 
 
-def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.float64]) -> tuple[float, float] | None:
+def recalibration(
+    p: NDArray[np.float64],
+    y: NDArray[np.int_],
+    w: NDArray[np.float64],
+    *,
+    pulls: tuple[float, float] = (RECAL_PENALTY, RECAL_SLOPE_PENALTY),
+) -> tuple[float, float] | None:
     """(a, b) of logit p' = a + b logit p fitted on the user's newest rows (weighted log
-    loss, ridge pulls of RECAL_PENALTY towards a = 0 and RECAL_SLOPE_PENALTY towards b = 1,
-    b kept positive so the order of ties never changes): the drift of the user's own mail,
-    corrected."""
+    loss, ridge pulls of `pulls` (default RECAL_PENALTY, RECAL_SLOPE_PENALTY) towards a = 0
+    and b = 1, b kept positive so the order of ties never changes): the drift of the user's
+    own mail, corrected."""
     if len(np.unique(y)) < 2 or w.sum() <= 0:
         return None
     z, t = _logit(p), (y == 1).astype(float)
@@ -69,7 +75,7 @@ def recalibration(p: NDArray[np.float64], y: NDArray[np.int_], w: NDArray[np.flo
         t,
         w,
         centre=np.array([0.0, 1.0]),
-        penalty=np.array([RECAL_PENALTY, RECAL_SLOPE_PENALTY]),
+        penalty=np.array(pulls, float),
         bounds=[(None, None), (0.05, None)],
     )
     return float(a), float(b)

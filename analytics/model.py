@@ -61,6 +61,14 @@ BLEND_EVIDENCE = 10.83
 # (analytics/STATUS.md, session 10): below 1000 a provisional model (a first sync's 180
 # days of mail) trusts its few rows too far (tests/unit/test_provisional_strength.py).
 BLEND_PULL = 1000.0
+# The pulls of a user's 90-day touch correction towards the prior's (rows' worth, for the
+# intercept and the slope; `recalibration`'s are 20 and 200). Its rows are the 90-day
+# outcomes themselves, one per tie and snapshot. Measured in session 15 against 20 / 200
+# (analytics/STATUS.md), ECE of the 90-day chance: July-December 2000 0.041 -> 0.030, the
+# 30 0.015 -> 0.011, the 78 0.015 -> 0.012, the synthetic organisation 0.050 -> 0.047,
+# 30-day mailboxes 0.041 (no snapshot of their own: the prior's alone). Chosen on the 2000
+# period, checked on the rest.
+TOUCH_PULLS = (5.0, 50.0)
 
 
 class Calibration(TypedDict):
@@ -392,15 +400,15 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
     ) -> tuple[float, float] | None:
         """(a, b) of logit p90 = a + b logit(the weekly chance over 13 weeks): the prior's
         (PriorSpec.touch, fitted on many people's rows), then corrected on units whose weekly
-        chance is `p` against their two-way touch in the 90 days after, with
-        `recalibration`'s pulls towards no correction. Without `touched`, the prior's alone
+        chance is `p` against their two-way touch in the 90 days after, pulled towards no
+        correction by TOUCH_PULLS. Without `touched`, the prior's alone
         (None: a = 0, b = 1)."""
         prior = self.prior_.touch_ if self.prior_ is not None else None
         if touched is None:
             return prior
         a0, b0 = prior if prior is not None else (0.0, 1.0)
         p13 = any_within(p, PERIODS, self.dispersion_)
-        own = recalibration(_sigmoid(a0 + b0 * _logit(p13)), touched.astype(int), np.ones(len(p)))
+        own = recalibration(_sigmoid(a0 + b0 * _logit(p13)), touched.astype(int), np.ones(len(p)), pulls=TOUCH_PULLS)
         if own is None:
             return prior
         a, b = own
