@@ -90,14 +90,12 @@ def weeks_of_rows(
     return unit, weeks
 
 
-def _log_likelihood(
-    log_phi: float, p: NDArray[np.float64], k: NDArray[np.int_], n: int, w: NDArray[np.float64]
-) -> float:
+def _log_likelihood(log_phi: float, p: NDArray[np.float64], k: NDArray[np.int_], n: int) -> float:
     from scipy.special import betaln
 
     phi = math.exp(log_phi)
     a, b = p * phi, (1.0 - p) * phi
-    return float(np.sum(w * (betaln(k + a, n - k + b) - betaln(a, b))))
+    return float(np.sum(betaln(k + a, n - k + b) - betaln(a, b)))
 
 
 def fit_dispersion(
@@ -105,7 +103,6 @@ def fit_dispersion(
     k: ArrayLike,
     *,
     periods: int = PERIODS,
-    weight: ArrayLike | None = None,
     centre: float | None = None,
     pull: float = DISPERSION_PULL,
 ) -> float:
@@ -116,9 +113,8 @@ def fit_dispersion(
 
     chance: NDArray[np.float64] = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
     weeks: NDArray[np.int_] = np.asarray(k).astype(int)
-    w: NDArray[np.float64] = np.ones(len(chance)) if weight is None else np.asarray(weight, float)
     fallback = INDEPENDENT if centre is None else centre
-    if not len(chance) or w.sum() <= 0:
+    if not len(chance):
         return fallback
     lo, hi = (math.log(v) for v in DISPERSION_RANGE)
     anchor = (
@@ -130,7 +126,7 @@ def fit_dispersion(
         anchor = hi  # a prior that found the weeks independent
 
     def loss(log_phi: float) -> float:
-        out = -_log_likelihood(log_phi, chance, weeks, periods, w)
+        out = -_log_likelihood(log_phi, chance, weeks, periods)
         if anchor is not None:
             out += pull * (log_phi - anchor) ** 2
         return out
