@@ -160,6 +160,13 @@ def test_development_figures_hold_what_was_reached(development_summary):
     as an expected failure. Dormant is measured on more people in test_enron_backtest.py."""
     summary = development_summary
     assert summary["ece kith"][0] <= 0.03
+    # and since session 15 (a tie's weeks go together; the 90-day chance calibrated on
+    # 90-day touch): ECE 0.011 (was 0.021), strength's own ECE 0.009 against the logistic's 0.015
+    assert summary["ece kith"][0] <= 0.02
+    assert (
+        summary["strength ece kith"][0] <= 0.015
+        and summary["strength ece kith"][0] < summary["strength ece logistic"][0]
+    )
     assert summary["cooling ratio"][0] <= 0.5 and summary["_counts"]["cooling flagged (active)"] >= 50
     assert summary["auc kith"][0] >= summary["auc recency"][0] + 0.02
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
@@ -207,7 +214,7 @@ def test_a_young_mailbox_is_calibrated_and_ranked_above_the_baselines():
     """Given the 30 development egos with 90 days of mail visible at each date, when the
     yardstick runs, then the ECE of the latest three months meets issue 15's goal (<= 0.03;
     0.029 reached in session 10, was 0.033; 0.024 once the young curve read the mailbox's
-    age, session 12) and Kith ranks above every baseline (0.862 against the logistic's 0.859)."""
+    age, session 12; 0.022 with session 15's 90-day calibration) and Kith ranks above every baseline (0.862 against the logistic's 0.859)."""
     summary = young_summary(90)
     assert summary["ece kith"][0] <= 0.03
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
@@ -218,7 +225,8 @@ def test_a_mailbox_of_a_few_weeks_is_calibrated_for_its_age():
     """Given the 30 development egos with only the last 30 days of mail visible, as a first
     sync's newest month or a mailbox that keeps 30 days, the young calibration reads that
     age: the ECE of the latest three months was 0.084 with one curve for every young
-    mailbox and is 0.038 with the age read (session 12; the goal of 0.03 is not reached at
+    mailbox and is 0.038 with the age read (session 12; 0.041 with session 15's 90-day
+    chance, which such a mailbox takes from the prior; the goal of 0.03 is not reached at
     this age), and Kith still ranks above every baseline (0.818 against the logistic's 0.803)."""
     summary = young_summary(30)
     assert summary["ece kith"][0] <= 0.045
