@@ -262,9 +262,14 @@ def settles(evidence: Evidence) -> bool:
 
 
 def decide(pool: Sequence[Counts]) -> dict[str, Evidence]:
-    """The evidence each gated flag is shown on: the pool's where it settles the question
-    (`settles`), the shipped constant (MEASURED) where it does not."""
-    mine = pooled(pool)
+    """The evidence each gated flag is shown on, given the deployment's counts (`choose`)."""
+    return choose(pooled(pool))
+
+
+def choose(mine: Mapping[str, Evidence]) -> dict[str, Evidence]:
+    """The evidence each gated flag is shown on, given the pool's evidence (`pooled`): the
+    pool's where it settles the question (`settles`), the shipped constant (MEASURED) where
+    it does not."""
     return {flag: mine[flag] if settles(mine[flag]) else MEASURED[flag] for flag in GATED}
 
 

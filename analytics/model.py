@@ -407,7 +407,7 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         if touched is None:
             return prior
         a0, b0 = prior if prior is not None else (0.0, 1.0)
-        p13 = any_within(p, PERIODS, self.dispersion_)
+        p13 = self.over_weeks(p, PERIODS)
         own = recalibration(_sigmoid(a0 + b0 * _logit(p13)), touched.astype(int), np.ones(len(p)), pulls=TOUCH_PULLS)
         if own is None:
             return prior
@@ -470,23 +470,31 @@ class StrengthModel(ClassifierMixin, BaseEstimator):
         return np.stack([1 - p, p], axis=1)
 
     def touch_proba(self, X: ArrayLike) -> NDArray[np.float64]:
-        """P(two-way touch in the next 90 days): the weekly chance over 13 weeks
-        (horizon_proba), calibrated on what the user's newest snapshots saw in the 90 days
-        after them (_touch_calibration); the outcome the yardstick scores."""
-        p13 = self.horizon_proba(X, PERIODS)
+        """P(two-way touch in the next 90 days) of snapshot rows `X` (touch_of)."""
+        return self.touch_of(self.predict_proba(X)[:, 1])
+
+    def horizon_proba(self, X: ArrayLike, weeks: int) -> NDArray[np.float64]:
+        """P(two-way contact in at least one of the next `weeks` weeks) of snapshot rows `X`
+        (over_weeks)."""
+        return self.over_weeks(self.predict_proba(X)[:, 1], weeks)
+
+    def over_weeks(self, p_week: NDArray[np.float64], weeks: int) -> NDArray[np.float64]:
+        """The weekly chances `p_week` (predict_proba's) over `weeks` weeks, the weeks of a tie
+        going together as the fit found them to (analytics/horizon.py). Rises strictly with
+        the weekly chance."""
+        return any_within(p_week, weeks, getattr(self, "dispersion_", INDEPENDENT))
+
+    def touch_of(self, p_week: NDArray[np.float64]) -> NDArray[np.float64]:
+        """P(two-way touch in the next 90 days) for weekly chances `p_week`: their chance over
+        13 weeks (over_weeks), calibrated on what the user's newest snapshots saw in the 90
+        days after them (_touch_calibration); the outcome the yardstick scores."""
+        p13 = self.over_weeks(p_week, PERIODS)
         recal = getattr(self, "touch_recal_", None)
         if recal is None:
             return p13
         a, b = recal
         out: NDArray[np.float64] = _sigmoid(a + b * _logit(p13))
         return out
-
-    def horizon_proba(self, X: ArrayLike, weeks: int) -> NDArray[np.float64]:
-        """P(two-way contact in at least one of the next `weeks` weeks): the weekly chance
-        (predict_proba) over that horizon, its weeks as the fit found them to go together
-        (analytics/horizon.py). Rises strictly with the weekly chance."""
-        p = self.predict_proba(X)[:, 1]
-        return any_within(p, weeks, getattr(self, "dispersion_", INDEPENDENT))
 
     def _young_calibration(self) -> tuple[float, float] | None:
         if self.prior_ is None or self.prior_.young_ is None:

@@ -45,11 +45,11 @@ def epoch(as_of: datetime | float) -> float:
     return as_of.timestamp()
 
 
-def strength_of(model: StrengthModel, X: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The fitted model's strengths (0-100) for snapshot rows `X`: the chance of at least one
-    two-way exchange in the next four weeks, from the model's calibrated weekly chance, the
-    weeks of a tie going together as the fit found them to (analytics/horizon.py)."""
-    strength: NDArray[np.float64] = 100.0 * model.horizon_proba(X, STRENGTH_WEEKS)
+def strength_of(model: StrengthModel, p_week: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Strengths (0-100) from the fitted model's weekly chances `p_week`: the chance of at
+    least one two-way exchange in the next four weeks, the weeks of a tie going together as
+    the fit found them to (analytics/horizon.py)."""
+    strength: NDArray[np.float64] = 100.0 * model.over_weeks(p_week, STRENGTH_WEEKS)
     return strength
 
 
@@ -158,11 +158,12 @@ def score_ties(
     # A month ago only the strength and its reasons are wanted: what the model reads (and
     # the feedback layer, which measures likeness on some of the same).
     before = snapshot(frame, t - MONTH, only=model.reads() + LAYER_FEATURES)
-    strength = strength_of(model, now.X)
-    touch = model.touch_proba(now.X)
+    p_week = model.predict_proba(now.X)[:, 1]
+    strength = strength_of(model, p_week)
+    touch = model.touch_of(p_week)
     z = model.decision_function(now.X)
     contrib = model.contributions(now.X)
-    strength_before = np.where(before.present, strength_of(model, before.X), np.nan)
+    strength_before = np.where(before.present, strength_of(model, model.predict_proba(before.X)[:, 1]), np.nan)
     contrib_before = model.contributions(before.X)
 
     labels = labels_of(frame.contacts, feedback)

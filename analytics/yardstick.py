@@ -353,9 +353,9 @@ class Study:
                 )
                 p_week[rows] = model.predict_proba(d.X[rows])[:, 1]
                 # The outcome is two-way touch in the 90 days: Kith's chance of it
-                # (model.touch_proba, calibrated on the user's own newest snapshots).
-                p_horizon[rows] = model.touch_proba(d.X[rows])
-                p_four[rows] = model.horizon_proba(d.X[rows], STRENGTH_WEEKS)
+                # (model.touch_of, calibrated on the user's own newest snapshots).
+                p_horizon[rows] = model.touch_of(p_week[rows])
+                p_four[rows] = model.over_weeks(p_week[rows], STRENGTH_WEEKS)
             lw = logits[fold].predict_proba(d.X)[:, 1]
             probs["kith"].append(p_horizon)
             # The plain logistic learns the same weekly chance; as a baseline its weeks are

@@ -113,7 +113,8 @@ def report(conn, as_of: datetime) -> list[dict]:
     """For the operator (`kith flags`): each gated flag, shown or not, what decided it, and
     the deployment's pooled evidence (totals over its users only)."""
     pool = counts(conn, as_of)
-    mine, decided = flag_gate.pooled(pool), flag_gate.decide(pool)
+    mine = flag_gate.pooled(pool)
+    decided = flag_gate.choose(mine)
     out = []
     for flag in flag_gate.GATED:
         ev, own = decided[flag], mine[flag]
