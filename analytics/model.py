@@ -63,12 +63,15 @@ BLEND_EVIDENCE = 10.83
 BLEND_PULL = 1000.0
 # The pulls of a user's 90-day touch correction towards the prior's (rows' worth, for the
 # intercept and the slope; `recalibration`'s are 20 and 200). Its rows are the 90-day
-# outcomes themselves, one per tie and snapshot. Measured in session 15 against 20 / 200
-# (analytics/STATUS.md), ECE of the 90-day chance: July-December 2000 0.041 -> 0.030, the
-# 30 0.015 -> 0.011, the 78 0.015 -> 0.012, the synthetic organisation 0.050 -> 0.047,
-# 30-day mailboxes 0.041 (no snapshot of their own: the prior's alone). Chosen on the 2000
-# period, checked on the rest.
-TOUCH_PULLS = (5.0, 50.0)
+# outcomes themselves, one per tie and snapshot. ECE of the 90-day chance (analytics/
+# STATUS.md, sessions 15 and 16), intercept pull 20 / 5 / 2 / 1 with the slope's at 50
+# (200 for the first): July-December 2000 0.041 / 0.030 / 0.023 / 0.021, the 78 0.015 /
+# 0.012 / 0.011 / 0.009, the 30 0.015 / 0.011 / 0.011 / 0.012, a stationary organisation
+# with five-year-old mailboxes - / 0.025 / 0.022 / -; 90-day mailboxes (no snapshot of
+# their own: the prior's alone) 0.022 throughout. A lighter pull follows a drifting level
+# further; the 30 pay a little for it from 2 on. Chosen on the 2000 period, checked on
+# the rest.
+TOUCH_PULLS = (2.0, 50.0)
 
 
 class Calibration(TypedDict):

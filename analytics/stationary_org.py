@@ -7,13 +7,21 @@ in touch is high (about 0.6 of ties within 90 days, against Enron's 0.1), which 
 calibration of the 90-day probability where compounding a weekly chance overstates it.
 
 Recipe (seeded): `people` people, each with 15 colleagues whose weights are lognormal(0, 1.2);
-`messages` messages spread uniformly from March 2015 to January 2018, each from a sender
+`messages` messages spread uniformly from March 2015 to January 2018 (or over the `years`
+before January 2018: `--years 6 --messages 400000` keeps the rates and starts everyone's
+mail three years earlier), each from a sender
 chosen with probability proportional to their total weight to one of their colleagues by
 weight; each is answered within three days with probability 0.5. Written as the Enron
 edition's CSV (`edges.csv`: sender_id, recipient_id, time, recipient_type, topic), so the
 backtest reads it with `--data DIR`.
 
     .venv/bin/python -m analytics.stationary_org DIR [--people 300] [--messages 200000] [--seed 7]
+        [--years YEARS]
+
+The mailboxes all start on the first day of the mail. At the backtest's dates they are two
+years old or less, and the decayed counts with long half-lives (mail_365, volume_long) are
+still growing while each tie's rate stays fixed: Kith then overstates the chance of contact
+(analytics/STATUS.md, session 16). With `--years 6` they are five years old at those dates.
 
 Only our own generator: figures on it show what the code does under its assumptions, not
 what holds on real mail.
@@ -36,8 +44,12 @@ REPLY_CHANCE = 0.5
 REPLY_WITHIN = 3 * 86400.0
 
 
-def generate(people: int, messages: int, seed: int) -> list[tuple[int, int, float]]:
-    """(sender, recipient, epoch seconds) rows, oldest first."""
+YEAR = 365.25 * 86400.0
+
+
+def generate(people: int, messages: int, seed: int, years: float | None = None) -> list[tuple[int, int, float]]:
+    """(sender, recipient, epoch seconds) rows, oldest first, from START (or `years` before
+    END) to END."""
     if people <= COLLEAGUES:
         raise ValueError(f"needs more than {COLLEAGUES} people")
     rng = np.random.default_rng(seed)
@@ -47,7 +59,10 @@ def generate(people: int, messages: int, seed: int) -> list[tuple[int, int, floa
     weights = rng.lognormal(0.0, WEIGHT_SIGMA, size=(people, COLLEAGUES))
     totals = weights.sum(axis=1)
     senders = rng.choice(people, size=messages, p=totals / totals.sum())
-    times = rng.uniform(START, END, size=messages)
+    start = START if years is None else END - years * YEAR
+    if start >= END:
+        raise ValueError("years must be more than 0")
+    times = rng.uniform(start, END, size=messages)
     rows: list[tuple[int, int, float]] = []
     for s, t in zip(senders.tolist(), times.tolist()):
         r = int(colleagues[s][rng.choice(COLLEAGUES, p=weights[s] / totals[s])])
@@ -74,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--years", type=float, help="the mail's span before January 2018 (default: from March 2015)")
     args = parser.parse_args(argv)
-    rows = generate(args.people, args.messages, args.seed)
+    rows = generate(args.people, args.messages, args.seed, args.years)
     write(args.folder, rows)
     print(f"{len(rows)} messages from {args.people} people written to {args.folder / 'edges.csv'}")
     return 0

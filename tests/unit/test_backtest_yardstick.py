@@ -233,6 +233,32 @@ def test_a_mailbox_of_a_few_weeks_is_calibrated_for_its_age():
     assert all(summary["auc kith"][0] > summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
 
 
+@pytest.mark.slow
+def test_calibration_survives_the_drift_of_2000():
+    """Given the development people at the first of each month from July to December 2000
+    (`--period earlier --egos 108`: mail rising month on month and mailboxes a few months
+    old, so the level of each user's newest snapshots trails what comes), when the yardstick
+    runs, then the ECE of the latest three months meets issue 15's goal of 0.03, and is below
+    the plain logistic's. It was 0.041 (Kith and the logistic alike, session 11), 0.030 with
+    session 15's 90-day calibration and 0.023 once the user's correction of it was held by 2
+    rows' worth, not 5 (model.TOUCH_PULLS, session 16)."""
+    if not (DATA / "edges.csv").exists():
+        pytest.skip("no Enron data")
+    mail = lb.development_mail(messages(*load_edges(DATA)))
+    dev = lb.development_egos(range(184))
+    study = Study(
+        mail,
+        sample_egos(mail, dev, 108),
+        timeline(mail).earlier_dates(),
+        prior_egos=sample_egos(mail, dev, 184, min_exchanges=20),
+    )
+    summary = summarise(study.evaluate(), n_boot=20)
+    print("\n" + table(summary))
+    assert summary["ece kith"][0] <= 0.03
+    assert summary["ece kith"][0] <= 0.026  # the figure reached (0.023), not the pull of 5's 0.030
+    assert summary["ece kith"][0] < summary["ece logistic"][0]
+
+
 def studied(monkeypatch, *argvs: list[str]) -> list[tuple[list[int], list[float]]]:
     """The egos and dates `analytics.backtest` would hand the Study for each command line
     (the Study is stopped before it collects anything)."""

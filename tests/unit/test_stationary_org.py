@@ -35,6 +35,17 @@ def test_each_person_writes_to_the_same_few_people_all_the_time():
         assert sum(r in early for r in late) >= 0.9 * len(late)
 
 
+def test_years_start_the_mail_earlier_at_the_same_end():
+    rows = generate(40, 4000, 3, years=6.0)
+    times = np.array([t for _, _, t in rows])
+    assert times.max() <= END + 3 * 86400
+    # Six years before the end, not at START: the first messages come in the first months.
+    assert END - 6 * 365.25 * 86400 <= times.min() < END - 5.9 * 365.25 * 86400
+    assert times.min() < START - 2.5 * 365.25 * 86400
+    with pytest.raises(ValueError, match="more than 0"):
+        generate(40, 10, 3, years=0.0)
+
+
 def test_too_few_people_are_refused():
     with pytest.raises(ValueError, match="more than"):
         generate(COLLEAGUES, 10, 0)
