@@ -211,8 +211,10 @@ HIDDEN_CLAIM = {
 
 def why_hidden(flag: str, evidence: FlagEvidence) -> str:
     """Why a gated flag is not shown, in words: where its claim was measured and failed."""
-    deployment = evidence.source == "deployment"
-    where = "the mail of the people using this Kith" if deployment else "the mail Kith was tested on"
+    where = {
+        "deployment": "the mail of the people using this Kith",
+        "organisation": "the mail of the people of your organisation using this Kith",
+    }.get(evidence.source, "the mail Kith was tested on")
     return f"on {where}, {HIDDEN_CLAIM[flag]}"
 
 

@@ -48,6 +48,13 @@ starts to predict. The yardstick applies the same rule (analytics/yardstick.py,
 `gate_by_date`), with the people of the run as the deployment's users, who bring their
 history: at its first date the months before are already counted, as a new user's first
 scoring counts the months of their mail in the pool's window.
+
+An organisation's own users, pooled first. One deployment may serve several organisations
+whose mail differs (one where a quiet tie has ended, one where silence means nothing), so
+a user's organisation (service/ties/flag_pool.py: the domain of their address, never a
+free-mail one) is pooled on its own, by the same rule, and decides a flag for its users
+where it settles it; otherwise the whole deployment's pool, then the shipped constant
+(`choose_for`).
 """
 
 from __future__ import annotations
@@ -85,7 +92,9 @@ class Evidence:
     high: float
     flagged: int
     expected: float | None = None  # events expected at the reference rate (dormant)
-    source: str = "development backtest"  # or "deployment": this deployment's users, pooled
+    # or "deployment": this deployment's users, pooled; "organisation": those of the user's
+    # organisation among them
+    source: str = "development backtest"
     users: int | None = None  # deployment: how many users the pool holds
 
     def cleared(self) -> bool:
@@ -211,7 +220,9 @@ def _ratios(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cooling, dormant
 
 
-def pooled(pool: Sequence[Counts], *, draws: int = DRAWS, seed: int = 15) -> dict[str, Evidence]:
+def pooled(
+    pool: Sequence[Counts], *, draws: int = DRAWS, seed: int = 15, source: str = "deployment"
+) -> dict[str, Evidence]:
     """Each gated flag's ratio over the pooled counts of `pool`, with a 95% interval from a
     bootstrap over its users (NaN where nothing was flagged or the reference is empty)."""
     m = np.array([[float(getattr(c, f.name)) for f in fields(Counts)] for c in pool]).reshape(-1, len(fields(Counts)))
@@ -231,7 +242,7 @@ def pooled(pool: Sequence[Counts], *, draws: int = DRAWS, seed: int = 15) -> dic
     t = total[0]
     return {
         "cooling": Evidence(
-            MEASURED["cooling"].bar, cooling, *interval(bc), flagged=int(t[0]), source="deployment", users=len(pool)
+            MEASURED["cooling"].bar, cooling, *interval(bc), flagged=int(t[0]), source=source, users=len(pool)
         ),
         "dormant": Evidence(
             MEASURED["dormant"].bar,
@@ -239,7 +250,7 @@ def pooled(pool: Sequence[Counts], *, draws: int = DRAWS, seed: int = 15) -> dic
             *interval(bd),
             flagged=int(t[4]),
             expected=float(t[6]),
-            source="deployment",
+            source=source,
             users=len(pool),
         ),
     }
@@ -271,6 +282,17 @@ def choose(mine: Mapping[str, Evidence]) -> dict[str, Evidence]:
     pool's where it settles the question (`settles`), the shipped constant (MEASURED) where
     it does not."""
     return {flag: mine[flag] if settles(mine[flag]) else MEASURED[flag] for flag in GATED}
+
+
+def choose_for(organisation: Mapping[str, Evidence] | None, deployment: Mapping[str, Evidence]) -> dict[str, Evidence]:
+    """The evidence each gated flag is shown on for a user of an organisation: its own
+    users' pooled evidence (`pooled(..., source="organisation")`; None: the user has no
+    organisation) where it settles the question, else the deployment's where that does,
+    else the shipped constant."""
+    out = choose(deployment)
+    if organisation is not None:
+        out.update({flag: organisation[flag] for flag in GATED if settles(organisation[flag])})
+    return out
 
 
 def shown(flag: str, measured: Mapping[str, Evidence] | None = None) -> bool:

@@ -37,7 +37,8 @@ def flags(
 ):
     """Whether cooling and dormant are shown, and the evidence that decides it: this
     deployment's users' flags on the first of each month against the 90 days after,
-    pooled over the months whose 90 days ended in the last 180."""
+    pooled over the months whose 90 days ended in the last 180; then each organisation
+    whose own users' pool decides a flag for them."""
     from datetime import datetime, timezone
 
     from ..ties import flag_pool

@@ -47,12 +47,12 @@ def accuracy(conn, user_id: int, as_of: datetime | None = None) -> ev.Evidence:
     # While a first sync still reads older mail, the calls are the provisional ones.
     since = coverage.live(conn, user_id).whole_since
     edge = since.timestamp() if since else None
-    shown_on = flag_pool.gate(conn, called)  # the flags as this deployment's gate showed them then
+    shown_on = flag_pool.gate(conn, called, user_id)  # the flags as the gate showed them to the user then
     result = ev.measure(
         past, later, called.timestamp(), until.timestamp(), feedback=feedback, since=edge, gate=shown_on
     )
     # And a flag the gate hides as of `until`, said, so that no one reads its absence as news.
-    now = ev.hidden_now(flag_pool.gate(conn, until))
+    now = ev.hidden_now(flag_pool.gate(conn, until, user_id))
     return replace(result, sentences=result.sentences + now) if now else result
 
 

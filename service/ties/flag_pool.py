@@ -6,8 +6,12 @@ of this deployment's users, pooled (analytics/flag_gate.py says why and how).
 (flag_gate.counts_at), into `flag_checks`, one row per (user, month); a new user's first
 scoring so brings the months of their history. `gate` pools the rows of every user whose
 outcome ended in the POOL_DAYS before a scoring (a user's months summed) and returns the
-evidence each flag is shown on; with too little, the shipped constant decides. Only the
-decision reaches a user (their flags, shown or not); no other user's counts do.
+evidence each flag is shown on; with too little, the shipped constant decides. A user's
+organisation (the domain of their address; none for a free-mail or academic one) is pooled
+first, on its own users' rows: where it settles a flag it decides for them, so one
+organisation's mail does not decide for another's in a deployment serving several
+(flag_gate.choose_for). Only the decision reaches a user (their flags, shown or not); no
+other user's counts do.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from analytics import Exchange, flag_gate
+
+from ingest import identity
 
 from .. import coverage, people
 
@@ -47,28 +54,62 @@ def record(conn, user_id: int, as_of: datetime, exchanges: Sequence[Exchange] | 
     return len(counted_by_month)
 
 
-def counts(conn, as_of: datetime) -> list[flag_gate.Counts]:
+def organisation(conn, user_id: int) -> str | None:
+    """The user's organisation: the domain of their address, unless it is a free-mail or
+    academic one (identity.is_shared_domain), which holds people of many."""
+    row = conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)).fetchone()
+    domain = _domain(row[0] if row else None)
+    return None if not domain or identity.is_shared_domain(domain) else domain
+
+
+def counts(conn, as_of: datetime, domain: str | None = None) -> list[flag_gate.Counts]:
     """Each user's flag counts pooled at `as_of`: the months whose 90-day outcome ended in
-    the POOL_DAYS before it, summed."""
+    the POOL_DAYS before it, summed. `domain`: only the users whose address is at it."""
+    return list(_counts_by_user(conn, as_of, domain).values())
+
+
+def _counts_by_user(conn, as_of: datetime, domain: str | None = None) -> dict[int, flag_gate.Counts]:
     months = flag_gate.check_months(as_of.timestamp())
     rows = conn.execute(
-        "SELECT user_id, flags_at, counts FROM flag_checks WHERE flags_at = ANY(%s) ORDER BY user_id, flags_at",
+        "SELECT f.user_id, u.email, f.flags_at, f.counts FROM flag_checks f JOIN users u ON u.id = f.user_id"
+        " WHERE f.flags_at = ANY(%s) ORDER BY f.user_id, f.flags_at",
         ([datetime.fromtimestamp(m, timezone.utc) for m in months],),
     ).fetchall()
     users: dict[int, flag_gate.Counts] = {}
-    for user_id, flags_at, data in rows:
+    for user_id, email, flags_at, data in rows:
+        if domain is not None and _domain(email) != domain:
+            continue
         try:
             c = flag_gate.Counts.from_json(data if isinstance(data, dict) else {})
         except ValueError as exc:  # a row this code did not write: left out, and said
             log.warning("flag counts of user %s for %s left out of the pool: %s", user_id, flags_at, exc)
             continue
         users[user_id] = users.get(user_id, flag_gate.Counts()) + c
-    return list(users.values())
+    return users
 
 
-def gate(conn, as_of: datetime) -> dict[str, flag_gate.Evidence]:
-    """The evidence each gated flag is shown on at `as_of` (flag_gate.decide)."""
-    return flag_gate.decide(counts(conn, as_of))
+def _domain(email: str | None) -> str:
+    return identity.domain_of((email or "").strip().lower())
+
+
+def _organisations(conn, as_of: datetime) -> list[str]:
+    """The organisations of the users counted at `as_of`, in order."""
+    rows = conn.execute(
+        "SELECT DISTINCT u.email FROM flag_checks f JOIN users u ON u.id = f.user_id WHERE f.flags_at = ANY(%s)",
+        ([datetime.fromtimestamp(m, timezone.utc) for m in flag_gate.check_months(as_of.timestamp())],),
+    ).fetchall()
+    domains = {_domain(email) for (email,) in rows}
+    return sorted(d for d in domains if d and not identity.is_shared_domain(d))
+
+
+def gate(conn, as_of: datetime, user_id: int | None = None) -> dict[str, flag_gate.Evidence]:
+    """The evidence each gated flag is shown on at `as_of` for `user_id` (None: for a user
+    of no organisation): their organisation's pool where it settles a flag, else the
+    deployment's, else the shipped constant (flag_gate.choose_for)."""
+    deployment = flag_gate.pooled(counts(conn, as_of))
+    domain = organisation(conn, user_id) if user_id is not None else None
+    own = flag_gate.pooled(counts(conn, as_of, domain), source="organisation") if domain else None
+    return flag_gate.choose_for(own, deployment)
 
 
 WHAT = {
@@ -111,11 +152,12 @@ def _why_not(own: flag_gate.Evidence) -> str:
 
 def report(conn, as_of: datetime) -> list[dict]:
     """For the operator (`kith flags`): each gated flag, shown or not, what decided it, and
-    the deployment's pooled evidence (totals over its users only)."""
+    the deployment's pooled evidence (totals over its users only); then each organisation
+    whose own users' evidence decides the flag for them instead."""
     pool = counts(conn, as_of)
     mine = flag_gate.pooled(pool)
     decided = flag_gate.choose(mine)
-    out = []
+    out: list[dict[str, Any]] = []
     for flag in flag_gate.GATED:
         ev, own = decided[flag], mine[flag]
         shown = flag_gate.shown(flag, decided)
@@ -142,7 +184,36 @@ def report(conn, as_of: datetime) -> list[dict]:
                 "flagged": ev.flagged,
                 "bar": ev.bar,
                 "deployment": {"users": len(pool), "flagged": own.flagged, "expected": own.expected},
+                "organisations": [],
                 "summary": words,
             }
         )
+    # An organisation whose own pool settles a flag decides it for its users (`gate`); one
+    # that holds every user counted is the deployment, said above.
+    for domain in _organisations(conn, as_of):
+        members = counts(conn, as_of, domain)
+        n = len(members)
+        if n == len(pool):
+            continue
+        theirs = flag_gate.pooled(members, source="organisation")
+        for item in out:
+            ev = theirs[item["flag"]]
+            if not flag_gate.settles(ev):
+                continue
+            shown = ev.cleared()
+            item["organisations"].append(
+                {
+                    "domain": domain,
+                    "users": n,
+                    "shown": shown,
+                    "ratio": round(ev.estimate, 3),
+                    "low": round(ev.low, 3),
+                    "high": round(ev.high, 3),
+                    "flagged": ev.flagged,
+                }
+            )
+            item["summary"] += (
+                f" For the {_n(n, 'user')} at {domain}: {'shown' if shown else 'not shown'}. On their mail, "
+                f"{_what(item['flag'], ev.flagged, ev)}."
+            )
     return out

@@ -213,3 +213,62 @@ def test_a_deployment_whose_cooling_flags_come_back_hides_cooling_end_to_end(dat
     assert decided.source == "deployment" and decided.estimate == 1.0 and decided.low > decided.bar
     # And Ana is shown no cooling flag
     assert not cooling_shown(database, ana)
+
+
+def test_each_organisation_is_decided_on_its_own_users_mail_before_the_deployments(settings, database, tmp_path):
+    """One deployment serving two organisations: at south.example 16 users' cooling flags
+    came back as often as their other active ties; at north.example 5 users' never did.
+    Pooled, the deployment's flags fail the bar (0.76 times), but north's own users settle
+    it for north: cooling is shown there, hidden at south, and a user of a free-mail domain
+    (no organisation) follows the deployment."""
+    with database.tx() as conn:
+        south = [store.create_user(conn, f"s{i}@south.example") for i in range(16)]
+        north = [store.create_user(conn, f"n{i}@north.example") for i in range(5)]
+    for user in south:
+        keep(database, user, month(2026, 2), FAILS)
+    for user in north:
+        keep(database, user, month(2026, 2), CLEARS)
+    # Given three users, each with a tie that meets the cooling test
+    ana = write_history(database, "ana@north.example", cooling_history())
+    bo = write_history(database, "bo@south.example", cooling_history())
+    cy = write_history(database, "cy@gmail.com", cooling_history())
+    with database.tx() as conn:
+        assert [flag_pool.organisation(conn, u) for u in (ana, bo, cy)] == ["north.example", "south.example", None]
+        deployment = flag_gate.pooled(flag_pool.counts(conn, AS_OF))["cooling"]
+        assert len(flag_pool.counts(conn, AS_OF, "north.example")) == 5
+        decided = {u: flag_pool.gate(conn, AS_OF, u)["cooling"] for u in (ana, bo, cy)}
+    assert deployment.users == 21 and deployment.low > deployment.bar
+    assert (decided[ana].source, decided[ana].users) == ("organisation", 5)
+    assert (decided[bo].source, decided[bo].users) == ("organisation", 16)
+    assert decided[cy].source == "deployment"
+    # Then Ana sees her cooling tie; Bo and Cy do not
+    assert cooling_shown(database, ana)
+    assert not cooling_shown(database, bo) and not cooling_shown(database, cy)
+    # And the accuracy check says why to those it hides it from, without a figure, and nothing to Ana
+    with database.tx() as conn:
+        said = {u: evidence.accuracy(conn, u, AS_OF).sentences for u in (ana, bo, cy)}
+    assert not any("does not show" in line for line in said[ana])
+    assert said[bo][-1] == (
+        "Kith does not show cooling flags now: on the mail of the people of your organisation using this Kith, ties "
+        "that met its cooling test were in touch afterwards more than half as often as other active ties."
+    )
+    assert said[cy][-1].startswith("Kith does not show cooling flags now: on the mail of the people using this Kith,")
+    assert not any(ch.isdigit() for ch in said[bo][-1] + said[cy][-1])
+    # And the operator is told each organisation's decision beside the deployment's
+    from tests.support.cli import kith_env, run_kith
+
+    env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
+    proc = run_kith(env, "flags", "--as-of", "2026-06-01", "--json")
+    assert proc.returncode == 0, proc.stderr
+    cooling = json.loads(proc.stdout)[0]
+    assert cooling["shown"] is False and cooling["decided_by"] == "deployment"
+    assert [(o["domain"], o["users"], o["shown"], o["flagged"]) for o in cooling["organisations"]] == [
+        ("north.example", 5, True, 20),
+        ("south.example", 16, False, 64),
+    ]
+    assert cooling["summary"].endswith(
+        " For the 5 users at north.example: shown. On their mail, of 20 active ties flagged cooling, none was in "
+        "two-way touch afterwards. For the 16 users at south.example: not shown. On their mail, 64 active ties "
+        "flagged cooling were in two-way touch afterwards at 1.00 times the rate of other active ties (95% interval "
+        "1.00 to 1.00)."
+    )

@@ -142,6 +142,25 @@ def test_dormant_is_decided_by_the_pool_only_with_enough_expected_revivals():
     assert not shown("dormant", decided)
 
 
+def test_an_organisation_that_settles_a_flag_decides_it_for_its_users_before_the_deployment():
+    """Given a deployment whose 16 users' cooling flags came back at the rate of their clear
+    ties (hidden there), then an organisation of 6 whose flags never came back has cooling
+    shown on its own evidence; one of 3 users (too few to decide) follows the deployment;
+    and a user of no organisation follows the deployment. Dormant, settled by none, is the
+    shipped constant's throughout."""
+    deployment = flag_gate.pooled(users(16, cooling=4, cooling_touched=2))
+    keeps = flag_gate.pooled(users(6, cooling=4, cooling_touched=0), source="organisation")
+    small = flag_gate.pooled(users(3, cooling=10, cooling_touched=0), source="organisation")
+    theirs = flag_gate.choose_for(keeps, deployment)
+    assert theirs["cooling"].source == "organisation" and theirs["cooling"].users == 6
+    assert shown("cooling", theirs) and theirs["dormant"] is flag_gate.MEASURED["dormant"]
+    for decided in (flag_gate.choose_for(small, deployment), flag_gate.choose_for(None, deployment)):
+        assert decided["cooling"].source == "deployment" and not shown("cooling", decided)
+        assert decided["dormant"] is flag_gate.MEASURED["dormant"]
+    # An organisation that settles nothing leaves the shipped constant where the deployment does too
+    assert flag_gate.choose_for(small, flag_gate.pooled([])) == {f: flag_gate.MEASURED[f] for f in flag_gate.GATED}
+
+
 def test_an_empty_pool_leaves_both_flags_to_the_shipped_constant():
     assert flag_gate.decide([]) == {f: flag_gate.MEASURED[f] for f in flag_gate.GATED}
 
