@@ -105,7 +105,9 @@ def deepen_table(console, ties):
         table.add_column(col, overflow="fold")
     for t in ties:
         flags = ", ".join(FLAG_WORDS.get(f, f) for f in t.get("flags", []))
-        why = "; ".join(([flags] if flags else []) + list(t.get("explanation", [])[:1]))
+        # "Gone quiet. No messages to them ...": the flags, then the first reason, each a sentence.
+        parts = ([flags[:1].upper() + flags[1:]] if flags else []) + list(t.get("explanation", [])[:1])
+        why = ". ".join(p.rstrip(".") for p in parts)
         _add_row(
             table,
             t.get("deepen_rank"),

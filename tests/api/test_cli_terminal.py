@@ -133,6 +133,27 @@ def test_deepen_table_prints_hostile_names_inert():
         assert shown.count(visible) >= 2  # in "who" and in the suggestion
 
 
+def test_deepen_table_gives_the_flags_and_the_first_reason_as_sentences():
+    """Given a tie flagged gone quiet and one with no flag, when the demo's table prints
+    them, then the why reads "Gone quiet. No messages ...", not "gone quiet; No messages"."""
+    quiet = dict(
+        tie_payload(1, 10, "rosa@north.test", "Rosa"),
+        flags=["dormant"],
+        explanation=["No messages to them and no messages from them in the last 90 days.", "Second reason."],
+        deepen_rank=1,
+    )
+    plain = dict(tie_payload(2, 40, "jo@north.test", "Jo"), flags=[], explanation=["Contact on 3 of the last 52 weeks"])
+    sink = io.StringIO()
+    output.deepen_table(Console(file=sink, width=400, emoji=False), [quiet, dict(plain, deepen_rank=2)])
+    shown = sink.getvalue()
+    assert (
+        f"{output.FLAG_WORDS['dormant'].capitalize()}. No messages to them and no messages from them in the last 90 days "
+        in shown
+    )
+    assert "Second reason" not in shown and ";" not in shown
+    assert "│ Contact on 3 of the last 52 weeks " in shown
+
+
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("[]/\\=:@#\x1b\x07\x9b"), max_size=60))
 @example("back\\")
