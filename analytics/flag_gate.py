@@ -53,8 +53,15 @@ An organisation's own users, pooled first. One deployment may serve several orga
 whose mail differs (one where a quiet tie has ended, one where silence means nothing), so
 a user's organisation (service/ties/flag_pool.py: the domain of their address, never a
 free-mail one) is pooled on its own, by the same rule, and decides a flag for its users
-where it settles it; otherwise the whole deployment's pool, then the shipped constant
-(`choose_for`).
+where it settles it. Everyone else is decided by the pool of the users outside such
+organisations (where they are MIN_USERS or more; else by every user's), then the shipped
+constant (`decide_for`). Replayed on a deployment of the 78 other Enron development people
+and 30 of the stationary organisation (analytics/STATUS.md, session 16), the deployment's
+pool alone hid cooling from everyone at 8 of 10 dates, where the Enron people's flags were
+in touch at 0.31 times the rate of their other active ties, and showed it to everyone at
+the other two; by organisation, cooling is shown to the Enron people at all 10 (their own
+pool never settles, and the shipped constant decides) and hidden from the synthetic
+organisation's at all 10, on its own evidence.
 """
 
 from __future__ import annotations
@@ -284,15 +291,33 @@ def choose(mine: Mapping[str, Evidence]) -> dict[str, Evidence]:
     return {flag: mine[flag] if settles(mine[flag]) else MEASURED[flag] for flag in GATED}
 
 
-def choose_for(organisation: Mapping[str, Evidence] | None, deployment: Mapping[str, Evidence]) -> dict[str, Evidence]:
-    """The evidence each gated flag is shown on for a user of an organisation: its own
-    users' pooled evidence (`pooled(..., source="organisation")`; None: the user has no
-    organisation) where it settles the question, else the deployment's where that does,
-    else the shipped constant."""
-    out = choose(deployment)
-    if organisation is not None:
-        out.update({flag: organisation[flag] for flag in GATED if settles(organisation[flag])})
+def decide_for(organisation: str | None, pools: Mapping[str | None, Sequence[Counts]]) -> dict[str, Evidence]:
+    """The evidence each gated flag is shown on for a user of `organisation` (None: of
+    none), given every user's counts by organisation (`pools`; the key None: the users of
+    no organisation). An organisation whose own users' pool settles a flag (`settles`)
+    decides it for them. Everyone else is decided by `others_pool`: the users outside such
+    organisations where they are a pool of their own (MIN_USERS), else every user (`choose`:
+    where the pool settles, else the shipped constant)."""
+    own = {o: pooled(c, source="organisation") for o, c in pools.items() if o is not None}
+    out: dict[str, Evidence] = {}
+    for flag in GATED:
+        if organisation is not None and organisation in own and settles(own[organisation][flag]):
+            out[flag] = own[organisation][flag]
+        else:
+            out[flag] = choose(pooled(others_pool(flag, pools, own)))[flag]
     return out
+
+
+def others_pool(
+    flag: str, pools: Mapping[str | None, Sequence[Counts]], own: Mapping[str, Mapping[str, Evidence]]
+) -> list[Counts]:
+    """The counts that decide `flag` for users whose organisation does not settle it: those
+    of the users outside the organisations that do, when they are MIN_USERS or more (an
+    organisation that decides for itself does not decide for others: one whose mail says
+    silence means nothing does not hide a flag from another too small to measure); else
+    every user's, so a few users outside a deployment's one organisation follow it."""
+    rest = [c for o, cs in pools.items() if o is None or not settles(own[o][flag]) for c in cs]
+    return rest if len(rest) >= MIN_USERS else [c for cs in pools.values() for c in cs]
 
 
 def shown(flag: str, measured: Mapping[str, Evidence] | None = None) -> bool:

@@ -58,33 +58,40 @@ def organisation(conn, user_id: int) -> str | None:
     """The user's organisation: the domain of their address, unless it is a free-mail or
     academic one (identity.is_shared_domain), which holds people of many."""
     row = conn.execute("SELECT email FROM users WHERE id = %s", (user_id,)).fetchone()
-    domain = _domain(row[0] if row else None)
-    return None if not domain or identity.is_shared_domain(domain) else domain
+    return _organisation_of(_domain(row[0] if row else None))
 
 
 def counts(conn, as_of: datetime, domain: str | None = None) -> list[flag_gate.Counts]:
     """Each user's flag counts pooled at `as_of`: the months whose 90-day outcome ended in
     the POOL_DAYS before it, summed. `domain`: only the users whose address is at it."""
-    return list(_counts_by_user(conn, as_of, domain).values())
+    return [c for (_, d), c in _counts_by_user(conn, as_of).items() if domain is None or d == domain]
 
 
-def _counts_by_user(conn, as_of: datetime, domain: str | None = None) -> dict[int, flag_gate.Counts]:
+def by_organisation(conn, as_of: datetime) -> dict[str | None, list[flag_gate.Counts]]:
+    """The users' counts pooled at `as_of` (`counts`), by organisation (None: of none)."""
+    out: dict[str | None, list[flag_gate.Counts]] = {}
+    for (_, domain), c in _counts_by_user(conn, as_of).items():
+        out.setdefault(_organisation_of(domain), []).append(c)
+    return out
+
+
+def _counts_by_user(conn, as_of: datetime) -> dict[tuple[int, str], flag_gate.Counts]:
+    """(user id, the domain of their address) -> their counts pooled at `as_of`."""
     months = flag_gate.check_months(as_of.timestamp())
     rows = conn.execute(
         "SELECT f.user_id, u.email, f.flags_at, f.counts FROM flag_checks f JOIN users u ON u.id = f.user_id"
         " WHERE f.flags_at = ANY(%s) ORDER BY f.user_id, f.flags_at",
         ([datetime.fromtimestamp(m, timezone.utc) for m in months],),
     ).fetchall()
-    users: dict[int, flag_gate.Counts] = {}
+    users: dict[tuple[int, str], flag_gate.Counts] = {}
     for user_id, email, flags_at, data in rows:
-        if domain is not None and _domain(email) != domain:
-            continue
         try:
             c = flag_gate.Counts.from_json(data if isinstance(data, dict) else {})
         except ValueError as exc:  # a row this code did not write: left out, and said
             log.warning("flag counts of user %s for %s left out of the pool: %s", user_id, flags_at, exc)
             continue
-        users[user_id] = users.get(user_id, flag_gate.Counts()) + c
+        key = (user_id, _domain(email))
+        users[key] = users.get(key, flag_gate.Counts()) + c
     return users
 
 
@@ -92,24 +99,17 @@ def _domain(email: str | None) -> str:
     return identity.domain_of((email or "").strip().lower())
 
 
-def _organisations(conn, as_of: datetime) -> list[str]:
-    """The organisations of the users counted at `as_of`, in order."""
-    rows = conn.execute(
-        "SELECT DISTINCT u.email FROM flag_checks f JOIN users u ON u.id = f.user_id WHERE f.flags_at = ANY(%s)",
-        ([datetime.fromtimestamp(m, timezone.utc) for m in flag_gate.check_months(as_of.timestamp())],),
-    ).fetchall()
-    domains = {_domain(email) for (email,) in rows}
-    return sorted(d for d in domains if d and not identity.is_shared_domain(d))
+def _organisation_of(domain: str) -> str | None:
+    return None if not domain or identity.is_shared_domain(domain) else domain
 
 
 def gate(conn, as_of: datetime, user_id: int | None = None) -> dict[str, flag_gate.Evidence]:
     """The evidence each gated flag is shown on at `as_of` for `user_id` (None: for a user
-    of no organisation): their organisation's pool where it settles a flag, else the
-    deployment's, else the shipped constant (flag_gate.choose_for)."""
-    deployment = flag_gate.pooled(counts(conn, as_of))
+    of no organisation): their organisation's pool where it settles a flag, else the pool
+    of the users outside organisations that decide for themselves, else the shipped
+    constant (flag_gate.decide_for)."""
     domain = organisation(conn, user_id) if user_id is not None else None
-    own = flag_gate.pooled(counts(conn, as_of, domain), source="organisation") if domain else None
-    return flag_gate.choose_for(own, deployment)
+    return flag_gate.decide_for(domain, by_organisation(conn, as_of))
 
 
 WHAT = {
@@ -151,69 +151,64 @@ def _why_not(own: flag_gate.Evidence) -> str:
 
 
 def report(conn, as_of: datetime) -> list[dict]:
-    """For the operator (`kith flags`): each gated flag, shown or not, what decided it, and
-    the deployment's pooled evidence (totals over its users only); then each organisation
-    whose own users' evidence decides the flag for them instead."""
-    pool = counts(conn, as_of)
-    mine = flag_gate.pooled(pool)
-    decided = flag_gate.choose(mine)
+    """For the operator (`kith flags`): each gated flag, shown or not, what decided it for
+    the users of no organisation that decides for itself, and that pool's evidence (totals
+    over its users only); then each organisation whose own users' evidence decides the flag
+    for them (flag_gate.decide_for)."""
+    pools = by_organisation(conn, as_of)
+    everyone = [c for cs in pools.values() for c in cs]
+    own = {o: flag_gate.pooled(cs, source="organisation") for o, cs in pools.items() if o is not None}
     out: list[dict[str, Any]] = []
     for flag in flag_gate.GATED:
-        ev, own = decided[flag], mine[flag]
-        shown = flag_gate.shown(flag, decided)
+        # An organisation that holds every counted user is the deployment: not said twice.
+        settled = sorted(o for o in own if flag_gate.settles(own[o][flag]) and len(pools[o]) < len(everyone))
+        base = flag_gate.others_pool(flag, pools, own)
+        mine = flag_gate.pooled(base)
+        ev = flag_gate.choose(mine)[flag]
+        shown = flag_gate.shown(flag, {flag: ev})
         state = "shown" if shown else "not shown"
+        outside = " outside the organisations below" if len(base) < len(everyone) else ""
         if ev.source == "deployment":
             words = (
-                f"{flag.capitalize()}: {state}. On the mail of {_n(len(pool), 'user')} counted in the last {POOL_DAYS} days, "
-                f"{_what(flag, own.flagged, ev)}; the bar is at most {ev.bar:g} times."
+                f"{flag.capitalize()}: {state}. On the mail of {_n(len(base), 'user')}{outside} counted in the last "
+                f"{POOL_DAYS} days, {_what(flag, mine[flag].flagged, ev)}; the bar is at most {ev.bar:g} times."
             )
         else:
             there = (
                 f"{flag.capitalize()}: {state}, as measured on the development backtest: there, "
                 f"{_what(flag, ev.flagged, ev)}; the bar is at most {ev.bar:g} times."
             )
-            words = f"{there} This deployment's evidence does not decide yet: {_why_not(own)}."
-        out.append(
-            {
-                "flag": flag,
-                "shown": shown,
-                "decided_by": ev.source,
-                "ratio": None if ev.estimate != ev.estimate else round(ev.estimate, 3),
-                "low": None if ev.low != ev.low else round(ev.low, 3),
-                "high": None if ev.high != ev.high else round(ev.high, 3),
-                "flagged": ev.flagged,
-                "bar": ev.bar,
-                "deployment": {"users": len(pool), "flagged": own.flagged, "expected": own.expected},
-                "organisations": [],
-                "summary": words,
-            }
-        )
-    # An organisation whose own pool settles a flag decides it for its users (`gate`); one
-    # that holds every user counted is the deployment, said above.
-    for domain in _organisations(conn, as_of):
-        members = counts(conn, as_of, domain)
-        n = len(members)
-        if n == len(pool):
-            continue
-        theirs = flag_gate.pooled(members, source="organisation")
-        for item in out:
-            ev = theirs[item["flag"]]
-            if not flag_gate.settles(ev):
-                continue
-            shown = ev.cleared()
+            whose = f"The evidence of the users{outside}" if outside else "This deployment's evidence"
+            words = f"{there} {whose} does not decide yet: {_why_not(mine[flag])}."
+        item: dict[str, Any] = {
+            "flag": flag,
+            "shown": shown,
+            "decided_by": ev.source,
+            "ratio": None if ev.estimate != ev.estimate else round(ev.estimate, 3),
+            "low": None if ev.low != ev.low else round(ev.low, 3),
+            "high": None if ev.high != ev.high else round(ev.high, 3),
+            "flagged": ev.flagged,
+            "bar": ev.bar,
+            "deployment": {"users": len(base), "flagged": mine[flag].flagged, "expected": mine[flag].expected},
+            "organisations": [],
+            "summary": words,
+        }
+        for domain in settled:
+            theirs, n = own[domain][flag], len(pools[domain])
             item["organisations"].append(
                 {
                     "domain": domain,
                     "users": n,
-                    "shown": shown,
-                    "ratio": round(ev.estimate, 3),
-                    "low": round(ev.low, 3),
-                    "high": round(ev.high, 3),
-                    "flagged": ev.flagged,
+                    "shown": theirs.cleared(),
+                    "ratio": round(theirs.estimate, 3),
+                    "low": round(theirs.low, 3),
+                    "high": round(theirs.high, 3),
+                    "flagged": theirs.flagged,
                 }
             )
             item["summary"] += (
-                f" For the {_n(n, 'user')} at {domain}: {'shown' if shown else 'not shown'}. On their mail, "
-                f"{_what(item['flag'], ev.flagged, ev)}."
+                f" For the {_n(n, 'user')} at {domain}: {'shown' if theirs.cleared() else 'not shown'}. On their "
+                f"mail, {_what(flag, theirs.flagged, theirs)}."
             )
+        out.append(item)
     return out

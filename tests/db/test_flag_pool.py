@@ -272,3 +272,37 @@ def test_each_organisation_is_decided_on_its_own_users_mail_before_the_deploymen
         "flagged cooling were in two-way touch afterwards at 1.00 times the rate of other active ties (95% interval "
         "1.00 to 1.00)."
     )
+
+
+def test_an_organisation_that_hides_a_flag_for_itself_does_not_hide_it_from_another(settings, database, tmp_path):
+    """Given 16 users at south.example whose cooling flags came back (south hides cooling on
+    its own evidence) and 6 at west.example with a flag each (too few to measure), then a
+    west user with a cooling tie still sees it (the shipped constant decides for the users
+    outside south), and the operator is told so."""
+    with database.tx() as conn:
+        south = [store.create_user(conn, f"s{i}@south.example") for i in range(16)]
+        west = [store.create_user(conn, f"w{i}@west.example") for i in range(6)]
+    for user in south:
+        keep(database, user, month(2026, 2), FAILS)
+    for user in west:
+        keep(database, user, month(2026, 2), flag_gate.Counts(cooling=1, cooling_touched=0, clear=20, clear_touched=10))
+    dee = write_history(database, "dee@west.example", cooling_history())
+    bo = write_history(database, "bo@south.example", cooling_history())
+    assert cooling_shown(database, dee) and not cooling_shown(database, bo)
+    with database.tx() as conn:
+        assert not flag_gate.shown("cooling", flag_gate.decide(flag_pool.counts(conn, AS_OF)))  # one pool would hide it
+        said = evidence.accuracy(conn, dee, AS_OF).sentences
+    assert not any("does not show" in line for line in said)
+    from tests.support.cli import kith_env, run_kith
+
+    env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
+    cooling = json.loads(run_kith(env, "flags", "--as-of", "2026-06-01", "--json").stdout)[0]
+    assert cooling["shown"] is True and cooling["decided_by"] == "development backtest"
+    assert cooling["deployment"] == {"users": 6, "flagged": 6, "expected": None}
+    assert [(o["domain"], o["shown"]) for o in cooling["organisations"]] == [("south.example", False)]
+    assert cooling["summary"].endswith(
+        "the bar is at most 0.5 times. The evidence of the users outside the organisations below does not decide "
+        "yet: 6 flagged ties, of the 20 needed. For the 16 users at south.example: not shown. On their mail, 64 "
+        "active ties flagged cooling were in two-way touch afterwards at 1.00 times the rate of other active ties "
+        "(95% interval 1.00 to 1.00)."
+    )

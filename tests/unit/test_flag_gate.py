@@ -142,23 +142,42 @@ def test_dormant_is_decided_by_the_pool_only_with_enough_expected_revivals():
     assert not shown("dormant", decided)
 
 
-def test_an_organisation_that_settles_a_flag_decides_it_for_its_users_before_the_deployment():
-    """Given a deployment whose 16 users' cooling flags came back at the rate of their clear
-    ties (hidden there), then an organisation of 6 whose flags never came back has cooling
-    shown on its own evidence; one of 3 users (too few to decide) follows the deployment;
-    and a user of no organisation follows the deployment. Dormant, settled by none, is the
-    shipped constant's throughout."""
-    deployment = flag_gate.pooled(users(16, cooling=4, cooling_touched=2))
-    keeps = flag_gate.pooled(users(6, cooling=4, cooling_touched=0), source="organisation")
-    small = flag_gate.pooled(users(3, cooling=10, cooling_touched=0), source="organisation")
-    theirs = flag_gate.choose_for(keeps, deployment)
-    assert theirs["cooling"].source == "organisation" and theirs["cooling"].users == 6
-    assert shown("cooling", theirs) and theirs["dormant"] is flag_gate.MEASURED["dormant"]
-    for decided in (flag_gate.choose_for(small, deployment), flag_gate.choose_for(None, deployment)):
-        assert decided["cooling"].source == "deployment" and not shown("cooling", decided)
-        assert decided["dormant"] is flag_gate.MEASURED["dormant"]
-    # An organisation that settles nothing leaves the shipped constant where the deployment does too
-    assert flag_gate.choose_for(small, flag_gate.pooled([])) == {f: flag_gate.MEASURED[f] for f in flag_gate.GATED}
+def test_an_organisation_that_settles_a_flag_decides_it_for_its_users_and_for_no_one_else():
+    """Given one deployment serving three organisations: at south 16 users whose cooling
+    flags came back as often as their other active ties, at north 6 whose flags never came
+    back, at west 8 with a flag each (too few to measure), then south's users have cooling
+    hidden and north's shown, each on their own pool; west's users and a user of no
+    organisation are decided by the users outside south and north (west's 8, too few
+    flags: the shipped constant, shown), not by south's mail, which would hide it."""
+    pools = {
+        "south.example": users(16, cooling=4, cooling_touched=2),
+        "north.example": users(6, cooling=4, cooling_touched=0),
+        "west.example": users(8, cooling=1, cooling_touched=1),
+    }
+    south, north = flag_gate.decide_for("south.example", pools), flag_gate.decide_for("north.example", pools)
+    assert (south["cooling"].source, south["cooling"].users) == ("organisation", 16) and not shown("cooling", south)
+    assert (north["cooling"].source, north["cooling"].users) == ("organisation", 6) and shown("cooling", north)
+    for org in ("west.example", None):
+        decided = flag_gate.decide_for(org, pools)
+        assert decided["cooling"] is flag_gate.MEASURED["cooling"] and shown("cooling", decided)
+    # With everyone in one pool, south's mail would have hidden it from west too
+    assert not shown("cooling", flag_gate.decide([c for cs in pools.values() for c in cs]))
+    # Dormant, flagged nowhere, is the shipped constant's for everyone
+    assert all(flag_gate.decide_for(o, pools)["dormant"] is flag_gate.MEASURED["dormant"] for o in (*pools, None))
+
+
+def test_a_few_users_outside_the_one_organisation_follow_its_pool():
+    """Given a deployment of one organisation whose 16 users' cooling flags came back, and 2
+    users of free-mail domains (too few to be a pool of their own), then those 2 are decided
+    by every user's pool, and cooling is hidden from them too."""
+    pools = {"south.example": users(16, cooling=4, cooling_touched=2), None: users(2, cooling=4, cooling_touched=2)}
+    decided = flag_gate.decide_for(None, pools)
+    assert decided["cooling"].source == "deployment" and decided["cooling"].users == 18
+    assert not shown("cooling", decided)
+    assert flag_gate.others_pool("cooling", pools, {"south.example": flag_gate.pooled(pools["south.example"])}) == [
+        *pools["south.example"],
+        *pools[None],
+    ]
 
 
 def test_an_empty_pool_leaves_both_flags_to_the_shipped_constant():
