@@ -50,5 +50,7 @@ def flags(
     if as_json:
         print(json.dumps(result))
         return
-    for item in result:
-        out.print(item["summary"], markup=False, highlight=False)
+    from ..output import terminal_text
+
+    for item in result:  # the organisations' domains come from the users' addresses: printed inert
+        out.print(terminal_text(item["summary"]), highlight=False)

@@ -306,3 +306,23 @@ def test_an_organisation_that_hides_a_flag_for_itself_does_not_hide_it_from_anot
         "active ties flagged cooling were in two-way touch afterwards at 1.00 times the rate of other active ties "
         "(95% interval 1.00 to 1.00)."
     )
+
+
+def test_kith_flags_prints_a_hostile_domain_inert(settings, database, tmp_path):
+    """Given users whose addresses carry an escape sequence and markup in their domain, and
+    who decide cooling for themselves, when the operator runs `kith flags`, then the domain
+    is printed as its own letters: no control byte reaches the terminal, no markup is read."""
+    from tests.support.cli import kith_env, run_kith
+
+    with database.tx() as conn:
+        evil = [store.create_user(conn, f"e{i}@[bold]x\x1b[31m.example") for i in range(5)]
+        plain = [store.create_user(conn, f"p{i}@south.example") for i in range(8)]
+    for user in evil:
+        keep(database, user, month(2026, 2), CLEARS)
+    for user in plain:
+        keep(database, user, month(2026, 2), FAILS)
+    env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
+    proc = run_kith(env, "flags", "--as-of", "2026-06-01")
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout
+    assert "For the 5 users at [bold]x[31m.example: shown." in " ".join(proc.stdout.split())
