@@ -44,6 +44,15 @@ def keep(database, user: int, at: datetime, counts: flag_gate.Counts | dict) -> 
         conn.execute("INSERT INTO flag_checks (user_id, flags_at, counts) VALUES (%s, %s, %s)", (user, at, Jsonb(data)))
 
 
+def members(database, domain: str, n: int, counts: flag_gate.Counts) -> list[int]:
+    """`n` users at `domain`, each with `counts` for February 2026."""
+    with database.tx() as conn:
+        ids = [store.create_user(conn, f"u{i}@{domain}") for i in range(n)]
+    for user in ids:
+        keep(database, user, month(2026, 2), counts)
+    return ids
+
+
 def cooling_shown(database, user: int) -> bool:
     with database.tx() as conn:
         ties = compute_ties(conn, user, AS_OF)
@@ -221,13 +230,8 @@ def test_each_organisation_is_decided_on_its_own_users_mail_before_the_deploymen
     Pooled, the deployment's flags fail the bar (0.76 times), but north's own users settle
     it for north: cooling is shown there, hidden at south, and a user of a free-mail domain
     (no organisation) follows the deployment."""
-    with database.tx() as conn:
-        south = [store.create_user(conn, f"s{i}@south.example") for i in range(16)]
-        north = [store.create_user(conn, f"n{i}@north.example") for i in range(5)]
-    for user in south:
-        keep(database, user, month(2026, 2), FAILS)
-    for user in north:
-        keep(database, user, month(2026, 2), CLEARS)
+    members(database, "south.example", 16, FAILS)
+    members(database, "north.example", 5, CLEARS)
     # Given three users, each with a tie that meets the cooling test
     ana = write_history(database, "ana@north.example", cooling_history())
     bo = write_history(database, "bo@south.example", cooling_history())
@@ -279,13 +283,8 @@ def test_an_organisation_that_hides_a_flag_for_itself_does_not_hide_it_from_anot
     its own evidence) and 6 at west.example with a flag each (too few to measure), then a
     west user with a cooling tie still sees it (the shipped constant decides for the users
     outside south), and the operator is told so."""
-    with database.tx() as conn:
-        south = [store.create_user(conn, f"s{i}@south.example") for i in range(16)]
-        west = [store.create_user(conn, f"w{i}@west.example") for i in range(6)]
-    for user in south:
-        keep(database, user, month(2026, 2), FAILS)
-    for user in west:
-        keep(database, user, month(2026, 2), flag_gate.Counts(cooling=1, cooling_touched=0, clear=20, clear_touched=10))
+    members(database, "south.example", 16, FAILS)
+    members(database, "west.example", 6, flag_gate.Counts(cooling=1, cooling_touched=0, clear=20, clear_touched=10))
     dee = write_history(database, "dee@west.example", cooling_history())
     bo = write_history(database, "bo@south.example", cooling_history())
     assert cooling_shown(database, dee) and not cooling_shown(database, bo)
@@ -314,13 +313,8 @@ def test_kith_flags_prints_a_hostile_domain_inert(settings, database, tmp_path):
     is printed as its own letters: no control byte reaches the terminal, no markup is read."""
     from tests.support.cli import kith_env, run_kith
 
-    with database.tx() as conn:
-        evil = [store.create_user(conn, f"e{i}@[bold]x\x1b[31m.example") for i in range(5)]
-        plain = [store.create_user(conn, f"p{i}@south.example") for i in range(8)]
-    for user in evil:
-        keep(database, user, month(2026, 2), CLEARS)
-    for user in plain:
-        keep(database, user, month(2026, 2), FAILS)
+    members(database, "[bold]x\x1b[31m.example", 5, CLEARS)
+    members(database, "south.example", 8, FAILS)
     env = kith_env(settings.database_url, settings.redis_url, str(tmp_path / "home"), "cli-test-key")
     proc = run_kith(env, "flags", "--as-of", "2026-06-01")
     assert proc.returncode == 0, proc.stderr
