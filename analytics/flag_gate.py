@@ -298,7 +298,8 @@ def decide_for(organisation: str | None, pools: Mapping[str | None, Sequence[Cou
     decides it for them. Everyone else is decided by `others_pool`: the users outside such
     organisations where they are a pool of their own (MIN_USERS), else every user (`choose`:
     where the pool settles, else the shipped constant)."""
-    own = {o: pooled(c, source="organisation") for o, c in pools.items() if o is not None}
+    # An organisation of fewer than MIN_USERS users settles nothing (`enough`): not pooled.
+    own = {o: pooled(c, source="organisation") for o, c in pools.items() if o is not None and len(c) >= MIN_USERS}
     out: dict[str, Evidence] = {}
     for flag in GATED:
         if organisation is not None and organisation in own and settles(own[organisation][flag]):
@@ -316,7 +317,8 @@ def others_pool(
     organisation that decides for itself does not decide for others: one whose mail says
     silence means nothing does not hide a flag from another too small to measure); else
     every user's, so a few users outside a deployment's one organisation follow it."""
-    rest = [c for o, cs in pools.items() if o is None or not settles(own[o][flag]) for c in cs]
+    decides = {o for o, ev in own.items() if settles(ev[flag])}
+    rest = [c for o, cs in pools.items() if o not in decides for c in cs]
     return rest if len(rest) >= MIN_USERS else [c for cs in pools.values() for c in cs]
 
 

@@ -157,7 +157,11 @@ def report(conn, as_of: datetime) -> list[dict]:
     for them (flag_gate.decide_for)."""
     pools = by_organisation(conn, as_of)
     everyone = [c for cs in pools.values() for c in cs]
-    own = {o: flag_gate.pooled(cs, source="organisation") for o, cs in pools.items() if o is not None}
+    own = {
+        o: flag_gate.pooled(cs, source="organisation")
+        for o, cs in pools.items()
+        if o is not None and len(cs) >= flag_gate.MIN_USERS
+    }
     out: list[dict[str, Any]] = []
     for flag in flag_gate.GATED:
         # An organisation that holds every counted user is the deployment: not said twice.

@@ -40,8 +40,8 @@ def _ties(
     # moment (the calendars are read whole first): the model learns from no snapshot before
     # it, whose features would lack the mail its label counts (analytics/training.py).
     since = coverage.live(conn, user_id).whole_since
-    # Cooling and dormant are shown as the outcomes of the users of this organisation, else of
-    # this deployment, say (flag_pool.py).
+    # Cooling and dormant are shown as the outcomes of the users of the user's organisation
+    # say, else those of this deployment's other users (flag_pool.py).
     gate = flag_pool.gate(conn, as_of, user_id)
     scores = analytics.score_ties(exchanges, as_of, feedback=feedback, domains=domains_of(info), since=since, gate=gate)
     ties: list[dict] = [tie_dict(s, info.get(s.contact, {})) for s in scores if s.contact in info]
