@@ -298,8 +298,7 @@ def decide_for(organisation: str | None, pools: Mapping[str | None, Sequence[Cou
     decides it for them. Everyone else is decided by `others_pool`: the users outside such
     organisations where they are a pool of their own (MIN_USERS), else every user (`choose`:
     where the pool settles, else the shipped constant)."""
-    # An organisation of fewer than MIN_USERS users settles nothing (`enough`): not pooled.
-    own = {o: pooled(c, source="organisation") for o, c in pools.items() if o is not None and len(c) >= MIN_USERS}
+    own = organisations_pooled(pools)
     out: dict[str, Evidence] = {}
     for flag in GATED:
         if organisation is not None and organisation in own and settles(own[organisation][flag]):
@@ -307,6 +306,12 @@ def decide_for(organisation: str | None, pools: Mapping[str | None, Sequence[Cou
         else:
             out[flag] = choose(pooled(others_pool(flag, pools, own)))[flag]
     return out
+
+
+def organisations_pooled(pools: Mapping[str | None, Sequence[Counts]]) -> dict[str, dict[str, Evidence]]:
+    """Each organisation's own users' evidence (`pooled(..., source="organisation")`), for
+    those of MIN_USERS users or more: a smaller one settles nothing (`enough`)."""
+    return {o: pooled(c, source="organisation") for o, c in pools.items() if o is not None and len(c) >= MIN_USERS}
 
 
 def others_pool(

@@ -8,10 +8,10 @@ scoring so brings the months of their history. `gate` pools the rows of every us
 outcome ended in the POOL_DAYS before a scoring (a user's months summed) and returns the
 evidence each flag is shown on; with too little, the shipped constant decides. A user's
 organisation (the domain of their address; none for a free-mail or academic one) is pooled
-first, on its own users' rows: where it settles a flag it decides for them, so one
-organisation's mail does not decide for another's in a deployment serving several
-(flag_gate.choose_for). Only the decision reaches a user (their flags, shown or not); no
-other user's counts do.
+on its own users' rows: where it settles a flag it decides for them, and everyone else is
+decided by the users outside it (flag_gate.decide_for), so one organisation's mail does not
+decide for another's in a deployment serving several. Only the decision reaches a user
+(their flags, shown or not); no other user's counts do.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ def organisation(conn, user_id: int) -> str | None:
     return _organisation_of(_domain(row[0] if row else None))
 
 
-def counts(conn, as_of: datetime, domain: str | None = None) -> list[flag_gate.Counts]:
+def counts(conn, as_of: datetime) -> list[flag_gate.Counts]:
     """Each user's flag counts pooled at `as_of`: the months whose 90-day outcome ended in
-    the POOL_DAYS before it, summed. `domain`: only the users whose address is at it."""
-    return [c for (_, d), c in _counts_by_user(conn, as_of).items() if domain is None or d == domain]
+    the POOL_DAYS before it, summed."""
+    return list(_counts_by_user(conn, as_of).values())
 
 
 def by_organisation(conn, as_of: datetime) -> dict[str | None, list[flag_gate.Counts]]:
@@ -157,11 +157,7 @@ def report(conn, as_of: datetime) -> list[dict]:
     for them (flag_gate.decide_for)."""
     pools = by_organisation(conn, as_of)
     everyone = [c for cs in pools.values() for c in cs]
-    own = {
-        o: flag_gate.pooled(cs, source="organisation")
-        for o, cs in pools.items()
-        if o is not None and len(cs) >= flag_gate.MIN_USERS
-    }
+    own = flag_gate.organisations_pooled(pools)
     out: list[dict[str, Any]] = []
     for flag in flag_gate.GATED:
         # An organisation that holds every counted user is the deployment: not said twice.

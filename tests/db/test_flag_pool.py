@@ -239,7 +239,7 @@ def test_each_organisation_is_decided_on_its_own_users_mail_before_the_deploymen
     with database.tx() as conn:
         assert [flag_pool.organisation(conn, u) for u in (ana, bo, cy)] == ["north.example", "south.example", None]
         deployment = flag_gate.pooled(flag_pool.counts(conn, AS_OF))["cooling"]
-        assert len(flag_pool.counts(conn, AS_OF, "north.example")) == 5
+        assert len(flag_pool.by_organisation(conn, AS_OF)["north.example"]) == 5
         decided = {u: flag_pool.gate(conn, AS_OF, u)["cooling"] for u in (ana, bo, cy)}
     assert deployment.users == 21 and deployment.low > deployment.bar
     assert (decided[ana].source, decided[ana].users) == ("organisation", 5)
