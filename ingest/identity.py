@@ -507,14 +507,23 @@ _SHARED_EXACT = frozenset(
 _SHARED_FIRST_LABEL = frozenset({"yahoo", "hotmail", "live", "gmx", "yandex", "outlook", "libero", "aim"})
 
 
+def _labels(domain: str) -> list[str]:
+    domain = domain.strip().lower().lstrip("@").strip(".")
+    return domain.split(".") if domain else []
+
+
+def is_free_mail(domain: str) -> bool:
+    """A personal mail provider (gmail.com, yahoo.*, hotmail.*, gmx.*, proton.me ...): its
+    people share a provider, not an employer."""
+    labels = _labels(domain)
+    return bool(labels) and (".".join(labels) in _SHARED_EXACT or labels[0] in _SHARED_FIRST_LABEL)
+
+
 def is_shared_domain(domain: str) -> bool:
     """Free-mail and academic domains (gmail.com, yahoo.*, hotmail.*, gmx.*, *.edu, *.ac.uk,
     *.edu.au ...): never taken for one organisation."""
-    domain = domain.strip().lower().lstrip("@").strip(".")
-    if not domain:
-        return True
-    labels = domain.split(".")
-    if domain in _SHARED_EXACT or labels[0] in _SHARED_FIRST_LABEL:
+    labels = _labels(domain)
+    if not labels or is_free_mail(domain):
         return True
     # *.edu, *.edu.au, *.ac.uk, *.ac.jp: universities share a domain among students and staff.
     return "edu" in labels[-2:] or (len(labels) >= 2 and labels[-2] == "ac")

@@ -60,36 +60,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from ingest import identity
+
 BANDS = {3: "strong", 2: "medium", 1: "weak"}
 BOUNDS = ((88.0, 3), (50.0, 2), (15.0, 1))  # Kith strength, for snapshots without the rate
 RATE_BOUNDS = ((3.0, 3), (0.9, 2))  # two-way contacts a month; below: weak
 SHARED = 15.0  # the Kith strength under which a tie is not shared
 FADING = frozenset(["cooling", "dormant"])  # Kith's flags of a tie weaker now than its strength
-# Personal mail providers are not organisations: no reach or key-person risk for them.
-PUBLIC_MAIL = frozenset(
-    [
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "hotmail.com",
-        "live.com",
-        "msn.com",
-        "yahoo.com",
-        "icloud.com",
-        "me.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "yandex.ru",
-        "mail.ru",
-        "qq.com",
-        "163.com",
-    ]
-)
 
 
 def _cut(value: float) -> str:
@@ -232,10 +209,10 @@ def key_person_risk(shares: Iterable[Share], ignore: Iterable[str] = ()) -> list
     """Domains where exactly one member holds a strong tie: (domain, that member's most
     recent strong share there), the domains in alphabetical order. Personal mail
     providers and the `ignore`d domains (the team's own) are no organisation to widen."""
-    skip = PUBLIC_MAIL | {d.lower() for d in ignore}
+    skip = {d.lower() for d in ignore}
     holders: dict[str, dict[int, Share]] = {}
     for s in shares:
-        if s.band != 3 or domain_of(s.address) in skip:
+        if s.band != 3 or domain_of(s.address) in skip or identity.is_free_mail(domain_of(s.address)):
             continue
         per = holders.setdefault(domain_of(s.address), {})
         if s.user_id not in per or _key(s) < _key(per[s.user_id]):

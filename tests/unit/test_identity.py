@@ -187,6 +187,10 @@ def test_shared_domains_are_never_an_organisation():
         assert identity.is_shared_domain(d), d
     for d in ["northwind.example", "enron.com", "acme.co.uk"]:
         assert not identity.is_shared_domain(d), d
+    # A provider is free mail; a university is shared but an employer all the same.
+    assert identity.is_free_mail("Yahoo.co.uk") and identity.is_free_mail("@gmx.net")
+    assert not identity.is_free_mail("mit.edu") and not identity.is_free_mail("ox.ac.uk")
+    assert not identity.is_free_mail("") and not identity.is_free_mail("acme.co.uk")
     assert identity.in_domains("Ana@EU.Northwind.example", ["northwind.example"])
     assert not identity.in_domains("ana@northwind.example.evil.com", ["northwind.example"])
 

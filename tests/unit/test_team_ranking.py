@@ -124,10 +124,16 @@ def test_key_person_risk_flags_a_domain_with_one_strong_holder_only():
         Share(1, "a@pair.example", 3, None),
         Share(2, "b@pair.example", 3, None),
         Share(1, "me@gmail.com", 3, None),  # a mail provider is no organisation
+        Share(1, "pal@yahoo.co.uk", 3, None),  # in any of its countries
         Share(2, "boss@home.example", 3, None),  # nor is the team's own
     ]
     risky = ranking.key_person_risk(rows, ignore={"home.example"})
     assert [(d, s.user_id, s.month) for d, s in risky] == [("solo.example", 1, date(2026, 8, 1))]
+
+
+def test_a_university_is_an_organisation_to_widen_and_a_mail_provider_is_not():
+    rows = [Share(1, "dean@mit.edu", 3, None), Share(2, "friend@hotmail.fr", 3, None)]
+    assert [d for d, _ in ranking.key_person_risk(rows)] == ["mit.edu"]
 
 
 def test_the_draft_is_plain_text_for_the_holder_to_send():
