@@ -5,6 +5,9 @@ per-person AUC      mean over egos of each ego's AUC (its dates pooled)
 beats baselines     share of egos whose Kith AUC is >= 0.02 above the best of the three
                     baselines *for that ego*
 precision@10        share of each snapshot's ten top-scored ties in two-way contact after
+precision@10        what a ranking that knew the outcome would reach: a snapshot with fewer
+  possible          than ten ties in contact after holds no perfect top ten, so this, not
+                    1, is the most any method can score
 cooling ratio       future two-way rate of active ties flagged cooling / of active ties
                     not flagged (active: two-way contact in the 180 days before as_of), for
                     the flags shown: at each date the deployment's gate (flag_gate.decide)
@@ -64,6 +67,8 @@ def measures(s: Scored) -> dict[str, Statistic]:
     for m in METHODS:
         out.update(per_method(m))
     out["beats baselines"] = lambda r, c: _share_beating(s, r, s.ego[r] * 1000 + c)
+    known = y.astype(float)  # the outcome itself as the score: the ceiling of precision@10
+    out["precision@10 possible"] = lambda r, c: precision_at(known[r], y[r], _rows(s, r, c), ego=s.ego[r] * 1000 + c)
     # The flags as shown (the deployment gate replayed, yardstick.gate_by_date); the
     # criteria's own ratios beside them, shown or not.
     cooling, dormant = s.shown_flag("cooling"), s.shown_flag("dormant")
@@ -175,6 +180,7 @@ def table(summary: dict[str, Any]) -> str:
         lines.append(f"{measure:16s}" + "".join(f"{c:>26s}" for c in cells))
     for name in (
         "beats baselines",
+        "precision@10 possible",
         "cooling rate",
         "active unflagged rate",
         "cooling ratio",

@@ -112,6 +112,23 @@ def test_every_method_is_scored_on_the_same_rows(small_run):
     print("\n" + table(summary))
 
 
+def test_the_ceiling_of_precision_at_10_is_what_knowing_the_outcome_reaches(small_run):
+    """Each snapshot of ten ties or more holds min(its ties in contact after, 10) / 10 at
+    best; averaged per person, then over people, that is the most precision@10 can be, and
+    no method scores above it."""
+    _, scored, summary = small_run
+    per_ego: dict[int, list[float]] = {}
+    for snap in np.unique(scored.snapshot):
+        rows = scored.snapshot == snap
+        if rows.sum() >= 10:
+            per_ego.setdefault(int(scored.ego[rows][0]), []).append(min(int(scored.label[rows].sum()), 10) / 10)
+    ceiling = float(np.mean([np.mean(v) for v in per_ego.values()]))
+    assert summary["precision@10 possible"][0] == pytest.approx(ceiling)
+    assert 0 < ceiling < 1
+    assert all(summary[f"precision@10 {m}"][0] <= ceiling for m in METHODS)
+    assert "precision@10 possible" in table(summary)
+
+
 def test_no_ego_is_scored_with_a_model_fitted_on_its_own_mail(small_run):
     """Grouped cross-validation: the prior and the logistic baseline an ego is scored with
     were fitted on other people only, and on people of other folds."""
