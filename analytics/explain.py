@@ -15,9 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.awaiting import Unanswered, Waiting
-from analytics.features import F, FEATURES
+from analytics.columns import group_min
+from analytics.features import F, FEATURES, Snapshot, personal_two_way
 from analytics.frame import DAY, IN, OUT, Frame
 from analytics.introductions import CO_MAX
+from analytics.pace import sustained_window
 
 WINDOW = 90 * DAY
 LAST_CONVERSATIONS = 12
@@ -82,9 +84,18 @@ class Facts:
     meeting_hours: np.ndarray
     started_you: np.ndarray  # of the last 12 conversations
     started_total: np.ndarray
+    # The window that sets the sustained two-way rate (pace.sustained_window): its days and
+    # the two-way exchanges in it
+    paced_days: np.ndarray
+    paced_events: np.ndarray
+    # Days since the last contact of any kind and since the last two-way exchange (NaN:
+    # none, or not given): the features cap both at a year, a sentence must not
+    last_days: np.ndarray
+    two_way_days: np.ndarray
 
 
-def facts(frame: Frame, as_of: float) -> Facts:
+def facts(frame: Frame, as_of: float, snap: Snapshot | None = None) -> Facts:
+    """Counts for sentences; `snap` (features.snapshot at `as_of`) gives the last contacts."""
     k = frame.n_contacts
     m = (frame.t < as_of) & (frame.t >= as_of - WINDOW)
     c, d, meet = frame.c, frame.direction, frame.meeting
@@ -101,6 +112,13 @@ def facts(frame: Frame, as_of: float) -> Facts:
     last = from_end <= LAST_CONVERSATIONS
     started_you = np.bincount(ic[last & (d[init] == OUT)], minlength=k)
     started_total = np.bincount(ic[last], minlength=k)
+    before = frame.t < as_of
+    personal = personal_two_way(frame, end=as_of)
+    first = group_min(c[before], frame.t[before], k)
+    paced_days, paced_events = sustained_window(frame.t[personal], c[personal], as_of, first, k)
+    unknown = np.full(k, np.nan)
+    last_days = unknown if snap is None else (as_of - snap.last) / DAY
+    two_way_days = unknown if snap is None or snap.last_two_way is None else (as_of - snap.last_two_way) / DAY
     return Facts(
         count(~meet & (d == OUT)),
         count(~meet & (d == IN)),
@@ -110,6 +128,10 @@ def facts(frame: Frame, as_of: float) -> Facts:
         count(meet, frame.hours),
         started_you,
         started_total,
+        paced_days,
+        paced_events,
+        last_days,
+        two_way_days,
     )
 
 
@@ -128,16 +150,22 @@ def _span(days: float) -> str:
     return _plural(days / 365.25, "year")
 
 
+def _days(known: float, feature: float) -> float:
+    """Days since an event: the fact when known, else the feature (log1p days, capped at a
+    year, so "12 months" could stand for any longer silence)."""
+    return float(known) if np.isfinite(known) else float(np.expm1(feature))
+
+
 def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, np.ndarray]) -> str | None:
     """One fact for feature `name` of contact index i (x: that contact's raw features)."""
     v = x[F[name]]
     if name == "recency":
-        days = np.expm1(v)
+        days = _days(fx.last_days[i], v)
         return "In touch within the last week" if days < 7 else f"Last in touch {_span(days)} ago"
     if name in ("days_since_two_way", "never_two_way"):
         if x[F["never_two_way"]]:
             return "No two-way exchange yet: nobody has answered the other"
-        return f"Last two-way exchange {_span(np.expm1(x[F['days_since_two_way']]))} ago"
+        return f"Last two-way exchange {_span(_days(fx.two_way_days[i], x[F['days_since_two_way']]))} ago"
     if name == "volume_out":
         return f"You sent them {_plural(fx.sent[i], 'message')} in the last 90 days"
     if name == "silence_ratio":
@@ -148,6 +176,8 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
         days = np.expm1(v)
         if days < 7:
             return "Both of you wrote or met within the last week"
+        if days >= 364.5:  # the feature's cap: the silence may be longer
+            return "One of you has not written to or met the other for a year or more"
         return f"Both of you last wrote or met within {_span(days)}"
     if name == "volume_mutual":
         return (
@@ -200,7 +230,7 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "meetings_they_organised":
         return f"They invited you to {_plural(ledger['meetings_they_organised'][i], 'meeting')} in 180 days"
     if name == "two_way_sustained":
-        return f"At most {_monthly(float(np.expm1(v)))}, kept up over every recent stretch"
+        return paced_words(int(fx.paced_events[i]), float(fx.paced_days[i]))
     if name in ("two_way_rate", "two_way_typical"):
         return f"{_monthly(float(np.expm1(v))).capitalize()} (answered conversations or meetings)"
     if name == "two_way_weeks":
@@ -228,6 +258,19 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "overlap_closest":
         return f"{round(100 * v)}% of the people you share with them are among your closest contacts"
     return None
+
+
+def paced_words(events: int, days: float) -> str:
+    """The window the sustained two-way rate rests on, in words: "No two-way exchange in
+    the last 12 months", "216 two-way exchanges in the last 2 years, about 9 a month"."""
+    span = _span(days)
+    if events == 0:
+        return f"No two-way exchange in the last {span}"
+    text = f"{_plural(events, 'two-way exchange')} in the last {span}"
+    monthly = events / max(days, 1.0) * 30.4
+    if days >= 180 and monthly >= 1.5:
+        text += f", about {monthly:.0f} a month"
+    return text
 
 
 SILENCE_SHOWN = 2.0  # a silence under twice the usual gap is the rhythm, not news
@@ -345,7 +388,8 @@ def _within(seconds: float) -> str:
 
 def waiting_words(w: Waiting, as_of: float) -> tuple[str, str]:
     """(reason, suggestion) for a message waiting for the user's answer."""
-    wrote = "wrote to you" if w.messages == 1 else f"wrote to you {w.messages} times since"
+    # "they wrote to you 4 times, the first on 8 November 2026 (29 days ago)"
+    wrote = "wrote to you" if w.messages == 1 else f"wrote to you {w.messages} times, the first"
     waited = _span((as_of - w.since) / 86400.0)
     if w.basis == "them":
         habit = f"; you usually answer them {_within(w.usual_s)}"

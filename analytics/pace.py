@@ -43,13 +43,37 @@ def sustained_rate(t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray
     held down by its recent windows, whose bound is low. Each bound grows with its count,
     and so does their minimum: adding an event never lowers it.
     """
+    return _sustained(t, c, as_of, first, k)[0] * 30.0
+
+
+def sustained_window(
+    t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The window that sets `sustained_rate`, per contact: its days (within the tie's age)
+    and the events in it. "No two-way exchange in the last 12 months" says what the rate
+    rests on; the bound itself is no number to show a person."""
+    _, days, events = _sustained(t, c, as_of, first, k)
+    return days, events
+
+
+def _sustained(
+    t: np.ndarray, c: np.ndarray, as_of: float, first: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the lowest bound per day, its window's days, the events in that window)."""
     age = np.where(np.isfinite(first), np.clip((as_of - first) / DAY, 1.0, None), 1.0)
-    days = (as_of - t) / DAY
+    ago = (as_of - t) / DAY
     out = np.full(k, np.inf)
+    days = np.zeros(k)
+    events = np.zeros(k, np.int64)
     for w in SUSTAINED_WINDOWS:
-        n = np.bincount(c[days < w], minlength=k).astype(float)
-        out = np.minimum(out, (n + 1.0 + np.sqrt(n + 0.25)) / np.minimum(age, float(w)))
-    return out * 30.0
+        n = np.bincount(c[ago < w], minlength=k)
+        span = np.minimum(age, float(w))
+        bound = (n + 1.0 + np.sqrt(n + 0.25)) / span
+        lower = bound < out
+        out = np.where(lower, bound, out)
+        days = np.where(lower, span, days)
+        events = np.where(lower, n, events)
+    return out, days, events
 
 
 KEPT_SILENCE = 3.0  # events a tie would have had to miss for its silence to cap its rate

@@ -68,7 +68,7 @@ def _dormant_words(rh: Rhythm, i: int) -> tuple[str, str]:
     """(reason, action) for a dormant tie: its best stretch and its last contact, by date."""
     months = max(1, round(rh.silence_days[i] / 30.4))
     reason = (
-        f"Quiet for {_plural(months, 'month')} after a close stretch "
+        f"No personal mail or meeting for {_plural(months, 'month')} after a close stretch "
         f"({_plural(int(rh.peak_days[i]), 'active day')} in its best three months)"
     )
     ratio = float(rh.silence_ratio[i])
@@ -132,10 +132,9 @@ def candidates(
                 )
             else:
                 action = f"You used to be in touch {every}; send a short personal note this week."
-            reason = (
-                f"Cooling: {_plural(recent, 'active day')} in the last 90 days, against about "
-                f"{90 / max(rh.interval_days[i], 1):.0f} before"
-            )
+            # The flag's own word comes before it wherever it is shown ("Cooling. ...").
+            days = "no active days" if recent == 0 else _plural(recent, "active day")
+            reason = f"{days[:1].upper() + days[1:]} in the last 90 days, against about {90 / max(rh.interval_days[i], 1):.0f} before"
             quiet = flag_silence_words(float(rh.silence_ratio[i]), float(rh.silence_days[i]))
             if quiet:
                 reason += "; " + quiet[:1].lower() + quiet[1:]

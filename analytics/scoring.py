@@ -185,7 +185,7 @@ def score_ties(
     rh = rhythm(frame, t, now.present)
     # A flag whose claim failed its bar on the backtest is not shown, nor acted on (flag_gate.py).
     rh = replace(rh, cooling=rh.cooling & shown("cooling", gate), dormant=rh.dormant & shown("dormant", gate))
-    fx = facts(frame, t)
+    fx = facts(frame, t, now)
     base_window = (frame.t < t - 90 * DAY) & (frame.t >= t - 455 * DAY) & frame.meeting
     met_at_baseline = np.bincount(frame.c[base_window], minlength=frame.n_contacts) > 0
     picks = candidates(
@@ -251,7 +251,8 @@ def score_ties(
         if i in words:
             lines.append(words[i])
         if pick is not None:
-            lines.append(pick.reason)
+            # A tie to deepen says first why it is on the list; what its strength rests on follows.
+            lines.insert(0, pick.reason)
         ledger = {name: col[i] for name, col in ledger_cols.items()}
         ledger["window_days"] = 180
         feats = dict(zip(FEATURES, feature_rows[i]))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 
 from analytics import Exchange
-from analytics.explain import silence_words
+from analytics.explain import facts, sentence, silence_words
 from analytics.features import F, snapshot
 from analytics.frame import DAY, build_frame
 from analytics.introductions import introductions
 from analytics.logistic import _logit, recalibration
-from analytics.pace import KEPT_SILENCE, kept_rate
+from analytics.pace import KEPT_SILENCE, kept_rate, sustained_rate, sustained_window
 from tests.support.analytics import T_END, regular
 
 
@@ -110,3 +113,42 @@ def test_steady_rates_binomial_tests_equal_scipy_stats_value_for_value():
     share[::7], share[::13] = 1.0, 0.0
     assert np.array_equal(_binom_cdf(k, n, share), binom.cdf(k, n, share))
     assert np.array_equal(_binom_sf(k - 1, n, share), binom.sf(k - 1, n, share))
+
+
+def test_the_sustained_rate_is_said_by_the_window_it_rests_on():
+    # Given a steady tie for two years, one silent for the last 14 months, and one of 20 days
+    steady = regular(1, every_days=3, start_days_ago=900, seed=2)
+    silent = regular(2, every_days=10, start_days_ago=900, stop_days_ago=425, seed=2)
+    young = regular(3, every_days=4, start_days_ago=20, seed=2)
+    frame = build_frame(steady + silent + young, T_END)
+    x = snapshot(frame, T_END).X
+    fx = facts(frame, T_END)
+    said = {
+        cid: sentence("two_way_sustained", frame.index_of(cid), x[frame.index_of(cid)], fx, {}) for cid in (1, 2, 3)
+    }
+    # Then each sentence counts the two-way exchanges of the window that holds the rate down
+    assert re.fullmatch(r"\d+ two-way exchanges in the last 2 years, about (9|10|11) a month", said[1]), said[1]
+    assert said[2] == "No two-way exchange in the last 12 months"
+    assert re.fullmatch(r"[3-6] two-way exchanges in the last (19|20|21) days", said[3]), said[3]
+    # and the window's count is the rate the model reads: (n + 1 + sqrt(n + 1/4)) / days
+    for cid in (1, 2, 3):
+        i = frame.index_of(cid)
+        n, days = fx.paced_events[i], fx.paced_days[i]
+        assert np.expm1(x[i, F["two_way_sustained"]]) == pytest.approx((n + 1 + np.sqrt(n + 0.25)) / days * 30)
+
+
+def test_the_window_is_the_lowest_bound_for_any_events():
+    # Given random events of four ties, the window said in words holds the events it counts
+    # and gives the rate the model reads
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        n = int(rng.integers(0, 40))
+        t, c = T_END - rng.uniform(0, 900, n) * DAY, rng.integers(0, 4, n)
+        # each tie's first contact at or before its first event
+        first = np.array([t[c == j].min() if (c == j).any() else T_END for j in range(4)]) - rng.uniform(0, 60, 4) * DAY
+        rate = sustained_rate(t, c, T_END, first, 4)
+        days, events = sustained_window(t, c, T_END, first, 4)
+        assert np.allclose(rate, (events + 1 + np.sqrt(events + 0.25)) / days * 30)
+        ago = (T_END - t) / DAY
+        for j in range(4):
+            assert events[j] == np.sum((c == j) & (ago < days[j] + 1e-6))

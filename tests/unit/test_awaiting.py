@@ -190,4 +190,16 @@ def test_a_waiting_message_becomes_the_ties_suggestion():
     assert tie.suggestion == (
         "Answer their message of 29 May 2026: it has waited 3 days; you usually answer them within 3 hours."
     )
-    assert "Awaiting your reply: they wrote to you on 29 May 2026 (3 days ago)" in tie.explanation[-1]
+    # and the reason comes first in its explanation, where the digest and `kith demo` read it
+    assert tie.explanation[0].startswith("Awaiting your reply: they wrote to you on 29 May 2026 (3 days ago)")
+
+
+def test_several_waiting_messages_are_counted_from_the_first():
+    # Given contact 2 wrote to the user alone five and three days ago, with no answer
+    first = Exchange(T_END - 5 * DAY, "email", 2, (0,), key="ask")
+    again = Exchange(T_END - 3 * DAY, "email", 2, (0,), key="again")
+    tie = {s.contact: s for s in score_ties(_world_with([first, again], quiet=2), AS_OF)}[2]
+    # Then the reason counts both and dates the first
+    assert tie.explanation[0].startswith(
+        "Awaiting your reply: they wrote to you 2 times, the first on 27 May 2026 (5 days ago)"
+    ), tie.explanation[0]

@@ -4,6 +4,7 @@ and the silence a flag rests on, in words."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 
 import numpy as np
@@ -58,7 +59,11 @@ def test_score_ties_shows_cooling_with_the_silence_it_rests_on():
     tie = {s.contact: s for s in score_ties(history(), AS_OF)}[1]
     assert "cooling" in tie.flags
     said = [line for line in tie.explanation if "no personal mail or meeting" in line.lower()]
-    assert len(said) == 1 and said[0].startswith("Cooling: ")
+    # first, as the reason the tie is on the list; the flag's own word is shown before it
+    assert len(said) == 1 and said[0] == tie.explanation[0]
+    assert re.match(
+        r"(No active days|1 active day|\d+ active days) in the last 90 days, against about \d+ before;", said[0]
+    )
     assert said[0].endswith("; no personal mail or meeting with them for 3 months, 21x your usual gap")
     assert not any(line.startswith("Quiet for ") for line in tie.explanation)
 

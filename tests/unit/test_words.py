@@ -123,7 +123,9 @@ def test_a_dormant_tie_names_its_close_stretch_and_its_last_contact_by_date():
     pick = _pick(rh)
     # Then the reason is in words (no "revival value"), and the dates agree with each other
     assert "revival" not in pick.reason
-    assert pick.reason == "Quiet for 14 months after a close stretch (20 active days in its best three months)"
+    assert pick.reason == (
+        "No personal mail or meeting for 14 months after a close stretch (20 active days in its best three months)"
+    )
     assert pick.suggestion.startswith(
         "You were in close touch until June 2025; your last contact was on 2 July 2025, 14 months ago;"
     )
@@ -152,3 +154,37 @@ def test_a_monthly_rate_reads_as_whole_exchanges_never_a_fraction():
     assert _monthly(3.2) == "about 3 two-way exchanges a month"
     assert _monthly(0.0) == "no two-way exchange in a typical month"
     assert not any(ch in _monthly(r) for r in (0.07, 0.4, 2.6) for ch in ".")
+
+
+def test_a_silence_longer_than_a_year_is_said_as_it_is_not_as_the_features_cap():
+    # Given a tie last in touch (and last in two-way touch) about 17 months before as_of:
+    # the model's recency features stop counting at a year
+    from analytics import Exchange, score_ties
+
+    t0 = _ts(2026, 12, 1)
+    ex = []
+    for k in range(12):
+        at = t0 - (520 + 7 * k) * 86400.0
+        ex += [Exchange(at, "email", 0, (5,), key=f"q{k}"), Exchange(at + 3600, "email", 5, (0,), reply_to=f"q{k}")]
+    ex += [Exchange(t0 - 3 * 86400.0, "email", 0, (6,)), Exchange(t0 - 2 * 86400.0, "email", 6, (0,))]
+    tie = {s.contact: s for s in score_ties(ex, t0)}[5]
+    # Then no sentence says "12 months" for it, and whatever says when says 17 months
+    said = " | ".join(tie.explanation)
+    assert "12 months ago" not in said and "Last in touch 17 months ago" in tie.explanation
+    for line in tie.explanation:
+        if line.startswith(("Last in touch", "Last two-way exchange")):
+            assert line.endswith("17 months ago"), line
+    # as the sentences do directly, from the same facts
+    x = np.zeros(len(FEATURES))
+    x[FEATURES.index("recency")] = np.log1p(365.0)  # the cap
+    x[FEATURES.index("days_since_two_way")] = np.log1p(365.0)
+    fx = _facts(last_days=520.0, two_way_days=520.0)
+    assert sentence("recency", 0, x, fx, _ledger()) == "Last in touch 17 months ago"
+    assert sentence("days_since_two_way", 0, x, fx, _ledger()) == "Last two-way exchange 17 months ago"
+    # and without the facts (an older caller), the feature's own value is used
+    unknown = _facts(last_days=np.nan, two_way_days=np.nan)
+    assert sentence("recency", 0, x, unknown, _ledger()) == "Last in touch 12 months ago"
+    x[FEATURES.index("recency_mutual")] = np.log1p(365.0)
+    assert sentence("recency_mutual", 0, x, fx, _ledger()) == (
+        "One of you has not written to or met the other for a year or more"
+    )
