@@ -52,7 +52,12 @@ def relative(value, now: datetime | None = None) -> str:
     if seconds < 86400:
         hours = int(seconds // 3600)
         return f"{hours} hour{'s' if hours != 1 else ''} ago"
-    days = int(seconds // 86400)
+    return days_ago(int(seconds // 86400))
+
+
+def days_ago(days: int) -> str:
+    """A whole number of days, as `relative` and the weekly email say it: 'yesterday',
+    '5 days ago', '3 weeks ago', '17 months ago', '2 years ago'."""
     if days == 1:
         return "yesterday"
     if days < 14:

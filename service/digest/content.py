@@ -22,6 +22,7 @@ from datetime import date, datetime
 from collections.abc import Iterable, Mapping
 
 from .. import providers
+from ..dashboard.words import days_ago
 from ..ties.as_of import BadMoment, to_utc
 
 MAX_DEEPEN = 3
@@ -126,7 +127,7 @@ def _reason(tie: Mapping, days_since: int | None) -> str:
     if explanation:
         parts.append(explanation[0])
     if days_since is not None and days_since >= 14:
-        parts.append(f"last in touch {days_since} days ago")
+        parts.append(f"last in touch {days_ago(days_since)}")
     return " · ".join(parts) if parts else "A tie worth keeping warm"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import io
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.policy import default as default_policy
 
 from hypothesis import given, settings as hsettings, strategies as st
@@ -65,6 +65,24 @@ def test_deepen_is_at_most_three_in_model_order_without_snoozed():
     assert [t.name for t in d.deepen] == ["Ana Ruiz", "Dev Patel", "Eun-ji Park"]
     assert all(t.reason and t.suggestion for t in d.deepen)
     assert "Cooling" in d.deepen[0].reason
+
+
+def test_the_last_contact_is_said_in_weeks_months_or_years_not_hundreds_of_days():
+    # Given ties to deepen last in touch 20, 99 and 522 days before the digest, and one 10 days
+    def ties(days):
+        return [
+            tie(p, f"Person{p} X", 50, rank=p, suggestion="Write", last=(NOW - timedelta(days=d)).isoformat())
+            for p, d in enumerate(days, start=1)
+        ]
+
+    said = [line.reason for line in digest(ties([20, 99, 522])).deepen]
+    # Then each says it in the unit a person uses, and a recent one says nothing of it
+    assert [r.rpartition(" · ")[2] for r in said] == [
+        "last in touch 2 weeks ago",
+        "last in touch 3 months ago",
+        "last in touch 17 months ago",
+    ]
+    assert "last in touch" not in digest(ties([10])).deepen[0].reason
 
 
 def test_changes_report_strength_moves_and_new_flags_only():
