@@ -67,6 +67,8 @@ def row(tie: dict, counts: list[int], given: dict | None, now: datetime) -> dict
         "trend": charts.trend_words(counts),
         "given": word,
         "suggestion": tie.get("suggestion"),
+        # Why it is on the list: a tie to deepen gives the reason it was picked first
+        "reason": next((str(e) for e in tie.get("explanation") or () if e), None) if tie.get("deepen_rank") else None,
     }
 
 

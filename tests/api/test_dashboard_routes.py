@@ -287,3 +287,26 @@ def test_a_user_never_scored_still_sees_ties_computed_from_the_data(client):
     chart = json.loads(unescape(re.search(r"id=\"scatter\"[^>]*data-chart='([^']*)'", home.text).group(1)))
     assert chart["n"] == len(rows)
     assert client.get(f"/ties/{rows[0]}").status_code == 200
+
+
+def test_each_tie_to_deepen_says_why_it_is_on_the_list_escaped(client):
+    """Given scored ties to deepen, one whose first reason holds markup, when the home page
+    opens, then each item of the list gives its tie's first reason beside the suggestion,
+    the markup as text, and the table below gives no reason line."""
+    ana = seed_user(client.app.state.db, "ana@north.example")
+    hostile = "Awaiting your reply <script>alert(3)</script>"
+    with client.app.state.db.tx() as conn:
+        conn.execute(
+            "UPDATE score_snapshots SET payload = payload || %s WHERE user_id = %s AND person_id = %s",
+            (Jsonb({"explanation": [hostile, "Contact on 30 of the last 52 weeks"]}), ana.user_id, ana.people[0]),
+        )
+    _signed_in(client, ana)
+    home = client.get("/").text
+    section = home[home.index('id="deepen"') : home.index("</section>", home.index('id="deepen"'))]
+    items = re.findall(r'<li data-person="(\d+)">(.*?)</li>', section, flags=re.S)
+    assert len(items) >= 2
+    reasons = {int(pid): re.findall(r'<p class="reason">([^<]*)</p>', body) for pid, body in items}
+    assert reasons[ana.people[0]] == ["Awaiting your reply &lt;script&gt;alert(3)&lt;/script&gt;"]
+    assert reasons[ana.people[3]] == ["4 one-to-one meetings in the last 90 days"]
+    assert "<script>alert(3)" not in home
+    assert home.count('class="reason"') == len(items)  # only the list to deepen has them

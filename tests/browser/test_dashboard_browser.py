@@ -104,6 +104,9 @@ def test_sign_in_chart_timeline_and_reconnect(browser, site):
     assert box and box["width"] > 300 and box["height"] > 150  # the chart is drawn, not collapsed
     deepen = page.locator("ol.deepen li")
     assert deepen.count() == 2
+    # each says why it is on the list (its first reason), above what to do
+    assert all(deepen.nth(k).locator("p.reason").is_visible() for k in range(2))
+    assert "one-to-one meetings in the last 90 days" in deepen.nth(0).locator("p.reason").inner_text()
     assert page.locator("table.ties tbody tr").count() == 6
     assert page.locator("li.state-auth_revoked button.reconnect").is_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-home.png"), full_page=True)
