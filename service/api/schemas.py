@@ -85,10 +85,16 @@ class Tie(BaseModel):
     reciprocity: int = Field(ge=-100, le=100)
     flags: list[str]
     last_interaction: str | None = Field(None, description="ISO 8601, UTC")
-    explanation: list[str]
+    explanation: list[str] = Field(
+        description="Sentences about the tie. A tie to deepen (deepen_rank set) gives the reason it was "
+        "picked first; then what its strength rests on, the largest part first; then its change over 30 days, the "
+        "silence a cooling or dormant flag rests on, and what your feedback changed, when there are."
+    )
     ledger: dict[str, Any]
-    suggestion: str | None = None
-    deepen_rank: int | None = None
+    suggestion: str | None = Field(None, description="What to do about a tie to deepen; null for the others.")
+    deepen_rank: int | None = Field(
+        None, description="1 for the first tie to deepen this week; null when not on the list."
+    )
     colleague: bool = False
     last_two_way: str | None = Field(
         None,
