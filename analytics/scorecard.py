@@ -19,6 +19,10 @@ rate-drop ratio     the same for the rate test alone (cooling before it also had
 dormant ratio       future two-way rate of ties flagged dormant / the rate of the same
                     users' average tie at the same dates (flags shown; "criterion": all)
 ECE                 expected calibration error of the 90-day probability, latest 3 dates
+ECE if calibrated   the ECE Kith's probabilities would score on the same rows were they
+                    exactly right (outcomes drawn from them; median and 95% range of 200
+                    draws): ECE is never 0 on a finite sample, and on a small one this
+                    floor alone can be near 0.03
 strength ECE        the same for strength's own claim: its chance (Kith: strength / 100;
                     the logistic: its weekly chance over four independent weeks) against
                     personal two-way contact in the four weeks after
@@ -135,10 +139,22 @@ def summarise(s: Scored, *, n_boot: int = 200) -> dict[str, Any]:
         "dormant shown": int(s.shown_flag("dormant").sum()),
         "dormant revived": int((s.dormant & s.label).sum()),
     }
+    latest = s.date >= s.n_dates - 3
+    out["ece if calibrated"] = calibrated_ece(s.prob["kith"][latest])
     for flag in ("cooling", "dormant"):
         if flag in s.shown:
             out["_counts"][f"{flag} shown at dates"] = f"{int(s.shown[flag].sum())}/{len(s.shown[flag])}"
     return out
+
+
+def calibrated_ece(prob: np.ndarray, *, n: int = 200, seed: int = 0) -> Interval:
+    """(median, 2.5%, 97.5%) of the ECE of `prob` against outcomes drawn from `prob` itself:
+    what an exactly calibrated forecast scores on rows like these, by chance alone."""
+    if not len(prob):
+        return (float("nan"),) * 3
+    rng = np.random.default_rng(seed)
+    draws = [ece(prob, rng.random(len(prob)) < prob) for _ in range(n)]
+    return float(np.median(draws)), float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
 
 
 def lift(base: Scored, variant: Scored, *, n_boot: int = 200, method: str = "kith") -> dict[str, Interval]:
@@ -181,6 +197,7 @@ def table(summary: dict[str, Any]) -> str:
     for name in (
         "beats baselines",
         "precision@10 possible",
+        "ece if calibrated",
         "cooling rate",
         "active unflagged rate",
         "cooling ratio",

@@ -17,7 +17,7 @@ import pytest
 
 from analytics import lockbox as lb
 from analytics.backtest import load_edges, messages, sample_egos
-from analytics.scorecard import summarise, table
+from analytics.scorecard import calibrated_ece, summarise, table
 from analytics.timeline import HORIZON, timeline
 from analytics.yardstick import METHODS, Study, fold_of
 from tests.conftest import ENRON
@@ -127,6 +127,22 @@ def test_the_ceiling_of_precision_at_10_is_what_knowing_the_outcome_reaches(smal
     assert 0 < ceiling < 1
     assert all(summary[f"precision@10 {m}"][0] <= ceiling for m in METHODS)
     assert "precision@10 possible" in table(summary)
+
+
+def test_the_ece_of_an_exactly_calibrated_forecast_is_its_floor_by_chance():
+    """Given 400 rows all at 0.5, an exactly calibrated forecast's ECE is |observed - 0.5|,
+    half-normal with sd 0.025: its median is 0.674 x 0.025; 100 times the rows, a tenth of it."""
+    median, low, high = calibrated_ece(np.full(400, 0.5))
+    assert 0.014 <= median <= 0.020 and low <= median <= high
+    assert calibrated_ece(np.full(40_000, 0.5))[0] == pytest.approx(median / 10, rel=0.25)
+
+
+def test_the_table_gives_the_ece_floor_of_its_own_rows(small_run):
+    _, scored, summary = small_run
+    latest = scored.date >= scored.n_dates - 3
+    assert summary["ece if calibrated"] == calibrated_ece(scored.prob["kith"][latest])
+    assert 0 < summary["ece if calibrated"][0] < 0.1
+    assert "ece if calibrated" in table(summary)
 
 
 def test_no_ego_is_scored_with_a_model_fitted_on_its_own_mail(small_run):
