@@ -70,6 +70,53 @@ PHRASES = {  # what a feature means when it lowers the score, named in the chang
     "mail_90": "less mail either way in the last months",
     "mail_365": "less mail either way over the year",
 }
+# The same features when they raise the score: said for a rise ("Up from 45 to 67 ...,
+# mostly more mail both ways"); each is the opposite of its PHRASES entry, written out.
+RISES = {
+    "recency": "more recent contact",
+    "days_since_two_way": "a recent two-way exchange",
+    "never_two_way": "a first two-way exchange",
+    "volume_out": "more messages from you",
+    "volume_in": "more messages from them",
+    "volume_shared": "more shared threads",
+    "meeting_hours": "more meetings",
+    "volume_long": "more contact over the last months",
+    "one_to_one_share": "more one-to-one contact",
+    "small_group_share": "more small-group contact",
+    "tie_age": "the age of the tie",
+    "active_weeks": "more active weeks",
+    "reply_rate_you": "more answers from you",
+    "reply_rate_them": "more answers from them",
+    "reply_latency_you": "faster answers from you",
+    "reply_latency_them": "faster answers from them",
+    "initiations_you": "more conversations started by you",
+    "initiations_them": "more conversations started by them",
+    "meetings_you_organised": "more meetings organised by you",
+    "meetings_they_organised": "more meetings organised by them",
+    "overlap_closest": "more shared close contacts",
+    "two_way_weeks": "more weeks with two-way contact",
+    "two_way_volume": "more answered conversations and meetings",
+    "two_way_steady": "more answered conversations and meetings",
+    "two_way_long": "more answered conversations and meetings over the year",
+    "two_way_rate": "a higher steady rate of two-way contact",
+    "two_way_typical": "a higher typical rate of two-way contact",
+    "two_way_sustained": "a higher sustained rate of two-way contact",
+    "volume_mutual": "more mail both ways",
+    "recency_mutual": "more recent contact both ways",
+    "silence_ratio": "contact back within your usual gap",
+    "burstiness": "a steadier rhythm",
+    "awaiting_reply": "no message left waiting for your answer",
+    "inbound_recency": "more recent contact from them",
+    "attention_share": "a larger share of your mail",
+    "network_overlap": "more people in common",
+    "introductions_given": "more introductions from you",
+    "introductions_received": "more introductions from them",
+    "two_way_kept": "two-way contact back at the tie's pace",
+    "contact_kept": "contact back at the tie's pace",
+    "mail_30": "more mail either way in the last weeks",
+    "mail_90": "more mail either way in the last months",
+    "mail_365": "more mail either way over the year",
+}
 
 
 @dataclass(frozen=True)
@@ -354,16 +401,7 @@ def explain(
             if contrib_before is not None:
                 diff = contrib - contrib_before
                 j = int(np.argmin(diff) if delta < 0 else np.argmax(diff))
-                word = PHRASES[FEATURES[j]]
-                if delta > 0:
-                    word = word.replace("fewer", "more").replace("less", "more").replace("slower", "faster")
-                    word = (
-                        word.replace("a longer silence from one side", "more recent contact both ways")
-                        .replace("a longer silence", "more recent contact")
-                        .replace("a lower", "a higher")
-                        .replace("no recent", "a recent")
-                    )
-                    word = word.replace("no two-way", "a two-way")
+                word = (RISES if delta > 0 else PHRASES)[FEATURES[j]]
                 why = f", mostly {word}"
             verb = "Up" if delta > 0 else "Down"
             out.append(f"{verb} from {strength_before:.0f} to {strength:.0f} over the last 30 days{why}")

@@ -8,6 +8,7 @@ contact, mail included), "close touch until June 2025" when the last contact was
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -188,3 +189,25 @@ def test_a_silence_longer_than_a_year_is_said_as_it_is_not_as_the_features_cap()
     assert sentence("recency_mutual", 0, x, fx, _ledger()) == (
         "One of you has not written to or met the other for a year or more"
     )
+
+
+def test_a_rise_is_never_put_down_to_what_lowers_a_tie():
+    """ "Up from 56 to 66 over the last 30 days, mostly a silence longer than the tie's pace"
+    was said of a tie whose kept pace had risen: the fall's phrase turned into a rise by
+    swapping words, and this one had none to swap."""
+    from analytics.explain import PHRASES, RISES
+
+    # Every feature has a phrase each way, and no rise speaks of less, a silence or a fall
+    assert set(RISES) == set(PHRASES)
+    for name, rise in RISES.items():
+        assert not re.search(r"\b(fewer|less|lower|slower|smaller|longer|burstier)\b", rise), (name, rise)
+        assert "silence" not in rise, (name, rise)
+    # and the change line names the feature that rose, in its rise's words
+    x = np.zeros(len(FEATURES))
+    kept = FEATURES.index("two_way_kept")
+    now, before = np.zeros(len(FEATURES)), np.zeros(len(FEATURES))
+    now[kept] = 1.0
+    line = explain(0, x, now, _facts(), _ledger(), 66.0, 56.0, before)[-1]
+    assert line == "Up from 56 to 66 over the last 30 days, mostly two-way contact back at the tie's pace"
+    down = explain(0, x, before, _facts(), _ledger(), 56.0, 66.0, now)[-1]
+    assert down == "Down from 66 to 56 over the last 30 days, mostly a silence longer than the tie's pace"
