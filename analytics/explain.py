@@ -310,7 +310,7 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
 def paced_words(events: int, days: float) -> str:
     """The window the sustained two-way rate rests on, in words: "No two-way exchange in
     the last 12 months", "216 two-way exchanges in the last 2 years, about 9 a month"."""
-    span = _span(days)
+    span = "day" if days < 1.5 else _span(days)  # a tie first seen today
     if events == 0:
         return f"No two-way exchange in the last {span}"
     text = f"{_plural(events, 'two-way exchange')} in the last {span}"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analytics import Exchange
-from analytics.explain import facts, sentence, silence_words
+from analytics.explain import facts, paced_words, sentence, silence_words
 from analytics.features import F, snapshot
 from analytics.frame import DAY, build_frame
 from analytics.introductions import introductions
@@ -135,6 +135,14 @@ def test_the_sustained_rate_is_said_by_the_window_it_rests_on():
         i = frame.index_of(cid)
         n, days = fx.paced_events[i], fx.paced_days[i]
         assert np.expm1(x[i, F["two_way_sustained"]]) == pytest.approx((n + 1 + np.sqrt(n + 0.25)) / days * 30)
+
+
+def test_the_window_of_a_tie_first_seen_today_is_the_last_day():
+    assert paced_words(0, 1.0) == "No two-way exchange in the last day"
+    assert paced_words(1, 1.0) == "1 two-way exchange in the last day"
+    assert paced_words(2, 45.0) == "2 two-way exchanges in the last 45 days"
+    assert paced_words(40, 365.0) == "40 two-way exchanges in the last 12 months, about 3 a month"
+    assert paced_words(5, 365.0) == "5 two-way exchanges in the last 12 months"  # under one a month: no rate
 
 
 def test_the_window_is_the_lowest_bound_for_any_events():
