@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     """The yardstick (analytics/yardstick.py, analytics/scorecard.py) on development data:
 
     .venv/bin/python -m analytics.backtest [--data DIR] [--egos 30] [--skip 0] [--dates 10]
-        [--boot 200] [--prior-egos all|sample] [--prior folds|shipped] [--signals] [--history DAYS]
+        [--boot 200] [--prior-egos all|sample] [--prior folds|shipped] [--signals] [--ceiling] [--history DAYS]
         [--period latest|earlier] [--lockbox]
 
     A corpus under about a year long has no lockbox and is scored whole at its short dates
@@ -214,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     ap.add_argument("--signals", action="store_true", help="measure each candidate signal's lift")
+    ap.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also what models fitted on the scored months' own outcomes reach (analytics/ceiling.py)",
+    )
     ap.add_argument("--lockbox", action="store_true", help="final report only: the lockbox figures")
     ap.add_argument(
         "--history",
@@ -288,7 +293,13 @@ def main(argv: list[str] | None = None) -> int:
         prior=prior,
         pooled_until=span.end if short else None,
     )
-    print(table(summarise(study.evaluate(), n_boot=args.boot)))
+    scored = study.evaluate()
+    print(table(summarise(scored, n_boot=args.boot)))
+    if args.ceiling:
+        from analytics import ceiling
+
+        print()
+        print(ceiling.table(scored, ceiling.rows(scored, ceiling.oracles(study, scored))))
     if args.signals:
         from analytics.signals_study import print_lifts
 

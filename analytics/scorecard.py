@@ -103,9 +103,11 @@ def _mean_person(score: np.ndarray, y: np.ndarray, ego: np.ndarray) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def _share_beating(s: Scored, rows: np.ndarray, ego: np.ndarray) -> float:
+def _share_beating(s: Scored, rows: np.ndarray, ego: np.ndarray, score: np.ndarray | None = None) -> float:
+    """Share of people whose AUC with `score` (default: Kith's) is MARGIN above the best of
+    the three baselines' for that person."""
     y = s.label[rows]
-    kith = per_person(s.score["kith"][rows], y, ego)
+    kith = per_person((s.score["kith"] if score is None else score)[rows], y, ego)
     best: dict[int, float] = {}
     for m in BASELINES:
         for e, v in per_person(s.score[m][rows], y, ego).items():

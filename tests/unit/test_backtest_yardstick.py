@@ -17,6 +17,7 @@ import pytest
 
 from analytics import lockbox as lb
 from analytics.backtest import load_edges, messages, sample_egos
+from analytics.ceiling import oracles, rows as ceiling_rows, table as ceiling_table
 from analytics.scorecard import calibrated_ece, summarise, table
 from analytics.timeline import HORIZON, timeline
 from analytics.yardstick import METHODS, Study, fold_of
@@ -143,6 +144,28 @@ def test_the_table_gives_the_ece_floor_of_its_own_rows(small_run):
     assert summary["ece if calibrated"] == calibrated_ece(scored.prob["kith"][latest])
     assert 0 < summary["ece if calibrated"][0] < 0.1
     assert "ece if calibrated" in table(summary)
+
+
+def test_the_ceiling_gives_kith_and_each_oracle_the_goals_three_figures(small_run):
+    """Kith's row of the ceiling table is the scorecard's own figures; a score that is the
+    outcome itself reaches AUC 1, every person, and precision@10's ceiling; the oracles
+    score every row."""
+    study, scored, summary = small_run
+    found = oracles(study, scored)
+    assert set(found) == {"logistic", "boosting", "boosting + scores", "personal"}
+    assert all(len(v) == len(scored.label) and np.isfinite(v).all() for v in found.values())
+    table_rows = ceiling_rows(scored, {**found, "the outcome": scored.label.astype(float)})
+    kith = table_rows[0]
+    best = max(summary[f"auc {b}"][0] for b in ("recency", "decayed", "logistic"))
+    assert kith[0] == "Kith" and kith[1] == pytest.approx(summary["auc kith"][0])
+    assert kith[2] == pytest.approx(summary["auc kith"][0] - best)
+    assert kith[3] == pytest.approx(summary["beats baselines"][0])
+    assert kith[5] == pytest.approx(summary["precision@10 kith"][0] - summary["precision@10 decayed"][0])
+    perfect = table_rows[-1]
+    assert perfect[1] == 1.0 and perfect[3] == 1.0
+    assert perfect[4] == pytest.approx(summary["precision@10 possible"][0])
+    text = ceiling_table(scored, table_rows)
+    assert "not deployable" in text and "boosting + scores" in text
 
 
 def test_no_ego_is_scored_with_a_model_fitted_on_its_own_mail(small_run):
