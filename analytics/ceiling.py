@@ -53,8 +53,11 @@ def _out_of_fold(make: Callable[[], object], X: np.ndarray, y: np.ndarray, ego: 
 
 
 def _personal(base: np.ndarray, X: np.ndarray, y: np.ndarray, ego: np.ndarray, date: np.ndarray) -> np.ndarray:
-    out = base.copy()
-    F = np.column_stack([base, X])
+    """Log-odds: the person's own fit where their other dates hold both outcomes, else the
+    pooled chance `base` as log-odds (one scale for every row)."""
+    p = np.clip(base, 1e-12, 1 - 1e-12)
+    out: np.ndarray = np.log(p / (1 - p))
+    F = np.column_stack([out, X])
     for e in np.unique(ego):
         mine = np.flatnonzero(ego == e)
         for d in np.unique(date[mine]):

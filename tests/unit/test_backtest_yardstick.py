@@ -168,6 +168,25 @@ def test_the_ceiling_gives_kith_and_each_oracle_the_goals_three_figures(small_ru
     assert "not deployable" in text and "boosting + scores" in text
 
 
+def test_the_personal_oracle_keeps_one_scale_where_a_person_cannot_be_fitted():
+    """Person 2 was in contact only at the first date, so at that date their other dates hold
+    no contact and no model of theirs can be fitted: those rows keep the pooled chance, as
+    log-odds like everyone else's, not as a chance."""
+    from analytics.ceiling import _personal
+
+    rng = np.random.default_rng(3)
+    ego = np.repeat([1, 2], 40)
+    date = np.tile(np.repeat([0, 1, 2, 3], 10), 2)
+    X = rng.normal(size=(80, 3))
+    y = np.where(ego == 1, (X[:, 0] + rng.normal(size=80)) > 0, False).astype(int)
+    y[(ego == 2) & (date == 0)] = 1  # person 2 has contact only at date 0
+    base = np.full(80, 0.2)
+    out = _personal(base, X, y, ego, date)
+    fallback = (ego == 2) & (date == 0)
+    assert np.allclose(out[fallback], np.log(0.2 / 0.8))
+    assert not np.allclose(out[ego == 1], np.log(0.2 / 0.8))  # person 1's own fit moved them
+
+
 def test_no_ego_is_scored_with_a_model_fitted_on_its_own_mail(small_run):
     """Grouped cross-validation: the prior and the logistic baseline an ego is scored with
     were fitted on other people only, and on people of other folds."""
