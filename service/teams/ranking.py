@@ -212,9 +212,10 @@ def key_person_risk(shares: Iterable[Share], ignore: Iterable[str] = ()) -> list
     skip = {d.lower() for d in ignore}
     holders: dict[str, dict[int, Share]] = {}
     for s in shares:
-        if s.band != 3 or domain_of(s.address) in skip or identity.is_free_mail(domain_of(s.address)):
+        domain = domain_of(s.address)
+        if s.band != 3 or domain in skip or identity.is_free_mail(domain):
             continue
-        per = holders.setdefault(domain_of(s.address), {})
+        per = holders.setdefault(domain, {})
         if s.user_id not in per or _key(s) < _key(per[s.user_id]):
             per[s.user_id] = s
     return sorted(
