@@ -15,9 +15,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.awaiting import Unanswered, Waiting
-from analytics.columns import group_min
+from analytics.columns import group_max, group_min
 from analytics.features import F, FEATURES, Snapshot, personal_two_way
-from analytics.frame import DAY, IN, OUT, Frame
+from analytics.frame import DAY, IN, OUT, SHARED, Frame
 from analytics.introductions import CO_MAX
 from analytics.pace import sustained_window
 
@@ -139,6 +139,11 @@ class Facts:
     # none, or not given): the features cap both at a year, a sentence must not
     last_days: np.ndarray
     two_way_days: np.ndarray
+    # Days since the last direct mail or meeting with them (the silence ratio's silence), and
+    # since the last with anyone at all (the same for every contact): when the whole mailbox
+    # has been quiet, a tie's silence is the mailbox's, not the tie's
+    silence_days: np.ndarray
+    mailbox_quiet_days: np.ndarray
 
 
 def facts(frame: Frame, as_of: float, snap: Snapshot | None = None) -> Facts:
@@ -164,6 +169,9 @@ def facts(frame: Frame, as_of: float, snap: Snapshot | None = None) -> Facts:
     first = group_min(c[before], frame.t[before], k)
     paced_days, paced_events = sustained_window(frame.t[personal], c[personal], as_of, first, k)
     unknown = np.full(k, np.nan)
+    dealt = before & ((d != SHARED) | meet)
+    silence_days = (as_of - group_max(c[dealt], frame.t[dealt], k)) / DAY
+    mailbox_quiet = np.full(k, (as_of - frame.t[dealt].max()) / DAY if dealt.any() else np.nan)
     last_days = unknown if snap is None else (as_of - snap.last) / DAY
     two_way_days = unknown if snap is None or snap.last_two_way is None else (as_of - snap.last_two_way) / DAY
     return Facts(
@@ -179,6 +187,8 @@ def facts(frame: Frame, as_of: float, snap: Snapshot | None = None) -> Facts:
         paced_events,
         last_days,
         two_way_days,
+        silence_days,
+        mailbox_quiet,
     )
 
 
@@ -216,7 +226,15 @@ def sentence(name: str, i: int, x: np.ndarray, fx: Facts, ledger: Mapping[str, n
     if name == "volume_out":
         return f"You sent them {_plural(fx.sent[i], 'message')} in the last 90 days"
     if name == "silence_ratio":
-        return silence_words(float(np.expm1(v)))
+        ratio, quiet, silent = float(np.expm1(v)), fx.mailbox_quiet_days[i], fx.silence_days[i]
+        if (
+            np.isfinite(quiet)
+            and np.isfinite(silent)
+            and silent > 0
+            and ratio * max(0.0, 1 - quiet / silent) < SILENCE_SHOWN
+        ):
+            return None  # counted to the mailbox's last message, the silence is the rhythm
+        return silence_words(ratio)
     if name == "volume_in":
         return f"They sent you {_plural(fx.received[i], 'message')} in the last 90 days"
     if name == "recency_mutual":

@@ -211,3 +211,22 @@ def test_a_rise_is_never_put_down_to_what_lowers_a_tie():
     assert line == "Up from 56 to 66 over the last 30 days, mostly two-way contact back at the tie's pace"
     down = explain(0, x, before, _facts(), _ledger(), 56.0, 66.0, now)[-1]
     assert down == "Down from 66 to 56 over the last 30 days, mostly a silence longer than the tie's pace"
+
+
+def test_a_silence_every_tie_shares_is_the_mailboxs_and_is_not_said_of_each_tie():
+    """Given mail that stops for every tie six days before as_of (a stalled sync, the demo's
+    world), then no tie is said to be quiet for a multiple of its gap; a tie that fell
+    silent weeks before the rest still is."""
+    from analytics import score_ties
+    from tests.support.analytics import T_END, regular
+
+    busy = [e for cid in range(1, 6) for e in regular(cid, every_days=1.5, start_days_ago=200, stop_days_ago=6, seed=3)]
+    faded = regular(6, every_days=1.5, start_days_ago=200, stop_days_ago=30, seed=3)
+    said = {s.contact: s.explanation for s in score_ties(busy + faded, T_END)}
+    assert not any(line.startswith("Quiet for") for cid in range(1, 6) for line in said[cid]), said
+    assert any(line.startswith("Quiet for") for line in said[6]), said[6]
+    # and when the others' mail goes on to the day, the same six quiet days are news
+    alone = [e for cid in range(1, 5) for e in regular(cid, every_days=1.5, start_days_ago=200, seed=3)]
+    quiet_one = regular(5, every_days=1.5, start_days_ago=200, stop_days_ago=6, seed=3)
+    lines = {s.contact: s.explanation for s in score_ties(alone + quiet_one, T_END)}[5]
+    assert any(line.startswith("Quiet for") for line in lines), lines
